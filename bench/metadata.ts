@@ -1,0 +1,233 @@
+// The strict zod schemas every method and task is declared with, and their define* helpers.
+import { z } from "zod";
+
+export const FAMILIES = ["attention", "pruning", "moe", "retrieval"] as const;
+export const Family = z.enum(FAMILIES);
+export type Family = z.infer<typeof Family>;
+
+export const PROFILES = ["smoke", "quick", "full"] as const;
+export const Profile = z.enum(PROFILES);
+export type Profile = z.infer<typeof Profile>;
+
+/** Ids are lower-case words joined by hyphens: safe in file names and URLs. */
+export const Id = z.string().regex(
+  /^[a-z0-9]+(-[a-z0-9]+)*$/,
+  "ids are lower-case words joined by '-'",
+);
+const Version = z.string().regex(/^\d+\.\d+\.\d+$/, "versions are MAJOR.MINOR.PATCH");
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lower-case hex digits");
+
+const NumberParam = z.object({
+  type: z.enum(["int", "number"]),
+  description: z.string().min(1),
+  default: z.number(),
+  min: z.number(),
+  max: z.number(),
+  sweep: z.array(z.number()).min(1),
+}).strict().superRefine((p, ctx) => {
+  for (const v of [p.default, ...p.sweep]) {
+    if (v < p.min || v > p.max) {
+      ctx.addIssue({ code: "custom", message: `value ${v} is outside [${p.min}, ${p.max}]` });
+    }
+    if (p.type === "int" && !Number.isInteger(v)) {
+      ctx.addIssue({ code: "custom", message: `value ${v} is not an integer` });
+    }
+  }
+});
+const BooleanParam = z.object({
+  type: z.literal("boolean"),
+  description: z.string().min(1),
+  default: z.boolean(),
+  sweep: z.array(z.boolean()).min(1),
+}).strict();
+const EnumParam = z.object({
+  type: z.literal("enum"),
+  description: z.string().min(1),
+  values: z.array(z.string()).min(1),
+  default: z.string(),
+  sweep: z.array(z.string()).min(1),
+}).strict().superRefine((p, ctx) => {
+  for (const v of [p.default, ...p.sweep]) {
+    if (!p.values.includes(v)) {
+      ctx.addIssue({ code: "custom", message: `value '${v}' is not one of ${p.values}` });
+    }
+  }
+});
+
+export const ParamSpec = z.union([NumberParam, BooleanParam, EnumParam]);
+export type ParamSpec = z.infer<typeof ParamSpec>;
+export const ParamSpecs = z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), ParamSpec);
+export type ParamSpecs = z.infer<typeof ParamSpecs>;
+
+/** Concrete parameter values of one cell. */
+export type ParamValue = number | boolean | string;
+export type ParamValues = Record<string, ParamValue>;
+
+const Paper = z.object({
+  title: z.string().min(1),
+  year: z.number().int().min(1950).max(2100),
+  link: z.url(),
+}).strict();
+
+/** What a method needs from the machine: the runner skips it, with the reason, when absent. */
+export const Requirement = z.enum(["webgpu"]);
+export type Requirement = z.infer<typeof Requirement>;
+
+export const MethodMeta = z.object({
+  id: Id,
+  family: Family,
+  title: z.string().min(1),
+  description: z.string().min(1),
+  paper: Paper,
+  version: Version,
+  parameters: ParamSpecs,
+  capabilities: z.object({
+    requires: z.array(Requirement),
+    /** Family-specific features a task may ask for, e.g. "causal" or "non-causal" attention. */
+    features: z.array(z.string().min(1)),
+  }).strict(),
+  /** Where a paper's claim did not reproduce, or the implementation departs from it. */
+  notes: z.string().optional(),
+}).strict();
+export type MethodMeta = z.infer<typeof MethodMeta>;
+
+export const MetricSpec = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  description: z.string().min(1),
+  higherIsBetter: z.boolean(),
+  unit: z.string().optional(),
+}).strict();
+export type MetricSpec = z.infer<typeof MetricSpec>;
+
+export const TaskMeta = z.object({
+  id: Id,
+  family: Family,
+  title: z.string().min(1),
+  description: z.string().min(1),
+  version: Version,
+  mainMetric: z.string(),
+  metrics: z.array(MetricSpec).min(1),
+  /** The dense baseline every method of this task is timed against in the same run. */
+  referenceMethod: Id,
+  dataset: z.object({
+    id: Id,
+    version: Version,
+    source: z.string().min(1),
+    license: z.string().min(1),
+    /** sha256 of the canonical bytes: a file's contents, or a generator's output for its pinned sample. */
+    sha256: Sha256,
+  }).strict(),
+  /** Task parameters (shapes, modes) and the values each profile runs. */
+  parameters: ParamSpecs,
+  profiles: z.object({
+    smoke: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1)),
+    quick: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1)),
+    full: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1)),
+  }).strict(),
+  /** Features a method must declare to run on this task (see MethodMeta.capabilities.features). */
+  requiresFeatures: z.array(z.string()),
+}).strict().superRefine((t, ctx) => {
+  if (!t.metrics.some((m) => m.name === t.mainMetric)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `mainMetric '${t.mainMetric}' is not among the declared metrics`,
+    });
+  }
+  for (const profile of PROFILES) {
+    for (const name of Object.keys(t.profiles[profile])) {
+      if (!(name in t.parameters)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `profile '${profile}' sets unknown parameter '${name}'`,
+        });
+      }
+    }
+  }
+});
+export type TaskMeta = z.infer<typeof TaskMeta>;
+
+/** Thrown when a plugin's metadata does not satisfy its schema. */
+export class MetadataError extends Error {
+  override name = "MetadataError";
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const id = (input as { id?: unknown })?.id;
+    throw new MetadataError(`Invalid ${what} '${String(id)}':\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+/** A registered method: validated metadata plus its family's implementation. */
+export interface Method<Impl = unknown> {
+  readonly meta: MethodMeta;
+  readonly impl: Impl;
+}
+
+/**
+ * Declares a method. The metadata is validated at once, so a bad plugin fails on import.
+ *
+ * @throws {MetadataError} when the metadata does not satisfy {@link MethodMeta}
+ */
+export function defineMethod<Impl>(meta: MethodMeta & { impl: Impl }): Method<Impl> {
+  const { impl, ...rest } = meta;
+  return Object.freeze({ meta: Object.freeze(parseOrThrow(MethodMeta, rest, "method")), impl });
+}
+
+/** A registered task: validated metadata plus the code that prepares and scores its cases. */
+export interface Task<Impl = unknown> {
+  readonly meta: TaskMeta;
+  readonly impl: Impl;
+}
+
+/**
+ * Declares a task.
+ *
+ * @throws {MetadataError} when the metadata does not satisfy {@link TaskMeta}
+ */
+export function defineTask<Impl>(meta: TaskMeta & { impl: Impl }): Task<Impl> {
+  const { impl, ...rest } = meta;
+  return Object.freeze({ meta: Object.freeze(parseOrThrow(TaskMeta, rest, "task")), impl });
+}
+
+/** The default of every parameter. */
+export function defaultParams(specs: ParamSpecs): ParamValues {
+  return Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, s.default]));
+}
+
+/**
+ * Parses a parameter value given as text (from the CLI) against its spec.
+ *
+ * @throws {RangeError} with what was expected when the text does not fit
+ */
+export function parseParamValue(name: string, spec: ParamSpec, text: string): ParamValue {
+  if (spec.type === "boolean") {
+    if (text === "true" || text === "false") return text === "true";
+    throw new RangeError(`Parameter '${name}' must be true or false: got '${text}'`);
+  }
+  if (spec.type === "enum") {
+    if (spec.values.includes(text)) return text;
+    throw new RangeError(
+      `Parameter '${name}' must be one of ${spec.values.join(", ")}: got '${text}'`,
+    );
+  }
+  const value = Number(text);
+  if (
+    text.trim() === "" || !Number.isFinite(value) ||
+    (spec.type === "int" && !Number.isInteger(value))
+  ) {
+    throw new RangeError(
+      `Parameter '${name}' must be ${
+        spec.type === "int" ? "an integer" : "a number"
+      }: got '${text}'`,
+    );
+  }
+  if (value < spec.min || value > spec.max) {
+    throw new RangeError(
+      `Parameter '${name}' must be between ${spec.min} and ${spec.max}: got ${value}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,53 @@
+// Reading and writing run files: validated on both sides, written atomically.
+import { z } from "zod";
+import { RunFile, type RunFile as RunFileType } from "./schema.ts";
+
+/** Thrown when a run file cannot be read or does not satisfy the schema. */
+export class RunFileError extends Error {
+  override name = "RunFileError";
+}
+
+/**
+ * Validates `run` and writes it to `path` through a temporary file and a rename, so a reader
+ * (or a crash) never sees a half-written file.
+ *
+ * @throws {RunFileError} when `run` does not satisfy the schema; nothing is written then
+ */
+export async function writeRunFile(path: string, run: RunFileType): Promise<void> {
+  const checked = RunFile.safeParse(run);
+  if (!checked.success) {
+    throw new RunFileError(
+      `Refusing to write an invalid run file ${path}:\n${z.prettifyError(checked.error)}`,
+    );
+  }
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(checked.data, null, 2) + "\n");
+  await Deno.rename(tmp, path);
+}
+
+/** Validates already-parsed JSON as a run file. @throws {RunFileError} with a readable reason */
+export function parseRunFile(json: unknown, name: string): RunFileType {
+  const result = RunFile.safeParse(json);
+  if (!result.success) {
+    throw new RunFileError(`${name} is not a valid run file:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates a run file. @throws {RunFileError} naming the file and the reason */
+export async function readRunFile(path: string): Promise<RunFileType> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new RunFileError(`No run file at ${path}`);
+    throw new RunFileError(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RunFileError(`${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseRunFile(json, path);
+}
