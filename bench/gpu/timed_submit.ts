@@ -1,0 +1,101 @@
+// Times GPU work truthfully on any adapter: kernel time from timestamp queries where the adapter
+// has them, submit-to-done wall time beside it, and several dispatches per submit when a kernel
+// is so short that the fixed submit cost (~11 ms on the software adapter) would hide it.
+import type { GpuContext } from "./device.ts";
+
+/** One timed submit, per dispatch. */
+export interface GpuSample {
+  wallMs: number;
+  kernelMs: number | null;
+  reps: number;
+}
+
+/** Records work into a command encoder; called once per repetition. */
+export type Encode = (encoder: GPUCommandEncoder) => void;
+
+// A submit should carry at least this much work, so the fixed cost stays a small part of it.
+const TARGET_SUBMIT_MS = 40;
+const MAX_REPS = 64;
+
+/** Times repeated submits of one piece of work, choosing the repetitions on the first sample. */
+export class TimedSubmit {
+  readonly #gpu: GpuContext;
+  readonly #encode: Encode;
+  readonly #querySet: GPUQuerySet | null;
+  readonly #resolve: GPUBuffer | null;
+  readonly #readback: GPUBuffer | null;
+  #reps = 1;
+  #calibrated = false;
+
+  constructor(gpu: GpuContext, encode: Encode) {
+    this.#gpu = gpu;
+    this.#encode = encode;
+    if (gpu.timestamps) {
+      const { device } = gpu;
+      this.#querySet = device.createQuerySet({ type: "timestamp", count: 2 });
+      this.#resolve = device.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      this.#readback = device.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+    } else {
+      this.#querySet = this.#resolve = this.#readback = null;
+    }
+  }
+
+  get reps(): number {
+    return this.#reps;
+  }
+
+  /**
+   * Submits the work `reps` times in one command buffer and waits for the queue to drain.
+   * The first call runs once and sets the repetitions for the rest from its wall time.
+   */
+  async sample(): Promise<GpuSample> {
+    const { device } = this.#gpu;
+    const reps = this.#reps;
+    const encoder = device.createCommandEncoder();
+    // Empty passes that only write timestamps bracket the work, so methods may use any passes.
+    if (this.#querySet) {
+      encoder.beginComputePass({
+        timestampWrites: { querySet: this.#querySet, beginningOfPassWriteIndex: 0 },
+      }).end();
+    }
+    for (let r = 0; r < reps; r++) this.#encode(encoder);
+    if (this.#querySet && this.#resolve && this.#readback) {
+      encoder.beginComputePass({
+        timestampWrites: { querySet: this.#querySet, endOfPassWriteIndex: 1 },
+      }).end();
+      encoder.resolveQuerySet(this.#querySet, 0, 2, this.#resolve, 0);
+      encoder.copyBufferToBuffer(this.#resolve, 0, this.#readback, 0, 16);
+    }
+    const start = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    const wallMs = performance.now() - start;
+    let kernelMs: number | null = null;
+    if (this.#readback) {
+      await this.#readback.mapAsync(GPUMapMode.READ);
+      const [begin, end] = new BigUint64Array(this.#readback.getMappedRange().slice(0));
+      this.#readback.unmap();
+      kernelMs = end > begin ? Number(end - begin) / 1e6 : null;
+    }
+    if (!this.#calibrated) {
+      this.#calibrated = true;
+      this.#reps = Math.max(
+        1,
+        Math.min(MAX_REPS, Math.ceil(TARGET_SUBMIT_MS / Math.max(wallMs, 0.01))),
+      );
+    }
+    return { wallMs: wallMs / reps, kernelMs: kernelMs === null ? null : kernelMs / reps, reps };
+  }
+
+  dispose(): void {
+    this.#querySet?.destroy();
+    this.#resolve?.destroy();
+    this.#readback?.destroy();
+  }
+}

@@ -1,0 +1,134 @@
+// Pairs tasks with the methods of the family each accepts and expands parameters into cells.
+// It never asks which family it is planning: a method fits a task when the families are equal
+// and the method declares every feature the task requires.
+import type { Method, ParamSpecs, ParamValue, ParamValues, Profile, Task } from "./metadata.ts";
+import type { TaskImpl } from "./plugin.ts";
+import { PROFILE_SETTINGS } from "./profiles.ts";
+
+/** One cell to run: a method with fixed parameters on one case of a task. */
+export interface PlannedCell {
+  key: string;
+  task: Task<TaskImpl>;
+  caseParams: ParamValues;
+  method: Method;
+  params: ParamValues;
+  isReference: boolean;
+}
+
+/** All cells of one task case: they share prepared inputs and are timed interleaved. */
+export interface CaseGroup {
+  task: Task<TaskImpl>;
+  caseParams: ParamValues;
+  caseKey: string;
+  cells: PlannedCell[];
+}
+
+export interface PlanOptions {
+  profile: Profile;
+  tasks: readonly Task<TaskImpl>[];
+  methods: readonly Method[];
+  /** Values given on the command line, by parameter name; they replace the profile's. */
+  overrides: Readonly<Record<string, readonly ParamValue[]>>;
+}
+
+/** Thrown when the selection cannot be planned (e.g. a method fits no selected task). */
+export class PlanError extends Error {
+  override name = "PlanError";
+}
+
+/** `a=1,b=true`, keys sorted: stable across runs, so `--resume` can match cells. */
+export function paramsKey(params: ParamValues): string {
+  return Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join(",");
+}
+
+/** Every combination of the given value lists, keys in the order given. */
+export function cartesian(lists: Readonly<Record<string, readonly ParamValue[]>>): ParamValues[] {
+  let combos: ParamValues[] = [{}];
+  for (const [name, values] of Object.entries(lists)) {
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
+  }
+  return combos;
+}
+
+function methodValueLists(
+  specs: ParamSpecs,
+  profile: Profile,
+  overrides: PlanOptions["overrides"],
+) {
+  const lists: Record<string, readonly ParamValue[]> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    lists[name] = overrides[name] ??
+      (PROFILE_SETTINGS[profile].params === "sweep" ? spec.sweep : [spec.default]);
+  }
+  return lists;
+}
+
+function fits(task: Task<TaskImpl>, method: Method): boolean {
+  return task.meta.family === method.meta.family &&
+    task.meta.requiresFeatures.every((f) => method.meta.capabilities.features.includes(f));
+}
+
+/**
+ * Plans a run: for each task, each case of its profile, each fitting method and parameter set.
+ * The task's reference method is always included (with its defaults) so speed-ups have a baseline.
+ *
+ * @param allMethods the whole registry, from which missing reference methods are taken
+ * @throws {PlanError} when a selected method fits none of the selected tasks
+ */
+export function planRun(options: PlanOptions, allMethods: readonly Method[]): CaseGroup[] {
+  const groups: CaseGroup[] = [];
+  for (const method of options.methods) {
+    if (!options.tasks.some((t) => fits(t, method))) {
+      throw new PlanError(
+        `Method '${method.meta.id}' (${method.meta.family}) fits none of the selected tasks: ${
+          options.tasks.map((t) => t.meta.id).join(", ") || "none"
+        }`,
+      );
+    }
+  }
+  for (const task of options.tasks) {
+    const selected = options.methods.filter((m) => fits(task, m));
+    if (selected.length === 0) continue;
+    const reference = allMethods.find((m) => m.meta.id === task.meta.referenceMethod);
+    if (!reference) {
+      throw new PlanError(
+        `Task '${task.meta.id}' names reference method '${task.meta.referenceMethod}', which is not registered`,
+      );
+    }
+    const caseLists: Record<string, readonly ParamValue[]> = {};
+    for (const [name, spec] of Object.entries(task.meta.parameters)) {
+      caseLists[name] = options.overrides[name] ?? task.meta.profiles[options.profile][name] ??
+        [spec.default];
+    }
+    for (const caseParams of cartesian(caseLists)) {
+      const caseKey = paramsKey(caseParams);
+      const cells: PlannedCell[] = [];
+      const seen = new Set<string>();
+      const add = (method: Method, params: ParamValues, isReference: boolean) => {
+        const key = `${task.meta.id}|${caseKey}|${method.meta.id}|${paramsKey(params)}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        cells.push({ key, task, caseParams, method, params, isReference });
+      };
+      const referenceDefaults = Object.fromEntries(
+        Object.entries(reference.meta.parameters).map(([k, s]) => [k, s.default]),
+      );
+      add(reference, referenceDefaults, true);
+      for (const method of selected) {
+        for (
+          const params of cartesian(
+            methodValueLists(method.meta.parameters, options.profile, options.overrides),
+          )
+        ) {
+          add(
+            method,
+            params,
+            method === reference && paramsKey(params) === paramsKey(referenceDefaults),
+          );
+        }
+      }
+      groups.push({ task, caseParams, caseKey, cells });
+    }
+  }
+  return groups;
+}

@@ -1,0 +1,79 @@
+// The contracts between the runner and the tasks it drives. The runner never looks inside a
+// family: a task binds a method of its own family and hands back something it can time and score.
+import type { GpuContext } from "./gpu/device.ts";
+import type { Method, ParamValues, Profile } from "./metadata.ts";
+
+/** What a task gets from the run. */
+export interface TaskContext {
+  /** The run's device, or null when the machine has none. */
+  gpu: GpuContext | null;
+  /** The seed of this case's inputs (derived from the run seed and the case). */
+  seed: number;
+  profile: Profile;
+  /** Whether the run wants check inputs and outputs dumped (`--dump`). */
+  dump: boolean;
+}
+
+/** One timed sample, per unit of work: the runner summarizes these. */
+export interface Sample {
+  wallMs: number;
+  /** Device-side time (timestamp queries), when the adapter has them. */
+  kernelMs: number | null;
+  /** Units of work in the sample (several dispatches per submit for short kernels). */
+  reps: number;
+}
+
+/** A tensor to write under `--dump`: raw little-endian float32 plus its shape. */
+export interface DumpTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** The correctness gate's verdict: the output against the method's own CPU reference. */
+export interface CheckResult {
+  passed: boolean;
+  description: string;
+  maxAbsError: number | null;
+  tolerance: string;
+}
+
+export interface TrialResult {
+  check: CheckResult;
+  metrics: Record<string, number>;
+  sparsity: {
+    nominalDensity: number | null;
+    realizedDensity: number | null;
+    flopsRatio: number | null;
+  } | null;
+  /** FLOPs of one unit of work, for the achieved-throughput figure. */
+  flops: number | null;
+  dumps: DumpTensor[];
+}
+
+/** A method bound to a prepared case: set up, ready to be timed, then checked. */
+export interface Trial {
+  setup: { compileMs: number | null; uploadMs: number | null };
+  sample(): Promise<Sample>;
+  /** Reads the output back once, checks it and scores it. */
+  finish(): Promise<TrialResult>;
+  dispose(): void;
+}
+
+/** One case of a task (one shape/mode) with its inputs ready. */
+export interface PreparedCase {
+  /** sha256 of the exact inputs of this case. */
+  datasetSha256: string;
+  bind(method: Method, params: ParamValues): Promise<Trial>;
+  /**
+   * Quality figures from the method's CPU reference alone, for cells whose method cannot run
+   * here (no GPU): they are recorded on the skipped cell, without any latency.
+   */
+  referenceMetrics(method: Method, params: ParamValues): Promise<Record<string, number>>;
+  dispose(): void;
+}
+
+/** What a task implements. */
+export interface TaskImpl {
+  prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase>;
+}

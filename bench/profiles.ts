@@ -1,0 +1,34 @@
+// The three run profiles: how many warm-up and timed runs, and which parameter values they sweep.
+import type { Profile } from "./metadata.ts";
+
+export interface ProfileSettings {
+  description: string;
+  warmup: number;
+  runs: number;
+  /** "default": each method runs with its defaults only; "sweep": over each parameter's sweep. */
+  params: "default" | "sweep";
+}
+
+export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
+  smoke: {
+    description: "one small case per task, default parameters, to see that everything runs",
+    warmup: 1,
+    runs: 3,
+    params: "default",
+  },
+  quick: {
+    description: "the default suite: a few shapes and each method's parameter sweep",
+    warmup: 2,
+    runs: 10,
+    params: "sweep",
+  },
+  full: {
+    description: "every shape up to the largest, for nightly runs",
+    warmup: 3,
+    runs: 20,
+    params: "sweep",
+  },
+};
+
+export const DEFAULT_PROFILE: Profile = "quick";
+export const DEFAULT_TIME_LIMIT_MS = 60_000;

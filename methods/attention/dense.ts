@@ -1,0 +1,26 @@
+// Dense softmax attention: the baseline every attention method is timed and scored against.
+import { defineMethod } from "../../bench/metadata.ts";
+import { setupBandedAttention } from "./banded_kernel.ts";
+import type { AttentionMethod } from "./interface.ts";
+import { denseKeys } from "./reference.ts";
+
+export const denseAttention = defineMethod<AttentionMethod>({
+  id: "dense-attention",
+  family: "attention",
+  title: "Dense attention",
+  description:
+    "Exact scaled dot-product attention over every (causal) key, one WGSL invocation per query with an online softmax.",
+  paper: {
+    title: "Attention Is All You Need",
+    year: 2017,
+    link: "https://arxiv.org/abs/1706.03762",
+  },
+  version: "1.0.0",
+  parameters: {},
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  impl: {
+    setup: (gpu, shape, inputs) => setupBandedAttention(gpu, shape, inputs, 0),
+    selectKeys: (shape, _params, _inputs, _head, row) => denseKeys(shape, row),
+    nominalDensity: () => 1,
+  },
+});

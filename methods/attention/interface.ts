@@ -1,0 +1,74 @@
+// The attention family's contract: what every attention method implements and what every
+// attention task may call. Tensors are heads × seq × headDim, row-major, float32.
+import type { GpuContext } from "../../bench/gpu/device.ts";
+import type { ParamValues } from "../../bench/metadata.ts";
+
+export interface AttentionShape {
+  heads: number;
+  seq: number;
+  headDim: number;
+  causal: boolean;
+}
+
+/** Host copies of q, k and v, for CPU references. */
+export interface AttentionInputs {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+}
+
+/** The same tensors on the GPU. */
+export interface AttentionGpuInputs {
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+}
+
+/** A method set up for one shape: the timed work and where it leaves its results. */
+export interface AttentionKernel {
+  /** Records one full attention computation (any number of passes) into `encoder`. */
+  encode(encoder: GPUCommandEncoder): void;
+  /** heads × seq × headDim float32 output. */
+  output: GPUBuffer;
+  /** One u32 per (head, query row): how many keys the kernel actually scored for that row. */
+  visited: GPUBuffer;
+  compileMs: number;
+  /** FLOPs spent choosing what to attend to, beyond the attended pairs themselves. */
+  extraFlops: number;
+  dispose(): void;
+}
+
+/** What an attention method implements. */
+export interface AttentionMethod {
+  /** Uploads nothing itself: compiles its pipelines and binds the task's input buffers. */
+  setup(
+    gpu: GpuContext,
+    shape: AttentionShape,
+    inputs: AttentionGpuInputs,
+    params: ParamValues,
+  ): Promise<AttentionKernel>;
+  /**
+   * The plain CPU reference of the method's selection: the key indices row `row` of head `head`
+   * attends to, ascending. The reference output is softmax attention over exactly these keys.
+   */
+  selectKeys(
+    shape: AttentionShape,
+    params: ParamValues,
+    inputs: AttentionInputs,
+    head: number,
+    row: number,
+  ): Int32Array;
+  /** The density the parameters ask for, before any kernel runs: attended pairs / dense pairs. */
+  nominalDensity(shape: AttentionShape, params: ParamValues): number;
+}
+
+/** Query–key pairs dense attention scores in one head. */
+export function densePairsPerHead(shape: AttentionShape): number {
+  const t = shape.seq;
+  return shape.causal ? (t * (t + 1)) / 2 : t * t;
+}
+
+/** FLOPs of attention over `pairs` query–key pairs: a q·k dot and a p·v accumulation each. */
+export function attentionFlops(pairs: number, headDim: number): number {
+  return pairs * 4 * headDim;
+}

@@ -1,0 +1,53 @@
+// Plain, obviously-correct CPU attention: the reference every attention kernel is checked against.
+import type { AttentionInputs, AttentionShape } from "./interface.ts";
+
+/**
+ * Softmax attention of one query row over the given keys, in float64.
+ *
+ * @param keys ascending key indices the row attends to (all of them for dense attention)
+ * @returns the output row (headDim values) and the softmax weights over `keys`
+ */
+export function attendRow(
+  inputs: AttentionInputs,
+  shape: AttentionShape,
+  head: number,
+  row: number,
+  keys: Int32Array,
+): { out: Float64Array; weights: Float64Array } {
+  const d = shape.headDim;
+  const base = head * shape.seq * d;
+  const qOff = base + row * d;
+  const scale = 1 / Math.sqrt(d);
+  const scores = new Float64Array(keys.length);
+  let max = -Infinity;
+  for (let n = 0; n < keys.length; n++) {
+    const kOff = base + keys[n] * d;
+    let s = 0;
+    for (let i = 0; i < d; i++) s += inputs.q[qOff + i] * inputs.k[kOff + i];
+    scores[n] = s * scale;
+    if (scores[n] > max) max = scores[n];
+  }
+  let sum = 0;
+  for (let n = 0; n < keys.length; n++) {
+    scores[n] = Math.exp(scores[n] - max);
+    sum += scores[n];
+  }
+  const out = new Float64Array(d);
+  for (let n = 0; n < keys.length; n++) {
+    scores[n] /= sum;
+    const vOff = base + keys[n] * d;
+    for (let i = 0; i < d; i++) out[i] += scores[n] * inputs.v[vOff + i];
+  }
+  return { out, weights: scores };
+}
+
+/** Every key a dense (optionally causal) row attends to. */
+export function denseKeys(shape: AttentionShape, row: number): Int32Array {
+  const last = shape.causal ? row : shape.seq - 1;
+  return Int32Array.from({ length: last + 1 }, (_, j) => j);
+}
+
+/** The contiguous key range [lo, hi] as an index list. */
+export function keyRange(lo: number, hi: number): Int32Array {
+  return Int32Array.from({ length: Math.max(0, hi - lo + 1) }, (_, j) => lo + j);
+}
