@@ -10,8 +10,10 @@ export interface StructureOptions {
   sinks: number;
   /** Logit every query gives each sink key. */
   sinkLogit: number;
-  /** Logit of the positional component on the diagonal (it decays with distance, RoPE-like). */
+  /** Logit of the local component on the diagonal; it decays as localDecay^|i - j|. */
   localLogit: number;
+  /** Per-token correlation of the slowly drifting context vector behind the local diagonal. */
+  localDecay: number;
   /** Number of "far" keys carrying a private direction. */
   farTokens: number;
   /** Fraction of queries that seek one of the far keys. */
@@ -24,11 +26,12 @@ export interface StructureOptions {
 
 export const DEFAULT_STRUCTURE: StructureOptions = {
   sinks: 4,
-  sinkLogit: 8,
-  localLogit: 7,
+  sinkLogit: 6,
+  localLogit: 8,
+  localDecay: 0.97,
   farTokens: 8,
   farQueryFraction: 0.25,
-  farLogit: 10,
+  farLogit: 8,
   noise: 0.8,
 };
 
@@ -38,9 +41,9 @@ export const DEFAULT_STRUCTURE: StructureOptions = {
  * Every head is built the same way with its own random directions (c = d^¼, so that a
  * component a·c in q and b·c in k adds a·b to the scaled logit q·k/√d):
  * - noise: q, k ~ N(0, noise²) per component; v ~ N(0, 1).
- * - local diagonal: the first d/2 dimensions carry a rotary-style position code
- *   (cos, sin of pos·ω_f, ω_f = 10000^(-f/(d/4))), sized so the diagonal logit is localLogit;
- *   q_i·k_j shrinks as |i - j| grows.
+ * - local diagonal: a context vector x_t drifts along the sequence as an AR(1) process,
+ *   x_t = ρ·x_{t-1} + √(1-ρ²)·ξ_t with ρ = localDecay and ξ_t ~ N(0, I/d), so x_i·x_j ≈ ρ^|i-j|;
+ *   q_t and k_t both add √localLogit·c·x_t, giving a logit of about localLogit·ρ^|i-j|.
  * - sinks: a unit direction s per head; every query adds c·s, keys 0..sinks-1 add
  *   sinkLogit·c·s, so sinks draw mass from every row.
  * - far tokens: farTokens key positions drawn uniformly, each with a unit direction u; its key
@@ -65,8 +68,8 @@ export function generateAttentionInputs(
     return u.map((x) => x / norm);
   };
   const c = Math.pow(d, 0.25);
-  const freqs = Math.max(1, Math.floor(d / 4));
-  const local = Math.sqrt(options.localLogit * Math.sqrt(d) / freqs);
+  const local = Math.sqrt(options.localLogit) * c;
+  const drift = Math.sqrt(1 - options.localDecay ** 2);
   const farScale = Math.sqrt(options.farLogit) * c;
   for (let h = 0; h < heads; h++) {
     const base = h * seq * d;
@@ -75,6 +78,7 @@ export function generateAttentionInputs(
       pos: Math.floor(uniform() * seq),
       dir: unitDirection(),
     }));
+    let context = unitDirection();
     for (let t = 0; t < seq; t++) {
       const off = base + t * d;
       for (let i = 0; i < d; i++) {
@@ -82,12 +86,10 @@ export function generateAttentionInputs(
         k[off + i] = options.noise * gauss();
         v[off + i] = gauss();
       }
-      for (let f = 0; f < freqs; f++) {
-        const angle = t * Math.pow(10000, -f / freqs);
-        q[off + 2 * f] += local * Math.cos(angle);
-        q[off + 2 * f + 1] += local * Math.sin(angle);
-        k[off + 2 * f] += local * Math.cos(angle);
-        k[off + 2 * f + 1] += local * Math.sin(angle);
+      if (t > 0) context = context.map((x) => options.localDecay * x + (drift * gauss()) / Math.sqrt(d));
+      for (let i = 0; i < d; i++) {
+        q[off + i] += local * context[i];
+        k[off + i] += local * context[i];
       }
       if (t < options.sinks) {
         for (let i = 0; i < d; i++) k[off + i] += options.sinkLogit * c * sink[i];

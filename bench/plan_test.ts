@@ -1,0 +1,33 @@
+import { assertEquals, assertThrows } from "../tests/assert.ts";
+import { echoMethod, echoTask } from "../tests/fixtures/fake_plugins.ts";
+import { defineMethod } from "./metadata.ts";
+import { PlanError, planRun } from "./plan.ts";
+
+const dense = echoMethod("echo-dense", "ok");
+const other = echoMethod("echo-other", "ok");
+
+Deno.test("planRun() always includes the task's reference method with its defaults", () => {
+  const groups = planRun({ profile: "quick", tasks: [echoTask], methods: [other], overrides: {} }, [dense, other]);
+  // quick: n ∈ {8, 16}; the reference at scale 1, the selected method over its sweep {1, 2}.
+  assertEquals(groups.map((g) => g.caseKey), ["n=8", "n=16"]);
+  assertEquals(
+    groups[0].cells.map((c) => [c.method.meta.id, c.params.scale, c.isReference]),
+    [["echo-dense", 1, true], ["echo-other", 1, false], ["echo-other", 2, false]],
+  );
+});
+
+Deno.test("planRun() uses defaults on smoke and overrides from --param everywhere", () => {
+  const smoke = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: {} }, [dense]);
+  assertEquals(smoke.flatMap((g) => g.cells.map((c) => c.key)), ["echo|n=8|echo-dense|scale=1"]);
+  const set = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: { n: [3], scale: [5] } }, [dense]);
+  assertEquals(set.flatMap((g) => g.cells.map((c) => c.key)), ["echo|n=3|echo-dense|scale=1", "echo|n=3|echo-dense|scale=5"]);
+});
+
+Deno.test("planRun() pairs by family only and refuses a method that fits no task", () => {
+  const attention = defineMethod({ ...dense.meta, id: "attn", family: "attention", impl: {} });
+  assertThrows(
+    () => planRun({ profile: "smoke", tasks: [echoTask], methods: [attention], overrides: {} }, [dense, attention]),
+    PlanError,
+    "fits none of the selected tasks",
+  );
+});
