@@ -6,7 +6,11 @@ import { readRunFile } from "./results/run_file.ts";
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
 async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, ...args], stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
@@ -23,7 +27,10 @@ const BAD_ARGUMENTS: [string[], string][] = [
   [["--seed=-1"], "--seed must be a number of at least 0"],
   [["--seed", "x"], "--seed must be a number of at least 0: got 'x'"],
   [["--resume", "../etc"], "--resume needs a run id"],
-  [["--resume", "no-such-run", "--out", "/nonexistent-dir"], "No run file at /nonexistent-dir/no-such-run.json"],
+  [
+    ["--resume", "no-such-run", "--out", "/nonexistent-dir"],
+    "No run file at /nonexistent-dir/no-such-run.json",
+  ],
   [["--profile"], "argument missing"],
 ];
 
@@ -46,11 +53,19 @@ Deno.test("bench --list --json prints every method and task with family and pape
 });
 
 Deno.test({
-  name: "bench --profile smoke writes one valid run file with every cell ok, and --dump its tensors",
+  name:
+    "bench --profile smoke writes one valid run file with every cell ok, and --dump its tensors",
   ignore: testGpu === null,
   async fn() {
     const dir = await Deno.makeTempDir();
-    const { code, stdout, stderr } = await bench(["--profile", "smoke", "--out", `${dir}/runs`, "--dump", `${dir}/dump`]);
+    const { code, stdout, stderr } = await bench([
+      "--profile",
+      "smoke",
+      "--out",
+      `${dir}/runs`,
+      "--dump",
+      `${dir}/dump`,
+    ]);
     assertEquals(code, 0, stderr);
     assertStringIncludes(stdout, "speed-up");
     const files = [...Deno.readDirSync(`${dir}/runs`)].map((e) => e.name);
@@ -58,11 +73,16 @@ Deno.test({
     const run = await readRunFile(`${dir}/runs/${files[0]}`);
     assertEquals(run.status, "complete");
     assert(run.cells.length >= 2);
-    for (const cell of run.cells) assertEquals(cell.status, "ok", `${cell.method.id}: ${cell.error}`);
+    for (const cell of run.cells) {
+      assertEquals(cell.status, "ok", `${cell.method.id}: ${cell.error}`);
+    }
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/dump/manifest.json`));
     assertEquals(manifest.cells.length, run.cells.length);
     const q = manifest.cells[0].files.find((f: { name: string }) => f.name === "q");
-    assertEquals((await Deno.stat(`${dir}/dump/${q.file}`)).size, q.shape.reduce((a: number, b: number) => a * b, 4));
+    assertEquals(
+      (await Deno.stat(`${dir}/dump/${q.file}`)).size,
+      q.shape.reduce((a: number, b: number) => a * b, 4),
+    );
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -102,7 +122,10 @@ Deno.test({
     const finished = await readRunFile(`${dir}/${name}`);
     assertEquals(finished.status, "complete");
     assertEquals(finished.cells.length, 4);
-    assertEquals(finished.cells.slice(0, 2), interrupted.cells.slice(0, 2).map((c) => ({ ...c, speedup: c.speedup })));
+    assertEquals(
+      finished.cells.slice(0, 2),
+      interrupted.cells.slice(0, 2).map((c) => ({ ...c, speedup: c.speedup })),
+    );
     assertEquals(new Set(finished.cells.map((c) => c.key)).size, 4);
     await Deno.remove(dir, { recursive: true });
   },

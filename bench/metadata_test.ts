@@ -38,14 +38,24 @@ const valid = {
 };
 
 Deno.test("defineMethod() refuses unknown fields, bad ids and out-of-range parameters", () => {
-  assertThrows(() => defineMethod({ ...valid, extra: 1 } as typeof valid), MetadataError, "Unrecognized key");
+  assertThrows(
+    () => defineMethod({ ...valid, extra: 1 } as typeof valid),
+    MetadataError,
+    "Unrecognized key",
+  );
   assertThrows(() => defineMethod({ ...valid, id: "Bad Id" }), MetadataError, "ids are lower-case");
-  assertThrows(() => defineMethod({ ...valid, family: "vision" as "attention" }), MetadataError, "family");
+  assertThrows(
+    () => defineMethod({ ...valid, family: "vision" as "attention" }),
+    MetadataError,
+    "family",
+  );
   assertThrows(
     () =>
       defineMethod({
         ...valid,
-        parameters: { k: { type: "int", description: "k", default: 50, min: 1, max: 10, sweep: [1] } },
+        parameters: {
+          k: { type: "int", description: "k", default: 50, min: 1, max: 10, sweep: [1] },
+        },
       }),
     MetadataError,
     "value 50 is outside [1, 10]",
@@ -59,7 +69,12 @@ Deno.test("parseParamValue() checks type and range with a readable message", () 
   assertThrows(() => parseParamValue("w", spec, "3.5"), RangeError, "must be an integer");
   assertThrows(() => parseParamValue("w", spec, "9"), RangeError, "between 1 and 8: got 9");
   assertThrows(
-    () => parseParamValue("b", { type: "boolean", description: "b", default: true, sweep: [true] }, "yes"),
+    () =>
+      parseParamValue(
+        "b",
+        { type: "boolean", description: "b", default: true, sweep: [true] },
+        "yes",
+      ),
     RangeError,
     "true or false",
   );

@@ -7,7 +7,10 @@ const dense = echoMethod("echo-dense", "ok");
 const other = echoMethod("echo-other", "ok");
 
 Deno.test("planRun() always includes the task's reference method with its defaults", () => {
-  const groups = planRun({ profile: "quick", tasks: [echoTask], methods: [other], overrides: {} }, [dense, other]);
+  const groups = planRun({ profile: "quick", tasks: [echoTask], methods: [other], overrides: {} }, [
+    dense,
+    other,
+  ]);
   // quick: n ∈ {8, 16}; the reference at scale 1, the selected method over its sweep {1, 2}.
   assertEquals(groups.map((g) => g.caseKey), ["n=8", "n=16"]);
   assertEquals(
@@ -17,16 +20,30 @@ Deno.test("planRun() always includes the task's reference method with its defaul
 });
 
 Deno.test("planRun() uses defaults on smoke and overrides from --param everywhere", () => {
-  const smoke = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: {} }, [dense]);
+  const smoke = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: {} }, [
+    dense,
+  ]);
   assertEquals(smoke.flatMap((g) => g.cells.map((c) => c.key)), ["echo|n=8|echo-dense|scale=1"]);
-  const set = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: { n: [3], scale: [5] } }, [dense]);
-  assertEquals(set.flatMap((g) => g.cells.map((c) => c.key)), ["echo|n=3|echo-dense|scale=1", "echo|n=3|echo-dense|scale=5"]);
+  const set = planRun({
+    profile: "smoke",
+    tasks: [echoTask],
+    methods: [dense],
+    overrides: { n: [3], scale: [5] },
+  }, [dense]);
+  assertEquals(set.flatMap((g) => g.cells.map((c) => c.key)), [
+    "echo|n=3|echo-dense|scale=1",
+    "echo|n=3|echo-dense|scale=5",
+  ]);
 });
 
 Deno.test("planRun() pairs by family only and refuses a method that fits no task", () => {
   const attention = defineMethod({ ...dense.meta, id: "attn", family: "attention", impl: {} });
   assertThrows(
-    () => planRun({ profile: "smoke", tasks: [echoTask], methods: [attention], overrides: {} }, [dense, attention]),
+    () =>
+      planRun({ profile: "smoke", tasks: [echoTask], methods: [attention], overrides: {} }, [
+        dense,
+        attention,
+      ]),
     PlanError,
     "fits none of the selected tasks",
   );

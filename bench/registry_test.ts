@@ -12,7 +12,10 @@ Deno.test("Registry refuses a duplicate id", () => {
 });
 
 Deno.test("Registry answers an unknown id with close matches and every valid id", () => {
-  const registry = new Registry("method", [echoMethod("sliding-window", "ok"), echoMethod("dense", "ok")]);
+  const registry = new Registry("method", [
+    echoMethod("sliding-window", "ok"),
+    echoMethod("dense", "ok"),
+  ]);
   const error = assertThrows(() => registry.get("sliding-windw"), RegistryError);
   assertEquals(
     error.message,
@@ -29,6 +32,8 @@ Deno.test("Registry refuses registration once frozen", () => {
 });
 
 Deno.test("closestNames() prefers near and containing names", () => {
-  assertEquals(closestNames("dense", ["dense-attention", "sliding-window-attention"]), ["dense-attention"]);
+  assertEquals(closestNames("dense", ["dense-attention", "sliding-window-attention"]), [
+    "dense-attention",
+  ]);
   assertEquals(closestNames("qwerty", ["dense-attention"]), []);
 });

@@ -54,7 +54,11 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
   assertEquals(byId["echo-nan-metric"].status, "failed");
   assertStringIncludes(byId["echo-nan-metric"].error!, "metric 'error' is NaN");
   for (const c of run.cells) {
-    assertEquals(c.latency === null, c.status !== "ok", `${c.method.id}: latency only for ok cells`);
+    assertEquals(
+      c.latency === null,
+      c.status !== "ok",
+      `${c.method.id}: latency only for ok cells`,
+    );
   }
   // Saved after every cell, and the file on disk is valid and complete.
   assertEquals(saves, [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -65,13 +69,31 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
 Deno.test("runCells() interleaves the methods of a case round by round", async () => {
   const log: string[] = [];
   const methods = [echoMethod("echo-dense", "ok", log), echoMethod("echo-other", "ok", log)];
-  await runCells(plan(methods), emptyRun(), noGpu, { ...options, warmup: 1, runs: 2 }, () => Promise.resolve());
-  assertEquals(log, ["echo-dense:1", "echo-other:1", "echo-dense:1", "echo-other:1", "echo-dense:1", "echo-other:1"]);
+  await runCells(
+    plan(methods),
+    emptyRun(),
+    noGpu,
+    { ...options, warmup: 1, runs: 2 },
+    () => Promise.resolve(),
+  );
+  assertEquals(log, [
+    "echo-dense:1",
+    "echo-other:1",
+    "echo-dense:1",
+    "echo-other:1",
+    "echo-dense:1",
+    "echo-other:1",
+  ]);
 });
 
 Deno.test("runCells() computes speed-ups against the reference cell of the same run", async () => {
   const methods = [echoMethod("echo-dense", "ok")];
-  const groups = planRun({ profile: "smoke", tasks: [echoTask], methods, overrides: { scale: [1, 3] } }, methods);
+  const groups = planRun({
+    profile: "smoke",
+    tasks: [echoTask],
+    methods,
+    overrides: { scale: [1, 3] },
+  }, methods);
   const run = await runCells(groups, emptyRun(), noGpu, options, () => Promise.resolve());
   const reference = run.cells.find((c) => c.isReference)!;
   const other = run.cells.find((c) => c.method.params.scale === 3)!;
@@ -108,7 +130,13 @@ Deno.test("runCells() on a resumed run runs only the missing cells", async () =>
 Deno.test("runCells() writes --dump tensors with a manifest", async () => {
   const dir = await Deno.makeTempDir();
   const methods = [echoMethod("echo-dense", "ok")];
-  await runCells(plan(methods), emptyRun(), noGpu, { ...options, dumpDir: dir }, () => Promise.resolve());
+  await runCells(
+    plan(methods),
+    emptyRun(),
+    noGpu,
+    { ...options, dumpDir: dir },
+    () => Promise.resolve(),
+  );
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
   const file = manifest.cells[0].files[0];
   assertEquals(file.shape, [8]);

@@ -1,4 +1,9 @@
-import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "../../tests/assert.ts";
+import {
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../../tests/assert.ts";
 import { emptyRun } from "../../tests/fixtures/run_fixture.ts";
 import { parseRunFile, readRunFile, RunFileError, writeRunFile } from "./run_file.ts";
 import { RunFile } from "./schema.ts";
@@ -31,7 +36,10 @@ Deno.test("writeRunFile() refuses an invalid run and leaves the old file intact"
 Deno.test("readers ignore unknown keys but refuse a wrong schema version", () => {
   const withExtra = { ...emptyRun(), futureField: 1 };
   assertEquals(RunFile.safeParse(withExtra).success, true);
-  const error = assertThrows(() => parseRunFile({ ...emptyRun(), schemaVersion: 99 }, "x.json"), RunFileError);
+  const error = assertThrows(
+    () => parseRunFile({ ...emptyRun(), schemaVersion: 99 }, "x.json"),
+    RunFileError,
+  );
   assertStringIncludes(error.message, "x.json is not a valid run file");
 });
 

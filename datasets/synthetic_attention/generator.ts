@@ -86,7 +86,9 @@ export function generateAttentionInputs(
         k[off + i] = options.noise * gauss();
         v[off + i] = gauss();
       }
-      if (t > 0) context = context.map((x) => options.localDecay * x + (drift * gauss()) / Math.sqrt(d));
+      if (t > 0) {
+        context = context.map((x) => options.localDecay * x + (drift * gauss()) / Math.sqrt(d));
+      }
       for (let i = 0; i < d; i++) {
         q[off + i] += local * context[i];
         k[off + i] += local * context[i];

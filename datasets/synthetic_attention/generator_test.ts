@@ -2,11 +2,14 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { attentionFidelity } from "./attention_fidelity.ts";
 import { generateAttentionInputs, PINNED_SAMPLE } from "./generator.ts";
-import { denseKeys, attendRow } from "../../methods/attention/reference.ts";
+import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 
 Deno.test("the generator reproduces the sha256 pinned in the task's metadata", async () => {
   const inputs = generateAttentionInputs(PINNED_SAMPLE.shape, PINNED_SAMPLE.seed);
-  assertEquals(await sha256Hex(inputs.q, inputs.k, inputs.v), attentionFidelity.meta.dataset.sha256);
+  assertEquals(
+    await sha256Hex(inputs.q, inputs.k, inputs.v),
+    attentionFidelity.meta.dataset.sha256,
+  );
 });
 
 Deno.test("generated heads have sinks: the first keys draw real mass from late queries", () => {

@@ -14,19 +14,34 @@ function randomInputs(shape: AttentionShape, seed: number): AttentionInputs {
   const g = normal(mulberry32(seed));
   const n = shape.heads * shape.seq * shape.headDim;
   // Scaled up so softmax is peaked, as in trained heads, not near-uniform.
-  return { q: Float32Array.from({ length: n }, () => 2 * g()), k: Float32Array.from({ length: n }, () => 2 * g()), v: Float32Array.from({ length: n }, g) };
+  return {
+    q: Float32Array.from({ length: n }, () => 2 * g()),
+    k: Float32Array.from({ length: n }, () => 2 * g()),
+    v: Float32Array.from({ length: n }, g),
+  };
 }
 
-async function runOnGpu(method: AttentionMethod, shape: AttentionShape, inputs: AttentionInputs, params: ParamValues) {
+async function runOnGpu(
+  method: AttentionMethod,
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  params: ParamValues,
+) {
   const gpu = testGpu!;
-  const buffers = { q: uploadStorage(gpu.device, inputs.q), k: uploadStorage(gpu.device, inputs.k), v: uploadStorage(gpu.device, inputs.v) };
+  const buffers = {
+    q: uploadStorage(gpu.device, inputs.q),
+    k: uploadStorage(gpu.device, inputs.k),
+    v: uploadStorage(gpu.device, inputs.v),
+  };
   const kernel = await method.setup(gpu, shape, buffers, params);
   const encoder = gpu.device.createCommandEncoder();
   kernel.encode(encoder);
   gpu.device.queue.submit([encoder.finish()]);
   const n = shape.heads * shape.seq * shape.headDim;
   const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
-  const visited = new Uint32Array(await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4));
+  const visited = new Uint32Array(
+    await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
+  );
   kernel.dispose();
   for (const b of Object.values(buffers)) b.destroy();
   return { out, visited };
@@ -60,13 +75,22 @@ for (const method of attentionMethods as Method<AttentionMethod>[]) {
           for (let head = 0; head < shape.heads; head++) {
             for (let row = 0; row < shape.seq; row++) {
               const keys = method.impl.selectKeys(shape, params, inputs, head, row);
-              assertEquals(visited[head * shape.seq + row], keys.length, `visited count, head ${head} row ${row}`);
+              assertEquals(
+                visited[head * shape.seq + row],
+                keys.length,
+                `visited count, head ${head} row ${row}`,
+              );
               const expected = attendRow(inputs, shape, head, row, keys).out;
               const base = (head * shape.seq + row) * shape.headDim;
               for (let i = 0; i < shape.headDim; i++) {
                 const err = Math.abs(out[base + i] - expected[i]);
                 worst = Math.max(worst, err);
-                assert(err <= TOLERANCE.atol + TOLERANCE.rtol * Math.abs(expected[i]), `${JSON.stringify(shape)} ${JSON.stringify(params)} h${head} r${row} d${i}: ${out[base + i]} vs ${expected[i]}`);
+                assert(
+                  err <= TOLERANCE.atol + TOLERANCE.rtol * Math.abs(expected[i]),
+                  `${JSON.stringify(shape)} ${JSON.stringify(params)} h${head} r${row} d${i}: ${
+                    out[base + i]
+                  } vs ${expected[i]}`,
+                );
               }
             }
           }

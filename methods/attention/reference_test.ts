@@ -5,7 +5,11 @@ import { slidingWindowAttention } from "./sliding_window.ts";
 
 Deno.test("attendRow() computes softmax attention by hand on a 2-key example", () => {
   // d = 1, scale 1: scores q·k = 0 and ln 3 → weights 1/4, 3/4 → output 0.25·1 + 0.75·5 = 4.
-  const inputs = { q: Float32Array.of(1, 1), k: Float32Array.of(0, Math.log(3)), v: Float32Array.of(1, 5) };
+  const inputs = {
+    q: Float32Array.of(1, 1),
+    k: Float32Array.of(0, Math.log(3)),
+    v: Float32Array.of(1, 5),
+  };
   const shape = { heads: 1, seq: 2, headDim: 1, causal: true };
   const r = attendRow(inputs, shape, 0, 1, denseKeys(shape, 1));
   assertAlmostEquals(r.weights[0], 0.25, 1e-6);
