@@ -1,0 +1,325 @@
+// Everything the leaderboard shows, computed once per change of the results folder: requests
+// only look up and filter what is built here.
+import type { Cell, RunFile } from "../bench/results/schema.ts";
+import { type Device, deviceOf } from "./devices.ts";
+import { paretoFrontier } from "./pareto.ts";
+
+/** One cell of one run, flattened for tables, charts, CSV and JSON. */
+export interface Row {
+  runId: string;
+  runStartedAt: string;
+  verified: boolean;
+  deviceId: string;
+  /** The adapter as people read it. */
+  deviceLabel: string;
+  taskId: string;
+  family: string;
+  caseKey: string;
+  case: Record<string, number | boolean | string>;
+  methodId: string;
+  methodTitle: string;
+  params: Record<string, number | boolean | string>;
+  paramsText: string;
+  isReference: boolean;
+  status: Cell["status"];
+  error: string | null;
+  metricName: string;
+  higherIsBetter: boolean;
+  metric: number | null;
+  /** From the metrics `<main>_ci95_low` / `<main>_ci95_high`, when the task reports them. */
+  metricCi: [number, number] | null;
+  p50Ms: number | null;
+  p50Ci: [number, number] | null;
+  latencySource: "kernel" | "wall" | null;
+  speedup: number | null;
+  nominalDensity: number | null;
+  realizedDensity: number | null;
+  flopsRatio: number | null;
+  cellKey: string;
+}
+
+/** The rows of one task on one device (or all devices), with their Pareto frontier marked. */
+export interface Board {
+  rows: Row[];
+  /** Indices into `rows` of the frontier of quality against speed-up (ok rows only). */
+  frontier: number[];
+}
+
+/** A task as seen across all runs. */
+export interface TaskSummary {
+  id: string;
+  family: string;
+  version: string;
+  metricName: string;
+  higherIsBetter: boolean;
+  runIds: string[];
+  deviceIds: string[];
+  methodIds: string[];
+  /** The device of the latest verified run with this task: the default of the device filter. */
+  defaultDeviceId: string | null;
+  /** Best main metric among ok, non-reference, verified rows of the default device. */
+  bestQuality: Row | null;
+  /** Highest speed-up among the same rows. */
+  fastest: Row | null;
+}
+
+/** A method as seen across all runs. */
+export interface MethodSummary {
+  id: string;
+  title: string;
+  family: string;
+  versions: string[];
+  taskIds: string[];
+  runIds: string[];
+}
+
+/** A run's headline facts. */
+export interface RunSummary {
+  runId: string;
+  startedAt: string;
+  endedAt: string | null;
+  status: RunFile["status"];
+  profile: string;
+  verified: boolean;
+  deviceId: string;
+  cells: number;
+  failures: number;
+  families: string[];
+}
+
+/** Everything the pages and the API read. */
+export interface Aggregates {
+  runs: Map<string, RunFile>;
+  /** Newest first. */
+  runList: RunSummary[];
+  devices: Map<string, Device & { runIds: string[] }>;
+  tasks: Map<string, TaskSummary>;
+  methods: Map<string, MethodSummary>;
+  /** Every row of every run for a method, oldest run first: its trend. */
+  methodRows: Map<string, Row[]>;
+  /** Per task, per device id ("all" for every device), verified-only and including unverified. */
+  boards: Map<string, Map<string, { verified: Board; all: Board }>>;
+}
+
+/** Device key of boards that mix every device. */
+export const ALL_DEVICES = "all";
+
+/** Renders parameter values compactly and stably (keys sorted). */
+export function formatParams(params: Record<string, number | boolean | string>): string {
+  return Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join(", ");
+}
+
+function metricCi(cell: Cell): [number, number] | null {
+  const lo = cell.metrics[`${cell.mainMetric.name}_ci95_low`];
+  const hi = cell.metrics[`${cell.mainMetric.name}_ci95_high`];
+  return typeof lo === "number" && typeof hi === "number" ? [lo, hi] : null;
+}
+
+function toRow(run: RunFile, device: Device, cell: Cell): Row {
+  const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
+  const metric = cell.metrics[cell.mainMetric.name];
+  return {
+    runId: run.runId,
+    runStartedAt: run.startedAt,
+    verified: run.verified,
+    deviceId: device.id,
+    deviceLabel: device.label,
+    taskId: cell.task.id,
+    family: cell.task.family,
+    caseKey: formatParams(cell.task.case),
+    case: cell.task.case,
+    methodId: cell.method.id,
+    methodTitle: cell.method.title,
+    params: cell.method.params,
+    paramsText: formatParams(cell.method.params),
+    isReference: cell.isReference,
+    status: cell.status,
+    error: cell.error,
+    metricName: cell.mainMetric.name,
+    higherIsBetter: cell.mainMetric.higherIsBetter,
+    metric: typeof metric === "number" && Number.isFinite(metric) ? metric : null,
+    metricCi: metricCi(cell),
+    p50Ms: headline ? headline.p50 : null,
+    p50Ci: headline ? headline.ci95 : null,
+    latencySource: cell.latency ? (cell.latency.kernel ? "kernel" : "wall") : null,
+    speedup: cell.speedup,
+    nominalDensity: cell.sparsity?.nominalDensity ?? null,
+    realizedDensity: cell.sparsity?.realizedDensity ?? null,
+    flopsRatio: cell.sparsity?.flopsRatio ?? null,
+    cellKey: cell.key,
+  };
+}
+
+/** Orders rows best first: main metric, then speed-up, then method id for stability. */
+export function compareRows(a: Row, b: Row): number {
+  const sign = a.higherIsBetter ? -1 : 1;
+  const am = a.metric ?? NaN;
+  const bm = b.metric ?? NaN;
+  if (Number.isNaN(am) !== Number.isNaN(bm)) return Number.isNaN(am) ? 1 : -1;
+  if (!Number.isNaN(am) && am !== bm) return sign * (am - bm);
+  const as = a.speedup ?? -Infinity;
+  const bs = b.speedup ?? -Infinity;
+  if (as !== bs) return bs - as;
+  return a.methodId.localeCompare(b.methodId) || a.paramsText.localeCompare(b.paramsText) ||
+    a.caseKey.localeCompare(b.caseKey);
+}
+
+/**
+ * The board of some rows: the latest row per (device, case, method, parameters), best first,
+ * with the Pareto frontier of ok rows.
+ *
+ * @param rows rows of one task, in any order
+ * @returns the board
+ */
+export function buildBoard(rows: readonly Row[]): Board {
+  const latest = new Map<string, Row>();
+  for (const row of rows) {
+    const key = `${row.deviceId}\u0000${row.caseKey}\u0000${row.methodId}\u0000${row.paramsText}`;
+    const seen = latest.get(key);
+    if (!seen || seen.runStartedAt < row.runStartedAt) latest.set(key, row);
+  }
+  const sorted = [...latest.values()].sort(compareRows);
+  return { rows: sorted, frontier: frontierOf(sorted) };
+}
+
+/** Pareto frontier indices of the ok rows that have both a speed-up and a main metric. */
+export function frontierOf(rows: readonly Row[]): number[] {
+  const usable = rows.flatMap((r, i) =>
+    r.status === "ok" && r.speedup !== null && r.metric !== null
+      ? [{ i, speedup: r.speedup, quality: r.metric }]
+      : []
+  );
+  if (usable.length === 0) return [];
+  const picked = paretoFrontier(usable, rows[usable[0].i].higherIsBetter);
+  return picked.map((k) => usable[k].i);
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function pick(rows: readonly Row[], better: (a: Row, b: Row) => boolean): Row | null {
+  let best: Row | null = null;
+  for (const r of rows) if (!best || better(r, best)) best = r;
+  return best;
+}
+
+/**
+ * Builds every aggregate of the leaderboard from validated runs.
+ *
+ * @param runs validated run files with distinct run ids
+ * @returns the aggregates
+ */
+export function aggregate(runs: readonly RunFile[]): Aggregates {
+  const ordered = [...runs].sort((a, b) =>
+    a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.runId.localeCompare(b.runId)
+  );
+  const devices = new Map<string, Device & { runIds: string[] }>();
+  const rowsByTask = new Map<string, Row[]>();
+  const methodRows = new Map<string, Row[]>();
+  const methods = new Map<string, MethodSummary>();
+  const runList: RunSummary[] = [];
+  const taskRuns = new Map<string, Set<string>>();
+
+  for (const run of ordered) {
+    const device = deviceOf(run);
+    const entry = devices.get(device.id) ?? { ...device, runIds: [] };
+    entry.runIds.push(run.runId);
+    devices.set(device.id, entry);
+    const families = new Set<string>();
+    for (const cell of run.cells) {
+      const row = toRow(run, device, cell);
+      families.add(cell.task.family);
+      pushTo(rowsByTask, cell.task.id, row);
+      pushTo(methodRows, cell.method.id, row);
+      const m = methods.get(cell.method.id) ??
+        {
+          id: cell.method.id,
+          title: cell.method.title,
+          family: cell.task.family,
+          versions: [],
+          taskIds: [],
+          runIds: [],
+        };
+      m.title = cell.method.title; // the newest run names it
+      if (!m.versions.includes(cell.method.version)) m.versions.push(cell.method.version);
+      if (!m.taskIds.includes(cell.task.id)) m.taskIds.push(cell.task.id);
+      if (m.runIds.at(-1) !== run.runId) m.runIds.push(run.runId);
+      methods.set(m.id, m);
+      const tr = taskRuns.get(cell.task.id) ?? new Set();
+      tr.add(run.runId);
+      taskRuns.set(cell.task.id, tr);
+    }
+    runList.push({
+      runId: run.runId,
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      status: run.status,
+      profile: run.profile,
+      verified: run.verified,
+      deviceId: device.id,
+      cells: run.cells.length,
+      failures: run.cells.filter((c) => c.status === "failed" || c.status === "timeout").length,
+      families: [...families].sort(),
+    });
+  }
+
+  const boards = new Map<string, Map<string, { verified: Board; all: Board }>>();
+  const tasks = new Map<string, TaskSummary>();
+  for (const [taskId, rows] of [...rowsByTask].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const byDevice = new Map<string, Row[]>();
+    for (const r of rows) pushTo(byDevice, r.deviceId, r);
+    const perDevice = new Map<string, { verified: Board; all: Board }>();
+    const both = (list: Row[]) => ({
+      verified: buildBoard(list.filter((r) => r.verified)),
+      all: buildBoard(list),
+    });
+    perDevice.set(ALL_DEVICES, both(rows));
+    for (const [deviceId, list] of byDevice) perDevice.set(deviceId, both(list));
+    boards.set(taskId, perDevice);
+
+    const lastVerified = rows.findLast((r) => r.verified) ?? null;
+    const defaultDeviceId = lastVerified?.deviceId ?? null;
+    const candidates = defaultDeviceId
+      ? perDevice.get(defaultDeviceId)!.verified.rows.filter((r) =>
+        r.status === "ok" && !r.isReference
+      )
+      : [];
+    const first = rows.at(-1)!;
+    tasks.set(taskId, {
+      id: taskId,
+      family: first.family,
+      version: "",
+      metricName: first.metricName,
+      higherIsBetter: first.higherIsBetter,
+      runIds: [...(taskRuns.get(taskId) ?? [])],
+      deviceIds: [...byDevice.keys()],
+      methodIds: [...new Set(rows.map((r) => r.methodId))].sort(),
+      defaultDeviceId,
+      bestQuality: pick(
+        candidates.filter((r) => r.metric !== null),
+        (a, b) => compareRows(a, b) < 0,
+      ),
+      fastest: pick(
+        candidates.filter((r) => r.speedup !== null),
+        (a, b) => (a.speedup ?? 0) > (b.speedup ?? 0),
+      ),
+    });
+  }
+  // Task versions come from the cells; the newest run's wins.
+  for (const run of ordered) {
+    for (const cell of run.cells) tasks.get(cell.task.id)!.version = cell.task.version;
+  }
+
+  return {
+    runs: new Map(ordered.map((r) => [r.runId, r])),
+    runList: runList.reverse(),
+    devices,
+    tasks,
+    methods: new Map([...methods].sort((a, b) => a[0].localeCompare(b[0]))),
+    methodRows,
+    boards,
+  };
+}

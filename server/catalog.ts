@@ -1,0 +1,39 @@
+// Method metadata the run files do not carry (paper, year, parameter docs), read from the JSON
+// that `deno task bench --list --json` prints. Optional: pages simply omit what is missing.
+import { z } from "zod";
+import type { MethodInfo } from "./views/method_page.ts";
+
+const Listing = z.object({
+  methods: z.array(
+    z.object({
+      id: z.string(),
+      description: z.string().optional(),
+      paper: z.object({ title: z.string(), year: z.number(), link: z.string() }).optional(),
+      parameters: z.record(
+        z.string(),
+        z.object({ description: z.string().optional(), default: z.unknown().optional() }),
+      ).optional(),
+    }),
+  ),
+});
+
+/**
+ * Reads method metadata from a `--list --json` listing.
+ *
+ * @param path the listing file
+ * @returns method info by id
+ * @throws {Error} naming the file and what is wrong with it
+ */
+export async function readCatalog(path: string): Promise<Map<string, MethodInfo>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new Error(`Cannot read the method catalog ${path}: ${(error as Error).message}`);
+  }
+  const parsed = Listing.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${path} is not a method listing:\n${z.prettifyError(parsed.error)}`);
+  }
+  return new Map(parsed.data.methods.map(({ id, ...info }) => [id, info]));
+}

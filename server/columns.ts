@@ -1,0 +1,150 @@
+// The columns of a leaderboard table: one definition used by the HTML table, server-side
+// sorting and the CSV download, so the three never disagree.
+import type { Row } from "./aggregate.ts";
+import { sparsity, speedup, withCi } from "./views/format.ts";
+
+/** One column of the leaderboard. */
+export interface Column {
+  key: string;
+  label: string;
+  /** What sorting compares: numbers numerically, text alphabetically, null last. */
+  sortValue: (row: Row) => number | string | null;
+  /** What the HTML table shows. */
+  text: (row: Row) => string;
+  /** What the CSV holds (raw numbers, not rounded). */
+  csv: (row: Row) => string | number | null;
+}
+
+/** The leaderboard's columns, in display order. */
+export const COLUMNS: readonly Column[] = [
+  {
+    key: "method",
+    label: "Method",
+    sortValue: (r) => r.methodTitle,
+    text: (r) => r.methodTitle,
+    csv: (r) => r.methodId,
+  },
+  {
+    key: "params",
+    label: "Parameters",
+    sortValue: (r) => r.paramsText,
+    text: (r) => r.paramsText || "defaults",
+    csv: (r) => r.paramsText,
+  },
+  {
+    key: "case",
+    label: "Case",
+    sortValue: (r) => r.caseKey,
+    text: (r) => r.caseKey,
+    csv: (r) => r.caseKey,
+  },
+  {
+    key: "metric",
+    label: "Main metric",
+    // Sorting by "metric" ascending means worst first, whatever the metric's direction.
+    sortValue: (r) => (r.metric === null ? null : r.higherIsBetter ? r.metric : -r.metric),
+    text: (r) => withCi(r.metric, r.metricCi, 4),
+    csv: (r) => r.metric,
+  },
+  {
+    key: "latency",
+    label: "p50 latency (ms)",
+    sortValue: (r) => r.p50Ms,
+    text: (r) => withCi(r.p50Ms, r.p50Ci) + (r.latencySource === "wall" ? " (wall)" : ""),
+    csv: (r) => r.p50Ms,
+  },
+  {
+    key: "speedup",
+    label: "Speed-up",
+    sortValue: (r) => r.speedup,
+    text: (r) => speedup(r.speedup),
+    csv: (r) => r.speedup,
+  },
+  {
+    key: "nominal",
+    label: "Nominal sparsity",
+    sortValue: (r) => (r.nominalDensity === null ? null : 1 - r.nominalDensity),
+    text: (r) => sparsity(r.nominalDensity),
+    csv: (r) => r.nominalDensity,
+  },
+  {
+    key: "realized",
+    label: "Realized sparsity",
+    sortValue: (r) => (r.realizedDensity === null ? null : 1 - r.realizedDensity),
+    text: (r) => sparsity(r.realizedDensity),
+    csv: (r) => r.realizedDensity,
+  },
+  {
+    key: "device",
+    label: "Device",
+    sortValue: (r) => r.deviceLabel,
+    text: (r) => r.deviceLabel,
+    csv: (r) => r.deviceLabel,
+  },
+  {
+    key: "status",
+    label: "Status",
+    sortValue: (r) => r.status,
+    text: (r) => r.status,
+    csv: (r) => r.status,
+  },
+  {
+    key: "run",
+    label: "Run",
+    sortValue: (r) => r.runId,
+    text: (r) => r.runId,
+    csv: (r) => r.runId,
+  },
+];
+
+/** The keys `?sort=` accepts. */
+export const SORT_KEYS: readonly string[] = COLUMNS.map((c) => c.key);
+
+/**
+ * Rows sorted by one column; missing values last in either direction, ties kept in order.
+ *
+ * @param rows rows to sort (not modified)
+ * @param key a key of {@link COLUMNS}
+ * @param dir "asc" or "desc"
+ * @returns a new sorted array
+ */
+export function sortRows(rows: readonly Row[], key: string, dir: "asc" | "desc"): Row[] {
+  const column = COLUMNS.find((c) => c.key === key);
+  if (!column) return [...rows];
+  const sign = dir === "asc" ? 1 : -1;
+  const keyed = rows.map((row, i) => ({ row, i, v: column.sortValue(row) }));
+  keyed.sort((a, b) => {
+    if (a.v === null || b.v === null) return a.v === b.v ? a.i - b.i : a.v === null ? 1 : -1;
+    const c = typeof a.v === "number" && typeof b.v === "number"
+      ? a.v - b.v
+      : String(a.v).localeCompare(String(b.v));
+    return c === 0 ? a.i - b.i : sign * c;
+  });
+  return keyed.map((k) => k.row);
+}
+
+function csvField(value: string | number | null): string {
+  if (value === null) return "";
+  const text = String(value);
+  // Quote when needed, and defuse cells a spreadsheet would run as a formula.
+  const safe = /^[=+\-@\t\r]/.test(text) && typeof value === "string" ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/**
+ * The rows as CSV with a header line, plus the task and main metric's name.
+ *
+ * @param rows rows in the order wanted
+ * @returns CSV text, lines ending in CRLF as RFC 4180 asks
+ */
+export function toCsv(rows: readonly Row[]): string {
+  const header = ["task", ...COLUMNS.map((c) => c.key), "metric_name", "verified"];
+  const lines = [header.join(",")];
+  for (const r of rows) {
+    lines.push(
+      [r.taskId, ...COLUMNS.map((c) => c.csv(r)), r.metricName, String(r.verified)].map(csvField)
+        .join(","),
+    );
+  }
+  return lines.join("\r\n") + "\r\n";
+}

@@ -1,0 +1,102 @@
+// `deno task site --out DIR [--base PATH] [--results DIR]`: the leaderboard as a static site
+// (for GitHub Pages): the same pages, CSV and JSON, written by asking the app for each of them.
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { ALL_DEVICES } from "./aggregate.ts";
+import { createApp } from "./app.ts";
+import { ResultsStore } from "./store.ts";
+
+/** Options of {@link exportSite}. */
+export interface SiteOptions {
+  /** The results folder. */
+  results: string;
+  /** Where the site is written; created when missing. */
+  out: string;
+  /** The path the site is served under, such as "/sparsebench"; "" for the root. */
+  base?: string;
+}
+
+/** Base paths accepted: absolute, no trailing slash, a safe alphabet. */
+export const BASE_PATTERN = /^(\/[A-Za-z0-9._~-]+)*$/;
+
+/** Where a site path is written inside the output folder. */
+function fileFor(path: string): string {
+  if (path.startsWith("/api/")) return `${path}.json`;
+  const last = path.slice(path.lastIndexOf("/") + 1);
+  if (last.includes(".")) return path;
+  return `${path.replace(/\/$/, "")}/index.html`;
+}
+
+/**
+ * Writes every page, CSV and JSON document of the leaderboard into `out`.
+ *
+ * @param options results folder, output folder and base path
+ * @returns the site paths written
+ * @throws {Error} when the base path is malformed or a page does not render
+ */
+export async function exportSite(options: SiteOptions): Promise<string[]> {
+  const base = options.base ?? "";
+  if (!BASE_PATTERN.test(base)) {
+    throw new Error(`--base must look like /name (no trailing slash): got '${base}'`);
+  }
+  const store = new ResultsStore(options.results, { checkIntervalMs: Infinity });
+  const snap = await store.refresh();
+  const app = await createApp({ store, links: { base, static: true }, submitToken: null });
+  const data = snap.data;
+  const paths = [
+    "/",
+    "/runs",
+    "/static/app.js",
+    "/static/app.css",
+    "/static/chart.umd.min.js",
+    "/api/health",
+    "/api/runs",
+    "/api/tasks",
+    "/api/methods",
+    "/api/schema",
+  ];
+  for (const id of data.runs.keys()) paths.push(`/runs/${id}`, `/api/runs/${id}`);
+  for (const [id, task] of data.tasks) {
+    paths.push(`/tasks/${id}`, `/tasks/${id}/leaderboard.csv`, `/api/tasks/${id}/leaderboard`);
+    for (const device of [ALL_DEVICES, ...task.deviceIds]) {
+      paths.push(`/tasks/${id}/device/${device}`);
+    }
+  }
+  for (const id of data.methods.keys()) paths.push(`/methods/${id}`);
+
+  for (const path of paths) {
+    const res = await app.request(path);
+    if (res.status !== 200) {
+      throw new Error(`Cannot export ${path}: the app answered ${res.status}: ${await res.text()}`);
+    }
+    const file = join(options.out, fileFor(path));
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeFile(file, new Uint8Array(await res.arrayBuffer()));
+  }
+  const missing = await app.request("/404-page-of-the-static-site");
+  await Deno.writeTextFile(join(options.out, "404.html"), await missing.text());
+  return paths;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { out: { type: "string" }, base: { type: "string" }, results: { type: "string" } },
+    strict: true,
+  });
+  if (!values.out) {
+    console.error("usage: deno task site --out DIR [--base /path] [--results DIR]");
+    Deno.exit(2);
+  }
+  try {
+    const written = await exportSite({
+      out: values.out,
+      base: values.base ?? "",
+      results: values.results ?? Deno.env.get("RESULTS_DIR") ?? "results/runs",
+    });
+    console.error(`wrote ${written.length} pages and files to ${values.out}`);
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,58 @@
+import { assert, assertRejects, assertStringIncludes } from "../tests/assert.ts";
+import { exportSite } from "./site.ts";
+import { writeFixtures } from "./testdata/fixture.ts";
+
+Deno.test("exportSite() writes pages, CSV and JSON with links under the base path", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "sparsebench-site-" });
+  try {
+    await writeFixtures(`${tmp}/runs`);
+    const paths = await exportSite({ results: `${tmp}/runs`, out: `${tmp}/out`, base: "/sb" });
+    assert(paths.length > 20);
+    const index = await Deno.readTextFile(`${tmp}/out/index.html`);
+    assertStringIncludes(index, 'href="/sb/tasks/synthetic-attention/"');
+    assertStringIncludes(index, 'href="/sb/static/app.css"');
+    const task = await Deno.readTextFile(`${tmp}/out/tasks/synthetic-attention/index.html`);
+    assertStringIncludes(task, 'href="/sb/tasks/synthetic-attention/device/all/"');
+    assertStringIncludes(task, 'href="/sb/api/tasks/synthetic-attention/leaderboard.json"');
+    for (
+      const file of [
+        "api/tasks/synthetic-attention/leaderboard.json",
+        "api/runs.json",
+        "api/schema.json",
+        "tasks/synthetic-attention/leaderboard.csv",
+        "tasks/synthetic-attention/device/all/index.html",
+        "methods/sliding-window/index.html",
+        "runs/2025-01-02-quick/index.html",
+        "static/chart.umd.min.js",
+        "404.html",
+      ]
+    ) {
+      await Deno.stat(`${tmp}/out/${file}`);
+    }
+    // Every internal link of every page points at a file that was written.
+    for await (const entry of walk(`${tmp}/out`)) {
+      if (!entry.endsWith(".html")) continue;
+      const html = await Deno.readTextFile(entry);
+      for (const [, link] of html.matchAll(/(?:href|src)="(\/sb\/[^"#?]*)"/g)) {
+        const rel = link.slice(3);
+        const file = rel.endsWith("/") ? `${rel}index.html` : rel;
+        await Deno.stat(`${tmp}/out${file}`).catch(() => {
+          throw new Error(`${entry} links to ${link}, which was not written`);
+        });
+      }
+    }
+    await assertRejects(() =>
+      exportSite({ results: `${tmp}/runs`, out: `${tmp}/o2`, base: "sb/" })
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* walk(path);
+    else yield path;
+  }
+}

@@ -1,0 +1,74 @@
+// "/": what is in the leaderboard at a glance.
+import type { Aggregates, Row } from "../aggregate.ts";
+import { h, type Html } from "../html.ts";
+import { date, num, speedup } from "./format.ts";
+import { layout } from "./layout.ts";
+import { href, type Links } from "./links.ts";
+import { unverifiedBadge } from "./task_page.ts";
+
+function best(row: Row | null, links: Links): Html {
+  if (!row) return h`–`;
+  return h`<a href="${
+    href(links, `/methods/${row.methodId}`)
+  }">${row.methodTitle}</a> <span class="muted">${row.paramsText}${
+    row.paramsText ? " · " : ""
+  }${row.caseKey}</span>`;
+}
+
+/** The overview page. */
+export function overviewPage(data: Aggregates, links: Links): string {
+  const link = (p: string) => href(links, p);
+  const families = new Map<string, number>();
+  for (const t of data.tasks.values()) families.set(t.family, (families.get(t.family) ?? 0) + 1);
+  const latest = data.runList.find((r) => r.verified) ?? data.runList[0];
+  const body = h`<h1>Leaderboard</h1>
+<p class="lede">${data.runList.length} runs · ${data.tasks.size} tasks · ${data.methods.size} methods ·
+${data.devices.size} devices. Families: ${
+    [...families].map(([f, n]) => h`<span class="badge fam">${f} (${n})</span> `)
+  }</p>
+${
+    latest
+      ? h`<p>Latest run: <a href="${
+        link(`/runs/${latest.runId}`)
+      }">${latest.runId}</a> (${latest.profile}, ${date(latest.startedAt)}, ${
+        data.devices.get(latest.deviceId)?.label ?? latest.deviceId
+      })${unverifiedBadge(latest.verified)}</p>`
+      : h`<p class="empty">No runs loaded yet. Run <code>deno task bench</code> or see <a href="${
+        link("/api/health")
+      }">health</a>.</p>`
+  }
+<h2>Tasks</h2>
+<table class="board">
+<thead><tr><th>Task</th><th>Family</th><th>Main metric</th><th>Best quality (sparse)</th><th>Its ${"metric"}</th><th>Fastest</th><th>Speed-up</th><th>Runs</th></tr></thead>
+<tbody>${
+    [...data.tasks.values()].map((t) =>
+      h`<tr><td><a href="${
+        link(`/tasks/${t.id}`)
+      }">${t.id}</a></td><td>${t.family}</td><td>${t.metricName} (${
+        t.higherIsBetter ? "↑" : "↓"
+      })</td><td>${best(t.bestQuality, links)}</td><td class="num">${
+        num(t.bestQuality?.metric ?? null, 4)
+      }</td><td>${best(t.fastest, links)}</td><td class="num">${
+        speedup(t.fastest?.speedup ?? null)
+      }</td><td class="num">${t.runIds.length}</td></tr>`
+    )
+  }</tbody>
+</table>
+<p class="note">"Best" is computed on the device of each task's latest verified run, over verified runs only.</p>
+<h2>Methods</h2>
+<ul class="cols">${
+    [...data.methods.values()].map((m) =>
+      h`<li><a href="${
+        link(`/methods/${m.id}`)
+      }">${m.title}</a> <span class="muted">${m.family}</span></li>`
+    )
+  }</ul>
+<h2>Devices seen</h2>
+<table class="board"><thead><tr><th>Device</th><th>Vendor</th><th>Architecture</th><th>Runs</th></tr></thead>
+<tbody>${
+    [...data.devices.values()].map((d) =>
+      h`<tr><td>${d.label}</td><td>${d.vendor}</td><td>${d.architecture}</td><td class="num">${d.runIds.length}</td></tr>`
+    )
+  }</tbody></table>`;
+  return layout({ title: "Overview", links, body });
+}
