@@ -37,3 +37,19 @@ export async function readCatalog(path: string): Promise<Map<string, MethodInfo>
   }
   return new Map(parsed.data.methods.map(({ id, ...info }) => [id, info]));
 }
+
+/** The committed catalog (`deno task catalog`), used by default when it exists. */
+export const DEFAULT_CATALOG = "results/catalog.json";
+
+/** Reads `path`, or the default catalog when `path` is null; null when neither is there. */
+export async function readCatalogOrDefault(
+  path: string | null,
+): Promise<Map<string, MethodInfo> | undefined> {
+  if (path) return await readCatalog(path);
+  try {
+    await Deno.stat(DEFAULT_CATALOG);
+  } catch {
+    return undefined;
+  }
+  return await readCatalog(DEFAULT_CATALOG);
+}

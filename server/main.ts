@@ -2,7 +2,7 @@
 // given by --results or RESULTS_DIR (default results/runs).
 import { parseArgs } from "node:util";
 import { createApp } from "./app.ts";
-import { readCatalog } from "./catalog.ts";
+import { readCatalogOrDefault } from "./catalog.ts";
 import { ResultsStore } from "./store.ts";
 
 /** Options of the serve command, as parsed from the command line and the environment. */
@@ -61,7 +61,7 @@ if (import.meta.main) {
   console.error(
     `loaded ${snapshot.files.length} run files from ${options.results}, skipped ${snapshot.skipped.length}`,
   );
-  const methodInfo = options.catalog ? await readCatalog(options.catalog) : undefined;
+  const methodInfo = await readCatalogOrDefault(options.catalog);
   const app = await createApp({ store, methodInfo });
   Deno.serve({ port: options.port, hostname: options.hostname }, app.fetch);
 }

@@ -2,6 +2,7 @@
 // (for GitHub Pages): the same pages, CSV and JSON, written by asking the app for each of them.
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { readCatalogOrDefault } from "./catalog.ts";
 import { ALL_DEVICES } from "./aggregate.ts";
 import { createApp } from "./app.ts";
 import { ResultsStore } from "./store.ts";
@@ -41,7 +42,13 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   }
   const store = new ResultsStore(options.results, { checkIntervalMs: Infinity });
   const snap = await store.refresh();
-  const app = await createApp({ store, links: { base, static: true }, submitToken: null });
+  const methodInfo = await readCatalogOrDefault(null);
+  const app = await createApp({
+    store,
+    methodInfo,
+    links: { base, static: true },
+    submitToken: null,
+  });
   const data = snap.data;
   const paths = [
     "/",

@@ -8,6 +8,7 @@ import { emptyRun } from "../../tests/fixtures/run_fixture.ts";
 import { parseRunFile, readRunFile, RunFileError, writeRunFile } from "./run_file.ts";
 import { RunFile } from "./schema.ts";
 import { jsonSchemaText, SCHEMA_PATH } from "./write_json_schema.ts";
+import { CATALOG_PATH, catalogText } from "./write_catalog.ts";
 
 Deno.test("results/schema.json is what the zod schema generates (run `deno task schema` if not)", async () => {
   assertEquals(await Deno.readTextFile(SCHEMA_PATH), jsonSchemaText());
@@ -49,4 +50,8 @@ Deno.test("readRunFile() names a missing or broken file", async () => {
   await Deno.writeTextFile(`${dir}/broken.json`, "{");
   await assertRejects(() => readRunFile(`${dir}/broken.json`), RunFileError, "is not JSON");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("results/catalog.json lists the registered methods and tasks (run `deno task catalog` if not)", async () => {
+  assertEquals(await Deno.readTextFile(CATALOG_PATH), catalogText());
 });

@@ -23,7 +23,8 @@ import {
 import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 import { allFinite, compareWithin, describeTolerance } from "./compare.ts";
 import { generateAttentionInputs } from "./generator.ts";
-import { sha256Hex } from "../../bench/random.ts";
+import { mulberry32, sha256Hex } from "../../bench/random.ts";
+import { percentile } from "../../bench/stats.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
 const SAMPLED_ROWS_PER_HEAD = 32;
@@ -68,30 +69,60 @@ function denseRows(inputs: AttentionInputs, shape: AttentionShape, rows: Sampled
   return { out, weights };
 }
 
+const BOOTSTRAP_RESAMPLES = 200;
+
 /**
  * Quality of a method's rows against dense: relative L2 error of the outputs, and the share of
- * dense attention mass that falls on the keys the method attends to.
+ * dense attention mass that falls on the keys the method attends to; each with a 95% interval
+ * from a seeded bootstrap over the sampled rows (how much the figure depends on which rows).
  */
 export function qualityAgainstDense(
   methodOut: (i: number) => ArrayLike<number>,
   methodKeys: (i: number) => Int32Array,
   dense: DenseRows,
-): { rel_l2_error: number; mass_recall: number } {
-  let errSq = 0;
-  let refSq = 0;
-  let recall = 0;
-  for (let i = 0; i < dense.out.length; i++) {
+): Record<string, number> {
+  const rows = dense.out.length;
+  const errSq = new Float64Array(rows);
+  const refSq = new Float64Array(rows);
+  const mass = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
     const o = methodOut(i);
     const ref = dense.out[i];
     for (let j = 0; j < ref.length; j++) {
-      errSq += (o[j] - ref[j]) ** 2;
-      refSq += ref[j] ** 2;
+      errSq[i] += (o[j] - ref[j]) ** 2;
+      refSq[i] += ref[j] ** 2;
     }
-    let mass = 0;
-    for (const key of methodKeys(i)) mass += dense.weights[i][key] ?? 0;
-    recall += mass;
+    for (const key of methodKeys(i)) mass[i] += dense.weights[i][key] ?? 0;
   }
-  return { rel_l2_error: Math.sqrt(errSq / refSq), mass_recall: recall / dense.out.length };
+  const figures = (pick: (n: number) => number) => {
+    let e = 0, r = 0, m = 0;
+    for (let n = 0; n < rows; n++) {
+      const i = pick(n);
+      e += errSq[i];
+      r += refSq[i];
+      m += mass[i];
+    }
+    return { error: Math.sqrt(e / r), recall: m / rows };
+  };
+  const point = figures((n) => n);
+  const uniform = mulberry32(0xb007);
+  const errors: number[] = [];
+  const recalls: number[] = [];
+  for (let b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
+    const f = figures(() => Math.floor(uniform() * rows));
+    errors.push(f.error);
+    recalls.push(f.recall);
+  }
+  errors.sort((a, b) => a - b);
+  recalls.sort((a, b) => a - b);
+  return {
+    rel_l2_error: point.error,
+    rel_l2_error_ci95_low: percentile(errors, 2.5),
+    rel_l2_error_ci95_high: percentile(errors, 97.5),
+    mass_recall: point.recall,
+    mass_recall_ci95_low: percentile(recalls, 2.5),
+    mass_recall_ci95_high: percentile(recalls, 97.5),
+  };
 }
 
 function shapeOf(caseParams: ParamValues): AttentionShape {
