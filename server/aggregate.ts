@@ -182,16 +182,22 @@ export function buildBoard(rows: readonly Row[]): Board {
   return { rows: sorted, frontier: frontierOf(sorted) };
 }
 
-/** Pareto frontier indices of the ok rows that have both a speed-up and a main metric. */
+/**
+ * Pareto frontier indices of the ok rows that have both a speed-up and a main metric, one
+ * frontier per (device, case): points of different shapes or devices are not comparable.
+ */
 export function frontierOf(rows: readonly Row[]): number[] {
-  const usable = rows.flatMap((r, i) =>
-    r.status === "ok" && r.speedup !== null && r.metric !== null
-      ? [{ i, speedup: r.speedup, quality: r.metric }]
-      : []
-  );
-  if (usable.length === 0) return [];
-  const picked = paretoFrontier(usable, rows[usable[0].i].higherIsBetter);
-  return picked.map((k) => usable[k].i);
+  const groups = new Map<string, { i: number; speedup: number; quality: number }[]>();
+  rows.forEach((r, i) => {
+    if (r.status !== "ok" || r.speedup === null || r.metric === null) return;
+    pushTo(groups, `${r.deviceId}\u0000${r.caseKey}`, { i, speedup: r.speedup, quality: r.metric });
+  });
+  const frontier: number[] = [];
+  for (const usable of groups.values()) {
+    const picked = paretoFrontier(usable, rows[usable[0].i].higherIsBetter);
+    frontier.push(...picked.map((k) => usable[k].i));
+  }
+  return frontier.sort((a, b) => a - b);
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -43,20 +43,23 @@ function enableSorting() {
 
 function scatter(canvas, data) {
   const plain = data.points.filter((p) => !p.frontier);
-  const front = data.points.filter((p) => p.frontier).sort((a, b) => a.x - b.x);
+  // One frontier per case (and device): different shapes are not comparable.
+  const palette = ["#2952cc", "#c2410c", "#15803d", "#7e22ce", "#0e7490", "#b91c1c"];
+  const series = [...new Set(data.points.filter((p) => p.frontier).map((p) => p.series))];
+  const frontiers = series.map((name, i) => ({
+    label: `frontier: ${name}`,
+    data: data.points.filter((p) => p.frontier && p.series === name).sort((a, b) => a.x - b.x),
+    showLine: true,
+    borderColor: palette[i % palette.length],
+    backgroundColor: palette[i % palette.length],
+    pointRadius: 5,
+    pointStyle: "rectRot",
+  }));
   new Chart(canvas, {
     type: "scatter",
     data: {
       datasets: [
-        {
-          label: "Pareto frontier",
-          data: front,
-          showLine: true,
-          borderColor: "#2952cc",
-          backgroundColor: "#2952cc",
-          pointRadius: 5,
-          pointStyle: "rectRot",
-        },
+        ...frontiers,
         {
           label: "other results",
           data: plain,

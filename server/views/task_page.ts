@@ -73,6 +73,11 @@ export function boardTable(board: Board, q: BoardQuery, links: Links): Html {
 </table>`;
 }
 
+/** Which frontier a point belongs to: one per device and case. */
+function seriesOf(r: Board["rows"][number]): string {
+  return `${r.caseKey} · ${r.deviceLabel}`;
+}
+
 function chartData(board: Board, task: TaskSummary, links: Links) {
   const frontier = new Set(board.frontier);
   const points = board.rows.flatMap((r, i) =>
@@ -83,6 +88,7 @@ function chartData(board: Board, task: TaskSummary, links: Links) {
         label: `${r.methodTitle}${r.paramsText ? ` (${r.paramsText})` : ""} · ${r.caseKey}`,
         href: href(links, `/methods/${r.methodId}`),
         frontier: frontier.has(i),
+        series: seriesOf(r),
         reference: r.isReference,
       }]
       : []
