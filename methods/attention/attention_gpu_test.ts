@@ -58,6 +58,14 @@ const SHAPES: AttentionShape[] = [
 const PARAMS: Record<string, ParamValues[]> = {
   "dense-attention": [{}],
   "sliding-window-attention": [{ window: 1 }, { window: 16 }, { window: 100 }],
+  "block-topk-attention": [{ density: 0.3, blockSize: 16 }, { density: 0.05, blockSize: 8 }, {
+    density: 1,
+    blockSize: 32,
+  }],
+  "sink-window-attention": [{ window: 1, sinks: 1 }, { window: 16, sinks: 4 }, {
+    window: 50,
+    sinks: 60,
+  }, { window: 8, sinks: 0 }],
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

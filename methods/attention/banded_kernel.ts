@@ -1,4 +1,4 @@
-// The WGSL kernel behind dense and sliding-window attention: one invocation per query row, an
+// The WGSL kernel behind dense, sliding-window and sink + window attention: one invocation per query row, an
 // online softmax over the row's key band, so memory stays O(headDim) per query whatever the length.
 // On the software adapter this simple form beat workgroup-tiled variants (see DESIGN.md).
 import type { GpuContext } from "../../bench/gpu/device.ts";
@@ -11,7 +11,7 @@ const WORKGROUP = 64;
 export function bandedAttentionWgsl(headDim: number): string {
   const d4 = headDim / 4;
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32 };
+struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sinks: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -47,7 +47,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   var running_max = -3.0e38;
   var denom = 0.0;
-  for (var j = lo; j <= hi; j++) {
+  // Sink keys [0, sinks) come first where the band does not already cover them (StreamingLLM).
+  let sink_end = min(p.sinks, lo);
+  var j = 0u;
+  if (sink_end == 0u) { j = lo; }
+  loop {
+    if (j > hi) { break; }
     let kb = base + j * D4;
     var dot4 = vec4<f32>(0.0);
     for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[kb + i]; }
@@ -58,9 +63,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     denom = denom * rescale + weight;
     for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[kb + i]; }
     running_max = new_max;
+    j++;
+    if (j == sink_end) { j = lo; }
   }
   for (var i = 0u; i < D4; i++) { o[base + row * D4 + i] = acc[i] / denom; }
-  visited[head * p.seq + row] = hi - lo + 1u;
+  visited[head * p.seq + row] = hi - lo + 1u + sink_end;
 }`;
 }
 
@@ -68,6 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * Compiles the banded kernel for `shape` and binds it to the task's inputs.
  *
  * @param window keys per row; 0 means the full (causal) range, i.e. dense attention
+ * @param sinks leading keys every row attends to besides its band (0 for none)
  * @throws {RangeError} when headDim is not a multiple of 4 or exceeds 256
  */
 export async function setupBandedAttention(
@@ -75,6 +83,7 @@ export async function setupBandedAttention(
   shape: AttentionShape,
   inputs: AttentionGpuInputs,
   window: number,
+  sinks = 0,
 ): Promise<AttentionKernel> {
   if (shape.headDim % 4 !== 0 || shape.headDim > 256) {
     throw new RangeError(
@@ -103,6 +112,7 @@ export async function setupBandedAttention(
   params.setUint32(8, shape.causal ? 1 : 0, true);
   params.setUint32(12, window, true);
   params.setFloat32(16, 1 / Math.sqrt(shape.headDim), true);
+  params.setUint32(20, sinks, true);
   device.queue.writeBuffer(uniforms, 0, params.buffer);
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),

@@ -1,5 +1,12 @@
 // Every attention method, in the order tables list them.
+import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention } from "./dense.ts";
+import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 
-export const attentionMethods = [denseAttention, slidingWindowAttention];
+export const attentionMethods = [
+  denseAttention,
+  slidingWindowAttention,
+  sinkWindowAttention,
+  blockTopkAttention,
+];

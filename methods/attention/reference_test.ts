@@ -2,6 +2,8 @@ import { assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
 import { attendRow, denseKeys, keyRange } from "./reference.ts";
 import { windowBand } from "./sliding_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
+import { sinkWindowKeys } from "./sink_window.ts";
+import { blockBudget } from "./block_topk_kernel.ts";
 
 Deno.test("attendRow() computes softmax attention by hand on a 2-key example", () => {
   // d = 1, scale 1: scores q·k = 0 and ln 3 → weights 1/4, 3/4 → output 0.25·1 + 0.75·5 = 4.
@@ -32,4 +34,18 @@ Deno.test("sliding window's nominal density counts the band's pairs", () => {
   // seq 4, causal, window 2: rows see 1, 2, 2, 2 keys = 7 of the 10 causal pairs.
   const shape = { heads: 1, seq: 4, headDim: 4, causal: true };
   assertAlmostEquals(slidingWindowAttention.impl.nominalDensity(shape, { window: 2 }), 0.7, 1e-12);
+});
+
+Deno.test("sinkWindowKeys() adds the sinks before the band without repeating keys", () => {
+  const shape = { heads: 1, seq: 20, headDim: 4, causal: true };
+  assertEquals([...sinkWindowKeys(shape, 3, 2, 10)], [0, 1, 8, 9, 10]);
+  assertEquals([...sinkWindowKeys(shape, 3, 2, 2)], [0, 1, 2]);
+  assertEquals([...sinkWindowKeys(shape, 3, 0, 10)], [8, 9, 10]);
+});
+
+Deno.test("blockBudget() keeps a rounded share of the visible blocks, at least one", () => {
+  assertEquals(blockBudget(10, 0.1), 1);
+  assertEquals(blockBudget(15, 0.1), 2);
+  assertEquals(blockBudget(3, 0.01), 1);
+  assertEquals(blockBudget(4, 1), 4);
 });

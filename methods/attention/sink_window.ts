@@ -1,0 +1,77 @@
+// StreamingLLM's attention: a few initial "sink" tokens plus a sliding window of recent keys.
+// The paper's point is that dropping the sinks (plain window attention) breaks the model, because
+// softmax parks surplus mass on the first tokens; keeping 4 of them restores it.
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { setupBandedAttention } from "./banded_kernel.ts";
+import { type AttentionMethod, type AttentionShape, densePairsPerHead } from "./interface.ts";
+import { windowBand } from "./sliding_window.ts";
+
+/** The keys of `row`: sinks [0, sinks) not already in the band, then the band, ascending. */
+export function sinkWindowKeys(
+  shape: AttentionShape,
+  window: number,
+  sinks: number,
+  row: number,
+): Int32Array {
+  const [lo, hi] = windowBand(shape, window, row);
+  const sinkEnd = Math.min(sinks, lo);
+  const keys = new Int32Array(sinkEnd + hi - lo + 1);
+  for (let j = 0; j < sinkEnd; j++) keys[j] = j;
+  for (let j = lo; j <= hi; j++) keys[sinkEnd + j - lo] = j;
+  return keys;
+}
+
+function settings(params: ParamValues): { window: number; sinks: number } {
+  return { window: params.window as number, sinks: params.sinks as number };
+}
+
+export const sinkWindowAttention = defineMethod<AttentionMethod>({
+  id: "sink-window-attention",
+  family: "attention",
+  title: "Sink + window (StreamingLLM)",
+  description:
+    "Each query attends to the first `sinks` tokens (attention sinks) and the `window` most recent keys; everything else is skipped.",
+  paper: {
+    title: "Efficient Streaming Language Models with Attention Sinks",
+    year: 2023,
+    link: "https://arxiv.org/abs/2309.17453",
+  },
+  version: "1.0.0",
+  parameters: {
+    window: {
+      type: "int",
+      description: "recent keys each query attends to, itself included",
+      default: 128,
+      min: 1,
+      max: 65536,
+      sweep: [64, 128, 256],
+    },
+    sinks: {
+      type: "int",
+      description: "initial tokens always attended to",
+      default: 4,
+      min: 0,
+      max: 1024,
+      sweep: [4],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  impl: {
+    setup: (gpu, shape, inputs, params) => {
+      const { window, sinks } = settings(params);
+      return setupBandedAttention(gpu, shape, inputs, window, sinks);
+    },
+    selectKeys: (shape, params, _inputs, _head, row) => {
+      const { window, sinks } = settings(params);
+      return sinkWindowKeys(shape, window, sinks, row);
+    },
+    nominalDensity(shape, params) {
+      const { window, sinks } = settings(params);
+      let pairs = 0;
+      for (let row = 0; row < shape.seq; row++) {
+        pairs += sinkWindowKeys(shape, window, sinks, row).length;
+      }
+      return pairs / densePairsPerHead(shape);
+    },
+  },
+});

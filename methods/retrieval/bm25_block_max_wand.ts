@@ -1,0 +1,21 @@
+// BM25 answered by Block-Max WAND: same top-k as exhaustive BM25, skipping whole posting blocks.
+import { defineMethod } from "../../bench/metadata.ts";
+import { BM25_PARAMS, bm25Impl, defaultsOnly } from "./bm25.ts";
+import type { RetrievalMethod } from "./interface.ts";
+
+export const bm25BlockMaxWand = defineMethod<RetrievalMethod>({
+  id: "bm25-bmw",
+  family: "retrieval",
+  title: "BM25 + Block-Max WAND",
+  description:
+    "BM25 top-k by Block-Max WAND over blocks of 64 postings: WAND pivots are checked against block maxima and hopeless blocks are skipped.",
+  paper: {
+    title: "Faster top-k document retrieval using block-max indexes",
+    year: 2011,
+    link: "https://doi.org/10.1145/2009916.2010048",
+  },
+  version: "1.0.0",
+  parameters: defaultsOnly(BM25_PARAMS),
+  capabilities: { requires: [], features: ["exact-top-k"] },
+  impl: bm25Impl("block-max-wand"),
+});

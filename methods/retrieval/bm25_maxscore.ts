@@ -1,0 +1,21 @@
+// BM25 answered by MaxScore dynamic pruning: same top-k as exhaustive BM25, fewer postings scored.
+import { defineMethod } from "../../bench/metadata.ts";
+import { BM25_PARAMS, bm25Impl, defaultsOnly } from "./bm25.ts";
+import type { RetrievalMethod } from "./interface.ts";
+
+export const bm25MaxScore = defineMethod<RetrievalMethod>({
+  id: "bm25-maxscore",
+  family: "retrieval",
+  title: "BM25 + MaxScore",
+  description:
+    "BM25 top-k by MaxScore document-at-a-time: terms whose summed upper bounds cannot beat the k-th score are only probed.",
+  paper: {
+    title: "Query evaluation: Strategies and optimizations",
+    year: 1995,
+    link: "https://doi.org/10.1016/0306-4573(95)00020-H",
+  },
+  version: "1.0.0",
+  parameters: defaultsOnly(BM25_PARAMS),
+  capabilities: { requires: [], features: ["exact-top-k"] },
+  impl: bm25Impl("maxscore"),
+});
