@@ -2,8 +2,9 @@
 import type { Method } from "../bench/metadata.ts";
 import { Registry } from "../bench/registry.ts";
 import { attentionMethods } from "./attention/mod.ts";
+import { retrievalMethods } from "./retrieval/mod.ts";
 
 /** A fresh registry of every method (fresh, so a run can freeze its own). */
 export function methodRegistry(): Registry<Method> {
-  return new Registry<Method>("method", [...attentionMethods] as Method[]);
+  return new Registry<Method>("method", [...attentionMethods, ...retrievalMethods] as Method[]);
 }

@@ -45,8 +45,10 @@ export async function readBack(
 }
 
 /**
- * Creates a compute pipeline, timing its compilation; `errorScope` turns WGSL errors into a
- * thrown Error with the compiler's message instead of a silent invalid pipeline.
+ * Creates a compute pipeline, timing its compilation. WGSL errors become a thrown Error carrying
+ * the compiler's messages instead of an invalid pipeline.
+ *
+ * @throws {Error} naming the pipeline and the compiler's complaint
  */
 export async function compileCompute(
   device: GPUDevice,
@@ -56,12 +58,16 @@ export async function compileCompute(
   const start = performance.now();
   device.pushErrorScope("validation");
   const module = device.createShaderModule({ code, label });
-  const pipeline = await device.createComputePipelineAsync({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-    label,
-  });
-  const error = await device.popErrorScope();
-  if (error) throw new Error(`WGSL pipeline '${label}' failed to compile: ${error.message}`);
-  return { pipeline, compileMs: performance.now() - start };
+  const scopeError = await device.popErrorScope();
+  if (scopeError) throw new Error(`WGSL '${label}' does not compile: ${scopeError.message}`);
+  try {
+    const pipeline = await device.createComputePipelineAsync({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+      label,
+    });
+    return { pipeline, compileMs: performance.now() - start };
+  } catch (error) {
+    throw new Error(`WGSL pipeline '${label}' failed to compile: ${(error as Error).message}`);
+  }
 }

@@ -156,7 +156,9 @@ async function checkOnSmallInput(
   shape: AttentionShape,
   inputs: AttentionInputs,
   gpuInputs: AttentionGpuInputs,
-): Promise<{ maxAbsError: number; within: boolean; visitedOk: boolean; dumps: DumpTensor[] }> {
+): Promise<
+  { maxAbsError: number; within: boolean; visitedOk: boolean; excused: number; dumps: DumpTensor[] }
+> {
   const kernel = await method.setup(gpu, shape, gpuInputs, params);
   try {
     const encoder = gpu.device.createCommandEncoder();
@@ -168,18 +170,25 @@ async function checkOnSmallInput(
       await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
     );
     const expected = new Float32Array(n);
+    const compared: number[] = [];
+    const reference: number[] = [];
     let visitedOk = true;
+    let excused = 0;
     for (let head = 0; head < shape.heads; head++) {
       for (let row = 0; row < shape.seq; row++) {
         const keys = method.selectKeys(shape, params, inputs, head, row);
-        expected.set(
-          attendRow(inputs, shape, head, row, keys).out,
-          (head * shape.seq + row) * shape.headDim,
-        );
+        const at = (head * shape.seq + row) * shape.headDim;
+        expected.set(attendRow(inputs, shape, head, row, keys).out, at);
         if (visited[head * shape.seq + row] !== keys.length) visitedOk = false;
+        if (method.ambiguousRow?.(shape, params, inputs, head, row)) {
+          excused++;
+          continue;
+        }
+        compared.push(...out.subarray(at, at + shape.headDim));
+        reference.push(...expected.subarray(at, at + shape.headDim));
       }
     }
-    const cmp = compareWithin(out, expected);
+    const cmp = compareWithin(compared, reference);
     const dims = [shape.heads, shape.seq, shape.headDim];
     const dumps: DumpTensor[] = [
       { name: "q", shape: dims, data: inputs.q },
@@ -189,7 +198,13 @@ async function checkOnSmallInput(
       { name: "output_cpu_reference", shape: dims, data: expected },
       { name: "visited_keys", shape: [shape.heads, shape.seq], data: Float32Array.from(visited) },
     ];
-    return { maxAbsError: cmp.maxAbsError, within: cmp.within, visitedOk, dumps };
+    return {
+      maxAbsError: cmp.maxAbsError,
+      within: cmp.within && allFinite(out),
+      visitedOk,
+      excused,
+      dumps,
+    };
   } finally {
     kernel.dispose();
   }
@@ -256,9 +271,14 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
             const { head, row } = rows[i];
             return out.subarray((head * shape.seq + row) * d, (head * shape.seq + row + 1) * d);
           };
+          // Rows decided by a near-tie may legitimately differ; they are excused and counted.
+          const decided = rows.flatMap(({ head, row }, i) =>
+            impl.ambiguousRow?.(shape, params, inputs, head, row) ? [] : [i]
+          );
+          const excusedRows = rows.length - decided.length;
           const sampled = compareWithin(
-            rows.flatMap((_, i) => [...rowOut(i)]),
-            ref.flatMap((r) => [...r.out]),
+            decided.flatMap((i) => [...rowOut(i)]),
+            decided.flatMap((i) => [...ref[i].out]),
           );
           const small = await checkOnSmallInput(
             gpu,
@@ -293,7 +313,11 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
             check: {
               passed,
               description: passed
-                ? `GPU output equals the method's CPU reference on a ${CHECK_HEADS}×${CHECK_SEQ}×${d} check input and on ${rows.length} sampled rows of the timed input`
+                ? `GPU output equals the method's CPU reference on a ${CHECK_HEADS}×${CHECK_SEQ}×${d} check input and on ${rows.length} sampled rows of the timed input${
+                  excusedRows + small.excused > 0
+                    ? ` (${excusedRows + small.excused} rows decided by a near-tie excused)`
+                    : ""
+                }`
                 : reasons.join("; "),
               maxAbsError: Math.max(sampled.maxAbsError, small.maxAbsError),
               tolerance: describeTolerance(),

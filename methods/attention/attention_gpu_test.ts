@@ -58,6 +58,7 @@ const SHAPES: AttentionShape[] = [
 const PARAMS: Record<string, ParamValues[]> = {
   "dense-attention": [{}],
   "sliding-window-attention": [{ window: 1 }, { window: 16 }, { window: 100 }],
+  "topk-oracle-attention": [{ density: 0.1 }, { density: 0.5 }, { density: 1 }],
   "block-topk-attention": [{ density: 0.3, blockSize: 16 }, { density: 0.05, blockSize: 8 }, {
     density: 1,
     blockSize: 32,

@@ -58,6 +58,18 @@ export interface AttentionMethod {
     head: number,
     row: number,
   ): Int32Array;
+  /**
+   * For methods that select by comparing scores: whether this row's selection hinges on a
+   * near-tie that float rounding on another device may resolve differently. The correctness
+   * check excuses such rows (and says how many); absent means no row is ever ambiguous.
+   */
+  ambiguousRow?(
+    shape: AttentionShape,
+    params: ParamValues,
+    inputs: AttentionInputs,
+    head: number,
+    row: number,
+  ): boolean;
   /** The density the parameters ask for, before any kernel runs: attended pairs / dense pairs. */
   nominalDensity(shape: AttentionShape, params: ParamValues): number;
 }

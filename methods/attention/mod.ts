@@ -3,10 +3,12 @@ import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention } from "./dense.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
+import { topkOracleAttention } from "./topk_oracle.ts";
 
 export const attentionMethods = [
   denseAttention,
   slidingWindowAttention,
   sinkWindowAttention,
+  topkOracleAttention,
   blockTopkAttention,
 ];

@@ -1,0 +1,167 @@
+// Exact per-query top-k attention: every query scores every key and keeps its k best. It skips
+// no scoring work, so it is no faster than dense; it is the upper bound on quality that any
+// key-selection method at the same budget can reach.
+import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+} from "./interface.ts";
+import { ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
+
+// The scratch buffer of scores must fit one storage binding (128 MiB on most adapters).
+const SCRATCH_BYTES = 96 * 1024 * 1024;
+// Scores this close to the k-th are a near-tie that rounding on another device may flip.
+const TIE_GAP = 1e-4;
+
+/** Keys a row keeps: a share of the keys it can see, rounded half up in float32 as the kernel does. */
+export function keepCount(visible: number, density: number): number {
+  return Math.min(
+    visible,
+    Math.max(1, Math.floor(Math.fround(Math.fround(density) * visible) + 0.5)),
+  );
+}
+
+/** Scaled scores of one row in float32, in the kernel's order of operations. */
+export function rowScores(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  head: number,
+  row: number,
+): Float32Array {
+  const f = Math.fround;
+  const d = shape.headDim;
+  const base = head * shape.seq * d;
+  const visible = shape.causal ? row + 1 : shape.seq;
+  const scale = f(1 / Math.sqrt(d));
+  const qr = Float32Array.from({ length: d }, (_, i) => f(inputs.q[base + row * d + i] * scale));
+  const scores = new Float32Array(visible);
+  for (let j = 0; j < visible; j++) {
+    const lanes = [0, 0, 0, 0];
+    for (let i = 0; i < d; i++) {
+      lanes[i % 4] = f(lanes[i % 4] + f(qr[i] * inputs.k[base + j * d + i]));
+    }
+    scores[j] = f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+  }
+  return scores;
+}
+
+/** Key indices by score, best first, ties by index. */
+function ranked(scores: Float32Array): number[] {
+  return [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b);
+}
+
+function densityOf(params: ParamValues): number {
+  return params.density as number;
+}
+
+export const topkOracleAttention = defineMethod<AttentionMethod>({
+  id: "topk-oracle-attention",
+  family: "attention",
+  title: "Exact per-query top-k (oracle)",
+  description:
+    "Each query scores every key it can see and attends to its top `density` share of them: the best any key-selection method can do at that budget, at dense cost.",
+  paper: {
+    title: "Memory-efficient Transformers via Top-k Attention",
+    year: 2021,
+    link: "https://arxiv.org/abs/2106.06899",
+  },
+  version: "1.0.0",
+  parameters: {
+    density: {
+      type: "number",
+      description: "share of the visible keys each query keeps",
+      default: 0.1,
+      min: 0.0001,
+      max: 1,
+      sweep: [0.05, 0.1, 0.2],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  notes:
+    "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many.",
+  impl: {
+    async setup(gpu, shape, inputs, params) {
+      const { device } = gpu;
+      const rowsPerChunk = Math.max(
+        1,
+        Math.min(shape.seq, Math.floor(SCRATCH_BYTES / (shape.heads * shape.seq * 4))),
+      );
+      const chunks = Math.ceil(shape.seq / rowsPerChunk);
+      const { pipeline, compileMs } = await compileCompute(
+        device,
+        topkOracleWgsl(shape.headDim),
+        "topk-oracle",
+      );
+      const output = createStorage(
+        device,
+        shape.heads * shape.seq * shape.headDim * 4,
+        "attention-output",
+      );
+      const visited = createStorage(device, shape.heads * shape.seq * 4, "attention-visited");
+      const scratch = createStorage(
+        device,
+        shape.heads * rowsPerChunk * shape.seq * 4,
+        "topk-scratch",
+      );
+      const uniforms: GPUBuffer[] = [];
+      const groups: GPUBindGroup[] = [];
+      for (let c = 0; c < chunks; c++) {
+        const u = device.createBuffer({
+          size: 32,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
+        const view = new DataView(new ArrayBuffer(32));
+        [shape.seq, shape.heads, shape.causal ? 1 : 0, c * rowsPerChunk, rowsPerChunk].forEach((
+          x,
+          i,
+        ) => view.setUint32(i * 4, x, true));
+        view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
+        view.setFloat32(24, densityOf(params), true);
+        device.queue.writeBuffer(u, 0, view.buffer);
+        uniforms.push(u);
+        groups.push(device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [inputs.q, inputs.k, inputs.v, output, visited, scratch, u].map((
+            buffer,
+            binding,
+          ) => ({ binding, resource: { buffer } })),
+        }));
+      }
+      return {
+        encode(encoder) {
+          for (const group of groups) {
+            const pass = encoder.beginComputePass();
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, group);
+            pass.dispatchWorkgroups(Math.ceil(rowsPerChunk / ORACLE_WORKGROUP), shape.heads);
+            pass.end();
+          }
+        },
+        output,
+        visited,
+        compileMs,
+        // Scoring every visible key (2 FLOPs per element of q·k) is the selection's cost.
+        extraFlops: shape.heads * densePairsPerHead(shape) * 2 * shape.headDim,
+        dispose() {
+          for (const b of [output, visited, scratch, ...uniforms]) b.destroy();
+        },
+      };
+    },
+    selectKeys(shape, params, inputs, head, row) {
+      const scores = rowScores(shape, inputs, head, row);
+      const keep = keepCount(scores.length, densityOf(params));
+      return Int32Array.from(ranked(scores).slice(0, keep)).sort();
+    },
+    ambiguousRow(shape, params, inputs, head, row) {
+      const scores = rowScores(shape, inputs, head, row);
+      const keep = keepCount(scores.length, densityOf(params));
+      if (keep >= scores.length) return false;
+      const order = ranked(scores);
+      return scores[order[keep - 1]] - scores[order[keep]] < TIE_GAP;
+    },
+    nominalDensity: (_shape, params) => densityOf(params),
+  },
+});

@@ -1,0 +1,100 @@
+// WGSL for exact per-query top-k attention. One invocation per query row: it writes the row's
+// scores to a scratch buffer, finds the k-th largest by a 4-pass radix select over the scores'
+// order-preserving bit patterns (8 bits a pass, a 256-bin histogram in private memory), then
+// attends to the keys above that value, and to keys equal to it in index order until k are taken.
+
+const WORKGROUP = 64;
+
+export function topkOracleWgsl(headDim: number): string {
+  const d4 = headDim / 4;
+  return /* wgsl */ `
+struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, pad: u32 };
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> visited: array<u32>;
+@group(0) @binding(5) var<storage, read_write> scratch: array<u32>;
+@group(0) @binding(6) var<uniform> p: Params;
+const D4: u32 = ${d4}u;
+
+// Maps a float to a u32 whose unsigned order is the float's order, and back.
+fn order_key(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  if ((bits & 0x80000000u) != 0u) { return ~bits; }
+  return bits | 0x80000000u;
+}
+fn from_order_key(key: u32) -> f32 {
+  if ((key & 0x80000000u) != 0u) { return bitcast<f32>(key & 0x7fffffffu); }
+  return bitcast<f32>(~key);
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let local_row = gid.x;
+  let head = gid.y;
+  if (local_row >= p.rows) { return; }
+  let row = p.row_offset + local_row;
+  if (row >= p.seq) { return; }
+  var count = p.seq;
+  if (p.causal == 1u) { count = row + 1u; }
+  let keep = min(count, max(1u, u32(floor(p.density * f32(count) + 0.5))));
+  let base = head * p.seq * D4;
+  let slot = (head * p.rows + local_row) * p.seq;
+  var qr: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { qr[i] = q[base + row * D4 + i] * p.scale; }
+  for (var j = 0u; j < count; j++) {
+    var dot4 = vec4<f32>(0.0);
+    for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
+    scratch[slot + j] = order_key(dot4.x + dot4.y + dot4.z + dot4.w);
+  }
+  // Radix select of the keep-th largest key, most significant byte first.
+  var prefix = 0u;
+  var prefix_mask = 0u;
+  var remaining = keep;
+  var hist: array<u32, 256>;
+  for (var round = 0u; round < 4u; round++) {
+    let shift = 24u - round * 8u;
+    for (var b = 0u; b < 256u; b++) { hist[b] = 0u; }
+    for (var j = 0u; j < count; j++) {
+      let key = scratch[slot + j];
+      if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
+    }
+    var bin = 255u;
+    loop {
+      if (hist[bin] >= remaining || bin == 0u) { break; }
+      remaining -= hist[bin];
+      bin--;
+    }
+    prefix |= bin << shift;
+    prefix_mask |= 255u << shift;
+  }
+  // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.
+  var acc: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { acc[i] = vec4<f32>(0.0); }
+  var running_max = -3.0e38;
+  var denom = 0.0;
+  var ties = remaining;
+  var taken = 0u;
+  for (var j = 0u; j < count; j++) {
+    let key = scratch[slot + j];
+    if (key < prefix) { continue; }
+    if (key == prefix) {
+      if (ties == 0u) { continue; }
+      ties--;
+    }
+    let s = from_order_key(key);
+    let new_max = max(running_max, s);
+    let rescale = exp(running_max - new_max);
+    let weight = exp(s - new_max);
+    denom = denom * rescale + weight;
+    for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[base + j * D4 + i]; }
+    running_max = new_max;
+    taken++;
+  }
+  for (var i = 0u; i < D4; i++) { o[base + row * D4 + i] = acc[i] / denom; }
+  visited[head * p.seq + row] = taken;
+}`;
+}
+
+export const ORACLE_WORKGROUP = WORKGROUP;
