@@ -145,7 +145,11 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const selectedTasks = selectPlugins(tasks, args.tasks, args.families);
-    const selectedMethods = selectPlugins(methods, args.methods, args.families);
+    // Without --method, every method of the selected tasks' families; an explicit method that
+    // fits no selected task is an error (planRun says so).
+    const taskFamilies = new Set(selectedTasks.map((t) => t.meta.family));
+    const selectedMethods = selectPlugins(methods, args.methods, args.families)
+      .filter((m) => args.methods.length > 0 || taskFamilies.has(m.meta.family));
     overrides = parseOverrides(args.params, selectedTasks, selectedMethods);
     groups = planRun({
       profile: args.profile,

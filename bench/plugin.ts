@@ -64,6 +64,8 @@ export interface Trial {
 export interface PreparedCase {
   /** sha256 of the exact inputs of this case. */
   datasetSha256: string;
+  /** Set when the data differs from what the task's metadata names, e.g. a substituted source. */
+  datasetNote?: string;
   bind(method: Method, params: ParamValues): Promise<Trial>;
   /**
    * Quality figures from the method's CPU reference alone, for cells whose method cannot run

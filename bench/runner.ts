@@ -52,7 +52,12 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
-function baseCell(planned: PlannedCell, datasetSha256: string | null, startedAt: string): Cell {
+function baseCell(
+  planned: PlannedCell,
+  datasetSha256: string | null,
+  startedAt: string,
+  datasetNote?: string,
+): Cell {
   const { task, method } = planned;
   const main = task.meta.metrics.find((m) => m.name === task.meta.mainMetric)!;
   return {
@@ -64,6 +69,7 @@ function baseCell(planned: PlannedCell, datasetSha256: string | null, startedAt:
       case: planned.caseParams,
       datasetId: task.meta.dataset.id,
       datasetSha256,
+      ...(datasetNote ? { datasetNote } : {}),
     },
     method: {
       id: method.meta.id,
@@ -188,7 +194,7 @@ export async function runCells(
       const startedAt = new Date().toISOString();
       const unmet = planned.method.meta.capabilities.requires.filter((r) => !available(r));
       if (unmet.length > 0) {
-        const cell = baseCell(planned, prepared.datasetSha256, startedAt);
+        const cell = baseCell(planned, prepared.datasetSha256, startedAt, prepared.datasetNote);
         cell.status = "skipped";
         cell.error = `needs ${unmet.join(", ")}: ${
           gpu.unavailableReason ?? "not available"
@@ -257,7 +263,7 @@ export async function runCells(
         continue;
       }
       safely(() => a.trial.dispose());
-      const cell = baseCell(a.planned, prepared.datasetSha256, a.startedAt);
+      const cell = baseCell(a.planned, prepared.datasetSha256, a.startedAt, prepared.datasetNote);
       const latency = latencyOf(a.samples);
       const metrics = { ...result.metrics };
       const p50 = (latency.kernel ?? latency.wall).p50;

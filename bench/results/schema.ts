@@ -73,6 +73,8 @@ export const Cell = z.object({
     datasetId: z.string(),
     /** sha256 of the exact input this cell ran on. */
     datasetSha256: z.string().nullable(),
+    /** Set when the data differs from what the task names (e.g. a substituted source). */
+    datasetNote: z.string().optional(),
   }),
   method: z.object({
     id: z.string(),

@@ -12,8 +12,18 @@ export function caseKeyOf(cell: Cell): string {
 }
 
 /**
- * Sets `speedup` on every cell: reference p50 / cell p50, when both cells are `ok` and timed by
- * the same clock; null otherwise (never a speed-up from different clocks or a failed baseline).
+ * The p50s a speed-up compares: headline figures when both cells were timed by the same clock,
+ * else their wall times (a peer library timed by wall clock against a kernel timed on the GPU).
+ */
+export function comparableP50s(reference: Latency, cell: Latency): [number, number] {
+  return reference.source === cell.source
+    ? [headlineP50(reference), headlineP50(cell)]
+    : [reference.wall.p50, cell.wall.p50];
+}
+
+/**
+ * Sets `speedup` on every cell: reference p50 / cell p50 (see {@link comparableP50s}) when both
+ * cells are `ok`; null otherwise (never a speed-up against a failed baseline).
  */
 export function applySpeedups(cells: Cell[]): void {
   const references = new Map<string, Cell>();
@@ -24,9 +34,11 @@ export function applySpeedups(cells: Cell[]): void {
   }
   for (const cell of cells) {
     const ref = references.get(caseKeyOf(cell));
-    cell.speedup = ref?.latency && cell.latency && cell.status === "ok" &&
-        ref.latency.source === cell.latency.source
-      ? headlineP50(ref.latency) / headlineP50(cell.latency)
-      : null;
+    if (!ref?.latency || !cell.latency || cell.status !== "ok") {
+      cell.speedup = null;
+      continue;
+    }
+    const [base, own] = comparableP50s(ref.latency, cell.latency);
+    cell.speedup = base / own;
   }
 }

@@ -1,30 +1,13 @@
 // Task `attention-fidelity`: how close a sparse attention method stays to dense attention on
 // structured synthetic heads, and how much faster it runs, in the same run on the same device.
-import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
-import type { GpuContext } from "../../bench/gpu/device.ts";
-import { TimedSubmit } from "../../bench/gpu/timed_submit.ts";
-import { defineTask, type Method, type ParamValues } from "../../bench/metadata.ts";
-import type {
-  DumpTensor,
-  PreparedCase,
-  TaskContext,
-  TaskImpl,
-  Trial,
-  TrialResult,
-} from "../../bench/plugin.ts";
-import {
-  attentionFlops,
-  type AttentionGpuInputs,
-  type AttentionInputs,
-  type AttentionMethod,
-  type AttentionShape,
-  densePairsPerHead,
-} from "../../methods/attention/interface.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
-import { allFinite, compareWithin, describeTolerance } from "./compare.ts";
-import { generateAttentionInputs } from "./generator.ts";
+import { defineTask, type ParamValues } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import { percentile } from "../../bench/stats.ts";
+import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
+import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
+import { generateAttentionInputs } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
 const SAMPLED_ROWS_PER_HEAD = 32;
@@ -32,14 +15,9 @@ const SAMPLED_ROWS_PER_HEAD = 32;
 const CHECK_SEQ = 317;
 const CHECK_HEADS = 2;
 
-interface SampledRow {
-  head: number;
-  row: number;
-}
-
 /** Evenly spaced rows, first and last included, in every head. */
-export function sampledRows(shape: AttentionShape, perHead = SAMPLED_ROWS_PER_HEAD): SampledRow[] {
-  const rows: SampledRow[] = [];
+export function sampledRows(shape: AttentionShape, perHead = SAMPLED_ROWS_PER_HEAD): ScoredRow[] {
+  const rows: ScoredRow[] = [];
   const count = Math.min(perHead, shape.seq);
   for (let head = 0; head < shape.heads; head++) {
     const seen = new Set<number>();
@@ -58,7 +36,7 @@ interface DenseRows {
   weights: Float64Array[];
 }
 
-function denseRows(inputs: AttentionInputs, shape: AttentionShape, rows: SampledRow[]): DenseRows {
+function denseRows(inputs: AttentionInputs, shape: AttentionShape, rows: ScoredRow[]): DenseRows {
   const out: Float64Array[] = [];
   const weights: Float64Array[] = [];
   for (const { head, row } of rows) {
@@ -134,215 +112,21 @@ function shapeOf(caseParams: ParamValues): AttentionShape {
   };
 }
 
-function upload(gpu: GpuContext, inputs: AttentionInputs): AttentionGpuInputs {
-  return {
-    q: uploadStorage(gpu.device, inputs.q, "q"),
-    k: uploadStorage(gpu.device, inputs.k, "k"),
-    v: uploadStorage(gpu.device, inputs.v, "v"),
-  };
-}
-
-function destroyInputs(inputs: AttentionGpuInputs | null): void {
-  inputs?.q.destroy();
-  inputs?.k.destroy();
-  inputs?.v.destroy();
-}
-
-/** Runs a method once on the check input and compares every element with its CPU reference. */
-async function checkOnSmallInput(
-  gpu: GpuContext,
-  method: AttentionMethod,
-  params: ParamValues,
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  gpuInputs: AttentionGpuInputs,
-): Promise<
-  { maxAbsError: number; within: boolean; visitedOk: boolean; excused: number; dumps: DumpTensor[] }
-> {
-  const kernel = await method.setup(gpu, shape, gpuInputs, params);
-  try {
-    const encoder = gpu.device.createCommandEncoder();
-    kernel.encode(encoder);
-    gpu.device.queue.submit([encoder.finish()]);
-    const n = shape.heads * shape.seq * shape.headDim;
-    const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
-    const visited = new Uint32Array(
-      await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
-    );
-    const expected = new Float32Array(n);
-    const compared: number[] = [];
-    const reference: number[] = [];
-    let visitedOk = true;
-    let excused = 0;
-    for (let head = 0; head < shape.heads; head++) {
-      for (let row = 0; row < shape.seq; row++) {
-        const keys = method.selectKeys(shape, params, inputs, head, row);
-        const at = (head * shape.seq + row) * shape.headDim;
-        expected.set(attendRow(inputs, shape, head, row, keys).out, at);
-        if (visited[head * shape.seq + row] !== keys.length) visitedOk = false;
-        if (method.ambiguousRow?.(shape, params, inputs, head, row)) {
-          excused++;
-          continue;
-        }
-        compared.push(...out.subarray(at, at + shape.headDim));
-        reference.push(...expected.subarray(at, at + shape.headDim));
-      }
-    }
-    const cmp = compareWithin(compared, reference);
-    const dims = [shape.heads, shape.seq, shape.headDim];
-    const dumps: DumpTensor[] = [
-      { name: "q", shape: dims, data: inputs.q },
-      { name: "k", shape: dims, data: inputs.k },
-      { name: "v", shape: dims, data: inputs.v },
-      { name: "output_gpu", shape: dims, data: out },
-      { name: "output_cpu_reference", shape: dims, data: expected },
-      { name: "visited_keys", shape: [shape.heads, shape.seq], data: Float32Array.from(visited) },
-    ];
-    return {
-      maxAbsError: cmp.maxAbsError,
-      within: cmp.within && allFinite(out),
-      visitedOk,
-      excused,
-      dumps,
-    };
-  } finally {
-    kernel.dispose();
-  }
-}
-
 async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
   const shape = shapeOf(caseParams);
   const inputs = generateAttentionInputs(shape, ctx.seed);
-  const datasetSha256 = await sha256Hex(inputs.q, inputs.k, inputs.v);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
   const checkShape = { ...shape, heads: CHECK_HEADS, seq: CHECK_SEQ };
-  const checkInputs = generateAttentionInputs(checkShape, ctx.seed ^ 0x5eed);
-
-  const gpu = ctx.gpu;
-  let gpuInputs: AttentionGpuInputs | null = null;
-  let checkGpuInputs: AttentionGpuInputs | null = null;
-  let uploadMs: number | null = null;
-  if (gpu) {
-    const start = performance.now();
-    gpuInputs = upload(gpu, inputs);
-    checkGpuInputs = upload(gpu, checkInputs);
-    await gpu.device.queue.onSubmittedWorkDone();
-    uploadMs = performance.now() - start;
-  }
-
-  const referenceRows = (method: AttentionMethod, params: ParamValues) =>
-    rows.map(({ head, row }) => {
-      const keys = method.selectKeys(shape, params, inputs, head, row);
-      return { keys, out: attendRow(inputs, shape, head, row, keys).out };
-    });
-
-  return {
-    datasetSha256,
-    referenceMetrics(method, params) {
-      const ref = referenceRows(method.impl as AttentionMethod, params);
-      return Promise.resolve(qualityAgainstDense((i) => ref[i].out, (i) => ref[i].keys, dense));
-    },
-    async bind(method: Method, params: ParamValues): Promise<Trial> {
-      if (!gpu || !gpuInputs || !checkGpuInputs) {
-        throw new Error("attention-fidelity needs a WebGPU device");
-      }
-      const impl = method.impl as AttentionMethod;
-      const mode = shape.causal ? "causal" : "non-causal";
-      if (!method.meta.capabilities.features.includes(mode)) {
-        throw new Error(`${method.meta.id} does not declare '${mode}' attention`);
-      }
-      const kernel = await impl.setup(gpu, shape, gpuInputs, params);
-      const timer = new TimedSubmit(gpu, (encoder) => kernel.encode(encoder));
-      const checkBuffers = checkGpuInputs;
-      return {
-        setup: { compileMs: kernel.compileMs, uploadMs },
-        sample: () => timer.sample(),
-        async finish(): Promise<TrialResult> {
-          const n = shape.heads * shape.seq * shape.headDim;
-          const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
-          const visited = new Uint32Array(
-            await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
-          );
-          const finite = allFinite(out);
-          const ref = referenceRows(impl, params);
-          const d = shape.headDim;
-          const rowOut = (i: number) => {
-            const { head, row } = rows[i];
-            return out.subarray((head * shape.seq + row) * d, (head * shape.seq + row + 1) * d);
-          };
-          // Rows decided by a near-tie may legitimately differ; they are excused and counted.
-          const decided = rows.flatMap(({ head, row }, i) =>
-            impl.ambiguousRow?.(shape, params, inputs, head, row) ? [] : [i]
-          );
-          const excusedRows = rows.length - decided.length;
-          const sampled = compareWithin(
-            decided.flatMap((i) => [...rowOut(i)]),
-            decided.flatMap((i) => [...ref[i].out]),
-          );
-          const small = await checkOnSmallInput(
-            gpu,
-            impl,
-            params,
-            checkShape,
-            checkInputs,
-            checkBuffers,
-          );
-          const quality = qualityAgainstDense(rowOut, (i) => ref[i].keys, dense);
-          const pairs = visited.reduce((a, b) => a + b, 0);
-          const densePairs = shape.heads * densePairsPerHead(shape);
-          const flops = attentionFlops(pairs, d) + kernel.extraFlops;
-          const passed = finite && sampled.within && small.within && small.visitedOk;
-          const reasons = [
-            finite ? "" : "the timed output holds NaN or Inf",
-            sampled.within
-              ? ""
-              : `sampled rows of the timed output differ from the CPU reference (max |err| ${
-                sampled.maxAbsError.toExponential(2)
-              })`,
-            small.within
-              ? ""
-              : `the check input's output differs from the CPU reference (max |err| ${
-                small.maxAbsError.toExponential(2)
-              })`,
-            small.visitedOk
-              ? ""
-              : "the kernel's visited-key counts differ from the reference selection",
-          ].filter(Boolean);
-          return {
-            check: {
-              passed,
-              description: passed
-                ? `GPU output equals the method's CPU reference on a ${CHECK_HEADS}×${CHECK_SEQ}×${d} check input and on ${rows.length} sampled rows of the timed input${
-                  excusedRows + small.excused > 0
-                    ? ` (${excusedRows + small.excused} rows decided by a near-tie excused)`
-                    : ""
-                }`
-                : reasons.join("; "),
-              maxAbsError: Math.max(sampled.maxAbsError, small.maxAbsError),
-              tolerance: describeTolerance(),
-            },
-            metrics: quality,
-            sparsity: {
-              nominalDensity: impl.nominalDensity(shape, params),
-              realizedDensity: pairs / densePairs,
-              flopsRatio: flops / attentionFlops(densePairs, d),
-            },
-            flops,
-            dumps: ctx.dump ? small.dumps : [],
-          };
-        },
-        dispose() {
-          timer.dispose();
-          kernel.dispose();
-        },
-      };
-    },
-    dispose() {
-      destroyInputs(gpuInputs);
-      destroyInputs(checkGpuInputs);
-    },
-  };
+  return await prepareAttentionCase({
+    shape,
+    inputs,
+    datasetSha256: await sha256Hex(inputs.q, inputs.k, inputs.v),
+    rows,
+    checkShape,
+    checkInputs: generateAttentionInputs(checkShape, ctx.seed ^ 0x5eed),
+    score: (rowOut, reference) => qualityAgainstDense(rowOut, (i) => reference[i].keys, dense),
+  }, ctx);
 }
 
 export const attentionFidelity = defineTask<TaskImpl>({

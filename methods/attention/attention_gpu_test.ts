@@ -34,9 +34,14 @@ async function runOnGpu(
     v: uploadStorage(gpu.device, inputs.v),
   };
   const kernel = await method.setup(gpu, shape, buffers, params);
-  const encoder = gpu.device.createCommandEncoder();
-  kernel.encode(encoder);
-  gpu.device.queue.submit([encoder.finish()]);
+  if (kernel.run) {
+    await kernel.run();
+    await kernel.finalize?.();
+  } else {
+    const encoder = gpu.device.createCommandEncoder();
+    kernel.encode(encoder);
+    gpu.device.queue.submit([encoder.finish()]);
+  }
   const n = shape.heads * shape.seq * shape.headDim;
   const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
   const visited = new Uint32Array(
@@ -57,6 +62,8 @@ const SHAPES: AttentionShape[] = [
 
 const PARAMS: Record<string, ParamValues[]> = {
   "dense-attention": [{}],
+  "ort-wasm-dense-attention": [{}],
+  "ort-webgpu-dense-attention": [{}],
   "sliding-window-attention": [{ window: 1 }, { window: 16 }, { window: 100 }],
   "topk-oracle-attention": [{ density: 0.1 }, { density: 0.5 }, { density: 1 }],
   "block-topk-attention": [{ density: 0.3, blockSize: 16 }, { density: 0.05, blockSize: 8 }, {
@@ -71,7 +78,7 @@ const PARAMS: Record<string, ParamValues[]> = {
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {
   Deno.test({
-    name: `${method.meta.id}: WGSL output equals the CPU reference on odd and even shapes`,
+    name: `${method.meta.id}: GPU output equals the CPU reference on odd and even shapes`,
     ignore: testGpu === null,
     async fn() {
       const paramSets = PARAMS[method.meta.id];

@@ -28,6 +28,13 @@ export interface AttentionGpuInputs {
 export interface AttentionKernel {
   /** Records one full attention computation (any number of passes) into `encoder`. */
   encode(encoder: GPUCommandEncoder): void;
+  /**
+   * For methods that drive their own execution (peer libraries such as onnxruntime-web): one
+   * full computation, timed by wall clock instead of `encode`. `finalize` then leaves the last
+   * result in `output` and `visited`, outside the timed region.
+   */
+  run?(): Promise<void>;
+  finalize?(): Promise<void>;
   /** heads × seq × headDim float32 output. */
   output: GPUBuffer;
   /** One u32 per (head, query row): how many keys the kernel actually scored for that row. */

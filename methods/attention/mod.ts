@@ -1,6 +1,7 @@
 // Every attention method, in the order tables list them.
 import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention } from "./dense.ts";
+import { ortWasmDenseAttention, ortWebgpuDenseAttention } from "./ort_dense.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
@@ -11,4 +12,6 @@ export const attentionMethods = [
   sinkWindowAttention,
   topkOracleAttention,
   blockTopkAttention,
+  ortWasmDenseAttention,
+  ortWebgpuDenseAttention,
 ];

@@ -1,0 +1,42 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
+import { GLOVE_DIM, loadGloveVocabulary } from "./loader.ts";
+import {
+  buildNeedleInputs,
+  DEFAULT_NEEDLE_OPTIONS,
+  normalizeRows,
+  readOut,
+} from "./needle_inputs.ts";
+
+const shape = { heads: 2, seq: 300, headDim: GLOVE_DIM, causal: true };
+
+Deno.test("needle inputs: dense attention reads out every needle; a window that misses it does not", async () => {
+  const glove = await loadGloveVocabulary(3000);
+  const vectors = normalizeRows(glove.vectors.slice(100 * GLOVE_DIM), GLOVE_DIM);
+  const { inputs, layout } = buildNeedleInputs(shape, vectors, 2900, 7, {
+    ...DEFAULT_NEEDLE_OPTIONS,
+    depth: 0.2,
+  });
+  assertEquals(layout.queryRows, [292, 293, 294, 295, 296, 297, 298, 299]);
+  assertEquals(layout.needlePositions[0], [57, 58, 59, 60, 61, 62, 63, 64]);
+  for (let head = 0; head < shape.heads; head++) {
+    layout.queryRows.forEach((row, r) => {
+      const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
+      assertEquals(readOut(dense, inputs, shape, head, row), layout.needlePositions[head][r]);
+      const recent = attendRow(inputs, shape, head, row, keyRange(row - 63, row)).out;
+      assert(readOut(recent, inputs, shape, head, row) !== layout.needlePositions[head][r]);
+    });
+  }
+});
+
+Deno.test("needle inputs are reproducible from the seed", () => {
+  const vectors = normalizeRows(
+    Float32Array.from({ length: 50 * GLOVE_DIM }, (_, i) => Math.sin(i)),
+    GLOVE_DIM,
+  );
+  const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: 0.5 };
+  const a = buildNeedleInputs(shape, vectors, 50, 3, options);
+  const b = buildNeedleInputs(shape, vectors, 50, 3, options);
+  assertEquals(a.inputs.k, b.inputs.k);
+  assertEquals(a.layout, b.layout);
+});
