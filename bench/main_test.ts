@@ -19,8 +19,8 @@ const BAD_ARGUMENTS: [string[], string][] = [
   [["--bogus"], "Unknown option '--bogus'"],
   [["--profile", "fast"], "Unknown profile 'fast'. Valid profiles: full, quick, smoke."],
   [["--family", "atention"], "Did you mean 'attention'?"],
-  [["--method", "dense"], "Unknown method 'dense'. Did you mean 'dense-attention'?"],
-  [["--task", "nope"], "Valid tasks: attention-fidelity."],
+  [["--method", "dense"], "Unknown method 'dense'. Did you mean 'dense-attention'"],
+  [["--task", "nope"], "Unknown task 'nope'. Valid tasks: attention-fidelity,"],
   [["--param", "windw=3"], "Unknown parameter 'windw'. Did you mean 'window'?"],
   [["--param", "window=abc"], "Parameter 'window' must be an integer: got 'abc'"],
   [["--param", "window"], "--param must look like name=value"],
@@ -94,7 +94,20 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     // Two cases: the small one finishes quickly, the larger one is still running at the signal.
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "--profile", "smoke", "--param", "seq=128,1536", "--out", dir],
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        ...[
+          "--profile",
+          "smoke",
+          "--task",
+          "attention-fidelity",
+          "--method",
+          "sliding-window-attention",
+        ],
+        ...["--param", "seq=128,1536", "--out", dir],
+      ],
       stdout: "null",
       stderr: "piped",
     }).spawn();
