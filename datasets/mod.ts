@@ -3,9 +3,10 @@ import type { Task } from "../bench/metadata.ts";
 import type { TaskImpl } from "../bench/plugin.ts";
 import { Registry } from "../bench/registry.ts";
 import { needleRetrieval } from "./glove/needle_retrieval.ts";
+import { associativeRecall } from "./synthetic_attention/associative_recall.ts";
 import { attentionFidelity } from "./synthetic_attention/attention_fidelity.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
-  return new Registry<Task<TaskImpl>>("task", [attentionFidelity, needleRetrieval]);
+  return new Registry<Task<TaskImpl>>("task", [attentionFidelity, needleRetrieval, associativeRecall]);
 }

@@ -1,0 +1,30 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { sha256Hex } from "../../bench/random.ts";
+import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
+import { readOut } from "../glove/needle_inputs.ts";
+import { associativeRecall, RECALL_PINNED_SAMPLE } from "./associative_recall.ts";
+import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
+
+Deno.test("recall inputs reproduce the sha256 pinned in the task's metadata", async () => {
+  const { shape, seed, pairs } = RECALL_PINNED_SAMPLE;
+  const { inputs } = buildRecallInputs(shape, seed, { ...DEFAULT_RECALL_OPTIONS, pairs });
+  assertEquals(
+    await sha256Hex(inputs.q, inputs.k, inputs.v),
+    associativeRecall.meta.dataset.sha256,
+  );
+});
+
+Deno.test("recall inputs: dense attention reads out every answer; a short window mostly cannot", () => {
+  const shape = { heads: 2, seq: 400, headDim: 64, causal: true };
+  const { inputs, layout } = buildRecallInputs(shape, 5, { ...DEFAULT_RECALL_OPTIONS, pairs: 40 });
+  let windowHits = 0;
+  for (let head = 0; head < shape.heads; head++) {
+    layout.queryRows.forEach((row, r) => {
+      const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
+      assertEquals(readOut(dense, inputs, shape, head, row), layout.answers[head][r]);
+      const window = attendRow(inputs, shape, head, row, keyRange(row - 31, row)).out;
+      if (readOut(window, inputs, shape, head, row) === layout.answers[head][r]) windowHits++;
+    });
+  }
+  assert(windowHits < 8, `a 32-key window found ${windowHits} of 16 answers`);
+});
