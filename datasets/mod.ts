@@ -8,5 +8,9 @@ import { attentionFidelity } from "./synthetic_attention/attention_fidelity.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
-  return new Registry<Task<TaskImpl>>("task", [attentionFidelity, needleRetrieval, associativeRecall]);
+  return new Registry<Task<TaskImpl>>("task", [
+    attentionFidelity,
+    needleRetrieval,
+    associativeRecall,
+  ]);
 }
