@@ -89,24 +89,3 @@ export function normalizeRows(vectors: Float32Array, d: number): Float32Array {
   }
   return vectors;
 }
-
-/** Which key dominates an attention output: argmax over visible keys j of o · v_j. */
-export function readOut(
-  out: ArrayLike<number>,
-  inputs: AttentionInputs,
-  shape: AttentionShape,
-  head: number,
-  row: number,
-): number {
-  const d = shape.headDim;
-  const last = shape.causal ? row : shape.seq - 1;
-  let best = -1;
-  let bestScore = -Infinity;
-  for (let j = 0; j <= last; j++) {
-    const off = (head * shape.seq + j) * d;
-    let dot = 0;
-    for (let i = 0; i < d; i++) dot += out[i] * inputs.v[off + i];
-    if (dot > bestScore) [best, bestScore] = [j, dot];
-  }
-  return best;
-}

@@ -1,12 +1,8 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
 import { GLOVE_DIM, loadGloveVocabulary } from "./loader.ts";
-import {
-  buildNeedleInputs,
-  DEFAULT_NEEDLE_OPTIONS,
-  normalizeRows,
-  readOut,
-} from "./needle_inputs.ts";
+import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
+import { readOut } from "../attention_common/readout.ts";
 
 const shape = { heads: 2, seq: 300, headDim: GLOVE_DIM, causal: true };
 

@@ -5,15 +5,10 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
+import { readoutScorer } from "../attention_common/readout.ts";
 import { GLOVE_DIM, GLOVE_SHA256, loadGloveVocabulary } from "./loader.ts";
-import {
-  buildNeedleInputs,
-  DEFAULT_NEEDLE_OPTIONS,
-  normalizeRows,
-  readOut,
-} from "./needle_inputs.ts";
+import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
 
 /** Words used: the most frequent, minus the first 100 (punctuation and function words). */
 const SKIP_WORDS = 100;
@@ -71,9 +66,6 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
       needles.push(layout.needlePositions[head][r]);
     });
   }
-  const denseWeights = rows.map(({ head, row }) =>
-    attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights
-  );
   return await prepareAttentionCase({
     shape,
     inputs,
@@ -82,21 +74,10 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     rows,
     checkShape,
     checkInputs: check.inputs,
-    score(rowOut, reference) {
-      let hits = 0;
-      let kept = 0;
-      let mass = 0;
-      rows.forEach(({ head, row }, i) => {
-        if (readOut(rowOut(i), inputs, shape, head, row) === needles[i]) hits++;
-        if (reference[i].keys.includes(needles[i])) kept++;
-        for (const key of reference[i].keys) mass += denseWeights[i][key];
-      });
-      return {
-        needle_accuracy: hits / rows.length,
-        needle_kept: kept / rows.length,
-        mass_recall: mass / rows.length,
-      };
-    },
+    score: readoutScorer(inputs, shape, rows, needles, {
+      accuracy: "needle_accuracy",
+      kept: "needle_kept",
+    }),
   }, ctx);
 }
 

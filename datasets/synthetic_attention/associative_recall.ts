@@ -5,9 +5,8 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
-import { readOut } from "../glove/needle_inputs.ts";
+import { readoutScorer } from "../attention_common/readout.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
 
 const CHECK_SEQ = 211;
@@ -34,9 +33,6 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
       answers.push(layout.answers[head][r]);
     });
   }
-  const denseWeights = rows.map(({ head, row }) =>
-    attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights
-  );
   return await prepareAttentionCase({
     shape,
     inputs,
@@ -44,21 +40,10 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     rows,
     checkShape,
     checkInputs: check.inputs,
-    score(rowOut, reference) {
-      let hits = 0;
-      let kept = 0;
-      let mass = 0;
-      rows.forEach(({ head, row }, i) => {
-        if (readOut(rowOut(i), inputs, shape, head, row) === answers[i]) hits++;
-        if (reference[i].keys.includes(answers[i])) kept++;
-        for (const key of reference[i].keys) mass += denseWeights[i][key];
-      });
-      return {
-        recall_accuracy: hits / rows.length,
-        answer_kept: kept / rows.length,
-        mass_recall: mass / rows.length,
-      };
-    },
+    score: readoutScorer(inputs, shape, rows, answers, {
+      accuracy: "recall_accuracy",
+      kept: "answer_kept",
+    }),
   }, ctx);
 }
 

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
-import { readOut } from "../glove/needle_inputs.ts";
+import { readOut } from "../attention_common/readout.ts";
 import { associativeRecall, RECALL_PINNED_SAMPLE } from "./associative_recall.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
 
