@@ -4,12 +4,14 @@ import type { TaskImpl } from "../bench/plugin.ts";
 import { Registry } from "../bench/registry.ts";
 import { needleRetrieval } from "./glove/needle_retrieval.ts";
 import { associativeRecall } from "./synthetic_attention/associative_recall.ts";
+import { attentionDecoding } from "./synthetic_attention/attention_decoding.ts";
 import { attentionFidelity } from "./synthetic_attention/attention_fidelity.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
   return new Registry<Task<TaskImpl>>("task", [
     attentionFidelity,
+    attentionDecoding,
     needleRetrieval,
     associativeRecall,
   ]);

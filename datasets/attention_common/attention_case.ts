@@ -22,6 +22,7 @@ import {
   type AttentionMethod,
   type AttentionShape,
   densePairsPerHead,
+  queryCount,
 } from "../../methods/attention/interface.ts";
 import { attendRow } from "../../methods/attention/reference.ts";
 import { allFinite, compareWithin, describeTolerance } from "./compare.ts";
@@ -108,10 +109,10 @@ async function checkOnSmallInput(
   const kernel = await method.setup(gpu, shape, gpuInputs, params);
   try {
     await executeOnce(gpu, kernel);
-    const n = shape.heads * shape.seq * shape.headDim;
+    const n = shape.heads * queryCount(shape) * shape.headDim;
     const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
     const visited = new Uint32Array(
-      await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
+      await readBack(gpu.device, kernel.visited, shape.heads * queryCount(shape) * 4),
     );
     const expected = new Float32Array(n);
     const compared: number[] = [];
@@ -119,11 +120,11 @@ async function checkOnSmallInput(
     let visitedOk = true;
     let excused = 0;
     for (let head = 0; head < shape.heads; head++) {
-      for (let row = 0; row < shape.seq; row++) {
+      for (let row = 0; row < queryCount(shape); row++) {
         const keys = method.selectKeys(shape, params, inputs, head, row);
-        const at = (head * shape.seq + row) * shape.headDim;
+        const at = (head * queryCount(shape) + row) * shape.headDim;
         expected.set(attendRow(inputs, shape, head, row, keys).out, at);
-        if (visited[head * shape.seq + row] !== keys.length) visitedOk = false;
+        if (visited[head * queryCount(shape) + row] !== keys.length) visitedOk = false;
         if (method.ambiguousRow?.(shape, params, inputs, head, row)) {
           excused++;
           continue;
@@ -133,14 +134,18 @@ async function checkOnSmallInput(
       }
     }
     const cmp = compareWithin(compared, reference);
-    const dims = [shape.heads, shape.seq, shape.headDim];
+    const dims = [shape.heads, queryCount(shape), shape.headDim];
     const dumps: DumpTensor[] = [
       { name: "q", shape: dims, data: inputs.q },
-      { name: "k", shape: dims, data: inputs.k },
-      { name: "v", shape: dims, data: inputs.v },
+      { name: "k", shape: [shape.heads, shape.seq, shape.headDim], data: inputs.k },
+      { name: "v", shape: [shape.heads, shape.seq, shape.headDim], data: inputs.v },
       { name: "output_gpu", shape: dims, data: out },
       { name: "output_cpu_reference", shape: dims, data: expected },
-      { name: "visited_keys", shape: [shape.heads, shape.seq], data: Float32Array.from(visited) },
+      {
+        name: "visited_keys",
+        shape: [shape.heads, queryCount(shape)],
+        data: Float32Array.from(visited),
+      },
     ];
     return {
       maxAbsError: cmp.maxAbsError,
@@ -208,16 +213,19 @@ export async function prepareAttentionCase(
           const d = shape.headDim;
           await kernel.finalize?.();
           const out = new Float32Array(
-            await readBack(gpu.device, kernel.output, shape.heads * shape.seq * d * 4),
+            await readBack(gpu.device, kernel.output, shape.heads * queryCount(shape) * d * 4),
           );
           const visited = new Uint32Array(
-            await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
+            await readBack(gpu.device, kernel.visited, shape.heads * queryCount(shape) * 4),
           );
           const finite = allFinite(out);
           const ref = referenceRows(impl, params);
           const rowOut = (i: number) => {
             const { head, row } = rows[i];
-            return out.subarray((head * shape.seq + row) * d, (head * shape.seq + row + 1) * d);
+            return out.subarray(
+              (head * queryCount(shape) + row) * d,
+              (head * queryCount(shape) + row + 1) * d,
+            );
           };
           // Rows decided by a near-tie may legitimately differ; they are excused and counted.
           const decided = rows.flatMap(({ head, row }, i) =>
@@ -256,7 +264,9 @@ export async function prepareAttentionCase(
               ? ""
               : "the kernel's visited-key counts differ from the reference selection",
           ].filter(Boolean);
-          const checkInput = `${checkShape.heads}×${checkShape.seq}×${checkShape.headDim}`;
+          const checkInput = `${checkShape.heads}-head, ${
+            queryCount(checkShape)
+          }-query × ${checkShape.seq}-key, d=${checkShape.headDim}`;
           return {
             check: {
               passed,

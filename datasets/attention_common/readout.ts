@@ -1,7 +1,11 @@
 // Scoring by readout, for tasks where each scored query has one right key (a needle, a recalled
 // pair): which key dominated the output, whether the method kept the right key at all, and the
 // dense attention mass on what it kept.
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  queryOffset,
+} from "../../methods/attention/interface.ts";
 import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 import type { RowReference, ScoredRow } from "./attention_case.ts";
 
@@ -14,7 +18,7 @@ export function readOut(
   row: number,
 ): number {
   const d = shape.headDim;
-  const last = shape.causal ? row : shape.seq - 1;
+  const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
   let best = -1;
   let bestScore = -Infinity;
   for (let j = 0; j <= last; j++) {

@@ -4,7 +4,11 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import { percentile } from "../../bench/stats.ts";
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  queryCount,
+} from "../../methods/attention/interface.ts";
 import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
 import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
 import { generateAttentionInputs } from "./generator.ts";
@@ -14,15 +18,18 @@ const SAMPLED_ROWS_PER_HEAD = 32;
 /** The small, odd-sized input every method's GPU output is checked on in full. */
 const CHECK_SEQ = 317;
 const CHECK_HEADS = 2;
+/** Decoding steps of the check input of a decoding case. */
+const CHECK_DECODE_STEPS = 5;
 
 /** Evenly spaced rows, first and last included, in every head. */
 export function sampledRows(shape: AttentionShape, perHead = SAMPLED_ROWS_PER_HEAD): ScoredRow[] {
   const rows: ScoredRow[] = [];
-  const count = Math.min(perHead, shape.seq);
+  const queries = queryCount(shape);
+  const count = Math.min(perHead, queries);
   for (let head = 0; head < shape.heads; head++) {
     const seen = new Set<number>();
     for (let i = 0; i < count; i++) {
-      const row = count === 1 ? shape.seq - 1 : Math.round((i * (shape.seq - 1)) / (count - 1));
+      const row = count === 1 ? queries - 1 : Math.round((i * (queries - 1)) / (count - 1));
       if (!seen.has(row)) rows.push({ head, row });
       seen.add(row);
     }
@@ -112,12 +119,25 @@ function shapeOf(caseParams: ParamValues): AttentionShape {
   };
 }
 
-async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
-  const shape = shapeOf(caseParams);
+/**
+ * A case of structured synthetic heads: prefill when `shape.queries` is absent, decoding steps
+ * otherwise. Shared by `attention-fidelity` and `attention-decoding`.
+ */
+export async function prepareStructuredCase(
+  shape: AttentionShape,
+  ctx: TaskContext,
+): Promise<PreparedCase> {
   const inputs = generateAttentionInputs(shape, ctx.seed);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
-  const checkShape = { ...shape, heads: CHECK_HEADS, seq: CHECK_SEQ };
+  const checkShape = {
+    ...shape,
+    heads: CHECK_HEADS,
+    seq: CHECK_SEQ,
+    ...(shape.queries === undefined
+      ? {}
+      : { queries: Math.min(shape.queries, CHECK_DECODE_STEPS) }),
+  };
   return await prepareAttentionCase({
     shape,
     inputs,
@@ -127,6 +147,10 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     checkInputs: generateAttentionInputs(checkShape, ctx.seed ^ 0x5eed),
     score: (rowOut, reference) => qualityAgainstDense(rowOut, (i) => reference[i].keys, dense),
   }, ctx);
+}
+
+function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
+  return prepareStructuredCase(shapeOf(caseParams), ctx);
 }
 
 export const attentionFidelity = defineTask<TaskImpl>({

@@ -1,7 +1,11 @@
 // Seeded synthetic q, k, v with the structure real attention heads show: a few sink tokens that
 // every query attends to, a local diagonal, and a handful of strong far tokens that only some
 // queries seek out. README.md beside this file documents every parameter.
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  queryCount,
+} from "../../methods/attention/interface.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 
 /** Generator settings; the defaults are the ones the tasks use. Logits are after the 1/√d scale. */
@@ -111,7 +115,14 @@ export function generateAttentionInputs(
       }
     }
   }
-  return { q, k, v };
+  // Decoding: the queries are the last positions' rows, against the whole KV cache.
+  const queries = queryCount(shape);
+  if (queries === seq) return { q, k, v };
+  const qLast = new Float32Array(heads * queries * d);
+  for (let h = 0; h < heads; h++) {
+    qLast.set(q.subarray((h * seq + seq - queries) * d, (h + 1) * seq * d), h * queries * d);
+  }
+  return { q: qLast, k, v };
 }
 
 /** The pinned sample whose sha256 the task's metadata records: a change to the generator shows. */

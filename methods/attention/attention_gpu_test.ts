@@ -4,7 +4,12 @@ import { testGpu } from "../../tests/gpu.ts";
 import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import type { Method, ParamValues } from "../../bench/metadata.ts";
-import type { AttentionInputs, AttentionMethod, AttentionShape } from "./interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  queryCount,
+} from "./interface.ts";
 import { attendRow } from "./reference.ts";
 import { attentionMethods } from "./mod.ts";
 
@@ -13,9 +18,10 @@ const TOLERANCE = { atol: 1e-4, rtol: 2e-3 };
 function randomInputs(shape: AttentionShape, seed: number): AttentionInputs {
   const g = normal(mulberry32(seed));
   const n = shape.heads * shape.seq * shape.headDim;
+  const nq = shape.heads * queryCount(shape) * shape.headDim;
   // Scaled up so softmax is peaked, as in trained heads, not near-uniform.
   return {
-    q: Float32Array.from({ length: n }, () => 2 * g()),
+    q: Float32Array.from({ length: nq }, () => 2 * g()),
     k: Float32Array.from({ length: n }, () => 2 * g()),
     v: Float32Array.from({ length: n }, g),
   };
@@ -42,10 +48,10 @@ async function runOnGpu(
     kernel.encode(encoder);
     gpu.device.queue.submit([encoder.finish()]);
   }
-  const n = shape.heads * shape.seq * shape.headDim;
+  const n = shape.heads * queryCount(shape) * shape.headDim;
   const out = new Float32Array(await readBack(gpu.device, kernel.output, n * 4));
   const visited = new Uint32Array(
-    await readBack(gpu.device, kernel.visited, shape.heads * shape.seq * 4),
+    await readBack(gpu.device, kernel.visited, shape.heads * queryCount(shape) * 4),
   );
   kernel.dispose();
   for (const b of Object.values(buffers)) b.destroy();
@@ -58,6 +64,9 @@ const SHAPES: AttentionShape[] = [
   { heads: 3, seq: 130, headDim: 128, causal: true },
   { heads: 2, seq: 201, headDim: 64, causal: false },
   { heads: 1, seq: 257, headDim: 64, causal: true },
+  // Decoding: a few queries (the last positions) against the whole cache.
+  { heads: 2, seq: 300, headDim: 64, causal: true, queries: 5 },
+  { heads: 1, seq: 190, headDim: 32, causal: false, queries: 70 },
 ];
 
 const PARAMS: Record<string, ParamValues[]> = {
@@ -89,15 +98,15 @@ for (const method of attentionMethods as Method<AttentionMethod>[]) {
           const { out, visited } = await runOnGpu(method.impl, shape, inputs, params);
           let worst = 0;
           for (let head = 0; head < shape.heads; head++) {
-            for (let row = 0; row < shape.seq; row++) {
+            for (let row = 0; row < queryCount(shape); row++) {
               const keys = method.impl.selectKeys(shape, params, inputs, head, row);
               assertEquals(
-                visited[head * shape.seq + row],
+                visited[head * queryCount(shape) + row],
                 keys.length,
                 `visited count, head ${head} row ${row}`,
               );
               const expected = attendRow(inputs, shape, head, row, keys).out;
-              const base = (head * shape.seq + row) * shape.headDim;
+              const base = (head * queryCount(shape) + row) * shape.headDim;
               for (let i = 0; i < shape.headDim; i++) {
                 const err = Math.abs(out[base + i] - expected[i]);
                 worst = Math.max(worst, err);

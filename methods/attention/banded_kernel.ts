@@ -3,7 +3,12 @@
 // On the software adapter this simple form beat workgroup-tiled variants (see DESIGN.md).
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import type { AttentionGpuInputs, AttentionKernel, AttentionShape } from "./interface.ts";
+import {
+  type AttentionGpuInputs,
+  type AttentionKernel,
+  type AttentionShape,
+  queryCount,
+} from "./interface.ts";
 
 const WORKGROUP = 64;
 
@@ -11,7 +16,7 @@ const WORKGROUP = 64;
 export function bandedAttentionWgsl(headDim: number): string {
   const d4 = headDim / 4;
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sinks: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sinks: u32, queries: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -24,25 +29,28 @@ const D4: u32 = ${d4}u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x;
   let head = gid.y;
-  if (row >= p.seq) { return; }
+  if (row >= p.queries) { return; }
+  // Query rows are the last positions: all of them in prefill, a few when decoding.
+  let pos = p.seq - p.queries + row;
   // Key band [lo, hi]: the whole causal prefix (or sequence) when window is 0; otherwise the last
   // 'window' keys up to the row (causal) or 'window' keys centred on it (non-causal).
   var lo = 0u;
   var hi = p.seq - 1u;
   if (p.causal == 1u) {
-    hi = row;
-    if (p.window > 0u && row + 1u > p.window) { lo = row + 1u - p.window; }
+    hi = pos;
+    if (p.window > 0u && pos + 1u > p.window) { lo = pos + 1u - p.window; }
   } else if (p.window > 0u) {
     let before = p.window / 2u;
     let after = p.window - before - 1u;
-    if (row > before) { lo = row - before; }
-    hi = min(p.seq - 1u, row + after);
+    if (pos > before) { lo = pos - before; }
+    hi = min(p.seq - 1u, pos + after);
   }
   let base = head * p.seq * D4;
+  let qrow = (head * p.queries + row) * D4;
   var qr: array<vec4<f32>, ${d4}>;
   var acc: array<vec4<f32>, ${d4}>;
   for (var i = 0u; i < D4; i++) {
-    qr[i] = q[base + row * D4 + i] * p.scale;
+    qr[i] = q[qrow + i] * p.scale;
     acc[i] = vec4<f32>(0.0);
   }
   var running_max = -3.0e38;
@@ -66,8 +74,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     j++;
     if (j == sink_end) { j = lo; }
   }
-  for (var i = 0u; i < D4; i++) { o[base + row * D4 + i] = acc[i] / denom; }
-  visited[head * p.seq + row] = hi - lo + 1u + sink_end;
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / denom; }
+  visited[head * p.queries + row] = hi - lo + 1u + sink_end;
 }`;
 }
 
@@ -96,12 +104,13 @@ export async function setupBandedAttention(
     bandedAttentionWgsl(shape.headDim),
     `banded-attention-d${shape.headDim}`,
   );
+  const queries = queryCount(shape);
   const output = createStorage(
     device,
-    shape.heads * shape.seq * shape.headDim * 4,
+    shape.heads * queries * shape.headDim * 4,
     "attention-output",
   );
-  const visited = createStorage(device, shape.heads * shape.seq * 4, "attention-visited");
+  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
   const uniforms = device.createBuffer({
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -113,6 +122,7 @@ export async function setupBandedAttention(
   params.setUint32(12, window, true);
   params.setFloat32(16, 1 / Math.sqrt(shape.headDim), true);
   params.setUint32(20, sinks, true);
+  params.setUint32(24, queries, true);
   device.queue.writeBuffer(uniforms, 0, params.buffer);
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
@@ -121,7 +131,7 @@ export async function setupBandedAttention(
       resource: { buffer },
     })),
   });
-  const groups = Math.ceil(shape.seq / WORKGROUP);
+  const groups = Math.ceil(queries / WORKGROUP);
   return {
     encode(encoder) {
       const pass = encoder.beginComputePass();

@@ -10,13 +10,24 @@ import {
   selectWgsl,
   summaryWgsl,
 } from "./block_topk_kernel.ts";
-import type { AttentionInputs, AttentionMethod, AttentionShape } from "./interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
 
 const WORKGROUP = 64;
 
 interface Settings {
   block: number;
   density: number;
+}
+
+/** Position of the last query row of query block `qb`: it decides the key blocks the block sees. */
+function lastPosition(shape: AttentionShape, block: number, qb: number): number {
+  return queryOffset(shape) + Math.min((qb + 1) * block, queryCount(shape)) - 1;
 }
 
 function settings(params: ParamValues): Settings {
@@ -34,7 +45,9 @@ export function selectBlocks(
   s: Settings,
 ): Int32Array[][] {
   const { heads, seq, headDim: d } = shape;
+  const queries = queryCount(shape);
   const blocks = Math.ceil(seq / s.block);
+  const queryBlocks = Math.ceil(queries / s.block);
   const f = Math.fround;
   const result: Int32Array[][] = [];
   for (let h = 0; h < heads; h++) {
@@ -57,17 +70,18 @@ export function selectBlocks(
       }
     }
     const perBlock: Int32Array[] = [];
-    for (let qb = 0; qb < blocks; qb++) {
-      const visible = shape.causal ? qb + 1 : blocks;
+    for (let qb = 0; qb < queryBlocks; qb++) {
+      const own = lastPosition(shape, s.block, qb) / s.block | 0;
+      const visible = shape.causal ? own + 1 : blocks;
       const scores = new Float64Array(visible);
       const first = qb * s.block;
-      const last = Math.min(first + s.block, seq);
+      const last = Math.min(first + s.block, queries);
       for (let kb = 0; kb < visible; kb++) {
         let best = -3.0e38;
         for (let row = first; row < last; row++) {
           const lanes = [0, 0, 0, 0];
           for (let i = 0; i < d; i++) {
-            const qv = inputs.q[base + row * d + i];
+            const qv = inputs.q[(h * queries + row) * d + i];
             lanes[i % 4] = f(
               lanes[i % 4] + Math.max(f(qv * kmax[kb * d + i]), f(qv * kmin[kb * d + i])),
             );
@@ -77,7 +91,7 @@ export function selectBlocks(
         scores[kb] = best;
       }
       const taken = new Uint8Array(visible);
-      taken[Math.min(qb, visible - 1)] = 1;
+      taken[own] = 1;
       const keep = blockBudget(visible, s.density);
       for (let n = 1; n < keep; n++) {
         let best = -1;
@@ -147,31 +161,39 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
       const s = settings(params);
       const { device } = gpu;
       const blocks = Math.ceil(shape.seq / s.block);
+      const queries = queryCount(shape);
+      const queryBlocks = Math.ceil(queries / s.block);
       const maxKeep = blocks;
       const d4 = shape.headDim / 4;
       const uniforms = device.createBuffer({
-        size: 32,
+        size: 48,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       });
-      const view = new DataView(new ArrayBuffer(32));
+      const view = new DataView(new ArrayBuffer(48));
       [shape.seq, shape.heads, shape.causal ? 1 : 0, s.block, blocks].forEach((x, i) =>
         view.setUint32(i * 4, x, true)
       );
       view.setFloat32(20, s.density, true);
       view.setFloat32(24, 1 / Math.sqrt(shape.headDim), true);
       view.setUint32(28, maxKeep, true);
+      view.setUint32(32, queries, true);
+      view.setUint32(36, queryBlocks, true);
       device.queue.writeBuffer(uniforms, 0, view.buffer);
       const kmin = createStorage(device, shape.heads * blocks * d4 * 16, "kmin");
       const kmax = createStorage(device, shape.heads * blocks * d4 * 16, "kmax");
-      const scores = createStorage(device, shape.heads * blocks * blocks * 4, "block-scores");
-      const chosen = createStorage(device, shape.heads * blocks * maxKeep * 4, "chosen-blocks");
-      const chosenCount = createStorage(device, shape.heads * blocks * 4, "chosen-count");
+      const scores = createStorage(device, shape.heads * queryBlocks * blocks * 4, "block-scores");
+      const chosen = createStorage(
+        device,
+        shape.heads * queryBlocks * maxKeep * 4,
+        "chosen-blocks",
+      );
+      const chosenCount = createStorage(device, shape.heads * queryBlocks * 4, "chosen-count");
       const output = createStorage(
         device,
-        shape.heads * shape.seq * shape.headDim * 4,
+        shape.heads * queries * shape.headDim * 4,
         "attention-output",
       );
-      const visited = createStorage(device, shape.heads * shape.seq * 4, "attention-visited");
+      const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
       const compiled = await Promise.all([
         compileCompute(device, summaryWgsl(shape.headDim), "block-topk-summary"),
         compileCompute(device, blockScoreWgsl(shape.headDim), "block-topk-scores"),
@@ -192,11 +214,11 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
         ]],
         [score, bind(score, [inputs.q, kmin, kmax, scores, uniforms]), [
           Math.ceil(blocks / WORKGROUP),
-          blocks,
+          queryBlocks,
           shape.heads,
         ]],
         [select, bind(select, [scores, chosen, chosenCount, uniforms]), [
-          Math.ceil(blocks / WORKGROUP),
+          Math.ceil(queryBlocks / WORKGROUP),
           shape.heads,
           1,
         ]],
@@ -212,10 +234,15 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
             visited,
             uniforms,
           ]),
-          [Math.ceil(shape.seq / WORKGROUP), shape.heads, 1],
+          [Math.ceil(queries / WORKGROUP), shape.heads, 1],
         ],
       ];
-      const visibleBlockPairs = shape.causal ? (blocks * (blocks + 1)) / 2 : blocks * blocks;
+      let visibleBlockPairs = 0;
+      for (let qb = 0; qb < queryBlocks; qb++) {
+        visibleBlockPairs += shape.causal
+          ? (lastPosition(shape, s.block, qb) / s.block | 0) + 1
+          : blocks;
+      }
       return {
         encode(encoder) {
           for (const [pipeline, group, [x, y, z]] of passes) {
@@ -242,10 +269,11 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
     selectKeys(shape, params, inputs, head, row) {
       const s = settings(params);
       const chosen = cachedSelection(shape, inputs, s)[head][Math.floor(row / s.block)];
+      const pos = queryOffset(shape) + row;
       const keys: number[] = [];
       for (const kb of chosen) {
         const last = Math.min((kb + 1) * s.block, shape.seq) - 1;
-        for (let j = kb * s.block; j <= (shape.causal ? Math.min(last, row) : last); j++) {
+        for (let j = kb * s.block; j <= (shape.causal ? Math.min(last, pos) : last); j++) {
           keys.push(j);
         }
       }

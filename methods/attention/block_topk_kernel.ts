@@ -16,7 +16,9 @@ export function blockBudget(visibleBlocks: number, density: number): number {
 }
 
 const COMMON = (headDim: number) => /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, block: u32, blocks: u32, density: f32, scale: f32, max_keep: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, block: u32, blocks: u32, density: f32, scale: f32, max_keep: u32, queries: u32, q_blocks: u32 };
+// Query rows are the last positions; a query block's last row sets which key blocks it sees.
+fn last_position(qb: u32) -> u32 { return p.seq - p.queries + min((qb + 1u) * p.block, p.queries) - 1u; }
 const D4: u32 = ${headDim / 4}u;
 `;
 
@@ -65,18 +67,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let kb = gid.x;
   let qb = gid.y;
   let head = gid.z;
-  if (kb >= p.blocks || qb >= p.blocks) { return; }
-  let slot = (head * p.blocks + qb) * p.blocks + kb;
-  if (p.causal == 1u && kb > qb) { scores[slot] = -3.0e38; return; }
+  if (kb >= p.blocks || qb >= p.q_blocks) { return; }
+  let slot = (head * p.q_blocks + qb) * p.blocks + kb;
+  if (p.causal == 1u && kb > last_position(qb) / p.block) { scores[slot] = -3.0e38; return; }
   let first = qb * p.block;
-  let last = min(first + p.block, p.seq);
-  let base = head * p.seq * D4;
+  let last = min(first + p.block, p.queries);
+  let qbase = head * p.queries * D4;
   let summary = (head * p.blocks + kb) * D4;
   var best = -3.0e38;
   for (var row = first; row < last; row++) {
     var s4 = vec4<f32>(0.0);
     for (var i = 0u; i < D4; i++) {
-      let qv = q[base + row * D4 + i];
+      let qv = q[qbase + row * D4 + i];
       s4 += max(qv * kmax[summary + i], qv * kmin[summary + i]);
     }
     best = max(best, s4.x + s4.y + s4.z + s4.w);
@@ -97,17 +99,17 @@ export function selectWgsl(headDim: number, blocks: number): string {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qb = gid.x;
   let head = gid.y;
-  if (qb >= p.blocks) { return; }
+  if (qb >= p.q_blocks) { return; }
+  let own = last_position(qb) / p.block;
   var visible = p.blocks;
-  if (p.causal == 1u) { visible = qb + 1u; }
+  if (p.causal == 1u) { visible = own + 1u; }
   let keep = min(visible, max(1u, u32(floor(p.density * f32(visible) + 0.5))));
   var taken: array<u32, ${blocks}>;
   for (var b = 0u; b < visible; b++) { taken[b] = 0u; }
   // The query block's own (diagonal) block is always kept: local context, and causal rows
   // always see at least themselves.
-  let own = min(qb, visible - 1u);
   taken[own] = 1u;
-  let row_scores = (head * p.blocks + qb) * p.blocks;
+  let row_scores = (head * p.q_blocks + qb) * p.blocks;
   for (var n = 1u; n < keep; n++) {
     var best = 0u;
     var best_score = -3.4e38;
@@ -118,12 +120,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     taken[best] = 1u;
   }
-  let out = (head * p.blocks + qb) * p.max_keep;
+  let out = (head * p.q_blocks + qb) * p.max_keep;
   var count = 0u;
   for (var b = 0u; b < visible; b++) {
     if (taken[b] == 1u) { chosen[out + count] = b; count++; }
   }
-  chosen_count[head * p.blocks + qb] = count;
+  chosen_count[head * p.q_blocks + qb] = count;
 }`;
 }
 
@@ -143,25 +145,27 @@ export function attendWgsl(headDim: number): string {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x;
   let head = gid.y;
-  if (row >= p.seq) { return; }
+  if (row >= p.queries) { return; }
+  let pos = p.seq - p.queries + row;
   let qb = row / p.block;
   let base = head * p.seq * D4;
+  let qrow = (head * p.queries + row) * D4;
   var qr: array<vec4<f32>, D4>;
   var acc: array<vec4<f32>, D4>;
   for (var i = 0u; i < D4; i++) {
-    qr[i] = q[base + row * D4 + i] * p.scale;
+    qr[i] = q[qrow + i] * p.scale;
     acc[i] = vec4<f32>(0.0);
   }
   var running_max = -3.0e38;
   var denom = 0.0;
   var count = 0u;
-  let list = (head * p.blocks + qb) * p.max_keep;
-  let n = chosen_count[head * p.blocks + qb];
+  let list = (head * p.q_blocks + qb) * p.max_keep;
+  let n = chosen_count[head * p.q_blocks + qb];
   for (var c = 0u; c < n; c++) {
     let kb = chosen[list + c];
     let first = kb * p.block;
     var last = min(first + p.block, p.seq) - 1u;
-    if (p.causal == 1u) { last = min(last, row); }
+    if (p.causal == 1u) { last = min(last, pos); }
     for (var j = first; j <= last; j++) {
       let kbase = base + j * D4;
       var dot4 = vec4<f32>(0.0);
@@ -176,7 +180,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     count += last - first + 1u;
   }
-  for (var i = 0u; i < D4; i++) { o[base + row * D4 + i] = acc[i] / denom; }
-  visited[head * p.seq + row] = count;
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / denom; }
+  visited[head * p.queries + row] = count;
 }`;
 }

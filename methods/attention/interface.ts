@@ -1,13 +1,28 @@
 // The attention family's contract: what every attention method implements and what every
-// attention task may call. Tensors are heads × seq × headDim, row-major, float32.
+// attention task may call. Keys and values are heads × seq × headDim, queries and outputs
+// heads × queries × headDim, row-major, float32. Prefill has a query per position; decoding has a
+// few queries, the last positions, against the whole KV cache.
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import type { ParamValues } from "../../bench/metadata.ts";
 
 export interface AttentionShape {
   heads: number;
+  /** Keys (the KV cache length when decoding). */
   seq: number;
   headDim: number;
   causal: boolean;
+  /** Query rows, the last `queries` positions; absent means one per position (prefill). */
+  queries?: number;
+}
+
+/** Query rows of `shape`. */
+export function queryCount(shape: AttentionShape): number {
+  return shape.queries ?? shape.seq;
+}
+
+/** Position of query row 0: the query rows are the last positions of the sequence. */
+export function queryOffset(shape: AttentionShape): number {
+  return shape.seq - queryCount(shape);
 }
 
 /** Host copies of q, k and v, for CPU references. */
@@ -84,7 +99,9 @@ export interface AttentionMethod {
 /** Query–key pairs dense attention scores in one head. */
 export function densePairsPerHead(shape: AttentionShape): number {
   const t = shape.seq;
-  return shape.causal ? (t * (t + 1)) / 2 : t * t;
+  const q = queryCount(shape);
+  // Causal: row r at position t - q + r sees t - q + r + 1 keys.
+  return shape.causal ? q * (t - q) + (q * (q + 1)) / 2 : q * t;
 }
 
 /** FLOPs of attention over `pairs` query–key pairs: a q·k dot and a p·v accumulation each. */

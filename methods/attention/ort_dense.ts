@@ -13,6 +13,8 @@ import {
   type AttentionMethod,
   type AttentionShape,
   densePairsPerHead,
+  queryCount,
+  queryOffset,
 } from "./interface.ts";
 import { denseAttentionOnnx } from "./ort_dense_graph.ts";
 import { denseKeys } from "./reference.ts";
@@ -24,7 +26,10 @@ const MASKED = -1e9;
 
 /** Query rows per session run for `shape`. */
 export function queryChunk(shape: AttentionShape): number {
-  return Math.max(1, Math.min(shape.seq, Math.floor(SCORE_BYTES / (shape.heads * shape.seq * 4))));
+  return Math.max(
+    1,
+    Math.min(queryCount(shape), Math.floor(SCORE_BYTES / (shape.heads * shape.seq * 4))),
+  );
 }
 
 function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
@@ -49,14 +54,16 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
     impl: {
       async setup(gpu, shape, inputs) {
         const { heads, seq, headDim: d } = shape;
-        const n = heads * seq * d;
+        const queries = queryCount(shape);
+        const offset = queryOffset(shape);
+        const n = heads * queries * d;
         const [q, k, v] = await Promise.all(
-          [inputs.q, inputs.k, inputs.v].map(async (b) =>
-            new Float32Array(await readBack(gpu.device, b, n * 4))
-          ),
+          [[inputs.q, n], [inputs.k, heads * seq * d], [inputs.v, heads * seq * d]].map(async (
+            [b, count],
+          ) => new Float32Array(await readBack(gpu.device, b as GPUBuffer, (count as number) * 4))),
         );
         const chunk = queryChunk(shape);
-        const chunks = Math.ceil(seq / chunk);
+        const chunks = Math.ceil(queries / chunk);
         const ort = provider === "wasm" ? ortNode : ortWebgpu;
         ort.env.wasm.numThreads = provider === "wasm" ? 2 : 1;
         const start = performance.now();
@@ -70,17 +77,17 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
         // Query chunks (zero-padded at the end) and their masks, prepared outside the timed runs.
         const feeds = Array.from({ length: chunks }, (_, c) => {
           const qChunk = new Float32Array(heads * chunk * d);
-          const rows = Math.min(chunk, seq - c * chunk);
+          const rows = Math.min(chunk, queries - c * chunk);
           for (let h = 0; h < heads; h++) {
             qChunk.set(
-              q.subarray((h * seq + c * chunk) * d, (h * seq + c * chunk + rows) * d),
+              q.subarray((h * queries + c * chunk) * d, (h * queries + c * chunk + rows) * d),
               h * chunk * d,
             );
           }
           const mask = new Float32Array(chunk * seq);
           if (shape.causal) {
             for (let r = 0; r < chunk; r++) {
-              mask.fill(MASKED, r * seq + Math.min(seq, c * chunk + r + 1), (r + 1) * seq);
+              mask.fill(MASKED, r * seq + Math.min(seq, offset + c * chunk + r + 1), (r + 1) * seq);
             }
           }
           return {
@@ -96,12 +103,12 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         });
         const visited = gpu.device.createBuffer({
-          size: Math.max(16, heads * seq * 4),
+          size: Math.max(16, heads * queries * 4),
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         });
         const keys = Uint32Array.from(
-          { length: heads * seq },
-          (_, i) => denseKeys(shape, i % seq).length,
+          { length: heads * queries },
+          (_, i) => denseKeys(shape, i % queries).length,
         );
         return {
           encode() {
@@ -111,11 +118,11 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
             for (let c = 0; c < chunks; c++) {
               const out = await session.run(feeds[c]);
               const o = out.o.data as Float32Array;
-              const rows = Math.min(chunk, seq - c * chunk);
+              const rows = Math.min(chunk, queries - c * chunk);
               for (let h = 0; h < heads; h++) {
                 result.set(
                   o.subarray(h * chunk * d, (h * chunk + rows) * d),
-                  (h * seq + c * chunk) * d,
+                  (h * queries + c * chunk) * d,
                 );
               }
               out.o.dispose();

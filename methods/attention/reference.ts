@@ -1,5 +1,5 @@
 // Plain, obviously-correct CPU attention: the reference every attention kernel is checked against.
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
+import { type AttentionInputs, type AttentionShape, queryCount, queryOffset } from "./interface.ts";
 
 /**
  * Softmax attention of one query row over the given keys, in float64.
@@ -16,7 +16,7 @@ export function attendRow(
 ): { out: Float64Array; weights: Float64Array } {
   const d = shape.headDim;
   const base = head * shape.seq * d;
-  const qOff = base + row * d;
+  const qOff = (head * queryCount(shape) + row) * d;
   const scale = 1 / Math.sqrt(d);
   const scores = new Float64Array(keys.length);
   let max = -Infinity;
@@ -41,9 +41,9 @@ export function attendRow(
   return { out, weights: scores };
 }
 
-/** Every key a dense (optionally causal) row attends to. */
+/** Every key a dense (optionally causal) query row attends to. */
 export function denseKeys(shape: AttentionShape, row: number): Int32Array {
-  const last = shape.causal ? row : shape.seq - 1;
+  const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
   return Int32Array.from({ length: last + 1 }, (_, j) => j);
 }
 

@@ -3,7 +3,12 @@
 // softmax parks surplus mass on the first tokens; keeping 4 of them restores it.
 import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
 import { setupBandedAttention } from "./banded_kernel.ts";
-import { type AttentionMethod, type AttentionShape, densePairsPerHead } from "./interface.ts";
+import {
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+  queryCount,
+} from "./interface.ts";
 import { windowBand } from "./sliding_window.ts";
 
 /** The keys of `row`: sinks [0, sinks) not already in the band, then the band, ascending. */
@@ -68,7 +73,7 @@ export const sinkWindowAttention = defineMethod<AttentionMethod>({
     nominalDensity(shape, params) {
       const { window, sinks } = settings(params);
       let pairs = 0;
-      for (let row = 0; row < shape.seq; row++) {
+      for (let row = 0; row < queryCount(shape); row++) {
         pairs += sinkWindowKeys(shape, window, sinks, row).length;
       }
       return pairs / densePairsPerHead(shape);

@@ -2,15 +2,22 @@
 // (Longformer's local attention; with causal masking, the band of the last `window` keys).
 import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
 import { setupBandedAttention } from "./banded_kernel.ts";
-import { type AttentionMethod, type AttentionShape, densePairsPerHead } from "./interface.ts";
+import {
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
 import { keyRange } from "./reference.ts";
 
 /** The key band [lo, hi] of `row`, exactly as the WGSL kernel computes it. */
 export function windowBand(shape: AttentionShape, window: number, row: number): [number, number] {
-  if (shape.causal) return [Math.max(0, row - window + 1), row];
+  const pos = queryOffset(shape) + row;
+  if (shape.causal) return [Math.max(0, pos - window + 1), pos];
   const before = Math.floor(window / 2);
   const after = window - before - 1;
-  return [Math.max(0, row - before), Math.min(shape.seq - 1, row + after)];
+  return [Math.max(0, pos - before), Math.min(shape.seq - 1, pos + after)];
 }
 
 function windowOf(params: ParamValues): number {
@@ -49,7 +56,7 @@ export const slidingWindowAttention = defineMethod<AttentionMethod>({
       keyRange(...windowBand(shape, windowOf(params), row)),
     nominalDensity(shape, params) {
       let pairs = 0;
-      for (let row = 0; row < shape.seq; row++) {
+      for (let row = 0; row < queryCount(shape); row++) {
         const [lo, hi] = windowBand(shape, windowOf(params), row);
         pairs += hi - lo + 1;
       }

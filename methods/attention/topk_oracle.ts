@@ -8,6 +8,8 @@ import {
   type AttentionMethod,
   type AttentionShape,
   densePairsPerHead,
+  queryCount,
+  queryOffset,
 } from "./interface.ts";
 import { ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
 
@@ -34,9 +36,10 @@ export function rowScores(
   const f = Math.fround;
   const d = shape.headDim;
   const base = head * shape.seq * d;
-  const visible = shape.causal ? row + 1 : shape.seq;
+  const qOff = (head * queryCount(shape) + row) * d;
+  const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
   const scale = f(1 / Math.sqrt(d));
-  const qr = Float32Array.from({ length: d }, (_, i) => f(inputs.q[base + row * d + i] * scale));
+  const qr = Float32Array.from({ length: d }, (_, i) => f(inputs.q[qOff + i] * scale));
   const scores = new Float32Array(visible);
   for (let j = 0; j < visible; j++) {
     const lanes = [0, 0, 0, 0];
@@ -85,11 +88,12 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
   impl: {
     async setup(gpu, shape, inputs, params) {
       const { device } = gpu;
+      const queries = queryCount(shape);
       const rowsPerChunk = Math.max(
         1,
-        Math.min(shape.seq, Math.floor(SCRATCH_BYTES / (shape.heads * shape.seq * 4))),
+        Math.min(queries, Math.floor(SCRATCH_BYTES / (shape.heads * shape.seq * 4))),
       );
-      const chunks = Math.ceil(shape.seq / rowsPerChunk);
+      const chunks = Math.ceil(queries / rowsPerChunk);
       const { pipeline, compileMs } = await compileCompute(
         device,
         topkOracleWgsl(shape.headDim),
@@ -97,10 +101,10 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
       );
       const output = createStorage(
         device,
-        shape.heads * shape.seq * shape.headDim * 4,
+        shape.heads * queries * shape.headDim * 4,
         "attention-output",
       );
-      const visited = createStorage(device, shape.heads * shape.seq * 4, "attention-visited");
+      const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
       const scratch = createStorage(
         device,
         shape.heads * rowsPerChunk * shape.seq * 4,
@@ -120,6 +124,7 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
         ) => view.setUint32(i * 4, x, true));
         view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
         view.setFloat32(24, densityOf(params), true);
+        view.setUint32(28, queries, true);
         device.queue.writeBuffer(u, 0, view.buffer);
         uniforms.push(u);
         groups.push(device.createBindGroup({

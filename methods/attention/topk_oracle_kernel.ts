@@ -8,7 +8,7 @@ const WORKGROUP = 64;
 export function topkOracleWgsl(headDim: number): string {
   const d4 = headDim / 4;
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, pad: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -35,14 +35,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let head = gid.y;
   if (local_row >= p.rows) { return; }
   let row = p.row_offset + local_row;
-  if (row >= p.seq) { return; }
+  if (row >= p.queries) { return; }
+  // Query rows are the last positions: all of them in prefill, a few when decoding.
+  let pos = p.seq - p.queries + row;
   var count = p.seq;
-  if (p.causal == 1u) { count = row + 1u; }
+  if (p.causal == 1u) { count = pos + 1u; }
   let keep = min(count, max(1u, u32(floor(p.density * f32(count) + 0.5))));
   let base = head * p.seq * D4;
+  let qrow = (head * p.queries + row) * D4;
   let slot = (head * p.rows + local_row) * p.seq;
   var qr: array<vec4<f32>, D4>;
-  for (var i = 0u; i < D4; i++) { qr[i] = q[base + row * D4 + i] * p.scale; }
+  for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; }
   for (var j = 0u; j < count; j++) {
     var dot4 = vec4<f32>(0.0);
     for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
@@ -92,8 +95,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     running_max = new_max;
     taken++;
   }
-  for (var i = 0u; i < D4; i++) { o[base + row * D4 + i] = acc[i] / denom; }
-  visited[head * p.seq + row] = taken;
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / denom; }
+  visited[head * p.queries + row] = taken;
 }`;
 }
 

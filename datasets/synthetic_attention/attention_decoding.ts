@@ -1,0 +1,63 @@
+// Task `attention-decoding`: a batch of decoding steps (the last positions' queries) against a
+// long KV cache of structured synthetic heads, scored against dense like `attention-fidelity`.
+// Decoding is where sparse attention is used most: one query reads the whole cache per step.
+import { defineTask, type ParamValues } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
+import { attentionFidelity, prepareStructuredCase } from "./attention_fidelity.ts";
+
+function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
+  return prepareStructuredCase({
+    heads: caseParams.heads as number,
+    seq: caseParams.seq as number,
+    headDim: caseParams.headDim as number,
+    causal: true,
+    queries: caseParams.steps as number,
+  }, ctx);
+}
+
+export const attentionDecoding = defineTask<TaskImpl>({
+  id: "attention-decoding",
+  family: "attention",
+  title: "Attention fidelity when decoding against a KV cache",
+  description:
+    "The same structured synthetic heads as attention-fidelity; the queries are the last `steps` positions, each attending (causally) to the whole cache of `seq` keys.",
+  version: "1.0.0",
+  mainMetric: "rel_l2_error",
+  metrics: attentionFidelity.meta.metrics,
+  referenceMethod: "dense-attention",
+  dataset: attentionFidelity.meta.dataset,
+  parameters: {
+    seq: {
+      type: "int",
+      description: "KV cache length (keys)",
+      default: 8192,
+      min: 16,
+      max: 65536,
+      sweep: [8192],
+    },
+    steps: {
+      type: "int",
+      description: "decoding steps (queries) in the batch",
+      default: 16,
+      min: 1,
+      max: 1024,
+      sweep: [16],
+    },
+    heads: { type: "int", description: "attention heads", default: 8, min: 1, max: 64, sweep: [8] },
+    headDim: {
+      type: "int",
+      description: "dimension per head (multiple of 4)",
+      default: 64,
+      min: 4,
+      max: 256,
+      sweep: [64],
+    },
+  },
+  profiles: {
+    smoke: { seq: [2048], steps: [8] },
+    quick: { seq: [8192], steps: [16] },
+    full: { seq: [1024, 4096, 16384, 32768], steps: [16] },
+  },
+  requiresFeatures: ["causal"],
+  impl: { prepare },
+});
