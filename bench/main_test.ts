@@ -20,7 +20,7 @@ const BAD_ARGUMENTS: [string[], string][] = [
   [["--profile", "fast"], "Unknown profile 'fast'. Valid profiles: full, quick, smoke."],
   [["--family", "atention"], "Did you mean 'attention'?"],
   [["--method", "dense"], "Unknown method 'dense'. Did you mean 'dense-attention'"],
-  [["--task", "nope"], "Unknown task 'nope'. Valid tasks: attention-fidelity,"],
+  [["--task", "nope"], "Unknown task 'nope'. Valid tasks: "],
   [["--param", "windw=3"], "Unknown parameter 'windw'. Did you mean 'window'?"],
   [["--param", "window=abc"], "Parameter 'window' must be an integer: got 'abc'"],
   [["--param", "window"], "--param must look like name=value"],
