@@ -75,6 +75,10 @@ const PARAMS: Record<string, ParamValues[]> = {
   "ort-webgpu-dense-attention": [{}],
   "sliding-window-attention": [{ window: 1 }, { window: 16 }, { window: 100 }],
   "topk-oracle-attention": [{ density: 0.1 }, { density: 0.5 }, { density: 1 }],
+  "seer-oracle-attention": [{ density: 0.3, blockSize: 16 }, { density: 0.1, blockSize: 8 }, {
+    density: 1,
+    blockSize: 32,
+  }],
   "block-topk-attention": [{ density: 0.3, blockSize: 16 }, { density: 0.05, blockSize: 8 }, {
     density: 1,
     blockSize: 32,

@@ -2,59 +2,46 @@
 // each summarised by its element-wise min and max; a query block keeps its own block plus the
 // blocks whose upper bound on q·k is highest, and attends to their keys only.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { defineMethod } from "../../bench/metadata.ts";
 import {
-  attendWgsl,
-  blockBudget,
-  blockScoreWgsl,
-  selectWgsl,
-  summaryWgsl,
-} from "./block_topk_kernel.ts";
+  BLOCK_WORKGROUP,
+  type BlockGeometry,
+  blockGeometry,
+  type BlockSettings,
+  blockSettings,
+  chooseBlocks,
+  keysOfBlocks,
+  perInputCache,
+  setupBlockSparse,
+} from "./block_sparse.ts";
+import { blockScoreWgsl, summaryWgsl } from "./block_topk_kernel.ts";
 import {
   type AttentionInputs,
   type AttentionMethod,
   type AttentionShape,
   queryCount,
-  queryOffset,
 } from "./interface.ts";
 
-const WORKGROUP = 64;
-
-interface Settings {
-  block: number;
-  density: number;
-}
-
-/** Position of the last query row of query block `qb`: it decides the key blocks the block sees. */
-function lastPosition(shape: AttentionShape, block: number, qb: number): number {
-  return queryOffset(shape) + Math.min((qb + 1) * block, queryCount(shape)) - 1;
-}
-
-function settings(params: ParamValues): Settings {
-  return { block: params.blockSize as number, density: params.density as number };
-}
-
 /**
- * The CPU reference of the selection: for each head and query block, the chosen key blocks in
- * ascending order. Scores are computed in float32 in the kernel's order, so that ties and
- * near-ties resolve as they do on the GPU.
+ * Quest's block scores in float32, in the kernel's order of operations (so ties and near-ties
+ * resolve as on the GPU): per key block the element-wise min and max of its keys, then per
+ * (query block, key block) the largest over the block's queries of Σ_d max(q_d·max_d, q_d·min_d).
  */
-export function selectBlocks(
+export function questScores(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: Settings,
-): Int32Array[][] {
+  s: BlockSettings,
+  geometry: BlockGeometry,
+): Float64Array[][] {
   const { heads, seq, headDim: d } = shape;
   const queries = queryCount(shape);
-  const blocks = Math.ceil(seq / s.block);
-  const queryBlocks = Math.ceil(queries / s.block);
   const f = Math.fround;
-  const result: Int32Array[][] = [];
+  const result: Float64Array[][] = [];
   for (let h = 0; h < heads; h++) {
     const base = h * seq * d;
-    const kmin = new Float32Array(blocks * d);
-    const kmax = new Float32Array(blocks * d);
-    for (let b = 0; b < blocks; b++) {
+    const kmin = new Float32Array(geometry.blocks * d);
+    const kmax = new Float32Array(geometry.blocks * d);
+    for (let b = 0; b < geometry.blocks; b++) {
       const first = b * s.block;
       const last = Math.min(first + s.block, seq);
       for (let i = 0; i < d; i++) {
@@ -69,14 +56,12 @@ export function selectBlocks(
         kmax[b * d + i] = hi;
       }
     }
-    const perBlock: Int32Array[] = [];
-    for (let qb = 0; qb < queryBlocks; qb++) {
-      const own = lastPosition(shape, s.block, qb) / s.block | 0;
-      const visible = shape.causal ? own + 1 : blocks;
-      const scores = new Float64Array(visible);
+    const perBlock: Float64Array[] = [];
+    for (let qb = 0; qb < geometry.queryBlocks; qb++) {
+      const scores = new Float64Array(geometry.visible(qb));
       const first = qb * s.block;
       const last = Math.min(first + s.block, queries);
-      for (let kb = 0; kb < visible; kb++) {
+      for (let kb = 0; kb < scores.length; kb++) {
         let best = -3.0e38;
         for (let row = first; row < last; row++) {
           const lanes = [0, 0, 0, 0];
@@ -90,38 +75,26 @@ export function selectBlocks(
         }
         scores[kb] = best;
       }
-      const taken = new Uint8Array(visible);
-      taken[own] = 1;
-      const keep = blockBudget(visible, s.density);
-      for (let n = 1; n < keep; n++) {
-        let best = -1;
-        for (let b = 0; b < visible; b++) {
-          if (!taken[b] && (best < 0 || scores[b] > scores[best])) best = b;
-        }
-        taken[best] = 1;
-      }
-      perBlock.push(Int32Array.from([...taken.keys()].filter((b) => taken[b] === 1)));
+      perBlock.push(scores);
     }
     result.push(perBlock);
   }
   return result;
 }
 
-// selectKeys is asked row by row; the selection of a whole input is computed once.
-const selectionCache = new WeakMap<Float32Array, Map<string, Int32Array[][]>>();
-
-function cachedSelection(
+/** The CPU reference of the selection: per head and query block, the chosen key blocks. */
+export function selectBlocks(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: Settings,
+  s: BlockSettings,
 ): Int32Array[][] {
-  let byKey = selectionCache.get(inputs.q);
-  if (!byKey) selectionCache.set(inputs.q, byKey = new Map());
-  const key = `${JSON.stringify(shape)}|${s.block}|${s.density}`;
-  let selection = byKey.get(key);
-  if (!selection) byKey.set(key, selection = selectBlocks(shape, inputs, s));
-  return selection;
+  const geometry = blockGeometry(shape, s.block);
+  return questScores(shape, inputs, s, geometry).map((perBlock) =>
+    chooseBlocks(geometry, s.density, (qb, kb) => perBlock[qb][kb])
+  );
 }
+
+const cached = perInputCache<Int32Array[][]>();
 
 export const blockTopkAttention = defineMethod<AttentionMethod>({
   id: "block-topk-attention",
@@ -155,130 +128,55 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "Quest scores pages per decoding query; for prefill this takes the bound's maximum over the query block, so one selection serves the block. The query block's own (diagonal) block is always kept.",
+    "Quest scores pages per decoding query; here one selection serves a block of queries (the bound's maximum over the block), so prefill and a decoding batch share it. The query block's own (diagonal) block is always kept.",
   impl: {
-    async setup(gpu, shape, inputs, params) {
-      const s = settings(params);
-      const { device } = gpu;
-      const blocks = Math.ceil(shape.seq / s.block);
-      const queries = queryCount(shape);
-      const queryBlocks = Math.ceil(queries / s.block);
-      const maxKeep = blocks;
-      const d4 = shape.headDim / 4;
-      const uniforms = device.createBuffer({
-        size: 48,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    setup(gpu, shape, inputs, params) {
+      const s = blockSettings(params);
+      return setupBlockSparse(gpu, shape, inputs, s, {
+        async build({ gpu, uniforms, scores, geometry, bind }) {
+          const { device } = gpu;
+          const summaryBytes = shape.heads * geometry.blocks * shape.headDim * 4;
+          const kmin = createStorage(device, summaryBytes, "kmin");
+          const kmax = createStorage(device, summaryBytes, "kmax");
+          const [summary, score] = await Promise.all([
+            compileCompute(device, summaryWgsl(shape.headDim), "quest-summary"),
+            compileCompute(device, blockScoreWgsl(shape.headDim), "quest-scores"),
+          ]);
+          let visibleBlockPairs = 0;
+          for (let qb = 0; qb < geometry.queryBlocks; qb++) {
+            visibleBlockPairs += geometry.visible(qb);
+          }
+          return {
+            passes: [
+              [summary.pipeline, bind(summary.pipeline, [inputs.k, kmin, kmax, uniforms]), [
+                Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                shape.heads,
+                1,
+              ]],
+              [score.pipeline, bind(score.pipeline, [inputs.q, kmin, kmax, scores, uniforms]), [
+                Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                geometry.queryBlocks,
+                shape.heads,
+              ]],
+            ],
+            compileMs: summary.compileMs + score.compileMs,
+            buffers: [kmin, kmax],
+            // Summaries (2 per key element) and bounds (3 per query element per visible block pair).
+            extraFlops: shape.heads *
+              (2 * shape.seq * shape.headDim + 3 * s.block * shape.headDim * visibleBlockPairs),
+          };
+        },
       });
-      const view = new DataView(new ArrayBuffer(48));
-      [shape.seq, shape.heads, shape.causal ? 1 : 0, s.block, blocks].forEach((x, i) =>
-        view.setUint32(i * 4, x, true)
-      );
-      view.setFloat32(20, s.density, true);
-      view.setFloat32(24, 1 / Math.sqrt(shape.headDim), true);
-      view.setUint32(28, maxKeep, true);
-      view.setUint32(32, queries, true);
-      view.setUint32(36, queryBlocks, true);
-      device.queue.writeBuffer(uniforms, 0, view.buffer);
-      const kmin = createStorage(device, shape.heads * blocks * d4 * 16, "kmin");
-      const kmax = createStorage(device, shape.heads * blocks * d4 * 16, "kmax");
-      const scores = createStorage(device, shape.heads * queryBlocks * blocks * 4, "block-scores");
-      const chosen = createStorage(
-        device,
-        shape.heads * queryBlocks * maxKeep * 4,
-        "chosen-blocks",
-      );
-      const chosenCount = createStorage(device, shape.heads * queryBlocks * 4, "chosen-count");
-      const output = createStorage(
-        device,
-        shape.heads * queries * shape.headDim * 4,
-        "attention-output",
-      );
-      const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
-      const compiled = await Promise.all([
-        compileCompute(device, summaryWgsl(shape.headDim), "block-topk-summary"),
-        compileCompute(device, blockScoreWgsl(shape.headDim), "block-topk-scores"),
-        compileCompute(device, selectWgsl(shape.headDim, blocks), "block-topk-select"),
-        compileCompute(device, attendWgsl(shape.headDim), "block-topk-attend"),
-      ]);
-      const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-        device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-        });
-      const [summary, score, select, attend] = compiled.map((c) => c.pipeline);
-      const passes: [GPUComputePipeline, GPUBindGroup, [number, number, number]][] = [
-        [summary, bind(summary, [inputs.k, kmin, kmax, uniforms]), [
-          Math.ceil(blocks / WORKGROUP),
-          shape.heads,
-          1,
-        ]],
-        [score, bind(score, [inputs.q, kmin, kmax, scores, uniforms]), [
-          Math.ceil(blocks / WORKGROUP),
-          queryBlocks,
-          shape.heads,
-        ]],
-        [select, bind(select, [scores, chosen, chosenCount, uniforms]), [
-          Math.ceil(queryBlocks / WORKGROUP),
-          shape.heads,
-          1,
-        ]],
-        [
-          attend,
-          bind(attend, [
-            inputs.q,
-            inputs.k,
-            inputs.v,
-            chosen,
-            chosenCount,
-            output,
-            visited,
-            uniforms,
-          ]),
-          [Math.ceil(queries / WORKGROUP), shape.heads, 1],
-        ],
-      ];
-      let visibleBlockPairs = 0;
-      for (let qb = 0; qb < queryBlocks; qb++) {
-        visibleBlockPairs += shape.causal
-          ? (lastPosition(shape, s.block, qb) / s.block | 0) + 1
-          : blocks;
-      }
-      return {
-        encode(encoder) {
-          for (const [pipeline, group, [x, y, z]] of passes) {
-            const pass = encoder.beginComputePass();
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, group);
-            pass.dispatchWorkgroups(x, y, z);
-            pass.end();
-          }
-        },
-        output,
-        visited,
-        compileMs: compiled.reduce((a, c) => a + c.compileMs, 0),
-        // Summaries (2 per key element) and bounds (3 per query element per visible block pair).
-        extraFlops: shape.heads *
-          (2 * shape.seq * shape.headDim + 3 * s.block * shape.headDim * visibleBlockPairs),
-        dispose() {
-          for (const b of [uniforms, kmin, kmax, scores, chosen, chosenCount, output, visited]) {
-            b.destroy();
-          }
-        },
-      };
     },
     selectKeys(shape, params, inputs, head, row) {
-      const s = settings(params);
-      const chosen = cachedSelection(shape, inputs, s)[head][Math.floor(row / s.block)];
-      const pos = queryOffset(shape) + row;
-      const keys: number[] = [];
-      for (const kb of chosen) {
-        const last = Math.min((kb + 1) * s.block, shape.seq) - 1;
-        for (let j = kb * s.block; j <= (shape.causal ? Math.min(last, pos) : last); j++) {
-          keys.push(j);
-        }
-      }
-      return Int32Array.from(keys);
+      const s = blockSettings(params);
+      const chosen = cached(
+        inputs,
+        `${JSON.stringify(shape)}|${s.block}|${s.density}`,
+        () => selectBlocks(shape, inputs, s),
+      );
+      return keysOfBlocks(shape, s.block, chosen[head][Math.floor(row / s.block)], row);
     },
-    nominalDensity: (_shape, params) => settings(params).density,
+    nominalDensity: (_shape, params) => blockSettings(params).density,
   },
 });

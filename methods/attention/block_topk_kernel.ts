@@ -15,7 +15,7 @@ export function blockBudget(visibleBlocks: number, density: number): number {
   return Math.min(visibleBlocks, Math.max(1, wanted));
 }
 
-const COMMON = (headDim: number) => /* wgsl */ `
+export const COMMON = (headDim: number): string => /* wgsl */ `
 struct Params { seq: u32, heads: u32, causal: u32, block: u32, blocks: u32, density: f32, scale: f32, max_keep: u32, queries: u32, q_blocks: u32 };
 // Query rows are the last positions; a query block's last row sets which key blocks it sees.
 fn last_position(qb: u32) -> u32 { return p.seq - p.queries + min((qb + 1u) * p.block, p.queries) - 1u; }

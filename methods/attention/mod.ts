@@ -2,6 +2,7 @@
 import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention } from "./dense.ts";
 import { ortWasmDenseAttention, ortWebgpuDenseAttention } from "./ort_dense.ts";
+import { seerOracleAttention } from "./seer_oracle.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
@@ -12,6 +13,7 @@ export const attentionMethods = [
   sinkWindowAttention,
   topkOracleAttention,
   blockTopkAttention,
+  seerOracleAttention,
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,
 ];
