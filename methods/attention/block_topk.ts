@@ -119,11 +119,12 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
     },
     blockSize: {
       type: "int",
+      // Quest's pages are 16 tokens; 64 amortizes selection better on this hardware.
       description: "keys (and queries) per block",
       default: 64,
       min: 4,
       max: 1024,
-      sweep: [64],
+      sweep: [16, 64],
     },
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
