@@ -289,8 +289,9 @@ export function aggregate(runs: readonly RunFile[]): Aggregates {
     const lastVerified = rows.findLast((r) => r.verified) ?? null;
     const defaultDeviceId = lastVerified?.deviceId ?? null;
     const candidates = defaultDeviceId
+      // "Best sparse" means methods that skipped work: not the baseline, nor dense peers.
       ? perDevice.get(defaultDeviceId)!.verified.rows.filter((r) =>
-        r.status === "ok" && !r.isReference
+        r.status === "ok" && !r.isReference && (r.realizedDensity === null || r.realizedDensity < 1)
       )
       : [];
     const first = rows.at(-1)!;
