@@ -192,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       params: overrides,
       warmup: settings.warmup,
       runs: settings.runs,
-      timeLimitMs: args.timeLimitMs,
+      timeLimitMs: args.timeLimitMs ?? settings.timeLimitMs,
     },
     environment: await collectEnvironment(context?.info ?? null, gpu.unavailableReason),
     cells: [],

@@ -32,6 +32,7 @@ const BAD_ARGUMENTS: [string[], string][] = [
     "No run file at /nonexistent-dir/no-such-run.json",
   ],
   [["--profile"], "argument missing"],
+  [["--time-limit", "0"], "--time-limit must be a number of at least 0.001: got '0'"],
 ];
 
 for (const [args, message] of BAD_ARGUMENTS) {

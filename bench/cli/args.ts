@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { FAMILIES, type Profile, PROFILES } from "../metadata.ts";
 import { unknownNameMessage } from "../suggest.ts";
-import { DEFAULT_PROFILE, DEFAULT_TIME_LIMIT_MS } from "../profiles.ts";
+import { DEFAULT_PROFILE, PROFILE_SETTINGS } from "../profiles.ts";
 import { RunId } from "../results/schema.ts";
 
 /** Bad command-line input: printed without a stack trace, exit code 2. */
@@ -24,7 +24,8 @@ export interface BenchArgs {
   json: boolean;
   help: boolean;
   dumpDir: string | null;
-  timeLimitMs: number;
+  /** From --time-limit; null means the profile's own limit. */
+  timeLimitMs: number | null;
 }
 
 export const USAGE = `Usage: deno task bench [options]
@@ -43,8 +44,8 @@ Options:
   --out DIR           where run files go (default results/runs)
   --resume RUN        finish run RUN: run only the cells its file does not hold yet
   --time-limit S      seconds any one step of a cell may take before it is a timeout (default ${
-  DEFAULT_TIME_LIMIT_MS / 1000
-})
+  PROFILE_SETTINGS.smoke.timeLimitMs / 1000
+} s, ${PROFILE_SETTINGS.full.timeLimitMs / 1000} s on full)
   --dump DIR          write each cell's check input and outputs as raw float32 files + manifest.json
   --list              list registered methods and tasks instead of running
   --json              machine-readable output (with --list: {methods, tasks}; else the run file)
@@ -130,6 +131,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     json: v.json ?? false,
     help: v.help ?? false,
     dumpDir: v.dump ?? null,
-    timeLimitMs: integer("time-limit", v["time-limit"], DEFAULT_TIME_LIMIT_MS / 1000, 0.001) * 1000,
+    timeLimitMs: v["time-limit"] === undefined
+      ? null
+      : integer("time-limit", v["time-limit"], 0, 0.001) * 1000,
   };
 }
