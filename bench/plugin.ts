@@ -79,3 +79,12 @@ export interface PreparedCase {
 export interface TaskImpl {
   prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase>;
 }
+
+/**
+ * Thrown by a task's `prepare` when the case cannot run on this machine for a reason that is no
+ * fault of any method (a data package is missing or differs from its pin): its cells are recorded
+ * as `skipped` with the message, not `failed`.
+ */
+export class SkipCase extends Error {
+  override name = "SkipCase";
+}

@@ -4,7 +4,14 @@
 import type { GpuProvider } from "./gpu/device.ts";
 import type { Method, Requirement } from "./metadata.ts";
 import type { CaseGroup, PlannedCell } from "./plan.ts";
-import type { PreparedCase, Sample, TaskContext, Trial, TrialResult } from "./plugin.ts";
+import {
+  type PreparedCase,
+  type Sample,
+  SkipCase,
+  type TaskContext,
+  type Trial,
+  type TrialResult,
+} from "./plugin.ts";
 import { summarize } from "./stats.ts";
 import type { Cell, Latency, RunFile } from "./results/schema.ts";
 import { applySpeedups } from "./results/speedup.ts";
@@ -182,7 +189,10 @@ export async function runCells(
     } catch (error) {
       for (const planned of todo) {
         hooks.onCellStart?.(index, total, planned);
-        await record(failure(planned, null, preparedAt, error));
+        const cell = failure(planned, null, preparedAt, error);
+        // Data that is not on this machine skips the case with the reason, it is no failure.
+        if (error instanceof SkipCase) cell.status = "skipped";
+        await record(cell);
       }
       continue;
     }
@@ -235,7 +245,9 @@ export async function runCells(
     // rounds with the methods interleaved, so drift in the machine hits them all alike.
     const rounds = Math.max(1, options.warmup) + options.runs;
     for (let round = 0; round < rounds; round++) {
-      for (const a of [...active]) {
+      // Rotate who goes first each round, so no method always runs right after the heaviest.
+      const order = active.map((_, i) => active[(i + round) % active.length]);
+      for (const a of order) {
         try {
           const sample = await withTimeout(
             a.trial.sample(),

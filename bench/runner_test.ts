@@ -3,6 +3,7 @@ import { echoMethod, echoTask, gpuOnlyEchoMethod } from "../tests/fixtures/fake_
 import { emptyRun } from "../tests/fixtures/run_fixture.ts";
 import type { GpuProvider } from "./gpu/device.ts";
 import type { Method } from "./metadata.ts";
+import { SkipCase } from "./plugin.ts";
 import { planRun } from "./plan.ts";
 import { readRunFile, writeRunFile } from "./results/run_file.ts";
 import type { RunFile } from "./results/schema.ts";
@@ -66,7 +67,7 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("runCells() interleaves the methods of a case round by round", async () => {
+Deno.test("runCells() interleaves the methods of a case round by round, rotating who goes first", async () => {
   const log: string[] = [];
   const methods = [echoMethod("echo-dense", "ok", log), echoMethod("echo-other", "ok", log)];
   await runCells(
@@ -79,8 +80,8 @@ Deno.test("runCells() interleaves the methods of a case round by round", async (
   assertEquals(log, [
     "echo-dense:1",
     "echo-other:1",
-    "echo-dense:1",
     "echo-other:1",
+    "echo-dense:1",
     "echo-dense:1",
     "echo-other:1",
   ]);
@@ -143,4 +144,16 @@ Deno.test("runCells() writes --dump tensors with a manifest", async () => {
   const bytes = await Deno.readFile(`${dir}/${file.file}`);
   assertEquals(bytes.length, 8 * 4);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("runCells() records the cells of a case whose data is missing as skipped, with the reason", async () => {
+  const missing = {
+    ...echoTask,
+    impl: { prepare: () => Promise.reject(new SkipCase("npm package x@1 is not available")) },
+  };
+  const methods = [echoMethod("echo-dense", "ok")];
+  const groups = planRun({ profile: "smoke", tasks: [missing], methods, overrides: {} }, methods);
+  const run = await runCells(groups, emptyRun(), noGpu, options, () => Promise.resolve());
+  assertEquals(run.cells.map((c) => c.status), ["skipped"]);
+  assertStringIncludes(run.cells[0].error!, "npm package x@1 is not available");
 });

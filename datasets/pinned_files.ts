@@ -1,9 +1,10 @@
 // Reading data files that must match a pinned sha256, from npm packages or Debian packages, with
 // errors that name the package and the command that installs it.
+import { SkipCase } from "../bench/plugin.ts";
 import { sha256Hex } from "../bench/random.ts";
 
-/** A data file or package that is missing or differs from its pinned version. */
-export class DatasetUnavailableError extends Error {
+/** A data file or package that is missing or differs from its pinned version: the case is skipped. */
+export class DatasetUnavailableError extends SkipCase {
   override name = "DatasetUnavailableError";
 }
 
