@@ -2,10 +2,12 @@
 import type { Task } from "../bench/metadata.ts";
 import type { TaskImpl } from "../bench/plugin.ts";
 import { Registry } from "../bench/registry.ts";
-import { needleRetrieval } from "./glove/needle_retrieval.ts";
-import { associativeRecall } from "./synthetic_attention/associative_recall.ts";
-import { attentionDecoding } from "./synthetic_attention/attention_decoding.ts";
 import { attentionFidelity } from "./synthetic_attention/attention_fidelity.ts";
+import { attentionDecoding } from "./synthetic_attention/attention_decoding.ts";
+import { associativeRecall } from "./synthetic_attention/associative_recall.ts";
+import { needleRetrieval } from "./glove/needle_retrieval.ts";
+import { wordnetSensesRetrieval } from "./wordnet_senses/wordnet_senses_retrieval.ts";
+import { spamKnownItemRetrieval } from "./spam_known_item/spam_known_item_retrieval.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -14,5 +16,7 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     attentionDecoding,
     needleRetrieval,
     associativeRecall,
+    wordnetSensesRetrieval,
+    spamKnownItemRetrieval,
   ]);
 }

@@ -6,5 +6,8 @@ import { retrievalMethods } from "./retrieval/mod.ts";
 
 /** A fresh registry of every method (fresh, so a run can freeze its own). */
 export function methodRegistry(): Registry<Method> {
-  return new Registry<Method>("method", [...attentionMethods, ...retrievalMethods] as Method[]);
+  return new Registry<Method>(
+    "method",
+    [...attentionMethods, ...retrievalMethods] as Method[],
+  );
 }

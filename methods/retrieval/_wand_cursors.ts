@@ -1,65 +1,91 @@
 // Cursors over a query's posting lists kept sorted by current document, shared by WAND and
-// Block-Max WAND.
+// Block-Max WAND. Scratch arrays are reused across queries of one index.
 import type { ImpactIndex, WeightedQuery } from "./impact_index.ts";
 import { seek } from "./impact_index.ts";
 
 export class SortedCursors {
-  readonly n: number;
-  readonly pos: Int32Array;
-  readonly end: Int32Array;
-  readonly ub: Float64Array;
+  n = 0;
+  pos: Int32Array;
+  end: Int32Array;
+  /** Current document of each term (numDocs once exhausted). */
+  cur: Int32Array;
+  ub: Float64Array;
   /** Block cursor of each term: an absolute index into the index's block arrays. */
-  readonly block: Int32Array;
-  readonly blockEnd: Int32Array;
+  block: Int32Array;
+  blockEnd: Int32Array;
   /** Term indices ordered by current document (exhausted terms last). */
-  readonly ord: Int32Array;
+  ord: Int32Array;
+  hit: Uint8Array;
+  val: Float64Array;
   readonly #docs: Int32Array;
   readonly #none: number;
+  readonly #index: ImpactIndex;
 
-  constructor(index: ImpactIndex, query: WeightedQuery) {
-    const n = this.n = query.terms.length;
-    this.pos = new Int32Array(n);
-    this.end = new Int32Array(n);
-    this.ub = new Float64Array(n);
-    this.block = new Int32Array(n);
-    this.blockEnd = new Int32Array(n);
+  constructor(index: ImpactIndex) {
+    this.#index = index;
     this.#docs = index.docs;
     this.#none = index.numDocs;
+    this.pos = new Int32Array(0);
+    this.end =
+      this.cur =
+      this.block =
+      this.blockEnd =
+      this.ord =
+        this.pos;
+    this.ub = this.val = new Float64Array(0);
+    this.hit = new Uint8Array(0);
+  }
+
+  /** Positions the cursors at the start of `query`'s lists and sorts them. */
+  reset(query: WeightedQuery): void {
+    const n = this.n = query.terms.length;
+    if (this.pos.length < n) {
+      this.pos = new Int32Array(n);
+      this.end = new Int32Array(n);
+      this.cur = new Int32Array(n);
+      this.block = new Int32Array(n);
+      this.blockEnd = new Int32Array(n);
+      this.ord = new Int32Array(n);
+      this.ub = new Float64Array(n);
+      this.val = new Float64Array(n);
+      this.hit = new Uint8Array(n);
+    }
+    const index = this.#index;
     for (let i = 0; i < n; i++) {
       const t = query.terms[i];
       this.pos[i] = index.offsets[t];
       this.end[i] = index.offsets[t + 1];
+      this.cur[i] = this.pos[i] < this.end[i] ? this.#docs[this.pos[i]] : this.#none;
       this.ub[i] = query.weights[i] * index.maxImpact[t];
       this.block[i] = index.blockOffsets[t];
       this.blockEnd[i] = index.blockOffsets[t + 1];
+      this.ord[i] = i;
+      this.hit[i] = 0;
     }
-    this.ord = Int32Array.from({ length: n }, (_, i) => i);
     this.sort();
-  }
-
-  /** Current document of term i, or numDocs when its list is exhausted. */
-  doc(i: number): number {
-    return this.pos[i] < this.end[i] ? this.#docs[this.pos[i]] : this.#none;
   }
 
   /** Moves term i to its first document ≥ target. */
   advance(i: number, target: number): void {
-    this.pos[i] = seek(this.#docs, this.pos[i], this.end[i], target);
+    const p = this.pos[i] = seek(this.#docs, this.pos[i], this.end[i], target);
+    this.cur[i] = p < this.end[i] ? this.#docs[p] : this.#none;
   }
 
   /** Moves term i one posting on. */
   next(i: number): void {
-    this.pos[i]++;
+    const p = ++this.pos[i];
+    this.cur[i] = p < this.end[i] ? this.#docs[p] : this.#none;
   }
 
   /** Insertion sort of `ord` by current document (ties by term index); lists are short. */
   sort(): void {
     const ord = this.ord;
+    const cur = this.cur;
     for (let a = 1; a < this.n; a++) {
       const x = ord[a];
-      const dx = this.doc(x);
+      const dx = cur[x];
       let b = a - 1;
-      while (b >= 0 && (this.doc(ord[b]) > dx || (this.doc(ord[b]) === dx && ord[b] > x))) {
+      while (b >= 0 && (cur[ord[b]] > dx || (cur[ord[b]] === dx && ord[b] > x))) {
         ord[b + 1] = ord[b];
         b--;
       }

@@ -3,79 +3,80 @@
 import { emptyRanking, type Ranking } from "./interface.ts";
 import { type ImpactIndex, slack, type WeightedQuery } from "./impact_index.ts";
 import { TopK } from "./top_k.ts";
-import { SortedCursors } from "./_wand_cursors.ts";
+import { cursorsOf } from "./wand.ts";
 
 /** Exact top-k by Block-Max WAND; returns the same ranking as exhaustive scoring. */
 export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: number): Ranking {
   const n = query.terms.length;
   if (n === 0) return emptyRanking();
   if (index.docPrior) throw new Error("Block-Max WAND here does not support a document prior");
-  const c = new SortedCursors(index, query);
+  const c = cursorsOf(index);
+  c.reset(query);
   const { impacts, blockLast, blockMax } = index;
+  const { ord, cur, ub, hit, val, pos, block, blockEnd } = c;
   const w = query.weights;
   const heap = new TopK(k);
   const none = index.numDocs;
-  const hit = new Uint8Array(n);
-  const val = new Float64Array(n);
   let scored = 0;
-  // Moves term i's block cursor to the block that may hold `doc` (shallow: postings stay put).
-  const shallow = (i: number, doc: number) => {
-    let b = c.block[i];
-    while (b < c.blockEnd[i] && blockLast[b] < doc) b++;
-    c.block[i] = b;
-  };
   while (true) {
     const threshold = heap.threshold;
     const bar = threshold - slack(threshold);
     let acc = 0;
     let pivot = -1;
     for (let p = 0; p < n; p++) {
-      const i = c.ord[p];
-      if (c.doc(i) === none) break;
-      acc += c.ub[i];
+      const i = ord[p];
+      if (cur[i] === none) break;
+      acc += ub[i];
       if (acc > bar) {
         pivot = p;
         break;
       }
     }
     if (pivot < 0) break;
-    const pd = c.doc(c.ord[pivot]);
-    while (pivot + 1 < n && c.doc(c.ord[pivot + 1]) === pd) pivot++;
+    const pd = cur[ord[pivot]];
+    while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
+    // Shallow moves: each term's block cursor to the block that may hold the pivot document.
     let blockBound = 0;
     for (let p = 0; p <= pivot; p++) {
-      const i = c.ord[p];
-      shallow(i, pd);
-      if (c.block[i] < c.blockEnd[i]) blockBound += w[i] * blockMax[c.block[i]];
+      const i = ord[p];
+      let b = block[i];
+      while (b < blockEnd[i] && blockLast[b] < pd) b++;
+      block[i] = b;
+      if (b < blockEnd[i]) blockBound += w[i] * blockMax[b];
     }
     if (blockBound > bar) {
-      if (c.doc(c.ord[0]) === pd) {
-        hit.fill(0);
+      if (cur[ord[0]] === pd) {
         for (let p = 0; p <= pivot; p++) {
-          const i = c.ord[p];
-          val[i] = w[i] * impacts[c.pos[i]];
+          const i = ord[p];
+          val[i] = w[i] * impacts[pos[i]];
           hit[i] = 1;
           c.next(i);
           scored++;
         }
         let s = 0;
-        for (let i = 0; i < n; i++) if (hit[i]) s += val[i];
+        for (let i = 0; i < n; i++) {
+          if (hit[i]) {
+            s += val[i];
+            hit[i] = 0;
+          }
+        }
         heap.push(s, pd);
       } else {
         let p = pivot;
-        while (c.doc(c.ord[p]) === pd) p--;
-        c.advance(c.ord[p], pd);
+        while (cur[ord[p]] === pd) p--;
+        c.advance(ord[p], pd);
       }
     } else {
       // No document up to the end of the shortest current block can make it: jump past it.
       let next = none;
-      let mover = c.ord[pivot];
+      let mover = ord[pivot];
       for (let p = 0; p <= pivot; p++) {
-        const i = c.ord[p];
-        const last = c.block[i] < c.blockEnd[i] ? blockLast[c.block[i]] : none;
+        const i = ord[p];
+        const last = block[i] < blockEnd[i] ? blockLast[block[i]] : none;
         if (last + 1 < next) next = last + 1;
-        if (c.ub[i] > c.ub[mover]) mover = i;
+        if (ub[i] > ub[mover]) mover = i;
       }
-      if (pivot + 1 < n && c.doc(c.ord[pivot + 1]) < next) next = c.doc(c.ord[pivot + 1]);
+      if (pivot + 1 < n && cur[ord[pivot + 1]] < next) next = cur[ord[pivot + 1]];
       if (next <= pd) next = pd + 1;
       c.advance(mover, next);
     }

@@ -52,10 +52,13 @@ export const BM25_PARAMS: ParamSpecs = {
   ...ANALYZER_PARAMS,
 };
 
-/** The parameters of BM25 with each one's sweep cut to its default (for the pruning variants). */
-export function defaultsOnly(specs: ParamSpecs): ParamSpecs {
+/**
+ * The parameters with each one's sweep cut to its default, except those named in `keep` (the
+ * pruning variants sweep only what changes their speed most: stopwords, i.e. query length).
+ */
+export function defaultsOnly(specs: ParamSpecs, keep: readonly string[] = []): ParamSpecs {
   return Object.fromEntries(
-    Object.entries(specs).map(([k, s]) => [k, { ...s, sweep: [s.default] }]),
+    Object.entries(specs).map(([k, s]) => [k, keep.includes(k) ? s : { ...s, sweep: [s.default] }]),
   ) as ParamSpecs;
 }
 

@@ -8,14 +8,24 @@ export const bm25BlockMaxWand = defineMethod<RetrievalMethod>({
   family: "retrieval",
   title: "BM25 + Block-Max WAND",
   description:
-    "BM25 top-k by Block-Max WAND over blocks of 64 postings: WAND pivots are checked against block maxima and hopeless blocks are skipped.",
+    "BM25 top-k by Block-Max WAND over fixed-size blocks of postings (blockSize): WAND pivots are checked against block maxima and hopeless blocks are skipped.",
   paper: {
     title: "Faster top-k document retrieval using block-max indexes",
     year: 2011,
     link: "https://doi.org/10.1145/2009916.2010048",
   },
   version: "1.0.0",
-  parameters: defaultsOnly(BM25_PARAMS),
+  parameters: {
+    ...defaultsOnly(BM25_PARAMS, ["stopwords"]),
+    blockSize: {
+      type: "int",
+      description: "postings per block of the block-max index",
+      default: 16,
+      min: 1,
+      max: 4096,
+      sweep: [16, 64],
+    },
+  },
   capabilities: { requires: [], features: ["exact-top-k"] },
   impl: bm25Impl("block-max-wand"),
 });

@@ -15,7 +15,7 @@ export const bm25MaxScore = defineMethod<RetrievalMethod>({
     link: "https://doi.org/10.1016/0306-4573(95)00020-H",
   },
   version: "1.0.0",
-  parameters: defaultsOnly(BM25_PARAMS),
+  parameters: defaultsOnly(BM25_PARAMS, ["stopwords"]),
   capabilities: { requires: [], features: ["exact-top-k"] },
   impl: bm25Impl("maxscore"),
 });

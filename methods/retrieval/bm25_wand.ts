@@ -15,7 +15,7 @@ export const bm25Wand = defineMethod<RetrievalMethod>({
     link: "https://doi.org/10.1145/956863.956944",
   },
   version: "1.0.0",
-  parameters: defaultsOnly(BM25_PARAMS),
+  parameters: defaultsOnly(BM25_PARAMS, ["stopwords"]),
   capabilities: { requires: [], features: ["exact-top-k"] },
   impl: bm25Impl("wand"),
 });

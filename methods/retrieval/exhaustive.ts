@@ -41,9 +41,12 @@ export function exhaustiveTopK(index: ImpactIndex, query: WeightedQuery, k: numb
   return heap.ranking(scored);
 }
 
+const accumulators = new WeakMap<ImpactIndex, Float64Array>();
+
 /**
  * The plain reference: accumulate every posting into a score per document, term by term in
- * canonical order, then sort all matching documents. Same sums, another algorithm.
+ * canonical order, then offer every touched document to a top-k heap. Same sums, another
+ * algorithm.
  */
 export function termAtATimeReference(
   index: ImpactIndex,
@@ -51,25 +54,27 @@ export function termAtATimeReference(
   k: number,
 ): Ranking {
   const { docs, impacts, offsets, docPrior } = index;
-  const acc = new Map<number, number>();
+  let acc = accumulators.get(index);
+  if (!acc) accumulators.set(index, acc = new Float64Array(index.numDocs).fill(NaN));
+  const touched: number[] = [];
   let scored = 0;
   for (let i = 0; i < query.terms.length; i++) {
     const t = query.terms[i];
+    const w = query.weights[i];
     for (let p = offsets[t]; p < offsets[t + 1]; p++) {
-      acc.set(docs[p], (acc.get(docs[p]) ?? 0) + query.weights[i] * impacts[p]);
+      const d = docs[p];
+      if (Number.isNaN(acc[d])) {
+        acc[d] = 0;
+        touched.push(d);
+      }
+      acc[d] += w * impacts[p];
       scored++;
     }
   }
-  const ids = Int32Array.from(acc.keys());
-  const scores = Float64Array.from(
-    ids,
-    (d) => acc.get(d)! + (docPrior ? query.priorWeight * docPrior[d] : 0),
-  );
-  const order = Array.from(ids.keys()).sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b]);
-  const top = order.slice(0, k);
-  return {
-    docs: Int32Array.from(top, (i) => ids[i]),
-    scores: Float64Array.from(top, (i) => scores[i]),
-    postingsScored: scored,
-  };
+  const heap = new TopK(k);
+  for (const d of touched) {
+    heap.push(acc[d] + (docPrior ? query.priorWeight * docPrior[d] : 0), d);
+    acc[d] = NaN;
+  }
+  return heap.ranking(scored);
 }

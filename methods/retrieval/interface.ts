@@ -1,5 +1,6 @@
 // The retrieval family's contract: a method builds an index over a corpus, then answers text
 // queries with a ranked list of document numbers. BM25 (exhaustive) is the baseline.
+import type { GpuContext } from "../../bench/gpu/device.ts";
 import type { ParamValues } from "../../bench/metadata.ts";
 
 /** Documents of a collection; a document is known by its position (its doc number). */
@@ -24,6 +25,8 @@ export interface BuildContext {
   seed: number;
   /** Key of the corpus contents (sha256), for caches of derived data such as learned weights. */
   corpusKey: string;
+  /** The run's WebGPU device, or null; only methods that require "webgpu" use it. */
+  gpu?: GpuContext | null;
 }
 
 /** A ranked answer: doc numbers by descending score, ties by ascending doc number. */
@@ -47,6 +50,11 @@ export interface ReferenceSearch {
 /** A built index, ready to be timed. */
 export interface RetrievalIndex {
   search(query: string, k: number): Ranking;
+  /**
+   * Answers many queries at once (a GPU batch); when present, the task times and scores through
+   * it instead of `search`.
+   */
+  searchBatch?(queries: readonly string[], k: number): Promise<Ranking[]>;
   /** The reference the gate compares with; null when the method has none (peer libraries). */
   reference: ReferenceSearch | null;
   /** Bytes the index holds (typed arrays and the vocabulary), or an estimate named in `config`. */

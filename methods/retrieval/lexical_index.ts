@@ -15,6 +15,9 @@ import { maxScoreTopK } from "./maxscore.ts";
 import { buildPostings, type Postings, queryTerms, vocabBytes } from "./postings.ts";
 import { wandTopK } from "./wand.ts";
 
+/** Queries on which an exhaustive method is compared with its reference. */
+export const EXHAUSTIVE_CHECKED_QUERIES = 300;
+
 export const ALGORITHMS = ["exhaustive", "maxscore", "wand", "block-max-wand"] as const;
 export type Algorithm = typeof ALGORITHMS[number];
 
@@ -55,8 +58,8 @@ export interface Scorer {
   impact(t: number, tf: number, doc: number): number;
   queryWeight(t: number, count: number): number;
   docPrior?: Float32Array;
-  /** Multiplier of the prior for a query of `length` analysed tokens. */
-  priorWeight?(length: number): number;
+  /** Multiplier of the prior for a query of `knownTokens` analysed tokens found in the corpus. */
+  priorWeight?(knownTokens: number): number;
 }
 
 /**
@@ -75,13 +78,14 @@ export async function buildLexicalIndex(
   const scorer = makeScorer(postings);
   const index = impactIndexFromPostings(postings, scorer.impact, {
     docPrior: scorer.docPrior ?? null,
+    blockSize: typeof params.blockSize === "number" ? params.blockSize : undefined,
   });
   const toQuery = (text: string): WeightedQuery => {
     const q = queryTerms(postings, analyzer, text);
     return {
       terms: q.terms,
       weights: Float64Array.from(q.terms, (t, i) => scorer.queryWeight(t, q.counts[i])),
-      priorWeight: scorer.priorWeight ? scorer.priorWeight(q.length) : 0,
+      priorWeight: scorer.priorWeight ? scorer.priorWeight(q.counts.reduce((a, b) => a + b, 0)) : 0,
     };
   };
   const topK = TOP_K[algorithm];
@@ -91,7 +95,9 @@ export async function buildLexicalIndex(
       description:
         "term-at-a-time accumulation of every posting of the query terms, then a full sort",
       search: (text, k) => termAtATimeReference(index, toQuery(text), k),
-      maxQueries: null,
+      // Exhaustive scoring is the reference's own algorithm by another loop order: a sample of
+      // queries suffices. Pruning algorithms are checked on every query.
+      maxQueries: algorithm === "exhaustive" ? EXHAUSTIVE_CHECKED_QUERIES : null,
       scoreTolerance: 0,
     },
     sizeBytes: impactIndexBytes(index) + vocabBytes(postings.terms),

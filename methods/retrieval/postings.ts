@@ -127,3 +127,34 @@ export function vocabBytes(terms: readonly string[]): number {
   for (const t of terms) n += 2 * t.length + 16;
   return n;
 }
+
+/** Document-major view of postings: terms of doc d are `terms[start[d] .. start[d+1])`, ascending. */
+export interface ForwardIndex {
+  start: Int32Array;
+  terms: Int32Array;
+  tfs: Int32Array;
+}
+
+const forwardCache = new WeakMap<Postings, ForwardIndex>();
+
+/** The forward index of some postings (memoized). */
+export function forwardIndex(postings: Postings): ForwardIndex {
+  const hit = forwardCache.get(postings);
+  if (hit) return hit;
+  const start = new Int32Array(postings.numDocs + 1);
+  for (const d of postings.docs) start[d + 1]++;
+  for (let d = 0; d < postings.numDocs; d++) start[d + 1] += start[d];
+  const fill = start.slice(0, postings.numDocs);
+  const terms = new Int32Array(postings.docs.length);
+  const tfs = new Int32Array(postings.docs.length);
+  for (let t = 0; t < postings.terms.length; t++) {
+    for (let i = postings.offsets[t]; i < postings.offsets[t + 1]; i++) {
+      const at = fill[postings.docs[i]]++;
+      terms[at] = t;
+      tfs[at] = postings.tfs[i];
+    }
+  }
+  const forward = { start, terms, tfs };
+  forwardCache.set(postings, forward);
+  return forward;
+}

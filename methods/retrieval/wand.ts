@@ -5,18 +5,27 @@ import { type ImpactIndex, slack, type WeightedQuery } from "./impact_index.ts";
 import { TopK } from "./top_k.ts";
 import { SortedCursors } from "./_wand_cursors.ts";
 
+const scratch = new WeakMap<ImpactIndex, SortedCursors>();
+
+/** The cursors of an index, reused across its queries. */
+export function cursorsOf(index: ImpactIndex): SortedCursors {
+  let c = scratch.get(index);
+  if (!c) scratch.set(index, c = new SortedCursors(index));
+  return c;
+}
+
 /** Exact top-k by WAND; returns the same ranking as exhaustive scoring. */
 export function wandTopK(index: ImpactIndex, query: WeightedQuery, k: number): Ranking {
   const n = query.terms.length;
   if (n === 0) return emptyRanking();
   if (index.docPrior) throw new Error("WAND here does not support a document prior");
-  const c = new SortedCursors(index, query);
+  const c = cursorsOf(index);
+  c.reset(query);
   const { impacts } = index;
+  const { ord, cur, ub, hit, val, pos } = c;
   const w = query.weights;
   const heap = new TopK(k);
   const none = index.numDocs;
-  const hit = new Uint8Array(n);
-  const val = new Float64Array(n);
   let scored = 0;
   while (true) {
     const threshold = heap.threshold;
@@ -24,33 +33,37 @@ export function wandTopK(index: ImpactIndex, query: WeightedQuery, k: number): R
     let acc = 0;
     let pivot = -1;
     for (let p = 0; p < n; p++) {
-      const i = c.ord[p];
-      if (c.doc(i) === none) break;
-      acc += c.ub[i];
+      const i = ord[p];
+      if (cur[i] === none) break;
+      acc += ub[i];
       if (acc > bar) {
         pivot = p;
         break;
       }
     }
     if (pivot < 0) break;
-    const pd = c.doc(c.ord[pivot]);
-    while (pivot + 1 < n && c.doc(c.ord[pivot + 1]) === pd) pivot++;
-    if (c.doc(c.ord[0]) === pd) {
-      hit.fill(0);
+    const pd = cur[ord[pivot]];
+    while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
+    if (cur[ord[0]] === pd) {
       for (let p = 0; p <= pivot; p++) {
-        const i = c.ord[p];
-        val[i] = w[i] * impacts[c.pos[i]];
+        const i = ord[p];
+        val[i] = w[i] * impacts[pos[i]];
         hit[i] = 1;
         c.next(i);
         scored++;
       }
       let s = 0;
-      for (let i = 0; i < n; i++) if (hit[i]) s += val[i];
+      for (let i = 0; i < n; i++) {
+        if (hit[i]) {
+          s += val[i];
+          hit[i] = 0;
+        }
+      }
       heap.push(s, pd);
     } else {
       let p = pivot;
-      while (c.doc(c.ord[p]) === pd) p--;
-      c.advance(c.ord[p], pd);
+      while (cur[ord[p]] === pd) p--;
+      c.advance(ord[p], pd);
     }
     c.sort();
   }
