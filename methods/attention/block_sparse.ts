@@ -49,30 +49,38 @@ export function blockGeometry(shape: AttentionShape, block: number): BlockGeomet
 }
 
 /**
- * The CPU reference of the selection, given the method's block scores: for every query block,
- * its own block and the best-scoring others (ties to the lower block), ascending, exactly as the
- * WGSL select pass chooses.
+ * The CPU reference of one query block's selection, given the method's block scores: its own
+ * block and the best-scoring others (ties to the lower block), ascending, exactly as the WGSL
+ * select pass chooses.
  */
+export function chooseBlocksFor(
+  geometry: BlockGeometry,
+  density: number,
+  qb: number,
+  score: (kb: number) => number,
+): Int32Array {
+  const visible = geometry.visible(qb);
+  const row = Float64Array.from({ length: visible }, (_, kb) => score(kb));
+  const taken = new Uint8Array(visible);
+  taken[geometry.own(qb)] = 1;
+  for (let n = 1; n < blockBudget(visible, density); n++) {
+    let best = -1;
+    for (let b = 0; b < visible; b++) if (!taken[b] && (best < 0 || row[b] > row[best])) best = b;
+    taken[best] = 1;
+  }
+  return Int32Array.from([...taken.keys()].filter((b) => taken[b] === 1));
+}
+
+/** {@link chooseBlocksFor} for every query block. */
 export function chooseBlocks(
   geometry: BlockGeometry,
   density: number,
   scores: (qb: number, kb: number) => number,
 ): Int32Array[] {
-  const chosen: Int32Array[] = [];
-  for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-    const visible = geometry.visible(qb);
-    const own = geometry.own(qb);
-    const row = Float64Array.from({ length: visible }, (_, kb) => scores(qb, kb));
-    const taken = new Uint8Array(visible);
-    taken[own] = 1;
-    for (let n = 1; n < blockBudget(visible, density); n++) {
-      let best = -1;
-      for (let b = 0; b < visible; b++) if (!taken[b] && (best < 0 || row[b] > row[best])) best = b;
-      taken[best] = 1;
-    }
-    chosen.push(Int32Array.from([...taken.keys()].filter((b) => taken[b] === 1)));
-  }
-  return chosen;
+  return Array.from(
+    { length: geometry.queryBlocks },
+    (_, qb) => chooseBlocksFor(geometry, density, qb, (kb) => scores(qb, kb)),
+  );
 }
 
 /** The keys of query row `row` given its query block's chosen key blocks, ascending. */

@@ -9,7 +9,7 @@ import {
   blockGeometry,
   type BlockSettings,
   blockSettings,
-  chooseBlocks,
+  chooseBlocksFor,
   keysOfBlocks,
   perInputCache,
   setupBlockSparse,
@@ -29,64 +29,73 @@ import { blockGateWgsl, rowLseWgsl, SEER_WORKGROUP } from "./seer_oracle_kernel.
 // Gates this close (relatively) to the last one kept are a near-tie float rounding may flip.
 const TIE_GAP = 1e-4;
 
-/** The oracle gate per head, query block and visible key block, in float64. */
+/**
+ * The oracle gates of one query block, per visible key block, in float64: the largest dense
+ * attention probability of any of its rows in that block.
+ */
 export function oracleGates(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: BlockSettings,
-): Float64Array[][] {
-  const geometry = blockGeometry(shape, s.block);
-  const queries = queryCount(shape);
-  const result: Float64Array[][] = [];
-  for (let h = 0; h < shape.heads; h++) {
-    const perBlock: Float64Array[] = [];
-    for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-      const gates = new Float64Array(geometry.visible(qb));
-      for (let row = qb * s.block; row < Math.min((qb + 1) * s.block, queries); row++) {
-        const { weights } = attendRow(inputs, shape, h, row, denseKeys(shape, row));
-        weights.forEach((w, j) => {
-          const kb = Math.floor(j / s.block);
-          if (w > gates[kb]) gates[kb] = w;
-        });
-      }
-      perBlock.push(gates);
-    }
-    result.push(perBlock);
+  block: number,
+  head: number,
+  qb: number,
+): Float64Array {
+  const geometry = blockGeometry(shape, block);
+  const gates = new Float64Array(geometry.visible(qb));
+  for (let row = qb * block; row < Math.min((qb + 1) * block, queryCount(shape)); row++) {
+    const { weights } = attendRow(inputs, shape, head, row, denseKeys(shape, row));
+    weights.forEach((w, j) => {
+      const kb = Math.floor(j / block);
+      if (w > gates[kb]) gates[kb] = w;
+    });
   }
-  return result;
+  return gates;
 }
 
-interface Selection {
-  chosen: Int32Array[][];
-  /** Per head and query block: whether the budget's boundary falls on a near-tie. */
-  ambiguous: boolean[][];
-}
+// References are asked row by row, for a few sampled rows of long inputs: gates are computed per
+// query block on demand (they cost a dense pass over the block's rows) and shared by all budgets.
+const cachedGates = perInputCache<Float64Array>();
 
-function select(shape: AttentionShape, inputs: AttentionInputs, s: BlockSettings): Selection {
-  const geometry = blockGeometry(shape, s.block);
-  const gates = oracleGates(shape, inputs, s);
-  return {
-    chosen: gates.map((perBlock) =>
-      chooseBlocks(geometry, s.density, (qb, kb) => perBlock[qb][kb])
-    ),
-    ambiguous: gates.map((perBlock) =>
-      perBlock.map((g, qb) => {
-        const others = [...g].filter((_, kb) => kb !== geometry.own(qb)).sort((a, b) => b - a);
-        const keep = blockBudget(g.length, s.density) - 1;
-        if (keep <= 0 || keep >= others.length) return false;
-        return others[keep - 1] - others[keep] <= TIE_GAP * others[keep - 1];
-      })
-    ),
-  };
-}
-
-const cached = perInputCache<Selection>();
-const selection = (shape: AttentionShape, inputs: AttentionInputs, s: BlockSettings) =>
-  cached(
+function gatesOf(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: BlockSettings,
+  head: number,
+  qb: number,
+): Float64Array {
+  return cachedGates(
     inputs,
-    `${JSON.stringify(shape)}|${s.block}|${s.density}`,
-    () => select(shape, inputs, s),
+    `${JSON.stringify(shape)}|${s.block}|${head}|${qb}`,
+    () => oracleGates(shape, inputs, s.block, head, qb),
   );
+}
+
+function chosenBlocks(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: BlockSettings,
+  head: number,
+  qb: number,
+): Int32Array {
+  const gates = gatesOf(shape, inputs, s, head, qb);
+  return chooseBlocksFor(blockGeometry(shape, s.block), s.density, qb, (kb) => gates[kb]);
+}
+
+/** Whether the budget's boundary in this query block falls on a near-tie of gates. */
+function boundaryIsNearTie(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: BlockSettings,
+  head: number,
+  qb: number,
+): boolean {
+  const geometry = blockGeometry(shape, s.block);
+  const gates = gatesOf(shape, inputs, s, head, qb);
+  const others = [...gates].filter((_, kb) => kb !== geometry.own(qb)).sort((a, b) => b - a);
+  const keep = blockBudget(gates.length, s.density) - 1;
+  if (keep <= 0 || keep >= others.length) return false;
+  return others[keep - 1] - others[keep] <= TIE_GAP * others[keep - 1];
+}
 
 export const seerOracleAttention = defineMethod<AttentionMethod>({
   id: "seer-oracle-attention",
@@ -162,13 +171,13 @@ export const seerOracleAttention = defineMethod<AttentionMethod>({
       return keysOfBlocks(
         shape,
         s.block,
-        selection(shape, inputs, s).chosen[head][Math.floor(row / s.block)],
+        chosenBlocks(shape, inputs, s, head, Math.floor(row / s.block)),
         row,
       );
     },
     ambiguousRow(shape, params, inputs, head, row) {
       const s = blockSettings(params);
-      return selection(shape, inputs, s).ambiguous[head][Math.floor(row / s.block)];
+      return boundaryIsNearTie(shape, inputs, s, head, Math.floor(row / s.block));
     },
     nominalDensity: (_shape, params) => blockSettings(params).density,
   },
