@@ -62,3 +62,23 @@ export function readoutScorer(
     };
   };
 }
+
+/**
+ * The scored rows of a readout task and the right key of each: every head's query rows, with
+ * `answers[head][r]` the key query row r should read out.
+ */
+export function readoutRows(
+  heads: number,
+  queryRows: number[],
+  answers: number[][],
+): { rows: ScoredRow[]; keys: number[] } {
+  const rows: ScoredRow[] = [];
+  const keys: number[] = [];
+  for (let head = 0; head < heads; head++) {
+    queryRows.forEach((row, r) => {
+      rows.push({ head, row });
+      keys.push(answers[head][r]);
+    });
+  }
+  return { rows, keys };
+}

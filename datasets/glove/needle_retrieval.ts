@@ -5,8 +5,8 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
-import { readoutScorer } from "../attention_common/readout.ts";
+import { prepareAttentionCase } from "../attention_common/attention_case.ts";
+import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { GLOVE_DIM, GLOVE_SHA256, loadGloveVocabulary } from "./loader.ts";
 import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
 
@@ -58,14 +58,11 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     ctx.seed ^ 0x5eed,
     options,
   );
-  const rows: ScoredRow[] = [];
-  const needles: number[] = [];
-  for (let head = 0; head < shape.heads; head++) {
-    layout.queryRows.forEach((row, r) => {
-      rows.push({ head, row });
-      needles.push(layout.needlePositions[head][r]);
-    });
-  }
+  const { rows, keys: needles } = readoutRows(
+    shape.heads,
+    layout.queryRows,
+    layout.needlePositions,
+  );
   return await prepareAttentionCase({
     shape,
     inputs,

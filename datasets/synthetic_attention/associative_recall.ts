@@ -5,8 +5,8 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
-import { readoutScorer } from "../attention_common/readout.ts";
+import { prepareAttentionCase } from "../attention_common/attention_case.ts";
+import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
 
 const CHECK_SEQ = 211;
@@ -25,14 +25,7 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     ...options,
     pairs: Math.min(options.pairs, 32),
   });
-  const rows: ScoredRow[] = [];
-  const answers: number[] = [];
-  for (let head = 0; head < shape.heads; head++) {
-    layout.queryRows.forEach((row, r) => {
-      rows.push({ head, row });
-      answers.push(layout.answers[head][r]);
-    });
-  }
+  const { rows, keys: answers } = readoutRows(shape.heads, layout.queryRows, layout.answers);
   return await prepareAttentionCase({
     shape,
     inputs,

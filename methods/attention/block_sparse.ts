@@ -4,7 +4,7 @@
 // blocks' keys. Both on the GPU (select and attend passes) and in the CPU reference.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
+import type { ParamSpecs, ParamValues } from "../../bench/metadata.ts";
 import { attendWgsl, blockBudget, selectWgsl } from "./block_topk_kernel.ts";
 import {
   type AttentionGpuInputs,
@@ -20,6 +20,28 @@ export const BLOCK_WORKGROUP = 64;
 export interface BlockSettings {
   block: number;
   density: number;
+}
+
+/** The parameters every block-sparse method takes, with the block sizes it sweeps. */
+export function blockSparseParameters(blockSweep: number[]): ParamSpecs {
+  return {
+    density: {
+      type: "number",
+      description: "share of the visible key blocks each query block keeps",
+      default: 0.1,
+      min: 0.001,
+      max: 1,
+      sweep: [0.05, 0.1, 0.2],
+    },
+    blockSize: {
+      type: "int",
+      description: "keys (and queries) per block",
+      default: 64,
+      min: 4,
+      max: 1024,
+      sweep: blockSweep,
+    },
+  };
 }
 
 export function blockSettings(params: ParamValues): BlockSettings {

@@ -9,6 +9,7 @@ import {
   blockGeometry,
   type BlockSettings,
   blockSettings,
+  blockSparseParameters,
   chooseBlocks,
   keysOfBlocks,
   perInputCache,
@@ -108,25 +109,8 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
     link: "https://arxiv.org/abs/2406.10774",
   },
   version: "1.0.0",
-  parameters: {
-    density: {
-      type: "number",
-      description: "share of the visible key blocks each query block keeps",
-      default: 0.1,
-      min: 0.001,
-      max: 1,
-      sweep: [0.05, 0.1, 0.2],
-    },
-    blockSize: {
-      type: "int",
-      // Quest's pages are 16 tokens; 64 amortizes selection better on this hardware.
-      description: "keys (and queries) per block",
-      default: 64,
-      min: 4,
-      max: 1024,
-      sweep: [16, 64],
-    },
-  },
+  // Quest's pages are 16 tokens; 64 amortizes selection better on this hardware.
+  parameters: blockSparseParameters([16, 64]),
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
     "Quest scores pages per decoding query; here one selection serves a block of queries (the bound's maximum over the block), so prefill and a decoding batch share it. The query block's own (diagonal) block is always kept.",

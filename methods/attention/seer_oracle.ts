@@ -9,6 +9,7 @@ import {
   blockGeometry,
   type BlockSettings,
   blockSettings,
+  blockSparseParameters,
   chooseBlocksFor,
   keysOfBlocks,
   perInputCache,
@@ -109,24 +110,7 @@ export const seerOracleAttention = defineMethod<AttentionMethod>({
     link: "https://arxiv.org/abs/2410.13276",
   },
   version: "1.0.0",
-  parameters: {
-    density: {
-      type: "number",
-      description: "share of the visible key blocks each query block keeps",
-      default: 0.1,
-      min: 0.001,
-      max: 1,
-      sweep: [0.05, 0.1, 0.2],
-    },
-    blockSize: {
-      type: "int",
-      description: "keys (and queries) per block",
-      default: 64,
-      min: 4,
-      max: 1024,
-      sweep: [64],
-    },
-  },
+  parameters: blockSparseParameters([64]),
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
     "Only the training-free oracle gate is implemented: computing it costs two dense passes over q·k, so it is slower than dense and is an upper bound on quality, not a speed-up. The learned gate (distilled from this oracle on pooled q and k) is not implemented yet.",
