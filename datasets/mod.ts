@@ -8,6 +8,9 @@ import { associativeRecall } from "./synthetic_attention/associative_recall.ts";
 import { needleRetrieval } from "./glove/needle_retrieval.ts";
 import { wordnetSensesRetrieval } from "./wordnet_senses/wordnet_senses_retrieval.ts";
 import { spamKnownItemRetrieval } from "./spam_known_item/spam_known_item_retrieval.ts";
+import { mnistMlpAccuracy } from "./mnist/mnist_mlp_accuracy.ts";
+import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
+import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -18,5 +21,8 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     associativeRecall,
     wordnetSensesRetrieval,
     spamKnownItemRetrieval,
+    mnistMlpAccuracy,
+    fmnistMlpAccuracy,
+    sotuLmPerplexity,
   ]);
 }

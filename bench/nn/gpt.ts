@@ -1,0 +1,131 @@
+// A small GPT (decoder-only transformer, pre-norm, GPT-2 layout) over byte tokens, in one file.
+import { CausalSelfAttention, Embedding, GELU, LayerNorm, Linear } from "./layers.ts";
+import { initNormal, type Param } from "./param.ts";
+import { hashString } from "../random.ts";
+
+export interface GptConfig {
+  vocab: number;
+  context: number;
+  dim: number;
+  heads: number;
+  layers: number;
+}
+
+/** One transformer block: x + attn(ln1(x)), then + mlp(ln2(x)). */
+class Block {
+  readonly ln1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln2: LayerNorm;
+  readonly fc: Linear;
+  readonly act = new GELU();
+  readonly fcProj: Linear;
+
+  constructor(name: string, c: GptConfig) {
+    this.ln1 = new LayerNorm(`${name}.ln1`, c.dim);
+    this.attn = new CausalSelfAttention(`${name}.attn`, c.dim, c.heads);
+    this.ln2 = new LayerNorm(`${name}.ln2`, c.dim);
+    this.fc = new Linear(`${name}.mlp.fc`, c.dim, 4 * c.dim);
+    this.fcProj = new Linear(`${name}.mlp.proj`, 4 * c.dim, c.dim);
+  }
+
+  parameters(): Param[] {
+    return [
+      ...this.ln1.parameters(),
+      ...this.attn.parameters(),
+      ...this.ln2.parameters(),
+      ...this.fc.parameters(),
+      ...this.fcProj.parameters(),
+    ];
+  }
+
+  forward(x: Float32Array, batch: number, seq: number): Float32Array {
+    const rows = batch * seq;
+    const a = this.attn.forward(this.ln1.forward(x, rows), batch, seq);
+    const h = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) h[i] = x[i] + a[i];
+    const m = this.fcProj.forward(
+      this.act.forward(this.fc.forward(this.ln2.forward(h, rows), rows)),
+      rows,
+    );
+    for (let i = 0; i < h.length; i++) h[i] += m[i];
+    return h;
+  }
+
+  backward(dy: Float32Array): Float32Array {
+    const dh = this.ln2.backward(this.fc.backward(this.act.backward(this.fcProj.backward(dy))));
+    for (let i = 0; i < dh.length; i++) dh[i] += dy[i];
+    const dx = this.ln1.backward(this.attn.backward(dh));
+    for (let i = 0; i < dx.length; i++) dx[i] += dh[i];
+    return dx;
+  }
+}
+
+/** The whole model: token + position embeddings, blocks, final norm, linear head. */
+export class Gpt {
+  readonly config: GptConfig;
+  readonly tokens: Embedding;
+  readonly positions: Embedding;
+  readonly blocks: Block[];
+  readonly lnF: LayerNorm;
+  readonly head: Linear;
+  constructor(config: GptConfig) {
+    this.config = config;
+    this.tokens = new Embedding("tok_emb", config.vocab, config.dim);
+    this.positions = new Embedding("pos_emb", config.context, config.dim);
+    this.blocks = Array.from({ length: config.layers }, (_, i) => new Block(`blocks.${i}`, config));
+    this.lnF = new LayerNorm("ln_f", config.dim);
+    this.head = new Linear("head", config.dim, config.vocab, { bias: false });
+  }
+
+  /** Every parameter, in a fixed order (the checkpoint order). */
+  parameters(): Param[] {
+    return [
+      ...this.tokens.parameters(),
+      ...this.positions.parameters(),
+      ...this.blocks.flatMap((b) => b.parameters()),
+      ...this.lnF.parameters(),
+      ...this.head.parameters(),
+    ];
+  }
+
+  /** Every Linear layer, the units pruning methods work on. */
+  linears(): Linear[] {
+    return [...this.blocks.flatMap((b) => [b.attn.qkv, b.attn.proj, b.fc, b.fcProj]), this.head];
+  }
+
+  /** GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/√(2·layers), seeded. */
+  init(seed: number): void {
+    for (const p of this.parameters()) {
+      if (p.name.endsWith(".bias") || p.name.startsWith("ln") || p.name.includes(".ln")) continue;
+      const residual = p.name.endsWith("attn.proj.weight") || p.name.endsWith("mlp.proj.weight");
+      const std = residual ? 0.02 / Math.sqrt(2 * this.config.layers) : 0.02;
+      initNormal(p, std, hashString(p.name, seed));
+    }
+  }
+
+  /** Logits [batch·seq × vocab] for `ids` [batch × seq]. */
+  forward(ids: Int32Array, batch: number): Float32Array {
+    const seq = ids.length / batch;
+    if (!Number.isInteger(seq) || seq > this.config.context) {
+      throw new RangeError(
+        `Cannot run ${ids.length} tokens as ${batch} rows: seq must be an integer ≤ ${this.config.context}`,
+      );
+    }
+    const pos = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) pos[i] = i % seq;
+    const x = this.tokens.forward(ids);
+    const p = this.positions.forward(pos);
+    for (let i = 0; i < x.length; i++) x[i] += p[i];
+    let h = x;
+    for (const block of this.blocks) h = block.forward(h, batch, seq);
+    return this.head.forward(this.lnF.forward(h, batch * seq), batch * seq);
+  }
+
+  /** Backpropagates d(loss)/d(logits) into every parameter's gradient. */
+  backward(dlogits: Float32Array): void {
+    let dh = this.lnF.backward(this.head.backward(dlogits));
+    for (let i = this.blocks.length - 1; i >= 0; i--) dh = this.blocks[i].backward(dh);
+    this.tokens.backward(dh);
+    this.positions.backward(dh);
+  }
+}

