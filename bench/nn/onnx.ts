@@ -3,72 +3,7 @@
 import type { Gpt } from "./gpt.ts";
 import type { LayerNorm, Linear } from "./layers.ts";
 import type { Mlp } from "./mlp.ts";
-
-// ---- protobuf wire format ----------------------------------------------------------------------
-
-/** Builds one protobuf message; nested messages are encoded first and added as bytes. */
-class ProtoWriter {
-  readonly #parts: number[] = [];
-  readonly #chunks: Uint8Array[] = [];
-
-  #flush(): void {
-    if (this.#parts.length > 0) this.#chunks.push(Uint8Array.from(this.#parts.splice(0)));
-  }
-
-  #varint(value: number | bigint): void {
-    let v = BigInt.asUintN(64, BigInt(value));
-    while (v >= 0x80n) {
-      this.#parts.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    this.#parts.push(Number(v));
-  }
-
-  #key(field: number, wire: number): void {
-    this.#varint((field << 3) | wire);
-  }
-
-  int(field: number, value: number): this {
-    this.#key(field, 0);
-    this.#varint(value);
-    return this;
-  }
-
-  float(field: number, value: number): this {
-    this.#key(field, 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, value, true);
-    this.#parts.push(...b);
-    return this;
-  }
-
-  bytes(field: number, value: Uint8Array): this {
-    this.#key(field, 2);
-    this.#varint(value.length);
-    this.#flush();
-    this.#chunks.push(value);
-    return this;
-  }
-
-  string(field: number, value: string): this {
-    return this.bytes(field, new TextEncoder().encode(value));
-  }
-
-  message(field: number, value: ProtoWriter): this {
-    return this.bytes(field, value.finish());
-  }
-
-  finish(): Uint8Array {
-    this.#flush();
-    const out = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of this.#chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  }
-}
+import { ProtoWriter } from "../onnx/protobuf.ts";
 
 // ---- onnx.proto messages ------------------------------------------------------------------------
 

@@ -2,17 +2,22 @@
 // length-delimited fields, packed int64s), so the project writes ONNX without Python or a
 // protobuf dependency.
 
-/** Accumulates one protobuf message. */
+/** Accumulates one protobuf message; large byte fields are kept as chunks, not copied per byte. */
 export class ProtoWriter {
-  readonly #bytes: number[] = [];
+  readonly #parts: number[] = [];
+  readonly #chunks: Uint8Array[] = [];
+
+  #flush(): void {
+    if (this.#parts.length > 0) this.#chunks.push(Uint8Array.from(this.#parts.splice(0)));
+  }
 
   #varint(value: number | bigint): void {
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) {
-      this.#bytes.push(Number(v & 0x7fn) | 0x80);
+      this.#parts.push(Number(v & 0x7fn) | 0x80);
       v >>= 7n;
     }
-    this.#bytes.push(Number(v));
+    this.#parts.push(Number(v));
   }
 
   #key(field: number, wireType: number): void {
@@ -30,7 +35,8 @@ export class ProtoWriter {
   bytes(field: number, value: Uint8Array): this {
     this.#key(field, 2);
     this.#varint(value.length);
-    for (const b of value) this.#bytes.push(b);
+    this.#flush();
+    this.#chunks.push(value);
     return this;
   }
 
@@ -46,13 +52,20 @@ export class ProtoWriter {
   /** A 32-bit float field. */
   float(field: number, value: number): this {
     this.#key(field, 5);
-    const view = new DataView(new ArrayBuffer(4));
-    view.setFloat32(0, value, true);
-    for (const b of new Uint8Array(view.buffer)) this.#bytes.push(b);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, value, true);
+    this.#parts.push(...b);
     return this;
   }
 
   finish(): Uint8Array {
-    return Uint8Array.from(this.#bytes);
+    this.#flush();
+    const out = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of this.#chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 }
