@@ -1,8 +1,9 @@
 // Reads data files of a pinned npm package and refuses them unless the package's version and
 // every file's sha256 match what the loader pinned.
+import { SkipCase } from "../../bench/plugin.ts";
 
 /** The package is absent, of another version, or a file's bytes differ from the pin. */
-export class PinnedPackageError extends Error {
+export class PinnedPackageError extends SkipCase {
   override name = "PinnedPackageError";
 }
 
