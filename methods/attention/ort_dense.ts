@@ -69,7 +69,14 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
         const start = performance.now();
         const session = await ort.InferenceSession.create(
           denseAttentionOnnx(heads, chunk, seq, d),
-          { executionProviders: [provider] },
+          {
+            executionProviders: [provider],
+            // Idle worker threads must not spin between runs: they would steal the cores the
+            // other methods of the case are timed on.
+            extra: {
+              session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } },
+            },
+          },
         );
         const compileMs = performance.now() - start;
         const kTensor = new ort.Tensor("float32", k, [heads, seq, d]);
