@@ -93,3 +93,33 @@ export class SortedCursors {
     }
   }
 }
+
+/**
+ * WAND's pivot: walking the terms in document order, the first position where the summed upper
+ * bounds exceed `bar`, extended over the following terms that sit on the same document; -1 when
+ * no document can beat the bar.
+ */
+export function findPivot(
+  ord: ArrayLike<number>,
+  cur: ArrayLike<number>,
+  ub: ArrayLike<number>,
+  n: number,
+  bar: number,
+  none: number,
+): number {
+  let acc = 0;
+  let pivot = -1;
+  for (let p = 0; p < n; p++) {
+    const i = ord[p];
+    if (cur[i] === none) break;
+    acc += ub[i];
+    if (acc > bar) {
+      pivot = p;
+      break;
+    }
+  }
+  if (pivot < 0) return -1;
+  const pd = cur[ord[pivot]];
+  while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
+  return pivot;
+}

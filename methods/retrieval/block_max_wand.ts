@@ -4,6 +4,7 @@ import { emptyRanking, type Ranking } from "./interface.ts";
 import { type ImpactIndex, slack, type WeightedQuery } from "./impact_index.ts";
 import { TopK } from "./top_k.ts";
 import { cursorsOf } from "./wand.ts";
+import { findPivot } from "./_wand_cursors.ts";
 
 /** Exact top-k by Block-Max WAND; returns the same ranking as exhaustive scoring. */
 export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: number): Ranking {
@@ -21,20 +22,9 @@ export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: nu
   while (true) {
     const threshold = heap.threshold;
     const bar = threshold - slack(threshold);
-    let acc = 0;
-    let pivot = -1;
-    for (let p = 0; p < n; p++) {
-      const i = ord[p];
-      if (cur[i] === none) break;
-      acc += ub[i];
-      if (acc > bar) {
-        pivot = p;
-        break;
-      }
-    }
+    const pivot = findPivot(ord, cur, ub, n, bar, none);
     if (pivot < 0) break;
     const pd = cur[ord[pivot]];
-    while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
     // Shallow moves: each term's block cursor to the block that may hold the pivot document.
     let blockBound = 0;
     for (let p = 0; p <= pivot; p++) {

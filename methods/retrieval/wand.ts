@@ -3,7 +3,7 @@
 import { emptyRanking, type Ranking } from "./interface.ts";
 import { type ImpactIndex, slack, type WeightedQuery } from "./impact_index.ts";
 import { TopK } from "./top_k.ts";
-import { SortedCursors } from "./_wand_cursors.ts";
+import { findPivot, SortedCursors } from "./_wand_cursors.ts";
 
 const scratch = new WeakMap<ImpactIndex, SortedCursors>();
 
@@ -30,20 +30,9 @@ export function wandTopK(index: ImpactIndex, query: WeightedQuery, k: number): R
   while (true) {
     const threshold = heap.threshold;
     const bar = threshold - slack(threshold);
-    let acc = 0;
-    let pivot = -1;
-    for (let p = 0; p < n; p++) {
-      const i = ord[p];
-      if (cur[i] === none) break;
-      acc += ub[i];
-      if (acc > bar) {
-        pivot = p;
-        break;
-      }
-    }
+    const pivot = findPivot(ord, cur, ub, n, bar, none);
     if (pivot < 0) break;
     const pd = cur[ord[pivot]];
-    while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
     if (cur[ord[0]] === pd) {
       for (let p = 0; p <= pivot; p++) {
         const i = ord[p];
