@@ -2,6 +2,7 @@
 // Block-Max WAND. Scratch arrays are reused across queries of one index.
 import type { ImpactIndex, WeightedQuery } from "./impact_index.ts";
 import { seek } from "./impact_index.ts";
+import type { TopK } from "./top_k.ts";
 
 export class SortedCursors {
   n = 0;
@@ -69,6 +70,40 @@ export class SortedCursors {
   advance(i: number, target: number): void {
     const p = this.pos[i] = seek(this.#docs, this.pos[i], this.end[i], target);
     this.cur[i] = p < this.end[i] ? this.#docs[p] : this.#none;
+  }
+
+  /**
+   * The step after a pivot is found: if the first cursor already sits on the pivot document,
+   * every cursor up to the pivot is on it, so the document is scored and offered to `heap`;
+   * otherwise the last cursor before the pivot's run is moved up to the pivot document.
+   *
+   * @returns the postings scored
+   */
+  scoreOrAdvance(pivot: number, weights: ArrayLike<number>, heap: TopK): number {
+    const { ord, cur, val, hit, pos, n } = this;
+    const pd = cur[ord[pivot]];
+    if (cur[ord[0]] !== pd) {
+      let p = pivot;
+      while (cur[ord[p]] === pd) p--;
+      this.advance(ord[p], pd);
+      return 0;
+    }
+    const impacts = this.#index.impacts;
+    for (let p = 0; p <= pivot; p++) {
+      const i = ord[p];
+      val[i] = weights[i] * impacts[pos[i]];
+      hit[i] = 1;
+      this.next(i);
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      if (hit[i]) {
+        s += val[i];
+        hit[i] = 0;
+      }
+    }
+    heap.push(s, pd);
+    return pivot + 1;
   }
 
   /** Moves term i one posting on. */

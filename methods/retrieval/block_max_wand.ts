@@ -13,8 +13,8 @@ export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: nu
   if (index.docPrior) throw new Error("Block-Max WAND here does not support a document prior");
   const c = cursorsOf(index);
   c.reset(query);
-  const { impacts, blockLast, blockMax } = index;
-  const { ord, cur, ub, hit, val, pos, block, blockEnd } = c;
+  const { blockLast, blockMax } = index;
+  const { ord, cur, ub, block, blockEnd } = c;
   const w = query.weights;
   const heap = new TopK(k);
   const none = index.numDocs;
@@ -35,27 +35,7 @@ export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: nu
       if (b < blockEnd[i]) blockBound += w[i] * blockMax[b];
     }
     if (blockBound > bar) {
-      if (cur[ord[0]] === pd) {
-        for (let p = 0; p <= pivot; p++) {
-          const i = ord[p];
-          val[i] = w[i] * impacts[pos[i]];
-          hit[i] = 1;
-          c.next(i);
-          scored++;
-        }
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          if (hit[i]) {
-            s += val[i];
-            hit[i] = 0;
-          }
-        }
-        heap.push(s, pd);
-      } else {
-        let p = pivot;
-        while (cur[ord[p]] === pd) p--;
-        c.advance(ord[p], pd);
-      }
+      scored += c.scoreOrAdvance(pivot, w, heap);
     } else {
       // No document up to the end of the shortest current block can make it: jump past it.
       let next = none;

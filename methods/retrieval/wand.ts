@@ -21,8 +21,7 @@ export function wandTopK(index: ImpactIndex, query: WeightedQuery, k: number): R
   if (index.docPrior) throw new Error("WAND here does not support a document prior");
   const c = cursorsOf(index);
   c.reset(query);
-  const { impacts } = index;
-  const { ord, cur, ub, hit, val, pos } = c;
+  const { ord, cur, ub } = c;
   const w = query.weights;
   const heap = new TopK(k);
   const none = index.numDocs;
@@ -32,28 +31,7 @@ export function wandTopK(index: ImpactIndex, query: WeightedQuery, k: number): R
     const bar = threshold - slack(threshold);
     const pivot = findPivot(ord, cur, ub, n, bar, none);
     if (pivot < 0) break;
-    const pd = cur[ord[pivot]];
-    if (cur[ord[0]] === pd) {
-      for (let p = 0; p <= pivot; p++) {
-        const i = ord[p];
-        val[i] = w[i] * impacts[pos[i]];
-        hit[i] = 1;
-        c.next(i);
-        scored++;
-      }
-      let s = 0;
-      for (let i = 0; i < n; i++) {
-        if (hit[i]) {
-          s += val[i];
-          hit[i] = 0;
-        }
-      }
-      heap.push(s, pd);
-    } else {
-      let p = pivot;
-      while (cur[ord[p]] === pd) p--;
-      c.advance(ord[p], pd);
-    }
+    scored += c.scoreOrAdvance(pivot, w, heap);
     c.sort();
   }
   return heap.ranking(scored);
