@@ -5,7 +5,7 @@
 import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import { TimedSubmit } from "../../bench/gpu/timed_submit.ts";
-import type { Method, ParamValues } from "../../bench/metadata.ts";
+import type { Method, MetricSpec, ParamValues } from "../../bench/metadata.ts";
 import type {
   DumpTensor,
   PreparedCase,
@@ -26,6 +26,14 @@ import {
 } from "../../methods/attention/interface.ts";
 import { attendRow } from "../../methods/attention/reference.ts";
 import { allFinite, compareWithin, describeTolerance } from "./compare.ts";
+
+/** The throughput figure the runner adds to every attention cell (from the trial's FLOPs). */
+export const ACHIEVED_GFLOPS_METRIC: MetricSpec = {
+  name: "achieved_gflops",
+  description: "FLOPs actually computed / p50 latency",
+  higherIsBetter: true,
+  unit: "GFLOP/s",
+};
 
 /** A query row the task scores. */
 export interface ScoredRow {

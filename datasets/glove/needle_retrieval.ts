@@ -5,7 +5,10 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { prepareAttentionCase } from "../attention_common/attention_case.ts";
+import {
+  ACHIEVED_GFLOPS_METRIC,
+  prepareAttentionCase,
+} from "../attention_common/attention_case.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { GLOVE_DIM, GLOVE_SHA256, loadGloveVocabulary } from "./loader.ts";
 import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
@@ -102,12 +105,7 @@ export const needleRetrieval = defineTask<TaskImpl>({
       description: "share of dense softmax mass on the kept keys, needle queries",
       higherIsBetter: true,
     },
-    {
-      name: "achieved_gflops",
-      description: "FLOPs actually computed / p50 latency",
-      higherIsBetter: true,
-      unit: "GFLOP/s",
-    },
+    ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",
   dataset: {

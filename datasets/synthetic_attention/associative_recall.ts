@@ -5,7 +5,10 @@ import { defineTask, type ParamValues } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import type { AttentionShape } from "../../methods/attention/interface.ts";
-import { prepareAttentionCase } from "../attention_common/attention_case.ts";
+import {
+  ACHIEVED_GFLOPS_METRIC,
+  prepareAttentionCase,
+} from "../attention_common/attention_case.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
 
@@ -64,12 +67,7 @@ export const associativeRecall = defineTask<TaskImpl>({
       description: "share of dense softmax mass on the kept keys, query rows",
       higherIsBetter: true,
     },
-    {
-      name: "achieved_gflops",
-      description: "FLOPs actually computed / p50 latency",
-      higherIsBetter: true,
-      unit: "GFLOP/s",
-    },
+    ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",
   dataset: {

@@ -10,7 +10,11 @@ import {
   queryCount,
 } from "../../methods/attention/interface.ts";
 import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
-import { prepareAttentionCase, type ScoredRow } from "../attention_common/attention_case.ts";
+import {
+  ACHIEVED_GFLOPS_METRIC,
+  prepareAttentionCase,
+  type ScoredRow,
+} from "../attention_common/attention_case.ts";
 import { generateAttentionInputs } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
@@ -173,12 +177,7 @@ export const attentionFidelity = defineTask<TaskImpl>({
         "share of dense softmax mass on the keys the method attends to, mean over sampled rows",
       higherIsBetter: true,
     },
-    {
-      name: "achieved_gflops",
-      description: "FLOPs actually computed / p50 latency",
-      higherIsBetter: true,
-      unit: "GFLOP/s",
-    },
+    ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",
   dataset: {
