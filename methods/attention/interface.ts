@@ -13,6 +13,18 @@ export interface AttentionShape {
   causal: boolean;
   /** Query rows, the last `queries` positions; absent means one per position (prefill). */
   queries?: number;
+  /**
+   * Steps of the same heads folded into \`heads\` (multi-step tasks: denoising or decoding steps
+   * with drifting q and k). Slice s·H + h, with H = heads / steps, is head h at step s, steps in
+   * order. Absent means 1. Methods without state across steps may ignore it: each slice is then
+   * just another head.
+   */
+  steps?: number;
+}
+
+/** Steps folded into the heads of \`shape\` (1 unless a multi-step task set them). */
+export function stepCount(shape: AttentionShape): number {
+  return shape.steps ?? 1;
 }
 
 /** Query rows of `shape`. */
