@@ -1,0 +1,247 @@
+// What key-selection methods share: a bitmap per head (columns), per head (diagonal offsets),
+// and per group of rows (any key set), a local window, and one attend pass over their union —
+// on the GPU (key_masks_kernel.ts) and in the CPU reference. A method supplies the passes that
+// fill the bitmaps each computation, and which group each query row belongs to.
+import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import type { GpuContext } from "../../bench/gpu/device.ts";
+import type { Pass } from "./block_sparse.ts";
+import {
+  type AttentionGpuInputs,
+  type AttentionKernel,
+  type AttentionShape,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
+import { maskedAttendWgsl, MASKS_WORKGROUP, topkToMaskWgsl } from "./key_masks_kernel.ts";
+
+/** u32 words of one bitmap over `seq` keys. */
+export function maskWords(seq: number): number {
+  return Math.ceil(seq / 32);
+}
+
+/** Word offsets of the three sections of the masks buffer (see key_masks_kernel.ts). */
+export interface MaskLayout {
+  words: number;
+  groups: number;
+  headAt(head: number): number;
+  diagAt(head: number): number;
+  groupAt(group: number): number;
+  totalWords: number;
+}
+
+export function maskLayout(shape: AttentionShape, groups: number): MaskLayout {
+  const words = maskWords(shape.seq);
+  return {
+    words,
+    groups,
+    headAt: (h) => h * words,
+    diagAt: (h) => (shape.heads + h) * words,
+    groupAt: (g) => (2 * shape.heads + g) * words,
+    totalWords: (2 * shape.heads + groups) * words,
+  };
+}
+
+/** The parts of one row's selection, for the CPU reference. Index lists need not be sorted. */
+export interface RowSelection {
+  /** Keys every row of the head attends to. */
+  columns?: ArrayLike<number>;
+  /** Offsets o ≥ 0: the row at position t attends to key t − o. */
+  diagonals?: ArrayLike<number>;
+  /** Offsets 0 .. window − 1 (the local window). */
+  window?: number;
+  /** The keys of the row's group. */
+  group?: ArrayLike<number>;
+}
+
+/** The CPU reference of the attend pass: the sorted union of a row's parts it may see. */
+export function selectedKeys(shape: AttentionShape, row: number, parts: RowSelection): Int32Array {
+  const pos = queryOffset(shape) + row;
+  const last = shape.causal ? pos : shape.seq - 1;
+  const chosen = new Uint8Array(last + 1);
+  const mark = (j: number) => {
+    if (j >= 0 && j <= last) chosen[j] = 1;
+  };
+  for (const j of Array.from(parts.columns ?? [])) mark(j);
+  for (const j of Array.from(parts.group ?? [])) mark(j);
+  for (const o of Array.from(parts.diagonals ?? [])) mark(pos - o);
+  for (let o = 0; o < (parts.window ?? 0); o++) mark(pos - o);
+  const keys: number[] = [];
+  chosen.forEach((c, j) => c && keys.push(j));
+  return Int32Array.from(keys);
+}
+
+/**
+ * The CPU reference of the top-k pass: the indices of the `keep` largest scores, ties to the
+ * lower index, scores at or below −1e38 never, ascending.
+ */
+export function topIndices(scores: ArrayLike<number>, keep: number): Int32Array {
+  const eligible = Array.from({ length: scores.length }, (_, j) => j).filter((j) =>
+    scores[j] > -1e38
+  );
+  eligible.sort((a, b) => scores[b] - scores[a] || a - b);
+  return Int32Array.from(eligible.slice(0, keep)).sort();
+}
+
+/**
+ * Whether the boundary of a top-`keep` choice is a near-tie (relative gap below `gap`) that float
+ * rounding on another device may resolve differently.
+ */
+export function topBoundaryIsNearTie(scores: ArrayLike<number>, keep: number, gap = 1e-4): boolean {
+  const sorted = Array.from(scores).filter((s) => s > -1e38).sort((a, b) => b - a);
+  if (keep <= 0 || keep >= sorted.length) return false;
+  const [inside, outside] = [sorted[keep - 1], sorted[keep]];
+  return inside - outside <= gap * Math.max(Math.abs(inside), Math.abs(outside), 1e-30);
+}
+
+/** Context a method's selection passes are built in. */
+export interface MaskContext {
+  gpu: GpuContext;
+  /** The shared 32-byte uniforms (key_masks_kernel.ts MASKS_PARAMS). */
+  uniforms: GPUBuffer;
+  /** Cleared to zero before every computation; the method's passes set bits. */
+  masks: GPUBuffer;
+  /** heads × queries u32: the group of each row (static from `rowGroups`, or written by a pass). */
+  rowGroup: GPUBuffer;
+  layout: MaskLayout;
+  bind(pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup;
+  /**
+   * A pass choosing, per segment of `len` scores (segment s at scores[s·stride]), the top
+   * keeps[s] and setting them as bits of the bitmap at word `section + s·words`.
+   */
+  topkPass(spec: {
+    scores: GPUBuffer;
+    keeps: GPUBuffer;
+    segments: number;
+    len: number;
+    stride: number;
+    section: number;
+  }): Promise<{ pass: Pass; compileMs: number; buffers: GPUBuffer[] }>;
+}
+
+/** What a key-selection method supplies. */
+export interface MaskSelection {
+  /** Groups of rows (their bitmaps), across all heads. */
+  groups: number;
+  /** The group of each row (heads × queries), or absent when a pass writes `rowGroup`. */
+  rowGroups?: Uint32Array;
+  /** Local window every row attends to (offsets 0 .. window − 1). */
+  window: number;
+  build(context: MaskContext): Promise<{
+    passes: Pass[];
+    compileMs: number;
+    buffers: GPUBuffer[];
+    extraFlops: number;
+  }>;
+}
+
+/** Query blocks of `block` rows per head as groups: group = head · blocks + ⌊row / block⌋. */
+export function blockRowGroups(shape: AttentionShape, block: number): Uint32Array {
+  const queries = queryCount(shape);
+  const perHead = Math.ceil(queries / block);
+  return Uint32Array.from(
+    { length: shape.heads * queries },
+    (_, i) => Math.floor(i / queries) * perHead + Math.floor((i % queries) / block),
+  );
+}
+
+/** Sets up a key-selection method: clear the masks, the method's passes, then attend. */
+export async function setupKeyMasks(
+  gpu: GpuContext,
+  shape: AttentionShape,
+  inputs: AttentionGpuInputs,
+  selection: MaskSelection,
+): Promise<AttentionKernel> {
+  const { device } = gpu;
+  const queries = queryCount(shape);
+  const layout = maskLayout(shape, selection.groups);
+  const uniforms = device.createBuffer({
+    size: 32,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  const view = new DataView(new ArrayBuffer(32));
+  [shape.seq, shape.heads, shape.causal ? 1 : 0, queries, layout.words, layout.groups].forEach(
+    (x, i) => view.setUint32(i * 4, x, true),
+  );
+  view.setUint32(24, selection.window, true);
+  view.setFloat32(28, 1 / Math.sqrt(shape.headDim), true);
+  device.queue.writeBuffer(uniforms, 0, view.buffer);
+  const masks = createStorage(device, layout.totalWords * 4, "key-masks");
+  const rowGroup = selection.rowGroups
+    ? uploadStorage(device, selection.rowGroups, "row-group")
+    : createStorage(device, shape.heads * queries * 4, "row-group");
+  const output = createStorage(device, shape.heads * queries * shape.headDim * 4, "attn-output");
+  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+  const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  let topk: Promise<{ pipeline: GPUComputePipeline; compileMs: number }> | null = null;
+  const context: MaskContext = {
+    gpu,
+    uniforms,
+    masks,
+    rowGroup,
+    layout,
+    bind,
+    async topkPass(spec) {
+      const compiled = await (topk ??= compileCompute(device, topkToMaskWgsl(), "topk-to-mask"));
+      const select = device.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+      device.queue.writeBuffer(
+        select,
+        0,
+        Uint32Array.from([spec.segments, spec.len, spec.stride, spec.section]),
+      );
+      const group = bind(compiled.pipeline, [spec.scores, spec.keeps, masks, uniforms, select]);
+      return {
+        pass: [compiled.pipeline, group, [Math.ceil(spec.segments / MASKS_WORKGROUP), 1, 1]],
+        // Compiled once per kernel; later calls share it.
+        compileMs: compiled.compileMs,
+        buffers: [select],
+      };
+    },
+  };
+  const [method, attend] = await Promise.all([
+    selection.build(context),
+    compileCompute(device, maskedAttendWgsl(shape.headDim), "masked-attend"),
+  ]);
+  const passes: Pass[] = [
+    ...method.passes,
+    [
+      attend.pipeline,
+      bind(attend.pipeline, [
+        inputs.q,
+        inputs.k,
+        inputs.v,
+        rowGroup,
+        masks,
+        output,
+        visited,
+        uniforms,
+      ]),
+      [Math.ceil(queries / MASKS_WORKGROUP), shape.heads, 1],
+    ],
+  ];
+  return {
+    encode(encoder) {
+      encoder.clearBuffer(masks);
+      for (const [pipeline, group, [x, y, z]] of passes) {
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(x, y, z);
+        pass.end();
+      }
+    },
+    output,
+    visited,
+    compileMs: method.compileMs + attend.compileMs,
+    extraFlops: method.extraFlops,
+    dispose() {
+      for (const b of [uniforms, masks, rowGroup, output, visited, ...method.buffers]) b.destroy();
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// WGSL for attention over key bitmaps, for methods that select individual keys (columns,
+// diagonals, per-group token sets) rather than whole blocks. One buffer `masks` of u32 words
+// holds three sections, each a bitmap of `words` words per entry (bit j of an entry: key j):
+//   head section:  per head, keys every row of the head attends to (vertical columns, sinks);
+//   diag section:  per head, diagonal offsets o: row at position t attends to key t − o;
+//   group section: per group of rows (a query block, a cluster, …), the keys those rows attend to.
+// A row attends to the union of its head's columns, its head's diagonals, the local window
+// (offsets below `window`) and its group's keys, limited to keys it may see (causal).
+// Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
+
+export const MASKS_WORKGROUP = 64;
+
+/** The uniform layout every key-mask pass shares (8 u32/f32 slots, 32 bytes). */
+export const MASKS_PARAMS = /* wgsl */ `
+struct Params { seq: u32, heads: u32, causal: u32, queries: u32, words: u32, groups: u32, window: u32, scale: f32 };
+fn head_at(head: u32) -> u32 { return head * p.words; }
+fn diag_at(head: u32) -> u32 { return (p.heads + head) * p.words; }
+fn group_at(group: u32) -> u32 { return (2u * p.heads + group) * p.words; }
+`;
+
+/** Per (query row, head): online-softmax attention over the keys its masks select. */
+export function maskedAttendWgsl(headDim: number): string {
+  const d4 = headDim / 4;
+  return MASKS_PARAMS + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> row_group: array<u32>;
+@group(0) @binding(4) var<storage, read> masks: array<u32>;
+@group(0) @binding(5) var<storage, read_write> o: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> visited: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+const D4: u32 = ${d4}u;
+
+// Bits i in [lo, hi) of a word, clipped to 0..31.
+fn range_bits(lo: i32, hi: i32) -> u32 {
+  let a = max(lo, 0);
+  let b = min(hi, 32);
+  if (a >= b) { return 0u; }
+  let width = u32(b - a);
+  var ones = 0xffffffffu;
+  if (width < 32u) { ones = (1u << width) - 1u; }
+  return ones << u32(a);
+}
+
+// Bits b..b+31 of the head's diagonal bitmap (bit i of the result: offset b + i), zero outside it.
+fn diag_bits(head: u32, b: i32) -> u32 {
+  let wi = b >> 5u;
+  let lo = u32(b & 31);
+  var w0 = 0u;
+  var w1 = 0u;
+  if (wi >= 0 && wi < i32(p.words)) { w0 = masks[diag_at(head) + u32(wi)]; }
+  if (wi + 1 >= 0 && wi + 1 < i32(p.words)) { w1 = masks[diag_at(head) + u32(wi + 1)]; }
+  var bits = w0 >> lo;
+  if (lo != 0u) { bits |= w1 << (32u - lo); }
+  // The local window: offsets 0 .. window-1.
+  return bits | range_bits(-b, i32(p.window) - b);
+}
+
+@compute @workgroup_size(${MASKS_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  let head = gid.y;
+  if (row >= p.queries) { return; }
+  let pos = p.seq - p.queries + row;
+  var last_key = p.seq - 1u;
+  if (p.causal == 1u) { last_key = pos; }
+  let group = row_group[head * p.queries + row];
+  let base = head * p.seq * D4;
+  let qrow = (head * p.queries + row) * D4;
+  var qr: array<vec4<f32>, D4>;
+  var acc: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; acc[i] = vec4<f32>(0.0); }
+  var running_max = -3.0e38;
+  var denom = 0.0;
+  var taken = 0u;
+  let last_word = last_key / 32u;
+  for (var w = 0u; w <= last_word; w++) {
+    // Key 32w + t lies on offset pos − 32w − t: bit t is bit 31 − t of diag_bits from pos − 32w − 31.
+    var m = masks[head_at(head) + w] | masks[group_at(group) + w]
+      | reverseBits(diag_bits(head, i32(pos) - i32(w * 32u) - 31));
+    if (w == last_word) { m &= range_bits(0, i32(last_key - w * 32u) + 1); }
+    loop {
+      if (m == 0u) { break; }
+      let j = w * 32u + firstTrailingBit(m);
+      m &= m - 1u;
+      var dot4 = vec4<f32>(0.0);
+      for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
+      let s = dot4.x + dot4.y + dot4.z + dot4.w;
+      let new_max = max(running_max, s);
+      let rescale = exp(running_max - new_max);
+      let weight = exp(s - new_max);
+      denom = denom * rescale + weight;
+      for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[base + j * D4 + i]; }
+      running_max = new_max;
+      taken++;
+    }
+  }
+  // A row with nothing selected outputs zeros, as the CPU reference does.
+  var inv = 0.0;
+  if (denom > 0.0) { inv = 1.0 / denom; }
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] * inv; }
+  visited[head * p.queries + row] = taken;
+}`;
+}
+
+/**
+ * Per segment of `len` scores, the `keep` largest (ties to the lower index; entries at or below
+ * −1e38 are never chosen), set as bits i of the segment's bitmap at masks[section + seg·words].
+ * One invocation per segment, a 4-pass radix select over the scores' order-preserving bits.
+ * `keep` comes from keeps[seg] (so a method can set budgets per segment on the GPU or host).
+ */
+export function topkToMaskWgsl(): string {
+  return MASKS_PARAMS + /* wgsl */ `
+struct Select { segments: u32, len: u32, stride: u32, section: u32 };
+@group(0) @binding(0) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read> keeps: array<u32>;
+@group(0) @binding(2) var<storage, read_write> masks: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> sel: Select;
+
+fn order_key(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  if ((bits & 0x80000000u) != 0u) { return ~bits; }
+  return bits | 0x80000000u;
+}
+
+@compute @workgroup_size(${MASKS_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let seg = gid.x;
+  if (seg >= sel.segments) { return; }
+  let at = seg * sel.stride;
+  let floor_key = order_key(-1.0e38);
+  var eligible = 0u;
+  for (var j = 0u; j < sel.len; j++) { if (order_key(scores[at + j]) > floor_key) { eligible++; } }
+  let keep = min(keeps[seg], eligible);
+  if (keep == 0u) { return; }
+  var prefix = 0u;
+  var prefix_mask = 0u;
+  var remaining = keep;
+  var hist: array<u32, 256>;
+  for (var round = 0u; round < 4u; round++) {
+    let shift = 24u - round * 8u;
+    for (var b = 0u; b < 256u; b++) { hist[b] = 0u; }
+    for (var j = 0u; j < sel.len; j++) {
+      let key = order_key(scores[at + j]);
+      if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
+    }
+    var bin = 255u;
+    loop {
+      if (hist[bin] >= remaining || bin == 0u) { break; }
+      remaining -= hist[bin];
+      bin--;
+    }
+    prefix |= bin << shift;
+    prefix_mask |= 255u << shift;
+  }
+  let out = sel.section + seg * p.words;
+  var ties = remaining;
+  for (var j = 0u; j < sel.len; j++) {
+    let key = order_key(scores[at + j]);
+    if (key < prefix) { continue; }
+    if (key == prefix) {
+      if (ties == 0u) { continue; }
+      ties--;
+    }
+    masks[out + j / 32u] |= 1u << (j % 32u);
+  }
+}`;
+}
