@@ -50,15 +50,20 @@ export function cartesian(lists: Readonly<Record<string, readonly ParamValue[]>>
   return combos;
 }
 
+/** Whether a profile sweeps methods' parameters on the task's case with this index. */
+export function sweepsCase(profile: Profile, caseIndex: number): boolean {
+  const params = PROFILE_SETTINGS[profile].params;
+  return params === "sweep" || (params === "sweep-first-case" && caseIndex === 0);
+}
+
 function methodValueLists(
   specs: ParamSpecs,
-  profile: Profile,
+  sweep: boolean,
   overrides: PlanOptions["overrides"],
 ) {
   const lists: Record<string, readonly ParamValue[]> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    lists[name] = overrides[name] ??
-      (PROFILE_SETTINGS[profile].params === "sweep" ? spec.sweep : [spec.default]);
+    lists[name] = overrides[name] ?? (sweep ? spec.sweep : [spec.default]);
   }
   return lists;
 }
@@ -100,7 +105,7 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
       caseLists[name] = options.overrides[name] ?? task.meta.profiles[options.profile][name] ??
         [spec.default];
     }
-    for (const caseParams of cartesian(caseLists)) {
+    for (const [caseIndex, caseParams] of cartesian(caseLists).entries()) {
       const caseKey = paramsKey(caseParams);
       const cells: PlannedCell[] = [];
       const seen = new Set<string>();
@@ -117,7 +122,11 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
       for (const method of selected) {
         for (
           const params of cartesian(
-            methodValueLists(method.meta.parameters, options.profile, options.overrides),
+            methodValueLists(
+              method.meta.parameters,
+              sweepsCase(options.profile, caseIndex),
+              options.overrides,
+            ),
           )
         ) {
           add(

@@ -17,6 +17,16 @@ Deno.test("planRun() always includes the task's reference method with its defaul
     groups[0].cells.map((c) => [c.method.meta.id, c.params.scale, c.isReference]),
     [["echo-dense", 1, true], ["echo-other", 1, false], ["echo-other", 2, false]],
   );
+  // Later cases of quick run every method with its defaults only; full sweeps them too.
+  assertEquals(
+    groups[1].cells.map((c) => [c.method.meta.id, c.params.scale]),
+    [["echo-dense", 1], ["echo-other", 1]],
+  );
+  const full = planRun({ profile: "full", tasks: [echoTask], methods: [other], overrides: {} }, [
+    dense,
+    other,
+  ]);
+  assertEquals(full.at(-1)!.cells.map((c) => c.params.scale), [1, 1, 2]);
 });
 
 Deno.test("planRun() uses defaults on smoke and overrides from --param everywhere", () => {
