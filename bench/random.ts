@@ -31,6 +31,11 @@ export function hashString(text: string, seed = 0x811c9dc5): number {
 }
 
 /** Hex sha256 of the bytes of some typed arrays, in order. */
+/** Hex sha256 of a string's UTF-8 bytes. */
+export function sha256OfText(text: string): Promise<string> {
+  return sha256Hex(new TextEncoder().encode(text));
+}
+
 export async function sha256Hex(...parts: ArrayBufferView[]): Promise<string> {
   const total = parts.reduce((n, p) => n + p.byteLength, 0);
   const bytes = new Uint8Array(total);

