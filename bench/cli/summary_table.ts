@@ -10,6 +10,20 @@ function formatNumber(value: number | null | undefined, digits = 3): string {
   return value.toFixed(digits);
 }
 
+/**
+ * The share of a cell's FLOPs reduction it realized as speed-up: speed-up / (dense FLOPs / its
+ * FLOPs). 1 means time fell as much as work did; null where either figure is missing or the
+ * method does no less work than dense.
+ */
+export function flopsRealized(
+  speedup: number | null,
+  flopsRatio: number | null | undefined,
+): number | null {
+  if (speedup === null || flopsRatio === null || flopsRatio === undefined) return null;
+  if (flopsRatio >= 1 || flopsRatio <= 0) return null;
+  return speedup * flopsRatio;
+}
+
 /** The run's cells as an aligned text table. */
 export function summaryTable(run: RunFile): string {
   const header = [
@@ -22,6 +36,7 @@ export function summaryTable(run: RunFile): string {
     "±CI ms",
     "speed-up",
     "density",
+    "realized",
     "status",
   ];
   const rows = run.cells.map((c) => {
@@ -36,6 +51,7 @@ export function summaryTable(run: RunFile): string {
       stats ? formatNumber((stats.ci95[1] - stats.ci95[0]) / 2) : "—",
       c.speedup === null ? "—" : `×${c.speedup.toFixed(2)}`,
       formatNumber(c.sparsity?.realizedDensity, 3),
+      formatNumber(flopsRealized(c.speedup, c.sparsity?.flopsRatio), 2),
       c.status,
     ];
   });

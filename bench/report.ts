@@ -1,0 +1,52 @@
+// `deno task report FILE [--task ID] [--method ID] [--case key=value]...`: the summary table of a
+// run file already written, filtered to the cells asked for (e.g. one sequence length).
+import { parseArgs } from "node:util";
+import { readRunFile, RunFileError } from "./results/run_file.ts";
+import { summaryTable } from "./cli/summary_table.ts";
+
+const USAGE =
+  "Usage: deno task report results/runs/RUN.json [--task ID] [--method ID] [--case key=value]...";
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+if (import.meta.main) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        task: { type: "string" },
+        method: { type: "string" },
+        case: { type: "string", multiple: true, default: [] },
+      },
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const args = parsed.values;
+  const [file, ...extra] = parsed.positionals;
+  if (!file || extra.length > 0) fail("Give exactly one run file.");
+  const wanted = (args.case as string[]).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at <= 0) fail(`--case takes key=value, not '${pair}'`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+  try {
+    const run = await readRunFile(file);
+    const cells = run.cells.filter((c) =>
+      (!args.task || c.task.id === args.task) && (!args.method || c.method.id === args.method) &&
+      wanted.every(([k, v]) => String(c.task.case[k]) === v)
+    );
+    if (cells.length === 0) fail(`No cell of ${file} matches.`);
+    console.log(summaryTable({ ...run, cells }));
+  } catch (error) {
+    if (error instanceof RunFileError || error instanceof Deno.errors.NotFound) {
+      fail(`Cannot read ${file}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
