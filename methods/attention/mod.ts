@@ -6,6 +6,8 @@ import { seerOracleAttention } from "./seer_oracle.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
+import { routingAttention } from "./routing.ts";
+import { hipAttention } from "./hip.ts";
 
 export const attentionMethods = [
   denseAttention,
@@ -16,4 +18,6 @@ export const attentionMethods = [
   seerOracleAttention,
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,
+  routingAttention,
+  hipAttention,
 ];

@@ -1,0 +1,303 @@
+// HiP attention (Hierarchically Pruned Attention): per query block, a tree search estimates the
+// top-k key blocks from one representative key per chunk, halving the chunks each level, so
+// choosing k of T keys costs O(k log(T/k)) scores instead of T. Training-free; the query block's
+// rows attend to the chosen keys plus a sliding window, causally.
+import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { perInputCache } from "./block_sparse.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
+import { blockRowGroups, selectedKeys, setupKeyMasks, topBoundaryIsNearTie } from "./key_masks.ts";
+import { HIP_WORKGROUP, hipSelectWgsl } from "./hip_kernel.ts";
+import { keepCount } from "./topk_oracle.ts";
+
+// A level's k-th and (k+1)-th candidate scores this close (relatively) are a near-tie.
+const TIE_GAP = 1e-4;
+
+export interface HipSettings {
+  density: number;
+  blockQ: number;
+  blockK: number;
+  window: number;
+  middle: boolean;
+}
+
+export function hipSettings(params: ParamValues): HipSettings {
+  return {
+    density: params.density as number,
+    blockQ: params.blockSizeQ as number,
+    blockK: params.blockSizeK as number,
+    window: params.window as number,
+    middle: params.representative === "middle",
+  };
+}
+
+/** What one query block searches: its rows, the keys it can see, key blocks, and k. */
+export interface HipBlock {
+  firstRow: number;
+  lastRow: number;
+  visible: number;
+  /** Key blocks of `blockK` keys over the visible keys (the last may be partial). */
+  units: number;
+  /** Key blocks kept: enough for `density` of the visible keys, rounded half up. */
+  keep: number;
+}
+
+export function hipBlock(shape: AttentionShape, s: HipSettings, qb: number): HipBlock {
+  const firstRow = qb * s.blockQ;
+  const lastRow = Math.min(firstRow + s.blockQ, queryCount(shape)) - 1;
+  const visible = shape.causal ? queryOffset(shape) + lastRow + 1 : shape.seq;
+  const units = Math.ceil(visible / s.blockK);
+  const keep = Math.min(units, Math.ceil(keepCount(visible, s.density) / s.blockK));
+  return { firstRow, lastRow, visible, units, keep };
+}
+
+/** The CPU reference's result for one (head, query block). */
+export interface HipChoice {
+  /** Chosen keys (whole key blocks, clipped to the visible keys), ascending. */
+  keys: Int32Array;
+  /** Whether the k-th and (k+1)-th scores were a near-tie at some level. */
+  nearTie: boolean;
+  /** Levels of the tree that were scored. */
+  levels: number;
+}
+
+/**
+ * The CPU reference of the tree search, in float32 and in the kernel's order (hip_kernel.ts):
+ * k chunks evenly over the key blocks, then split, score by representative key, keep the best k
+ * (ties to the earlier candidate) until every chunk is one key block.
+ */
+export function hipSearch(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: HipSettings,
+  head: number,
+  qb: number,
+): HipChoice {
+  const f = Math.fround;
+  const d = shape.headDim;
+  const b = hipBlock(shape, s, qb);
+  const unitKeys = (units: number[]) =>
+    Int32Array.from(
+      units.flatMap((u) =>
+        Array.from(
+          { length: Math.min(u * s.blockK + s.blockK, b.visible) - u * s.blockK },
+          (_, i) => u * s.blockK + i,
+        )
+      ),
+    );
+  if (b.keep === b.units) {
+    return { keys: unitKeys([...Array(b.units).keys()]), nearTie: false, levels: 0 };
+  }
+  const score = (rep: number) => {
+    let best = -3.0e38;
+    for (let row = b.firstRow; row <= b.lastRow; row++) {
+      const lanes = [0, 0, 0, 0];
+      for (let i = 0; i < d; i++) {
+        lanes[i % 4] = f(
+          lanes[i % 4] +
+            f(
+              inputs.q[(head * queryCount(shape) + row) * d + i] *
+                inputs.k[(head * shape.seq + rep) * d + i],
+            ),
+        );
+      }
+      best = Math.max(best, f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]));
+    }
+    return best;
+  };
+  let kept = Array.from(
+    { length: b.keep },
+    (_, i) => [Math.floor((i * b.units) / b.keep), Math.floor(((i + 1) * b.units) / b.keep)],
+  );
+  let nearTie = false;
+  let levels = 0;
+  while (kept.some(([lo, hi]) => hi - lo > 1)) {
+    const candidates = kept.flatMap(([lo, hi]) => {
+      if (hi - lo <= 1) return [[lo, hi]];
+      const mid = lo + Math.floor((hi - lo + 1) / 2);
+      return [[lo, mid], [mid, hi]];
+    });
+    const scores = candidates.map(([lo, hi]) => {
+      const ks = lo * s.blockK;
+      const ke = Math.min(hi * s.blockK, b.visible);
+      return score(s.middle ? ks + Math.floor((ke - ks) / 2) : ks);
+    });
+    if (topBoundaryIsNearTie(scores, b.keep, TIE_GAP)) nearTie = true;
+    const order = [...scores.keys()].sort((x, y) => scores[y] - scores[x] || x - y);
+    const survivors = order.slice(0, b.keep).sort((x, y) => x - y);
+    kept = survivors.map((c) => candidates[c]);
+    levels++;
+  }
+  return { keys: unitKeys(kept.map(([lo]) => lo)), nearTie, levels };
+}
+
+const cached = perInputCache<HipChoice>();
+
+function choiceOf(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: HipSettings,
+  head: number,
+  qb: number,
+): HipChoice {
+  return cached(
+    inputs,
+    `${JSON.stringify(shape)}|${JSON.stringify(s)}|${head}|${qb}`,
+    () => hipSearch(shape, inputs, s, head, qb),
+  );
+}
+
+/** Scored (query row, representative key) pairs of one query block, at most: 2k per level. */
+function searchPairs(b: HipBlock): number {
+  if (b.keep === b.units) return 0;
+  const levels = Math.ceil(Math.log2(Math.ceil(b.units / b.keep)));
+  return levels * 2 * b.keep * (b.lastRow - b.firstRow + 1);
+}
+
+export const hipAttention = defineMethod<AttentionMethod>({
+  id: "hip-attention",
+  family: "attention",
+  title: "HiP (hierarchically pruned attention)",
+  description:
+    "Per query block, a tree search over key chunks: each level halves the k kept chunks, scores every half by one representative key (q·k, max over the block's rows) and keeps the best k, until single key blocks remain; the block's rows attend to those keys plus a sliding window.",
+  paper: {
+    title: "HiP Attention: Sparse Sub-Quadratic Attention with Hierarchical Attention Pruning",
+    year: 2024,
+    link: "https://arxiv.org/abs/2406.09827",
+  },
+  version: "1.0.0",
+  parameters: {
+    density: {
+      type: "number",
+      description: "share of the visible keys the tree search keeps (k, in key blocks)",
+      default: 0.1,
+      min: 0.0001,
+      max: 1,
+      sweep: [0.05, 0.1, 0.2],
+    },
+    blockSizeQ: {
+      type: "int",
+      description: "query rows sharing one search (scores are maxima over them)",
+      default: 32,
+      min: 1,
+      max: 1024,
+      sweep: [32],
+    },
+    blockSizeK: {
+      type: "int",
+      description: "keys per key block, the smallest chunk the search splits down to",
+      default: 2,
+      min: 1,
+      max: 256,
+      sweep: [2],
+    },
+    window: {
+      type: "int",
+      description: "recent keys every query also attends to (the reference code's sliding window)",
+      default: 64,
+      min: 0,
+      max: 65536,
+      sweep: [64],
+    },
+    representative: {
+      type: "enum",
+      description: "the key that scores a chunk: its middle one (the paper) or first (v1 code)",
+      values: ["middle", "first"],
+      default: "middle",
+      sweep: ["middle"],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  notes:
+    "The budget is a share of the visible keys rather than the paper's fixed k, so selection is O(k log(T/k)) per query block with k growing with T. The paper (v2 of the arXiv text) takes each chunk's centre token as its representative; the v1 reference code samples the first token (both are offered). Its reference code adds a sliding window (128 by default; 64 here) and no sink tokens, so neither do we beyond `window`. Left out: the paper's SparQ-style reduced dimensions, lower-resolution estimation, score caching across levels, mask refresh across decoding steps and KV offloading. The whole search of a (query block, head) runs in one GPU invocation with chunk lists in a scratch buffer (few invocations, so it parallelises poorly on a real GPU); blocks whose k-th and (k+1)-th candidate scores come within 1e-4 (relative) at any level are excused by the correctness check. The attend pass scans the bitmap of every visible key word, so skipped keys still cost a bit test each.",
+  impl: {
+    setup(gpu, shape, inputs, params) {
+      const s = hipSettings(params);
+      if (shape.seq > 65535) {
+        throw new Error(
+          `hip-attention supports seq up to 65535 (u32 chunk bounds): got ${shape.seq}`,
+        );
+      }
+      const qBlocks = Math.ceil(queryCount(shape) / s.blockQ);
+      const blocks = Array.from({ length: qBlocks }, (_, qb) => hipBlock(shape, s, qb));
+      const stride = Math.max(1, ...blocks.map((b) => b.keep));
+      return setupKeyMasks(gpu, shape, inputs, {
+        groups: shape.heads * qBlocks,
+        rowGroups: blockRowGroups(shape, s.blockQ),
+        window: s.window,
+        async build({ gpu, uniforms, masks, bind }) {
+          const { device } = gpu;
+          const chunks = createStorage(
+            device,
+            shape.heads * qBlocks * 6 * stride * 4,
+            "hip-chunks",
+          );
+          const scores = createStorage(
+            device,
+            shape.heads * qBlocks * 2 * stride * 4,
+            "hip-scores",
+          );
+          const hipUniforms = device.createBuffer({
+            size: 32,
+            usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+          });
+          const view = new DataView(new ArrayBuffer(32));
+          view.setUint32(0, s.blockQ, true);
+          view.setUint32(4, s.blockK, true);
+          view.setFloat32(8, s.density, true);
+          view.setUint32(12, qBlocks, true);
+          view.setUint32(16, stride, true);
+          view.setUint32(20, s.middle ? 1 : 0, true);
+          device.queue.writeBuffer(hipUniforms, 0, view.buffer);
+          const search = await compileCompute(device, hipSelectWgsl(shape.headDim), "hip-select");
+          const pairs = blocks.reduce((sum, b) => sum + searchPairs(b), 0);
+          return {
+            passes: [[
+              search.pipeline,
+              bind(search.pipeline, [
+                inputs.q,
+                inputs.k,
+                masks,
+                chunks,
+                scores,
+                uniforms,
+                hipUniforms,
+              ]),
+              [Math.ceil(qBlocks / HIP_WORKGROUP), shape.heads, 1],
+            ]],
+            compileMs: search.compileMs,
+            buffers: [chunks, scores, hipUniforms],
+            // A q·k per scored (row, representative) pair, at most 2k candidates per level.
+            extraFlops: shape.heads * pairs * 2 * shape.headDim,
+          };
+        },
+      });
+    },
+    selectKeys(shape, params, inputs, head, row) {
+      const s = hipSettings(params);
+      const group = choiceOf(shape, inputs, s, head, Math.floor(row / s.blockQ)).keys;
+      return selectedKeys(shape, row, { group, window: s.window });
+    },
+    ambiguousRow(shape, params, inputs, head, row) {
+      const s = hipSettings(params);
+      return choiceOf(shape, inputs, s, head, Math.floor(row / s.blockQ)).nearTie;
+    },
+    nominalDensity(shape, params) {
+      const s = hipSettings(params);
+      let pairs = 0;
+      for (let row = 0; row < queryCount(shape); row++) {
+        const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
+        const b = hipBlock(shape, s, Math.floor(row / s.blockQ));
+        pairs += Math.min(visible, b.keep * s.blockK + s.window);
+      }
+      return Math.min(1, pairs / densePairsPerHead(shape));
+    },
+  },
+});

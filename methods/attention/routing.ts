@@ -1,0 +1,321 @@
+// Routing Transformer attention: per head, spherical k-means over unit-normalised queries and keys
+// with shared centroids; each query attends to the keys of its own cluster, plus a local window,
+// causally. The clustering runs on the GPU every computation (its cost is the routing cost).
+import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { type Pass, perInputCache } from "./block_sparse.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
+import { selectedKeys, setupKeyMasks } from "./key_masks.ts";
+import {
+  assignWgsl,
+  initWgsl,
+  normalizeWgsl,
+  routeWgsl,
+  ROUTING_WORKGROUP,
+  updateWgsl,
+} from "./routing_kernel.ts";
+
+/**
+ * Dot products of unit vectors this close (their gap, relative to the unit norms) are a near-tie
+ * between the nearest and second-nearest centroid. The GPU repeats the CPU's float32 arithmetic
+ * step for step, so only a device that rounds a division or square root differently could flip
+ * one; that moves a dot by a few 1e-8.
+ */
+export const ROUTING_TIE_GAP = 1e-6;
+
+export interface RoutingSettings {
+  clusters: number;
+  iterations: number;
+  window: number;
+}
+
+export function routingSettings(shape: AttentionShape, params: ParamValues): RoutingSettings {
+  return {
+    // Centroids are seeded from distinct keys, so there are at most seq of them.
+    clusters: Math.max(1, Math.min(params.clusters as number, shape.seq)),
+    iterations: params.iterations as number,
+    window: params.window as number,
+  };
+}
+
+/** One head's routing: clusters of keys and query rows, and where it hinges on near-ties. */
+export interface HeadRouting {
+  keyCluster: Int32Array;
+  queryCluster: Int32Array;
+  /** A point was a near-tie before the last assignment: any row's set may differ elsewhere. */
+  unstable: boolean;
+  /** Per query row, whether its own assignment is a near-tie. */
+  queryTie: Uint8Array;
+  /** Per cluster, the first key whose assignment near-ties that cluster with another (or seq). */
+  firstTiedKey: Int32Array;
+}
+
+/**
+ * The CPU reference of the k-means, in float32 and in the kernel's order of operations
+ * (routing_kernel.ts): normalise, seed, then `iterations` rounds of assign and update, then the
+ * final assignment.
+ */
+export function routeHead(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: RoutingSettings,
+  head: number,
+): HeadRouting {
+  const f = Math.fround;
+  const { seq, headDim: d } = shape;
+  const queries = queryCount(shape);
+  const points = seq + queries;
+  const c = s.clusters;
+  const sumLanes = (lanes: number[]) => f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+  const units = new Float32Array(points * d);
+  for (let point = 0; point < points; point++) {
+    const x = point < seq
+      ? inputs.k.subarray((head * seq + point) * d, (head * seq + point + 1) * d)
+      : inputs.q.subarray(
+        (head * queries + point - seq) * d,
+        (head * queries + point - seq + 1) * d,
+      );
+    const lanes = [0, 0, 0, 0];
+    for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(x[i] * x[i]));
+    const len = f(Math.sqrt(sumLanes(lanes)));
+    for (let i = 0; i < d; i++) units[point * d + i] = len > 0 ? f(x[i] / len) : 0;
+  }
+  const centroids = new Float32Array(c * d);
+  for (let j = 0; j < c; j++) {
+    const key = Math.floor(((2 * j + 1) * seq) / (2 * c));
+    centroids.set(units.subarray(key * d, (key + 1) * d), j * d);
+  }
+  const assignAll = () => {
+    const assign = new Int32Array(points);
+    const second = new Int32Array(points).fill(-1);
+    const gap = new Float64Array(points).fill(Infinity);
+    for (let point = 0; point < points; point++) {
+      let best = 0;
+      let bestScore = -3.0e38;
+      let runnerUp = -Infinity;
+      for (let j = 0; j < c; j++) {
+        const lanes = [0, 0, 0, 0];
+        for (let i = 0; i < d; i++) {
+          lanes[i % 4] = f(lanes[i % 4] + f(units[point * d + i] * centroids[j * d + i]));
+        }
+        const score = sumLanes(lanes);
+        if (score > bestScore) {
+          if (j > 0) [runnerUp, second[point]] = [bestScore, best];
+          [best, bestScore] = [j, score];
+        } else if (score > runnerUp) {
+          [runnerUp, second[point]] = [score, j];
+        }
+      }
+      assign[point] = best;
+      gap[point] = bestScore - runnerUp;
+    }
+    return { assign, second, gap };
+  };
+  let unstable = false;
+  for (let it = 0; it < s.iterations; it++) {
+    const { assign, gap } = assignAll();
+    if (gap.some((g) => g <= ROUTING_TIE_GAP)) unstable = true;
+    for (let j = 0; j < c; j++) {
+      const sum = new Float32Array(d);
+      let members = 0;
+      for (let point = 0; point < points; point++) {
+        if (assign[point] !== j) continue;
+        for (let i = 0; i < d; i++) sum[i] = sum[i] + units[point * d + i];
+        members++;
+      }
+      const lanes = [0, 0, 0, 0];
+      for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(sum[i] * sum[i]));
+      const len = f(Math.sqrt(sumLanes(lanes)));
+      if (members === 0 || len === 0) continue;
+      for (let i = 0; i < d; i++) centroids[j * d + i] = f(sum[i] / len);
+    }
+  }
+  const { assign, second, gap } = assignAll();
+  const firstTiedKey = new Int32Array(c).fill(seq);
+  for (let key = seq - 1; key >= 0; key--) {
+    if (gap[key] > ROUTING_TIE_GAP) continue;
+    firstTiedKey[assign[key]] = key;
+    if (second[key] >= 0) firstTiedKey[second[key]] = key;
+  }
+  return {
+    keyCluster: assign.slice(0, seq),
+    queryCluster: assign.slice(seq),
+    unstable,
+    queryTie: Uint8Array.from(gap.subarray(seq), (g) => (g <= ROUTING_TIE_GAP ? 1 : 0)),
+    firstTiedKey,
+  };
+}
+
+interface Routing {
+  heads: HeadRouting[];
+  /** Per head and cluster, its keys ascending. */
+  members: Int32Array[][];
+}
+
+const cached = perInputCache<Routing>();
+
+function routingOf(shape: AttentionShape, inputs: AttentionInputs, s: RoutingSettings): Routing {
+  return cached(inputs, `${JSON.stringify(shape)}|${s.clusters}|${s.iterations}`, () => {
+    const heads = Array.from({ length: shape.heads }, (_, h) => routeHead(shape, inputs, s, h));
+    const members = heads.map((r) =>
+      Array.from(
+        { length: s.clusters },
+        (_, c) => Int32Array.from([...r.keyCluster.keys()].filter((j) => r.keyCluster[j] === c)),
+      )
+    );
+    return { heads, members };
+  });
+}
+
+/** Query–key pairs a local window of `window` adds per head, at most (causal limits included). */
+function windowPairs(shape: AttentionShape, window: number): number {
+  let pairs = 0;
+  for (let row = 0; row < queryCount(shape); row++) {
+    const pos = queryOffset(shape) + row;
+    pairs += shape.causal ? Math.min(window, pos + 1) : Math.min(window, shape.seq);
+  }
+  return pairs;
+}
+
+export const routingAttention = defineMethod<AttentionMethod>({
+  id: "routing-attention",
+  family: "attention",
+  title: "Routing Transformer (k-means routing)",
+  description:
+    "Per head, spherical k-means over unit-normalised queries and keys with shared centroids; each query attends to the keys of its own cluster (about 1/clusters of them) plus a local window, causally.",
+  paper: {
+    title: "Efficient Content-Based Sparse Attention with Routing Transformers",
+    year: 2020,
+    link: "https://arxiv.org/abs/2003.05997",
+  },
+  version: "1.0.0",
+  parameters: {
+    clusters: {
+      type: "int",
+      description: "k-means centroids per head: each query keeps about 1/clusters of the keys",
+      default: 8,
+      min: 1,
+      max: 1024,
+      sweep: [4, 8, 16],
+    },
+    iterations: {
+      type: "int",
+      description: "k-means rounds (assign, update) run on the GPU each computation",
+      default: 2,
+      min: 0,
+      max: 20,
+      sweep: [2],
+    },
+    window: {
+      type: "int",
+      description: "recent keys each query also attends to, itself included",
+      default: 64,
+      min: 0,
+      max: 65536,
+      sweep: [64],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  notes:
+    "The paper learns its centroids online during training (exponential moving average, shared by q and k, on layer-normalised vectors) and routes with them at inference; with no training here, centroids are seeded from evenly spaced keys and refined by `iterations` rounds of spherical k-means on each input, on the GPU (that is the routing cost). So the clusters, unlike the paper's, depend on the whole input including later keys (attention itself stays causal). The paper mixes local-attention heads with routing heads; here every head unions its cluster with a local window of `window` keys (0 gives pure routing). Clusters are not balanced (the paper's implementation takes the top-k nearest per centroid); a query attends to every key of its cluster. Routing is a handful of tiny passes (one invocation per centroid sums its members, so its order is fixed and the CPU reference repeats it in float32); rows whose query or a visible key sits within 1e-6 of a tie between two centroids, and whole heads with such a tie in an earlier round, are excused by the correctness check. The attend pass scans the cluster bitmap of every visible key word, so the skipped keys still cost a bit test each.",
+  impl: {
+    setup(gpu, shape, inputs, params) {
+      const s = routingSettings(shape, params);
+      const queries = queryCount(shape);
+      const points = shape.seq + queries;
+      const d = shape.headDim;
+      return setupKeyMasks(gpu, shape, inputs, {
+        groups: shape.heads * s.clusters,
+        window: s.window,
+        async build({ gpu, uniforms, masks, rowGroup, layout, bind }) {
+          const { device } = gpu;
+          const units = createStorage(device, shape.heads * points * d * 4, "routing-units");
+          const centroids = createStorage(
+            device,
+            shape.heads * s.clusters * d * 4,
+            "routing-centroids",
+          );
+          const assign = createStorage(device, shape.heads * points * 4, "routing-assign");
+          const [normalize, init, assignPass, update, route] = await Promise.all([
+            compileCompute(device, normalizeWgsl(d), "routing-normalize"),
+            compileCompute(device, initWgsl(d), "routing-init"),
+            compileCompute(device, assignWgsl(d), "routing-assign"),
+            compileCompute(device, updateWgsl(d), "routing-update"),
+            compileCompute(device, routeWgsl(d), "routing-route"),
+          ]);
+          const over = (n: number): [number, number, number] => [
+            Math.ceil(n / ROUTING_WORKGROUP),
+            shape.heads,
+            1,
+          ];
+          const assignStep: Pass = [
+            assignPass.pipeline,
+            bind(assignPass.pipeline, [units, centroids, assign, uniforms]),
+            over(points),
+          ];
+          const updateStep: Pass = [
+            update.pipeline,
+            bind(update.pipeline, [units, centroids, assign, uniforms]),
+            over(s.clusters),
+          ];
+          const passes: Pass[] = [
+            [
+              normalize.pipeline,
+              bind(normalize.pipeline, [inputs.q, inputs.k, units, uniforms]),
+              over(points),
+            ],
+            [init.pipeline, bind(init.pipeline, [units, centroids, uniforms]), over(s.clusters)],
+            ...Array.from({ length: s.iterations }, () => [assignStep, updateStep]).flat(),
+            assignStep,
+            [
+              route.pipeline,
+              bind(route.pipeline, [assign, rowGroup, masks, uniforms]),
+              over(Math.max(queries, layout.words)),
+            ],
+          ];
+          return {
+            passes,
+            compileMs: [normalize, init, assignPass, update, route].reduce(
+              (sum, c) => sum + c.compileMs,
+              0,
+            ),
+            buffers: [units, centroids, assign],
+            // Normalising (3 per element), every assignment (a dot per point and centroid) and
+            // every update (an add per member element, then normalising each centroid).
+            extraFlops: shape.heads * d *
+              (3 * points + (s.iterations + 1) * points * s.clusters * 2 +
+                s.iterations * (points + 3 * s.clusters)),
+          };
+        },
+      });
+    },
+    selectKeys(shape, params, inputs, head, row) {
+      const s = routingSettings(shape, params);
+      const routing = routingOf(shape, inputs, s);
+      const cluster = routing.heads[head].queryCluster[row];
+      return selectedKeys(shape, row, {
+        group: routing.members[head][cluster],
+        window: s.window,
+      });
+    },
+    ambiguousRow(shape, params, inputs, head, row) {
+      const s = routingSettings(shape, params);
+      const r = routingOf(shape, inputs, s).heads[head];
+      const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
+      return r.unstable || r.queryTie[row] === 1 ||
+        r.firstTiedKey[r.queryCluster[row]] <= last;
+    },
+    nominalDensity(shape, params) {
+      const s = routingSettings(shape, params);
+      const pairs = densePairsPerHead(shape);
+      return Math.min(1, 1 / s.clusters + windowPairs(shape, s.window) / pairs);
+    },
+  },
+});
