@@ -31,6 +31,8 @@ const PARAMS: Record<string, ParamValues[]> = {
 const OWN_TEST_FILE: Record<string, string> = {
   "routing-attention": "routing_test.ts",
   "hip-attention": "hip_test.ts",
+  "vertical-slash-attention": "vertical_slash_test.ts",
+  "anchor-attention": "anchor_attention_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

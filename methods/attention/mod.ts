@@ -8,6 +8,8 @@ import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
 import { routingAttention } from "./routing.ts";
 import { hipAttention } from "./hip.ts";
+import { verticalSlashAttention } from "./vertical_slash.ts";
+import { anchorAttention } from "./anchor_attention.ts";
 
 export const attentionMethods = [
   denseAttention,
@@ -20,4 +22,6 @@ export const attentionMethods = [
   ortWebgpuDenseAttention,
   routingAttention,
   hipAttention,
+  verticalSlashAttention,
+  anchorAttention,
 ];
