@@ -33,6 +33,8 @@ const OWN_TEST_FILE: Record<string, string> = {
   "hip-attention": "hip_test.ts",
   "vertical-slash-attention": "vertical_slash_test.ts",
   "anchor-attention": "anchor_attention_test.ts",
+  "nosa-attention": "nosa_test.ts",
+  "dynamic-mask-attention": "dynamic_mask_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

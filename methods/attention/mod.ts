@@ -7,6 +7,8 @@ import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
 import { routingAttention } from "./routing.ts";
+import { nosaAttention } from "./nosa.ts";
+import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { hipAttention } from "./hip.ts";
 import { verticalSlashAttention } from "./vertical_slash.ts";
 import { anchorAttention } from "./anchor_attention.ts";
@@ -21,6 +23,8 @@ export const attentionMethods = [
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,
   routingAttention,
+  nosaAttention,
+  dynamicMaskAttention,
   hipAttention,
   verticalSlashAttention,
   anchorAttention,

@@ -1,0 +1,173 @@
+// Dynamic Mask Attention (DMA): a content-aware mask computed from the values (per head, one
+// importance per key; the `keep` most important keys are attended by every row) plus the local
+// window, with masked positions skipped in the attend pass rather than computed and discarded.
+import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { mulberry32, normal } from "../../bench/random.ts";
+import { perInputCache } from "./block_sparse.ts";
+import { DMA_WORKGROUP, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
+import {
+  type AttentionInputs,
+  type AttentionMethod,
+  type AttentionShape,
+  densePairsPerHead,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
+import { selectedKeys, setupKeyMasks, topBoundaryIsNearTie, topIndices } from "./key_masks.ts";
+import { dot4 } from "./nosa.ts";
+
+// The CPU scores mirror the kernel's float32 order of operations; this relative gap only guards
+// against a device that rounds differently.
+const TIE_GAP = 1e-5;
+const WEIGHT_SEED = 0xd3a;
+
+function settings(params: ParamValues): { keep: number; window: number } {
+  return { keep: params.keep as number, window: params.window as number };
+}
+
+/**
+ * The fixed stand-in for DMA's learned value projection: per head a direction w_h ~ N(0, I/d),
+ * seeded by head and head dimension only (so the CPU reference and the kernel agree).
+ */
+export function valueProjection(heads: number, headDim: number): Float32Array {
+  const w = new Float32Array(heads * headDim);
+  for (let h = 0; h < heads; h++) {
+    const gauss = normal(mulberry32(WEIGHT_SEED ^ Math.imul(h + 1, 0x9e3779b1) ^ headDim));
+    for (let i = 0; i < headDim; i++) w[h * headDim + i] = gauss() / Math.sqrt(headDim);
+  }
+  return w;
+}
+
+/** Per key of a head, its importance v_j · w_h in float32, as the kernel computes it. */
+export function valueScores(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  head: number,
+): Float32Array {
+  const d = shape.headDim;
+  const w = valueProjection(head + 1, d);
+  return Float32Array.from(
+    { length: shape.seq },
+    (_, j) => dot4(inputs.v, (head * shape.seq + j) * d, w, head * d, d),
+  );
+}
+
+const cachedScores = perInputCache<Float32Array>();
+
+function scoresOf(shape: AttentionShape, inputs: AttentionInputs, head: number): Float32Array {
+  return cachedScores(
+    inputs,
+    `${JSON.stringify(shape)}|${head}`,
+    () => valueScores(shape, inputs, head),
+  );
+}
+
+/** The CPU reference: the head's `keep` best-scoring keys and the row's window. */
+export function dynamicMaskKeys(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  keep: number,
+  window: number,
+  head: number,
+  row: number,
+): Int32Array {
+  const columns = topIndices(scoresOf(shape, inputs, head), keep);
+  return selectedKeys(shape, row, { columns, window });
+}
+
+export const dynamicMaskAttention = defineMethod<AttentionMethod>({
+  id: "dynamic-mask-attention",
+  family: "attention",
+  title: "Dynamic Mask Attention (value-derived mask)",
+  description:
+    "Per head, an importance for every key computed from its value alone; every row attends to the `keep` most important keys plus its `window` most recent ones, and the attend pass skips the rest.",
+  paper: {
+    title: "Trainable Dynamic Mask Sparse Attention",
+    year: 2025,
+    link: "https://arxiv.org/abs/2508.02124",
+  },
+  version: "1.0.0",
+  parameters: {
+    keep: {
+      type: "int",
+      description: "keys per head the value-derived mask keeps (DMA's keep_window_size)",
+      default: 256,
+      min: 0,
+      max: 65536,
+      sweep: [128, 256, 512],
+    },
+    window: {
+      type: "int",
+      description: "most recent keys every query attends to, itself included",
+      default: 64,
+      min: 0,
+      max: 65536,
+      sweep: [64],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  notes:
+    "Training-free inference form. DMA scores each key as exp(A·softplus(v·W_Δ)) with a learned projection W_Δ and scale A; for A > 0 that ranks keys exactly as v·W_Δ does, so this implementation ranks by v_j · w_h with w_h a fixed seeded N(0, I/d) direction per head in place of the trained weights (and per head only, where DMA projects all heads' values). With untrained weights the mask is content-aware in form but not in effect: on the synthetic tasks, whose values are noise independent of where attention goes, it keeps an arbitrary set of keys, and expected quality is that of the window plus random keys. DMA also adds the score to the attention logits as a bias; here attention over the selected keys is plain softmax (the reference every kernel is checked against). DMA takes the top keys per query row among the keys it may see; here they are taken per head among all keys and shared by every row (identical for decoding rows, fewer for early causal prefill rows). The local window is an addition for causal locality. Every row scans its whole bitmap (seq / 32 words) in the attend pass, so at small budgets the speed-up falls short of the density.",
+  impl: {
+    setup(gpu, shape, inputs, params) {
+      const s = settings(params);
+      const { heads, seq, headDim: d } = shape;
+      return setupKeyMasks(gpu, shape, inputs, {
+        // One empty group bitmap every row points at: DMA's mask is per head.
+        groups: 1,
+        rowGroups: new Uint32Array(heads * queryCount(shape)),
+        window: s.window,
+        async build({ gpu, uniforms, layout, bind, topkPass }) {
+          const { device } = gpu;
+          const w = uploadStorage(device, valueProjection(heads, d), "dma-projection");
+          const scores = createStorage(device, heads * seq * 4, "dma-scores");
+          const keeps = uploadStorage(device, new Uint32Array(heads).fill(s.keep), "dma-keeps");
+          const [score, topk] = await Promise.all([
+            compileCompute(device, valueScoreWgsl(d), "dma-value-scores"),
+            topkPass({
+              scores,
+              keeps,
+              segments: heads,
+              len: seq,
+              stride: seq,
+              section: layout.headAt(0),
+            }),
+          ]);
+          return {
+            passes: s.keep > 0
+              ? [
+                [score.pipeline, bind(score.pipeline, [inputs.v, w, scores, uniforms]), [
+                  Math.ceil(seq / DMA_WORKGROUP),
+                  heads,
+                  1,
+                ]],
+                topk.pass,
+              ]
+              : [],
+            compileMs: score.compileMs + topk.compileMs,
+            buffers: [w, scores, keeps, ...topk.buffers],
+            // One projection of every value (the top-k's comparisons are not counted).
+            extraFlops: s.keep > 0 ? heads * seq * 2 * d : 0,
+          };
+        },
+      });
+    },
+    selectKeys(shape, params, inputs, head, row) {
+      const s = settings(params);
+      return dynamicMaskKeys(shape, inputs, s.keep, s.window, head, row);
+    },
+    ambiguousRow(shape, params, inputs, head) {
+      return topBoundaryIsNearTie(scoresOf(shape, inputs, head), settings(params).keep, TIE_GAP);
+    },
+    nominalDensity(shape, params) {
+      const s = settings(params);
+      let pairs = 0;
+      for (let row = 0; row < queryCount(shape); row++) {
+        const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
+        pairs += Math.min(visible, s.keep + s.window);
+      }
+      return pairs / densePairsPerHead(shape);
+    },
+  },
+});
