@@ -62,7 +62,29 @@ function listing(
   return lines.join("\n");
 }
 
-/** Checks `--param` values against every selected task's and method's spec of that name. */
+/** The spec of a scoped `id.name` parameter, from the one selected task or method it names. */
+function scopedSpec(scoped: string, tasks: Task[], methods: Method[]): ParamSpec[] {
+  const [id, name] = scoped.split(".");
+  const owner = [...tasks, ...methods].find((p) => p.meta.id === id);
+  if (!owner) {
+    throw new UsageError(
+      `${unknownNameMessage("id", id, [...tasks, ...methods].map((p) => p.meta.id))} ` +
+        `(in '${scoped}': a scoped --param names a selected method or task)`,
+    );
+  }
+  const spec = owner.meta.parameters[name];
+  if (!spec) {
+    throw new UsageError(
+      `${id}: ${unknownNameMessage("parameter", name, Object.keys(owner.meta.parameters))}`,
+    );
+  }
+  return [spec];
+}
+
+/**
+ * Checks `--param` values against every selected task's and method's spec of that name (or, for
+ * `id.name`, against that one task's or method's).
+ */
 function parseOverrides(
   raw: Record<string, string[]>,
   tasks: Task[],
@@ -76,7 +98,7 @@ function parseOverrides(
   }
   const out: Record<string, ParamValue[]> = {};
   for (const [name, texts] of Object.entries(raw)) {
-    const found = specs.get(name);
+    const found = name.includes(".") ? scopedSpec(name, tasks, methods) : specs.get(name);
     if (!found) throw new UsageError(unknownNameMessage("parameter", name, [...specs.keys()]));
     try {
       out[name] = texts.map((t) => {

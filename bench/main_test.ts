@@ -23,7 +23,16 @@ const BAD_ARGUMENTS: [string[], string][] = [
   [["--task", "nope"], "Unknown task 'nope'. Valid tasks: "],
   [["--param", "windw=3"], "Unknown parameter 'windw'. Did you mean 'window'?"],
   [["--param", "window=abc"], "Parameter 'window' must be an integer: got 'abc'"],
-  [["--param", "window"], "--param must look like name=value"],
+  [["--param", "window"], "--param must look like [id.]name=value"],
+  [["--param", "sliding-window-attention.windw=3"], "Did you mean 'window'?"],
+  [
+    ["--param", "sliding-windw-attention.window=3"],
+    "Unknown id 'sliding-windw-attention'. Did you mean 'sliding-window-attention'",
+  ],
+  [
+    ["--param", "sliding-window-attention.window=x"],
+    "Parameter 'sliding-window-attention.window' must be an integer",
+  ],
   [["--seed=-1"], "--seed must be a number of at least 0"],
   [["--seed", "x"], "--seed must be a number of at least 0: got 'x'"],
   [["--resume", "../etc"], "--resume needs a run id"],

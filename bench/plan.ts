@@ -1,7 +1,7 @@
 // Pairs tasks with the methods of the family each accepts and expands parameters into cells.
 // It never asks which family it is planning: a method fits a task when the families are equal
 // and the method declares every feature the task requires.
-import type { Method, ParamSpecs, ParamValue, ParamValues, Profile, Task } from "./metadata.ts";
+import type { Method, ParamValue, ParamValues, Profile, Task } from "./metadata.ts";
 import type { TaskImpl } from "./plugin.ts";
 import { PROFILE_SETTINGS } from "./profiles.ts";
 
@@ -57,13 +57,14 @@ export function sweepsCase(profile: Profile, caseIndex: number): boolean {
 }
 
 function methodValueLists(
-  specs: ParamSpecs,
+  method: Method,
   sweep: boolean,
   overrides: PlanOptions["overrides"],
 ) {
   const lists: Record<string, readonly ParamValue[]> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    lists[name] = overrides[name] ?? (sweep ? spec.sweep : [spec.default]);
+  for (const [name, spec] of Object.entries(method.meta.parameters)) {
+    lists[name] = overrides[`${method.meta.id}.${name}`] ?? overrides[name] ??
+      (sweep ? spec.sweep : [spec.default]);
   }
   return lists;
 }
@@ -102,7 +103,8 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
     }
     const caseLists: Record<string, readonly ParamValue[]> = {};
     for (const [name, spec] of Object.entries(task.meta.parameters)) {
-      caseLists[name] = options.overrides[name] ?? task.meta.profiles[options.profile][name] ??
+      caseLists[name] = options.overrides[`${task.meta.id}.${name}`] ?? options.overrides[name] ??
+        task.meta.profiles[options.profile][name] ??
         [spec.default];
     }
     for (const [caseIndex, caseParams] of cartesian(caseLists).entries()) {
@@ -123,7 +125,7 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
         for (
           const params of cartesian(
             methodValueLists(
-              method.meta.parameters,
+              method,
               sweepsCase(options.profile, caseIndex),
               options.overrides,
             ),

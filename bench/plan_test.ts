@@ -29,6 +29,19 @@ Deno.test("planRun() always includes the task's reference method with its defaul
   assertEquals(full.at(-1)!.cells.map((c) => c.params.scale), [1, 1, 2]);
 });
 
+Deno.test("planRun() applies an id-scoped override to that method only", () => {
+  const groups = planRun({
+    profile: "smoke",
+    tasks: [echoTask],
+    methods: [dense, other],
+    overrides: { "echo-other.scale": [7] },
+  }, [dense, other]);
+  assertEquals(groups[0].cells.map((c) => [c.method.meta.id, c.params.scale]), [
+    ["echo-dense", 1],
+    ["echo-other", 7],
+  ]);
+});
+
 Deno.test("planRun() uses defaults on smoke and overrides from --param everywhere", () => {
   const smoke = planRun({ profile: "smoke", tasks: [echoTask], methods: [dense], overrides: {} }, [
     dense,

@@ -39,7 +39,8 @@ Options:
   --task ID           only this task; repeatable
   --profile P         ${PROFILES.join(" | ")} (default ${DEFAULT_PROFILE})
   --param k=v[,v]     set a method or task parameter to these values, e.g. --param window=64,256
-                      or --param seq=4096; repeatable
+                      or --param seq=4096; prefix a method or task id to set it for that one
+                      only, e.g. --param sliding-window-attention.window=410; repeatable
   --seed N            seed of the generated inputs (default 0)
   --out DIR           where run files go (default results/runs)
   --resume RUN        finish run RUN: run only the cells its file does not hold yet
@@ -109,8 +110,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   const params: Record<string, string[]> = {};
   for (const item of v.param ?? []) {
-    const match = /^([A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(item);
-    if (!match) throw new UsageError(`--param must look like name=value[,value]: got '${item}'`);
+    // An optional "id." prefix scopes the value to one method or task.
+    const match = /^((?:[a-z0-9]+(?:-[a-z0-9]+)*\.)?[A-Za-z][A-Za-z0-9_]*)=(.+)$/.exec(item);
+    if (!match) {
+      throw new UsageError(`--param must look like [id.]name=value[,value]: got '${item}'`);
+    }
     params[match[1]] = match[2].split(",").map((s) => s.trim());
   }
   if (v.resume !== undefined && !RunId.safeParse(v.resume).success) {
