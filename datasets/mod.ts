@@ -11,6 +11,7 @@ import { spamKnownItemRetrieval } from "./spam_known_item/spam_known_item_retrie
 import { mnistMlpAccuracy } from "./mnist/mnist_mlp_accuracy.ts";
 import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
 import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
+import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -24,5 +25,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     mnistMlpAccuracy,
     fmnistMlpAccuracy,
     sotuLmPerplexity,
+    attentionMultistep,
   ]);
 }

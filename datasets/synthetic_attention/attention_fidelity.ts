@@ -42,12 +42,16 @@ export function sampledRows(shape: AttentionShape, perHead = SAMPLED_ROWS_PER_HE
 }
 
 /** Dense outputs and softmax weights of the sampled rows, the yardstick for quality. */
-interface DenseRows {
+export interface DenseRows {
   out: Float64Array[];
   weights: Float64Array[];
 }
 
-function denseRows(inputs: AttentionInputs, shape: AttentionShape, rows: ScoredRow[]): DenseRows {
+export function denseRows(
+  inputs: AttentionInputs,
+  shape: AttentionShape,
+  rows: ScoredRow[],
+): DenseRows {
   const out: Float64Array[] = [];
   const weights: Float64Array[] = [];
   for (const { head, row } of rows) {

@@ -35,6 +35,8 @@ const OWN_TEST_FILE: Record<string, string> = {
   "anchor-attention": "anchor_attention_test.ts",
   "nosa-attention": "nosa_test.ts",
   "dynamic-mask-attention": "dynamic_mask_test.ts",
+  "sparsed-attention": "sparsed_test.ts",
+  "adaspa-attention": "adaspa_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

@@ -7,6 +7,8 @@ import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
 import { routingAttention } from "./routing.ts";
+import { sparsedAttention } from "./sparsed.ts";
+import { adaspaAttention } from "./adaspa.ts";
 import { nosaAttention } from "./nosa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { hipAttention } from "./hip.ts";
@@ -23,6 +25,8 @@ export const attentionMethods = [
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,
   routingAttention,
+  sparsedAttention,
+  adaspaAttention,
   nosaAttention,
   dynamicMaskAttention,
   hipAttention,
