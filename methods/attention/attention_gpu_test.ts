@@ -37,6 +37,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "dynamic-mask-attention": "dynamic_mask_test.ts",
   "sparsed-attention": "sparsed_test.ts",
   "adaspa-attention": "adaspa_test.ts",
+  "seer-learned-attention": "seer_learned_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

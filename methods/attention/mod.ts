@@ -11,6 +11,7 @@ import { sparsedAttention } from "./sparsed.ts";
 import { adaspaAttention } from "./adaspa.ts";
 import { nosaAttention } from "./nosa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
+import { seerLearnedAttention } from "./seer_learned.ts";
 import { hipAttention } from "./hip.ts";
 import { verticalSlashAttention } from "./vertical_slash.ts";
 import { anchorAttention } from "./anchor_attention.ts";
@@ -29,6 +30,7 @@ export const attentionMethods = [
   adaspaAttention,
   nosaAttention,
   dynamicMaskAttention,
+  seerLearnedAttention,
   hipAttention,
   verticalSlashAttention,
   anchorAttention,
