@@ -38,6 +38,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "sparsed-attention": "sparsed_test.ts",
   "adaspa-attention": "adaspa_test.ts",
   "seer-learned-attention": "seer_learned_test.ts",
+  "dhsa-attention": "dhsa_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

@@ -13,6 +13,7 @@ import { nosaAttention } from "./nosa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { seerLearnedAttention } from "./seer_learned.ts";
 import { hipAttention } from "./hip.ts";
+import { dhsaAttention } from "./dhsa.ts";
 import { verticalSlashAttention } from "./vertical_slash.ts";
 import { anchorAttention } from "./anchor_attention.ts";
 
@@ -32,6 +33,7 @@ export const attentionMethods = [
   dynamicMaskAttention,
   seerLearnedAttention,
   hipAttention,
+  dhsaAttention,
   verticalSlashAttention,
   anchorAttention,
 ];

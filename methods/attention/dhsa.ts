@@ -1,0 +1,479 @@
+// DHSA, dynamic hierarchical sparse attention: keys are cut into variable-length chunks where
+// their content shifts, chunks of queries and keys are summarised by length-normalised sums, and
+// each query chunk keeps the keys whose chunk is most similar to it (chunk scores upsampled to
+// tokens, then top-k). Selection runs on the GPU each computation (dhsa_kernel.ts) on top of the
+// shared key-mask attend pass (key_masks.ts); the CPU reference below mirrors it in float32.
+import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import type { Pass } from "./block_sparse.ts";
+import { perInputCache } from "./block_sparse.ts";
+import {
+  chunkScanWgsl,
+  chunkScoresWgsl,
+  DHSA_WORKGROUP,
+  queryChunksWgsl,
+  upsampleWgsl,
+} from "./dhsa_kernel.ts";
+import type { GpuContext } from "../../bench/gpu/device.ts";
+import {
+  type AttentionGpuInputs,
+  type AttentionInputs,
+  type AttentionKernel,
+  type AttentionMethod,
+  type AttentionShape,
+  queryCount,
+  queryOffset,
+} from "./interface.ts";
+import { selectedKeys, setupKeyMasks } from "./key_masks.ts";
+import { keepCount } from "./topk_oracle.ts";
+
+// Chunk scores this close (relatively) at the budget's edge decide nothing reliably across devices.
+const TIE_GAP = 1e-4;
+// Cut decisions compare two products of float32 sums computed in the same order on both sides;
+// they differ at most by rounding a fused multiply-add would change (~1e-7), so a tighter gap.
+// (A flipped cut changes every later chunk of the head, so a wide gap would excuse many rows.)
+const CUT_GAP = 1e-5;
+// The chunk and upsampled key scores of one round of query chunks share scratch buffers this big.
+const SCRATCH_BYTES = 64 * 1024 * 1024;
+
+export interface DhsaSettings {
+  density: number;
+  threshold: number;
+  minChunk: number;
+  maxChunk: number;
+}
+
+/**
+ * @throws {RangeError} when the chunk length bounds contradict each other
+ */
+export function dhsaSettings(params: ParamValues): DhsaSettings {
+  const s = {
+    density: params.density as number,
+    threshold: params.threshold as number,
+    minChunk: params.minChunk as number,
+    maxChunk: params.maxChunk as number,
+  };
+  if (s.maxChunk < s.minChunk) {
+    throw new RangeError(
+      `Cannot chunk as 'maxChunk' must be at least 'minChunk' (${s.minChunk}): current value is ${s.maxChunk}`,
+    );
+  }
+  return s;
+}
+
+/** Chunks that can exist (starts are at least minChunk apart) and query chunks that can. */
+export function chunkSlots(shape: AttentionShape, s: DhsaSettings) {
+  const maxChunks = Math.ceil(shape.seq / s.minChunk);
+  // Query rows span queries positions: at most ⌊(queries − 1)/min⌋ chunk starts inside them,
+  // plus the chunk the first row falls in.
+  const qChunks = Math.min(maxChunks, Math.floor((queryCount(shape) - 1) / s.minChunk) + 2);
+  return { maxChunks, qChunks };
+}
+
+/** 1/√n for n = 0 .. size in float32, shared by GPU and CPU so the scaling rounds alike. */
+export function invSqrtTable(size: number): Float32Array {
+  return Float32Array.from({ length: size + 1 }, (_, n) => (n === 0 ? 0 : 1 / Math.sqrt(n)));
+}
+
+const f = Math.fround;
+
+/** Σ_i a[i]·b[i] in float32 in 4 lanes (i mod 4), then ((l0 + l1) + l2) + l3, as the WGSL does. */
+function dot32(a: ArrayLike<number>, aAt: number, b: ArrayLike<number>, bAt: number, d: number) {
+  const lanes = [0, 0, 0, 0];
+  for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(a[aAt + i] * b[bAt + i]));
+  return f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+}
+
+/** One head's chunking. */
+export interface HeadChunks {
+  /** Chunk c spans keys starts[c] .. starts[c + 1] − 1. */
+  starts: Int32Array;
+  chunkOf: Int32Array;
+  /** Per chunk (count × headDim): the sum of its keys / √size, in float32. */
+  keyReps: Float32Array;
+  /** The first position whose cut decision was within CUT_GAP of the threshold, or Infinity. */
+  nearCut: number;
+}
+
+/**
+ * The CPU reference of the chunking scan, in the kernel's float32 order: key t starts a new
+ * chunk when the current one has maxChunk keys, or has at least minChunk keys and
+ * cos(k_t, Σ chunk keys) < threshold (compared as dot·|dot| < t·|t|·|k|²·|Σ|²).
+ */
+export function chunkKeys(
+  shape: AttentionShape,
+  keys: Float32Array,
+  s: DhsaSettings,
+  head: number,
+): HeadChunks {
+  const { seq, headDim: d } = shape;
+  const base = head * seq * d;
+  const invSqrt = invSqrtTable(Math.min(s.maxChunk, seq));
+  const thr2 = f(s.threshold * Math.abs(s.threshold));
+  const sum = new Float32Array(d);
+  const starts = [0];
+  const chunkOf = new Int32Array(seq);
+  const reps: number[] = [];
+  let nearCut = Infinity;
+  const close = (len: number) => {
+    for (let i = 0; i < d; i++) reps.push(f(sum[i] * invSqrt[len]));
+    sum.fill(0);
+  };
+  for (let t = 0; t < seq; t++) {
+    const len = t - starts[starts.length - 1];
+    let cut = len >= s.maxChunk;
+    if (!cut && len >= s.minChunk) {
+      const dot = dot32(keys, base + t * d, sum, 0, d);
+      const kk = dot32(keys, base + t * d, keys, base + t * d, d);
+      const ss = dot32(sum, 0, sum, 0, d);
+      const a = f(dot * Math.abs(dot));
+      const b = f(thr2 * f(kk * ss));
+      cut = a < b;
+      if (Math.abs(a - b) <= CUT_GAP * Math.max(Math.abs(a), Math.abs(b))) {
+        nearCut = Math.min(nearCut, t);
+      }
+    }
+    if (cut) {
+      close(len);
+      starts.push(t);
+    }
+    for (let i = 0; i < d; i++) sum[i] = f(sum[i] + keys[base + t * d + i]);
+    chunkOf[t] = starts.length - 1;
+  }
+  close(seq - starts[starts.length - 1]);
+  starts.push(seq);
+  return { starts: Int32Array.from(starts), chunkOf, keyReps: Float32Array.from(reps), nearCut };
+}
+
+/**
+ * Top-`keep` keys when every key of chunk c scores scores[c] (the upsampled importance), ties to
+ * the lower key index — so whole chunks are taken best first and the last one from its start —
+ * and whether the choice hinges on a near-tie of chunk scores at the budget's boundary.
+ */
+export function topChunkKeys(
+  scores: ArrayLike<number>,
+  starts: ArrayLike<number>,
+  keep: number,
+): { keys: Int32Array; nearTie: boolean } {
+  const order = Array.from({ length: scores.length }, (_, c) => c)
+    .sort((a, b) => scores[b] - scores[a] || a - b);
+  const keys: number[] = [];
+  const near = (a: number, b: number) =>
+    a >= 0 && b < order.length &&
+    Math.abs(scores[order[a]] - scores[order[b]]) <=
+      TIE_GAP * Math.max(Math.abs(scores[order[a]]), Math.abs(scores[order[b]]));
+  let nearTie = false;
+  for (let n = 0; n < order.length && keys.length < keep; n++) {
+    const c = order[n];
+    const take = Math.min(starts[c + 1] - starts[c], keep - keys.length);
+    for (let j = starts[c]; j < starts[c] + take; j++) keys.push(j);
+    if (keys.length === keep) {
+      const partial = take < starts[c + 1] - starts[c];
+      // Swapping the boundary chunk with its neighbour in the order changes the keys.
+      nearTie = near(n, n + 1) || (partial && near(n - 1, n));
+    }
+  }
+  return { keys: Int32Array.from(keys).sort(), nearTie };
+}
+
+/** One query chunk's reference selection. */
+export interface QueryChunkSelection {
+  keys: Int32Array;
+  nearTie: boolean;
+  /** The query chunk's index among the head's chunks. */
+  chunk: number;
+}
+
+/** The CPU reference of passes 2–4 and the top-k for query chunk `qc` of `head`. */
+export function selectForQueryChunk(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: DhsaSettings,
+  chunks: HeadChunks,
+  head: number,
+  qc: number,
+): QueryChunkSelection {
+  const d = shape.headDim;
+  const queries = queryCount(shape);
+  const offset = queryOffset(shape);
+  const chunk = chunks.chunkOf[offset] + qc;
+  const first = Math.max(chunks.starts[chunk], offset);
+  const end = chunks.starts[chunk + 1];
+  const sum = new Float32Array(d);
+  for (let pos = first; pos < end; pos++) {
+    const at = (head * queries + pos - offset) * d;
+    for (let i = 0; i < d; i++) sum[i] = f(sum[i] + inputs.q[at + i]);
+  }
+  const scale = invSqrtTable(Math.min(s.maxChunk, shape.seq))[end - first];
+  const rep = sum.map((x) => f(x * scale));
+  const visibleChunks = shape.causal ? chunk + 1 : chunks.starts.length - 1;
+  const scores = Float32Array.from(
+    { length: visibleChunks },
+    (_, kc) => dot32(rep, 0, chunks.keyReps, kc * d, d),
+  );
+  const visible = shape.causal ? end : shape.seq;
+  return { ...topChunkKeys(scores, chunks.starts, keepCount(visible, s.density)), chunk };
+}
+
+const cachedChunks = perInputCache<HeadChunks>();
+const cachedSelection = perInputCache<QueryChunkSelection>();
+
+function settingsKey(shape: AttentionShape, s: DhsaSettings): string {
+  return `${JSON.stringify(shape)}|${s.density}|${s.threshold}|${s.minChunk}|${s.maxChunk}`;
+}
+
+function chunksOf(shape: AttentionShape, inputs: AttentionInputs, s: DhsaSettings, head: number) {
+  return cachedChunks(
+    inputs,
+    `${shape.heads}|${shape.seq}|${shape.headDim}|${s.threshold}|${s.minChunk}|${s.maxChunk}|${head}`,
+    () => chunkKeys(shape, inputs.k, s, head),
+  );
+}
+
+/** The row's chunking and its query chunk's selection (computed once per query chunk). */
+function rowSelection(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  s: DhsaSettings,
+  head: number,
+  row: number,
+): { chunks: HeadChunks; selection: QueryChunkSelection } {
+  const chunks = chunksOf(shape, inputs, s, head);
+  const pos = queryOffset(shape) + row;
+  const qc = chunks.chunkOf[pos] - chunks.chunkOf[queryOffset(shape)];
+  const selection = cachedSelection(
+    inputs,
+    `${settingsKey(shape, s)}|${head}|${qc}`,
+    () => selectForQueryChunk(shape, inputs, s, chunks, head, qc),
+  );
+  return { chunks, selection };
+}
+
+/**
+ * Sets DHSA up on the GPU: the chunking, scoring and upsampling passes, topkPass per round of
+ * query chunks whose key scores fit `scratchBytes`, then the shared attend pass.
+ */
+export async function setupDhsa(
+  gpu: GpuContext,
+  shape: AttentionShape,
+  inputs: AttentionGpuInputs,
+  s: DhsaSettings,
+  scratchBytes = SCRATCH_BYTES,
+): Promise<AttentionKernel> {
+  const { device } = gpu;
+  const { maxChunks, qChunks } = chunkSlots(shape, s);
+  const queries = queryCount(shape);
+  const slots = shape.heads * qChunks;
+  // Query-chunk slots whose key scores fit the scratch buffer (one at least); chunk scores are
+  // fewer (maxChunks ≤ seq per slot).
+  const roundSlots = Math.min(
+    slots,
+    65535,
+    Math.max(
+      1,
+      Math.floor(
+        Math.min(scratchBytes, device.limits.maxStorageBufferBindingSize) / (shape.seq * 4),
+      ),
+    ),
+  );
+  return await setupKeyMasks(gpu, shape, inputs, {
+    groups: shape.heads * qChunks,
+    window: 0,
+    async build({ layout, rowGroup, bind, topkPass }) {
+      const heads = shape.heads;
+      const created: GPUBuffer[] = [];
+      const storage = (bytes: number, label: string) => {
+        const b = createStorage(device, bytes, label);
+        created.push(b);
+        return b;
+      };
+      const invSqrt = uploadStorage(
+        device,
+        invSqrtTable(Math.min(s.maxChunk, shape.seq)),
+        "dhsa-inv-sqrt",
+      );
+      created.push(invSqrt);
+      const chunkOf = storage(heads * shape.seq * 4, "dhsa-chunk-of");
+      const chunkStart = storage(heads * (maxChunks + 1) * 4, "dhsa-chunk-start");
+      const chunkCount = storage(heads * 4, "dhsa-chunk-count");
+      const krep = storage(heads * maxChunks * shape.headDim * 4, "dhsa-key-reps");
+      const qrep = storage(heads * qChunks * shape.headDim * 4, "dhsa-query-reps");
+      const qInfo = storage(heads * qChunks * 8, "dhsa-query-chunks");
+      const chunkScores = storage(roundSlots * maxChunks * 4, "dhsa-chunk-scores");
+      const tokenScores = storage(roundSlots * shape.seq * 4, "dhsa-token-scores");
+      const keeps = storage(roundSlots * 4, "dhsa-keeps");
+      const uniformFor = (slot0: number, count: number) => {
+        const view = new DataView(new ArrayBuffer(48));
+        [shape.seq, heads, shape.causal ? 1 : 0, queries, maxChunks, qChunks, s.minChunk]
+          .forEach((x, i) => view.setUint32(i * 4, x, true));
+        view.setUint32(28, s.maxChunk, true);
+        view.setFloat32(32, s.threshold * Math.abs(s.threshold), true);
+        view.setFloat32(36, s.density, true);
+        view.setUint32(40, slot0, true);
+        view.setUint32(44, count, true);
+        const u = device.createBuffer({
+          size: 48,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
+        device.queue.writeBuffer(u, 0, view.buffer);
+        created.push(u);
+        return u;
+      };
+      const uniforms = uniformFor(0, slots);
+      const [scan, query, score, upsample] = await Promise.all([
+        compileCompute(device, chunkScanWgsl(shape.headDim), "dhsa-chunk-scan"),
+        compileCompute(device, queryChunksWgsl(shape.headDim), "dhsa-query-chunks"),
+        compileCompute(device, chunkScoresWgsl(shape.headDim), "dhsa-chunk-scores"),
+        compileCompute(device, upsampleWgsl(), "dhsa-upsample"),
+      ]);
+      const wg = (n: number) => Math.ceil(n / DHSA_WORKGROUP);
+      const passes: Pass[] = [
+        [
+          scan.pipeline,
+          bind(scan.pipeline, [
+            inputs.k,
+            invSqrt,
+            chunkOf,
+            chunkStart,
+            chunkCount,
+            krep,
+            uniforms,
+          ]),
+          [wg(heads), 1, 1],
+        ],
+        [
+          query.pipeline,
+          bind(query.pipeline, [
+            inputs.q,
+            invSqrt,
+            chunkOf,
+            chunkStart,
+            chunkCount,
+            qrep,
+            qInfo,
+            rowGroup,
+            uniforms,
+          ]),
+          [wg(qChunks), heads, 1],
+        ],
+      ];
+      const topkBuffers: GPUBuffer[] = [];
+      let topkMs = 0;
+      for (let slot0 = 0; slot0 < slots; slot0 += roundSlots) {
+        const count = Math.min(roundSlots, slots - slot0);
+        const u = uniformFor(slot0, count);
+        passes.push([
+          score.pipeline,
+          bind(score.pipeline, [qrep, krep, chunkCount, qInfo, chunkScores, u]),
+          [wg(maxChunks), count, 1],
+        ], [
+          upsample.pipeline,
+          bind(upsample.pipeline, [chunkOf, qInfo, chunkScores, tokenScores, keeps, u]),
+          [wg(shape.seq), count, 1],
+        ]);
+        const topk = await topkPass({
+          scores: tokenScores,
+          keeps,
+          segments: count,
+          len: shape.seq,
+          stride: shape.seq,
+          section: layout.groupAt(slot0),
+        });
+        passes.push(topk.pass);
+        topkBuffers.push(...topk.buffers);
+        topkMs = Math.max(topkMs, topk.compileMs);
+      }
+      const d = shape.headDim;
+      const chunkPairs = shape.causal && queries === shape.seq
+        ? (maxChunks * (maxChunks + 1)) / 2
+        : qChunks * maxChunks;
+      return {
+        passes,
+        compileMs: scan.compileMs + query.compileMs + score.compileMs + upsample.compileMs +
+          topkMs,
+        buffers: [...created, ...topkBuffers],
+        extraFlops: heads *
+          (7 * shape.seq * d + 2 * queries * d + 2 * d * chunkPairs +
+            6 * qChunks * shape.seq),
+      };
+    },
+  });
+}
+
+export const dhsaAttention = defineMethod<AttentionMethod>({
+  id: "dhsa-attention",
+  family: "attention",
+  title: "DHSA (dynamic chunks, length-normalised chunk scores)",
+  description:
+    "Keys are cut into variable-length chunks where a key's cosine similarity with its chunk drops below a threshold; query and key chunks are summarised by their sums / √size; each query chunk keeps the `density` share of its visible keys whose chunk scores highest against it (chunk scores upsampled to keys, top-k).",
+  paper: {
+    title: "Long-Context Modeling with Dynamic Hierarchical Sparse Attention for On-Device LLMs",
+    year: 2025,
+    link: "https://arxiv.org/abs/2510.24606",
+  },
+  version: "1.0.0",
+  parameters: {
+    density: {
+      type: "number",
+      description: "share of the keys visible to a query chunk that it keeps",
+      default: 0.1,
+      min: 0.001,
+      max: 1,
+      sweep: [0.05, 0.1, 0.2],
+    },
+    threshold: {
+      type: "number",
+      description:
+        "a chunk ends before a key whose cosine similarity with the chunk's key sum is below this",
+      default: 0.6,
+      min: -1,
+      max: 1,
+      sweep: [0.6],
+    },
+    minChunk: {
+      type: "int",
+      description: "fewest keys in a chunk (except the sequence's last)",
+      default: 8,
+      min: 1,
+      max: 1024,
+      sweep: [8],
+    },
+    maxChunk: {
+      type: "int",
+      description: "most keys in a chunk; at least minChunk",
+      default: 32,
+      min: 1,
+      max: 4096,
+      sweep: [32],
+    },
+  },
+  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+  notes:
+    "Training-free stand-in for DHSA's learned boundary predictor: per head, one GPU invocation scans the keys and starts a new chunk at key t when the current chunk has maxChunk keys, or has at least minChunk keys and cos(k_t, sum of the chunk's keys) < threshold (the paper's predictor is a small trained network, whose labels came from similarity shifts between consecutive keys). " +
+    "Query chunks use the key chunking (query rows of the same positions); a decoding query chunk's representation sums only the query rows present. Chunk representations are sum/√size (the paper's √size-scaled mean); chunk similarity is q̃·k̃; every key inherits its chunk's score; each query chunk (not each query row — the rows of a chunk share one upsampled score row in the paper as well) keeps the top round(density·visible) keys, visible meaning keys up to the chunk's last position when causal. Keys of one chunk tie, so ties go to the lower index: whole chunks are taken best first and the chunk at the budget's edge contributes its first keys. No local window or sink is forced; a causal row always sees at least one chosen key. " +
+    "Rows are excused as near-ties when a cut decision of their head (before their chunk, when causal) is within 1e-5 of the threshold, or the chunk scores at their budget's edge are within 1e-4, relatively. extraFlops counts the scan, the representations, an upper bound on the chunk-pair scores (chunk counts are only known on the GPU) and 6 comparisons per key per query chunk for upsampling and the radix top-k. " +
+    "The query side's 1/√rows scales a query chunk's whole score row, so only the key side's normalisation changes which keys are kept. " +
+    "On the synthetic heads (a smoothly drifting context, no real segment boundaries) these dynamic chunks did about as well as fixed chunks of the same mean length, not better; on needle-retrieval's word-vector keys nearly every decision cuts, so chunks are minChunk long. " +
+    "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density.",
+  impl: {
+    setup: (gpu, shape, inputs, params) => setupDhsa(gpu, shape, inputs, dhsaSettings(params)),
+    selectKeys(shape, params, inputs, head, row) {
+      const s = dhsaSettings(params);
+      return selectedKeys(shape, row, {
+        group: rowSelection(shape, inputs, s, head, row).selection.keys,
+      });
+    },
+    ambiguousRow(shape, params, inputs, head, row) {
+      const s = dhsaSettings(params);
+      const { chunks, selection } = rowSelection(shape, inputs, s, head, row);
+      if (selection.nearTie) return true;
+      if (chunks.nearCut === Infinity) return false;
+      // A flipped cut at t changes the chunk holding t − 1 and every later one; causal rows of
+      // earlier chunks see only unchanged chunks.
+      if (!shape.causal) return true;
+      const pos = queryOffset(shape) + row;
+      return pos >= chunks.starts[chunks.chunkOf[chunks.nearCut - 1]];
+    },
+    nominalDensity: (_shape, params) => params.density as number,
+  },
+});

@@ -1,0 +1,209 @@
+// WGSL for DHSA (dynamic hierarchical sparse attention), the passes that fill the key-mask group
+// bitmaps (key_masks.ts) each computation:
+// 1. per head, one invocation scans the keys and cuts them into variable-length chunks where a
+//    key's cosine similarity with its chunk's running sum drops below the threshold (between
+//    min and max lengths), writing each position's chunk and each chunk's representation
+//    (sum of its keys / √size);
+// 2. per (query chunk, head), the query representation (sum of its query rows / √rows), the
+//    chunk's visible key count, and the group of each of its rows;
+// 3. per (key chunk, query chunk) of a round of query chunks (of any heads), the chunk
+//    similarity q̃·k̃;
+// 4. per (key, query chunk) of the round, the key's importance: its chunk's score (upsampling),
+//    and per query chunk its budget; key_masks.ts's topkPass then keeps the top budget of keys
+//    per query chunk. Rounds bound the scratch buffers at long sequences.
+// Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
+
+export const DHSA_WORKGROUP = 64;
+
+/** Marks a query chunk slot past the last chunk, and scores never chosen. */
+export const NO_CHUNK = 0xffffffff;
+
+/** The uniform layout every DHSA pass shares (12 u32/f32 slots, 48 bytes). */
+export const DHSA_PARAMS = /* wgsl */ `
+struct Dhsa {
+  seq: u32, heads: u32, causal: u32, queries: u32,
+  max_chunks: u32, q_chunks: u32, min_len: u32, max_len: u32,
+  // threshold · |threshold|: cos < t  ⇔  dot·|dot| < t·|t|·|k|²·|s|² (no sqrt, no division).
+  // The round of query-chunk slots (head · q_chunks + query chunk) passes 3 and 4 handle.
+  thr2: f32, density: f32, slot0: u32, round_slots: u32,
+};
+`;
+
+const common = (headDim: number) =>
+  DHSA_PARAMS + /* wgsl */ `
+const D4: u32 = ${headDim / 4}u;
+const NO_CHUNK: u32 = ${NO_CHUNK}u;
+fn hsum(x: vec4<f32>) -> f32 { return ((x.x + x.y) + x.z) + x.w; }
+`;
+
+/** Pass 1: per head, the chunking scan and the key representations. */
+export function chunkScanWgsl(headDim: number): string {
+  return common(headDim) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> inv_sqrt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> chunk_of: array<u32>;
+@group(0) @binding(3) var<storage, read_write> chunk_start: array<u32>;
+@group(0) @binding(4) var<storage, read_write> chunk_count: array<u32>;
+@group(0) @binding(5) var<storage, read_write> krep: array<vec4<f32>>;
+@group(0) @binding(6) var<uniform> p: Dhsa;
+
+@compute @workgroup_size(${DHSA_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let head = gid.x;
+  if (head >= p.heads) { return; }
+  let base = head * p.seq * D4;
+  let starts = head * (p.max_chunks + 1u);
+  var sum: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { sum[i] = vec4<f32>(0.0); }
+  var start = 0u;
+  var chunk = 0u;
+  chunk_start[starts] = 0u;
+  for (var t = 0u; t < p.seq; t++) {
+    let len = t - start;
+    var cut = len >= p.max_len;
+    if (!cut && len >= p.min_len) {
+      var dot4 = vec4<f32>(0.0);
+      var kk4 = vec4<f32>(0.0);
+      var ss4 = vec4<f32>(0.0);
+      for (var i = 0u; i < D4; i++) {
+        let kv = k[base + t * D4 + i];
+        dot4 += kv * sum[i];
+        kk4 += kv * kv;
+        ss4 += sum[i] * sum[i];
+      }
+      let dot = hsum(dot4);
+      cut = dot * abs(dot) < p.thr2 * (hsum(kk4) * hsum(ss4));
+    }
+    if (cut) {
+      let rep = (head * p.max_chunks + chunk) * D4;
+      for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * inv_sqrt[len]; sum[i] = vec4<f32>(0.0); }
+      chunk++;
+      start = t;
+      chunk_start[starts + chunk] = t;
+    }
+    for (var i = 0u; i < D4; i++) { sum[i] += k[base + t * D4 + i]; }
+    chunk_of[head * p.seq + t] = chunk;
+  }
+  let rep = (head * p.max_chunks + chunk) * D4;
+  for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * inv_sqrt[p.seq - start]; }
+  chunk_start[starts + chunk + 1u] = p.seq;
+  chunk_count[head] = chunk + 1u;
+}`;
+}
+
+/**
+ * Pass 2: per (query chunk, head), the representation of its query rows, its chunk and visible
+ * key count in q_info (NO_CHUNK past the last chunk), and its rows' group.
+ */
+export function queryChunksWgsl(headDim: number): string {
+  return common(headDim) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> inv_sqrt: array<f32>;
+@group(0) @binding(2) var<storage, read> chunk_of: array<u32>;
+@group(0) @binding(3) var<storage, read> chunk_start: array<u32>;
+@group(0) @binding(4) var<storage, read> chunk_count: array<u32>;
+@group(0) @binding(5) var<storage, read_write> qrep: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> q_info: array<vec2<u32>>;
+@group(0) @binding(7) var<storage, read_write> row_group: array<u32>;
+@group(0) @binding(8) var<uniform> p: Dhsa;
+
+@compute @workgroup_size(${DHSA_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let qc = gid.x;
+  let head = gid.y;
+  if (qc >= p.q_chunks) { return; }
+  let slot = head * p.q_chunks + qc;
+  let offset = p.seq - p.queries;
+  // Query chunks are numbered from the chunk of the first query row (decoding: a few last rows).
+  let chunk = chunk_of[head * p.seq + offset] + qc;
+  if (chunk >= chunk_count[head]) { q_info[slot] = vec2<u32>(NO_CHUNK, 0u); return; }
+  let starts = head * (p.max_chunks + 1u);
+  let first = max(chunk_start[starts + chunk], offset);
+  let end = chunk_start[starts + chunk + 1u];
+  var sum: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { sum[i] = vec4<f32>(0.0); }
+  for (var pos = first; pos < end; pos++) {
+    let row = pos - offset;
+    let qrow = (head * p.queries + row) * D4;
+    for (var i = 0u; i < D4; i++) { sum[i] += q[qrow + i]; }
+    row_group[head * p.queries + row] = slot;
+  }
+  for (var i = 0u; i < D4; i++) { qrep[slot * D4 + i] = sum[i] * inv_sqrt[end - first]; }
+  // The chunk's last row sees keys 0 .. end − 1 when causal: whole chunks 0 .. chunk.
+  var visible = p.seq;
+  if (p.causal == 1u) { visible = end; }
+  q_info[slot] = vec2<u32>(chunk, visible);
+}`;
+}
+
+/**
+ * Pass 3, per round of query-chunk slots (as pass 4): per (key chunk, slot) q̃·k̃, or −3e38
+ * where the key chunk is not visible.
+ */
+export function chunkScoresWgsl(headDim: number): string {
+  return common(headDim) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> qrep: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> krep: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> chunk_count: array<u32>;
+@group(0) @binding(3) var<storage, read> q_info: array<vec2<u32>>;
+@group(0) @binding(4) var<storage, read_write> chunk_scores: array<f32>;
+@group(0) @binding(5) var<uniform> p: Dhsa;
+
+@compute @workgroup_size(${DHSA_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let kc = gid.x;
+  let local_slot = gid.y;
+  if (kc >= p.max_chunks || local_slot >= p.round_slots) { return; }
+  let slot = p.slot0 + local_slot;
+  let head = slot / p.q_chunks;
+  let out = local_slot * p.max_chunks + kc;
+  let chunk = q_info[slot].x;
+  if (chunk == NO_CHUNK || kc >= chunk_count[head] || (p.causal == 1u && kc > chunk)) {
+    chunk_scores[out] = -3.0e38;
+    return;
+  }
+  let a = slot * D4;
+  let b = (head * p.max_chunks + kc) * D4;
+  var dot4 = vec4<f32>(0.0);
+  for (var i = 0u; i < D4; i++) { dot4 += qrep[a + i] * krep[b + i]; }
+  chunk_scores[out] = hsum(dot4);
+}`;
+}
+
+/**
+ * Pass 4, per round of query-chunk slots slot0 .. slot0 + round_slots − 1 (slot = head · q_chunks
+ * + query chunk): per (key, slot) the key's importance, its chunk's score (−3e38 beyond the
+ * chunk's visible keys), and per slot the number of keys to keep (0 past the last chunk).
+ */
+export function upsampleWgsl(): string {
+  return common(4) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> chunk_of: array<u32>;
+@group(0) @binding(1) var<storage, read> q_info: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> chunk_scores: array<f32>;
+@group(0) @binding(3) var<storage, read_write> token_scores: array<f32>;
+@group(0) @binding(4) var<storage, read_write> keeps: array<u32>;
+@group(0) @binding(5) var<uniform> p: Dhsa;
+
+@compute @workgroup_size(${DHSA_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let local_slot = gid.y;
+  if (j >= p.seq || local_slot >= p.round_slots) { return; }
+  let slot = p.slot0 + local_slot;
+  let head = slot / p.q_chunks;
+  let info = q_info[slot];
+  var score = -3.0e38;
+  if (info.x != NO_CHUNK && j < info.y) {
+    score = chunk_scores[local_slot * p.max_chunks + chunk_of[head * p.seq + j]];
+  }
+  token_scores[local_slot * p.seq + j] = score;
+  if (j == 0u) {
+    var keep = 0u;
+    // A share of the visible keys, rounded half up in float32, at least one (topk_oracle.ts).
+    if (info.x != NO_CHUNK) {
+      keep = min(info.y, max(1u, u32(floor(p.density * f32(info.y) + 0.5))));
+    }
+    keeps[local_slot] = keep;
+  }
+}`;
+}
