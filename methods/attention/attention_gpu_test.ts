@@ -39,6 +39,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "adaspa-attention": "adaspa_test.ts",
   "seer-learned-attention": "seer_learned_test.ts",
   "dhsa-attention": "dhsa_test.ts",
+  "sparse-vdit-attention": "sparse_vdit_test.ts",
 };
 
 for (const method of attentionMethods as Method<AttentionMethod>[]) {

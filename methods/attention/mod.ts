@@ -1,21 +1,23 @@
-// Every attention method, in the order tables list them.
+// Every attention method, in the order tables list them: baselines and the oracle, then
+// training-free selection, gates, multi-step methods, decoding-oriented ones, and the peers.
+import { adaspaAttention } from "./adaspa.ts";
+import { anchorAttention } from "./anchor_attention.ts";
 import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention } from "./dense.ts";
+import { dhsaAttention } from "./dhsa.ts";
+import { dynamicMaskAttention } from "./dynamic_mask.ts";
+import { hipAttention } from "./hip.ts";
+import { nosaAttention } from "./nosa.ts";
 import { ortWasmDenseAttention, ortWebgpuDenseAttention } from "./ort_dense.ts";
+import { routingAttention } from "./routing.ts";
+import { seerLearnedAttention } from "./seer_learned.ts";
 import { seerOracleAttention } from "./seer_oracle.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
 import { slidingWindowAttention } from "./sliding_window.ts";
-import { topkOracleAttention } from "./topk_oracle.ts";
-import { routingAttention } from "./routing.ts";
+import { sparseVditAttention } from "./sparse_vdit.ts";
 import { sparsedAttention } from "./sparsed.ts";
-import { adaspaAttention } from "./adaspa.ts";
-import { nosaAttention } from "./nosa.ts";
-import { dynamicMaskAttention } from "./dynamic_mask.ts";
-import { seerLearnedAttention } from "./seer_learned.ts";
-import { hipAttention } from "./hip.ts";
-import { dhsaAttention } from "./dhsa.ts";
+import { topkOracleAttention } from "./topk_oracle.ts";
 import { verticalSlashAttention } from "./vertical_slash.ts";
-import { anchorAttention } from "./anchor_attention.ts";
 
 export const attentionMethods = [
   denseAttention,
@@ -23,17 +25,18 @@ export const attentionMethods = [
   sinkWindowAttention,
   topkOracleAttention,
   blockTopkAttention,
-  seerOracleAttention,
-  ortWasmDenseAttention,
-  ortWebgpuDenseAttention,
+  verticalSlashAttention,
   routingAttention,
+  hipAttention,
+  seerOracleAttention,
+  seerLearnedAttention,
+  anchorAttention,
+  dhsaAttention,
+  sparseVditAttention,
   sparsedAttention,
   adaspaAttention,
   nosaAttention,
   dynamicMaskAttention,
-  seerLearnedAttention,
-  hipAttention,
-  dhsaAttention,
-  verticalSlashAttention,
-  anchorAttention,
+  ortWasmDenseAttention,
+  ortWebgpuDenseAttention,
 ];
