@@ -126,6 +126,11 @@ export const TaskMeta = z.object({
   }).strict(),
   /** Features a method must declare to run on this task (see MethodMeta.capabilities.features). */
   requiresFeatures: z.array(z.string()),
+  /**
+   * Whether `quick` sweeps methods' parameters on this task's first case (absent: yes). A task
+   * whose family is swept on another task may run defaults only, to keep the default suite short.
+   */
+  quickSweep: z.boolean().optional(),
 }).strict().superRefine((t, ctx) => {
   if (!t.metrics.some((m) => m.name === t.mainMetric)) {
     ctx.addIssue({

@@ -51,9 +51,10 @@ export function cartesian(lists: Readonly<Record<string, readonly ParamValue[]>>
 }
 
 /** Whether a profile sweeps methods' parameters on the task's case with this index. */
-export function sweepsCase(profile: Profile, caseIndex: number): boolean {
+export function sweepsCase(profile: Profile, task: Task, caseIndex: number): boolean {
   const params = PROFILE_SETTINGS[profile].params;
-  return params === "sweep" || (params === "sweep-first-case" && caseIndex === 0);
+  if (params === "sweep") return true;
+  return params === "sweep-first-case" && caseIndex === 0 && task.meta.quickSweep !== false;
 }
 
 function methodValueLists(
@@ -126,7 +127,7 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
           const params of cartesian(
             methodValueLists(
               method,
-              sweepsCase(options.profile, caseIndex),
+              sweepsCase(options.profile, task, caseIndex),
               options.overrides,
             ),
           )

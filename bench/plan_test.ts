@@ -22,6 +22,13 @@ Deno.test("planRun() always includes the task's reference method with its defaul
     groups[1].cells.map((c) => [c.method.meta.id, c.params.scale]),
     [["echo-dense", 1], ["echo-other", 1]],
   );
+  const unswept = planRun({
+    profile: "quick",
+    tasks: [{ ...echoTask, meta: { ...echoTask.meta, quickSweep: false } }],
+    methods: [other],
+    overrides: {},
+  }, [dense, other]);
+  assertEquals(unswept[0].cells.map((c) => c.params.scale), [1, 1]);
   const full = planRun({ profile: "full", tasks: [echoTask], methods: [other], overrides: {} }, [
     dense,
     other,

@@ -26,9 +26,10 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
   quick: {
     description:
       "the default suite: a few shapes per task, each method's parameter sweep on the first",
-    // Few runs and one swept case per task, so a family stays within minutes on 2 cores.
+    // Few runs and one swept case per task (see TaskMeta.quickSweep), so a family stays within
+    // minutes on 2 cores; `full` has 20 runs.
     warmup: 1,
-    runs: 5,
+    runs: 3,
     params: "sweep-first-case",
     timeLimitMs: 60_000,
   },

@@ -109,6 +109,8 @@ export const associativeRecall = defineTask<TaskImpl>({
     full: { seq: [2048, 8192], pairs: [16, 64, 256, 1024] },
   },
   requiresFeatures: ["causal"],
+  // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
+  quickSweep: false,
   impl: { prepare },
 });
 

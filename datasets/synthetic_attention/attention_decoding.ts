@@ -59,5 +59,7 @@ export const attentionDecoding = defineTask<TaskImpl>({
     full: { seq: [1024, 4096, 16384, 32768], steps: [16] },
   },
   requiresFeatures: ["causal"],
+  // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
+  quickSweep: false,
   impl: { prepare },
 });

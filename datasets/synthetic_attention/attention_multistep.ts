@@ -198,11 +198,13 @@ export const attentionMultistep = defineTask<TaskImpl>({
   },
   profiles: {
     smoke: { seq: [256], steps: [3], drift: [0.1] },
-    quick: { seq: [1024], heads: [2], steps: [6], drift: [0.1] },
+    quick: { seq: [512], heads: [2], steps: [6], drift: [0.1] },
     full: { seq: [1024, 4096], steps: [6], drift: [0.05, 0.1, 0.2] },
   },
   // Every profile's cases are non-causal (a causal case, asked for by --param, is refused at bind
   // by methods that do not declare it).
   requiresFeatures: ["non-causal"],
+  // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
+  quickSweep: false,
   impl: { prepare },
 });
