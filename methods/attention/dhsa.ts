@@ -379,7 +379,7 @@ export async function setupDhsa(
           stride: shape.seq,
           section: layout.groupAt(slot0),
         });
-        passes.push(topk.pass);
+        passes.push(...topk.passes);
         topkBuffers.push(...topk.buffers);
         topkMs = Math.max(topkMs, topk.compileMs);
       }

@@ -142,7 +142,7 @@ export const dynamicMaskAttention = defineMethod<AttentionMethod>({
                   heads,
                   1,
                 ]],
-                topk.pass,
+                ...topk.passes,
               ]
               : [],
             compileMs: score.compileMs + topk.compileMs,

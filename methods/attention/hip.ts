@@ -4,7 +4,7 @@
 // rows attend to the chosen keys plus a sliding window, causally.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
 import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { perInputCache } from "./block_sparse.ts";
+import { type Pass, perInputCache } from "./block_sparse.ts";
 import {
   type AttentionInputs,
   type AttentionMethod,
@@ -14,7 +14,14 @@ import {
   queryOffset,
 } from "./interface.ts";
 import { blockRowGroups, selectedKeys, setupKeyMasks, topBoundaryIsNearTie } from "./key_masks.ts";
-import { HIP_WORKGROUP, hipSelectWgsl } from "./hip_kernel.ts";
+import {
+  HIP_WORKGROUP,
+  hipInitWgsl,
+  hipMaskWgsl,
+  hipScoreWgsl,
+  hipSelectLanes,
+  hipSelectWgsl,
+} from "./hip_kernel.ts";
 import { keepCount } from "./topk_oracle.ts";
 
 // A level's k-th and (k+1)-th candidate scores this close (relatively) are a near-tie.
@@ -154,11 +161,18 @@ function choiceOf(
   );
 }
 
+/**
+ * Levels the GPU runs for a query block: until the widest level-0 chunk (⌈units / k⌉ key blocks)
+ * is halved down to one. The CPU search may stop a level earlier when every survivor is already a
+ * single key block; the GPU's extra level then rescores the k survivors and keeps them all.
+ */
+export function hipLevels(b: HipBlock): number {
+  return Math.ceil(Math.log2(Math.ceil(b.units / b.keep)));
+}
+
 /** Scored (query row, representative key) pairs of one query block, at most: 2k per level. */
 function searchPairs(b: HipBlock): number {
-  if (b.keep === b.units) return 0;
-  const levels = Math.ceil(Math.log2(Math.ceil(b.units / b.keep)));
-  return levels * 2 * b.keep * (b.lastRow - b.firstRow + 1);
+  return hipLevels(b) * 2 * b.keep * (b.lastRow - b.firstRow + 1);
 }
 
 export const hipAttention = defineMethod<AttentionMethod>({
@@ -216,7 +230,7 @@ export const hipAttention = defineMethod<AttentionMethod>({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "The budget is a share of the visible keys rather than the paper's fixed k, so selection is O(k log(T/k)) per query block with k growing with T. The paper (v2 of the arXiv text) takes each chunk's centre token as its representative; the v1 reference code samples the first token (both are offered). Its reference code adds a sliding window (128 by default; 64 here) and no sink tokens, so neither do we beyond `window`. Left out: the paper's SparQ-style reduced dimensions, lower-resolution estimation, score caching across levels, mask refresh across decoding steps and KV offloading. The whole search of a (query block, head) runs in one GPU invocation with chunk lists in a scratch buffer (few invocations, so it parallelises poorly on a real GPU); blocks whose k-th and (k+1)-th candidate scores come within 1e-4 (relative) at any level are excused by the correctness check. The attend pass scans the bitmap of every visible key word, so skipped keys still cost a bit test each.",
+    "The budget is a share of the visible keys rather than the paper's fixed k, so selection is O(k log(T/k)) per query block with k growing with T. The paper (v2 of the arXiv text) takes each chunk's centre token as its representative; the v1 reference code samples the first token (both are offered). Its reference code adds a sliding window (128 by default; 64 here) and no sink tokens, so neither do we beyond `window`. Left out: the paper's SparQ-style reduced dimensions, lower-resolution estimation, score caching across levels, mask refresh across decoding steps and KV offloading. The search runs as GPU passes over chunk lists in a scratch buffer: per level one invocation scores each candidate half and one workgroup per (query block, head) radix-selects the survivors (2 passes per level, so short searches pay dispatch overhead); blocks whose k-th and (k+1)-th candidate scores come within 1e-4 (relative) at any level are excused by the correctness check. The attend pass scans the bitmap of every visible key word, so skipped keys still cost a bit test each.",
   impl: {
     setup(gpu, shape, inputs, params) {
       const s = hipSettings(params);
@@ -244,36 +258,59 @@ export const hipAttention = defineMethod<AttentionMethod>({
             shape.heads * qBlocks * 2 * stride * 4,
             "hip-scores",
           );
-          const hipUniforms = device.createBuffer({
-            size: 32,
-            usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+          // One uniform buffer per level (the level is its last field); level 0's serves the
+          // init and mask passes too.
+          const levels = Math.max(1, ...blocks.map(hipLevels));
+          const hipUniforms = Array.from({ length: levels }, (_, level) => {
+            const buffer = device.createBuffer({
+              size: 32,
+              usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+            });
+            const view = new DataView(new ArrayBuffer(32));
+            view.setUint32(0, s.blockQ, true);
+            view.setUint32(4, s.blockK, true);
+            view.setFloat32(8, s.density, true);
+            view.setUint32(12, qBlocks, true);
+            view.setUint32(16, stride, true);
+            view.setUint32(20, s.middle ? 1 : 0, true);
+            view.setUint32(24, level, true);
+            device.queue.writeBuffer(buffer, 0, view.buffer);
+            return buffer;
           });
-          const view = new DataView(new ArrayBuffer(32));
-          view.setUint32(0, s.blockQ, true);
-          view.setUint32(4, s.blockK, true);
-          view.setFloat32(8, s.density, true);
-          view.setUint32(12, qBlocks, true);
-          view.setUint32(16, stride, true);
-          view.setUint32(20, s.middle ? 1 : 0, true);
-          device.queue.writeBuffer(hipUniforms, 0, view.buffer);
-          const search = await compileCompute(device, hipSelectWgsl(shape.headDim), "hip-select");
+          const [init, score, select, mask] = await Promise.all([
+            compileCompute(device, hipInitWgsl(), "hip-init"),
+            compileCompute(device, hipScoreWgsl(shape.headDim), "hip-score"),
+            compileCompute(device, hipSelectWgsl(hipSelectLanes(2 * stride)), "hip-select"),
+            compileCompute(device, hipMaskWgsl(), "hip-mask"),
+          ]);
+          const chunkGroups = Math.ceil(stride / HIP_WORKGROUP);
+          const candidateGroups = Math.ceil((2 * stride) / HIP_WORKGROUP);
+          const passes: Pass[] = [[
+            init.pipeline,
+            bind(init.pipeline, [chunks, uniforms, hipUniforms[0]]),
+            [chunkGroups, qBlocks, shape.heads],
+          ]];
+          for (const level of hipUniforms) {
+            passes.push([
+              score.pipeline,
+              bind(score.pipeline, [inputs.q, inputs.k, chunks, scores, uniforms, level]),
+              [candidateGroups, qBlocks, shape.heads],
+            ], [
+              select.pipeline,
+              bind(select.pipeline, [chunks, scores, uniforms, level]),
+              [qBlocks, shape.heads, 1],
+            ]);
+          }
+          passes.push([
+            mask.pipeline,
+            bind(mask.pipeline, [chunks, masks, uniforms, hipUniforms[0]]),
+            [chunkGroups, qBlocks, shape.heads],
+          ]);
           const pairs = blocks.reduce((sum, b) => sum + searchPairs(b), 0);
           return {
-            passes: [[
-              search.pipeline,
-              bind(search.pipeline, [
-                inputs.q,
-                inputs.k,
-                masks,
-                chunks,
-                scores,
-                uniforms,
-                hipUniforms,
-              ]),
-              [Math.ceil(qBlocks / HIP_WORKGROUP), shape.heads, 1],
-            ]],
-            compileMs: search.compileMs,
-            buffers: [chunks, scores, hipUniforms],
+            passes,
+            compileMs: init.compileMs + score.compileMs + select.compileMs + mask.compileMs,
+            buffers: [chunks, scores, ...hipUniforms],
             // A q·k per scored (row, representative) pair, at most 2k candidates per level.
             extraFlops: shape.heads * pairs * 2 * shape.headDim,
           };

@@ -6,6 +6,9 @@ import type { AttentionInputs, AttentionShape } from "./interface.ts";
 import { expectMatchesReference } from "./gpu_test_support.ts";
 import { hipAttention, hipBlock, hipSearch, hipSettings } from "./hip.ts";
 
+// Inputs of the long decoding test whose searches hold no near-tie (each would excuse all rows).
+const SEED = 101;
+
 /** Parameter sets the GPU test runs (also for attention_gpu_test.ts). */
 export const HIP_TEST_PARAMS = [
   { density: 0.1, blockSizeQ: 16, blockSizeK: 2, window: 4, representative: "middle" },
@@ -20,6 +23,25 @@ Deno.test({
   ignore: testGpu === null,
   async fn() {
     await expectMatchesReference(hipAttention.impl, HIP_TEST_PARAMS);
+  },
+});
+
+Deno.test({
+  name: "hip-attention: a long decoding search (seq 7000, k = 350) equals the CPU reference",
+  ignore: testGpu === null,
+  async fn() {
+    // One invocation running the whole search here passed lavapipe's 65535 loop iterations per
+    // invocation, which silently ended its loops: most chosen key blocks never reached the mask.
+    const shape = { heads: 1, seq: 7000, headDim: 64, causal: true, queries: 16 };
+    const params = { density: 0.1, blockSizeQ: 32, blockSizeK: 2, window: 64 };
+    assertEquals(hipBlock(shape, hipSettings(params), 0).keep, 350);
+    await expectMatchesReference(
+      hipAttention.impl,
+      [{ ...params, representative: "middle" }, { ...params, representative: "first" }],
+      [shape],
+      SEED,
+      0,
+    );
   },
 });
 

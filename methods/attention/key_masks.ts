@@ -12,7 +12,12 @@ import {
   queryCount,
   queryOffset,
 } from "./interface.ts";
-import { maskedAttendWgsl, MASKS_WORKGROUP, topkToMaskWgsl } from "./key_masks_kernel.ts";
+import {
+  maskedAttendWgsl,
+  MASKS_WORKGROUP,
+  TOPK_STAGES,
+  topkToMaskWgsl,
+} from "./key_masks_kernel.ts";
 
 /** u32 words of one bitmap over `seq` keys. */
 export function maskWords(seq: number): number {
@@ -105,7 +110,7 @@ export interface MaskContext {
   layout: MaskLayout;
   bind(pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup;
   /**
-   * A pass choosing, per segment of `len` scores (segment s at scores[s·stride]), the top
+   * Passes choosing, per segment of `len` scores (segment s at scores[s·stride]), the top
    * keeps[s] and setting them as bits of the bitmap at word `section + s·words`.
    */
   topkPass(spec: {
@@ -115,7 +120,7 @@ export interface MaskContext {
     len: number;
     stride: number;
     section: number;
-  }): Promise<{ pass: Pass; compileMs: number; buffers: GPUBuffer[] }>;
+  }): Promise<{ passes: Pass[]; compileMs: number; buffers: GPUBuffer[] }>;
 }
 
 /** What a key-selection method supplies. */
@@ -186,22 +191,32 @@ export async function setupKeyMasks(
     bind,
     async topkPass(spec) {
       const compiled = await (topk ??= compileCompute(device, topkToMaskWgsl(), "topk-to-mask"));
-      const select = device.createBuffer({
-        size: 16,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      });
-      device.queue.writeBuffer(
-        select,
-        0,
-        Uint32Array.from([spec.segments, spec.len, spec.stride, spec.section]),
-      );
-      const group = bind(compiled.pipeline, [spec.scores, spec.keeps, masks, uniforms, select]);
-      return {
-        pass: [compiled.pipeline, group, [Math.ceil(spec.segments / MASKS_WORKGROUP), 1, 1]],
-        // Compiled once per kernel; later calls share it.
-        compileMs: compiled.compileMs,
-        buffers: [select],
-      };
+      const state = createStorage(device, spec.segments * 16, "topk-state");
+      const buffers = [state];
+      const passes: Pass[] = [];
+      for (let stage = 0; stage < TOPK_STAGES; stage++) {
+        const select = device.createBuffer({
+          size: 32,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
+        device.queue.writeBuffer(
+          select,
+          0,
+          Uint32Array.from([spec.segments, spec.len, spec.stride, spec.section, stage, 0, 0, 0]),
+        );
+        buffers.push(select);
+        const group = bind(compiled.pipeline, [
+          spec.scores,
+          spec.keeps,
+          masks,
+          state,
+          uniforms,
+          select,
+        ]);
+        passes.push([compiled.pipeline, group, [Math.ceil(spec.segments / MASKS_WORKGROUP), 1, 1]]);
+      }
+      // Compiled once per kernel; later calls share it.
+      return { passes, compileMs: compiled.compileMs, buffers };
     },
   };
   const [method, attend] = await Promise.all([

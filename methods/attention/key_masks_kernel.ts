@@ -107,17 +107,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 /**
  * Per segment of `len` scores, the `keep` largest (ties to the lower index; entries at or below
  * −1e38 are never chosen), set as bits i of the segment's bitmap at masks[section + seg·words].
- * One invocation per segment, a 4-pass radix select over the scores' order-preserving bits.
  * `keep` comes from keeps[seg] (so a method can set budgets per segment on the GPU or host).
+ * A radix select over the scores' order-preserving bits, one invocation per segment, split into
+ * passes by `sel.stage` — 0: count the eligible; 1–4: one byte of the threshold each; 5: set the
+ * bits — with the select state in `state` between passes. Split because llvmpipe silently ends a
+ * shader invocation's loops after 65,535 iterations in all: each pass loops about `len` times.
  */
 export function topkToMaskWgsl(): string {
   return MASKS_PARAMS + /* wgsl */ `
-struct Select { segments: u32, len: u32, stride: u32, section: u32 };
+struct Select { segments: u32, len: u32, stride: u32, section: u32, stage: u32 };
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
 @group(0) @binding(1) var<storage, read> keeps: array<u32>;
 @group(0) @binding(2) var<storage, read_write> masks: array<u32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<uniform> sel: Select;
+// Per segment: the threshold's bits found so far, their mask, and how many keys are still to take.
+@group(0) @binding(3) var<storage, read_write> state: array<vec4<u32>>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> sel: Select;
 
 fn order_key(x: f32) -> u32 {
   let bits = bitcast<u32>(x);
@@ -130,31 +135,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let seg = gid.x;
   if (seg >= sel.segments) { return; }
   let at = seg * sel.stride;
-  let floor_key = order_key(-1.0e38);
-  var eligible = 0u;
-  for (var j = 0u; j < sel.len; j++) { if (order_key(scores[at + j]) > floor_key) { eligible++; } }
-  let keep = min(keeps[seg], eligible);
-  if (keep == 0u) { return; }
-  var prefix = 0u;
-  var prefix_mask = 0u;
-  var remaining = keep;
-  var hist: array<u32, 256>;
-  for (var round = 0u; round < 4u; round++) {
-    let shift = 24u - round * 8u;
+  if (sel.stage == 0u) {
+    let floor_key = order_key(-1.0e38);
+    var eligible = 0u;
+    for (var j = 0u; j < sel.len; j++) { if (order_key(scores[at + j]) > floor_key) { eligible++; } }
+    state[seg] = vec4<u32>(0u, 0u, min(keeps[seg], eligible), 0u);
+    return;
+  }
+  var st = state[seg];
+  let prefix = st.x;
+  let prefix_mask = st.y;
+  let remaining = st.z;
+  if (remaining == 0u) { return; }
+  if (sel.stage <= 4u) {
+    let shift = 32u - 8u * sel.stage;
+    var hist: array<u32, 256>;
     for (var b = 0u; b < 256u; b++) { hist[b] = 0u; }
     for (var j = 0u; j < sel.len; j++) {
       let key = order_key(scores[at + j]);
       if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
     }
+    var left = remaining;
     var bin = 255u;
     loop {
-      if (hist[bin] >= remaining || bin == 0u) { break; }
-      remaining -= hist[bin];
+      if (hist[bin] >= left || bin == 0u) { break; }
+      left -= hist[bin];
       bin--;
     }
-    prefix |= bin << shift;
-    prefix_mask |= 255u << shift;
+    state[seg] = vec4<u32>(prefix | (bin << shift), prefix_mask | (255u << shift), left, 0u);
+    return;
   }
+  // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.
   let out = sel.section + seg * p.words;
   var ties = remaining;
   for (var j = 0u; j < sel.len; j++) {
@@ -168,3 +179,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }`;
 }
+
+/** Passes of the top-k select (see topkToMaskWgsl). */
+export const TOPK_STAGES = 6;

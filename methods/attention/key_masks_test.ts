@@ -95,7 +95,7 @@ const testMethod: AttentionMethod = {
           }),
         ]);
         return {
-          passes: parts.map((p) => p.pass),
+          passes: parts.flatMap((p) => p.passes),
           compileMs: 0,
           buffers: [columns, diagonals, perGroup, ...keeps, ...parts.flatMap((p) => p.buffers)],
           extraFlops: 0,
@@ -142,4 +142,18 @@ Deno.test("topIndices: the k largest, ties to the lower index, never the floor, 
   assert(topBoundaryIsNearTie([1, 0.99999999, 0.5], 1));
   assert(!topBoundaryIsNearTie([1, 0.9, 0.5], 1));
   assertEquals(maskWords(33), 2);
+});
+
+Deno.test({
+  name: "key masks: top-k over segments longer than llvmpipe's 65,535 loop iterations per invocation",
+  ignore: testGpu === null,
+  async fn() {
+    // One pass per radix byte keeps every invocation near `len` iterations; a single-pass select
+    // stopped short past about 10,600 keys and set too few bits.
+    await expectMatchesReference(
+      testMethod,
+      [{ columns: 3000, diagonals: 2500, perGroup: 4000, window: 4 }],
+      [{ heads: 1, seq: 20000, headDim: 32, causal: true, queries: 2 }],
+    );
+  },
 });

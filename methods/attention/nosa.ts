@@ -407,7 +407,7 @@ export const nosaAttention = defineMethod<AttentionMethod>({
                 heads,
                 1,
               ]],
-              topk.pass,
+              ...topk.passes,
             );
           }
           return {

@@ -310,8 +310,8 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
                 ]),
                 [overSeq, shape.heads, 1],
               ],
-              topColumns.pass,
-              topSlashes.pass,
+              ...topColumns.passes,
+              ...topSlashes.passes,
             ],
             compileMs: logitPass.compileMs + lsePass.compileMs + sumPass.compileMs +
               topColumns.compileMs,
