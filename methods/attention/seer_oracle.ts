@@ -113,7 +113,7 @@ export const seerOracleAttention = defineMethod<AttentionMethod>({
   parameters: blockSparseParameters([64]),
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "Only the training-free oracle gate is implemented: computing it costs two dense passes over q·k, so it is slower than dense and is an upper bound on quality, not a speed-up. The learned gate (distilled from this oracle on pooled q and k) is not implemented yet.",
+    "Only the training-free oracle gate is implemented: computing it costs two dense passes over q·k, so it is slower than dense and is an upper bound on quality, not a speed-up. The learned gate, distilled from this oracle on pooled q and k, is seer-learned-attention.",
   impl: {
     setup(gpu, shape, inputs, params) {
       const s = blockSettings(params);

@@ -11,7 +11,7 @@ import {
   queryCount,
   queryOffset,
 } from "./interface.ts";
-import { ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
+import { ORACLE_STAGES, ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
 
 // The scratch buffer of scores must fit one storage binding (128 MiB on most adapters).
 const SCRATCH_BYTES = 96 * 1024 * 1024;
@@ -110,30 +110,33 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
         shape.heads * rowsPerChunk * shape.seq * 4,
         "topk-scratch",
       );
+      const state = createStorage(device, shape.heads * rowsPerChunk * 16, "topk-state");
       const uniforms: GPUBuffer[] = [];
       const groups: GPUBindGroup[] = [];
       for (let c = 0; c < chunks; c++) {
-        const u = device.createBuffer({
-          size: 32,
-          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-        });
-        const view = new DataView(new ArrayBuffer(32));
-        [shape.seq, shape.heads, shape.causal ? 1 : 0, c * rowsPerChunk, rowsPerChunk].forEach((
-          x,
-          i,
-        ) => view.setUint32(i * 4, x, true));
-        view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
-        view.setFloat32(24, densityOf(params), true);
-        view.setUint32(28, queries, true);
-        device.queue.writeBuffer(u, 0, view.buffer);
-        uniforms.push(u);
-        groups.push(device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [inputs.q, inputs.k, inputs.v, output, visited, scratch, u].map((
-            buffer,
-            binding,
-          ) => ({ binding, resource: { buffer } })),
-        }));
+        for (let stage = 0; stage < ORACLE_STAGES; stage++) {
+          const u = device.createBuffer({
+            size: 48,
+            usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+          });
+          const view = new DataView(new ArrayBuffer(48));
+          [shape.seq, shape.heads, shape.causal ? 1 : 0, c * rowsPerChunk, rowsPerChunk].forEach(
+            (x, i) => view.setUint32(i * 4, x, true),
+          );
+          view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
+          view.setFloat32(24, densityOf(params), true);
+          view.setUint32(28, queries, true);
+          view.setUint32(32, stage, true);
+          device.queue.writeBuffer(u, 0, view.buffer);
+          uniforms.push(u);
+          groups.push(device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [inputs.q, inputs.k, inputs.v, output, visited, scratch, state, u].map((
+              buffer,
+              binding,
+            ) => ({ binding, resource: { buffer } })),
+          }));
+        }
       }
       return {
         encode(encoder) {
@@ -151,7 +154,7 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
         // Scoring every visible key (2 FLOPs per element of q·k) is the selection's cost.
         extraFlops: shape.heads * densePairsPerHead(shape) * 2 * shape.headDim,
         dispose() {
-          for (const b of [output, visited, scratch, ...uniforms]) b.destroy();
+          for (const b of [output, visited, scratch, state, ...uniforms]) b.destroy();
         },
       };
     },

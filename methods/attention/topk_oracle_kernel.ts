@@ -1,21 +1,29 @@
-// WGSL for exact per-query top-k attention. One invocation per query row: it writes the row's
-// scores to a scratch buffer, finds the k-th largest by a 4-pass radix select over the scores'
-// order-preserving bit patterns (8 bits a pass, a 256-bin histogram in private memory), then
-// attends to the keys above that value, and to keys equal to it in index order until k are taken.
+// WGSL for exact per-query top-k attention. One invocation per query row, in six passes (the
+// `stage` uniform): 0 writes the row's scores to a scratch buffer; 1–4 find the k-th largest by a
+// radix select over the scores' order-preserving bit patterns, one byte a pass (a 256-bin
+// histogram in private memory), keeping the select state in `state` between passes; 5 attends to
+// the keys above that value, and to keys equal to it in index order until k are taken. Passes,
+// because llvmpipe silently ends an invocation's loops after 65,535 iterations in all: one pass
+// for everything stopped short past about 10,600 visible keys.
 
 const WORKGROUP = 64;
+
+/** Passes of one computation (see the file comment). */
+export const ORACLE_STAGES = 6;
 
 export function topkOracleWgsl(headDim: number): string {
   const d4 = headDim / 4;
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> visited: array<u32>;
 @group(0) @binding(5) var<storage, read_write> scratch: array<u32>;
-@group(0) @binding(6) var<uniform> p: Params;
+// Per row of the chunk: the threshold's bits found so far, their mask, keys still to take.
+@group(0) @binding(6) var<storage, read_write> state: array<vec4<u32>>;
+@group(0) @binding(7) var<uniform> p: Params;
 const D4: u32 = ${d4}u;
 
 // Maps a float to a u32 whose unsigned order is the float's order, and back.
@@ -40,37 +48,44 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let pos = p.seq - p.queries + row;
   var count = p.seq;
   if (p.causal == 1u) { count = pos + 1u; }
-  let keep = min(count, max(1u, u32(floor(p.density * f32(count) + 0.5))));
   let base = head * p.seq * D4;
   let qrow = (head * p.queries + row) * D4;
   let slot = (head * p.rows + local_row) * p.seq;
-  var qr: array<vec4<f32>, D4>;
-  for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; }
-  for (var j = 0u; j < count; j++) {
-    var dot4 = vec4<f32>(0.0);
-    for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
-    scratch[slot + j] = order_key(dot4.x + dot4.y + dot4.z + dot4.w);
+  let at = head * p.rows + local_row;
+  if (p.stage == 0u) {
+    var qr: array<vec4<f32>, D4>;
+    for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; }
+    for (var j = 0u; j < count; j++) {
+      var dot4 = vec4<f32>(0.0);
+      for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
+      scratch[slot + j] = order_key(dot4.x + dot4.y + dot4.z + dot4.w);
+    }
+    let keep = min(count, max(1u, u32(floor(p.density * f32(count) + 0.5))));
+    state[at] = vec4<u32>(0u, 0u, keep, 0u);
+    return;
   }
-  // Radix select of the keep-th largest key, most significant byte first.
-  var prefix = 0u;
-  var prefix_mask = 0u;
-  var remaining = keep;
-  var hist: array<u32, 256>;
-  for (var round = 0u; round < 4u; round++) {
-    let shift = 24u - round * 8u;
+  let st = state[at];
+  let prefix = st.x;
+  let prefix_mask = st.y;
+  let remaining = st.z;
+  if (p.stage <= 4u) {
+    // Radix select of the keep-th largest key, most significant byte first.
+    let shift = 32u - 8u * p.stage;
+    var hist: array<u32, 256>;
     for (var b = 0u; b < 256u; b++) { hist[b] = 0u; }
     for (var j = 0u; j < count; j++) {
       let key = scratch[slot + j];
       if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
     }
+    var left = remaining;
     var bin = 255u;
     loop {
-      if (hist[bin] >= remaining || bin == 0u) { break; }
-      remaining -= hist[bin];
+      if (hist[bin] >= left || bin == 0u) { break; }
+      left -= hist[bin];
       bin--;
     }
-    prefix |= bin << shift;
-    prefix_mask |= 255u << shift;
+    state[at] = vec4<u32>(prefix | (bin << shift), prefix_mask | (255u << shift), left, 0u);
+    return;
   }
   // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.
   var acc: array<vec4<f32>, D4>;
