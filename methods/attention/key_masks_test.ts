@@ -145,7 +145,8 @@ Deno.test("topIndices: the k largest, ties to the lower index, never the floor, 
 });
 
 Deno.test({
-  name: "key masks: top-k over segments longer than llvmpipe's 65,535 loop iterations per invocation",
+  name:
+    "key masks: top-k over segments longer than llvmpipe's 65,535 loop iterations per invocation",
   ignore: testGpu === null,
   async fn() {
     // One pass per radix byte keeps every invocation near `len` iterations; a single-pass select
