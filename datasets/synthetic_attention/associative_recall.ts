@@ -105,7 +105,7 @@ export const associativeRecall = defineTask<TaskImpl>({
   },
   profiles: {
     smoke: { seq: [512], pairs: [32] },
-    quick: { seq: [1024], pairs: [256] },
+    quick: { seq: [512], pairs: [128] },
     full: { seq: [2048, 8192], pairs: [16, 64, 256, 1024] },
   },
   requiresFeatures: ["causal"],
