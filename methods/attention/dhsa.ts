@@ -12,6 +12,7 @@ import {
   chunkScoresWgsl,
   DHSA_WORKGROUP,
   queryChunksWgsl,
+  scanSegment,
   upsampleWgsl,
 } from "./dhsa_kernel.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
@@ -302,6 +303,17 @@ export async function setupDhsa(
       const chunkScores = storage(roundSlots * maxChunks * 4, "dhsa-chunk-scores");
       const tokenScores = storage(roundSlots * shape.seq * 4, "dhsa-token-scores");
       const keeps = storage(roundSlots * 4, "dhsa-keeps");
+      const scanSum = storage(heads * shape.headDim * 4, "dhsa-scan-sum");
+      const scanAt = storage(heads * 8, "dhsa-scan-at");
+      const uploadUniform = (data: ArrayBufferView<ArrayBuffer>) => {
+        const u = device.createBuffer({
+          size: data.byteLength,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        });
+        device.queue.writeBuffer(u, 0, data);
+        created.push(u);
+        return u;
+      };
       const uniformFor = (slot0: number, count: number) => {
         const view = new DataView(new ArrayBuffer(48));
         [shape.seq, heads, shape.causal ? 1 : 0, queries, maxChunks, qChunks, s.minChunk]
@@ -311,13 +323,7 @@ export async function setupDhsa(
         view.setFloat32(36, s.density, true);
         view.setUint32(40, slot0, true);
         view.setUint32(44, count, true);
-        const u = device.createBuffer({
-          size: 48,
-          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-        });
-        device.queue.writeBuffer(u, 0, view.buffer);
-        created.push(u);
-        return u;
+        return uploadUniform(view);
       };
       const uniforms = uniformFor(0, slots);
       const [scan, query, score, upsample] = await Promise.all([
@@ -327,8 +333,14 @@ export async function setupDhsa(
         compileCompute(device, upsampleWgsl(), "dhsa-upsample"),
       ]);
       const wg = (n: number) => Math.ceil(n / DHSA_WORKGROUP);
-      const passes: Pass[] = [
-        [
+      // The chunking scan, one dispatch per segment of keys (see scanSegment).
+      const passes: Pass[] = [];
+      const segment = scanSegment(shape.headDim);
+      for (let first = 0; first < shape.seq; first += segment) {
+        const seg = uploadUniform(
+          new Uint32Array([first, Math.min(shape.seq, first + segment), 0, 0]),
+        );
+        passes.push([
           scan.pipeline,
           bind(scan.pipeline, [
             inputs.k,
@@ -337,10 +349,15 @@ export async function setupDhsa(
             chunkStart,
             chunkCount,
             krep,
+            scanSum,
+            scanAt,
             uniforms,
+            seg,
           ]),
           [wg(heads), 1, 1],
-        ],
+        ]);
+      }
+      passes.push(
         [
           query.pipeline,
           bind(query.pipeline, [
@@ -354,9 +371,9 @@ export async function setupDhsa(
             rowGroup,
             uniforms,
           ]),
-          [wg(qChunks), heads, 1],
+          [wg(qChunks), heads, shape.headDim / 4],
         ],
-      ];
+      );
       const topkBuffers: GPUBuffer[] = [];
       let topkMs = 0;
       for (let slot0 = 0; slot0 < slots; slot0 += roundSlots) {
@@ -449,7 +466,7 @@ export const dhsaAttention = defineMethod<AttentionMethod>({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "Training-free stand-in for DHSA's learned boundary predictor: per head, one GPU invocation scans the keys and starts a new chunk at key t when the current chunk has maxChunk keys, or has at least minChunk keys and cos(k_t, sum of the chunk's keys) < threshold (the paper's predictor is a small trained network, whose labels came from similarity shifts between consecutive keys). " +
+    "Training-free stand-in for DHSA's learned boundary predictor: per head, one GPU invocation scans the keys (in dispatches of a few hundred keys, the scan's state kept in a buffer between them, since llvmpipe silently ends an invocation's loops after 65,535 iterations) and starts a new chunk at key t when the current chunk has maxChunk keys, or has at least minChunk keys and cos(k_t, sum of the chunk's keys) < threshold (the paper's predictor is a small trained network, whose labels came from similarity shifts between consecutive keys). " +
     "Query chunks use the key chunking (query rows of the same positions); a decoding query chunk's representation sums only the query rows present. Chunk representations are sum/√size (the paper's √size-scaled mean); chunk similarity is q̃·k̃; every key inherits its chunk's score; each query chunk (not each query row — the rows of a chunk share one upsampled score row in the paper as well) keeps the top round(density·visible) keys, visible meaning keys up to the chunk's last position when causal. Keys of one chunk tie, so ties go to the lower index: whole chunks are taken best first and the chunk at the budget's edge contributes its first keys. No local window or sink is forced; a causal row always sees at least one chosen key. " +
     "Rows are excused as near-ties when a cut decision of their head (before their chunk, when causal) is within 1e-5 of the threshold, or the chunk scores at their budget's edge are within 1e-4, relatively. extraFlops counts the scan, the representations, an upper bound on the chunk-pair scores (chunk counts are only known on the GPU) and 6 comparisons per key per query chunk for upsampling and the radix top-k. " +
     "The query side's 1/√rows scales a query chunk's whole score row, so only the key side's normalisation changes which keys are kept. " +

@@ -3,9 +3,11 @@
 // 1. per head, one invocation scans the keys and cuts them into variable-length chunks where a
 //    key's cosine similarity with its chunk's running sum drops below the threshold (between
 //    min and max lengths), writing each position's chunk and each chunk's representation
-//    (sum of its keys / √size);
-// 2. per (query chunk, head), the query representation (sum of its query rows / √rows), the
-//    chunk's visible key count, and the group of each of its rows;
+//    (sum of its keys / √size) — as several dispatches of a segment of keys each, the scan's
+//    state carried between them in a buffer, since llvmpipe silently ends an invocation's loops
+//    after 65,535 iterations in all (a whole scan at seq 8192, head dim 100 stopped short);
+// 2. per (query chunk, head, vec4 lane of the head dim), the query representation (sum of its
+//    query rows / √rows), the chunk's visible key count, and the group of each of its rows;
 // 3. per (key chunk, query chunk) of a round of query chunks (of any heads), the chunk
 //    similarity q̃·k̃;
 // 4. per (key, query chunk) of the round, the key's importance: its chunk's score (upsampling),
@@ -36,16 +38,36 @@ const NO_CHUNK: u32 = ${NO_CHUNK}u;
 fn hsum(x: vec4<f32>) -> f32 { return ((x.x + x.y) + x.z) + x.w; }
 `;
 
-/** Pass 1: per head, the chunking scan and the key representations. */
+/**
+ * Keys one dispatch of the chunking scan handles per head: each key runs the outer loop once and
+ * up to three loops over D4 (the cosine, closing a chunk, adding the key), and llvmpipe silently
+ * ends all of an invocation's loops after 65,535 iterations in total (see key_masks_kernel.ts's
+ * top-k), so a head's scan runs as several dispatches of this many keys, under ~50,000 iterations.
+ */
+export function scanSegment(headDim: number): number {
+  return Math.max(1, Math.floor(50_000 / (2 + 3 * (headDim / 4))));
+}
+
+/**
+ * Pass 1: per head, the chunking scan of keys seg.first .. seg.end − 1 and the key
+ * representations, continuing from the running chunk sum, chunk start and chunk index that the
+ * previous segment left in scan_sum / scan_at (the first segment starts them, the last one closes
+ * the last chunk).
+ */
 export function chunkScanWgsl(headDim: number): string {
   return common(headDim) + /* wgsl */ `
+struct Segment { first: u32, end: u32 };
 @group(0) @binding(0) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> inv_sqrt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> chunk_of: array<u32>;
 @group(0) @binding(3) var<storage, read_write> chunk_start: array<u32>;
 @group(0) @binding(4) var<storage, read_write> chunk_count: array<u32>;
 @group(0) @binding(5) var<storage, read_write> krep: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> p: Dhsa;
+// Per head between segments: the current chunk's key sum (D4), and its start and index.
+@group(0) @binding(6) var<storage, read_write> scan_sum: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> scan_at: array<vec2<u32>>;
+@group(0) @binding(8) var<uniform> p: Dhsa;
+@group(0) @binding(9) var<uniform> seg: Segment;
 
 @compute @workgroup_size(${DHSA_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -54,11 +76,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let base = head * p.seq * D4;
   let starts = head * (p.max_chunks + 1u);
   var sum: array<vec4<f32>, D4>;
-  for (var i = 0u; i < D4; i++) { sum[i] = vec4<f32>(0.0); }
   var start = 0u;
   var chunk = 0u;
-  chunk_start[starts] = 0u;
-  for (var t = 0u; t < p.seq; t++) {
+  if (seg.first == 0u) {
+    for (var i = 0u; i < D4; i++) { sum[i] = vec4<f32>(0.0); }
+    chunk_start[starts] = 0u;
+  } else {
+    for (var i = 0u; i < D4; i++) { sum[i] = scan_sum[head * D4 + i]; }
+    start = scan_at[head].x;
+    chunk = scan_at[head].y;
+  }
+  for (var t = seg.first; t < seg.end; t++) {
     let len = t - start;
     var cut = len >= p.max_len;
     if (!cut && len >= p.min_len) {
@@ -84,6 +112,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = 0u; i < D4; i++) { sum[i] += k[base + t * D4 + i]; }
     chunk_of[head * p.seq + t] = chunk;
   }
+  if (seg.end < p.seq) {
+    for (var i = 0u; i < D4; i++) { scan_sum[head * D4 + i] = sum[i]; }
+    scan_at[head] = vec2<u32>(start, chunk);
+    return;
+  }
   let rep = (head * p.max_chunks + chunk) * D4;
   for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * inv_sqrt[p.seq - start]; }
   chunk_start[starts + chunk + 1u] = p.seq;
@@ -92,8 +125,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /**
- * Pass 2: per (query chunk, head), the representation of its query rows, its chunk and visible
- * key count in q_info (NO_CHUNK past the last chunk), and its rows' group.
+ * Pass 2: per (query chunk, head, vec4 lane i of the head dimension), lane i of the
+ * representation of its query rows; lane 0 also writes the chunk and visible key count in q_info
+ * (NO_CHUNK past the last chunk) and its rows' group. One invocation per lane keeps each at about
+ * maxChunk loop iterations (up to 4096), well under llvmpipe's 65,535 per invocation, where rows ×
+ * D4 would not be; each lane's sum still adds the rows in order, so it rounds as before.
  */
 export function queryChunksWgsl(headDim: number): string {
   return common(headDim) + /* wgsl */ `
@@ -111,24 +147,24 @@ export function queryChunksWgsl(headDim: number): string {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qc = gid.x;
   let head = gid.y;
-  if (qc >= p.q_chunks) { return; }
+  let lane = gid.z;
+  if (qc >= p.q_chunks || lane >= D4) { return; }
   let slot = head * p.q_chunks + qc;
   let offset = p.seq - p.queries;
   // Query chunks are numbered from the chunk of the first query row (decoding: a few last rows).
   let chunk = chunk_of[head * p.seq + offset] + qc;
-  if (chunk >= chunk_count[head]) { q_info[slot] = vec2<u32>(NO_CHUNK, 0u); return; }
+  if (chunk >= chunk_count[head]) {
+    if (lane == 0u) { q_info[slot] = vec2<u32>(NO_CHUNK, 0u); }
+    return;
+  }
   let starts = head * (p.max_chunks + 1u);
   let first = max(chunk_start[starts + chunk], offset);
   let end = chunk_start[starts + chunk + 1u];
-  var sum: array<vec4<f32>, D4>;
-  for (var i = 0u; i < D4; i++) { sum[i] = vec4<f32>(0.0); }
-  for (var pos = first; pos < end; pos++) {
-    let row = pos - offset;
-    let qrow = (head * p.queries + row) * D4;
-    for (var i = 0u; i < D4; i++) { sum[i] += q[qrow + i]; }
-    row_group[head * p.queries + row] = slot;
-  }
-  for (var i = 0u; i < D4; i++) { qrep[slot * D4 + i] = sum[i] * inv_sqrt[end - first]; }
+  var sum = vec4<f32>(0.0);
+  for (var pos = first; pos < end; pos++) { sum += q[(head * p.queries + pos - offset) * D4 + lane]; }
+  qrep[slot * D4 + lane] = sum * inv_sqrt[end - first];
+  if (lane != 0u) { return; }
+  for (var pos = first; pos < end; pos++) { row_group[head * p.queries + pos - offset] = slot; }
   // The chunk's last row sees keys 0 .. end − 1 when causal: whole chunks 0 .. chunk.
   var visible = p.seq;
   if (p.causal == 1u) { visible = end; }

@@ -4,6 +4,7 @@ import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import { mulberry32 } from "../../bench/random.ts";
 import { chunkKeys, dhsaAttention, dhsaSettings, setupDhsa, topChunkKeys } from "./dhsa.ts";
+import { scanSegment } from "./dhsa_kernel.ts";
 import { expectMatchesReference, SHAPES } from "./gpu_test_support.ts";
 import type { AttentionMethod } from "./interface.ts";
 import { topIndices } from "./key_masks.ts";
@@ -37,6 +38,28 @@ Deno.test({
         setupDhsa(gpu, shape, inputs, dhsaSettings(params), 3 * shape.seq * 4),
     };
     await expectMatchesReference(rounds, DHSA_TEST_PARAMS.slice(0, 2), SHAPES.slice(1, 4));
+  },
+});
+
+Deno.test({
+  name: "dhsa: a chunking scan longer than llvmpipe's 65,535 loop iterations per invocation",
+  ignore: testGpu === null,
+  async fn() {
+    // llvmpipe runs invocations in SIMD groups and counts loop iterations per group, across all
+    // loops: with heads cutting at different keys (random keys, threshold 0), every key ran the
+    // cosine, close and add loops over D4 = 25 for one head or another, and a one-dispatch scan
+    // of 8192 keys stopped short — later keys kept chunk 0 and decoding rows saw 1 key, not 819.
+    // The scan now runs as dispatches of scanSegment keys; decoding keeps the check cheap.
+    const shape = { heads: 4, seq: 8192, headDim: 100, causal: true, queries: 4 };
+    assert(scanSegment(shape.headDim) < shape.seq);
+    await expectMatchesReference(
+      dhsaAttention.impl,
+      [
+        { density: 0.1, threshold: 0, minChunk: 8, maxChunk: 32 },
+        { density: 0.1, threshold: 0.6, minChunk: 8, maxChunk: 32 },
+      ],
+      [shape],
+    );
   },
 });
 
