@@ -218,7 +218,7 @@ export const attentionFidelity = defineTask<TaskImpl>({
   },
   profiles: {
     smoke: { seq: [256], causal: [true] },
-    quick: { seq: [1024], causal: [true] },
+    quick: { seq: [1024], heads: [4], causal: [true] },
     full: { seq: [512, 2048, 4096, 8192, 16384], causal: [true, false] },
   },
   requiresFeatures: [],
