@@ -5,9 +5,30 @@ import { COMMON } from "./block_topk_kernel.ts";
 
 const WORKGROUP = 64;
 
+/**
+ * WGSL: the log-sum-exp of one query row's scaled scores over keys 0..last (online, in key
+ * order), for kernels binding `q`, `k` and a uniform `p` with `scale`. Shared by the oracle gate
+ * and the staged block-mass search of SparseD and AdaSpa.
+ */
+export const ROW_LSE_FN = /* wgsl */ `
+fn row_lse(qrow: u32, base: u32, last: u32) -> f32 {
+  var running_max = -3.0e38;
+  var denom = 0.0;
+  for (var j = 0u; j <= last; j++) {
+    var dot4 = vec4<f32>(0.0);
+    for (var i = 0u; i < D4; i++) { dot4 += q[qrow + i] * k[base + j * D4 + i]; }
+    let s = (dot4.x + dot4.y + dot4.z + dot4.w) * p.scale;
+    let new_max = max(running_max, s);
+    denom = denom * exp(running_max - new_max) + exp(s - new_max);
+    running_max = new_max;
+  }
+  return running_max + log(denom);
+}
+`;
+
 /** Pass 1: per (query row, head), the log-sum-exp of its scaled scores over visible keys. */
 export function rowLseWgsl(headDim: number): string {
-  return COMMON(headDim) + /* wgsl */ `
+  return COMMON(headDim) + ROW_LSE_FN + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
@@ -23,17 +44,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (p.causal == 1u) { last = pos; }
   let base = head * p.seq * D4;
   let qrow = (head * p.queries + row) * D4;
-  var running_max = -3.0e38;
-  var denom = 0.0;
-  for (var j = 0u; j <= last; j++) {
-    var dot4 = vec4<f32>(0.0);
-    for (var i = 0u; i < D4; i++) { dot4 += q[qrow + i] * k[base + j * D4 + i]; }
-    let s = (dot4.x + dot4.y + dot4.z + dot4.w) * p.scale;
-    let new_max = max(running_max, s);
-    denom = denom * exp(running_max - new_max) + exp(s - new_max);
-    running_max = new_max;
-  }
-  lse[head * p.queries + row] = running_max + log(denom);
+  lse[head * p.queries + row] = row_lse(qrow, base, last);
 }`;
 }
 

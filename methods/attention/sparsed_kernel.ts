@@ -3,10 +3,11 @@
 // block, exp(q·k/√d − lse(row)) summed over its rows and keys. Both over the slices of a stage
 // (block_sparse.ts STAGED_COMMON); selection and attention are the shared staged passes.
 import { BLOCK_WORKGROUP, STAGED_COMMON } from "./block_sparse.ts";
+import { ROW_LSE_FN } from "./seer_oracle_kernel.ts";
 
 /** Per (row, slice of the stage): the log-sum-exp of its scaled logits over every visible key. */
 export function stagedRowLseWgsl(headDim: number): string {
-  return STAGED_COMMON(headDim) + /* wgsl */ `
+  return STAGED_COMMON(headDim) + ROW_LSE_FN + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
@@ -21,17 +22,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (p.causal == 1u) { last = p.seq - p.queries + row; }
   let base = slice * p.seq * D4;
   let qrow = (slice * p.queries + row) * D4;
-  var running_max = -3.0e38;
-  var denom = 0.0;
-  for (var j = 0u; j <= last; j++) {
-    var dot4 = vec4<f32>(0.0);
-    for (var i = 0u; i < D4; i++) { dot4 += q[qrow + i] * k[base + j * D4 + i]; }
-    let s = (dot4.x + dot4.y + dot4.z + dot4.w) * p.scale;
-    let new_max = max(running_max, s);
-    denom = denom * exp(running_max - new_max) + exp(s - new_max);
-    running_max = new_max;
-  }
-  lse[slice * p.queries + row] = running_max + log(denom);
+  lse[slice * p.queries + row] = row_lse(qrow, base, last);
 }`;
 }
 
