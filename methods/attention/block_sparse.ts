@@ -152,6 +152,29 @@ export function perInputCache<T>(): (inputs: AttentionInputs, key: string, make:
 /** A compute pass: pipeline, bind group and workgroup counts. */
 export type Pass = [GPUComputePipeline, GPUBindGroup, [number, number, number]];
 
+/** A bind group of `buffers` at bindings 0, 1, … of the pipeline's group 0. */
+export function bindInOrder(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  buffers: GPUBuffer[],
+): GPUBindGroup {
+  return device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}
+
+/** Records `passes` into `encoder`, one compute pass each, in order. */
+export function encodePasses(encoder: GPUCommandEncoder, passes: Pass[]): void {
+  for (const [pipeline, group, [x, y, z]] of passes) {
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+}
+
 /** What a block-sparse method adds: the passes that fill `scores` (q_blocks × blocks per head). */
 export interface BlockScoring {
   /** Compiles its pipelines and records its passes; returns their compile time. */
@@ -200,10 +223,7 @@ export async function setupBlockSparse(
   );
   const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, uniforms, scores, geometry, bind }),
     compileCompute(device, selectWgsl(shape.headDim, blocks), "block-select"),
@@ -232,15 +252,7 @@ export async function setupBlockSparse(
     ],
   ];
   return {
-    encode(encoder) {
-      for (const [pipeline, group, [x, y, z]] of passes) {
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(x, y, z);
-        pass.end();
-      }
-    },
+    encode: (encoder) => encodePasses(encoder, passes),
     output,
     visited,
     compileMs: method.compileMs + select.compileMs + attend.compileMs,
@@ -472,10 +484,7 @@ export async function setupStagedBlockSparse(
   );
   const visited = own(createStorage(device, slices * queries * 4, "attention-visited"));
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, geometry, scores, lse, counts, uniforms, bind }),
     compileCompute(device, plannedSelectWgsl(shape.headDim, blocks), "planned-select"),
@@ -519,15 +528,7 @@ export async function setupStagedBlockSparse(
     throw new RangeError(`Cannot stage slices: the stages cover ${next} of ${slices} slices`);
   }
   return {
-    encode(encoder) {
-      for (const [pipeline, group, [x, y, z]] of passes) {
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(x, y, z);
-        pass.end();
-      }
-    },
+    encode: (encoder) => encodePasses(encoder, passes),
     output,
     visited,
     compileMs: method.compileMs + select.compileMs + attend.compileMs,

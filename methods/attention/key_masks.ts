@@ -4,7 +4,7 @@
 // fill the bitmaps each computation, and which group each query row belongs to.
 import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
-import type { Pass } from "./block_sparse.ts";
+import { bindInOrder, encodePasses, type Pass } from "./block_sparse.ts";
 import {
   type AttentionGpuInputs,
   type AttentionKernel,
@@ -177,10 +177,7 @@ export async function setupKeyMasks(
   const output = createStorage(device, shape.heads * queries * shape.headDim * 4, "attn-output");
   const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    bindInOrder(device, pipeline, buffers);
   let topk: Promise<{ pipeline: GPUComputePipeline; compileMs: number }> | null = null;
   const context: MaskContext = {
     gpu,
@@ -243,13 +240,7 @@ export async function setupKeyMasks(
   return {
     encode(encoder) {
       encoder.clearBuffer(masks);
-      for (const [pipeline, group, [x, y, z]] of passes) {
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(x, y, z);
-        pass.end();
-      }
+      encodePasses(encoder, passes);
     },
     output,
     visited,
