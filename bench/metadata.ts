@@ -1,5 +1,6 @@
 // The strict zod schemas every method and task is declared with, and their define* helpers.
 import { z } from "zod";
+import type { TaskImpl } from "./plugin.ts";
 
 export const FAMILIES = ["attention", "pruning", "moe", "retrieval"] as const;
 export const Family = z.enum(FAMILIES);
@@ -62,6 +63,29 @@ export type ParamSpecs = z.infer<typeof ParamSpecs>;
 /** Concrete parameter values of one cell. */
 export type ParamValue = number | boolean | string;
 export type ParamValues = Record<string, ParamValue>;
+
+/** The value a parameter spec declares: a number for `int`/`number`, else a boolean or a string. */
+export type ParamValueOf<S> = S extends { type: "boolean" } ? boolean
+  : S extends { type: "enum" } ? string
+  : number;
+
+/**
+ * The typed parameter values of a spec record: what `setup`, `selectKeys`, `prepare` and the
+ * other hooks of a plugin receive, so no plugin casts `params.x as number`. The runner only ever
+ * passes every declared parameter, each validated against its spec (defaults, the sweep, or a
+ * `--param` value parsed by {@link parseParamValue}).
+ *
+ * @example
+ * ```ts
+ * import type { ParamValuesOf } from "./metadata.ts";
+ * type Window = ParamValuesOf<{
+ *   window: { type: "int"; description: "keys"; default: 8; min: 1; max: 9; sweep: [8] };
+ *   causal: { type: "boolean"; description: "mask"; default: true; sweep: [true] };
+ * }>;
+ * const values: Window = { window: 8, causal: true };
+ * ```
+ */
+export type ParamValuesOf<P> = { readonly [K in keyof P]: ParamValueOf<P[K]> };
 
 const Paper = z.object({
   title: z.string().min(1),
@@ -172,12 +196,44 @@ export interface Method<Impl = unknown> {
 }
 
 /**
- * Declares a method. The metadata is validated at once, so a bad plugin fails on import.
- *
- * @throws {MetadataError} when the metadata does not satisfy {@link MethodMeta}
+ * A method's declaration: its metadata, with the parameter specs kept as written so the
+ * implementation's hooks can be typed by them (see {@link ParamValuesOf}), and the family's
+ * implementation.
  */
-export function defineMethod<Impl>(meta: MethodMeta & { impl: Impl }): Method<Impl> {
-  const { impl, ...rest } = meta;
+export type MethodDefinition<P extends ParamSpecs, Impl> = Omit<MethodMeta, "parameters"> & {
+  parameters: P;
+  impl: Impl;
+};
+
+/**
+ * Declares a method. The metadata is validated at once, so a bad plugin fails on import. Families
+ * wrap it (e.g. `defineAttentionMethod`) so that `impl` is checked against the family's interface
+ * with parameter values typed by `parameters`.
+ *
+ * @param definition metadata and implementation
+ * @returns the frozen method
+ * @throws {MetadataError} when the metadata does not satisfy {@link MethodMeta}
+ * @example
+ * ```ts
+ * import { defineMethod } from "./metadata.ts";
+ * const echo = defineMethod({
+ *   id: "echo",
+ *   family: "attention",
+ *   title: "Echo",
+ *   description: "returns its input",
+ *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   version: "1.0.0",
+ *   parameters: {},
+ *   capabilities: { requires: [], features: [] },
+ *   impl: { echo: (x: number) => x },
+ * });
+ * echo.meta.id; // "echo"
+ * ```
+ */
+export function defineMethod<P extends ParamSpecs, Impl>(
+  definition: MethodDefinition<P, Impl>,
+): Method<Impl> {
+  const { impl, ...rest } = definition;
   return Object.freeze({ meta: Object.freeze(parseOrThrow(MethodMeta, rest, "method")), impl });
 }
 
@@ -187,13 +243,21 @@ export interface Task<Impl = unknown> {
   readonly impl: Impl;
 }
 
+/** A task's declaration: metadata with its case parameters kept as written, and its code. */
+export type TaskDefinition<P extends ParamSpecs> = Omit<TaskMeta, "parameters"> & {
+  parameters: P;
+  impl: TaskImpl<ParamValuesOf<P>>;
+};
+
 /**
- * Declares a task.
+ * Declares a task: `impl.prepare` receives its case parameters typed by `parameters`.
  *
+ * @param definition metadata and implementation
+ * @returns the frozen task
  * @throws {MetadataError} when the metadata does not satisfy {@link TaskMeta}
  */
-export function defineTask<Impl>(meta: TaskMeta & { impl: Impl }): Task<Impl> {
-  const { impl, ...rest } = meta;
+export function defineTask<P extends ParamSpecs>(definition: TaskDefinition<P>): Task<TaskImpl> {
+  const { impl, ...rest } = definition;
   return Object.freeze({ meta: Object.freeze(parseOrThrow(TaskMeta, rest, "task")), impl });
 }
 

@@ -75,9 +75,9 @@ export interface PreparedCase {
   dispose(): void;
 }
 
-/** What a task implements. */
-export interface TaskImpl {
-  prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase>;
+/** What a task implements; `V` are its case parameters, typed by its declared specs. */
+export interface TaskImpl<V extends Readonly<ParamValues> = ParamValues> {
+  prepare(caseParams: V, ctx: TaskContext): Promise<PreparedCase>;
 }
 
 /**

@@ -1,4 +1,5 @@
 // Summary statistics shared by every timed figure the harness publishes.
+import { mulberry32 } from "./random.ts";
 
 /** The summary of one series of timed samples, in milliseconds. */
 export interface Summary {
@@ -112,4 +113,127 @@ export function summarize(samples: readonly number[]): Summary {
     sd,
     ci95: [mean - half, mean + half],
   };
+}
+
+/** Options of the bootstrap intervals: how many resamples, and the seed that makes them repeatable. */
+export interface BootstrapOptions {
+  /** Resamples drawn (default 2000). */
+  resamples?: number;
+  /** Seed of the resampling (default 0x5eed): the same data always gives the same interval. */
+  seed?: number;
+}
+
+function resampler(options: BootstrapOptions): { resamples: number; uniform: () => number } {
+  const resamples = options.resamples ?? 2000;
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new RangeError(
+      `Cannot bootstrap as 'resamples' must be a positive integer: current value is ${resamples}`,
+    );
+  }
+  return { resamples, uniform: mulberry32(options.seed ?? 0x5eed) };
+}
+
+function percentileInterval(estimates: number[]): [number, number] {
+  estimates.sort((a, b) => a - b);
+  return [percentile(estimates, 2.5), percentile(estimates, 97.5)];
+}
+
+/**
+ * A 95% percentile-bootstrap interval of a statistic of one series: resample the values with
+ * replacement, recompute, take the 2.5th and 97.5th percentiles. The interval of a median or a
+ * mean never leaves the range of the values (so a latency interval is never negative).
+ *
+ * @param values the observations, at least one, all finite
+ * @param statistic what to estimate from a resample (e.g. {@link median}, {@link mean})
+ * @returns [low, high]
+ * @throws {RangeError} for no values or a non-finite one
+ * @example
+ * ```ts
+ * import { bootstrapInterval, mean } from "./stats.ts";
+ * const [lo, hi] = bootstrapInterval([0.8, 1, 1, 0.9, 1, 0.7], mean);
+ * lo <= hi; // true, both within [0.7, 1]
+ * ```
+ */
+export function bootstrapInterval(
+  values: readonly number[],
+  statistic: (values: readonly number[]) => number,
+  options: BootstrapOptions = {},
+): [number, number] {
+  checkSeries(values);
+  const { resamples, uniform } = resampler(options);
+  const n = values.length;
+  const draw = new Array<number>(n);
+  const estimates: number[] = [];
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < n; i++) draw[i] = values[Math.floor(uniform() * n)];
+    estimates.push(statistic(draw));
+  }
+  return percentileInterval(estimates);
+}
+
+/**
+ * A 95% paired-bootstrap interval of the ratio of medians `median(a) / median(b)`, where `a[i]`
+ * and `b[i]` were measured in the same round (interleaved), so they share that round's drift:
+ * rounds are resampled whole, pairs kept together.
+ *
+ * @param a numerators, one per round (e.g. the baseline's latencies)
+ * @param b denominators, the same rounds in the same order (e.g. a method's latencies)
+ * @returns [low, high] of the ratio of medians
+ * @throws {RangeError} when the series differ in length, are empty, or hold a non-positive value
+ * @example
+ * ```ts
+ * import { pairedRatioInterval } from "./stats.ts";
+ * const [lo, hi] = pairedRatioInterval([10, 11, 10, 12, 10], [5, 5.5, 5, 6, 5]);
+ * lo <= 2 && 2 <= hi; // true
+ * ```
+ */
+export function pairedRatioInterval(
+  a: readonly number[],
+  b: readonly number[],
+  options: BootstrapOptions = {},
+): [number, number] {
+  if (a.length !== b.length) {
+    throw new RangeError(
+      `Cannot pair series of ${a.length} and ${b.length} rounds: a ratio needs one pair per round`,
+    );
+  }
+  checkSeries(a);
+  checkSeries(b);
+  for (const v of [...a, ...b]) {
+    if (v <= 0) throw new RangeError(`Cannot take a ratio of latencies holding ${v}`);
+  }
+  const { resamples, uniform } = resampler(options);
+  const n = a.length;
+  const da = new Array<number>(n);
+  const db = new Array<number>(n);
+  const estimates: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; i++) {
+      const pick = Math.floor(uniform() * n);
+      da[i] = a[pick];
+      db[i] = b[pick];
+    }
+    estimates.push(median(da) / median(db));
+  }
+  return percentileInterval(estimates);
+}
+
+/** The median (type-7 50th percentile) of a series, at least one value. */
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((x, y) => x - y), 50);
+}
+
+/** The arithmetic mean of a series, at least one value. */
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError("Cannot average an empty series");
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+function checkSeries(values: readonly number[]): void {
+  if (values.length === 0) throw new RangeError("Cannot bootstrap an empty series");
+  for (const v of values) {
+    if (!Number.isFinite(v)) throw new RangeError(`Cannot bootstrap a series holding ${v}`);
+  }
 }
