@@ -25,6 +25,8 @@ const NumberParam = z.object({
   min: z.number(),
   max: z.number(),
   sweep: z.array(z.number()).min(1),
+  /** Words for special values in case labels, e.g. `{ "0": "all" }` where 0 means no limit. */
+  valueLabels: z.record(z.string(), z.string().min(1)).optional(),
 }).strict().superRefine((p, ctx) => {
   for (const v of [p.default, ...p.sweep]) {
     if (v < p.min || v > p.max) {
@@ -259,6 +261,29 @@ export type TaskDefinition<P extends ParamSpecs> = Omit<TaskMeta, "parameters"> 
 export function defineTask<P extends ParamSpecs>(definition: TaskDefinition<P>): Task<TaskImpl> {
   const { impl, ...rest } = definition;
   return Object.freeze({ meta: Object.freeze(parseOrThrow(TaskMeta, rest, "task")), impl });
+}
+
+/**
+ * A short human label of parameter values, e.g. `seq=2048,causal=true` or `docs=all,batch=50`
+ * (a number spec's `valueLabels` name its special values).
+ *
+ * @example
+ * ```ts
+ * import { paramsLabel } from "./metadata.ts";
+ * paramsLabel({ docs: 0, batch: 50 }, {
+ *   docs: { type: "int", description: "documents, 0 = all", default: 0, min: 0, max: 9,
+ *     sweep: [0], valueLabels: { "0": "all" } },
+ * }); // "docs=all,batch=50"
+ * ```
+ */
+export function paramsLabel(values: Readonly<ParamValues>, specs: ParamSpecs = {}): string {
+  return Object.entries(values).map(([name, value]) => {
+    const spec = specs[name];
+    const word = spec && spec.type !== "boolean" && spec.type !== "enum"
+      ? spec.valueLabels?.[String(value)]
+      : undefined;
+    return `${name}=${word ?? value}`;
+  }).join(",");
 }
 
 /** The default of every parameter. */
