@@ -1,21 +1,32 @@
-// Exports the engine's models to ONNX, writing the protobuf encoding by hand (the few messages
-// of onnx.proto that a model needs). Masked weights are exported as they are used: data ⊙ mask.
+// Exports the engine's models to ONNX: builds each graph here and encodes it with the one ONNX
+// encoder, bench/onnx/model.ts. Masked weights are exported as they are used: data ⊙ mask.
 import type { Gpt } from "./gpt.ts";
 import type { LayerNorm, Linear } from "./layers.ts";
 import type { Mlp } from "./mlp.ts";
-import { ProtoWriter } from "../onnx/protobuf.ts";
+import {
+  encodeOnnxModel,
+  type OnnxAttribute,
+  type OnnxElementType,
+  type OnnxInitializer,
+  type OnnxNode,
+  type OnnxValue,
+} from "../onnx/model.ts";
 
-// ---- onnx.proto messages ------------------------------------------------------------------------
-
-const FLOAT = 1, INT64 = 7;
 type Attr = number | number[] | string | { float: number };
 
-/** A graph under construction: nodes, initializers, inputs and outputs. */
+function attribute(name: string, value: Attr): OnnxAttribute {
+  if (typeof value === "number") return { name, int: value };
+  if (typeof value === "string") return { name, string: value };
+  if (Array.isArray(value)) return { name, ints: value };
+  return { name, float: value.float };
+}
+
+/** A graph under construction: nodes, initializers, inputs and outputs, with fresh names. */
 class GraphBuilder {
-  readonly nodes: ProtoWriter[] = [];
-  readonly initializers: ProtoWriter[] = [];
-  readonly inputs: ProtoWriter[] = [];
-  readonly outputs: ProtoWriter[] = [];
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxInitializer[] = [];
+  readonly inputs: OnnxValue[] = [];
+  readonly outputs: OnnxValue[] = [];
   #count = 0;
 
   /** A fresh value name. */
@@ -25,15 +36,7 @@ class GraphBuilder {
 
   /** Adds a float32 (or int64) constant tensor and returns its name. */
   constant(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): string {
-    const t = new ProtoWriter();
-    for (const d of dims) t.int(1, d);
-    t.int(2, data instanceof Float32Array ? FLOAT : INT64);
-    t.string(8, name);
-    t.bytes(
-      9,
-      new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
-    );
-    this.initializers.push(t);
+    this.initializers.push({ name, dims, data });
     return name;
   }
 
@@ -45,62 +48,32 @@ class GraphBuilder {
     return this.constant(this.name(name), [], Float32Array.of(value));
   }
 
-  /** Adds a node; returns its (single) output name. */
+  /** Adds a node named after its first output; returns that output's name. */
   node(
     op: string,
     inputs: string[],
     attrs: Record<string, Attr> = {},
     outputs = [this.name(op)],
   ): string {
-    const n = new ProtoWriter();
-    for (const i of inputs) n.string(1, i);
-    for (const o of outputs) n.string(2, o);
-    n.string(3, outputs[0]);
-    n.string(4, op);
-    for (const [key, value] of Object.entries(attrs)) {
-      const a = new ProtoWriter().string(1, key);
-      if (typeof value === "number") a.int(3, value).int(20, 2);
-      else if (typeof value === "string") a.string(4, value).int(20, 3);
-      else if (Array.isArray(value)) {
-        for (const v of value) a.int(8, v);
-        a.int(20, 7);
-      } else a.float(2, value.float).int(20, 1);
-      n.message(5, a);
-    }
-    this.nodes.push(n);
+    const attributes = Object.entries(attrs).map(([key, value]) => attribute(key, value));
+    this.nodes.push({ op, inputs, outputs, name: outputs[0], attributes });
     return outputs[0];
   }
 
   /** Declares a graph input or output; a string dim is symbolic. */
-  value(list: "inputs" | "outputs", name: string, elem: number, dims: (number | string)[]): void {
-    const shape = new ProtoWriter();
-    for (const d of dims) {
-      const dim = new ProtoWriter();
-      if (typeof d === "number") dim.int(1, d);
-      else dim.string(2, d);
-      shape.message(1, dim);
-    }
-    const tensor = new ProtoWriter().int(1, elem).message(2, shape);
-    const type = new ProtoWriter().message(1, tensor);
-    this[list].push(new ProtoWriter().string(1, name).message(2, type));
+  value(
+    list: "inputs" | "outputs",
+    name: string,
+    type: OnnxElementType,
+    shape: (number | string)[],
+  ): void {
+    this[list].push({ name, type, shape });
   }
 
   /** The ModelProto bytes (IR version 8, default-domain opset 17). */
   model(graphName: string, docString: string): Uint8Array {
-    const g = new ProtoWriter();
-    for (const n of this.nodes) g.message(1, n);
-    g.string(2, graphName);
-    for (const t of this.initializers) g.message(5, t);
-    g.string(10, docString);
-    for (const i of this.inputs) g.message(11, i);
-    for (const o of this.outputs) g.message(12, o);
-    return new ProtoWriter()
-      .int(1, 8)
-      .string(2, "sparsebench")
-      .string(3, "1.0.0")
-      .message(7, g)
-      .message(8, new ProtoWriter().string(1, "").int(2, 17))
-      .finish();
+    const { nodes, initializers, inputs, outputs } = this;
+    return encodeOnnxModel({ name: graphName, docString, nodes, initializers, inputs, outputs });
   }
 }
 
@@ -148,14 +121,14 @@ function gelu(g: GraphBuilder, x: string): string {
  */
 export function exportMlpOnnx(model: Mlp): Uint8Array {
   const g = new GraphBuilder();
-  g.value("inputs", "x", FLOAT, ["batch", model.sizes[0]]);
+  g.value("inputs", "x", "float32", ["batch", model.sizes[0]]);
   let h = "x";
   model.layers.forEach((layer, i) => {
     h = linear(g, h, layer);
     if (i < model.layers.length - 1) h = g.node("Relu", [h]);
   });
   g.node("Identity", [h], {}, ["logits"]);
-  g.value("outputs", "logits", FLOAT, ["batch", model.sizes[model.sizes.length - 1]]);
+  g.value("outputs", "logits", "float32", ["batch", model.sizes[model.sizes.length - 1]]);
   return g.model("mlp", `MLP ${model.sizes.join("-")} exported by sparsebench`);
 }
 
@@ -166,7 +139,7 @@ export function exportMlpOnnx(model: Mlp): Uint8Array {
 export function exportGptOnnx(model: Gpt): Uint8Array {
   const c = model.config, d = c.dim, h = c.heads, hd = d / h;
   const g = new GraphBuilder();
-  g.value("inputs", "ids", INT64, ["batch", "seq"]);
+  g.value("inputs", "ids", "int64", ["batch", "seq"]);
   const tok = g.constant("tok_emb.weight", [c.vocab, d], model.tokens.weight.effective());
   const posTable = g.constant("pos_emb.weight", [c.context, d], model.positions.weight.effective());
   // seq = shape(ids)[1]; positions = range(0, seq)
@@ -215,6 +188,6 @@ export function exportGptOnnx(model: Gpt): Uint8Array {
     x = g.node("Add", [x, m]);
   }
   g.node("Identity", [linear(g, layerNorm(g, x, model.lnF), model.head)], {}, ["logits"]);
-  g.value("outputs", "logits", FLOAT, ["batch", "seq", c.vocab]);
+  g.value("outputs", "logits", "float32", ["batch", "seq", c.vocab]);
   return g.model("gpt", `byte-level GPT ${JSON.stringify(c)} exported by sparsebench`);
 }
