@@ -1,5 +1,4 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
-import { CSP } from "./app.ts";
 import { fixtureApp } from "./testdata/test_app.ts";
 import { makeRun } from "./testdata/fixture.ts";
 
@@ -54,7 +53,19 @@ Deno.test("every page and API route answers 200 on the fixtures", async () => {
   }
 });
 
-Deno.test("every response carries the CSP and nosniff headers", async () => {
+// The policy spelled out here rather than imported, so the test checks what browsers receive.
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+Deno.test("every response carries the CSP, nosniff, frame and referrer headers", async () => {
   await using f = await fixtureApp();
   for (
     const path of ["/", "/api/tasks", "/static/app.js", "/nowhere", "/api/nowhere", "/tasks/%00"]
@@ -63,8 +74,27 @@ Deno.test("every response carries the CSP and nosniff headers", async () => {
     await res.body?.cancel();
     assertEquals(res.headers.get("content-security-policy"), CSP, path);
     assertEquals(res.headers.get("x-content-type-options"), "nosniff", path);
+    assertEquals(res.headers.get("x-frame-options"), "DENY", path);
+    assertEquals(res.headers.get("referrer-policy"), "no-referrer", path);
   }
-  assert(!CSP.includes("unsafe-inline"));
+});
+
+Deno.test("a matching If-None-Match is a 304 with the same headers and no body", async () => {
+  await using f = await fixtureApp();
+  for (const path of ["/static/app.js", `/tasks/${TASK}`, "/api/tasks"]) {
+    const first = await f.app.request(path);
+    await first.body?.cancel();
+    const tag = first.headers.get("etag");
+    assert(tag, `no ETag on ${path}`);
+    const again = await f.app.request(path, { headers: { "if-none-match": tag } });
+    assertEquals(again.status, 304, path);
+    assertEquals(await again.text(), "");
+    assertEquals(again.headers.get("etag"), tag);
+    assertEquals(again.headers.get("content-security-policy"), CSP, path);
+    const other = await f.app.request(path, { headers: { "if-none-match": '"other"' } });
+    assertEquals(other.status, 200, path);
+    await other.body?.cancel();
+  }
 });
 
 Deno.test("/tasks/:id shows the leaderboard table, chart data and only verified runs by default", async () => {

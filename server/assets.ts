@@ -10,7 +10,14 @@ export interface Asset {
   etag: string;
 }
 
-async function etagOf(body: Uint8Array): Promise<string> {
+/**
+ * A strong ETag of a body: a truncated SHA-256, computed once per body so that answering a
+ * conditional request never hashes anything.
+ *
+ * @param body the bytes served
+ * @returns the quoted entity tag
+ */
+export async function etagOf(body: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource));
   return `"${Array.from(digest.slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("")}"`;
 }

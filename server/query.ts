@@ -1,6 +1,14 @@
 // Checking what comes in through URLs: ids against strict patterns, and the leaderboard's query
-// parameters. Anything else is a 400 or a 404 with a message, never an exception escaping.
-import { type Aggregates, ALL_DEVICES, type Board, frontierOf } from "./aggregate.ts";
+// parameters. Anything else is an HTTPException (400 or 404) with a message people can act on.
+import { HTTPException } from "hono/http-exception";
+import type { RunFile } from "../bench/results/schema.ts";
+import {
+  type Aggregates,
+  ALL_DEVICES,
+  type Board,
+  frontierOf,
+  type TaskSummary,
+} from "./aggregate.ts";
 import { SORT_KEYS, sortRows } from "./columns.ts";
 import { DEVICE_ID_PATTERN } from "./devices.ts";
 
@@ -9,22 +17,12 @@ export const SLUG_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Run ids, as the result schema has them. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** A request the app refuses, with the status and a message people can act on. */
-export class RequestError extends Error {
-  override name = "RequestError";
-  /**
-   * @param status the HTTP status, 400 or 404 (or 413)
-   * @param message what was expected and what was found
-   */
-  constructor(readonly status: 400 | 401 | 404 | 409 | 413, message: string) {
-    super(message);
-  }
-}
-
-/** @throws {RequestError} 404 unless `id` matches `pattern` */
+/** @throws {HTTPException} 404 unless `id` matches `pattern` */
 export function checkId(id: string, pattern: RegExp, what: string): string {
   if (id.length > 128 || !pattern.test(id)) {
-    throw new RequestError(404, `No ${what} '${id.slice(0, 128)}': ids use ${pattern.source}`);
+    throw new HTTPException(404, {
+      message: `No ${what} '${id.slice(0, 128)}': ids use ${pattern.source}`,
+    });
   }
   return id;
 }
@@ -48,10 +46,9 @@ function density(params: URLSearchParams, name: string): number | null {
   if (text === null || text === "") return null;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0 || value > 1) {
-    throw new RequestError(
-      400,
-      `'${name}' must be a density between 0 and 1: got '${text.slice(0, 40)}'`,
-    );
+    throw new HTTPException(400, {
+      message: `'${name}' must be a density between 0 and 1: got '${text.slice(0, 40)}'`,
+    });
   }
   return value;
 }
@@ -61,49 +58,46 @@ function density(params: URLSearchParams, name: string): number | null {
  *
  * @param params the query string
  * @param defaultDevice the device shown when none is asked for
- * @throws {RequestError} 400 naming the parameter and what it accepts
+ * @throws {HTTPException} 400 naming the parameter and what it accepts
  */
 export function parseBoardQuery(params: URLSearchParams, defaultDevice: string): BoardQuery {
   for (const name of params.keys()) {
     if (!KNOWN.has(name)) {
-      throw new RequestError(
-        400,
-        `Unknown query parameter '${name.slice(0, 40)}': use ${[...KNOWN].join(", ")}`,
-      );
+      throw new HTTPException(400, {
+        message: `Unknown query parameter '${name.slice(0, 40)}': use ${[...KNOWN].join(", ")}`,
+      });
     }
   }
   const device = params.get("device") || defaultDevice;
   if (device !== ALL_DEVICES && !DEVICE_ID_PATTERN.test(device)) {
-    throw new RequestError(
-      400,
-      `'device' must be 'all' or a device id: got '${device.slice(0, 80)}'`,
-    );
+    throw new HTTPException(400, {
+      message: `'device' must be 'all' or a device id: got '${device.slice(0, 80)}'`,
+    });
   }
   const densityMin = density(params, "density_min");
   const densityMax = density(params, "density_max");
   if (densityMin !== null && densityMax !== null && densityMin > densityMax) {
-    throw new RequestError(
-      400,
-      `'density_min' (${densityMin}) is above 'density_max' (${densityMax})`,
-    );
+    throw new HTTPException(400, {
+      message: `'density_min' (${densityMin}) is above 'density_max' (${densityMax})`,
+    });
   }
   const unverifiedText = params.get("unverified");
   if (unverifiedText !== null && !["", "0", "1", "true", "false", "on"].includes(unverifiedText)) {
-    throw new RequestError(
-      400,
-      `'unverified' must be 1 or 0: got '${unverifiedText.slice(0, 20)}'`,
-    );
+    throw new HTTPException(400, {
+      message: `'unverified' must be 1 or 0: got '${unverifiedText.slice(0, 20)}'`,
+    });
   }
   const sort = params.get("sort");
   if (sort !== null && !SORT_KEYS.includes(sort)) {
-    throw new RequestError(
-      400,
-      `'sort' must be one of ${SORT_KEYS.join(", ")}: got '${sort.slice(0, 40)}'`,
-    );
+    throw new HTTPException(400, {
+      message: `'sort' must be one of ${SORT_KEYS.join(", ")}: got '${sort.slice(0, 40)}'`,
+    });
   }
   const dir = params.get("dir") ?? "desc";
   if (dir !== "asc" && dir !== "desc") {
-    throw new RequestError(400, `'dir' must be asc or desc: got '${dir.slice(0, 20)}'`);
+    throw new HTTPException(400, {
+      message: `'dir' must be asc or desc: got '${dir.slice(0, 20)}'`,
+    });
   }
   return {
     device,
@@ -118,11 +112,13 @@ export function parseBoardQuery(params: URLSearchParams, defaultDevice: string):
 /**
  * The rows a leaderboard view shows: the precomputed board of its device, filtered and sorted.
  *
- * @throws {RequestError} 404 for an unknown task; an unknown device is an empty board
+ * @throws {HTTPException} 404 for an unknown task; an unknown device is an empty board
  */
 export function selectBoard(data: Aggregates, taskId: string, q: BoardQuery): Board {
   const perDevice = data.boards.get(taskId);
-  if (!perDevice) throw new RequestError(404, `No task '${taskId}' in any loaded run`);
+  if (!perDevice) {
+    throw new HTTPException(404, { message: `No task '${taskId}' in any loaded run` });
+  }
   const both = perDevice.get(q.device);
   if (!both) return { rows: [], frontier: [] };
   const board = q.unverified ? both.all : both.verified;
@@ -138,4 +134,42 @@ export function selectBoard(data: Aggregates, taskId: string, q: BoardQuery): Bo
   }
   if (q.sort) rows = sortRows(rows, q.sort, q.dir);
   return { rows, frontier: frontierOf(rows) };
+}
+
+/**
+ * The task `id` names in the loaded runs.
+ *
+ * @throws {HTTPException} 404 for a malformed or unknown id
+ */
+export function taskOf(data: Aggregates, id: string): TaskSummary {
+  checkId(id, SLUG_PATTERN, "task");
+  const task = data.tasks.get(id);
+  if (!task) throw new HTTPException(404, { message: `No task '${id}' in any loaded run` });
+  return task;
+}
+
+/**
+ * The run `id` names in the loaded runs.
+ *
+ * @throws {HTTPException} 404 for a malformed or unknown id
+ */
+export function runOf(data: Aggregates, id: string): RunFile {
+  checkId(id, RUN_ID_PATTERN, "run");
+  const run = data.runs.get(id);
+  if (!run) throw new HTTPException(404, { message: `No run '${id}' is loaded` });
+  return run;
+}
+
+/**
+ * Refuses a query string on pages that take none, so a typo is not silently ignored.
+ *
+ * @throws {HTTPException} 400 naming the first parameter
+ */
+export function refuseQuery(params: URLSearchParams): void {
+  const first = [...params.keys()][0];
+  if (first !== undefined) {
+    throw new HTTPException(400, {
+      message: `This page takes no query parameters: got '${first.slice(0, 40)}'`,
+    });
+  }
 }

@@ -1,5 +1,4 @@
-import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
-import { sameToken } from "./submit.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
 import { makeRun } from "./testdata/fixture.ts";
 import { fixtureApp } from "./testdata/test_app.ts";
 
@@ -33,8 +32,20 @@ Deno.test("POST /api/runs refuses a missing or wrong token with 401", async () =
     );
     assertEquals(res.status, 401, String(token));
     assertEquals(res.headers.get("www-authenticate"), 'Bearer realm="sparsebench"');
-    await res.body?.cancel();
+    assertStringIncludes((await res.json()).error, "Authorization: Bearer <token>");
   }
+  // Not a bearer token at all is a bad request (RFC 6750), still with the challenge.
+  const malformed = await f.app.request(
+    "/api/runs",
+    post("{}", null, { authorization: "Bearer not a token!" }),
+  );
+  assertEquals(malformed.status, 400);
+  assertEquals(malformed.headers.get("www-authenticate"), 'Bearer realm="sparsebench"');
+  await malformed.body?.cancel();
+});
+
+Deno.test("createApp() refuses a submission token no client could send", async () => {
+  await assertRejects(() => fixtureApp({ submitToken: "has spaces" }), Error, "bearer token");
 });
 
 Deno.test("POST /api/runs stores a valid run as unverified, shown with a badge, out of the ranking", async () => {
@@ -101,12 +112,4 @@ Deno.test("POST /api/runs answers 413 over 5 MB, declared or streamed", async ()
   );
   assertEquals(streamed.status, 413);
   await streamed.body?.cancel();
-});
-
-Deno.test("sameToken() compares whole tokens only", () => {
-  assert(sameToken("abc", "abc"));
-  assert(!sameToken("abd", "abc"));
-  assert(!sameToken("ab", "abc"));
-  assert(!sameToken("abcd", "abc"));
-  assert(!sameToken("", "abc"));
 });

@@ -1,0 +1,136 @@
+// The HTML pages and the CSV download as a sub-app: each route checks its URL, then renders from
+// the request's snapshot through the response cache.
+import { type Context, Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ALL_DEVICES } from "./aggregate.ts";
+import { toCsv } from "./columns.ts";
+import { compareRuns } from "./compare.ts";
+import { DEVICE_ID_PATTERN } from "./devices.ts";
+import {
+  checkId,
+  parseBoardQuery,
+  refuseQuery,
+  RUN_ID_PATTERN,
+  runOf,
+  selectBoard,
+  SLUG_PATTERN,
+  taskOf,
+} from "./query.ts";
+import { type Cached, CSV, type Env, page } from "./response_cache.ts";
+import { comparePage } from "./views/compare_page.ts";
+import type { Links } from "./views/links.ts";
+import { type MethodInfo, methodPage } from "./views/method_page.ts";
+import { overviewPage } from "./views/overview_page.ts";
+import { runPage, runsPage } from "./views/runs_page.ts";
+import { taskPage } from "./views/task_page.ts";
+
+/** What the pages need besides the snapshot. */
+export interface PageDeps {
+  links: Links;
+  methodInfo: ReadonlyMap<string, MethodInfo>;
+  cached: Cached;
+}
+
+function query(c: Context): URLSearchParams {
+  return new URL(c.req.url).searchParams;
+}
+
+/** The two run ids of /compare?a=&b=, refusing anything else in the query. */
+function compareIds(params: URLSearchParams): [string, string] {
+  for (const name of params.keys()) {
+    if (name !== "a" && name !== "b") {
+      throw new HTTPException(400, {
+        message: `Unknown query parameter '${name.slice(0, 40)}': use a and b`,
+      });
+    }
+  }
+  const id = (name: string) => {
+    const value = params.get(name);
+    if (!value) {
+      throw new HTTPException(400, {
+        message: `'${name}' must name a run: /compare?a=RUN&b=RUN`,
+      });
+    }
+    if (!RUN_ID_PATTERN.test(value)) {
+      throw new HTTPException(400, {
+        message: `'${name}' is not a run id: got '${value.slice(0, 128)}'`,
+      });
+    }
+    return value;
+  };
+  return [id("a"), id("b")];
+}
+
+/**
+ * The pages as a sub-app, to be mounted at /.
+ *
+ * @param deps links, method metadata and the response cache
+ * @returns the sub-app
+ */
+export function pageRoutes(deps: PageDeps): Hono<Env> {
+  const { links, methodInfo, cached } = deps;
+  const app = new Hono<Env>();
+
+  app.get("/", (c) =>
+    cached(c, (s) => {
+      refuseQuery(query(c));
+      return page(overviewPage(s.data, links));
+    }));
+
+  app.get("/runs", (c) =>
+    cached(c, (s) => {
+      refuseQuery(query(c));
+      return page(runsPage(s.data, links));
+    }));
+
+  app.get("/runs/:id", (c) =>
+    cached(c, (s) => {
+      refuseQuery(query(c));
+      return page(runPage(s.data, runOf(s.data, c.req.param("id")), links));
+    }));
+
+  function taskView(c: Context<Env>, device?: string): Promise<Response> {
+    return cached(c, (s) => {
+      const task = taskOf(s.data, c.req.param("id")!);
+      const params = query(c);
+      if (device !== undefined) {
+        if (!DEVICE_ID_PATTERN.test(device) && device !== ALL_DEVICES) {
+          throw new HTTPException(404, { message: `No device '${device.slice(0, 80)}'` });
+        }
+        if (params.has("device")) {
+          throw new HTTPException(400, { message: "The device is already in the path" });
+        }
+        params.set("device", device);
+      }
+      const q = parseBoardQuery(params, task.defaultDeviceId ?? ALL_DEVICES);
+      return page(taskPage(s.data, task, selectBoard(s.data, task.id, q), q, links));
+    });
+  }
+
+  app.get("/tasks/:id", (c) => taskView(c));
+  app.get("/tasks/:id/device/:device", (c) => taskView(c, c.req.param("device")));
+
+  app.get("/tasks/:id/leaderboard.csv", (c) =>
+    cached(c, (s) => {
+      const task = taskOf(s.data, c.req.param("id"));
+      const q = parseBoardQuery(query(c), task.defaultDeviceId ?? ALL_DEVICES);
+      return { status: 200, type: CSV, body: toCsv(selectBoard(s.data, task.id, q).rows) };
+    }));
+
+  app.get("/methods/:id", (c) =>
+    cached(c, (s) => {
+      refuseQuery(query(c));
+      const id = checkId(c.req.param("id"), SLUG_PATTERN, "method");
+      const method = s.data.methods.get(id);
+      if (!method) throw new HTTPException(404, { message: `No method '${id}' in any loaded run` });
+      return page(methodPage(s.data, method, methodInfo.get(id), links));
+    }));
+
+  app.get("/compare", (c) =>
+    cached(c, (s) => {
+      const [a, b] = compareIds(query(c)).map((id) => runOf(s.data, id));
+      return page(comparePage(a, b, compareRuns(a, b), links));
+    }));
+
+  return app;
+}

@@ -1,0 +1,27 @@
+// /static/:name: the page script, style and chart.js from a fixed list, so there is nothing to
+// list or traverse. Conditional requests are answered by the etag middleware in app.ts.
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { Asset } from "./assets.ts";
+import type { Env } from "./response_cache.ts";
+
+/**
+ * The static files as a sub-app, to be mounted at /static.
+ *
+ * @param assets the files by name, each with its precomputed ETag
+ * @returns the sub-app
+ */
+export function staticRoutes(assets: ReadonlyMap<string, Asset>): Hono<Env> {
+  const app = new Hono<Env>();
+  app.get("/:name", (c) => {
+    const name = c.req.param("name");
+    const asset = assets.get(name);
+    if (!asset) throw new HTTPException(404, { message: `No static file '${name.slice(0, 80)}'` });
+    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": asset.type,
+      "ETag": asset.etag,
+      "Cache-Control": "public, max-age=3600",
+    });
+  });
+  return app;
+}
