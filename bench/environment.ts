@@ -35,7 +35,8 @@ export async function collectEnvironment(
     cpuModel: cpus[0]?.model?.trim() || "unknown",
     cores: navigator.hardwareConcurrency || cpus.length || 1,
     memoryBytes: Deno.systemMemoryInfo().total,
-    hostname: Deno.hostname(),
+    // A public run file names no machine: the hostname only when asked for.
+    ...(Deno.env.get("SPARSEBENCH_RECORD_HOSTNAME") === "1" ? { hostname: Deno.hostname() } : {}),
     gpu,
     gpuUnavailableReason,
     git: { commit, dirty: status === null ? null : status.length > 0 },

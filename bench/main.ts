@@ -212,8 +212,11 @@ export async function main(argv: string[]): Promise<number> {
       methods: args.methods,
       tasks: args.tasks,
       params: overrides,
-      warmup: settings.warmup,
-      runs: settings.runs,
+      warmup: settings.sampling.warmup,
+      runs: settings.sampling.minRuns,
+      maxRuns: settings.sampling.maxRuns,
+      targetRelativeHalfWidth: settings.sampling.targetRelativeHalfWidth,
+      samplingBudgetMs: settings.sampling.budgetMs,
       timeLimitMs: args.timeLimitMs ?? settings.timeLimitMs,
     },
     environment: await collectEnvironment(context?.info ?? null, gpu.unavailableReason),
@@ -236,22 +239,26 @@ export async function main(argv: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onInterrupt);
 
   const progress = new Progress();
-  await runCells(
+  const o = run.options;
+  await runCells(run, {
     groups,
-    run,
     gpu,
-    {
-      warmup: run.options.warmup,
-      runs: run.options.runs,
-      timeLimitMs: run.options.timeLimitMs,
-      dumpDir: args.dumpDir,
+    sampling: {
+      warmup: o.warmup,
+      minRuns: o.runs,
+      maxRuns: o.maxRuns,
+      targetRelativeHalfWidth: o.targetRelativeHalfWidth ??
+        settings.sampling.targetRelativeHalfWidth,
+      budgetMs: o.samplingBudgetMs ?? settings.sampling.budgetMs,
     },
+    timeLimitMs: o.timeLimitMs,
+    dumpDir: args.dumpDir,
     save,
-    {
+    hooks: {
       onCellStart: (i, n, cell) => progress.start(i, n, cell),
       onCellDone: (i, n, cell) => progress.done(i, n, cell),
     },
-  );
+  });
   Deno.removeSignalListener("SIGINT", onInterrupt);
   run.status = "complete";
   run.endedAt = new Date().toISOString();

@@ -2,6 +2,7 @@
 // family: a task binds a method of its own family and hands back something it can time and score.
 import type { GpuContext } from "./gpu/device.ts";
 import type { Method, ParamValues, Profile } from "./metadata.ts";
+import type { Check, Sparsity } from "./results/schema.ts";
 
 /** What a task gets from the run. */
 export interface TaskContext {
@@ -21,6 +22,8 @@ export interface Sample {
   kernelMs: number | null;
   /** Units of work in the sample (several dispatches per submit for short kernels). */
   reps: number;
+  /** The raw timestamp delta of the whole sample in the adapter's ticks (ns), when timed so. */
+  kernelTicks?: bigint;
 }
 
 /** A tensor to write under `--dump`: raw little-endian float32 plus its shape. */
@@ -31,21 +34,13 @@ export interface DumpTensor {
 }
 
 /** The correctness gate's verdict: the output against the method's own CPU reference. */
-export interface CheckResult {
-  passed: boolean;
-  description: string;
-  maxAbsError: number | null;
-  tolerance: string;
-}
+export type CheckResult = Check;
 
 export interface TrialResult {
   check: CheckResult;
   metrics: Record<string, number>;
-  sparsity: {
-    nominalDensity: number | null;
-    realizedDensity: number | null;
-    flopsRatio: number | null;
-  } | null;
+  /** Every figure may be null (not meaningful for the method), the object itself is always there. */
+  sparsity: Sparsity;
   /** FLOPs of one unit of work, for the achieved-throughput figure. */
   flops: number | null;
   dumps: DumpTensor[];

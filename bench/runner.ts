@@ -1,6 +1,9 @@
-// Runs planned cells: setup outside the timed region, warm-up, interleaved timed rounds, the
-// correctness gate, and a save after every finished cell. A failing cell becomes a row with its
-// reason; the run goes on.
+// Runs planned cells: setup outside the timed region, warm-up, adaptive interleaved sampling,
+// the correctness gate, and a save after every finished cell. A failing cell becomes a row with
+// its reason; the run goes on.
+import { type CellData, latencyOf, okCell, unfinishedCell } from "./cells.ts";
+import type { DumpManifest } from "./dump.ts";
+import { writeDumps } from "./dump.ts";
 import type { GpuProvider } from "./gpu/device.ts";
 import type { Method, Requirement } from "./metadata.ts";
 import type { CaseGroup, PlannedCell } from "./plan.ts";
@@ -10,23 +13,13 @@ import {
   SkipCase,
   type TaskContext,
   type Trial,
-  type TrialResult,
 } from "./plugin.ts";
-import { summarize } from "./stats.ts";
-import type { Cell, Latency, RunFile } from "./results/schema.ts";
-import { applySpeedups } from "./results/speedup.ts";
-import { TimeoutError, withTimeout } from "./timeout.ts";
 import { hashString } from "./random.ts";
-import type { DumpManifest } from "./dump.ts";
-import { writeDumps } from "./dump.ts";
-
-export interface RunnerOptions {
-  warmup: number;
-  runs: number;
-  timeLimitMs: number;
-  /** Folder for `--dump`, or null. */
-  dumpDir: string | null;
-}
+import type { Cell, RunFile } from "./results/schema.ts";
+import { applySpeedups } from "./results/speedup.ts";
+import { type SampledSeries, sampleInterleaved, type SamplingPolicy } from "./sampling.ts";
+import { wallClockResolutionMs } from "./timer_resolution.ts";
+import { TimeoutError, withTimeout } from "./timeout.ts";
 
 export interface RunnerHooks {
   /** Called before a cell's work starts (index counts cells of the whole plan). */
@@ -38,13 +31,17 @@ export interface RunnerHooks {
 /** Persists the run (atomically) after each finished cell. */
 export type SaveRun = (run: RunFile) => Promise<void>;
 
-interface ActiveTrial {
-  planned: PlannedCell;
-  trial: Trial;
-  startedAt: string;
-  setupMs: number;
-  firstRunMs: number | null;
-  samples: Sample[];
+/** Everything {@link runCells} needs besides the run it fills. */
+export interface RunCellsOptions {
+  groups: readonly CaseGroup[];
+  gpu: GpuProvider;
+  sampling: SamplingPolicy;
+  /** Longest any one step of a cell (setup, a sample, the check) may take. */
+  timeLimitMs: number;
+  /** Folder for `--dump`, or null. */
+  dumpDir: string | null;
+  save: SaveRun;
+  hooks?: RunnerHooks;
 }
 
 /** The seed of a case's inputs: the same for every method of the case, different across cases. */
@@ -59,60 +56,7 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
-function baseCell(
-  planned: PlannedCell,
-  datasetSha256: string | null,
-  startedAt: string,
-  datasetNote?: string,
-): Cell {
-  const { task, method } = planned;
-  const main = task.meta.metrics.find((m) => m.name === task.meta.mainMetric)!;
-  return {
-    key: planned.key,
-    task: {
-      id: task.meta.id,
-      version: task.meta.version,
-      family: task.meta.family,
-      case: planned.caseParams,
-      datasetId: task.meta.dataset.id,
-      datasetSha256,
-      ...(datasetNote ? { datasetNote } : {}),
-    },
-    method: {
-      id: method.meta.id,
-      version: method.meta.version,
-      title: method.meta.title,
-      params: planned.params,
-    },
-    isReference: planned.isReference,
-    status: "failed",
-    error: null,
-    check: null,
-    mainMetric: { name: main.name, higherIsBetter: main.higherIsBetter },
-    metrics: {},
-    latency: null,
-    speedup: null,
-    setup: null,
-    sparsity: null,
-    startedAt,
-    endedAt: new Date().toISOString(),
-  };
-}
-
-function latencyOf(samples: Sample[]): Latency {
-  const kernel = samples.every((s) => s.kernelMs !== null)
-    ? summarize(samples.map((s) => s.kernelMs!))
-    : null;
-  return {
-    source: kernel ? "gpu-timestamp" : "wall",
-    unit: "ms",
-    repsPerSample: samples[samples.length - 1].reps,
-    kernel,
-    wall: summarize(samples.map((s) => s.wallMs)),
-  };
-}
-
-function checkSample(sample: Sample): void {
+function checkSample(sample: Sample): Sample {
   if (
     !Number.isFinite(sample.wallMs) ||
     (sample.kernelMs !== null && !Number.isFinite(sample.kernelMs))
@@ -121,50 +65,60 @@ function checkSample(sample: Sample): void {
       `a timed sample is not a finite time (wall ${sample.wallMs}, kernel ${sample.kernelMs})`,
     );
   }
+  return sample;
 }
 
-/** Runs every cell of `groups` that `run` does not already hold, saving after each one. */
-export async function runCells(
-  groups: readonly CaseGroup[],
-  run: RunFile,
-  gpu: GpuProvider,
-  options: RunnerOptions,
-  save: SaveRun,
-  hooks: RunnerHooks = {},
-): Promise<RunFile> {
+interface ActiveTrial {
+  planned: PlannedCell;
+  trial: Trial;
+  startedAt: string;
+  setupMs: number;
+  readonly isReference: boolean;
+  sample(): Promise<Sample>;
+}
+
+/**
+ * Runs every cell of `options.groups` that `run` does not already hold, saving after each one.
+ *
+ * @param run the run to fill (a resumed run keeps its cells)
+ * @param options what to run and how
+ * @returns `run`, with every planned cell recorded
+ */
+export async function runCells(run: RunFile, options: RunCellsOptions): Promise<RunFile> {
+  const { groups, gpu, hooks = {} } = options;
   const done = new Set(run.cells.map((c) => c.key));
   const total = groups.reduce((n, g) => n + g.cells.length, 0);
-  let index = done.size > 0
-    ? groups.flatMap((g) => g.cells).filter((c) => done.has(c.key)).length
-    : 0;
+  let index = groups.flatMap((g) => g.cells).filter((c) => done.has(c.key)).length;
   const manifest: DumpManifest = {
     runId: run.runId,
     format: "float32, little-endian, row-major",
     cells: [],
   };
   const limit = options.timeLimitMs;
+  const wallResolutionMs = wallClockResolutionMs();
 
   const record = async (cell: Cell) => {
     cell.endedAt = new Date().toISOString();
     run.cells.push(cell);
     applySpeedups(run.cells);
-    await save(run);
+    await options.save(run);
     hooks.onCellDone?.(++index, total, cell);
   };
   const withLoss = (reason: string) => {
     const lost = gpu.takeLostReason();
     return lost ? `${reason} (${lost})` : reason;
   };
-  const failure = (
-    planned: PlannedCell,
-    sha: string | null,
-    startedAt: string,
-    error: unknown,
-  ): Cell => ({
-    ...baseCell(planned, sha, startedAt),
-    status: error instanceof TimeoutError ? "timeout" : "failed",
-    error: withLoss(errorText(error)),
-  });
+  const failure = (planned: PlannedCell, data: CellData, startedAt: string, error: unknown) =>
+    unfinishedCell(planned, {
+      status: error instanceof SkipCase
+        ? "skipped"
+        : error instanceof TimeoutError
+        ? "timeout"
+        : "failed",
+      error: withLoss(errorText(error)),
+      data,
+      startedAt,
+    });
 
   for (const group of groups) {
     const todo = group.cells.filter((c) => !done.has(c.key));
@@ -187,15 +141,17 @@ export async function runCells(
         `preparing ${group.task.meta.id} (${group.caseKey})`,
       );
     } catch (error) {
+      // Data that is not on this machine skips the case with the reason (SkipCase): no failure.
       for (const planned of todo) {
         hooks.onCellStart?.(index, total, planned);
-        const cell = failure(planned, null, preparedAt, error);
-        // Data that is not on this machine skips the case with the reason, it is no failure.
-        if (error instanceof SkipCase) cell.status = "skipped";
-        await record(cell);
+        await record(failure(planned, { datasetSha256: null }, preparedAt, error));
       }
       continue;
     }
+    const data: CellData = {
+      datasetSha256: prepared.datasetSha256,
+      datasetNote: prepared.datasetNote,
+    };
 
     // Setup of every cell of the case, outside any timed region.
     const active: ActiveTrial[] = [];
@@ -204,21 +160,22 @@ export async function runCells(
       const startedAt = new Date().toISOString();
       const unmet = planned.method.meta.capabilities.requires.filter((r) => !available(r));
       if (unmet.length > 0) {
-        const cell = baseCell(planned, prepared.datasetSha256, startedAt, prepared.datasetNote);
-        cell.status = "skipped";
-        cell.error = `needs ${unmet.join(", ")}: ${
+        let error = `needs ${unmet.join(", ")}: ${
           gpu.unavailableReason ?? "not available"
         }; metrics are from the CPU reference, no latency`;
+        let metrics: Record<string, number> = {};
         try {
-          cell.metrics = await withTimeout(
+          metrics = await withTimeout(
             prepared.referenceMetrics(planned.method as Method, planned.params),
             limit,
             "CPU reference",
           );
-        } catch (error) {
-          cell.error += ` (CPU reference failed too: ${errorText(error)})`;
+        } catch (cause) {
+          error += ` (CPU reference failed too: ${errorText(cause)})`;
         }
-        await record(cell);
+        await record(
+          unfinishedCell(planned, { status: "skipped", error, data, startedAt, metrics }),
+        );
         continue;
       }
       const start = performance.now();
@@ -233,81 +190,93 @@ export async function runCells(
           trial,
           startedAt,
           setupMs: performance.now() - start,
-          firstRunMs: null,
-          samples: [],
+          isReference: planned.isReference,
+          sample: async () =>
+            checkSample(
+              await withTimeout(
+                trial.sample(),
+                limit,
+                `a timed run of ${planned.method.meta.id}`,
+              ),
+            ),
         });
       } catch (error) {
-        await record(failure(planned, prepared.datasetSha256, startedAt, error));
+        await record(failure(planned, data, startedAt, error));
       }
     }
 
-    // Warm-up (at least one: the first sample also settles repetitions per submit), then timed
-    // rounds with the methods interleaved, so drift in the machine hits them all alike.
-    const rounds = Math.max(1, options.warmup) + options.runs;
-    for (let round = 0; round < rounds; round++) {
-      // Rotate who goes first each round, so no method always runs right after the heaviest.
-      const order = active.map((_, i) => active[(i + round) % active.length]);
-      for (const a of order) {
-        try {
-          const sample = await withTimeout(
-            a.trial.sample(),
-            limit,
-            `a timed run of ${a.planned.method.meta.id}`,
-          );
-          checkSample(sample);
-          if (a.firstRunMs === null) a.firstRunMs = sample.wallMs * sample.reps;
-          if (round >= Math.max(1, options.warmup)) a.samples.push(sample);
-        } catch (error) {
-          active.splice(active.indexOf(a), 1);
-          await record(failure(a.planned, prepared.datasetSha256, a.startedAt, error));
-          safely(() => a.trial.dispose());
-        }
-      }
-    }
+    const sampledIn = crypto.randomUUID().slice(0, 8);
+    const series = await sampleInterleaved(active, {
+      policy: options.sampling,
+      onFailure: async (a, error) => {
+        await record(failure(a.planned, data, a.startedAt, error));
+        safely(() => a.trial.dispose());
+      },
+    });
 
     for (const a of active) {
-      let result: TrialResult;
-      try {
-        result = await withTimeout(a.trial.finish(), limit, `checking ${a.planned.method.meta.id}`);
-      } catch (error) {
-        await record(failure(a.planned, prepared.datasetSha256, a.startedAt, error));
-        safely(() => a.trial.dispose());
-        continue;
-      }
+      const sampled = series.get(a);
+      if (!sampled) continue;
+      await record(await finishCell(a, { data, sampled, wallResolutionMs, sampledIn }));
       safely(() => a.trial.dispose());
-      const cell = baseCell(a.planned, prepared.datasetSha256, a.startedAt, prepared.datasetNote);
-      const latency = latencyOf(a.samples);
-      const metrics = { ...result.metrics };
-      const p50 = (latency.kernel ?? latency.wall).p50;
-      if (result.flops !== null && p50 > 0) metrics.achieved_gflops = result.flops / (p50 * 1e6);
-      const badMetric = Object.entries(metrics).find(([, v]) => !Number.isFinite(v));
-      cell.check = result.check;
-      cell.metrics = Object.fromEntries(
-        Object.entries(metrics).filter(([, v]) => Number.isFinite(v)),
-      );
-      cell.sparsity = result.sparsity;
-      cell.setup = {
-        totalMs: a.setupMs,
-        compileMs: a.trial.setup.compileMs,
-        uploadMs: a.trial.setup.uploadMs,
-        firstRunMs: a.firstRunMs,
-      };
-      if (!result.check.passed) {
-        cell.error = `correctness check failed: ${result.check.description}`;
-      } else if (badMetric) {
-        cell.error = `metric '${badMetric[0]}' is ${badMetric[1]}`;
-      } else {
-        cell.status = "ok";
-        cell.latency = latency;
-      }
-      if (options.dumpDir && result.dumps.length > 0) {
-        await writeDumps(options.dumpDir, manifest, cell.key, result.dumps);
-      }
-      await record(cell);
     }
     safely(() => prepared.dispose());
   }
   return run;
+
+  async function finishCell(
+    a: ActiveTrial,
+    done: {
+      data: CellData;
+      sampled: SampledSeries;
+      wallResolutionMs: number;
+      sampledIn: string;
+    },
+  ): Promise<Cell> {
+    const { data, sampled } = done;
+    let result;
+    try {
+      result = await withTimeout(a.trial.finish(), limit, `checking ${a.planned.method.meta.id}`);
+    } catch (error) {
+      return failure(a.planned, data, a.startedAt, error);
+    }
+    const setup = {
+      totalMs: a.setupMs,
+      compileMs: a.trial.setup.compileMs,
+      uploadMs: a.trial.setup.uploadMs,
+      firstRunMs: sampled.firstRunMs,
+    };
+    const latency = latencyOf(sampled, {
+      wallResolutionMs: done.wallResolutionMs,
+      sampledIn: done.sampledIn,
+    });
+    const metrics = { ...result.metrics };
+    const p50 = (latency.kernel ?? latency.wall).p50;
+    if (result.flops !== null && p50 > 0) metrics.achieved_gflops = result.flops / (p50 * 1e6);
+    const badMetric = Object.entries(metrics).find(([, v]) => !Number.isFinite(v));
+    const finite = Object.fromEntries(
+      Object.entries(metrics).filter(([, v]) => Number.isFinite(v)),
+    );
+    if (options.dumpDir && result.dumps.length > 0) {
+      await writeDumps(options.dumpDir, manifest, a.planned.key, result.dumps);
+    }
+    const startedAt = a.startedAt;
+    if (!result.check.passed || badMetric) {
+      const error = !result.check.passed
+        ? `correctness check failed: ${result.check.description}`
+        : `metric '${badMetric![0]}' is ${badMetric![1]}`;
+      return unfinishedCell(a.planned, {
+        status: "failed",
+        error,
+        data,
+        startedAt,
+        result,
+        setup,
+        metrics: finite,
+      });
+    }
+    return okCell(a.planned, { data, startedAt, result, metrics: finite, setup, latency });
+  }
 }
 
 function safely(fn: () => void): void {

@@ -8,6 +8,7 @@ import { planRun } from "./plan.ts";
 import { readRunFile, writeRunFile } from "./results/run_file.ts";
 import type { RunFile } from "./results/schema.ts";
 import { runCells } from "./runner.ts";
+import type { CaseGroup } from "./plan.ts";
 
 // The runner only asks the provider for a device; these tests need none.
 const noGpu = {
@@ -20,7 +21,26 @@ function plan(methods: Method[]) {
   return planRun({ profile: "smoke", tasks: [echoTask], methods, overrides: {} }, methods);
 }
 
-const options = { warmup: 1, runs: 3, timeLimitMs: 200, dumpDir: null };
+const sampling = { warmup: 1, minRuns: 3, maxRuns: 3, targetRelativeHalfWidth: 0.03, budgetMs: 0 };
+
+function run(
+  groups: CaseGroup[],
+  into: RunFile,
+  options: { save?: (r: RunFile) => Promise<void>; dumpDir?: string; minRuns?: number } = {},
+) {
+  return runCells(into, {
+    groups,
+    gpu: noGpu,
+    sampling: {
+      ...sampling,
+      minRuns: options.minRuns ?? 3,
+      maxRuns: options.minRuns ?? 3,
+    },
+    timeLimitMs: 200,
+    dumpDir: options.dumpDir ?? null,
+    save: options.save ?? (() => Promise.resolve()),
+  });
+}
 
 Deno.test("runCells() records a row for every misbehaving method and keeps the others ok", async () => {
   const methods = [
@@ -36,12 +56,14 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
   const dir = await Deno.makeTempDir();
   const path = `${dir}/run.json`;
   const saves: number[] = [];
-  const run = await runCells(plan(methods), emptyRun(), noGpu, options, async (r) => {
-    saves.push(r.cells.length);
-    await writeRunFile(path, r);
+  const done = await run(plan(methods), emptyRun(), {
+    save: async (r) => {
+      saves.push(r.cells.length);
+      await writeRunFile(path, r);
+    },
   });
-  const byId = Object.fromEntries(run.cells.map((c) => [c.method.id, c]));
-  assertEquals(run.cells.length, 8);
+  const byId = Object.fromEntries(done.cells.map((c) => [c.method.id, c]));
+  assertEquals(done.cells.length, 8);
   assertEquals(byId["echo-dense"].status, "ok");
   assertEquals(byId["echo-fine"].status, "ok");
   assertEquals(byId["echo-throws-setup"].status, "failed");
@@ -54,7 +76,7 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
   assertEquals(byId["echo-wrong"].status, "failed");
   assertEquals(byId["echo-nan-metric"].status, "failed");
   assertStringIncludes(byId["echo-nan-metric"].error!, "metric 'error' is NaN");
-  for (const c of run.cells) {
+  for (const c of done.cells) {
     assertEquals(
       c.latency === null,
       c.status !== "ok",
@@ -70,13 +92,7 @@ Deno.test("runCells() records a row for every misbehaving method and keeps the o
 Deno.test("runCells() interleaves the methods of a case round by round, rotating who goes first", async () => {
   const log: string[] = [];
   const methods = [echoMethod("echo-dense", "ok", log), echoMethod("echo-other", "ok", log)];
-  await runCells(
-    plan(methods),
-    emptyRun(),
-    noGpu,
-    { ...options, warmup: 1, runs: 2 },
-    () => Promise.resolve(),
-  );
+  await run(plan(methods), emptyRun(), { minRuns: 2 });
   assertEquals(log, [
     "echo-dense:1",
     "echo-other:1",
@@ -95,20 +111,22 @@ Deno.test("runCells() computes speed-ups against the reference cell of the same 
     methods,
     overrides: { scale: [1, 3] },
   }, methods);
-  const run = await runCells(groups, emptyRun(), noGpu, options, () => Promise.resolve());
-  const reference = run.cells.find((c) => c.isReference)!;
-  const other = run.cells.find((c) => c.method.params.scale === 3)!;
+  const done = await run(groups, emptyRun());
+  const reference = done.cells.find((c) => c.isReference)!;
+  const other = done.cells.find((c) => c.method.params.scale === 3)!;
   // The fixture's samples take 1 + scale ms: 2 ms for the reference, 4 ms for scale 3.
   assertEquals(reference.latency?.wall.p50, 2);
-  assertEquals(reference.speedup, 1);
-  assertEquals(other.speedup, 0.5);
+  assertEquals(reference.speedup, { value: 1, ci95: [1, 1], clock: "wall", pairs: 3 });
+  assertEquals(other.speedup, { value: 0.5, ci95: [0.5, 0.5], clock: "wall", pairs: 3 });
+  assertEquals(other.latency?.wall.samples, [4, 4, 4]);
+  assertEquals(other.latency?.rounds, [0, 1, 2]);
   assertEquals(other.metrics.achieved_gflops, 8 / (4 * 1e6));
 });
 
 Deno.test("runCells() skips methods whose requirements are missing, keeping CPU reference metrics", async () => {
   const methods = [echoMethod("echo-dense", "ok"), gpuOnlyEchoMethod("echo-gpu")];
-  const run = await runCells(plan(methods), emptyRun(), noGpu, options, () => Promise.resolve());
-  const gpuCell = run.cells.find((c) => c.method.id === "echo-gpu")!;
+  const done = await run(plan(methods), emptyRun());
+  const gpuCell = done.cells.find((c) => c.method.id === "echo-gpu")!;
   assertEquals(gpuCell.status, "skipped");
   assertStringIncludes(gpuCell.error!, "no adapter in this test");
   assert(gpuCell.metrics.value > 0);
@@ -119,25 +137,23 @@ Deno.test("runCells() on a resumed run runs only the missing cells", async () =>
   const log: string[] = [];
   const methods = [echoMethod("echo-dense", "ok", log), echoMethod("echo-other", "ok", log)];
   const groups = plan(methods);
-  const first = await runCells(groups, emptyRun(), noGpu, options, () => Promise.resolve());
-  // Pretend the run was interrupted after its first cell.
+  const first = await run(groups, emptyRun());
+  // Pretend the run was interrupted after its first (reference) cell.
   const partial: RunFile = { ...first, cells: first.cells.slice(0, 1) };
   log.length = 0;
-  const resumed = await runCells(groups, partial, noGpu, options, () => Promise.resolve());
+  const resumed = await run(groups, partial);
   assertEquals(resumed.cells.map((c) => c.method.id).sort(), ["echo-dense", "echo-other"]);
   assert(log.every((entry) => entry.startsWith("echo-other")), `only the missing cell ran: ${log}`);
+  // Its rounds are another invocation's: the speed-up has no paired interval.
+  const other = resumed.cells.find((c) => c.method.id === "echo-other")!;
+  assertEquals(other.speedup?.pairs, 0);
+  assertEquals(other.speedup?.ci95, null);
 });
 
 Deno.test("runCells() writes --dump tensors with a manifest", async () => {
   const dir = await Deno.makeTempDir();
   const methods = [echoMethod("echo-dense", "ok")];
-  await runCells(
-    plan(methods),
-    emptyRun(),
-    noGpu,
-    { ...options, dumpDir: dir },
-    () => Promise.resolve(),
-  );
+  await run(plan(methods), emptyRun(), { dumpDir: dir });
   const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
   const file = manifest.cells[0].files[0];
   assertEquals(file.shape, [8]);
@@ -153,7 +169,7 @@ Deno.test("runCells() records the cells of a case whose data is missing as skipp
   };
   const methods = [echoMethod("echo-dense", "ok")];
   const groups = planRun({ profile: "smoke", tasks: [missing], methods, overrides: {} }, methods);
-  const run = await runCells(groups, emptyRun(), noGpu, options, () => Promise.resolve());
-  assertEquals(run.cells.map((c) => c.status), ["skipped"]);
-  assertStringIncludes(run.cells[0].error!, "npm package x@1 is not available");
+  const done = await run(groups, emptyRun());
+  assertEquals(done.cells.map((c) => c.status), ["skipped"]);
+  assertStringIncludes(done.cells[0].error!, "npm package x@1 is not available");
 });

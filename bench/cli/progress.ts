@@ -1,22 +1,18 @@
 // Progress while a run goes: a live line on a terminal, one plain line per cell in a pipe.
+import { paramsLabel, type ParamValues } from "../metadata.ts";
 import type { PlannedCell } from "../plan.ts";
 import type { Cell } from "../results/schema.ts";
 import { headlineP50 } from "../results/speedup.ts";
+import { formatSpeedup } from "./summary_table.ts";
 
 function seconds(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
-function label(
-  methodId: string,
-  params: Record<string, unknown>,
-  taskId: string,
-  caseParams: Record<string, unknown>,
-): string {
-  const p = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(",");
-  const c = Object.entries(caseParams).map(([k, v]) => `${k}=${v}`).join(",");
-  return `${methodId}${p ? `[${p}]` : ""} on ${taskId}[${c}]`;
+function label(method: { id: string; params: ParamValues }, task: { id: string; case: string }) {
+  const p = paramsLabel(method.params);
+  return `${method.id}${p ? `[${p}]` : ""} on ${task.id}[${task.case}]`;
 }
 
 /** Writes progress to stderr, so stdout stays clean for `--json`. */
@@ -42,7 +38,10 @@ export class Progress {
   start(index: number, total: number, cell: PlannedCell): void {
     if (!this.#live) return;
     const text = `cell ${index + 1}/${total} ${
-      label(cell.method.meta.id, cell.params, cell.task.meta.id, cell.caseParams)
+      label(
+        { id: cell.method.meta.id, params: cell.params },
+        { id: cell.task.meta.id, case: paramsLabel(cell.caseParams, cell.task.meta.parameters) },
+      )
     } · ${this.#timing(index, total)}`;
     this.#write(`\r\x1b[2K${text.slice(0, (Deno.consoleSize?.().columns ?? 120) - 1)}`);
   }
@@ -50,11 +49,11 @@ export class Progress {
   done(index: number, total: number, cell: Cell): void {
     const outcome = cell.status === "ok" && cell.latency
       ? `ok p50 ${headlineP50(cell.latency).toFixed(3)} ms${
-        cell.speedup ? ` ×${cell.speedup.toFixed(2)}` : ""
-      }`
+        cell.speedup ? ` ${formatSpeedup(cell.speedup)}` : ""
+      }${cell.latency.noisy ? " (noisy)" : ""} n=${(cell.latency.kernel ?? cell.latency.wall).n}`
       : `${cell.status}${cell.error ? `: ${cell.error.split("\n")[0].slice(0, 160)}` : ""}`;
     const line = `[${index}/${total}] ${
-      label(cell.method.id, cell.method.params, cell.task.id, cell.task.case)
+      label(cell.method, { id: cell.task.id, case: cell.task.caseLabel })
     } ${outcome} (${this.#timing(index, total)})`;
     this.#write(this.#live ? `\r\x1b[2K${line}\n` : `${line}\n`);
   }

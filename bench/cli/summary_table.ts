@@ -1,6 +1,11 @@
-// The table printed at the end of a run: method, task, main metric, p50 latency, speed-up, status.
-import type { RunFile } from "../results/schema.ts";
-import { headlineP50 } from "../results/speedup.ts";
+// The table printed at the end of a run, sized for a 120-column terminal: one block per case
+// (task, case label, main metric), one row per cell. `wide` (deno task report --wide) keeps full
+// parameters and adds the share of the FLOPs reduction realized; the run file has everything.
+import type { Cell, RunFile, Speedup, Summary } from "../results/schema.ts";
+import { caseKeyOf, headlineP50 } from "../results/speedup.ts";
+
+/** The width the default table fits in. */
+export const TABLE_WIDTH = 120;
 
 function formatNumber(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined) return "—";
@@ -24,38 +29,87 @@ export function flopsRealized(
   return speedup * flopsRatio;
 }
 
-/** The run's cells as an aligned text table. */
-export function summaryTable(run: RunFile): string {
-  const header = [
-    "method",
-    "params",
-    "task",
-    "case",
-    "main metric",
-    "p50 ms",
-    "±CI ms",
-    "speed-up",
-    "density",
-    "realized",
-    "status",
+/** `×7.24 [6.91–7.60]`, or `×7.24` when there is no interval. */
+export function formatSpeedup(speedup: Speedup | null): string {
+  if (!speedup) return "—";
+  const digits = speedup.value >= 100 ? 0 : 2;
+  const ci = speedup.ci95
+    ? ` [${speedup.ci95[0].toFixed(digits)}–${speedup.ci95[1].toFixed(digits)}]`
+    : "";
+  return `×${speedup.value.toFixed(digits)}${ci}`;
+}
+
+/** The median's interval as ± a share of it, e.g. `±1.8%` (the larger side). */
+export function formatRelativeInterval(summary: Summary | null): string {
+  if (!summary?.p50Ci95 || summary.p50 <= 0) return "—";
+  const [lo, hi] = summary.p50Ci95;
+  const half = Math.max(summary.p50 - lo, hi - summary.p50) / summary.p50;
+  return `±${(half * 100).toFixed(half < 0.1 ? 1 : 0)}%`;
+}
+
+function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+function statusOf(cell: Cell): string {
+  if (cell.status !== "ok") return cell.status;
+  return cell.latency.noisy ? "noisy" : "ok";
+}
+
+function row(cell: Cell, wide: boolean): string[] {
+  const params = Object.entries(cell.method.params).map(([k, v]) => `${k}=${v}`).join(",") || "—";
+  const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
+  const cells = [
+    wide ? cell.method.id : clip(cell.method.id, 28),
+    wide ? params : clip(params, 24),
+    formatNumber(cell.metrics[cell.mainMetric.name], 4),
+    cell.latency ? formatNumber(headlineP50(cell.latency)) : "—",
+    formatRelativeInterval(headline),
+    formatSpeedup(cell.speedup),
+    formatNumber(cell.sparsity?.realizedDensity, 3),
+    headline ? String(headline.n) : "—",
+    statusOf(cell),
   ];
-  const rows = run.cells.map((c) => {
-    const stats = c.latency ? (c.latency.kernel ?? c.latency.wall) : null;
-    return [
-      c.method.id,
-      Object.entries(c.method.params).map(([k, v]) => `${k}=${v}`).join(",") || "—",
-      c.task.id,
-      Object.entries(c.task.case).map(([k, v]) => `${k}=${v}`).join(","),
-      `${c.mainMetric.name}=${formatNumber(c.metrics[c.mainMetric.name], 4)}`,
-      c.latency ? formatNumber(headlineP50(c.latency)) : "—",
-      stats ? formatNumber((stats.ci95[1] - stats.ci95[0]) / 2) : "—",
-      c.speedup === null ? "—" : `×${c.speedup.toFixed(2)}`,
-      formatNumber(c.sparsity?.realizedDensity, 3),
-      formatNumber(flopsRealized(c.speedup, c.sparsity?.flopsRatio), 2),
-      c.status,
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  if (wide) {
+    cells.splice(
+      7,
+      0,
+      formatNumber(flopsRealized(cell.speedup?.value ?? null, cell.sparsity?.flopsRatio), 2),
+    );
+  }
+  return cells;
+}
+
+/**
+ * The run's cells as aligned text, a block per case.
+ *
+ * @param run the run file
+ * @param options `wide`: full parameters and the FLOPs-realized column, no width limit
+ */
+export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): string {
+  const wide = options.wide ?? false;
+  const header = ["method", "params", "main", "p50 ms", "±95%", "speed-up [95% CI]", "density"];
+  if (wide) header.push("realized");
+  header.push("n", "status");
+  const cases = new Map<string, Cell[]>();
+  for (const cell of run.cells) {
+    const key = caseKeyOf(cell);
+    cases.set(key, [...(cases.get(key) ?? []), cell]);
+  }
+  const blocks = [...cases.values()].map((cells) => ({
+    cells,
+    rows: cells.map((c) => row(c, wide)),
+  }));
+  const all = blocks.flatMap((b) => b.rows);
+  const widths = header.map((h, i) => Math.max(h.length, ...all.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  const out = [line(header)];
+  for (const { cells, rows } of blocks) {
+    const first = cells[0];
+    const direction = first.mainMetric.higherIsBetter ? "higher is better" : "lower is better";
+    const title =
+      `${first.task.id} [${first.task.caseLabel}] · main: ${first.mainMetric.name} (${direction})`;
+    out.push("", wide ? title : clip(title, TABLE_WIDTH), ...rows.map(line));
+  }
+  return out.join("\n");
 }

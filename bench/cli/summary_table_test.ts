@@ -1,5 +1,7 @@
-import { assertEquals } from "../../tests/assert.ts";
-import { flopsRealized } from "./summary_table.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
+import { emptyRun, latencyFixture, okCellFixture } from "../../tests/fixtures/run_fixture.ts";
+import { applySpeedups } from "../results/speedup.ts";
+import { flopsRealized, formatSpeedup, summaryTable, TABLE_WIDTH } from "./summary_table.ts";
 
 Deno.test("flopsRealized(): speed-up over the FLOPs reduction, only where work fell", () => {
   // A tenth of the FLOPs and ×5 faster: half the reduction realized.
@@ -8,4 +10,49 @@ Deno.test("flopsRealized(): speed-up over the FLOPs reduction, only where work f
   assertEquals(flopsRealized(0.5, 2), null);
   assertEquals(flopsRealized(null, 0.1), null);
   assertEquals(flopsRealized(3, null), null);
+});
+
+Deno.test("formatSpeedup() shows the interval when there is one", () => {
+  assertEquals(
+    formatSpeedup({ value: 7.2412, ci95: [6.9, 7.61], clock: "wall", pairs: 9 }),
+    "×7.24 [6.90–7.61]",
+  );
+  assertEquals(formatSpeedup({ value: 2, ci95: null, clock: "wall", pairs: 0 }), "×2.00");
+  assertEquals(formatSpeedup(null), "—");
+});
+
+Deno.test("summaryTable() fits a 120-column terminal even with long parameters", () => {
+  const params = Object.fromEntries(
+    Array.from({ length: 12 }, (_, i) => [`someLongParameterName${i}`, 1000 + i]),
+  );
+  const caseParams = Object.fromEntries(
+    Array.from({ length: 10 }, (_, i) => [`caseParameter${i}`, 10000 + i]),
+  );
+  const cells = [
+    okCellFixture({
+      methodId: "dense-baseline-with-a-long-name",
+      isReference: true,
+      latency: latencyFixture([8, 8.1, 8.2]),
+      caseParams,
+    }),
+    okCellFixture({
+      methodId: "a-sparse-method-with-an-even-longer-identifier-than-most",
+      params,
+      latency: latencyFixture([2, 2.2, 2.1], { noisy: true }),
+      caseParams,
+      realizedDensity: 0.1,
+    }),
+  ];
+  applySpeedups(cells);
+  const text = summaryTable({ ...emptyRun(), cells });
+  for (const line of text.split("\n")) {
+    assert(line.length <= TABLE_WIDTH, `${line.length} columns: ${line}`);
+  }
+  assertStringIncludes(text, "noisy");
+  assertStringIncludes(text, "×3.86 [");
+  // The wide table keeps every parameter.
+  assertStringIncludes(
+    summaryTable({ ...emptyRun(), cells }, { wide: true }),
+    "someLongParameterName11=1011",
+  );
 });

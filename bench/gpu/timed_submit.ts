@@ -1,6 +1,8 @@
 // Times GPU work truthfully on any adapter: kernel time from timestamp queries where the adapter
 // has them, submit-to-done wall time beside it, and several dispatches per submit when a kernel
-// is so short that the fixed submit cost (~11 ms on the software adapter) would hide it.
+// is so short that the fixed submit cost (~11 ms on the software adapter) would hide it, or so
+// short against the timestamp clock's step (browsers quantize it) that rounding would dominate.
+import { commonTickStep } from "../timer_resolution.ts";
 import type { GpuContext } from "./device.ts";
 
 /** One timed submit, per dispatch. */
@@ -8,6 +10,8 @@ export interface GpuSample {
   wallMs: number;
   kernelMs: number | null;
   reps: number;
+  /** The raw timestamp delta of the whole submit, in the adapter's ticks (ns). */
+  kernelTicks?: bigint;
 }
 
 /** Records work into a command encoder; called once per repetition. */
@@ -16,6 +20,10 @@ export type Encode = (encoder: GPUCommandEncoder) => void;
 // A submit should carry at least this much work, so the fixed cost stays a small part of it.
 const TARGET_SUBMIT_MS = 40;
 const MAX_REPS = 64;
+/** A timed submit spans at least this many steps of the timestamp clock... */
+const MIN_CLOCK_STEPS = 100;
+/** ...for which the repetitions may grow up to this many. */
+const MAX_REPS_FOR_CLOCK = 4096;
 
 /** Times repeated submits of one piece of work, choosing the repetitions on the first sample. */
 export class TimedSubmit {
@@ -26,6 +34,7 @@ export class TimedSubmit {
   readonly #readback: GPUBuffer | null;
   #reps = 1;
   #calibrated = false;
+  readonly #ticks: bigint[] = [];
 
   constructor(gpu: GpuContext, encode: Encode) {
     this.#gpu = gpu;
@@ -77,11 +86,16 @@ export class TimedSubmit {
     await device.queue.onSubmittedWorkDone();
     const wallMs = performance.now() - start;
     let kernelMs: number | null = null;
+    let kernelTicks: bigint | undefined;
     if (this.#readback) {
       await this.#readback.mapAsync(GPUMapMode.READ);
       const [begin, end] = new BigUint64Array(this.#readback.getMappedRange().slice(0));
       this.#readback.unmap();
       kernelMs = end > begin ? Number(end - begin) / 1e6 : null;
+      if (end > begin) {
+        kernelTicks = end - begin;
+        this.#ticks.push(kernelTicks);
+      }
     }
     if (!this.#calibrated) {
       this.#calibrated = true;
@@ -90,7 +104,23 @@ export class TimedSubmit {
         Math.min(MAX_REPS, Math.ceil(TARGET_SUBMIT_MS / Math.max(wallMs, 0.01))),
       );
     }
-    return { wallMs: wallMs / reps, kernelMs: kernelMs === null ? null : kernelMs / reps, reps };
+    this.#keepAboveClockStep(kernelMs, reps);
+    return {
+      wallMs: wallMs / reps,
+      kernelMs: kernelMs === null ? null : kernelMs / reps,
+      reps,
+      ...(kernelTicks === undefined ? {} : { kernelTicks }),
+    };
+  }
+
+  /** Raises the repetitions when a submit spans fewer than MIN_CLOCK_STEPS timestamp steps. */
+  #keepAboveClockStep(kernelMs: number | null, reps: number): void {
+    const step = commonTickStep(this.#ticks);
+    if (kernelMs === null || step === null) return;
+    const stepMs = Number(step) / 1e6;
+    if (kernelMs >= MIN_CLOCK_STEPS * stepMs) return;
+    const perRep = Math.max(kernelMs / reps, 1e-6);
+    this.#reps = Math.min(MAX_REPS_FOR_CLOCK, Math.ceil((MIN_CLOCK_STEPS * stepMs) / perRep));
   }
 
   dispose(): void {

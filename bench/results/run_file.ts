@@ -1,6 +1,7 @@
 // Reading and writing run files: validated on both sides, written atomically.
 import { z } from "zod";
 import { RunFile, type RunFile as RunFileType } from "./schema.ts";
+import { isSchemaV1, RunFileV1Schema, upgradeRunFileV1 } from "./schema_v1.ts";
 
 /** Thrown when a run file cannot be read or does not satisfy the schema. */
 export class RunFileError extends Error {
@@ -25,8 +26,22 @@ export async function writeRunFile(path: string, run: RunFileType): Promise<void
   await Deno.rename(tmp, path);
 }
 
-/** Validates already-parsed JSON as a run file. @throws {RunFileError} with a readable reason */
+/**
+ * Validates already-parsed JSON as a run file; a schema-1 file is validated against schema 1 and
+ * upgraded in memory (the file itself is never rewritten).
+ *
+ * @throws {RunFileError} with a readable reason
+ */
 export function parseRunFile(json: unknown, name: string): RunFileType {
+  if (isSchemaV1(json)) {
+    const old = RunFileV1Schema.safeParse(json);
+    if (!old.success) {
+      throw new RunFileError(
+        `${name} is not a valid run file (schema 1):\n${z.prettifyError(old.error)}`,
+      );
+    }
+    return upgradeRunFileV1(old.data);
+  }
   const result = RunFile.safeParse(json);
   if (!result.success) {
     throw new RunFileError(`${name} is not a valid run file:\n${z.prettifyError(result.error)}`);

@@ -1,9 +1,10 @@
 // The result file format: the one source of truth for what `deno task bench` writes and the
-// leaderboard reads. Readers ignore unknown keys; SCHEMA_VERSION changes only on breaking changes.
+// leaderboard reads. Readers ignore unknown keys; SCHEMA_VERSION changes only on breaking changes
+// (files of schema 1 are still read: see schema_v1.ts, which upgrades them in memory).
 import { z } from "zod";
 import { Family, Profile } from "../metadata.ts";
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Run ids become file names and URL segments, so they are kept to a safe alphabet. */
 export const RunId = z.string().regex(
@@ -11,7 +12,10 @@ export const RunId = z.string().regex(
   "run ids use letters, digits, '.', '_' and '-'",
 );
 
-const ParamValues = z.record(z.string(), z.union([z.number(), z.boolean(), z.string()]));
+export const ParamValues = z.record(z.string(), z.union([z.number(), z.boolean(), z.string()]));
+
+/** A 95% interval [low, high]. */
+export const Interval = z.tuple([z.number(), z.number()]);
 
 export const Summary = z.object({
   n: z.number().int().min(1),
@@ -21,17 +25,50 @@ export const Summary = z.object({
   p95: z.number(),
   mean: z.number(),
   sd: z.number().min(0),
-  ci95: z.tuple([z.number(), z.number()]),
+  /**
+   * 95% percentile-bootstrap interval of the median (seeded): inside [min, max], never negative.
+   * Null only in a file upgraded from schema 1, which kept no samples.
+   */
+  p50Ci95: Interval.nullable(),
+  /** Every timed sample, per unit of work, in the order taken (empty only in an upgraded file). */
+  samples: z.array(z.number()),
+});
+
+/** How fine a clock was, and how long the timed samples were measured against it. */
+export const TimerFigures = z.object({
+  /**
+   * The smallest step the clock showed: for wall time the least positive difference of
+   * consecutive `performance.now()` readings, for kernel time the greatest common step of the raw
+   * timestamp deltas of this cell's samples. Null where it was not measured (upgraded files).
+   */
+  resolutionMs: z.number().positive().nullable(),
+  /** The shortest whole timed sample (all its dispatches), in steps of `resolutionMs`. */
+  minSampleSteps: z.number().nullable(),
 });
 
 export const Latency = z.object({
   /** Which clock the headline figures come from: GPU timestamp queries, or submit-to-done wall time. */
   source: z.enum(["gpu-timestamp", "wall"]),
   unit: z.literal("ms"),
-  /** Dispatches of the kernel in one submit; every figure is per dispatch. */
+  /** Dispatches of the kernel in one submit (the most any sample used); figures are per dispatch. */
   repsPerSample: z.number().int().min(1),
   kernel: Summary.nullable(),
   wall: Summary,
+  /** Dispatches in each sample, parallel to the summaries' `samples` (empty in upgraded files). */
+  reps: z.array(z.number().int().min(1)),
+  /** The interleaved round of its case each sample was taken in, parallel to `samples`. */
+  rounds: z.array(z.number().int().min(0)),
+  /**
+   * Which interleaved sampling the rounds belong to (one per case per invocation, so a cell
+   * finished by `--resume` never pairs with rounds of another invocation). Null in upgraded files.
+   */
+  sampledIn: z.string().nullable(),
+  timer: z.object({ wall: TimerFigures, kernel: TimerFigures.nullable() }),
+  /**
+   * Whether adaptive sampling reached its cap before the median's 95% interval came within the
+   * target (±3%): the latency is real but less certain than the rest. Null in upgraded files.
+   */
+  noisy: z.boolean().nullable(),
 });
 
 export const Gpu = z.object({
@@ -55,14 +92,51 @@ export const Environment = z.object({
   cpuModel: z.string(),
   cores: z.number().int().min(1),
   memoryBytes: z.number().min(0),
-  hostname: z.string(),
+  /** Only when the run opted in (`SPARSEBENCH_RECORD_HOSTNAME=1`): public files carry none. */
+  hostname: z.string().optional(),
   gpu: Gpu.nullable(),
   /** Why there is no GPU, when there is none. */
   gpuUnavailableReason: z.string().nullable(),
   git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }),
 });
 
-export const Cell = z.object({
+export const Check = z.object({
+  passed: z.boolean(),
+  description: z.string(),
+  maxAbsError: z.number().nullable(),
+  tolerance: z.string(),
+});
+
+export const Sparsity = z.object({
+  nominalDensity: z.number().nullable(),
+  realizedDensity: z.number().nullable(),
+  flopsRatio: z.number().nullable(),
+});
+
+export const Setup = z.object({
+  totalMs: z.number(),
+  compileMs: z.number().nullable(),
+  uploadMs: z.number().nullable(),
+  /** The first (cold) dispatch, which carries lazy shader compilation on some adapters. */
+  firstRunMs: z.number().nullable(),
+});
+
+/**
+ * Latency of the task's reference method (same case, same run) over this cell's, with a 95%
+ * paired-bootstrap interval over the interleaved rounds both were timed in.
+ */
+export const Speedup = z.object({
+  /** median(reference) / median(this cell) over the paired rounds. */
+  value: z.number().positive(),
+  /** Null only in a file upgraded from schema 1, which kept no samples to pair. */
+  ci95: Interval.nullable(),
+  /** The clock both figures come from (wall when the two cells were timed by different clocks). */
+  clock: z.enum(["gpu-timestamp", "wall"]),
+  /** Rounds in which both cells were timed. */
+  pairs: z.number().int().min(0),
+});
+
+const CellCommon = {
   /** Stable key of (task, case, method, params): what `--resume` matches on. */
   key: z.string(),
   task: z.object({
@@ -70,8 +144,10 @@ export const Cell = z.object({
     version: z.string(),
     family: Family,
     case: ParamValues,
+    /** The case for people, e.g. `docs=all,batch=50` (see ParamSpec valueLabels). */
+    caseLabel: z.string(),
     datasetId: z.string(),
-    /** sha256 of the exact input this cell ran on. */
+    /** sha256 of the exact input this cell ran on (null when its case could not be prepared). */
     datasetSha256: z.string().nullable(),
     /** Set when the data differs from what the task names (e.g. a substituted source). */
     datasetNote: z.string().optional(),
@@ -83,33 +159,67 @@ export const Cell = z.object({
     params: ParamValues,
   }),
   isReference: z.boolean(),
-  status: z.enum(["ok", "failed", "timeout", "skipped"]),
-  error: z.string().nullable(),
-  check: z.object({
-    passed: z.boolean(),
-    description: z.string(),
-    maxAbsError: z.number().nullable(),
-    tolerance: z.string(),
-  }).nullable(),
   mainMetric: z.object({ name: z.string(), higherIsBetter: z.boolean() }),
   metrics: z.record(z.string(), z.number()),
-  latency: Latency.nullable(),
-  /** Latency of the task's reference method (same case, same run) / this cell's, on p50. */
-  speedup: z.number().nullable(),
-  setup: z.object({
-    totalMs: z.number(),
-    compileMs: z.number().nullable(),
-    uploadMs: z.number().nullable(),
-    /** The first (cold) dispatch, which carries lazy shader compilation on some adapters. */
-    firstRunMs: z.number().nullable(),
-  }).nullable(),
-  sparsity: z.object({
-    nominalDensity: z.number().nullable(),
-    realizedDensity: z.number().nullable(),
-    flopsRatio: z.number().nullable(),
-  }).nullable(),
   startedAt: z.string(),
   endedAt: z.string(),
+};
+
+/** A cell that ran, passed its correctness check and was timed. */
+export const OkCell = z.object({
+  ...CellCommon,
+  status: z.literal("ok"),
+  error: z.null(),
+  check: Check,
+  latency: Latency,
+  speedup: Speedup.nullable(),
+  setup: Setup,
+  sparsity: Sparsity,
+}).refine((c) => c.check.passed, {
+  message: "an ok cell's correctness check passed",
+  path: ["check"],
+});
+
+function unfinished<S extends "failed" | "timeout" | "skipped">(status: S) {
+  return z.object({
+    ...CellCommon,
+    status: z.literal(status),
+    /** Why: the error, the failed check, the timeout, or what the machine lacks. */
+    error: z.string().min(1),
+    /** The check's verdict when the cell got that far (a failed check is a failed cell). */
+    check: Check.nullable(),
+    latency: z.null(),
+    speedup: z.null(),
+    setup: Setup.nullable(),
+    sparsity: Sparsity.nullable(),
+  });
+}
+
+export const FailedCell = unfinished("failed");
+export const TimeoutCell = unfinished("timeout");
+/** Skipped: what the cell needs is not on this machine; metrics may come from a CPU reference. */
+export const SkippedCell = unfinished("skipped");
+
+export const Cell = z.discriminatedUnion("status", [OkCell, FailedCell, TimeoutCell, SkippedCell]);
+
+export const RunOptions = z.object({
+  families: z.array(z.string()),
+  methods: z.array(z.string()),
+  tasks: z.array(z.string()),
+  params: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()]))),
+  warmup: z.number().int().min(0),
+  /** Least timed samples of a cell (adaptive sampling then goes on to `maxRuns`). */
+  runs: z.number().int().min(1),
+  /** Most timed samples of a cell. */
+  maxRuns: z.number().int().min(1),
+  /**
+   * Half-width of the median's 95% interval, relative to the median, at which a cell's sampling
+   * stops. Null in upgraded schema-1 files (fixed sample counts).
+   */
+  targetRelativeHalfWidth: z.number().positive().nullable(),
+  /** Time one case's timed rounds may take in all before every cell stops where it is. */
+  samplingBudgetMs: z.number().min(0).nullable(),
+  timeLimitMs: z.number().min(1),
 });
 
 export const RunFile = z.object({
@@ -122,24 +232,27 @@ export const RunFile = z.object({
   seed: z.number().int(),
   /** Whether the file was produced by this project's machines or submitted by someone else. */
   verified: z.boolean(),
-  options: z.object({
-    families: z.array(z.string()),
-    methods: z.array(z.string()),
-    tasks: z.array(z.string()),
-    params: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()]))),
-    warmup: z.number().int().min(0),
-    runs: z.number().int().min(1),
-    timeLimitMs: z.number().min(1),
-  }),
+  options: RunOptions,
   environment: Environment,
   cells: z.array(Cell),
+  /** Set when this object was read from an older file and upgraded in memory. */
+  upgradedFrom: z.number().int().optional(),
 });
 
+export type Interval = z.infer<typeof Interval>;
 export type Summary = z.infer<typeof Summary>;
+export type TimerFigures = z.infer<typeof TimerFigures>;
 export type Latency = z.infer<typeof Latency>;
 export type Environment = z.infer<typeof Environment>;
 export type GpuInfo = z.infer<typeof Gpu>;
+export type Check = z.infer<typeof Check>;
+export type Sparsity = z.infer<typeof Sparsity>;
+export type Setup = z.infer<typeof Setup>;
+export type Speedup = z.infer<typeof Speedup>;
+export type OkCell = z.infer<typeof OkCell>;
 export type Cell = z.infer<typeof Cell>;
+export type CellStatus = Cell["status"];
+export type RunOptions = z.infer<typeof RunOptions>;
 export type RunFile = z.infer<typeof RunFile>;
 
 /** The JSON Schema of a run file, as published in results/schema.json and /api/schema. */

@@ -4,7 +4,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "../../tests/assert.ts";
-import { emptyRun } from "../../tests/fixtures/run_fixture.ts";
+import { emptyRun, latencyFixture, okCellFixture } from "../../tests/fixtures/run_fixture.ts";
 import { parseRunFile, readRunFile, RunFileError, writeRunFile } from "./run_file.ts";
 import { RunFile } from "./schema.ts";
 import { jsonSchemaText, SCHEMA_PATH } from "./write_json_schema.ts";
@@ -54,4 +54,34 @@ Deno.test("readRunFile() names a missing or broken file", async () => {
 
 Deno.test("results/catalog.json lists the registered methods and tasks (run `deno task catalog` if not)", async () => {
   assertEquals(await Deno.readTextFile(CATALOG_PATH), catalogText());
+});
+
+Deno.test("a schema-1 run file is read and upgraded in memory, its cells regrouped as they were", async () => {
+  const path = "results/runs/20261130T132235Z-f1e2b5.json";
+  const raw = JSON.parse(await Deno.readTextFile(path));
+  assertEquals(raw.schemaVersion, 1);
+  const run = await readRunFile(path);
+  assertEquals(run.upgradedFrom, 1);
+  assertEquals(run.cells.length, raw.cells.length);
+  assertEquals(run.environment.hostname, undefined);
+  for (const cell of run.cells) {
+    if (cell.status !== "ok") continue;
+    // Schema 1 kept no samples: no interval is invented.
+    assertEquals(cell.latency.wall.p50Ci95, null);
+    assertEquals(cell.latency.wall.samples, []);
+    if (cell.speedup) assertEquals(cell.speedup.ci95, null);
+  }
+});
+
+Deno.test("an ok cell must carry latency, check and sparsity; other statuses carry a reason", () => {
+  const cell = okCellFixture({ latency: latencyFixture([1, 1, 1]) });
+  const withCell = (c: unknown) => RunFile.safeParse({ ...emptyRun(), cells: [c] }).success;
+  assertEquals(withCell(cell), true);
+  assertEquals(withCell({ ...cell, latency: null }), false);
+  assertEquals(withCell({ ...cell, sparsity: null }), false);
+  assertEquals(withCell({ ...cell, check: { ...cell.check, passed: false } }), false);
+  const failed = { ...cell, status: "failed", latency: null, speedup: null, error: "boom" };
+  assertEquals(withCell(failed), true);
+  assertEquals(withCell({ ...failed, error: null }), false);
+  assertEquals(withCell({ ...failed, latency: cell.latency }), false);
 });

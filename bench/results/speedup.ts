@@ -1,5 +1,7 @@
-// Speed-ups against the reference (dense baseline) cell of the same case in the same run.
-import type { Cell, Latency } from "./schema.ts";
+// Speed-ups against the reference (dense baseline) cell of the same case in the same run, with a
+// paired-bootstrap interval over the rounds both cells were timed in.
+import { median, pairedRatioInterval } from "../stats.ts";
+import type { Cell, Latency, OkCell, Speedup } from "./schema.ts";
 
 /** The headline latency of a cell: kernel time where measured, else wall time. */
 export function headlineP50(latency: Latency): number {
@@ -12,33 +14,73 @@ export function caseKeyOf(cell: Cell): string {
 }
 
 /**
- * The p50s a speed-up compares: headline figures when both cells were timed by the same clock,
- * else their wall times (a peer library timed by wall clock against a kernel timed on the GPU).
+ * Which clock a speed-up compares: the headline clock when both cells were timed by it, else
+ * wall time (a peer library timed by wall clock against a kernel timed on the GPU).
  */
-export function comparableP50s(reference: Latency, cell: Latency): [number, number] {
-  return reference.source === cell.source
-    ? [headlineP50(reference), headlineP50(cell)]
-    : [reference.wall.p50, cell.wall.p50];
+export function comparableClock(reference: Latency, cell: Latency): Speedup["clock"] {
+  return reference.source === cell.source ? cell.source : "wall";
+}
+
+function seriesOf(latency: Latency, clock: Speedup["clock"]) {
+  const summary = clock === "gpu-timestamp" && latency.kernel ? latency.kernel : latency.wall;
+  return summary;
 }
 
 /**
- * Sets `speedup` on every cell: reference p50 / cell p50 (see {@link comparableP50s}) when both
- * cells are `ok`; null otherwise (never a speed-up against a failed baseline).
+ * The speed-up of `cell` over `reference`: median(reference) / median(cell) over the rounds both
+ * were timed in (same `sampledIn`), with a 95% paired-bootstrap interval; for cells with no
+ * recorded rounds in common (files of schema 1), the ratio of their p50s and no interval.
+ *
+ * @example
+ * ```ts
+ * import { speedupOf } from "./speedup.ts";
+ * import { latencyFixture } from "../../tests/fixtures/run_fixture.ts";
+ * const base = latencyFixture([10, 10.2, 9.9, 10.1, 10]);
+ * const fast = latencyFixture([2, 2.1, 2, 1.9, 2]);
+ * speedupOf(base, fast).value; // 5
+ * ```
+ */
+export function speedupOf(reference: Latency, cell: Latency): Speedup {
+  const clock = comparableClock(reference, cell);
+  const ref = seriesOf(reference, clock);
+  const own = seriesOf(cell, clock);
+  const byRound = new Map<number, number>();
+  reference.rounds.forEach((round, i) => byRound.set(round, ref.samples[i]));
+  const a: number[] = [];
+  const b: number[] = [];
+  if (reference.sampledIn !== null && reference.sampledIn === cell.sampledIn) {
+    cell.rounds.forEach((round, i) => {
+      const base = byRound.get(round);
+      if (base !== undefined) {
+        a.push(base);
+        b.push(own.samples[i]);
+      }
+    });
+  }
+  if (a.length < 2 || a.some((v) => v <= 0) || b.some((v) => v <= 0)) {
+    return { value: ref.p50 / own.p50, ci95: null, clock, pairs: a.length };
+  }
+  return {
+    value: median(a) / median(b),
+    ci95: pairedRatioInterval(a, b),
+    clock,
+    pairs: a.length,
+  };
+}
+
+/**
+ * Sets `speedup` on every `ok` cell whose case has an `ok` reference cell and that has none yet
+ * (speed-ups are deterministic, so one computed stays right); never a speed-up against a failed
+ * baseline.
  */
 export function applySpeedups(cells: Cell[]): void {
-  const references = new Map<string, Cell>();
+  const references = new Map<string, OkCell>();
   for (const cell of cells) {
-    if (cell.isReference && cell.status === "ok" && cell.latency) {
-      references.set(caseKeyOf(cell), cell);
-    }
+    if (cell.isReference && cell.status === "ok") references.set(caseKeyOf(cell), cell);
   }
   for (const cell of cells) {
+    if (cell.status !== "ok" || cell.speedup !== null) continue;
     const ref = references.get(caseKeyOf(cell));
-    if (!ref?.latency || !cell.latency || cell.status !== "ok") {
-      cell.speedup = null;
-      continue;
-    }
-    const [base, own] = comparableP50s(ref.latency, cell.latency);
-    cell.speedup = base / own;
+    if (ref) cell.speedup = speedupOf(ref.latency, cell.latency);
   }
 }

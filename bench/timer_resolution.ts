@@ -1,0 +1,49 @@
+// How fine the clocks are: a timed sample must span many clock steps, or its figure is mostly
+// rounding (browsers quantize GPU timestamps to ~0.1 ms; some runtimes coarsen performance.now).
+
+/**
+ * The least positive difference of consecutive `performance.now()` readings, in ms.
+ *
+ * @param readings how many readings to take (default 20,000: about a millisecond)
+ * @returns the wall clock's step
+ * @example
+ * ```ts
+ * import { wallClockResolutionMs } from "./timer_resolution.ts";
+ * wallClockResolutionMs() > 0; // true
+ * ```
+ */
+export function wallClockResolutionMs(readings = 20_000): number {
+  let least = Infinity;
+  let previous = performance.now();
+  for (let i = 0; i < readings; i++) {
+    const now = performance.now();
+    if (now > previous && now - previous < least) least = now - previous;
+    previous = now;
+  }
+  // A clock that never moved within the loop is at least as coarse as the whole loop.
+  return Number.isFinite(least) ? least : Math.max(performance.now() - previous, 1);
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The greatest common step of raw timestamp deltas (integer ticks, e.g. nanoseconds): a clock
+ * quantized to q ticks only ever yields multiples of q. Zero deltas carry no step and are ignored.
+ *
+ * @param deltas raw differences of two timestamps, in ticks
+ * @returns the step in ticks, or null with fewer than two non-zero deltas (one delta is its own
+ *   "step" and says nothing)
+ * @example
+ * ```ts
+ * import { commonTickStep } from "./timer_resolution.ts";
+ * commonTickStep([300_000n, 500_000n, 1_200_000n]); // 100000n
+ * ```
+ */
+export function commonTickStep(deltas: readonly bigint[]): bigint | null {
+  const positive = deltas.filter((d) => d > 0n);
+  if (positive.length < 2) return null;
+  return positive.reduce(gcd);
+}
