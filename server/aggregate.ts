@@ -2,6 +2,7 @@
 // only look up and filter what is built here.
 import type { Cell, RunFile } from "../bench/results/schema.ts";
 import { type Device, deviceOf } from "./devices.ts";
+import { latencyOf, metricOf, speedupOf } from "./figures.ts";
 import { paretoFrontier } from "./pareto.ts";
 
 /** One cell of one run, flattened for tables, charts, CSV and JSON. */
@@ -32,6 +33,8 @@ export interface Row {
   p50Ci: [number, number] | null;
   latencySource: "kernel" | "wall" | null;
   speedup: number | null;
+  /** The speed-up's 95% interval, when the run file has one. */
+  speedupCi: [number, number] | null;
   nominalDensity: number | null;
   realizedDensity: number | null;
   flopsRatio: number | null;
@@ -109,15 +112,10 @@ export function formatParams(params: Record<string, number | boolean | string>):
   return Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join(", ");
 }
 
-function metricCi(cell: Cell): [number, number] | null {
-  const lo = cell.metrics[`${cell.mainMetric.name}_ci95_low`];
-  const hi = cell.metrics[`${cell.mainMetric.name}_ci95_high`];
-  return typeof lo === "number" && typeof hi === "number" ? [lo, hi] : null;
-}
-
 function toRow(run: RunFile, device: Device, cell: Cell): Row {
-  const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
-  const metric = cell.metrics[cell.mainMetric.name];
+  const latency = latencyOf(cell);
+  const metric = metricOf(cell);
+  const speedup = speedupOf(cell);
   return {
     runId: run.runId,
     runStartedAt: run.startedAt,
@@ -137,12 +135,13 @@ function toRow(run: RunFile, device: Device, cell: Cell): Row {
     error: cell.error,
     metricName: cell.mainMetric.name,
     higherIsBetter: cell.mainMetric.higherIsBetter,
-    metric: typeof metric === "number" && Number.isFinite(metric) ? metric : null,
-    metricCi: metricCi(cell),
-    p50Ms: headline ? headline.p50 : null,
-    p50Ci: headline ? headline.ci95 : null,
-    latencySource: cell.latency ? (cell.latency.kernel ? "kernel" : "wall") : null,
-    speedup: cell.speedup,
+    metric: metric?.value ?? null,
+    metricCi: metric?.ci95 ?? null,
+    p50Ms: latency?.value ?? null,
+    p50Ci: latency?.ci95 ?? null,
+    latencySource: latency?.source ?? null,
+    speedup: speedup?.value ?? null,
+    speedupCi: speedup?.ci95 ?? null,
     nominalDensity: cell.sparsity?.nominalDensity ?? null,
     realizedDensity: cell.sparsity?.realizedDensity ?? null,
     flopsRatio: cell.sparsity?.flopsRatio ?? null,

@@ -6,11 +6,12 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { runFileJsonSchema } from "../bench/results/schema.ts";
 import { ALL_DEVICES } from "./aggregate.ts";
-import { parseBoardQuery, runOf, selectBoard, taskOf } from "./query.ts";
+import { compareRuns } from "./compare.ts";
+import { parseBoardQuery, parseCompareQuery, runOf, selectBoard, taskOf } from "./query.ts";
 import { type Cached, type Env, json } from "./response_cache.ts";
 import type { ResultsStore } from "./store.ts";
 import { storeSubmission } from "./submit.ts";
-import type { MethodInfo } from "./views/method_page.ts";
+import type { MethodInfo } from "./catalog.ts";
 
 /** What the API needs besides the snapshot. */
 export interface ApiDeps {
@@ -91,6 +92,12 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
           ),
       ),
   );
+  app.get("/compare", (c) =>
+    cached(c, (s) => {
+      const ids = parseCompareQuery(new URL(c.req.url).searchParams);
+      const [a, b] = ids.map((id) => runOf(s.data, id));
+      return json(compareRuns(a, b));
+    }));
   app.get("/schema", (c) => cached(c, () => json(runFileJsonSchema())));
 
   if (submitToken === null) {

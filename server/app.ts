@@ -14,7 +14,7 @@ import type { ResultsStore } from "./store.ts";
 import { MAX_SUBMISSION_BYTES } from "./submit.ts";
 import { errorPage } from "./views/error_page.ts";
 import { type Links, SERVER_LINKS } from "./views/links.ts";
-import type { MethodInfo } from "./views/method_page.ts";
+import type { MethodInfo } from "./catalog.ts";
 
 /** Options of {@link createApp}; every field but the store has a default. */
 export interface AppOptions {

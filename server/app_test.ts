@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { fixtureApp } from "./testdata/test_app.ts";
-import { makeRun } from "./testdata/fixture.ts";
+import { fixtureRuns, makeRun } from "./testdata/fixture.ts";
 
 const TASK = "synthetic-attention";
 
@@ -42,6 +42,7 @@ Deno.test("every page and API route answers 200 on the fixtures", async () => {
     `/api/tasks/${TASK}/leaderboard`,
     "/api/methods",
     "/api/schema",
+    "/api/compare?a=2025-01-01-quick&b=2024-12-31-other-host",
     "/static/app.js",
     "/static/app.css",
     "/static/chart.umd.min.js",
@@ -161,6 +162,32 @@ Deno.test("/compare marks latency regressions beyond the confidence intervals", 
   assertStringIncludes(devices, "different devices");
 });
 
+Deno.test("/compare across hosts with the same software adapter says the devices differ", async () => {
+  await using f = await fixtureApp();
+  const other = "2024-12-31-other-host";
+  const body = await (await f.app.request(`/compare?a=2025-01-01-quick&b=${other}`)).text();
+  assertStringIncludes(body, "different devices");
+  assertStringIncludes(body, "Fixture CPU, 2 cores");
+  assertStringIncludes(body, "AMD EPYC 7763 64-Core Processor, 4 cores");
+  assertStringIncludes(body, "0 regressions, 0 improvements");
+  assert(!body.includes('class="badge improvement"'), "a faster host called an improvement");
+  const data = await (await f.app.request(`/api/compare?a=2025-01-01-quick&b=${other}`)).json();
+  assertEquals(data.sameDevice, false);
+  assertEquals([data.regressions, data.improvements], [0, 0]);
+  const ok = data.cells.filter((c: { a: unknown; b: unknown }) => c.a && c.b);
+  assert(ok.length > 0);
+  for (const c of ok) {
+    assert(c.latency === "incomparable" || c.latency === "missing", c.key);
+    assertEquals(c.latencyChange, null);
+    assert(c.speedup === "unchanged" || c.speedup === "missing", `${c.key}: ${c.speedup}`);
+  }
+  // On one device latency is judged: 2025-01-02-quick is 1.5x slower.
+  const same = await (await f.app.request(`/api/compare?a=2025-01-01-quick&b=2025-01-02-quick`))
+    .json();
+  assertEquals(same.sameDevice, true);
+  assert(same.regressions > 0);
+});
+
 Deno.test("/methods/:id shows results on every task and a trend chart", async () => {
   await using f = await fixtureApp();
   const body = await (await f.app.request("/methods/top-k-gate")).text();
@@ -214,6 +241,7 @@ Deno.test("bad query parameters are 400 with a message", async () => {
     "/compare?a=2025-01-01-quick",
     "/compare?a=../x&b=y",
     "/compare?a=x&b=y&c=z",
+    "/api/compare?a=2025-01-01-quick",
     "/?x=1",
     "/runs/2025-01-01-quick?x=%ZZ",
   ];
@@ -288,7 +316,7 @@ Deno.test("strings from result files are escaped: a planted <script> renders as 
 Deno.test("/api/health lists broken files with their reasons", async () => {
   await using f = await fixtureApp();
   const health = await (await f.app.request("/api/health")).json();
-  assertEquals(health.loaded, 3);
+  assertEquals(health.loaded, fixtureRuns().length);
   assertEquals(health.skipped.map((s: { file: string }) => s.file), [
     "broken.json",
     "invalid.json",

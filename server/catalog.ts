@@ -1,21 +1,24 @@
 // Method metadata the run files do not carry (paper, year, parameter docs), read from the JSON
 // that `deno task bench --list --json` prints. Optional: pages simply omit what is missing.
 import { z } from "zod";
-import type { MethodInfo } from "./views/method_page.ts";
+import { MethodMeta } from "../bench/metadata.ts";
 
-const Listing = z.object({
-  methods: z.array(
-    z.object({
-      id: z.string(),
-      description: z.string().optional(),
-      paper: z.object({ title: z.string(), year: z.number(), link: z.string() }).optional(),
-      parameters: z.record(
-        z.string(),
-        z.object({ description: z.string().optional(), default: z.unknown().optional() }),
-      ).optional(),
-    }),
-  ),
-});
+/**
+ * What the pages read of a method's metadata: the fields run files do not carry, as the metadata
+ * schema declares them. Other fields of the listing are dropped, not refused.
+ */
+export const MethodListing = MethodMeta.pick({
+  id: true,
+  description: true,
+  paper: true,
+  parameters: true,
+  notes: true,
+}).strip();
+
+/** A method's metadata as the method page shows it. */
+export type MethodInfo = Omit<z.infer<typeof MethodListing>, "id">;
+
+const Listing = z.object({ methods: z.array(MethodListing) });
 
 /**
  * Reads method metadata from a `--list --json` listing.

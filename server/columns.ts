@@ -57,7 +57,7 @@ export const COLUMNS: readonly Column[] = [
     key: "speedup",
     label: "Speed-up",
     sortValue: (r) => r.speedup,
-    text: (r) => speedup(r.speedup),
+    text: (r) => speedup(r.speedup, r.speedupCi),
     csv: (r) => r.speedup,
   },
   {

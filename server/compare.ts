@@ -1,9 +1,30 @@
-// Two runs side by side, cell by cell: a change counts only when the confidence intervals of the
-// two figures do not overlap.
+// Two runs side by side, cell by cell: a change counts only when the 95% intervals of the two
+// figures do not overlap. Latency is compared only on one device; across devices the speed-ups
+// over each run's own dense baseline are compared instead, as they do not carry the machine.
 import type { Cell, RunFile } from "../bench/results/schema.ts";
+import { type Device, deviceOf } from "./devices.ts";
+import { type Figure, latencyOf, metricOf, speedupOf } from "./figures.ts";
 
-/** What happened to a figure between run a and run b. */
-export type Verdict = "improvement" | "regression" | "unchanged" | "missing";
+/**
+ * What happened to a figure between run a and run b. `incomparable`: latencies of different
+ * devices; `no-interval`: the values differ but one has no interval to judge the change by.
+ */
+export type Verdict =
+  | "improvement"
+  | "regression"
+  | "unchanged"
+  | "missing"
+  | "incomparable"
+  | "no-interval";
+
+/** The figures of one side of a matched cell. */
+export interface Side {
+  status: Cell["status"];
+  metric: Figure | null;
+  /** Headline p50 latency in ms. */
+  latency: Figure | null;
+  speedup: Figure | null;
+}
 
 /** One matched cell. */
 export interface ComparedCell {
@@ -13,20 +34,26 @@ export interface ComparedCell {
   methodId: string;
   caseText: string;
   paramsText: string;
-  a: Cell | null;
-  b: Cell | null;
+  a: Side | null;
+  b: Side | null;
   latency: Verdict;
+  speedup: Verdict;
   metric: Verdict;
+  /** b's p50 over a's, minus one; null across devices, where it means nothing. */
+  latencyChange: number | null;
 }
 
-function headline(c: Cell | null) {
-  return c?.status === "ok" && c.latency ? c.latency.kernel ?? c.latency.wall : null;
-}
-
-function metricCi(c: Cell): [number, number] | null {
-  const lo = c.metrics[`${c.mainMetric.name}_ci95_low`];
-  const hi = c.metrics[`${c.mainMetric.name}_ci95_high`];
-  return typeof lo === "number" && typeof hi === "number" ? [lo, hi] : null;
+/** Run a against run b. */
+export interface Comparison {
+  a: string;
+  b: string;
+  deviceA: Device;
+  deviceB: Device;
+  sameDevice: boolean;
+  /** Figures judged worse / better beyond their intervals, over all cells. */
+  regressions: number;
+  improvements: number;
+  cells: ComparedCell[];
 }
 
 /** Compares two intervals where lower is better. */
@@ -36,17 +63,37 @@ function lowerBetter(a: [number, number], b: [number, number]): Verdict {
   return "unchanged";
 }
 
-function metricVerdict(a: Cell | null, b: Cell | null): Verdict {
-  if (!a || !b || a.status !== "ok" || b.status !== "ok") return "missing";
-  const va = a.metrics[a.mainMetric.name];
-  const vb = b.metrics[b.mainMetric.name];
-  if (typeof va !== "number" || typeof vb !== "number") return "missing";
-  // Without a reported interval only an exact repeat counts as unchanged.
-  const ia = metricCi(a) ?? [va, va];
-  const ib = metricCi(b) ?? [vb, vb];
-  const sign = a.mainMetric.higherIsBetter ? -1 : 1;
-  const flip = (i: [number, number]): [number, number] => sign > 0 ? i : [-i[1], -i[0]];
+/**
+ * Judges a change of a figure by its intervals.
+ *
+ * @param exact whether a value without an interval is exact (a deterministic metric) rather
+ *   than a measurement whose change cannot be judged without one
+ */
+function judge(
+  a: Figure | null,
+  b: Figure | null,
+  higherIsBetter: boolean,
+  exact: boolean,
+): Verdict {
+  if (!a || !b) return "missing";
+  if ((!a.ci95 || !b.ci95) && !exact) {
+    return Math.abs(a.value - b.value) <= 1e-9 * Math.abs(a.value) ? "unchanged" : "no-interval";
+  }
+  const ia = a.ci95 ?? [a.value, a.value];
+  const ib = b.ci95 ?? [b.value, b.value];
+  const flip = (i: [number, number]): [number, number] => higherIsBetter ? [-i[1], -i[0]] : i;
   return lowerBetter(flip(ia), flip(ib));
+}
+
+function side(c: Cell | null): Side | null {
+  if (!c) return null;
+  const ok = c.status === "ok";
+  return {
+    status: c.status,
+    metric: ok ? metricOf(c) : null,
+    latency: ok ? latencyOf(c) : null,
+    speedup: ok ? speedupOf(c) : null,
+  };
 }
 
 function text(values: Record<string, unknown>): string {
@@ -54,22 +101,28 @@ function text(values: Record<string, unknown>): string {
 }
 
 /**
- * Matches the cells of two runs by their key and judges latency and main metric.
+ * Matches the cells of two runs by their key and judges main metric, speed-up and, on one
+ * device, latency.
  *
  * @param a the older run
  * @param b the newer run
- * @returns one entry per key in either run, in run a's order then b's new keys
+ * @returns the devices, the counts, and one entry per key in either run (a's order, then b's)
  */
-export function compareRuns(a: RunFile, b: RunFile): ComparedCell[] {
-  const inB = new Map(b.cells.map((c) => [c.key, c]));
-  const keys = [...new Set([...a.cells.map((c) => c.key), ...b.cells.map((c) => c.key)])];
+export function compareRuns(a: RunFile, b: RunFile): Comparison {
+  const deviceA = deviceOf(a);
+  const deviceB = deviceOf(b);
+  const sameDevice = deviceA.id === deviceB.id;
   const inA = new Map(a.cells.map((c) => [c.key, c]));
-  return keys.map((key) => {
+  const inB = new Map(b.cells.map((c) => [c.key, c]));
+  const keys = [...new Set([...inA.keys(), ...inB.keys()])];
+  const cells = keys.map((key): ComparedCell => {
     const ca = inA.get(key) ?? null;
     const cb = inB.get(key) ?? null;
     const any = (ca ?? cb)!;
-    const la = headline(ca);
-    const lb = headline(cb);
+    const sa = side(ca);
+    const sb = side(cb);
+    const la = sa?.latency ?? null;
+    const lb = sb?.latency ?? null;
     return {
       key,
       taskId: any.task.id,
@@ -77,10 +130,24 @@ export function compareRuns(a: RunFile, b: RunFile): ComparedCell[] {
       methodTitle: any.method.title,
       caseText: text(any.task.case),
       paramsText: text(any.method.params),
-      a: ca,
-      b: cb,
-      latency: la && lb ? lowerBetter(la.ci95, lb.ci95) : "missing",
-      metric: metricVerdict(ca, cb),
+      a: sa,
+      b: sb,
+      latency: !la || !lb ? "missing" : sameDevice ? judge(la, lb, false, false) : "incomparable",
+      speedup: judge(sa?.speedup ?? null, sb?.speedup ?? null, true, false),
+      metric: judge(sa?.metric ?? null, sb?.metric ?? null, any.mainMetric.higherIsBetter, true),
+      latencyChange: la && lb && sameDevice ? lb.value / la.value - 1 : null,
     };
   });
+  const count = (v: Verdict) =>
+    cells.reduce((n, c) => n + [c.latency, c.speedup, c.metric].filter((x) => x === v).length, 0);
+  return {
+    a: a.runId,
+    b: b.runId,
+    deviceA,
+    deviceB,
+    sameDevice,
+    regressions: count("regression"),
+    improvements: count("improvement"),
+    cells,
+  };
 }

@@ -1,23 +1,32 @@
-// The device fingerprint results are grouped by: numbers from different adapters are not
-// comparable, so every table and chart is filtered by one of these.
+// The device fingerprint results are grouped by: numbers from different devices are not
+// comparable, so every table and chart is filtered by one of these. A software adapter runs on
+// the host's CPU, so for one the host is part of the device; computed when a run is read, so old
+// run files are grouped by the current rule without being rewritten.
 import type { RunFile } from "../bench/results/schema.ts";
 
-/** An adapter as the leaderboard groups it. */
+/** A device as the leaderboard groups it. */
 export interface Device {
-  /** URL-safe id: a slug of the description plus a hash of the whole fingerprint. */
+  /** URL-safe id: a slug of the label plus a hash of the whole fingerprint. */
   id: string;
   vendor: string;
   architecture: string;
   description: string;
-  /** What people read: the description, or vendor and architecture when it is empty. */
+  /** The WebGPU backend (vulkan, metal, d3d12…); "" without a GPU. */
+  backend: string;
+  /** Whether the adapter computes on the CPU (a fallback or software rasteriser). */
+  software: boolean;
+  /** The host CPU and its core count when they are part of the fingerprint, else null. */
+  host: { cpuModel: string; cores: number } | null;
+  /** What people read: adapter · backend, and · host where the host is part of the device. */
   label: string;
 }
 
-/** The id of runs made without any GPU adapter. */
-export const NO_GPU_ID = "no-gpu";
-
 /** Ids of devices accepted in URLs: the alphabet {@link deviceOf} produces. */
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
+
+/** Adapters that run on the CPU: Mesa's llvmpipe, lavapipe and softpipe, SwiftShader, WARP. */
+export const SOFTWARE_ADAPTER =
+  /llvmpipe|lavapipe|softpipe|swiftshader|\bwarp\b|microsoft basic render driver/i;
 
 // FNV-1a, 32 bits: a stable, synchronous hash is all an id needs (not a security boundary).
 function fnv1a(text: string): string {
@@ -35,26 +44,61 @@ function slug(text: string): string {
 }
 
 /**
- * The device fingerprint of a run: vendor, architecture and description of its adapter.
+ * Whether an adapter computes on the CPU, so that its speed is the host's.
+ *
+ * @param gpu the adapter as a run file records it
+ * @returns true for a fallback adapter or a known software rasteriser
+ * @example isSoftwareAdapter({ ...gpu, description: "llvmpipe (LLVM 15.0.6, 256 bits)" }) // true
+ */
+export function isSoftwareAdapter(gpu: NonNullable<RunFile["environment"]["gpu"]>): boolean {
+  return gpu.isFallbackAdapter ||
+    [gpu.description, gpu.device, gpu.architecture].some((s) => SOFTWARE_ADAPTER.test(s));
+}
+
+/**
+ * The device of a run: the adapter (vendor, architecture, device, description) and backend,
+ * plus the host CPU model and core count for a software adapter; without a GPU, the host CPU.
  *
  * @param run a validated run file
- * @returns the device, or the "no GPU" device when the run had no adapter
- * @example deviceOf(run).id // "llvmpipe-llvm-15-0-6-256-bits-3f2a9c1e"
+ * @returns the device
+ * @example deviceOf(run).label // "llvmpipe (LLVM 15.0.6, 256 bits) · vulkan · AMD EPYC 7763, 4 cores"
  */
 export function deviceOf(run: RunFile): Device {
-  const gpu = run.environment.gpu;
+  const env = run.environment;
+  const gpu = env.gpu;
+  const hostOf = () => ({ cpuModel: env.cpuModel.trim() || "unknown CPU", cores: env.cores });
   if (!gpu) {
-    return { id: NO_GPU_ID, vendor: "", architecture: "", description: "", label: "no GPU" };
+    const host = hostOf();
+    const label = `no GPU · ${host.cpuModel}, ${host.cores} cores`;
+    return {
+      id: `no-gpu-${slug(host.cpuModel)}-${fnv1a(`${host.cpuModel}\u0000${host.cores}`)}`,
+      vendor: "",
+      architecture: "",
+      description: "",
+      backend: "",
+      software: true,
+      host,
+      label,
+    };
   }
-  const label = gpu.description.trim() ||
+  const software = isSoftwareAdapter(gpu);
+  const host = software ? hostOf() : null;
+  const adapter = gpu.description.trim() ||
     [gpu.vendor, gpu.architecture].filter((s) => s.trim()).join(" ") || "unknown adapter";
-  const hash = fnv1a(`${gpu.vendor}\u0000${gpu.architecture}\u0000${gpu.description}`);
-  const base = slug(label);
+  const parts = [adapter, gpu.backend.trim(), host ? `${host.cpuModel}, ${host.cores} cores` : ""];
+  const label = parts.filter((p) => p).join(" · ");
+  const fingerprint = [gpu.vendor, gpu.architecture, gpu.device, gpu.description, gpu.backend];
+  if (host) fingerprint.push(host.cpuModel, String(host.cores));
+  const hash = fnv1a(fingerprint.join("\u0000"));
+  const base = slug(adapter);
   return {
     id: base ? `${base}-${hash}` : `gpu-${hash}`,
     vendor: gpu.vendor,
     architecture: gpu.architecture,
     description: gpu.description,
+    backend: gpu.backend,
+    software,
+    host,
     label,
   };
 }

@@ -9,8 +9,8 @@ import { DEVICE_ID_PATTERN } from "./devices.ts";
 import {
   checkId,
   parseBoardQuery,
+  parseCompareQuery,
   refuseQuery,
-  RUN_ID_PATTERN,
   runOf,
   selectBoard,
   SLUG_PATTERN,
@@ -19,7 +19,8 @@ import {
 import { type Cached, CSV, type Env, page } from "./response_cache.ts";
 import { comparePage } from "./views/compare_page.ts";
 import type { Links } from "./views/links.ts";
-import { type MethodInfo, methodPage } from "./views/method_page.ts";
+import type { MethodInfo } from "./catalog.ts";
+import { methodPage } from "./views/method_page.ts";
 import { overviewPage } from "./views/overview_page.ts";
 import { runPage, runsPage } from "./views/runs_page.ts";
 import { taskPage } from "./views/task_page.ts";
@@ -33,32 +34,6 @@ export interface PageDeps {
 
 function query(c: Context): URLSearchParams {
   return new URL(c.req.url).searchParams;
-}
-
-/** The two run ids of /compare?a=&b=, refusing anything else in the query. */
-function compareIds(params: URLSearchParams): [string, string] {
-  for (const name of params.keys()) {
-    if (name !== "a" && name !== "b") {
-      throw new HTTPException(400, {
-        message: `Unknown query parameter '${name.slice(0, 40)}': use a and b`,
-      });
-    }
-  }
-  const id = (name: string) => {
-    const value = params.get(name);
-    if (!value) {
-      throw new HTTPException(400, {
-        message: `'${name}' must name a run: /compare?a=RUN&b=RUN`,
-      });
-    }
-    if (!RUN_ID_PATTERN.test(value)) {
-      throw new HTTPException(400, {
-        message: `'${name}' is not a run id: got '${value.slice(0, 128)}'`,
-      });
-    }
-    return value;
-  };
-  return [id("a"), id("b")];
 }
 
 /**
@@ -128,8 +103,8 @@ export function pageRoutes(deps: PageDeps): Hono<Env> {
 
   app.get("/compare", (c) =>
     cached(c, (s) => {
-      const [a, b] = compareIds(query(c)).map((id) => runOf(s.data, id));
-      return page(comparePage(a, b, compareRuns(a, b), links));
+      const [a, b] = parseCompareQuery(query(c)).map((id) => runOf(s.data, id));
+      return page(comparePage(compareRuns(a, b), links));
     }));
 
   return app;

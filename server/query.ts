@@ -173,3 +173,31 @@ export function refuseQuery(params: URLSearchParams): void {
     });
   }
 }
+
+/**
+ * The two run ids of `?a=RUN&b=RUN`, refusing anything else in the query.
+ *
+ * @throws {HTTPException} 400 naming the missing, malformed or unknown parameter
+ */
+export function parseCompareQuery(params: URLSearchParams): [string, string] {
+  for (const name of params.keys()) {
+    if (name !== "a" && name !== "b") {
+      throw new HTTPException(400, {
+        message: `Unknown query parameter '${name.slice(0, 40)}': use a and b`,
+      });
+    }
+  }
+  const id = (name: string) => {
+    const value = params.get(name);
+    if (!value) {
+      throw new HTTPException(400, { message: `'${name}' must name a run: ?a=RUN&b=RUN` });
+    }
+    if (!RUN_ID_PATTERN.test(value)) {
+      throw new HTTPException(400, {
+        message: `'${name}' is not a run id: got '${value.slice(0, 128)}'`,
+      });
+    }
+    return value;
+  };
+  return [id("a"), id("b")];
+}

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
 import { ResultsStore } from "./store.ts";
-import { makeRun, writeFixtures } from "./testdata/fixture.ts";
+import { fixtureRuns, makeRun, writeFixtures } from "./testdata/fixture.ts";
 
 async function tempFixtures() {
   const dir = await Deno.makeTempDir({ prefix: "sparsebench-store-" });
@@ -13,7 +13,7 @@ Deno.test("ResultsStore loads valid runs and names every skipped file with its r
   const logs: string[] = [];
   const store = new ResultsStore(t.dir, { checkIntervalMs: 0, log: (m) => logs.push(m) });
   const snap = await store.refresh();
-  assertEquals(snap.files.length, 3);
+  assertEquals(snap.files.length, fixtureRuns().length);
   assertEquals(snap.skipped.map((s) => s.file), ["broken.json", "invalid.json"]);
   assertEquals(logs.length, 2);
   assertStringIncludes(logs[0], "broken.json");

@@ -1,4 +1,5 @@
-import { assert, assertEquals } from "../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
+import { readCatalog } from "./catalog.ts";
 import { parseRunFile } from "../bench/results/run_file.ts";
 import { toCsv } from "./columns.ts";
 import { DEVICE_ID_PATTERN, deviceOf } from "./devices.ts";
@@ -46,14 +47,46 @@ Deno.test("h`` escapes interpolations but not nested markup", () => {
   );
 });
 
-Deno.test("deviceOf() gives URL-safe, stable ids per vendor, architecture and description", () => {
+Deno.test("deviceOf() gives URL-safe, stable ids per adapter and backend", () => {
   const a = deviceOf(makeRun({ gpuDescription: "llvmpipe (LLVM 15.0.6, 256 bits)" }));
   const b = deviceOf(makeRun({ gpuDescription: "<script>" }));
   const none = deviceOf(makeRun({ gpuDescription: null }));
   assert(DEVICE_ID_PATTERN.test(a.id) && DEVICE_ID_PATTERN.test(b.id));
+  assert(DEVICE_ID_PATTERN.test(none.id));
   assertEquals(a.id, deviceOf(makeRun({ seed: 9 })).id);
   assert(a.id !== b.id);
-  assertEquals(none.id, "no-gpu");
+  const metal = makeRun({ gpuDescription: "Apple M2" });
+  const vulkan = makeRun({ gpuDescription: "Apple M2" });
+  metal.environment.gpu!.backend = "metal";
+  assert(deviceOf(metal).id !== deviceOf(vulkan).id, "the backend is part of the device");
+});
+
+Deno.test("deviceOf() adds the host CPU and cores for software adapters only", () => {
+  const host = (description: string | null, cpuModel: string, cores = 2) =>
+    deviceOf(makeRun({ gpuDescription: description, cpuModel, cores }));
+  const llvmpipe = "llvmpipe (LLVM 15.0.6, 256 bits)";
+  assert(host(llvmpipe, "Intel Xeon").id !== host(llvmpipe, "AMD EPYC").id);
+  assert(host(llvmpipe, "Intel Xeon", 2).id !== host(llvmpipe, "Intel Xeon", 8).id);
+  assertStringIncludes(host(llvmpipe, "AMD EPYC").label, "AMD EPYC, 2 cores");
+  for (
+    const software of [
+      "SwiftShader Device (Subzero)",
+      "lavapipe (LLVM 16.0.6, 256 bits)",
+      "Microsoft Basic Render Driver",
+      "softpipe",
+    ]
+  ) {
+    assert(host(software, "A").id !== host(software, "B").id, software);
+  }
+  assertEquals(host("NVIDIA H200", "Intel Xeon").id, host("NVIDIA H200", "AMD EPYC").id);
+  assertEquals(host("NVIDIA H200", "AMD EPYC").host, null);
+  const fallback = makeRun({ gpuDescription: "Some adapter", cpuModel: "A" });
+  fallback.environment.gpu!.isFallbackAdapter = true;
+  assert(deviceOf(fallback).software && deviceOf(fallback).host?.cpuModel === "A");
+  assert(
+    host(null, "Intel Xeon").id !== host(null, "AMD EPYC").id,
+    "no GPU: the CPU is the device",
+  );
 });
 
 Deno.test("toCsv() quotes fields and defuses spreadsheet formulas", () => {
@@ -74,4 +107,38 @@ Deno.test("href() writes static links as folders and API paths as .json files", 
   assertEquals(href(s, "/static/app.js"), "/sb/static/app.js");
   assertEquals(href(s, "/tasks/x/leaderboard.csv"), "/sb/tasks/x/leaderboard.csv");
   assertEquals(href({ base: "", static: false }, "/tasks/x?device=all"), "/tasks/x?device=all");
+});
+
+Deno.test("readCatalog() keeps the method fields pages use and names a broken file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sparsebench-catalog-" });
+  try {
+    const method = {
+      id: "sliding-window",
+      family: "attention",
+      title: "Sliding-window attention",
+      description: "nearest keys only",
+      paper: { title: "Longformer", year: 2020, link: "https://arxiv.org/abs/2004.05150" },
+      version: "1.0.0",
+      parameters: {
+        window: {
+          type: "int",
+          description: "keys per query",
+          default: 128,
+          min: 1,
+          max: 65536,
+          sweep: [128],
+        },
+      },
+      capabilities: { requires: ["webgpu"], features: ["causal"] },
+    };
+    await Deno.writeTextFile(`${dir}/ok.json`, JSON.stringify({ methods: [method], tasks: [] }));
+    const info = (await readCatalog(`${dir}/ok.json`)).get("sliding-window")!;
+    assertEquals(info.paper.year, 2020);
+    assertEquals(info.parameters.window.default, 128);
+    assert(!("family" in info), "fields the pages do not use are dropped");
+    await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ methods: [{ id: "x" }] }));
+    await assertRejects(() => readCatalog(`${dir}/bad.json`), Error, "bad.json is not a method");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

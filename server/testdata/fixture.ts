@@ -14,6 +14,9 @@ export interface FixtureOptions {
   slowdown?: number;
   /** Adds a failed cell with this error message. */
   failure?: string | null;
+  /** The host's CPU: part of the device when the adapter is a software one such as llvmpipe. */
+  cpuModel?: string;
+  cores?: number;
 }
 
 function rng(seed: number): () => number {
@@ -128,6 +131,8 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
     gpuDescription = "llvmpipe (LLVM 15.0.6, 256 bits)",
     slowdown = 1,
     failure = null,
+    cpuModel = "Fixture CPU",
+    cores = 2,
   } = options;
   const random = rng(seed);
   const cells: Cell[] = [];
@@ -229,13 +234,16 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
       os: "linux",
       osRelease: "6.1",
       arch: "x86_64",
-      cpuModel: "Fixture CPU",
-      cores: 2,
+      cpuModel,
+      cores,
       memoryBytes: 8 * 2 ** 30,
       hostname: "fixture",
       gpu: gpuDescription === null ? null : {
-        vendor: "mesa",
-        architecture: "llvmpipe",
+        // Only llvmpipe is Mesa's: a hardware adapter must not look like a software one.
+        vendor: gpuDescription.startsWith("llvmpipe")
+          ? "mesa"
+          : gpuDescription.split(" ")[0].toLowerCase(),
+        architecture: gpuDescription.startsWith("llvmpipe") ? "llvmpipe" : "",
         device: "",
         description: gpuDescription,
         isFallbackAdapter: false,
@@ -253,6 +261,17 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
 /** The committed fixture folder's runs, as {@link writeFixtures} writes them. */
 export function fixtureRuns(): RunFile[] {
   return [
+    // 2025-01-01-quick made again on another host with the same software adapter: every latency
+    // 2.5× lower because the CPU is faster, the same speed-ups. Dated earlier so that the latest
+    // verified run, and with it each task's default device, stays 2025-01-02-quick.
+    makeRun({
+      runId: "2024-12-31-other-host",
+      seed: 1,
+      startedAt: "2024-12-31T00:00:00.000Z",
+      slowdown: 0.4,
+      cpuModel: "AMD EPYC 7763 64-Core Processor",
+      cores: 4,
+    }),
     makeRun({ runId: "2025-01-01-quick", seed: 1, startedAt: "2025-01-01T00:00:00.000Z" }),
     makeRun({
       runId: "2025-01-02-quick",

@@ -21,9 +21,10 @@ export function sparsity(density: number | null): string {
   return `${Number(((1 - density) * 100).toFixed(1))}%`;
 }
 
-/** A speed-up such as "3.2×". */
-export function speedup(value: number | null): string {
-  return value === null || !Number.isFinite(value) ? "–" : `${num(value, 3)}×`;
+/** A speed-up with its 95% interval when known, such as "×7.24 [6.91, 7.52]"; "–" if missing. */
+export function speedup(value: number | null, ci: [number, number] | null = null): string {
+  if (value === null || !Number.isFinite(value)) return "–";
+  return ci ? `×${num(value)} [${num(ci[0])}, ${num(ci[1])}]` : `×${num(value)}`;
 }
 
 /** An ISO date as "2025-01-02 03:04 UTC"; other text unchanged. */

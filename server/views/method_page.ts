@@ -1,18 +1,12 @@
 // /methods/:id: what the method is, its latest results on every task, and its trend over runs.
 import type { Aggregates, MethodSummary, Row } from "../aggregate.ts";
 import { ALL_DEVICES } from "../aggregate.ts";
+import type { MethodInfo } from "../catalog.ts";
 import { h, jsonForScript } from "../html.ts";
 import { date, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
 import { unverifiedBadge } from "./task_page.ts";
-
-/** Optional metadata of a method from `deno task bench --list --json`; run files lack it. */
-export interface MethodInfo {
-  description?: string;
-  paper?: { title: string; year: number; link: string };
-  parameters?: Record<string, { description?: string; default?: unknown }>;
-}
 
 // The trend chart keeps the series with most points: a readable chart over a complete one.
 const MAX_SERIES = 8;
@@ -56,6 +50,7 @@ export function methodPage(
     method.versions.join(", ")
   } · ${method.runIds.length} runs</p>
 ${info?.description ? h`<p>${info.description}</p>` : ""}
+${info?.notes ? h`<p class="note">Notes: ${info.notes}</p>` : ""}
 ${
     info?.paper
       ? h`<p>Paper: <a href="${
@@ -67,9 +62,7 @@ ${
     info?.parameters && Object.keys(info.parameters).length
       ? h`<h2>Parameters</h2><table class="facts">${
         Object.entries(info.parameters).map(([k, p]) =>
-          h`<tr><th>${k}</th><td>${p.description ?? ""} (default ${
-            String(p.default ?? "–")
-          })</td></tr>`
+          h`<tr><th>${k}</th><td>${p.description} (default ${String(p.default ?? "–")})</td></tr>`
         )
       }</table>`
       : ""
@@ -85,7 +78,7 @@ ${
       }">${r.metricName} ${withCi(r.metric, r.metricCi, 4)}</td><td class="num" data-v="${
         r.p50Ms ?? ""
       }">${withCi(r.p50Ms, r.p50Ci)}</td><td class="num" data-v="${r.speedup ?? ""}">${
-        speedup(r.speedup)
+        speedup(r.speedup, r.speedupCi)
       }</td><td class="num">${
         sparsity(r.realizedDensity)
       }</td><td>${r.deviceLabel}</td><td class="status-${r.status}" title="${

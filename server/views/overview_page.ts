@@ -49,7 +49,7 @@ ${
       })</td><td>${best(t.bestQuality, links)}</td><td class="num">${
         num(t.bestQuality?.metric ?? null, 4)
       }</td><td>${best(t.fastest, links)}</td><td class="num">${
-        speedup(t.fastest?.speedup ?? null)
+        speedup(t.fastest?.speedup ?? null, t.fastest?.speedupCi ?? null)
       }</td><td class="num">${t.runIds.length}</td></tr>`
     )
   }</tbody>
@@ -64,10 +64,12 @@ ${
     )
   }</ul>
 <h2>Devices seen</h2>
-<table class="board"><thead><tr><th>Device</th><th>Vendor</th><th>Architecture</th><th>Runs</th></tr></thead>
+<table class="board"><thead><tr><th>Device</th><th>Vendor</th><th>Architecture</th><th>Backend</th><th>Host (part of the device for software adapters)</th><th>Runs</th></tr></thead>
 <tbody>${
     [...data.devices.values()].map((d) =>
-      h`<tr><td>${d.label}</td><td>${d.vendor}</td><td>${d.architecture}</td><td class="num">${d.runIds.length}</td></tr>`
+      h`<tr><td>${d.label}</td><td>${d.vendor}</td><td>${d.architecture}</td><td>${d.backend}</td><td>${
+        d.host ? `${d.host.cpuModel}, ${d.host.cores} cores` : "–"
+      }</td><td class="num">${d.runIds.length}</td></tr>`
     )
   }</tbody></table>`;
   return layout({ title: "Overview", links, body });

@@ -2,6 +2,8 @@
 import type { Aggregates } from "../aggregate.ts";
 import { formatParams } from "../aggregate.ts";
 import type { RunFile } from "../../bench/results/schema.ts";
+import { deviceOf } from "../devices.ts";
+import { latencyOf, metricOf, speedupOf } from "../figures.ts";
 import { h } from "../html.ts";
 import { date, num, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
@@ -49,6 +51,7 @@ export function runPage(data: Aggregates, run: RunFile, links: Links): string {
     ["Started", date(run.startedAt)],
     ["Ended", date(run.endedAt)],
     ["Verified", run.verified ? "yes" : "no: submitted from another machine"],
+    ["Device (as grouped)", deviceOf(run).label],
     ["Adapter", gpu ? `${gpu.description} (${gpu.vendor}, ${gpu.architecture})` : "none"],
     ["Backend", gpu ? `${gpu.backend}${gpu.isFallbackAdapter ? ", fallback adapter" : ""}` : "–"],
     ["Timestamp queries", gpu ? String(gpu.timestampQuery) : "–"],
@@ -88,19 +91,22 @@ ${
 <table class="board sortable"><thead><tr><th>Task</th><th>Case</th><th>Method</th><th>Parameters</th><th>Status</th><th>Main metric</th><th>p50 (ms)</th><th>Speed-up</th><th>Realized sparsity</th></tr></thead>
 <tbody>${
     run.cells.map((c) => {
-      const lat = c.latency ? c.latency.kernel ?? c.latency.wall : null;
-      const m = c.metrics[c.mainMetric.name];
+      const lat = latencyOf(c);
+      const m = metricOf(c);
+      const up = speedupOf(c);
       return h`<tr><td><a href="${link(`/tasks/${c.task.id}`)}">${c.task.id}</a></td><td>${
         formatParams(c.task.case)
       }</td><td><a href="${link(`/methods/${c.method.id}`)}">${c.method.title}</a></td><td>${
         formatParams(c.method.params)
       }</td><td class="status-${c.status}">${c.status}</td><td class="num" data-v="${
-        m ?? ""
-      }">${c.mainMetric.name} ${num(m ?? null, 4)}</td><td class="num" data-v="${lat?.p50 ?? ""}">${
-        withCi(lat?.p50 ?? null, lat?.ci95 ?? null)
-      }</td><td class="num" data-v="${c.speedup ?? ""}">${speedup(c.speedup)}</td><td class="num">${
-        sparsity(c.sparsity?.realizedDensity ?? null)
-      }</td></tr>`;
+        m?.value ?? ""
+      }">${c.mainMetric.name} ${
+        withCi(m?.value ?? null, m?.ci95 ?? null, 4)
+      }</td><td class="num" data-v="${lat?.value ?? ""}">${
+        withCi(lat?.value ?? null, lat?.ci95 ?? null)
+      }</td><td class="num" data-v="${up?.value ?? ""}">${
+        speedup(up?.value ?? null, up?.ci95 ?? null)
+      }</td><td class="num">${sparsity(c.sparsity?.realizedDensity ?? null)}</td></tr>`;
     })
   }</tbody></table>`;
   return layout({ title: `Run ${run.runId}`, links, body });
