@@ -218,6 +218,7 @@ export type MethodDefinition<P extends ParamSpecs, Impl> = Omit<MethodMeta, "par
  * @example
  * ```ts
  * import { defineMethod } from "./metadata.ts";
+ * import { assertEquals, assertThrows } from "../tests/assert.ts";
  * const echo = defineMethod({
  *   id: "echo",
  *   family: "attention",
@@ -229,7 +230,9 @@ export type MethodDefinition<P extends ParamSpecs, Impl> = Omit<MethodMeta, "par
  *   capabilities: { requires: [], features: [] },
  *   impl: { echo: (x: number) => x },
  * });
- * echo.meta.id; // "echo"
+ * assertEquals(echo.impl.echo(3), 3);
+ * // Metadata is validated on declaration: a bad id fails at import time.
+ * assertThrows(() => defineMethod({ ...echo.meta, id: "Not An Id", impl: {} }), Error, "id");
  * ```
  */
 export function defineMethod<P extends ParamSpecs, Impl>(
@@ -270,10 +273,12 @@ export function defineTask<P extends ParamSpecs>(definition: TaskDefinition<P>):
  * @example
  * ```ts
  * import { paramsLabel } from "./metadata.ts";
- * paramsLabel({ docs: 0, batch: 50 }, {
+ * import { assertEquals } from "../tests/assert.ts";
+ * const label = paramsLabel({ docs: 0, batch: 50 }, {
  *   docs: { type: "int", description: "documents, 0 = all", default: 0, min: 0, max: 9,
  *     sweep: [0], valueLabels: { "0": "all" } },
- * }); // "docs=all,batch=50"
+ * });
+ * assertEquals(label, "docs=all,batch=50");
  * ```
  */
 export function paramsLabel(values: Readonly<ParamValues>, specs: ParamSpecs = {}): string {

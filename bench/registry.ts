@@ -7,7 +7,21 @@ export class RegistryError extends Error {
   override name = "RegistryError";
 }
 
-/** A registry of plugins keyed by `meta.id`. */
+/**
+ * A registry of plugins keyed by `meta.id`.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "./registry.ts";
+ * import { assertEquals, assertThrows } from "../tests/assert.ts";
+ * const tasks = new Registry("task", [{ meta: { id: "needle-retrieval" } }]).freeze();
+ * assertEquals(tasks.ids(), ["needle-retrieval"]);
+ * // An unknown id is answered with the close matches.
+ * assertThrows(() => tasks.get("needle-retreival"), Error, "needle-retrieval");
+ * // A frozen registry takes no more.
+ * assertThrows(() => tasks.register({ meta: { id: "other" } }), Error, "frozen");
+ * ```
+ */
 export class Registry<T extends { readonly meta: { readonly id: string } }> {
   readonly #kind: string;
   readonly #items = new Map<string, T>();

@@ -26,9 +26,11 @@ export function percentile(sorted: readonly number[], p: number): number {
  * @example
  * ```ts
  * import { summarize } from "./stats.ts";
+ * import { assert, assertEquals } from "../tests/assert.ts";
  * const s = summarize([3, 1, 2]);
- * s.p50; // 2
- * s.p50Ci95![0] >= s.min; // true: an interval of the median never leaves the samples
+ * assertEquals([s.n, s.min, s.p50, s.max, s.mean], [3, 1, 2, 3, 2]);
+ * // An interval of the median never leaves the samples.
+ * assert(s.p50Ci95![0] >= s.min && s.p50Ci95![1] <= s.max);
  * ```
  */
 export function summarize(samples: readonly number[]): Summary {
@@ -88,8 +90,9 @@ function percentileInterval(estimates: number[]): [number, number] {
  * @example
  * ```ts
  * import { bootstrapInterval, mean } from "./stats.ts";
+ * import { assert } from "../tests/assert.ts";
  * const [lo, hi] = bootstrapInterval([0.8, 1, 1, 0.9, 1, 0.7], mean);
- * lo <= hi; // true, both within [0.7, 1]
+ * assert(0.7 <= lo && lo <= 0.9 && 0.9 <= hi && hi <= 1);
  * ```
  */
 export function bootstrapInterval(
@@ -121,8 +124,9 @@ export function bootstrapInterval(
  * @example
  * ```ts
  * import { pairedRatioInterval } from "./stats.ts";
- * const [lo, hi] = pairedRatioInterval([10, 11, 10, 12, 10], [5, 5.5, 5, 6, 5]);
- * lo <= 2 && 2 <= hi; // true
+ * import { assertEquals } from "../tests/assert.ts";
+ * // The method took half the baseline's time in every round, drift and all: exactly ×2.
+ * assertEquals(pairedRatioInterval([10, 11, 10, 12, 10], [5, 5.5, 5, 6, 5]), [2, 2]);
  * ```
  */
 export function pairedRatioInterval(

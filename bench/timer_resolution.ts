@@ -9,7 +9,8 @@
  * @example
  * ```ts
  * import { wallClockResolutionMs } from "./timer_resolution.ts";
- * wallClockResolutionMs() > 0; // true
+ * import { assert } from "../tests/assert.ts";
+ * assert(wallClockResolutionMs() > 0);
  * ```
  */
 export function wallClockResolutionMs(readings = 20_000): number {
@@ -39,7 +40,9 @@ function gcd(a: bigint, b: bigint): bigint {
  * @example
  * ```ts
  * import { commonTickStep } from "./timer_resolution.ts";
- * commonTickStep([300_000n, 500_000n, 1_200_000n]); // 100000n
+ * import { assertEquals } from "../tests/assert.ts";
+ * // A clock quantized to 100 µs (in ns ticks), as Chrome's timestamp queries are.
+ * assertEquals(commonTickStep([300_000n, 500_000n, 1_200_000n]), 100_000n);
  * ```
  */
 export function commonTickStep(deltas: readonly bigint[]): bigint | null {

@@ -49,7 +49,24 @@ export function parseRunFile(json: unknown, name: string): RunFileType {
   return result.data;
 }
 
-/** Reads and validates a run file. @throws {RunFileError} naming the file and the reason */
+/**
+ * Reads and validates a run file (schema-1 files are upgraded in memory).
+ *
+ * @param path the file
+ * @returns the run
+ * @throws {RunFileError} naming the file and the reason
+ * @example
+ * ```ts
+ * import { readRunFile, writeRunFile } from "./run_file.ts";
+ * import { emptyRun } from "../../tests/fixtures/run_fixture.ts";
+ * import { assertEquals, assertRejects } from "../../tests/assert.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeRunFile(`${dir}/run.json`, emptyRun("example"));
+ * assertEquals((await readRunFile(`${dir}/run.json`)).runId, "example");
+ * await assertRejects(() => readRunFile(`${dir}/missing.json`), Error, "No run file");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function readRunFile(path: string): Promise<RunFileType> {
   let text: string;
   try {

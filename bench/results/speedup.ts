@@ -35,9 +35,12 @@ function seriesOf(latency: Latency, clock: Speedup["clock"]) {
  * ```ts
  * import { speedupOf } from "./speedup.ts";
  * import { latencyFixture } from "../../tests/fixtures/run_fixture.ts";
+ * import { assert, assertEquals } from "../../tests/assert.ts";
  * const base = latencyFixture([10, 10.2, 9.9, 10.1, 10]);
  * const fast = latencyFixture([2, 2.1, 2, 1.9, 2]);
- * speedupOf(base, fast).value; // 5
+ * const s = speedupOf(base, fast);
+ * assertEquals([s.value, s.pairs], [5, 5]);
+ * assert(s.ci95![0] <= 5 && 5 <= s.ci95![1]);
  * ```
  */
 export function speedupOf(reference: Latency, cell: Latency): Speedup {
