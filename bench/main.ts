@@ -3,7 +3,7 @@ import { methodRegistry } from "../methods/mod.ts";
 import { taskRegistry } from "../datasets/mod.ts";
 import { parseBenchArgs, USAGE, UsageError } from "./cli/args.ts";
 import { Progress } from "./cli/progress.ts";
-import { summaryTable } from "./cli/summary_table.ts";
+import { sameWorkLines, summaryTable } from "./cli/summary_table.ts";
 import { collectEnvironment } from "./environment.ts";
 import { GpuProvider } from "./gpu/device.ts";
 import {
@@ -269,6 +269,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify(run, null, 2));
   } else {
     console.log(`\n${summaryTable(run)}\n`);
+    const sameWork = sameWorkLines(run);
+    if (sameWork.length > 0) console.log(`${sameWork.join("\n")}\n`);
     const counts = ["ok", "failed", "timeout", "skipped"].map((s) =>
       `${run.cells.filter((c) => c.status === s).length} ${s}`
     );

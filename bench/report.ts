@@ -1,11 +1,12 @@
 // `deno task report FILE [--task ID] [--method ID] [--case key=value]...`: the summary table of a
-// run file already written, filtered to the cells asked for (e.g. one sequence length).
+// run file already written, filtered to the cells asked for (e.g. one sequence length); --wide
+// keeps every parameter in full and adds the share of the FLOPs reduction realized.
 import { parseArgs } from "node:util";
 import { readRunFile, RunFileError } from "./results/run_file.ts";
-import { summaryTable } from "./cli/summary_table.ts";
+import { sameWorkLines, summaryTable } from "./cli/summary_table.ts";
 
 const USAGE =
-  "Usage: deno task report results/runs/RUN.json [--task ID] [--method ID] [--case key=value]...";
+  "Usage: deno task report results/runs/RUN.json [--task ID] [--method ID] [--case key=value]... [--wide]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -22,6 +23,7 @@ if (import.meta.main) {
         task: { type: "string" },
         method: { type: "string" },
         case: { type: "string", multiple: true, default: [] },
+        wide: { type: "boolean", default: false },
       },
     });
   } catch (error) {
@@ -42,7 +44,9 @@ if (import.meta.main) {
       wanted.every(([k, v]) => String(c.task.case[k]) === v)
     );
     if (cells.length === 0) fail(`No cell of ${file} matches.`);
-    console.log(summaryTable({ ...run, cells }));
+    console.log(summaryTable({ ...run, cells }, { wide: args.wide }));
+    const sameWork = sameWorkLines({ ...run, cells });
+    if (sameWork.length > 0) console.log(`\n${sameWork.join("\n")}`);
   } catch (error) {
     if (error instanceof RunFileError || error instanceof Deno.errors.NotFound) {
       fail(`Cannot read ${file}: ${(error as Error).message}`);

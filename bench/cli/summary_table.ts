@@ -2,6 +2,7 @@
 // (task, case label, main metric), one row per cell. `wide` (deno task report --wide) keeps full
 // parameters and adds the share of the FLOPs reduction realized; the run file has everything.
 import type { Cell, RunFile, Speedup, Summary } from "../results/schema.ts";
+import { sameWorkPairs } from "../results/same_work.ts";
 import { caseKeyOf, headlineP50 } from "../results/speedup.ts";
 
 /** The width the default table fits in. */
@@ -112,4 +113,24 @@ export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): st
     out.push("", wide ? title : clip(title, TABLE_WIDTH), ...rows.map(line));
   }
   return out.join("\n");
+}
+
+/**
+ * The run's same-work check (see {@link sameWorkPairs}): one line per pair of cells that did the
+ * same work, with both speed-ups and whether their intervals overlap; empty when there is none.
+ */
+export function sameWorkLines(run: RunFile): string[] {
+  const pairs = sameWorkPairs(run.cells);
+  if (pairs.length === 0) return [];
+  const name = (c: Cell) => clip(`${c.method.id}[${Object.values(c.method.params).join(",")}]`, 40);
+  const bad = pairs.filter((p) => p.overlap === false).length;
+  return [
+    `Same work, same speed-up? ${pairs.length} pair(s) of cells did equal work; ${bad} disagree:`,
+    ...pairs.map((p) =>
+      `  ${p.overlap === null ? "?" : p.overlap ? "ok" : "DISAGREE"}  ${name(p.a)} ${
+        formatSpeedup(p.a.speedup)
+      } vs ${name(p.b)} ${formatSpeedup(p.b.speedup)} (${p.a.task.id}[${p.a.task.caseLabel}])`
+        .slice(0, TABLE_WIDTH)
+    ),
+  ];
 }
