@@ -3,15 +3,13 @@ import { compileGemmWat, renderGemmModule } from "./build_gemm_wasm.ts";
 import { gemm, gemmTs, setGemmBackend } from "./gemm.ts";
 import { mulberry32 } from "../random.ts";
 
+/** C = op(A)·op(B) in float64, the obvious way: A is m × k (k × m when transposed), B k × n. */
 function naive(
-  m: number,
-  n: number,
-  k: number,
   a: Float32Array,
   b: Float32Array,
-  transA: boolean,
-  transB: boolean,
+  shape: { m: number; n: number; k: number; transA: boolean; transB: boolean },
 ): Float64Array {
+  const { m, n, k, transA, transB } = shape;
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -37,7 +35,7 @@ Deno.test("gemm() matches a float64 product on odd shapes, both backends, every 
             const b = Float32Array.from({ length: k * n }, () => u() - 0.5);
             const c = new Float32Array(m * n).fill(1);
             gemm({ m, n, k, a, b, c, transA, transB, accumulate: true });
-            const want = naive(m, n, k, a, b, transA, transB);
+            const want = naive(a, b, { m, n, k, transA, transB });
             for (let i = 0; i < c.length; i++) {
               assert(
                 Math.abs(c[i] - 1 - want[i]) < 1e-5,
