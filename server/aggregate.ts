@@ -16,6 +16,8 @@ export interface Row {
   taskId: string;
   family: string;
   caseKey: string;
+  /** The case for people (a count of 0 that means "all" reads `all`). */
+  caseLabel: string;
   case: Record<string, number | boolean | string>;
   methodId: string;
   methodTitle: string;
@@ -30,8 +32,13 @@ export interface Row {
   /** From the metrics `<main>_ci95_low` / `<main>_ci95_high`, when the task reports them. */
   metricCi: [number, number] | null;
   p50Ms: number | null;
+  /** Bootstrap 95% interval of the median (null for files of schema 1). */
   p50Ci: [number, number] | null;
   latencySource: "kernel" | "wall" | null;
+  /** Timed samples behind the p50. */
+  samples: number | null;
+  /** Adaptive sampling stopped at its cap short of ±3% (null: not recorded, schema 1). */
+  noisy: boolean | null;
   speedup: number | null;
   /** The speed-up's 95% interval, when the run file has one. */
   speedupCi: [number, number] | null;
@@ -125,6 +132,7 @@ function toRow(run: RunFile, device: Device, cell: Cell): Row {
     taskId: cell.task.id,
     family: cell.task.family,
     caseKey: formatParams(cell.task.case),
+    caseLabel: cell.task.caseLabel,
     case: cell.task.case,
     methodId: cell.method.id,
     methodTitle: cell.method.title,
@@ -140,6 +148,8 @@ function toRow(run: RunFile, device: Device, cell: Cell): Row {
     p50Ms: latency?.value ?? null,
     p50Ci: latency?.ci95 ?? null,
     latencySource: latency?.source ?? null,
+    samples: latency?.samples ?? null,
+    noisy: latency?.noisy ?? null,
     speedup: speedup?.value ?? null,
     speedupCi: speedup?.ci95 ?? null,
     nominalDensity: cell.sparsity?.nominalDensity ?? null,

@@ -339,3 +339,53 @@ Deno.test("the app picks up a new run file without restarting", async () => {
   await Deno.remove(`${f.dir}/2025-03-01-quick.json`);
   assertEquals((await (await f.app.request("/api/runs")).json()).length, before.length);
 });
+
+Deno.test("speed-ups carry their 95% interval and noisy cells are marked, in pages, JSON and CSV", async () => {
+  await using f = await fixtureApp();
+  const page = await (await f.app.request(`/tasks/${TASK}`)).text();
+  assert(/×[0-9.]+ \[[0-9.]+, [0-9.]+\]/.test(page), "no speed-up interval on the task page");
+  assertStringIncludes(page, '<span class="badge noisy"');
+  const data = await (await f.app.request(`/api/tasks/${TASK}/leaderboard`)).json();
+  type ApiRow = {
+    speedup: number | null;
+    speedupCi: [number, number] | null;
+    p50Ms: number | null;
+    p50Ci: [number, number] | null;
+    noisy: boolean | null;
+    samples: number | null;
+  };
+  const rows: ApiRow[] = data.rows.filter((r: ApiRow) => r.speedup !== null);
+  assert(rows.length > 0);
+  for (const r of rows) {
+    assert(r.speedupCi && r.speedupCi[0] <= r.speedup! && r.speedup! <= r.speedupCi[1]);
+    assert(r.p50Ci && 0 <= r.p50Ci[0] && r.p50Ci[0] <= r.p50Ms! && r.p50Ms! <= r.p50Ci[1]);
+    assertEquals(r.samples, 10);
+  }
+  assert(rows.some((r) => r.noisy === true) && rows.some((r) => r.noisy === false));
+  const csv = (await (await f.app.request(`/tasks/${TASK}/leaderboard.csv`)).text()).split("\r\n");
+  assertStringIncludes(csv[0], "speedup_ci95_low,speedup_ci95_high,samples,noisy");
+  const compare = await (await f.app.request("/compare?a=2025-01-01-quick&b=2025-01-02-quick"))
+    .text();
+  assert(/×[0-9.]+ \[[0-9.]+, [0-9.]+\]/.test(compare), "no speed-up interval on /compare");
+  const run = await (await f.app.request("/runs/2025-01-02-quick")).text();
+  assertStringIncludes(run, "<th>Samples</th>");
+  assertStringIncludes(run, '<span class="badge noisy"');
+});
+
+Deno.test("a schema-1 run file is read through the upgrader and shown without intervals", async () => {
+  await using f = await fixtureApp();
+  const legacy = JSON.parse(
+    await Deno.readTextFile(new URL("./testdata/schema_v1_run.json", import.meta.url)),
+  );
+  legacy.runId = "legacy-run";
+  await Deno.writeTextFile(`${f.dir}/legacy-run.json`, JSON.stringify(legacy));
+  const res = await f.app.request("/runs/legacy-run");
+  assertEquals(res.status, 200);
+  const body = await res.text();
+  assertStringIncludes(body, "read from schema 1");
+  assert(/×[0-9.]+</.test(body) && !/×[0-9.]+ \[/.test(body), "a legacy speed-up has no interval");
+  const cmp = await (await f.app.request("/api/compare?a=legacy-run&b=2025-01-02-quick")).json();
+  for (const c of cmp.cells) {
+    assert(c.speedup !== "regression" && c.speedup !== "improvement", "judged without interval");
+  }
+});

@@ -35,7 +35,7 @@ export const COLUMNS: readonly Column[] = [
     key: "case",
     label: "Case",
     sortValue: (r) => r.caseKey,
-    text: (r) => r.caseKey,
+    text: (r) => r.caseLabel,
     csv: (r) => r.caseKey,
   },
   {
@@ -123,6 +123,18 @@ export function sortRows(rows: readonly Row[], key: string, dir: "asc" | "desc")
   return keyed.map((k) => k.row);
 }
 
+// Figures the table shows inside one cell, which a spreadsheet wants as columns of their own.
+const CSV_EXTRAS: [string, (r: Row) => string | number | null][] = [
+  ["latency_ci95_low", (r) => r.p50Ci?.[0] ?? null],
+  ["latency_ci95_high", (r) => r.p50Ci?.[1] ?? null],
+  ["speedup_ci95_low", (r) => r.speedupCi?.[0] ?? null],
+  ["speedup_ci95_high", (r) => r.speedupCi?.[1] ?? null],
+  ["samples", (r) => r.samples],
+  ["noisy", (r) => r.noisy === null ? null : String(r.noisy)],
+  ["metric_name", (r) => r.metricName],
+  ["verified", (r) => String(r.verified)],
+];
+
 function csvField(value: string | number | null): string {
   if (value === null) return "";
   const text = String(value);
@@ -132,19 +144,18 @@ function csvField(value: string | number | null): string {
 }
 
 /**
- * The rows as CSV with a header line, plus the task and main metric's name.
+ * The rows as CSV with a header line: the task, every column, then the intervals, sample
+ * count, noisy flag, main metric's name and verification.
  *
  * @param rows rows in the order wanted
  * @returns CSV text, lines ending in CRLF as RFC 4180 asks
  */
 export function toCsv(rows: readonly Row[]): string {
-  const header = ["task", ...COLUMNS.map((c) => c.key), "metric_name", "verified"];
+  const header = ["task", ...COLUMNS.map((c) => c.key), ...CSV_EXTRAS.map(([name]) => name)];
   const lines = [header.join(",")];
   for (const r of rows) {
-    lines.push(
-      [r.taskId, ...COLUMNS.map((c) => c.csv(r)), r.metricName, String(r.verified)].map(csvField)
-        .join(","),
-    );
+    const fields = [r.taskId, ...COLUMNS.map((c) => c.csv(r)), ...CSV_EXTRAS.map(([, f]) => f(r))];
+    lines.push(fields.map(csvField).join(","));
   }
   return lines.join("\r\n") + "\r\n";
 }

@@ -3,7 +3,7 @@
 // over each run's own dense baseline are compared instead, as they do not carry the machine.
 import type { Cell, RunFile } from "../bench/results/schema.ts";
 import { type Device, deviceOf } from "./devices.ts";
-import { type Figure, latencyOf, metricOf, speedupOf } from "./figures.ts";
+import { type Figure, type LatencyFigure, latencyOf, metricOf, speedupOf } from "./figures.ts";
 
 /**
  * What happened to a figure between run a and run b. `incomparable`: latencies of different
@@ -21,8 +21,8 @@ export type Verdict =
 export interface Side {
   status: Cell["status"];
   metric: Figure | null;
-  /** Headline p50 latency in ms. */
-  latency: Figure | null;
+  /** Headline p50 latency in ms, with its sample count and noisy flag. */
+  latency: LatencyFigure | null;
   speedup: Figure | null;
 }
 

@@ -14,21 +14,30 @@ export interface Figure {
 /** The headline latency: kernel time when the GPU timed it, else wall time. */
 export interface LatencyFigure extends Figure {
   source: "kernel" | "wall";
+  /** Timed samples behind the median. */
+  samples: number;
+  /**
+   * Adaptive sampling hit its cap before the median's interval came within ±3%; null for files
+   * of schema 1, which did not sample adaptively.
+   */
+  noisy: boolean | null;
 }
 
 /**
- * The cell's headline p50 latency in ms with its interval.
+ * The cell's headline p50 latency in ms with the bootstrap interval of the median.
  *
  * @param cell a cell of a run file
- * @returns the figure, or null when the cell was not timed
+ * @returns the figure, or null when the cell was not timed (any status but ok)
  */
 export function latencyOf(cell: Cell): LatencyFigure | null {
-  if (!cell.latency) return null;
+  if (cell.status !== "ok") return null;
   const summary = cell.latency.kernel ?? cell.latency.wall;
   return {
     value: summary.p50,
-    ci95: summary.ci95,
+    ci95: summary.p50Ci95,
     source: cell.latency.kernel ? "kernel" : "wall",
+    samples: summary.n,
+    noisy: cell.latency.noisy,
   };
 }
 
@@ -48,13 +57,12 @@ export function metricOf(cell: Cell): Figure | null {
 }
 
 /**
- * The cell's speed-up over its run's dense baseline (same case), with its interval.
+ * The cell's speed-up over its run's dense baseline (same case), with its paired-bootstrap
+ * interval (null for files of schema 1, which kept no samples to pair).
  *
  * @param cell a cell of a run file
  * @returns the figure, or null when there is no speed-up
  */
 export function speedupOf(cell: Cell): Figure | null {
-  return cell.speedup === null || !Number.isFinite(cell.speedup)
-    ? null
-    : { value: cell.speedup, ci95: null };
+  return cell.speedup ? { value: cell.speedup.value, ci95: cell.speedup.ci95 } : null;
 }

@@ -6,6 +6,7 @@ import { DEVICE_ID_PATTERN, deviceOf } from "./devices.ts";
 import { escapeHtml, h, jsonForScript } from "./html.ts";
 import { paretoFrontier } from "./pareto.ts";
 import { aggregate } from "./aggregate.ts";
+import { compareRuns } from "./compare.ts";
 import { fixtureRuns, makeRun } from "./testdata/fixture.ts";
 import { href } from "./views/links.ts";
 
@@ -141,4 +142,30 @@ Deno.test("readCatalog() keeps the method fields pages use and names a broken fi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("compareRuns() calls a speed-up change only when the intervals do not overlap", () => {
+  const a = makeRun({ runId: "a" });
+  const b = structuredClone(a);
+  b.runId = "b";
+  const sparse = b.cells.flatMap((c, i) => (c.status === "ok" && !c.isReference ? [i] : []));
+  const scale = (i: number, by: number) => {
+    const cell = b.cells[i];
+    if (cell.status !== "ok" || !cell.speedup?.ci95) {
+      throw new Error("fixture cell has no speed-up");
+    }
+    const [lo, hi] = cell.speedup.ci95;
+    cell.speedup = { ...cell.speedup, value: cell.speedup.value * by, ci95: [lo * by, hi * by] };
+  };
+  scale(sparse[0], 1.5); // far outside a's interval
+  scale(sparse[1], 1.01); // inside it: not a change
+  scale(sparse[2], 0.5);
+  const cmp = compareRuns(a, b);
+  const verdict = (i: number) => cmp.cells.find((c) => c.key === b.cells[i].key)!.speedup;
+  assertEquals(verdict(sparse[0]), "improvement");
+  assertEquals(verdict(sparse[1]), "unchanged");
+  assertEquals(verdict(sparse[2]), "regression");
+  assertEquals(cmp.sameDevice, true);
+  assertEquals([cmp.improvements, cmp.regressions], [1, 1]);
+  assert(cmp.cells.every((c) => c.latency === "unchanged" || c.latency === "missing"));
 });

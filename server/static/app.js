@@ -86,7 +86,11 @@ function scatter(canvas, data) {
         tooltip: {
           callbacks: {
             label: (ctx) =>
-              `${ctx.raw.label}: ${ctx.raw.y.toPrecision(4)} at ${ctx.raw.x.toPrecision(3)}×`,
+              `${ctx.raw.label}: ${ctx.raw.y.toPrecision(4)} at ×${ctx.raw.x.toPrecision(3)}${
+                ctx.raw.xCi
+                  ? ` [${ctx.raw.xCi[0].toPrecision(3)}, ${ctx.raw.xCi[1].toPrecision(3)}]`
+                  : ""
+              }${ctx.raw.noisy ? " (noisy)" : ""}`,
           },
         },
       },

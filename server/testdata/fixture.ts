@@ -1,6 +1,7 @@
-// Synthetic run files for tests and the load test: valid against the schema, deterministic for
-// a seed, shaped like real runs (a dense reference and sparse methods per task and case).
-import type { Cell, RunFile, Summary } from "../../bench/results/schema.ts";
+// Synthetic run files (schema 2) for tests and the load test: valid against the schema,
+// deterministic for a seed, shaped like real runs (a dense reference and sparse methods per task
+// and case, every raw sample, intervals, one noisy cell per task).
+import type { Cell, Latency, RunFile, Summary } from "../../bench/results/schema.ts";
 
 /** Options of {@link makeRun}; every field has a default. */
 export interface FixtureOptions {
@@ -29,17 +30,45 @@ function rng(seed: number): () => number {
   };
 }
 
+// Where each of the ten samples of a cell lies, in units of its spread around the median: a
+// long right tail, as real latencies have.
+const OFFSETS = [-1, -0.6, -0.3, -0.1, -0.02, 0.02, 0.1, 0.4, 1.5, 2];
+
 function summary(p50: number, spread: number): Summary {
-  const half = p50 * spread;
+  const samples = OFFSETS.map((o) => p50 * (1 + spread * o));
+  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+  const sd = Math.sqrt(samples.reduce((a, x) => a + (x - mean) ** 2, 0) / (samples.length - 1));
   return {
-    n: 10,
-    min: p50 - half,
-    max: p50 + 2 * half,
-    p50,
-    p95: p50 + 1.5 * half,
-    mean: p50 + half / 4,
-    sd: half / 2,
-    ci95: [p50 - half / 2, p50 + half / 2],
+    n: samples.length,
+    min: samples[0],
+    max: samples.at(-1)!,
+    p50: (samples[4] + samples[5]) / 2,
+    p95: samples[9],
+    mean,
+    sd,
+    // The order statistics 2 and 9 of 10 cover the median with about 95% confidence.
+    p50Ci95: [samples[1], samples[8]],
+    samples,
+  };
+}
+
+function latency(ms: number, spread: number, noisy: boolean): Latency {
+  const kernel = summary(ms, spread);
+  const wall = summary(ms + 11, spread * 1.25);
+  return {
+    source: "gpu-timestamp",
+    unit: "ms",
+    repsPerSample: 1,
+    kernel,
+    wall,
+    reps: OFFSETS.map(() => 1),
+    rounds: OFFSETS.map((_, i) => i),
+    sampledIn: "fixture",
+    timer: {
+      wall: { resolutionMs: 0.005, minSampleSteps: wall.min / 0.005 },
+      kernel: { resolutionMs: 0.0001, minSampleSteps: kernel.min / 0.0001 },
+    },
+    noisy,
   };
 }
 
@@ -113,6 +142,33 @@ const TASKS: TaskShape[] = [
   },
 ];
 
+type Params = Record<string, number | string | boolean>;
+
+/** The fields every cell has, whatever its status. */
+function common(
+  task: TaskShape,
+  taskCase: Params,
+  method: { id: string; title: string; params: Params },
+  at: string,
+) {
+  return {
+    key: `${task.id}|${JSON.stringify(taskCase)}|${method.id}|${JSON.stringify(method.params)}`,
+    task: {
+      id: task.id,
+      version: "1.0.0",
+      family: task.family,
+      case: taskCase,
+      caseLabel: Object.entries(taskCase).map(([k, v]) => `${k}=${v}`).join(","),
+      datasetId: `${task.id}-data`,
+      datasetSha256: "0".repeat(64),
+    },
+    method: { id: method.id, version: "1.0.0", title: method.title, params: { ...method.params } },
+    mainMetric: { name: task.metric, higherIsBetter: task.higherIsBetter },
+    startedAt: at,
+    endedAt: at,
+  };
+}
+
 /** The task ids {@link makeRun} produces. */
 export const FIXTURE_TASK_IDS: readonly string[] = TASKS.map((t) => t.id);
 
@@ -148,17 +204,13 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
           ? task.baseQuality * (1 - loss)
           : task.baseQuality * (1 + loss);
         const params = { ...method.params };
+        // The last method of each task's last case did not settle within its sampling cap.
+        const noisy = ci === task.cases.length - 1 && mi === task.methods.length - 1;
+        const speedup = denseMs / ms;
+        // The baseline against itself is exactly 1: its samples pair with themselves.
+        const width = isReference ? 0 : noisy ? 0.12 : 0.03;
         cells.push({
-          key: `${task.id}|${JSON.stringify(taskCase)}|${method.id}|${JSON.stringify(params)}`,
-          task: {
-            id: task.id,
-            version: "1.0.0",
-            family: task.family,
-            case: taskCase,
-            datasetId: `${task.id}-data`,
-            datasetSha256: "0".repeat(64),
-          },
-          method: { id: method.id, version: "1.0.0", title: method.title, params },
+          ...common(task, taskCase, method, startedAt),
           isReference,
           status: "ok",
           error: null,
@@ -168,36 +220,33 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
             maxAbsError: 1e-6,
             tolerance: "1e-4",
           },
-          mainMetric: { name: task.metric, higherIsBetter: task.higherIsBetter },
           metrics: {
             [task.metric]: quality,
             [`${task.metric}_ci95_low`]: quality * 0.995,
             [`${task.metric}_ci95_high`]: quality * 1.005,
           },
-          latency: {
-            source: "gpu-timestamp",
-            unit: "ms",
-            repsPerSample: 1,
-            kernel: summary(ms, 0.04),
-            wall: summary(ms + 11, 0.05),
+          latency: latency(ms, noisy ? 0.15 : 0.04, noisy),
+          speedup: {
+            value: speedup,
+            ci95: [speedup * (1 - width), speedup * (1 + width)],
+            clock: "gpu-timestamp",
+            pairs: OFFSETS.length,
           },
-          speedup: denseMs / ms,
           setup: { totalMs: 120, compileMs: 80, uploadMs: 5, firstRunMs: 90 },
           sparsity: isReference
             ? { nominalDensity: 1, realizedDensity: 1, flopsRatio: 1 }
             : { nominalDensity: density, realizedDensity: density * 1.01, flopsRatio: density },
-          startedAt,
-          endedAt: startedAt,
         });
       }
     }
   }
   if (failure !== null) {
     const t = TASKS[0];
+    const broken = { id: "broken-kernel", title: "Broken kernel", params: {} };
     cells.push({
-      ...cells[0],
+      ...common(t, t.cases[0], broken, startedAt),
       key: `${t.id}|failing`,
-      method: { id: "broken-kernel", version: "0.1.0", title: "Broken kernel", params: {} },
+      method: { ...broken, version: "0.1.0" },
       isReference: false,
       status: "failed",
       error: failure,
@@ -210,7 +259,7 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
     });
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId,
     status: "complete",
     startedAt,
@@ -224,7 +273,10 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
       tasks: [],
       params: {},
       warmup: 2,
-      runs: 10,
+      runs: 5,
+      maxRuns: 40,
+      targetRelativeHalfWidth: 0.03,
+      samplingBudgetMs: 10000,
       timeLimitMs: 60000,
     },
     environment: {
@@ -237,7 +289,6 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
       cpuModel,
       cores,
       memoryBytes: 8 * 2 ** 30,
-      hostname: "fixture",
       gpu: gpuDescription === null ? null : {
         // Only llvmpipe is Mesa's: a hardware adapter must not look like a software one.
         vendor: gpuDescription.startsWith("llvmpipe")
@@ -300,7 +351,7 @@ export async function writeFixtures(dir: string, unparsable = true): Promise<voi
     await Deno.writeTextFile(`${dir}/${run.runId}.json`, JSON.stringify(run, null, 2) + "\n");
   }
   if (unparsable) await Deno.writeTextFile(`${dir}/broken.json`, "{ this is not json");
-  await Deno.writeTextFile(`${dir}/invalid.json`, JSON.stringify({ schemaVersion: 1, runId: "x" }));
+  await Deno.writeTextFile(`${dir}/invalid.json`, JSON.stringify({ schemaVersion: 2, runId: "x" }));
 }
 
 if (import.meta.main) {

@@ -3,6 +3,7 @@
 import type { Comparison, Verdict } from "../compare.ts";
 import { h } from "../html.ts";
 import { num, speedup, withCi } from "./format.ts";
+import { noisyBadge } from "./badges.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
 
@@ -51,9 +52,9 @@ ${
         num(c.a?.metric?.value, 4)
       }</td><td class="num">${num(c.b?.metric?.value, 4)} ${mark(c.metric)}</td><td class="num">${
         withCi(la?.value ?? null, la?.ci95 ?? null)
-      }</td><td class="num">${
+      }${noisyBadge(la?.noisy ?? null)}</td><td class="num">${
         withCi(lb?.value ?? null, lb?.ci95 ?? null)
-      }</td><td class="num" data-v="${change ?? ""}">${
+      }${noisyBadge(lb?.noisy ?? null)}</td><td class="num" data-v="${change ?? ""}">${
         c.latency === "incomparable"
           ? h`<span class="muted">other device</span>`
           : change === null

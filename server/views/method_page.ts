@@ -6,7 +6,7 @@ import { h, jsonForScript } from "../html.ts";
 import { date, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { unverifiedBadge } from "./task_page.ts";
+import { noisyBadge, unverifiedBadge } from "./badges.ts";
 
 // The trend chart keeps the series with most points: a readable chart over a complete one.
 const MAX_SERIES = 8;
@@ -17,7 +17,7 @@ function trend(rows: readonly Row[], data: Aggregates) {
     if (r.status !== "ok" || r.p50Ms === null || !r.verified) continue;
     const key = `${r.taskId}|${r.caseKey}|${r.paramsText}|${r.deviceId}`;
     const s = series.get(key) ?? {
-      label: `${r.taskId} ${r.caseKey}${r.paramsText ? ` · ${r.paramsText}` : ""} · ${
+      label: `${r.taskId} ${r.caseLabel}${r.paramsText ? ` · ${r.paramsText}` : ""} · ${
         data.devices.get(r.deviceId)?.label ?? r.deviceId
       }`,
       points: [],
@@ -73,13 +73,13 @@ ${
     latest.map((r) =>
       h`<tr><td><a href="${
         link(`/tasks/${r.taskId}`)
-      }">${r.taskId}</a></td><td>${r.caseKey}</td><td>${r.paramsText}</td><td class="num" data-v="${
+      }">${r.taskId}</a></td><td>${r.caseLabel}</td><td>${r.paramsText}</td><td class="num" data-v="${
         r.metric ?? ""
       }">${r.metricName} ${withCi(r.metric, r.metricCi, 4)}</td><td class="num" data-v="${
         r.p50Ms ?? ""
-      }">${withCi(r.p50Ms, r.p50Ci)}</td><td class="num" data-v="${r.speedup ?? ""}">${
-        speedup(r.speedup, r.speedupCi)
-      }</td><td class="num">${
+      }">${withCi(r.p50Ms, r.p50Ci)}${noisyBadge(r.noisy)}</td><td class="num" data-v="${
+        r.speedup ?? ""
+      }">${speedup(r.speedup, r.speedupCi)}</td><td class="num">${
         sparsity(r.realizedDensity)
       }</td><td>${r.deviceLabel}</td><td class="status-${r.status}" title="${
         r.error ?? ""

@@ -4,7 +4,7 @@ import { h, type Html } from "../html.ts";
 import { date, num, speedup } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { unverifiedBadge } from "./task_page.ts";
+import { noisyBadge, unverifiedBadge } from "./badges.ts";
 
 function best(row: Row | null, links: Links): Html {
   if (!row) return h`–`;
@@ -12,7 +12,7 @@ function best(row: Row | null, links: Links): Html {
     href(links, `/methods/${row.methodId}`)
   }">${row.methodTitle}</a> <span class="muted">${row.paramsText}${
     row.paramsText ? " · " : ""
-  }${row.caseKey}</span>`;
+  }${row.caseLabel}</span>`;
 }
 
 /** The overview page. */

@@ -8,7 +8,7 @@ import { h } from "../html.ts";
 import { date, num, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { unverifiedBadge } from "./task_page.ts";
+import { noisyBadge, unverifiedBadge } from "./badges.ts";
 
 /** The list of every run, newest first, with a form to compare two of them. */
 export function runsPage(data: Aggregates, links: Links): string {
@@ -37,6 +37,14 @@ ${
   return layout({ title: "Runs", links, body });
 }
 
+function samplingText(o: RunFile["options"]): string {
+  const adaptive = o.targetRelativeHalfWidth === null
+    ? ""
+    : `, adaptive until the median is within ±${num(o.targetRelativeHalfWidth * 100)}%`;
+  const cap = o.maxRuns > o.runs ? `${o.runs} to ${o.maxRuns}` : String(o.runs);
+  return `${o.warmup} / ${cap}${adaptive}`;
+}
+
 /** One run: environment, failures with their reasons, and every cell. */
 export function runPage(data: Aggregates, run: RunFile, links: Links): string {
   const link = (p: string) => href(links, p);
@@ -60,7 +68,11 @@ export function runPage(data: Aggregates, run: RunFile, links: Links): string {
     ["OS", `${env.os} ${env.osRelease} (${env.arch})`],
     ["CPU", `${env.cpuModel}, ${env.cores} cores, ${num(env.memoryBytes / 2 ** 30)} GiB`],
     ["Git", `${env.git.commit ?? "unknown"}${env.git.dirty ? " (dirty)" : ""}`],
-    ["Warm-up / timed runs", `${run.options.warmup} / ${run.options.runs}`],
+    ["Warm-up / timed samples", samplingText(run.options)],
+    ...(run.upgradedFrom === undefined ? [] : [[
+      "Schema",
+      `read from schema ${run.upgradedFrom}: no raw samples, so no median or speed-up intervals`,
+    ] as [string, string]]),
   ];
   const failures = run.cells.filter((c) => c.status !== "ok");
   const body = h`<h1>Run ${run.runId}${unverifiedBadge(run.verified)}</h1>
@@ -88,7 +100,7 @@ ${
       : h`<p>None.</p>`
   }
 <h2>Cells</h2>
-<table class="board sortable"><thead><tr><th>Task</th><th>Case</th><th>Method</th><th>Parameters</th><th>Status</th><th>Main metric</th><th>p50 (ms)</th><th>Speed-up</th><th>Realized sparsity</th></tr></thead>
+<table class="board sortable"><thead><tr><th>Task</th><th>Case</th><th>Method</th><th>Parameters</th><th>Status</th><th>Main metric</th><th>p50 (ms)</th><th>Samples</th><th>Speed-up</th><th>Realized sparsity</th></tr></thead>
 <tbody>${
     run.cells.map((c) => {
       const lat = latencyOf(c);
@@ -104,6 +116,8 @@ ${
         withCi(m?.value ?? null, m?.ci95 ?? null, 4)
       }</td><td class="num" data-v="${lat?.value ?? ""}">${
         withCi(lat?.value ?? null, lat?.ci95 ?? null)
+      }${noisyBadge(lat?.noisy ?? null)}</td><td class="num">${
+        lat?.samples ?? "–"
       }</td><td class="num" data-v="${up?.value ?? ""}">${
         speedup(up?.value ?? null, up?.ci95 ?? null)
       }</td><td class="num">${sparsity(c.sparsity?.realizedDensity ?? null)}</td></tr>`;

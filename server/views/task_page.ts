@@ -4,15 +4,9 @@ import { ALL_DEVICES } from "../aggregate.ts";
 import { COLUMNS } from "../columns.ts";
 import { h, type Html, jsonForScript, trusted } from "../html.ts";
 import type { BoardQuery } from "../query.ts";
+import { noisyBadge, unverifiedBadge } from "./badges.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-
-/** A badge for rows or runs that came from a submission nobody has verified. */
-export function unverifiedBadge(verified: boolean): Html {
-  return verified
-    ? h``
-    : h` <span class="badge unverified" title="submitted, not verified">unverified</span>`;
-}
 
 function queryString(q: BoardQuery, changes: Partial<Record<string, string | null>>): string {
   const params = new URLSearchParams();
@@ -44,6 +38,8 @@ function cell(row: Row, key: string, text: string, links: Links): Html {
       return h`<td data-v="${data}"><a href="${
         href(links, `/runs/${row.runId}`)
       }">${text}</a></td>`;
+    case "latency":
+      return h`<td data-v="${data}" class="num">${text}${noisyBadge(row.noisy)}</td>`;
     case "status":
       return h`<td data-v="${data}" class="status-${row.status}" title="${
         row.error ?? ""
@@ -75,7 +71,7 @@ export function boardTable(board: Board, q: BoardQuery, links: Links): Html {
 
 /** Which frontier a point belongs to: one per device and case. */
 function seriesOf(r: Board["rows"][number]): string {
-  return `${r.caseKey} · ${r.deviceLabel}`;
+  return `${r.caseLabel} · ${r.deviceLabel}`;
 }
 
 function chartData(board: Board, task: TaskSummary, links: Links) {
@@ -84,8 +80,10 @@ function chartData(board: Board, task: TaskSummary, links: Links) {
     r.status === "ok" && r.speedup !== null && r.metric !== null
       ? [{
         x: r.speedup,
+        xCi: r.speedupCi,
         y: r.metric,
-        label: `${r.methodTitle}${r.paramsText ? ` (${r.paramsText})` : ""} · ${r.caseKey}`,
+        noisy: r.noisy === true,
+        label: `${r.methodTitle}${r.paramsText ? ` (${r.paramsText})` : ""} · ${r.caseLabel}`,
         href: href(links, `/methods/${r.methodId}`),
         frontier: frontier.has(i),
         series: seriesOf(r),
