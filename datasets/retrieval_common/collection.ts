@@ -1,6 +1,6 @@
 // A test collection with natural relevance: documents, train and test queries, judgments; its
 // canonical hash, deterministic sampling for small profiles, and the cache of converted data.
-import type { Corpus, TrainingQuery } from "../../methods/retrieval/interface.ts";
+import type { Corpus, TrainingQuery } from "../../bench/families/retrieval/mod.ts";
 import { hashString, sha256OfText } from "../../bench/random.ts";
 
 export interface JudgedQuery {
@@ -41,10 +41,15 @@ export function collectionSha256(c: Collection): Promise<string> {
  * their relevant documents, and other documents (by hash of id) up to `docs` in all; train
  * queries keep only judgments inside the sample and are dropped when none is left.
  *
- * @param docs documents to keep (0: all)
- * @param queries test queries to keep (0: all)
+ * @param c the whole collection
+ * @param size `docs`: documents to keep, `queries`: test queries to keep (0: all, for either)
+ * @returns the sample (`c` itself when it keeps everything)
  */
-export function sampleCollection(c: Collection, docs: number, queries: number): Collection {
+export function sampleCollection(
+  c: Collection,
+  size: { docs: number; queries: number },
+): Collection {
+  const { docs, queries } = size;
   const byHash = <T>(items: readonly T[], key: (t: T) => string) =>
     items.map((t) => ({ t, h: hashString(key(t), 0x9e3779b9) }))
       .sort((a, b) => a.h - b.h || (key(a.t) < key(b.t) ? -1 : 1)).map((x) => x.t);

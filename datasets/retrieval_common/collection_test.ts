@@ -31,14 +31,14 @@ Deno.test("splitOf() is deterministic and puts about 20% in test", () => {
 
 Deno.test("sampleCollection() keeps the sampled queries' relevant documents and renumbers", async () => {
   const c = tiny();
-  const s = sampleCollection(c, 12, 4);
+  const s = sampleCollection(c, { docs: 12, queries: 4 });
   assertEquals(s.test.length, 4);
   assertEquals(s.corpus.ids.length, 12);
   for (const q of s.test) {
     assertEquals(s.corpus.texts[q.relevant[0]], q.text);
   }
   for (const q of s.train) assertEquals(s.corpus.texts[q.relevant[0]], q.text);
-  assertEquals(sampleCollection(c, 12, 4), s);
+  assertEquals(sampleCollection(c, { docs: 12, queries: 4 }), s);
   assert((await collectionSha256(s)) !== (await collectionSha256(c)));
-  assertEquals(sampleCollection(c, 0, 0), c);
+  assertEquals(sampleCollection(c, { docs: 0, queries: 0 }), c);
 });

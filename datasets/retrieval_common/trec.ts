@@ -1,5 +1,5 @@
 // TREC formats, so every collection and run can be checked with trec_eval.
-import type { Corpus, Ranking } from "../../methods/retrieval/interface.ts";
+import type { Corpus, Ranking } from "../../bench/families/retrieval/mod.ts";
 import type { JudgedQuery } from "./collection.ts";
 
 /** Topics as `qid<TAB>text` lines (tabs and newlines in the text become spaces). */

@@ -1,6 +1,5 @@
 // Task `spam-known-item-retrieval`: find the message whose subject is the query.
 import { defineTask } from "../../bench/metadata.ts";
-import type { TaskImpl } from "../../bench/plugin.ts";
 import {
   RETRIEVAL_METRICS,
   retrievalTaskImpl,
@@ -8,7 +7,7 @@ import {
 } from "../retrieval_common/retrieval_task.ts";
 import { loadSpamKnownItem, SPAM_VERSION } from "./loader.ts";
 
-export const spamKnownItemRetrieval = defineTask<TaskImpl>({
+export const spamKnownItemRetrieval = defineTask({
   id: "spam-known-item-retrieval",
   family: "retrieval",
   title: "SpamAssassin known-item: subject → message body",
@@ -28,7 +27,7 @@ export const spamKnownItemRetrieval = defineTask<TaskImpl>({
   },
   parameters: SAMPLE_PARAMS,
   profiles: {
-    smoke: { docs: [0], queries: [100], batch: [25] },
+    smoke: { docs: [1000], queries: [100], batch: [25] },
     quick: { docs: [0], queries: [0], batch: [50] },
     full: { docs: [0], queries: [0], batch: [200] },
   },

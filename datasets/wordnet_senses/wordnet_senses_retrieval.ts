@@ -1,6 +1,5 @@
 // Task `wordnet-senses-retrieval`: find the WordNet synset an example sentence illustrates.
 import { defineTask } from "../../bench/metadata.ts";
-import type { TaskImpl } from "../../bench/plugin.ts";
 import {
   RETRIEVAL_METRICS,
   retrievalTaskImpl,
@@ -8,7 +7,7 @@ import {
 } from "../retrieval_common/retrieval_task.ts";
 import { loadWordnetSenses, WORDNET_VERSION } from "./loader.ts";
 
-export const wordnetSensesRetrieval = defineTask<TaskImpl>({
+export const wordnetSensesRetrieval = defineTask({
   id: "wordnet-senses-retrieval",
   family: "retrieval",
   title: "WordNet senses: example sentence → synset",

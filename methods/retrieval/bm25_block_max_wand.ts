@@ -1,9 +1,12 @@
 // BM25 answered by Block-Max WAND: same top-k as exhaustive BM25, skipping whole posting blocks.
-import { defineMethod } from "../../bench/metadata.ts";
-import { BM25_PARAMS, bm25Impl, defaultsOnly } from "./bm25.ts";
-import type { RetrievalMethod } from "./interface.ts";
+import {
+  BM25_PARAMS,
+  buildBm25Index,
+  defaultsOnly,
+  defineRetrievalMethod,
+} from "../../bench/families/retrieval/mod.ts";
 
-export const bm25BlockMaxWand = defineMethod<RetrievalMethod>({
+export const bm25BlockMaxWand = defineRetrievalMethod({
   id: "bm25-bmw",
   family: "retrieval",
   title: "BM25 + Block-Max WAND",
@@ -27,5 +30,7 @@ export const bm25BlockMaxWand = defineMethod<RetrievalMethod>({
     },
   },
   capabilities: { requires: [], features: ["exact-top-k"] },
-  impl: bm25Impl("block-max-wand"),
+  impl: {
+    build: (corpus, params) => buildBm25Index(corpus, { ...params, algorithm: "block-max-wand" }),
+  },
 });

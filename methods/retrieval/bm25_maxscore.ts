@@ -1,9 +1,12 @@
 // BM25 answered by MaxScore dynamic pruning: same top-k as exhaustive BM25, fewer postings scored.
-import { defineMethod } from "../../bench/metadata.ts";
-import { BM25_PARAMS, bm25Impl, defaultsOnly } from "./bm25.ts";
-import type { RetrievalMethod } from "./interface.ts";
+import {
+  BM25_PARAMS,
+  buildBm25Index,
+  defaultsOnly,
+  defineRetrievalMethod,
+} from "../../bench/families/retrieval/mod.ts";
 
-export const bm25MaxScore = defineMethod<RetrievalMethod>({
+export const bm25MaxScore = defineRetrievalMethod({
   id: "bm25-maxscore",
   family: "retrieval",
   title: "BM25 + MaxScore",
@@ -17,5 +20,7 @@ export const bm25MaxScore = defineMethod<RetrievalMethod>({
   version: "1.0.0",
   parameters: defaultsOnly(BM25_PARAMS, ["stopwords"]),
   capabilities: { requires: [], features: ["exact-top-k"] },
-  impl: bm25Impl("maxscore"),
+  impl: {
+    build: (corpus, params) => buildBm25Index(corpus, { ...params, algorithm: "maxscore" }),
+  },
 });

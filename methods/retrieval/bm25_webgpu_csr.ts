@@ -3,19 +3,85 @@
 // bit-identical, so the correctness gate compares exactly.
 import { compileCompute, createStorage, readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { BM25_PARAMS, bm25Scorer, defaultsOnly } from "./bm25.ts";
-import { CSR_SCORE_WGSL, CSR_WORKGROUP } from "./csr_kernel.ts";
-import type {
-  BuildContext,
-  Corpus,
-  Ranking,
-  RetrievalIndex,
-  RetrievalMethod,
-} from "./interface.ts";
-import { analyzerFor } from "./lexical_index.ts";
-import { buildPostings, forwardIndex, queryTerms, vocabBytes } from "./postings.ts";
-import { TopK } from "./top_k.ts";
+import {
+  analyzerFor,
+  BM25_PARAMS,
+  bm25Scorer,
+  type BuildContext,
+  buildPostings,
+  type Corpus,
+  defaultsOnly,
+  defineRetrievalMethod,
+  forwardIndex,
+  queryTerms,
+  type Ranking,
+  type RetrievalIndex,
+  TopK,
+  vocabBytes,
+} from "../../bench/families/retrieval/mod.ts";
+import type { ParamValuesOf } from "../../bench/metadata.ts";
+
+const CSR_PARAMS = defaultsOnly(BM25_PARAMS);
+
+// WGSL: one invocation per (document, query) merges the document's row with the query's sorted
+// terms; documents with a positive score are appended to the query's hit list through an atomic
+// counter.
+const CSR_WORKGROUP = 64;
+
+const CSR_SCORE_WGSL = /* wgsl */ `
+struct Params {
+  numDocs: u32,
+  numQueries: u32,
+  cap: u32,
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> rowPtr: array<u32>;
+@group(0) @binding(2) var<storage, read> colIdx: array<u32>;
+@group(0) @binding(3) var<storage, read> vals: array<u32>;
+@group(0) @binding(4) var<storage, read> qPtr: array<u32>;
+@group(0) @binding(5) var<storage, read> qTerms: array<u32>;
+@group(0) @binding(6) var<storage, read> qWeights: array<u32>;
+@group(0) @binding(7) var<storage, read_write> counts: array<atomic<u32>>;
+@group(0) @binding(8) var<storage, read_write> hits: array<vec2<u32>>;
+
+@compute @workgroup_size(${CSR_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d = gid.x;
+  let q = gid.y;
+  if (d >= params.numDocs || q >= params.numQueries) {
+    return;
+  }
+  var i = rowPtr[d];
+  let iEnd = rowPtr[d + 1u];
+  var j = qPtr[q];
+  let jEnd = qPtr[q + 1u];
+  var s = 0u;
+  loop {
+    if (i >= iEnd || j >= jEnd) {
+      break;
+    }
+    let a = colIdx[i];
+    let b = qTerms[j];
+    if (a == b) {
+      s = s + vals[i] * qWeights[j];
+      i = i + 1u;
+      j = j + 1u;
+    } else if (a < b) {
+      i = i + 1u;
+    } else {
+      j = j + 1u;
+    }
+  }
+  if (s > 0u) {
+    let slot = atomicAdd(&counts[q], 1u);
+    if (slot < params.cap) {
+      hits[q * params.cap + slot] = vec2<u32>(d, s);
+    }
+  }
+}
+`;
 
 /** Impacts are stored as round(impact · 2^14): integers, so every sum is exact. */
 export const IMPACT_SCALE = 1 << 14;
@@ -173,12 +239,12 @@ function topKOfHits(hits: Uint32Array, k: number, nonzeros: number): Ranking {
 
 async function buildGpuCsr(
   corpus: Corpus,
-  params: ParamValues,
+  params: ParamValuesOf<typeof CSR_PARAMS>,
   ctx: BuildContext,
 ): Promise<RetrievalIndex> {
   const analyzer = await analyzerFor(params);
   const postings = buildPostings(corpus, analyzer);
-  const scorer = bm25Scorer(postings, params.k1 as number, params.b as number);
+  const scorer = bm25Scorer(postings, params);
   const forward = forwardIndex(postings);
   const vals = new Uint32Array(forward.terms.length);
   for (let d = 0; d < postings.numDocs; d++) {
@@ -239,7 +305,7 @@ async function buildGpuCsr(
   };
 }
 
-export const bm25WebGpuCsr = defineMethod<RetrievalMethod>({
+export const bm25WebGpuCsr = defineRetrievalMethod({
   id: "bm25-webgpu-csr",
   family: "retrieval",
   title: "BM25, batch scoring on WebGPU (CSR)",
@@ -251,9 +317,9 @@ export const bm25WebGpuCsr = defineMethod<RetrievalMethod>({
     link: "https://trec.nist.gov/pubs/trec3/papers/city.ps.gz",
   },
   version: "1.0.0",
-  parameters: defaultsOnly(BM25_PARAMS),
+  parameters: CSR_PARAMS,
   capabilities: { requires: ["webgpu"], features: [] },
   notes:
     "Latency is per query of a batch (batch wall time / batch size), including query upload, dispatch, read-back and CPU top-k. Queries matching more than 8,192 documents fall back to the CPU reference and are counted in gpu_overflow_queries.",
-  impl: { build: (corpus, params, ctx) => buildGpuCsr(corpus, params, ctx) },
+  impl: { build: buildGpuCsr },
 });

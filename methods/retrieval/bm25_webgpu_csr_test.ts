@@ -3,7 +3,6 @@ import { testGpu } from "../../tests/gpu.ts";
 import { defaultParams } from "../../bench/metadata.ts";
 import { mulberry32 } from "../../bench/random.ts";
 import { bm25WebGpuCsr } from "./bm25_webgpu_csr.ts";
-import type { RetrievalMethod } from "./interface.ts";
 
 function randomCorpus(seed: number, docs: number) {
   const u = mulberry32(seed);
@@ -25,7 +24,7 @@ Deno.test({
       stem: false,
       stopwords: false,
     };
-    const index = await (bm25WebGpuCsr.impl as RetrievalMethod).build(corpus, params, {
+    const index = await bm25WebGpuCsr.impl.build(corpus, params, {
       train: [],
       seed: 1,
       corpusKey: "t",

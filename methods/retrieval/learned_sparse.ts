@@ -2,40 +2,149 @@
 // Inference-Free Learned Sparse Retrievers" (2024): documents get learned term weights (with
 // expansion terms) trained on the collection's train queries under an IDF-aware FLOPS penalty;
 // the query side is no model at all: its tokens, each weighted by its IDF.
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import {
+  analyzerFor,
+  blockMaxWandTopK,
+  type BuildContext,
+  buildImpactIndex,
+  buildPostings,
+  type Corpus,
+  defineRetrievalMethod,
+  forwardIndex,
+  impactIndexBytes,
+  luceneIdf,
+  type PostingLists,
+  type RetrievalIndex,
+  termAtATimeReference,
+  type TrainingQuery,
+  vocabBytes,
+  type WeightedQuery,
+} from "../../bench/families/retrieval/mod.ts";
+import type { ParamSpecs, ParamValuesOf } from "../../bench/metadata.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
-import { luceneIdf } from "./bm25.ts";
-import { blockMaxWandTopK } from "./block_max_wand.ts";
-import { termAtATimeReference } from "./exhaustive.ts";
-import { buildImpactIndex, impactIndexBytes, type WeightedQuery } from "./impact_index.ts";
-import type {
-  BuildContext,
-  Corpus,
-  RetrievalIndex,
-  RetrievalMethod,
-  TrainingQuery,
-} from "./interface.ts";
-import { analyzerFor } from "./lexical_index.ts";
-import { buildPostings, forwardIndex, vocabBytes } from "./postings.ts";
 
 /** Tokens among the first few of a document (WordNet's lemmas, a body's opening words). */
 const EARLY_TOKENS = 6;
 
-export interface LearnedSparseSettings {
-  k1: number;
-  b: number;
-  epochs: number;
-  negatives: number;
-  /** Softmax temperature of the training loss (BM25-scale scores are large). */
-  temperature: number;
-  learningRate: number;
+const LEARNED_SPARSE_PARAMS = {
+  k1: {
+    type: "number",
+    description: "BM25 k1 of the starting weights",
+    default: 0.9,
+    min: 0,
+    max: 3,
+    sweep: [0.9],
+  },
+  b: {
+    type: "number",
+    description: "BM25 b of the starting weights",
+    default: 0.4,
+    min: 0,
+    max: 1,
+    sweep: [0.4],
+  },
+  stem: { type: "boolean", description: "Porter stemming", default: true, sweep: [true] },
+  stopwords: {
+    type: "boolean",
+    description: "drop English stopwords (stopwords-iso)",
+    default: true,
+    sweep: [true],
+  },
+  epochs: {
+    type: "int",
+    description: "passes over the train queries",
+    default: 2,
+    min: 0,
+    max: 50,
+    sweep: [2],
+  },
+  negatives: {
+    type: "int",
+    description: "BM25 hard negatives per train query",
+    default: 20,
+    min: 1,
+    max: 200,
+    sweep: [20],
+  },
+  temperature: {
+    type: "number",
+    description: "softmax temperature of the training loss",
+    default: 5,
+    min: 0.01,
+    max: 100,
+    sweep: [5],
+  },
+  learningRate: {
+    type: "number",
+    description: "SGD step on the per-document weights",
+    default: 0.05,
+    min: 0,
+    max: 10,
+    sweep: [0.05],
+  },
+  termRate: {
+    type: "number",
+    description: "SGD step on the per-term scales shared by all documents",
+    default: 0.01,
+    min: 0,
+    max: 1,
+    sweep: [0.01],
+  },
+  flopsWeight: {
+    type: "number",
+    description: "λ of the IDF-aware FLOPS penalty",
+    default: 0.5,
+    min: 0,
+    max: 100,
+    sweep: [0.5],
+  },
+  minWeight: {
+    type: "number",
+    description: "weights below this are dropped after training",
+    default: 0.02,
+    min: 0,
+    max: 1,
+    sweep: [0.02],
+  },
+} satisfies ParamSpecs;
+
+/** The method's parameter values. */
+export type LearnedSparseParams = ParamValuesOf<typeof LEARNED_SPARSE_PARAMS>;
+
+/** How training runs: the parameters, and the early-position weight chosen beforehand. */
+export interface LearnedSparseSettings extends LearnedSparseParams {
   /** Coefficient of the early-position feature, chosen on held-out train queries. */
   earlyWeight: number;
-  /** SGD step on the per-term scales γ (shared by every document holding the term). */
-  termRate: number;
-  flopsWeight: number;
-  /** Weights below this are dropped after training. */
-  minWeight: number;
+}
+
+/** A document's terms in document-major order with the shared features of each (doc, term). */
+export interface DocumentFeatures {
+  /** Terms of doc d are `terms[start[d] .. start[d+1])`, ascending. */
+  start: Int32Array;
+  terms: Int32Array;
+  /** BM25's tf saturation of each (doc, term). */
+  base: Float64Array;
+  /** 1 when the term is among the document's first tokens. */
+  early: Uint8Array;
+}
+
+/** A train query as training sees it: distinct term ids with counts, and relevant doc numbers. */
+export interface TrainQueryTerms {
+  terms: Int32Array;
+  counts: Float64Array;
+  relevant: readonly number[];
+}
+
+/** What {@link trainLearnedSparse} trains on. */
+export interface LearnedSparseTraining {
+  docs: DocumentFeatures;
+  /** IDF of every term id (query-only words included). */
+  idf: Float64Array;
+  train: readonly TrainQueryTerms[];
+  /** Hard negatives (BM25's top documents) of train query q. */
+  negativesOf: (q: number) => Int32Array;
+  /** Seed of the shuffling. */
+  seed: number;
 }
 
 /** The trained model: per-document sparse weights, plus the shared feature coefficients. */
@@ -65,14 +174,11 @@ export interface LearnedWeights {
  * frequent, low-IDF terms to zero first and spares the rare ones that carry relevance.
  */
 export function trainLearnedSparse(
-  docsTerms: { start: Int32Array; terms: Int32Array; base: Float64Array; early: Uint8Array },
-  idf: Float64Array,
-  train: readonly { terms: Int32Array; counts: Float64Array; relevant: readonly number[] }[],
-  negativesOf: (q: number) => Int32Array,
-  s: LearnedSparseSettings,
-  seed: number,
+  s: Readonly<LearnedSparseSettings>,
+  training: LearnedSparseTraining,
 ): LearnedWeights {
-  const { start, terms, base, early } = docsTerms;
+  const { idf, train, negativesOf, seed } = training;
+  const { start, terms, base, early } = training.docs;
   const numDocs = start.length - 1;
   const delta = new Float64Array(terms.length);
   const expansion: (Map<number, number> | undefined)[] = new Array(numDocs);
@@ -211,30 +317,23 @@ const EARLY_GRID = [0, 0.5, 1, 2, 4];
  * queries), the other weights untrained. Ties go to the smaller value.
  */
 function chooseEarlyWeight(
-  offsets: Int32Array,
-  docs: Int32Array,
-  forward: { start: Int32Array; terms: Int32Array },
-  base: Float64Array,
-  early: Uint8Array,
-  idf: Float64Array,
-  held: readonly { terms: Int32Array; counts: Float64Array; relevant: readonly number[] }[],
+  lists: PostingLists,
+  features: { docs: DocumentFeatures; idf: Float64Array; held: readonly TrainQueryTerms[] },
 ): number {
+  const { offsets, docs } = lists;
+  const { idf, held } = features;
+  const { start, base, early } = features.docs;
   if (held.length === 0) return 0;
   // Posting i of the term-major lists ↔ its slot in the document-major arrays.
   const slot = new Int32Array(docs.length);
-  const fill = forward.start.slice(0, forward.start.length - 1);
+  const fill = start.slice(0, start.length - 1);
   for (let t = 0; t + 1 < offsets.length; t++) {
     for (let i = offsets[t]; i < offsets[t + 1]; i++) slot[i] = fill[docs[i]]++;
   }
   let best = 0;
   let bestMrr = -1;
   for (const a of EARLY_GRID) {
-    const index = buildImpactIndex(
-      forward.start.length - 1,
-      offsets,
-      docs,
-      (_t, i) => base[slot[i]] + a * early[slot[i]],
-    );
+    const index = buildImpactIndex(lists, (_t, i) => base[slot[i]] + a * early[slot[i]]);
     let mrr = 0;
     for (const q of held) {
       const known = Int32Array.from(q.terms.filter((t) => t < offsets.length - 1));
@@ -256,21 +355,10 @@ function chooseEarlyWeight(
 
 async function buildLearned(
   corpus: Corpus,
-  params: ParamValues,
+  params: LearnedSparseParams,
   ctx: BuildContext,
 ): Promise<RetrievalIndex> {
-  const settings: LearnedSparseSettings = {
-    k1: params.k1 as number,
-    b: params.b as number,
-    epochs: params.epochs as number,
-    negatives: params.negatives as number,
-    temperature: params.temperature as number,
-    learningRate: params.learningRate as number,
-    earlyWeight: 0,
-    termRate: params.termRate as number,
-    flopsWeight: params.flopsWeight as number,
-    minWeight: params.minWeight as number,
-  };
+  const { k1, b } = params;
   const analyzer = await analyzerFor(params);
   const postings = buildPostings(corpus, analyzer);
   const forward = forwardIndex(postings);
@@ -310,7 +398,7 @@ async function buildLearned(
   const base = new Float64Array(forward.terms.length);
   const early = new Uint8Array(forward.terms.length);
   for (let d = 0; d < numDocs; d++) {
-    const norm = settings.k1 * (1 - settings.b + (settings.b * postings.docLen[d]) / avg);
+    const norm = k1 * (1 - b + (b * postings.docLen[d]) / avg);
     const first = new Set(analyzer.terms(corpus.texts[d]).slice(0, EARLY_TOKENS));
     for (let i = forward.start[d]; i < forward.start[d + 1]; i++) {
       base[i] = forward.tfs[i] / (forward.tfs[i] + norm);
@@ -318,17 +406,11 @@ async function buildLearned(
     }
   }
   // Hard negatives: BM25's top documents for each train query (BM25 = the untrained model).
-  const bm25Index = buildImpactIndex(
-    numDocs,
-    postings.offsets,
-    postings.docs,
-    (t, i) => {
-      const d = postings.docs[i];
-      const tf = postings.tfs[i];
-      return idf[t] * tf /
-        (tf + settings.k1 * (1 - settings.b + (settings.b * postings.docLen[d]) / avg));
-    },
-  );
+  const bm25Index = buildImpactIndex(postings, (t, i) => {
+    const d = postings.docs[i];
+    const tf = postings.tfs[i];
+    return idf[t] * tf / (tf + k1 * (1 - b + (b * postings.docLen[d]) / avg));
+  });
   const negativesOf = (qi: number) => {
     const q = train[qi];
     const known = q.terms.filter((t) => t < postings.terms.length);
@@ -337,26 +419,25 @@ async function buildLearned(
       terms: known2,
       weights: Float64Array.from(known2, (t) => q.counts[q.terms.indexOf(t)]),
       priorWeight: 0,
-    }, settings.negatives).docs;
+    }, params.negatives).docs;
   };
   const negatives = train.map((_, qi) => negativesOf(qi));
-  settings.earlyWeight = chooseEarlyWeight(
-    postings.offsets,
-    postings.docs,
-    forward,
-    base,
-    early,
-    idf,
-    train.filter((q) => hashString(q.id) % 20 === 0),
-  );
-  const model = trainLearnedSparse(
-    { start: forward.start, terms: forward.terms, base, early },
+  const features: DocumentFeatures = { start: forward.start, terms: forward.terms, base, early };
+  const settings: LearnedSparseSettings = {
+    ...params,
+    earlyWeight: chooseEarlyWeight(postings, {
+      docs: features,
+      idf,
+      held: train.filter((q) => hashString(q.id) % 20 === 0),
+    }),
+  };
+  const model = trainLearnedSparse(settings, {
+    docs: features,
     idf,
     train,
-    (qi) => negatives[qi],
-    settings,
-    ctx.seed,
-  );
+    negativesOf: (qi) => negatives[qi],
+    seed: ctx.seed,
+  });
   // Term-major impact index of the learned weights.
   const nTerms = termsList.length;
   const offsets = new Int32Array(nTerms + 1);
@@ -372,7 +453,7 @@ async function buildLearned(
       weights[at] = model.weights[i];
     }
   }
-  const index = buildImpactIndex(numDocs, offsets, docs, (_t, i) => weights[i]);
+  const index = buildImpactIndex({ numDocs, offsets, docs }, (_t, i) => weights[i]);
   const query = (text: string): WeightedQuery => {
     const q = toQuery(text, false);
     return {
@@ -405,7 +486,7 @@ async function buildLearned(
   };
 }
 
-export const learnedSparse = defineMethod<RetrievalMethod>({
+export const learnedSparse = defineRetrievalMethod({
   id: "learned-sparse-idf",
   family: "retrieval",
   title: "Inference-free learned sparse (IDF-aware FLOPS)",
@@ -417,89 +498,9 @@ export const learnedSparse = defineMethod<RetrievalMethod>({
     link: "https://arxiv.org/abs/2411.04403",
   },
   version: "1.0.0",
-  parameters: {
-    k1: {
-      type: "number",
-      description: "BM25 k1 of the starting weights",
-      default: 0.9,
-      min: 0,
-      max: 3,
-      sweep: [0.9],
-    },
-    b: {
-      type: "number",
-      description: "BM25 b of the starting weights",
-      default: 0.4,
-      min: 0,
-      max: 1,
-      sweep: [0.4],
-    },
-    stem: { type: "boolean", description: "Porter stemming", default: true, sweep: [true] },
-    stopwords: {
-      type: "boolean",
-      description: "drop English stopwords (stopwords-iso)",
-      default: true,
-      sweep: [true],
-    },
-    epochs: {
-      type: "int",
-      description: "passes over the train queries",
-      default: 2,
-      min: 0,
-      max: 50,
-      sweep: [2],
-    },
-    negatives: {
-      type: "int",
-      description: "BM25 hard negatives per train query",
-      default: 20,
-      min: 1,
-      max: 200,
-      sweep: [20],
-    },
-    temperature: {
-      type: "number",
-      description: "softmax temperature of the training loss",
-      default: 5,
-      min: 0.01,
-      max: 100,
-      sweep: [5],
-    },
-    learningRate: {
-      type: "number",
-      description: "SGD step on the per-document weights",
-      default: 0.05,
-      min: 0,
-      max: 10,
-      sweep: [0.05],
-    },
-    termRate: {
-      type: "number",
-      description: "SGD step on the per-term scales shared by all documents",
-      default: 0.01,
-      min: 0,
-      max: 1,
-      sweep: [0.01],
-    },
-    flopsWeight: {
-      type: "number",
-      description: "λ of the IDF-aware FLOPS penalty",
-      default: 0.5,
-      min: 0,
-      max: 100,
-      sweep: [0.5],
-    },
-    minWeight: {
-      type: "number",
-      description: "weights below this are dropped after training",
-      default: 0.02,
-      min: 0,
-      max: 1,
-      sweep: [0.02],
-    },
-  },
+  parameters: LEARNED_SPARSE_PARAMS,
   capabilities: { requires: [], features: ["exact-top-k"] },
   notes:
     "No transformer: the document encoder is BM25's tf saturation plus an early-position feature (its weight chosen on a 5% hash-slice of the train queries), a learned per-term scale shared by all documents, and a learned sparse residual of the train queries' relevant documents (expansions included); no distillation from dense/sparse teachers (the paper's second contribution). The IDF-aware FLOPS form here, λ Σ_t mean_d(w)² / idf(t) over each training batch, is our reading of the paper's idea; at the default λ it barely changes non-zeros per document (it only touches documents that appear in training batches).",
-  impl: { build: (corpus, params, ctx) => buildLearned(corpus, params, ctx) },
+  impl: { build: buildLearned },
 });

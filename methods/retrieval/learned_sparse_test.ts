@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { defaultParams } from "../../bench/metadata.ts";
-import type { RetrievalMethod, TrainingQuery } from "./interface.ts";
+import type { TrainingQuery } from "../../bench/families/retrieval/mod.ts";
 import { learnedSparse } from "./learned_sparse.ts";
 
 const corpus = {
@@ -26,7 +26,7 @@ Deno.test("learned-sparse-idf learns expansion terms from train queries and sear
     stopwords: false,
     epochs: 5,
   };
-  const index = await (learnedSparse.impl as RetrievalMethod).build(corpus, params, {
+  const index = await learnedSparse.impl.build(corpus, params, {
     train,
     seed: 1,
     corpusKey: "t",

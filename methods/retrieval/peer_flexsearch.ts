@@ -1,6 +1,5 @@
 // Peer: FlexSearch (npm flexsearch 0.8.212), preset "score", with suggestions for partial matches.
-import { defineMethod } from "../../bench/metadata.ts";
-import type { RetrievalMethod } from "./interface.ts";
+import { defineRetrievalMethod } from "../../bench/families/retrieval/mod.ts";
 
 const CONFIG = {
   library: "flexsearch@0.8.212",
@@ -12,7 +11,7 @@ const CONFIG = {
     "not exposed by the library: results are ranked by its own resolution slots; we record k − rank as the score",
 };
 
-export const peerFlexSearch = defineMethod<RetrievalMethod>({
+export const peerFlexSearch = defineRetrievalMethod({
   id: "peer-flexsearch",
   family: "retrieval",
   title: "FlexSearch (peer)",
@@ -55,5 +54,5 @@ export const peerFlexSearch = defineMethod<RetrievalMethod>({
         dispose() {},
       };
     },
-  } satisfies RetrievalMethod,
+  },
 });

@@ -1,7 +1,10 @@
 // Peer: Lunr (npm lunr 2.3.9) with its default English pipeline (trimmer, stopwords, stemmer).
-import { defineMethod } from "../../bench/metadata.ts";
-import type { RetrievalMethod } from "./interface.ts";
-import { plainWords, rankingFrom, serializedBytes } from "./_peer.ts";
+import {
+  defineRetrievalMethod,
+  plainWords,
+  rankingFrom,
+  serializedBytes,
+} from "../../bench/families/retrieval/mod.ts";
 
 // The few parts of lunr's API used here (the package ships no types).
 interface LunrBuilder {
@@ -25,7 +28,7 @@ const CONFIG = {
   scoring: "library default BM25 (k1=1.2, b=0.75)",
 };
 
-export const peerLunr = defineMethod<RetrievalMethod>({
+export const peerLunr = defineRetrievalMethod({
   id: "peer-lunr",
   family: "retrieval",
   title: "Lunr (peer)",
@@ -66,5 +69,5 @@ export const peerLunr = defineMethod<RetrievalMethod>({
         dispose() {},
       };
     },
-  } satisfies RetrievalMethod,
+  },
 });

@@ -1,8 +1,10 @@
 // Peer: MiniSearch (npm minisearch 7.2.0) with its documented defaults for ranked search.
-import { defineMethod } from "../../bench/metadata.ts";
-import type { RetrievalMethod } from "./interface.ts";
-import { rankingFrom, serializedBytes } from "./_peer.ts";
-import { englishStopwords } from "./analysis.ts";
+import {
+  defineRetrievalMethod,
+  englishStopwords,
+  rankingFrom,
+  serializedBytes,
+} from "../../bench/families/retrieval/mod.ts";
 
 const CONFIG = {
   library: "minisearch@7.2.0",
@@ -14,7 +16,7 @@ const CONFIG = {
     "lower-case, drop English stopwords (stopwords-iso, the list our analyzers use), as the MiniSearch docs show; no stemming",
 };
 
-export const peerMiniSearch = defineMethod<RetrievalMethod>({
+export const peerMiniSearch = defineRetrievalMethod({
   id: "peer-minisearch",
   family: "retrieval",
   title: "MiniSearch (peer)",
@@ -51,5 +53,5 @@ export const peerMiniSearch = defineMethod<RetrievalMethod>({
         dispose() {},
       };
     },
-  } satisfies RetrievalMethod,
+  },
 });

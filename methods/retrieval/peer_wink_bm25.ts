@@ -1,7 +1,9 @@
 // Peer: wink-bm25-text-search (npm 3.1.2) with the prep pipeline its README shows.
-import { defineMethod } from "../../bench/metadata.ts";
-import type { RetrievalMethod } from "./interface.ts";
-import { rankingFrom, serializedBytes } from "./_peer.ts";
+import {
+  defineRetrievalMethod,
+  rankingFrom,
+  serializedBytes,
+} from "../../bench/families/retrieval/mod.ts";
 
 const CONFIG = {
   library: "wink-bm25-text-search@3.1.2 + wink-nlp-utils@2.1.0",
@@ -11,7 +13,7 @@ const CONFIG = {
     "lowerCase, tokenize0, removeWords (wink stopwords), stem (Porter), propagateNegations (README example)",
 };
 
-export const peerWinkBm25 = defineMethod<RetrievalMethod>({
+export const peerWinkBm25 = defineRetrievalMethod({
   id: "peer-wink-bm25",
   family: "retrieval",
   title: "wink-bm25-text-search (peer)",
@@ -56,5 +58,5 @@ export const peerWinkBm25 = defineMethod<RetrievalMethod>({
         dispose() {},
       };
     },
-  } satisfies RetrievalMethod,
+  },
 });

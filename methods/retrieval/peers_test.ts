@@ -1,5 +1,4 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import type { RetrievalMethod } from "./interface.ts";
 import { peerFlexSearch } from "./peer_flexsearch.ts";
 import { peerLunr } from "./peer_lunr.ts";
 import { peerMiniSearch } from "./peer_minisearch.ts";
@@ -17,7 +16,7 @@ const corpus = {
 
 for (const peer of [peerMiniSearch, peerLunr, peerFlexSearch, peerWinkBm25]) {
   Deno.test(`${peer.meta.id} answers with a well-formed ranking`, async () => {
-    const index = await (peer.impl as RetrievalMethod).build(corpus, {}, {
+    const index = await peer.impl.build(corpus, {}, {
       train: [],
       seed: 1,
       corpusKey: "t",

@@ -1,9 +1,12 @@
 // Query likelihood with Dirichlet smoothing (Zhai & Lafferty 2001), scored exhaustively.
-import { defineMethod } from "../../bench/metadata.ts";
-import { defaultsOnly } from "./bm25.ts";
-import type { RetrievalMethod } from "./interface.ts";
-import { ANALYZER_PARAMS, buildLexicalIndex, type Scorer } from "./lexical_index.ts";
-import type { Postings } from "./postings.ts";
+import {
+  ANALYZER_PARAMS,
+  buildLexicalIndex,
+  defaultsOnly,
+  defineRetrievalMethod,
+  type Postings,
+  type Scorer,
+} from "../../bench/families/retrieval/mod.ts";
 
 /**
  * Rank-equivalent form of log P(q | d) under Dirichlet smoothing: Σ qtf · ln(1 + tf / (μ · P(t|C)))
@@ -21,7 +24,7 @@ export function dirichletScorer(postings: Postings, mu: number): Scorer {
   };
 }
 
-export const queryLikelihood = defineMethod<RetrievalMethod>({
+export const queryLikelihood = defineRetrievalMethod({
   id: "ql-dirichlet",
   family: "retrieval",
   title: "Query likelihood (Dirichlet)",
@@ -48,12 +51,11 @@ export const queryLikelihood = defineMethod<RetrievalMethod>({
   capabilities: { requires: [], features: ["exact-top-k"] },
   impl: {
     build: (corpus, params) =>
-      buildLexicalIndex(
-        corpus,
-        params,
-        (p) => dirichletScorer(p, params.mu as number),
-        "exhaustive",
-        { scorer: "ql-dirichlet", mu: params.mu as number },
-      ),
+      buildLexicalIndex(corpus, {
+        ...params,
+        scorer: (p) => dirichletScorer(p, params.mu),
+        algorithm: "exhaustive",
+        config: { scorer: "ql-dirichlet", mu: params.mu },
+      }),
   },
 });

@@ -1,28 +1,66 @@
 // RM3 pseudo-relevance feedback on BM25 (Abdul-Jaleel et al. 2004, as in Anserini): a relevance
 // model from the first pass's top documents expands the query for a second BM25 pass.
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { BM25_PARAMS, bm25Scorer, defaultsOnly } from "./bm25.ts";
-import { termAtATimeReference } from "./exhaustive.ts";
 import {
+  analyzerFor,
+  BM25_PARAMS,
+  bm25Scorer,
+  buildPostings,
+  type Corpus,
+  defaultsOnly,
+  defineRetrievalMethod,
+  type ForwardIndex,
+  forwardIndex,
   type ImpactIndex,
   impactIndexBytes,
   impactIndexFromPostings,
-  type WeightedQuery,
-} from "./impact_index.ts";
-import type { Corpus, Ranking, RetrievalIndex, RetrievalMethod } from "./interface.ts";
-import { analyzerFor, TOP_K } from "./lexical_index.ts";
-import {
-  buildPostings,
-  type ForwardIndex,
-  forwardIndex,
   type Postings,
   queryTerms,
+  type Ranking,
+  type RetrievalIndex,
+  termAtATimeReference,
+  TOP_K,
   vocabBytes,
-} from "./postings.ts";
+  type WeightedQuery,
+} from "../../bench/families/retrieval/mod.ts";
+import type { ParamSpecs, ParamValuesOf } from "../../bench/metadata.ts";
 
-interface Rm3Settings {
-  fbDocs: number;
+const RM3_PARAMS = {
+  ...defaultsOnly(BM25_PARAMS),
+  fbDocs: {
+    type: "int",
+    description: "feedback documents",
+    default: 10,
+    min: 1,
+    max: 100,
+    sweep: [10],
+  },
+  fbTerms: {
+    type: "int",
+    description: "expansion terms",
+    default: 10,
+    min: 1,
+    max: 100,
+    sweep: [10],
+  },
+  originalWeight: {
+    type: "number",
+    description: "weight λ of the original query",
+    default: 0.5,
+    min: 0,
+    max: 1,
+    sweep: [0.5],
+  },
+} satisfies ParamSpecs;
+
+/** What an RM3 expansion takes from the first pass. */
+export interface Rm3Expansion {
+  /** The first pass's ranking (its top fbDocs documents). */
+  first: Ranking;
+  forward: ForwardIndex;
+  postings: Postings;
+  /** Expansion terms kept. */
   fbTerms: number;
+  /** Weight λ of the original query. */
   originalWeight: number;
 }
 
@@ -31,13 +69,8 @@ interface Rm3Settings {
  * terms of Σ_d w(d) · tf(t, d) / |d| over the first pass's documents, w(d) = score / Σ scores,
  * L1-normalized). Terms in ascending id (the canonical order).
  */
-export function rm3Query(
-  original: WeightedQuery,
-  first: Ranking,
-  forward: ForwardIndex,
-  postings: Postings,
-  s: Rm3Settings,
-): WeightedQuery {
+export function rm3Query(original: WeightedQuery, expansion: Rm3Expansion): WeightedQuery {
+  const { first, forward, postings, fbTerms, originalWeight } = expansion;
   const rm = new Map<number, number>();
   let total = 0;
   for (let j = 0; j < first.docs.length; j++) total += first.scores[j];
@@ -50,31 +83,28 @@ export function rm3Query(
       rm.set(t, (rm.get(t) ?? 0) + (dw * forward.tfs[i]) / dl);
     }
   }
-  const top = [...rm.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, s.fbTerms);
+  const top = [...rm.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, fbTerms);
   const rmSum = top.reduce((a, [, v]) => a + v, 0);
   const qSum = original.weights.reduce((a, b) => a + b, 0);
   const combined = new Map<number, number>();
-  original.terms.forEach((t, i) =>
-    combined.set(t, (s.originalWeight * original.weights[i]) / qSum)
-  );
+  original.terms.forEach((t, i) => combined.set(t, (originalWeight * original.weights[i]) / qSum));
   for (const [t, v] of top) {
-    combined.set(t, (combined.get(t) ?? 0) + ((1 - s.originalWeight) * v) / (rmSum || 1));
+    combined.set(t, (combined.get(t) ?? 0) + ((1 - originalWeight) * v) / (rmSum || 1));
   }
   const terms = Int32Array.from(combined.keys()).sort();
   return { terms, weights: Float64Array.from(terms, (t) => combined.get(t)!), priorWeight: 0 };
 }
 
-async function buildRm3(corpus: Corpus, params: ParamValues): Promise<RetrievalIndex> {
+async function buildRm3(
+  corpus: Corpus,
+  params: ParamValuesOf<typeof RM3_PARAMS>,
+): Promise<RetrievalIndex> {
   const analyzer = await analyzerFor(params);
   const postings = buildPostings(corpus, analyzer);
-  const scorer = bm25Scorer(postings, params.k1 as number, params.b as number);
+  const scorer = bm25Scorer(postings, params);
   const index: ImpactIndex = impactIndexFromPostings(postings, scorer.impact);
   const forward = forwardIndex(postings);
-  const settings: Rm3Settings = {
-    fbDocs: params.fbDocs as number,
-    fbTerms: params.fbTerms as number,
-    originalWeight: params.originalWeight as number,
-  };
+  const { fbDocs, fbTerms, originalWeight } = params;
   const topK = TOP_K["block-max-wand"];
   const run = (
     text: string,
@@ -84,8 +114,9 @@ async function buildRm3(corpus: Corpus, params: ParamValues): Promise<RetrievalI
     const q = queryTerms(postings, analyzer, text);
     const original = { terms: q.terms, weights: q.counts, priorWeight: 0 };
     if (q.terms.length === 0) return pass(original, k);
-    const first = pass(original, settings.fbDocs);
-    const second = pass(rm3Query(original, first, forward, postings, settings), k);
+    const first = pass(original, fbDocs);
+    const expansion = { first, forward, postings, fbTerms, originalWeight };
+    const second = pass(rm3Query(original, expansion), k);
     return { ...second, postingsScored: first.postingsScored + second.postingsScored };
   };
   return {
@@ -103,13 +134,15 @@ async function buildRm3(corpus: Corpus, params: ParamValues): Promise<RetrievalI
       scorer: "bm25-lucene-idf+rm3",
       analyzer: analyzer.name,
       algorithm: "block-max-wand (both passes)",
-      ...settings,
+      fbDocs,
+      fbTerms,
+      originalWeight,
     },
     dispose() {},
   };
 }
 
-export const bm25Rm3 = defineMethod<RetrievalMethod>({
+export const bm25Rm3 = defineRetrievalMethod({
   id: "bm25-rm3",
   family: "retrieval",
   title: "BM25 + RM3",
@@ -121,35 +154,9 @@ export const bm25Rm3 = defineMethod<RetrievalMethod>({
     link: "https://scholarworks.umass.edu/cs_faculty_pubs/255/",
   },
   version: "1.0.0",
-  parameters: {
-    ...defaultsOnly(BM25_PARAMS),
-    fbDocs: {
-      type: "int",
-      description: "feedback documents",
-      default: 10,
-      min: 1,
-      max: 100,
-      sweep: [10],
-    },
-    fbTerms: {
-      type: "int",
-      description: "expansion terms",
-      default: 10,
-      min: 1,
-      max: 100,
-      sweep: [10],
-    },
-    originalWeight: {
-      type: "number",
-      description: "weight λ of the original query",
-      default: 0.5,
-      min: 0,
-      max: 1,
-      sweep: [0.5],
-    },
-  },
+  parameters: RM3_PARAMS,
   capabilities: { requires: [], features: ["exact-top-k"] },
   notes:
     "Document weights of the relevance model are the first-pass BM25 scores normalized to sum 1 (Anserini uses its own scores too); P(t|d) = tf/|d|.",
-  impl: { build: (corpus, params) => buildRm3(corpus, params) },
+  impl: { build: buildRm3 },
 });

@@ -1,9 +1,12 @@
 // TF-IDF vectors compared by cosine (Salton & Buckley's ltc.ltc weighting), scored exhaustively.
-import { defineMethod } from "../../bench/metadata.ts";
-import { defaultsOnly } from "./bm25.ts";
-import type { RetrievalMethod } from "./interface.ts";
-import { ANALYZER_PARAMS, buildLexicalIndex, type Scorer } from "./lexical_index.ts";
-import type { Postings } from "./postings.ts";
+import {
+  ANALYZER_PARAMS,
+  buildLexicalIndex,
+  defaultsOnly,
+  defineRetrievalMethod,
+  type Postings,
+  type Scorer,
+} from "../../bench/families/retrieval/mod.ts";
 
 /**
  * ltc weights, (1 + ln tf) · ln(N / df), documents L2-normalized; the query vector is weighted
@@ -29,7 +32,7 @@ export function tfidfCosineScorer(postings: Postings): Scorer {
   };
 }
 
-export const tfidfCosine = defineMethod<RetrievalMethod>({
+export const tfidfCosine = defineRetrievalMethod({
   id: "tfidf-cosine",
   family: "retrieval",
   title: "TF-IDF cosine",
@@ -45,8 +48,11 @@ export const tfidfCosine = defineMethod<RetrievalMethod>({
   capabilities: { requires: [], features: ["exact-top-k"] },
   impl: {
     build: (corpus, params) =>
-      buildLexicalIndex(corpus, params, (p) => tfidfCosineScorer(p), "exhaustive", {
-        scorer: "tfidf-cosine-ltc",
+      buildLexicalIndex(corpus, {
+        ...params,
+        scorer: tfidfCosineScorer,
+        algorithm: "exhaustive",
+        config: { scorer: "tfidf-cosine-ltc" },
       }),
   },
 });

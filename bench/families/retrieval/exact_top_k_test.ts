@@ -1,13 +1,21 @@
-import { assert, assertEquals } from "../../tests/assert.ts";
-import { mulberry32 } from "../../bench/random.ts";
-import { createAnalyzer } from "./analysis.ts";
-import { bm25Scorer } from "./bm25.ts";
-import { exhaustiveTopK, termAtATimeReference } from "./exhaustive.ts";
-import { impactIndexFromPostings, seek, type WeightedQuery } from "./impact_index.ts";
-import type { Corpus } from "./interface.ts";
-import { ALGORITHMS, TOP_K } from "./lexical_index.ts";
-import { buildPostings, queryTerms } from "./postings.ts";
-import { TopK } from "./top_k.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../../../tests/assert.ts";
+import { mulberry32 } from "../../random.ts";
+import {
+  ALGORITHMS,
+  bm25Scorer,
+  buildPostings,
+  type Corpus,
+  createAnalyzer,
+  exhaustiveTopK,
+  impactIndexFromPostings,
+  luceneIdf,
+  queryTerms,
+  seek,
+  termAtATimeReference,
+  TOP_K,
+  TopK,
+  type WeightedQuery,
+} from "./mod.ts";
 
 /** Zipf-ish words over a small vocabulary, so lists are long, short, and scores often tie. */
 function randomCorpus(seed: number, docs: number, vocab: number): Corpus {
@@ -44,7 +52,7 @@ Deno.test("MaxScore, WAND and Block-Max WAND return exhaustive's exact top-k on 
   for (const seed of [1, 2, 3]) {
     const corpus = randomCorpus(seed, 1500 + seed * 97, 300);
     const postings = buildPostings(corpus, analyzer);
-    const scorer = bm25Scorer(postings, 0.9, 0.4);
+    const scorer = bm25Scorer(postings, { k1: 0.9, b: 0.4 });
     const index = impactIndexFromPostings(postings, scorer.impact, { blockSize: 8 });
     const u = mulberry32(seed * 31);
     for (let qi = 0; qi < 60; qi++) {
@@ -86,4 +94,18 @@ Deno.test("exhaustive scoring adds the document prior of query likelihood", asyn
   }, 10);
   assertEquals([...r.docs], [1, 0]);
   assertEquals([...r.scores], [0, -1]);
+});
+
+Deno.test("bm25Scorer() gives Lucene's BM25 for a hand-computed posting", async () => {
+  const corpus = {
+    ids: ["a", "b", "c", "d"],
+    texts: ["red apple red", "green apple", "red car fast car", "blue sky"],
+  };
+  const postings = buildPostings(corpus, await createAnalyzer({ stem: false, stopwords: false }));
+  const s = bm25Scorer(postings, { k1: 1.2, b: 0.75 });
+  const red = postings.vocab.get("red")!;
+  // N=4, df(red)=2: idf = ln(1 + 2.5/2.5) = ln 2; doc 0: tf 2, dl 3, avgdl 11/4.
+  const norm = 1.2 * (1 - 0.75 + (0.75 * 3) / (11 / 4));
+  assertAlmostEquals(s.impact(red, 2, 0), (Math.log(2) * 2) / (2 + norm), 1e-12);
+  assertAlmostEquals(luceneIdf(4, 2), Math.log(2), 1e-15);
 });

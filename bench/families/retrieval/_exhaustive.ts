@@ -1,8 +1,8 @@
 // Exhaustive document-at-a-time top-k ("ranked OR"): every posting of every query term is scored.
 // The baseline of the dynamic-pruning algorithms, and their reference for the correctness gate.
-import { emptyRanking, type Ranking } from "./interface.ts";
-import type { ImpactIndex, WeightedQuery } from "./impact_index.ts";
-import { TopK } from "./top_k.ts";
+import { emptyRanking, type Ranking } from "./_interface.ts";
+import type { ImpactIndex, WeightedQuery } from "./_impact_index.ts";
+import { TopK } from "./_top_k.ts";
 
 /**
  * The k best documents for `query`: each document holding at least one query term is scored as

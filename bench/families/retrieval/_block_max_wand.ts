@@ -1,10 +1,9 @@
 // Block-Max WAND (Ding & Suel 2011): WAND whose pivot is also checked against the maxima of the
 // blocks holding it; when those cannot beat the k-th score, whole blocks are skipped.
-import { emptyRanking, type Ranking } from "./interface.ts";
-import { type ImpactIndex, slack, type WeightedQuery } from "./impact_index.ts";
-import { TopK } from "./top_k.ts";
-import { cursorsOf } from "./wand.ts";
-import { findPivot } from "./_wand_cursors.ts";
+import { emptyRanking, type Ranking } from "./_interface.ts";
+import { type ImpactIndex, slack, type WeightedQuery } from "./_impact_index.ts";
+import { TopK } from "./_top_k.ts";
+import { cursorsOf } from "./_wand_cursors.ts";
 
 /** Exact top-k by Block-Max WAND; returns the same ranking as exhaustive scoring. */
 export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: number): Ranking {
@@ -22,7 +21,7 @@ export function blockMaxWandTopK(index: ImpactIndex, query: WeightedQuery, k: nu
   while (true) {
     const threshold = heap.threshold;
     const bar = threshold - slack(threshold);
-    const pivot = findPivot(ord, cur, ub, n, bar, none);
+    const pivot = c.pivot(bar);
     if (pivot < 0) break;
     const pd = cur[ord[pivot]];
     // Shallow moves: each term's block cursor to the block that may hold the pivot document.

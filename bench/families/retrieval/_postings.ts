@@ -1,7 +1,7 @@
 // The term–document frequency matrix of an analysed corpus, by term (CSR), shared by every method
 // of the family that scores from term frequencies. Built once per corpus and analyzer.
-import type { Analyzer } from "./analysis.ts";
-import type { Corpus } from "./interface.ts";
+import type { Analyzer } from "./_analysis.ts";
+import type { Corpus } from "./_interface.ts";
 
 /** Term frequencies by term: postings of term t are `docs[offsets[t] .. offsets[t+1])`, ascending. */
 export interface Postings {

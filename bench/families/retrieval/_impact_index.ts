@@ -1,6 +1,6 @@
 // An inverted index of precomputed impacts (a term's score contribution in a document) with
 // per-term and per-block maxima, the structure every exact top-k algorithm here walks.
-import type { Postings } from "./postings.ts";
+import type { Postings } from "./_postings.ts";
 
 /** Postings of term t live at `[offsets[t], offsets[t+1])` of `docs` and `impacts`. */
 export interface ImpactIndex {
@@ -31,18 +31,35 @@ export interface WeightedQuery {
 
 export const DEFAULT_BLOCK_SIZE = 64;
 
+/** Term-major lists of doc numbers: term t's at `docs[offsets[t] .. offsets[t+1])`, ascending. */
+export interface PostingLists {
+  numDocs: number;
+  offsets: Int32Array;
+  docs: Int32Array;
+}
+
+/** Options of {@link buildImpactIndex}. */
+export interface ImpactIndexOptions {
+  /** Postings per block of the block-max index (default {@link DEFAULT_BLOCK_SIZE}). */
+  blockSize?: number;
+  /** A per-document additive score, scaled per query (query likelihood's length term). */
+  docPrior?: Float32Array | null;
+}
+
 /**
- * Builds the index from CSR postings and one impact per posting.
+ * Builds the index from CSR posting lists and one impact per posting.
  *
- * @param impactOf impact of posting `i` (an index into `docs`) of term `t`
+ * @param lists the posting lists (e.g. a {@link Postings})
+ * @param impactOf impact of posting `i` (an index into `lists.docs`) of term `t`
+ * @returns the index, with per-term and per-block maxima
+ * @throws {RangeError} when an impact is negative or not finite (exact top-k needs neither)
  */
 export function buildImpactIndex(
-  numDocs: number,
-  offsets: Int32Array,
-  docs: Int32Array,
+  lists: PostingLists,
   impactOf: (t: number, i: number) => number,
-  options: { blockSize?: number; docPrior?: Float32Array | null } = {},
+  options: ImpactIndexOptions = {},
 ): ImpactIndex {
+  const { numDocs, offsets, docs } = lists;
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   const nTerms = offsets.length - 1;
   const impacts = new Float32Array(docs.length);
@@ -86,16 +103,14 @@ export function buildImpactIndex(
   };
 }
 
-/** An impact index over term-frequency postings: `impact(t, tf, docLength)` per posting. */
+/** An impact index over term-frequency postings: `impact(t, tf, doc)` per posting. */
 export function impactIndexFromPostings(
   postings: Postings,
   impact: (t: number, tf: number, doc: number) => number,
-  options: { blockSize?: number; docPrior?: Float32Array | null } = {},
+  options: ImpactIndexOptions = {},
 ): ImpactIndex {
   return buildImpactIndex(
-    postings.numDocs,
-    postings.offsets,
-    postings.docs,
+    postings,
     (t, i) => impact(t, postings.tfs[i], postings.docs[i]),
     options,
   );

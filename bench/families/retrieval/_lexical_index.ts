@@ -1,19 +1,18 @@
 // Glue shared by the family's own lexical methods: analyse the corpus, build impacts with a
 // scorer, and answer queries with one of the exact top-k algorithms.
-import type { ParamSpecs, ParamValues } from "../../bench/metadata.ts";
-import { type Analyzer, createAnalyzer } from "./analysis.ts";
-import { blockMaxWandTopK } from "./block_max_wand.ts";
-import { exhaustiveTopK, termAtATimeReference } from "./exhaustive.ts";
+import { analyzerFor, type AnalyzerOptions } from "./_analysis.ts";
+import { blockMaxWandTopK } from "./_block_max_wand.ts";
+import { exhaustiveTopK, termAtATimeReference } from "./_exhaustive.ts";
 import {
   type ImpactIndex,
   impactIndexBytes,
   impactIndexFromPostings,
   type WeightedQuery,
-} from "./impact_index.ts";
-import type { Corpus, Ranking, RetrievalIndex } from "./interface.ts";
-import { maxScoreTopK } from "./maxscore.ts";
-import { buildPostings, type Postings, queryTerms, vocabBytes } from "./postings.ts";
-import { wandTopK } from "./wand.ts";
+} from "./_impact_index.ts";
+import type { Corpus, Ranking, RetrievalIndex } from "./_interface.ts";
+import { maxScoreTopK } from "./_maxscore.ts";
+import { buildPostings, type Postings, queryTerms, vocabBytes } from "./_postings.ts";
+import { wandTopK } from "./_wand.ts";
 
 /** Queries on which an exhaustive method is compared with its reference. */
 export const EXHAUSTIVE_CHECKED_QUERIES = 300;
@@ -32,27 +31,6 @@ export const TOP_K: Record<
   "block-max-wand": blockMaxWandTopK,
 };
 
-/** The analyzer parameters every lexical method of the family takes. */
-export const ANALYZER_PARAMS: ParamSpecs = {
-  stem: {
-    type: "boolean",
-    description: "Porter stemming (npm stemmer)",
-    default: true,
-    sweep: [true, false],
-  },
-  stopwords: {
-    type: "boolean",
-    description: "drop English stopwords (npm stopwords-iso, 1,298 words)",
-    default: true,
-    sweep: [true, false],
-  },
-};
-
-/** The analyzer the parameters ask for. */
-export function analyzerFor(params: ParamValues): Promise<Analyzer> {
-  return createAnalyzer({ stem: params.stem === true, stopwords: params.stopwords === true });
-}
-
 /** A scorer: impacts of postings and weights of query terms. */
 export interface Scorer {
   impact(t: number, tf: number, doc: number): number;
@@ -62,23 +40,49 @@ export interface Scorer {
   priorWeight?(knownTokens: number): number;
 }
 
+/** How {@link buildLexicalIndex} analyses, scores and answers. */
+export interface LexicalIndexOptions extends AnalyzerOptions {
+  /** The scorer over the corpus's postings. */
+  scorer: (postings: Postings) => Scorer;
+  algorithm: Algorithm;
+  /** Postings per block of the block-max index (default {@link DEFAULT_BLOCK_SIZE}). */
+  blockSize?: number;
+  /** How the method was configured, recorded in the result (analyzer and algorithm added). */
+  config: Record<string, string | number | boolean>;
+}
+
 /**
- * An index of the corpus under `scorer`, answering with `algorithm`; its reference is
- * term-at-a-time accumulation over the same impacts.
+ * An index of the corpus under a scorer, answering with one exact top-k algorithm; its
+ * reference is term-at-a-time accumulation over the same impacts.
+ *
+ * @param corpus the documents
+ * @param options analyzer, scorer, algorithm and config
+ * @returns the built index
+ * @throws {Error} naming the npm package when stemming or stopwords are asked for and it is absent
+ * @example
+ * ```ts
+ * import { bm25Scorer, buildLexicalIndex } from "./mod.ts";
+ * const index = await buildLexicalIndex({ ids: ["a", "b"], texts: ["red car", "blue sky"] }, {
+ *   stem: false,
+ *   stopwords: false,
+ *   scorer: (p) => bm25Scorer(p, { k1: 0.9, b: 0.4 }),
+ *   algorithm: "wand",
+ *   config: { scorer: "bm25" },
+ * });
+ * index.search("sky", 10).docs; // Int32Array [1]
+ * ```
  */
 export async function buildLexicalIndex(
   corpus: Corpus,
-  params: ParamValues,
-  makeScorer: (postings: Postings) => Scorer,
-  algorithm: Algorithm,
-  config: Record<string, string | number | boolean>,
+  options: LexicalIndexOptions,
 ): Promise<RetrievalIndex> {
-  const analyzer = await analyzerFor(params);
+  const { algorithm } = options;
+  const analyzer = await analyzerFor(options);
   const postings = buildPostings(corpus, analyzer);
-  const scorer = makeScorer(postings);
+  const scorer = options.scorer(postings);
   const index = impactIndexFromPostings(postings, scorer.impact, {
     docPrior: scorer.docPrior ?? null,
-    blockSize: typeof params.blockSize === "number" ? params.blockSize : undefined,
+    blockSize: options.blockSize,
   });
   const toQuery = (text: string): WeightedQuery => {
     const q = queryTerms(postings, analyzer, text);
@@ -106,7 +110,7 @@ export async function buildLexicalIndex(
       postings: index.docs.length,
       nonzeros_per_doc: index.docs.length / Math.max(1, index.numDocs),
     },
-    config: { ...config, analyzer: analyzer.name, algorithm, blockSize: index.blockSize },
+    config: { ...options.config, analyzer: analyzer.name, algorithm, blockSize: index.blockSize },
     dispose() {},
   };
 }

@@ -1,8 +1,8 @@
 // Cursors over a query's posting lists kept sorted by current document, shared by WAND and
 // Block-Max WAND. Scratch arrays are reused across queries of one index.
-import type { ImpactIndex, WeightedQuery } from "./impact_index.ts";
-import { seek } from "./impact_index.ts";
-import type { TopK } from "./top_k.ts";
+import type { ImpactIndex, WeightedQuery } from "./_impact_index.ts";
+import { seek } from "./_impact_index.ts";
+import type { TopK } from "./_top_k.ts";
 
 export class SortedCursors {
   n = 0;
@@ -106,6 +106,31 @@ export class SortedCursors {
     return pivot + 1;
   }
 
+  /**
+   * WAND's pivot: walking the terms in document order, the first position where the summed
+   * upper bounds exceed `bar`, extended over the following terms that sit on the same document;
+   * -1 when no document can beat the bar.
+   */
+  pivot(bar: number): number {
+    const { ord, cur, ub, n } = this;
+    const none = this.#none;
+    let acc = 0;
+    let pivot = -1;
+    for (let p = 0; p < n; p++) {
+      const i = ord[p];
+      if (cur[i] === none) break;
+      acc += ub[i];
+      if (acc > bar) {
+        pivot = p;
+        break;
+      }
+    }
+    if (pivot < 0) return -1;
+    const pd = cur[ord[pivot]];
+    while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
+    return pivot;
+  }
+
   /** Moves term i one posting on. */
   next(i: number): void {
     const p = ++this.pos[i];
@@ -129,32 +154,11 @@ export class SortedCursors {
   }
 }
 
-/**
- * WAND's pivot: walking the terms in document order, the first position where the summed upper
- * bounds exceed `bar`, extended over the following terms that sit on the same document; -1 when
- * no document can beat the bar.
- */
-export function findPivot(
-  ord: ArrayLike<number>,
-  cur: ArrayLike<number>,
-  ub: ArrayLike<number>,
-  n: number,
-  bar: number,
-  none: number,
-): number {
-  let acc = 0;
-  let pivot = -1;
-  for (let p = 0; p < n; p++) {
-    const i = ord[p];
-    if (cur[i] === none) break;
-    acc += ub[i];
-    if (acc > bar) {
-      pivot = p;
-      break;
-    }
-  }
-  if (pivot < 0) return -1;
-  const pd = cur[ord[pivot]];
-  while (pivot + 1 < n && cur[ord[pivot + 1]] === pd) pivot++;
-  return pivot;
+const scratch = new WeakMap<ImpactIndex, SortedCursors>();
+
+/** The cursors of an index, reused across its queries. */
+export function cursorsOf(index: ImpactIndex): SortedCursors {
+  let c = scratch.get(index);
+  if (!c) scratch.set(index, c = new SortedCursors(index));
+  return c;
 }

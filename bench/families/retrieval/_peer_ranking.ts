@@ -1,5 +1,5 @@
 // Helpers for the peer libraries: their answers become Rankings, their indexes a byte count.
-import type { Ranking } from "./interface.ts";
+import type { Ranking } from "./_interface.ts";
 
 /**
  * A ranking from a library's (doc number, score) pairs, cut to k. Libraries order their own

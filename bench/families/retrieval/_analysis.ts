@@ -64,6 +64,15 @@ export function analyzerName(options: AnalyzerOptions): string {
 }
 
 /**
+ * The analyzer of a method's `stem` and `stopwords` parameters (other fields are ignored).
+ *
+ * @throws {Error} naming the npm package when stemming or stopwords are asked for and it is absent
+ */
+export function analyzerFor(options: Readonly<AnalyzerOptions>): Promise<Analyzer> {
+  return createAnalyzer({ stem: options.stem, stopwords: options.stopwords });
+}
+
+/**
  * Builds an analyzer. Stems are memoized per distinct token, so analysing a corpus stems each
  * word form once.
  *

@@ -1,5 +1,5 @@
 // A bounded heap that keeps the k best (score, doc) pairs: higher score first, ties by lower doc.
-import type { Ranking } from "./interface.ts";
+import type { Ranking } from "./_interface.ts";
 
 /** The k best documents seen so far; the worst of them sits at the root. */
 export class TopK {
@@ -96,21 +96,4 @@ export class TopK {
       postingsScored,
     };
   }
-}
-
-/** Sorts scored documents best first (ties by doc) and keeps the first k: the plain reference. */
-export function rankAll(
-  docs: ArrayLike<number>,
-  scores: ArrayLike<number>,
-  k: number,
-  postingsScored = 0,
-): Ranking {
-  const order = Array.from({ length: docs.length }, (_, i) => i);
-  order.sort((a, b) => scores[b] - scores[a] || docs[a] - docs[b]);
-  const top = order.slice(0, k);
-  return {
-    docs: Int32Array.from(top, (i) => docs[i]),
-    scores: Float64Array.from(top, (i) => scores[i]),
-    postingsScored,
-  };
 }

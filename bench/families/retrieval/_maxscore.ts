@@ -1,8 +1,8 @@
 // MaxScore (Turtle & Flood 1995), document-at-a-time: terms whose summed upper bounds cannot lift a
 // document over the current k-th score are "non-essential" and are only probed for candidates.
-import { emptyRanking, type Ranking } from "./interface.ts";
-import { type ImpactIndex, seek, slack, type WeightedQuery } from "./impact_index.ts";
-import { TopK } from "./top_k.ts";
+import { emptyRanking, type Ranking } from "./_interface.ts";
+import { type ImpactIndex, seek, slack, type WeightedQuery } from "./_impact_index.ts";
+import { TopK } from "./_top_k.ts";
 
 /** Exact top-k by MaxScore; returns the same ranking as exhaustive scoring. */
 export function maxScoreTopK(index: ImpactIndex, query: WeightedQuery, k: number): Ranking {
