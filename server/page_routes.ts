@@ -78,7 +78,7 @@ export function pageRoutes(deps: PageDeps): Hono<Env> {
         params.set("device", device);
       }
       const q = parseBoardQuery(params, task.defaultDeviceId ?? ALL_DEVICES);
-      return page(taskPage(s.data, task, selectBoard(s.data, task.id, q), q, links));
+      return page(taskPage(s.data, { task, board: selectBoard(s.data, task.id, q), q, links }));
     });
   }
 

@@ -134,11 +134,9 @@ function deviceFilter(data: Aggregates, task: TaskSummary, q: BoardQuery, links:
 /** The whole /tasks/:id page. */
 export function taskPage(
   data: Aggregates,
-  task: TaskSummary,
-  board: Board,
-  q: BoardQuery,
-  links: Links,
+  view: { task: TaskSummary; board: Board; q: BoardQuery; links: Links },
 ): string {
+  const { task, board, q, links } = view;
   const device = data.devices.get(q.device);
   const csv = href(links, `/tasks/${task.id}/leaderboard.csv`) +
     (links.static ? "" : queryString(q, {}));
