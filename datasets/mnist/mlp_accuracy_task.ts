@@ -2,21 +2,30 @@
 // method prunes the committed reference MLP with calibration images from the training set; the
 // task scores test accuracy on the CPU engine and times batch-1 or batch-256 forward passes on
 // WebGPU (on the CPU engine, in wall time, where the machine has no adapter).
+import {
+  type Calibration,
+  combineChecks,
+  compareLogits,
+  LOGIT_TOLERANCE_TEXT,
+  pruneModel,
+  type PruneOutcome,
+} from "../../bench/families/pruning/mod.ts";
 import { TimedSubmit } from "../../bench/gpu/timed_submit.ts";
-import { defineTask, type Method, type ParamValues, type Task } from "../../bench/metadata.ts";
+import {
+  defineTask,
+  type Method,
+  type ParamSpecs,
+  type ParamValues,
+  type ParamValuesOf,
+  type Task,
+} from "../../bench/metadata.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import type { Mlp } from "../../bench/nn/mlp.ts";
 import type { PreparedCase, TaskContext, TaskImpl, Trial } from "../../bench/plugin.ts";
-import {
-  type Calibration,
-  type PrunableModel,
-  type PruningMethod,
-  realizedDensity,
-  targetDensity,
-} from "../../methods/pruning/interface.ts";
+import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { imagesAsFloat, type ImageSet } from "./idx.ts";
 import { loadReferenceMlp } from "./reference_mlp.ts";
-import { mlpAccuracy } from "./train_mlp.ts";
+import { mlpCorrect } from "./train_mlp.ts";
 import { createGpuMlp } from "./mlp_gpu.ts";
 import { exportMlpOnnx } from "../../bench/nn/onnx.ts";
 import { ortMlpLogits, ortSession } from "../../bench/nn/ort.ts";
@@ -41,9 +50,6 @@ async function ortAccuracy(model: Mlp, test: ImageSet, count: number): Promise<n
 /** Training images used for calibration: the first ones, as a fixed slice. */
 export const CALIBRATION_IMAGES = 1024;
 const CALIBRATION_BATCH = 256;
-
-/** |GPU − CPU| allowed per logit: absolute plus relative, for float32 sums in another order. */
-const ABS_TOL = 1e-3, REL_TOL = 1e-4;
 
 function calibrationOf(model: Mlp, train: ImageSet): Calibration {
   const x = imagesAsFloat(train, 0, CALIBRATION_IMAGES);
@@ -75,10 +81,46 @@ export interface ImageTaskSpec {
   description: string;
 }
 
+const IMAGE_TASK_PARAMS = {
+  batch: {
+    type: "int",
+    description: "images per timed forward pass",
+    default: 256,
+    min: 1,
+    max: 10000,
+    sweep: [1, 256],
+  },
+  testImages: {
+    type: "int",
+    description: "test images scored for accuracy (the first ones)",
+    default: 10000,
+    min: 100,
+    max: 10000,
+    sweep: [10000],
+  },
+} satisfies ParamSpecs;
+
+/**
+ * Top-1 accuracy of `model` on the first `count` test images, with its 95% bootstrap interval
+ * over those images.
+ */
+export function accuracyWithInterval(
+  model: Mlp,
+  test: ImageSet,
+  count: number,
+): { accuracy: number; accuracy_ci95_low: number; accuracy_ci95_high: number } {
+  const correct = Array.from(mlpCorrect(model, test, { start: 0, count }));
+  const [low, high] = bootstrapInterval(correct, mean);
+  return { accuracy: mean(correct), accuracy_ci95_low: low, accuracy_ci95_high: high };
+}
+
 /** Declares an image-MLP accuracy task over one dataset and its reference model. */
 export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
-  async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
-    const batch = caseParams.batch as number, count = caseParams.testImages as number;
+  async function prepare(
+    caseParams: ParamValuesOf<typeof IMAGE_TASK_PARAMS>,
+    ctx: TaskContext,
+  ): Promise<PreparedCase> {
+    const { batch, testImages: count } = caseParams;
     const [train, test] = [await spec.load("train"), await spec.load("test")];
     if (count > test.count) {
       throw new RangeError(`testImages ${count} > the ${test.count} test images`);
@@ -88,41 +130,37 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     /** A fresh copy of the reference model, pruned by `method`. */
     const pruned = async (method: Method, params: ParamValues) => {
       const { model } = await loadReferenceMlp(spec.modelDir, spec.modelName);
-      const impl = method.impl as PruningMethod;
-      const target = impl.target(params);
-      const prunable: PrunableModel = {
+      const outcome = await pruneModel(method, params, {
         id: spec.modelName,
-        linears: () => model.linears(),
-        parameters: () => model.parameters(),
-      };
-      const report = await impl.prune(prunable, calibrationOf(model, train), target, params);
-      for (const p of model.parameters()) p.grad.fill(0);
-      return { model, target, report, density: realizedDensity(prunable) };
+        model,
+        calibration: calibrationOf(model, train),
+      });
+      return { model, outcome };
     };
-    const quality = async (model: Mlp, density: number, pruneMs: number) => ({
-      accuracy: mlpAccuracy(model, test, 0, count),
+    const quality = async (model: Mlp, outcome: PruneOutcome) => ({
+      ...accuracyWithInterval(model, test, count),
       // The same pruned model exported to ONNX and run by onnxruntime-web (wasm): a second engine.
       accuracy_onnxruntime: await ortAccuracy(model, test, count),
-      density,
-      prune_ms: pruneMs,
+      density: outcome.realizedDensity,
+      prune_ms: outcome.report.pruneMs,
     });
 
     return {
       datasetSha256: test.sha256,
       async referenceMetrics(method, params) {
         const p = await pruned(method, params);
-        return quality(p.model, p.density, p.report.pruneMs);
+        return quality(p.model, p.outcome);
       },
       async bind(method, params): Promise<Trial> {
         const p = await pruned(method, params);
         const cpuLogits = p.model.forward(input, batch);
         const sparsity = {
-          nominalDensity: targetDensity(p.target),
-          realizedDensity: p.density,
+          nominalDensity: p.outcome.nominalDensity,
+          realizedDensity: p.outcome.realizedDensity,
           // The dense kernel multiplies every weight, zeros included.
           flopsRatio: 1,
         };
-        const metricsOf = () => quality(p.model, p.density, p.report.pruneMs);
+        const metricsOf = () => quality(p.model, p.outcome);
         const gpu = ctx.gpu;
         if (!gpu) {
           // No adapter: time the CPU engine's forward pass (wall time) instead.
@@ -138,13 +176,13 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
               });
             },
             finish: async () => ({
-              check: {
+              check: combineChecks(p.outcome.targetCheck, {
                 passed: true,
                 description:
                   "no WebGPU adapter: latency is the CPU engine's forward pass, which is the reference itself",
                 maxAbsError: 0,
                 tolerance: "exact (same code)",
-              },
+              }),
               metrics: await metricsOf(),
               sparsity,
               flops: null,
@@ -160,24 +198,19 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
           sample: () => timer.sample(),
           async finish() {
             const logits = await net.readLogits();
-            let maxAbs = 0, within = true;
-            for (let i = 0; i < cpuLogits.length; i++) {
-              const err = Math.abs(logits[i] - cpuLogits[i]);
-              maxAbs = Math.max(maxAbs, err);
-              if (!(err <= ABS_TOL + REL_TOL * Math.abs(cpuLogits[i]))) within = false;
-            }
+            const { passed, maxAbsError } = compareLogits(logits, cpuLogits);
             const classes = cpuLogits.length / batch;
             return {
-              check: {
-                passed: within,
-                description: within
+              check: combineChecks(p.outcome.targetCheck, {
+                passed,
+                description: passed
                   ? `GPU logits of ${batch} test image(s) equal the CPU engine's`
                   : `GPU logits differ from the CPU engine's (max |err| ${
-                    maxAbs.toExponential(2)
+                    maxAbsError.toExponential(2)
                   })`,
-                maxAbsError: maxAbs,
-                tolerance: `|err| ≤ ${ABS_TOL} + ${REL_TOL}·|logit|`,
-              },
+                maxAbsError,
+                tolerance: LOGIT_TOLERANCE_TEXT,
+              }),
               metrics: await metricsOf(),
               sparsity,
               flops: net.flops,
@@ -200,7 +233,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     };
   }
 
-  return defineTask<TaskImpl>({
+  return defineTask({
     id: spec.id,
     family: "pruning",
     title: spec.title,
@@ -210,7 +243,8 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     metrics: [
       {
         name: "accuracy",
-        description: "top-1 accuracy on the first `testImages` test images",
+        description:
+          "top-1 accuracy on the first `testImages` test images; accuracy_ci95_low/high bound it (bootstrap over the images)",
         higherIsBetter: true,
       },
       {
@@ -233,26 +267,9 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     ],
     referenceMethod: "dense-unpruned",
     dataset: spec.dataset,
-    parameters: {
-      batch: {
-        type: "int",
-        description: "images per timed forward pass",
-        default: 256,
-        min: 1,
-        max: 10000,
-        sweep: [1, 256],
-      },
-      testImages: {
-        type: "int",
-        description: "test images scored for accuracy (the first ones)",
-        default: 10000,
-        min: 100,
-        max: 10000,
-        sweep: [10000],
-      },
-    },
+    parameters: IMAGE_TASK_PARAMS,
     profiles: {
-      smoke: { batch: [256], testImages: [2000] },
+      smoke: { batch: [256], testImages: [1000] },
       quick: { batch: [1, 256], testImages: [10000] },
       full: { batch: [1, 256], testImages: [10000] },
     },

@@ -1,20 +1,71 @@
-// The image task end to end on a small case: dense method, GPU check when there is a GPU.
-import { assert, assertEquals } from "../../tests/assert.ts";
+// The image task end to end on a small case, GPU check when there is a GPU. The methods are the
+// tests' own (tasks import no method): one keeps every weight, one prunes by magnitude.
+import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { densePruning } from "../../methods/pruning/dense.ts";
-import type { PruningMethod } from "../../methods/pruning/interface.ts";
+import { definePruningMethod } from "../../bench/families/pruning/mod.ts";
 import { mnistMlpAccuracy } from "./mnist_mlp_accuracy.ts";
 
-Deno.test("mnist-mlp-accuracy scores and times the dense reference", async () => {
-  const prepared = await mnistMlpAccuracy.impl.prepare(
-    { batch: 5, testImages: 500 },
-    { gpu: testGpu, seed: 1, profile: "smoke", dump: false },
-  );
+const META = {
+  family: "pruning",
+  description: "a pruning method of the task's tests",
+  paper: { title: "Learning both Weights and Connections", year: 2015, link: "https://a.org" },
+  version: "1.0.0",
+} as const;
+
+const keepAll = definePruningMethod({
+  ...META,
+  id: "test-keep-all",
+  title: "Keep all",
+  parameters: {},
+  capabilities: { requires: [], features: ["mlp"] },
+  impl: {
+    target: () => ({ pattern: "unstructured", sparsity: 0 }),
+    prune: () => Promise.resolve({ pruneMs: 0 }),
+  },
+});
+
+/** Magnitude pruning to `sparsity`, or a method that claims it and prunes nothing (`lies`). */
+function magnitude(id: string, options: { lies?: boolean } = {}) {
+  return definePruningMethod({
+    ...META,
+    id,
+    title: "Magnitude",
+    parameters: {
+      sparsity: {
+        type: "number",
+        description: "share pruned",
+        default: 0.95,
+        min: 0,
+        max: 1,
+        sweep: [0.95],
+      },
+    },
+    capabilities: { requires: [], features: ["mlp"] },
+    impl: {
+      target: (params) => ({ pattern: "unstructured", sparsity: params.sparsity }),
+      prune(model, _calibration, target) {
+        if (target.pattern !== "unstructured") throw new Error("unstructured only");
+        if (options.lies) return Promise.resolve({ pruneMs: 0 });
+        for (const layer of model.linears()) {
+          const w = layer.weight.data;
+          const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(target.sparsity * w.length)];
+          layer.weight.setMask(Float32Array.from(w, (v) => (Math.abs(v) >= cut ? 1 : 0)));
+        }
+        return Promise.resolve({ pruneMs: 0 });
+      },
+    },
+  });
+}
+
+const ctx = { gpu: testGpu, seed: 1, profile: "smoke", dump: false } as const;
+
+Deno.test("mnist-mlp-accuracy scores and times the unpruned reference", async () => {
+  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 5, testImages: 500 }, ctx);
   try {
-    const reference = await prepared.referenceMetrics(densePruning, {});
+    const reference = await prepared.referenceMetrics(keepAll, {});
     assert(reference.accuracy > 0.95, `accuracy ${reference.accuracy}`);
     assertEquals(reference.density, 1);
-    const trial = await prepared.bind(densePruning, {});
+    const trial = await prepared.bind(keepAll, {});
     try {
       const sample = await trial.sample();
       assert(sample.wallMs > 0);
@@ -30,39 +81,53 @@ Deno.test("mnist-mlp-accuracy scores and times the dense reference", async () =>
   }
 });
 
-Deno.test("mnist-mlp-accuracy applies a method's masks: magnitude pruning at 95% loses accuracy", async () => {
-  const { defineMethod } = await import("../../bench/metadata.ts");
-  const magnitude = defineMethod<PruningMethod>({
-    ...densePruning.meta,
-    id: "test-magnitude",
-    impl: {
-      target: () => ({ pattern: "unstructured", sparsity: 0.95 }),
-      prune(model, _calibration, target) {
-        if (target.pattern !== "unstructured") throw new Error("unstructured only");
-        for (const layer of model.linears()) {
-          const w = layer.weight.data;
-          const cut = Float32Array.from(w, Math.abs).sort()[Math.floor(target.sparsity * w.length)];
-          layer.weight.setMask(Float32Array.from(w, (v) => (Math.abs(v) >= cut ? 1 : 0)));
-        }
-        return Promise.resolve({ pruneMs: 0 });
-      },
-    },
-  });
-  const prepared = await mnistMlpAccuracy.impl.prepare(
-    { batch: 3, testImages: 500 },
-    { gpu: testGpu, seed: 1, profile: "smoke", dump: false },
-  );
+Deno.test("mnist-mlp-accuracy's accuracy interval over test images holds the point figure", async () => {
+  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 5, testImages: 500 }, ctx);
   try {
-    const dense = await prepared.referenceMetrics(densePruning, {});
-    const pruned = await prepared.referenceMetrics(magnitude, {});
+    const m = await prepared.referenceMetrics(magnitude("test-magnitude-ci"), { sparsity: 0.95 });
+    assert(
+      m.accuracy_ci95_low <= m.accuracy && m.accuracy <= m.accuracy_ci95_high,
+      `${m.accuracy_ci95_low} ≤ ${m.accuracy} ≤ ${m.accuracy_ci95_high}`,
+    );
+    assert(m.accuracy_ci95_low < m.accuracy_ci95_high, "some images misclassified");
+    assert(m.accuracy_ci95_high - m.accuracy_ci95_low < 0.2);
+  } finally {
+    prepared.dispose();
+  }
+});
+
+Deno.test("mnist-mlp-accuracy applies a method's masks: magnitude pruning at 95% loses accuracy", async () => {
+  const method = magnitude("test-magnitude");
+  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 3, testImages: 500 }, ctx);
+  try {
+    const dense = await prepared.referenceMetrics(keepAll, {});
+    const pruned = await prepared.referenceMetrics(method, { sparsity: 0.95 });
     assert(Math.abs(pruned.density - 0.05) < 0.01, `density ${pruned.density}`);
     assert(pruned.accuracy < dense.accuracy, `${pruned.accuracy} vs ${dense.accuracy}`);
-    const trial = await prepared.bind(magnitude, {});
+    const trial = await prepared.bind(method, { sparsity: 0.95 });
     try {
       await trial.sample();
       const result = await trial.finish();
       assert(result.check.passed, result.check.description);
-      assertEquals(result.sparsity?.nominalDensity, 1 - 0.95);
+      assertEquals(result.sparsity.nominalDensity, 1 - 0.95);
+    } finally {
+      trial.dispose();
+    }
+  } finally {
+    prepared.dispose();
+  }
+});
+
+Deno.test("mnist-mlp-accuracy fails the gate of a method whose masks miss its target", async () => {
+  const method = magnitude("test-liar", { lies: true });
+  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 3, testImages: 100 }, ctx);
+  try {
+    const trial = await prepared.bind(method, { sparsity: 0.95 });
+    try {
+      await trial.sample();
+      const result = await trial.finish();
+      assertEquals(result.check.passed, false);
+      assertStringIncludes(result.check.description, "masks keep 1.0000 of the prunable weights");
     } finally {
       trial.dispose();
     }

@@ -42,23 +42,40 @@ export function mlpAccuracy(
   count = set.count - start,
 ): number {
   let correct = 0;
-  for (let s = start; s < start + count; s += 1000) {
-    const n = Math.min(1000, start + count - s);
-    const pred = argmaxRows(model.forward(imagesAsFloat(set, s, n), n), n);
-    for (let i = 0; i < n; i++) if (pred[i] === set.labels[s + i]) correct++;
-  }
+  for (const c of mlpCorrect(model, set, { start, count })) correct += c;
   return correct / count;
 }
 
-/** Copies image `index` shifted by (dx, dy) into `out` at `offset`, as floats in [0, 1]. */
-function shifted(
+/**
+ * Whether `model` classifies each of images [start, start + count) of `set` right (1) or not
+ * (0): the per-example outcomes an accuracy and its bootstrap interval are computed from.
+ */
+export function mlpCorrect(
+  model: Mlp,
   set: ImageSet,
-  index: number,
-  dx: number,
-  dy: number,
-  out: Float32Array,
-  offset: number,
-): void {
+  range: { start: number; count: number },
+): Uint8Array {
+  const { start, count } = range;
+  const correct = new Uint8Array(count);
+  for (let s = start; s < start + count; s += 1000) {
+    const n = Math.min(1000, start + count - s);
+    const pred = argmaxRows(model.forward(imagesAsFloat(set, s, n), n), n);
+    for (let i = 0; i < n; i++) if (pred[i] === set.labels[s + i]) correct[s - start + i] = 1;
+  }
+  return correct;
+}
+
+/** Where {@link shifted} writes an image, and by how much it moves it. */
+interface ShiftedCopy {
+  dx: number;
+  dy: number;
+  out: Float32Array;
+  offset: number;
+}
+
+/** Copies image `index` shifted by (dx, dy) into `out` at `offset`, as floats in [0, 1]. */
+function shifted(set: ImageSet, index: number, copy: ShiftedCopy): void {
+  const { dx, dy, out, offset } = copy;
   const w = set.cols, h = set.rows, base = index * w * h;
   for (let y = 0; y < h; y++) {
     const sy = y - dy;
@@ -102,7 +119,7 @@ export async function trainImageMlp(
       for (let k = 0; k < n; k++) {
         const dx = Math.floor(rand() * (2 * r.shift + 1)) - r.shift;
         const dy = Math.floor(rand() * (2 * r.shift + 1)) - r.shift;
-        shifted(train, order[s + k], dx, dy, x, k * d);
+        shifted(train, order[s + k], { dx, dy, out: x, offset: k * d });
         y[k] = train.labels[order[s + k]];
       }
       opt.lr = cosineLr(step++, { maxLr: r.maxLr, minLr: r.minLr, warmup: r.warmupSteps, total });

@@ -12,11 +12,22 @@ export interface LmScore {
   bitsPerByte: number;
 }
 
-/** One batch of windows: ids and next-byte targets [rows × len]. */
+/** One window of the model's context: where it starts, and the bits of the bytes it predicts. */
+export interface LmWindow {
+  /** Offset of its first byte (which it does not predict). */
+  start: number;
+  /** Bytes predicted: those at `start + 1 .. start + bytes`. */
+  bytes: number;
+  bits: number;
+}
+
+/** One batch of windows: ids and next-byte targets [rows × len], and where each row starts. */
 interface WindowBatch {
   ids: Int32Array;
   targets: Int32Array;
   rows: number;
+  len: number;
+  starts: number[];
 }
 
 /** The windows of the first `limit` bytes, `batch` full windows at a time; a short last one alone. */
@@ -46,7 +57,7 @@ function* windowBatches(
           targets[r * len + j] = bytes[s + j + 1];
         }
       });
-      yield { ids, targets, rows: list.length };
+      yield { ids, targets, rows: list.length, len, starts: list };
     }
   }
 }
@@ -71,7 +82,23 @@ export function scoreBytes(
   bytes: Uint8Array,
   options: { batch?: number; limit?: number } = {},
 ): LmScore {
+  const { windows: _, ...score } = scoreWindows(model, bytes, options);
+  return score;
+}
+
+/**
+ * Scores `bytes` with our engine, also window by window (in text order): the units a bootstrap
+ * interval of bits per byte resamples. The totals are exactly {@link scoreBytes}'s.
+ *
+ * @param options.limit score only the first `limit` bytes
+ */
+export function scoreWindows(
+  model: Gpt,
+  bytes: Uint8Array,
+  options: { batch?: number; limit?: number } = {},
+): LmScore & { windows: LmWindow[] } {
   const losses: Float64Array[] = [];
+  const windows: LmWindow[] = [];
   for (
     const w of windowBatches(
       bytes,
@@ -80,9 +107,16 @@ export function scoreBytes(
       options.limit ?? bytes.length,
     )
   ) {
-    losses.push(rowLosses(model.forward(w.ids, w.rows), w.targets));
+    const l = rowLosses(model.forward(w.ids, w.rows), w.targets);
+    losses.push(l);
+    for (let r = 0; r < w.rows; r++) {
+      let nats = 0;
+      for (let j = r * w.len; j < (r + 1) * w.len; j++) nats += l[j];
+      windows.push({ start: w.starts[r], bytes: w.len, bits: nats / Math.LN2 });
+    }
   }
-  return total(losses);
+  windows.sort((a, b) => a.start - b.start);
+  return { ...total(losses), windows };
 }
 
 /** Scores the same windows with another engine's logits function (e.g. onnxruntime-web). */

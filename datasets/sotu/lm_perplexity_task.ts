@@ -2,19 +2,25 @@
 // calibration windows from the SOTU training years; the task scores bits per byte and per
 // character on the SOTU test years or on Moby Dick, and times a 1×128 forward pass of the CPU
 // engine (wall time: the engine has no WebGPU transformer yet).
-import { defineTask, type Method, type ParamValues } from "../../bench/metadata.ts";
-import type { Gpt } from "../../bench/nn/gpt.ts";
-import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
-import type { PreparedCase, TaskContext, TaskImpl, Trial } from "../../bench/plugin.ts";
-import { sha256Hex } from "../../bench/random.ts";
 import {
   type Calibration,
-  type PrunableModel,
-  type PruningMethod,
-  realizedDensity,
-  targetDensity,
-} from "../../methods/pruning/interface.ts";
-import { scoreBytes, scoreBytesWith } from "./lm_eval.ts";
+  combineChecks,
+  pruneModel,
+  type PruneOutcome,
+} from "../../bench/families/pruning/mod.ts";
+import {
+  defineTask,
+  type Method,
+  type ParamSpecs,
+  type ParamValues,
+  type ParamValuesOf,
+} from "../../bench/metadata.ts";
+import type { Gpt } from "../../bench/nn/gpt.ts";
+import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
+import type { PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
+import { sha256Hex } from "../../bench/random.ts";
+import { bootstrapInterval } from "../../bench/stats.ts";
+import { type LmWindow, scoreBytes, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
 import { exportGptOnnx } from "../../bench/nn/onnx.ts";
 import { ortGptLogits, ortSession } from "../../bench/nn/ort.ts";
 import { loadMobyDick, MOBY_SHA256 } from "./moby_dick.ts";
@@ -60,27 +66,90 @@ async function textOf(name: string): Promise<{ bytes: Uint8Array; sha256: string
   return { bytes, sha256: await sha256Hex(bytes) };
 }
 
-async function prepare(caseParams: ParamValues, _ctx: TaskContext): Promise<PreparedCase> {
-  const text = await textOf(caseParams.text as string);
-  const bytes = text.bytes.subarray(0, Math.min(text.bytes.length, caseParams.bytes as number));
+const LM_TASK_PARAMS = {
+  text: {
+    type: "enum",
+    description: "the text scored: SOTU test years or Moby Dick",
+    values: ["sotu-test", "moby-dick"],
+    default: "sotu-test",
+    sweep: ["sotu-test", "moby-dick"],
+  },
+  bytes: {
+    type: "int",
+    description: "bytes scored (the text's first ones; more than its length scores all of it)",
+    default: 65536,
+    min: 1024,
+    max: 2000000,
+    sweep: [65536],
+  },
+} satisfies ParamSpecs;
+
+/** Whether a byte starts a UTF-8 character (is not a continuation byte). */
+function startsChar(byte: number): boolean {
+  return (byte & 0xc0) !== 0x80;
+}
+
+/**
+ * 95% bootstrap intervals of bits per byte and per character over the scored windows (each
+ * window of the model's context resampled whole, its bits with its bytes and characters).
+ *
+ * @param windows the windows' scores, from {@link scoreWindows}
+ * @param bytes the scored text (the first byte, predicted by no window, is charged 8 bits)
+ */
+export function lmIntervals(
+  windows: readonly LmWindow[],
+  bytes: Uint8Array,
+): { bitsPerByte: [number, number]; bitsPerChar: [number, number] } {
+  const chars = windows.map((w) => {
+    let n = 0;
+    for (let i = w.start + 1; i <= w.start + w.bytes; i++) if (startsChar(bytes[i])) n++;
+    return n;
+  });
+  const firstChar = bytes.length > 0 && startsChar(bytes[0]) ? 1 : 0;
+  const ids = windows.map((_, i) => i);
+  const ratio =
+    (num: (i: number) => number, den: (i: number) => number, base: [number, number]) =>
+    (sample: readonly number[]) => {
+      let a = base[0], b = base[1];
+      for (const i of sample) {
+        a += num(i);
+        b += den(i);
+      }
+      return a / b;
+    };
+  return {
+    bitsPerByte: bootstrapInterval(
+      ids,
+      ratio((i) => windows[i].bits, (i) => windows[i].bytes, [0, 0]),
+    ),
+    bitsPerChar: bootstrapInterval(
+      ids,
+      ratio((i) => windows[i].bits, (i) => chars[i], [8, firstChar]),
+    ),
+  };
+}
+
+async function prepare(
+  caseParams: ParamValuesOf<typeof LM_TASK_PARAMS>,
+  _ctx: TaskContext,
+): Promise<PreparedCase> {
+  const text = await textOf(caseParams.text);
+  const bytes = text.bytes.subarray(0, Math.min(text.bytes.length, caseParams.bytes));
   const chars = [...new TextDecoder().decode(bytes)].length;
   const train = sotuSplitBytes(await loadSotuSpeeches(), "train");
 
   const pruned = async (method: Method, params: ParamValues) => {
     const { model } = await loadReferenceLm();
-    const impl = method.impl as PruningMethod;
-    const target = impl.target(params);
-    const prunable: PrunableModel = {
+    const outcome = await pruneModel(method, params, {
       id: "sotu-lm",
-      linears: () => model.linears(),
-      parameters: () => model.parameters(),
-    };
-    const report = await impl.prune(prunable, calibrationOf(model, train), target, params);
-    for (const p of model.parameters()) p.grad.fill(0);
-    return { model, target, report, density: realizedDensity(prunable) };
+      model,
+      calibration: calibrationOf(model, train),
+    });
+    return { model, outcome };
   };
-  const quality = async (model: Gpt, density: number, pruneMs: number) => {
-    const s = scoreBytes(model, bytes);
+  const quality = async (model: Gpt, outcome: PruneOutcome) => {
+    const s = scoreWindows(model, bytes);
+    const ci = lmIntervals(s.windows, bytes);
     // The same pruned model exported to ONNX and scored by onnxruntime-web (wasm), as a second
     // engine, on the first ONNX_CHECK_BYTES only: scoring everything twice would double the time.
     const slice = bytes.subarray(0, ONNX_CHECK_BYTES);
@@ -95,15 +164,19 @@ async function prepare(caseParams: ParamValues, _ctx: TaskContext): Promise<Prep
     } finally {
       await session.release();
     }
-    const oursOnSlice = scoreBytes(model, slice);
+    const oursOnSlice = slice.length === bytes.length ? s : scoreBytes(model, slice);
     return {
       bits_per_byte: s.bitsPerByte,
+      bits_per_byte_ci95_low: ci.bitsPerByte[0],
+      bits_per_byte_ci95_high: ci.bitsPerByte[1],
       // The first byte is not predicted: charge it log2(256) = 8 bits.
       bits_per_char: (s.bits + 8) / chars,
+      bits_per_char_ci95_low: ci.bitsPerChar[0],
+      bits_per_char_ci95_high: ci.bitsPerChar[1],
       perplexity: 2 ** s.bitsPerByte,
       onnxruntime_bits_diff: Math.abs(ort.bitsPerByte - oursOnSlice.bitsPerByte),
-      density,
-      prune_ms: pruneMs,
+      density: outcome.realizedDensity,
+      prune_ms: outcome.report.pruneMs,
     };
   };
 
@@ -111,7 +184,7 @@ async function prepare(caseParams: ParamValues, _ctx: TaskContext): Promise<Prep
     datasetSha256: await sha256Hex(bytes),
     async referenceMetrics(method, params) {
       const p = await pruned(method, params);
-      return quality(p.model, p.density, p.report.pruneMs);
+      return quality(p.model, p.outcome);
     },
     async bind(method, params): Promise<Trial> {
       const p = await pruned(method, params);
@@ -125,16 +198,16 @@ async function prepare(caseParams: ParamValues, _ctx: TaskContext): Promise<Prep
           return Promise.resolve({ wallMs: performance.now() - start, kernelMs: null, reps: 1 });
         },
         finish: async () => ({
-          check: {
+          check: combineChecks(p.outcome.targetCheck, {
             passed: true,
             description: "the timed forward is the CPU engine's own, which is the reference",
             maxAbsError: 0,
             tolerance: "exact (same code)",
-          },
-          metrics: await quality(p.model, p.density, p.report.pruneMs),
+          }),
+          metrics: await quality(p.model, p.outcome),
           sparsity: {
-            nominalDensity: targetDensity(p.target),
-            realizedDensity: p.density,
+            nominalDensity: p.outcome.nominalDensity,
+            realizedDensity: p.outcome.realizedDensity,
             flopsRatio: 1,
           },
           flops: null,
@@ -147,7 +220,7 @@ async function prepare(caseParams: ParamValues, _ctx: TaskContext): Promise<Prep
   };
 }
 
-export const sotuLmPerplexity = defineTask<TaskImpl>({
+export const sotuLmPerplexity = defineTask({
   id: "sotu-lm-perplexity",
   family: "pruning",
   title: "SOTU byte-level LM perplexity under pruning",
@@ -158,7 +231,8 @@ export const sotuLmPerplexity = defineTask<TaskImpl>({
   metrics: [
     {
       name: "bits_per_byte",
-      description: "mean log-loss in bits per predicted byte",
+      description:
+        "mean log-loss in bits per predicted byte; bits_per_byte_ci95_low/high bound it, as bits_per_char_ci95_* do bits_per_char (bootstrap over the scored context windows)",
       higherIsBetter: false,
     },
     {
@@ -194,25 +268,9 @@ export const sotuLmPerplexity = defineTask<TaskImpl>({
     license: "public-domain texts; packages Apache-2.0",
     sha256: MOBY_SHA256,
   },
-  parameters: {
-    text: {
-      type: "enum",
-      description: "the text scored: SOTU test years or Moby Dick",
-      values: ["sotu-test", "moby-dick"],
-      default: "sotu-test",
-      sweep: ["sotu-test", "moby-dick"],
-    },
-    bytes: {
-      type: "int",
-      description: "bytes scored (the text's first ones; more than its length scores all of it)",
-      default: 65536,
-      min: 1024,
-      max: 2000000,
-      sweep: [65536],
-    },
-  },
+  parameters: LM_TASK_PARAMS,
   profiles: {
-    smoke: { text: ["sotu-test"], bytes: [8192] },
+    smoke: { text: ["sotu-test"], bytes: [4096] },
     quick: { text: ["sotu-test", "moby-dick"], bytes: [65536] },
     // Under the runner's default 60 s limit per step; score whole texts with a larger --time-limit.
     full: { text: ["sotu-test", "moby-dick"], bytes: [131072] },

@@ -1,8 +1,7 @@
 // The unpruned model: the baseline every pruning method is scored and timed against.
-import { defineMethod } from "../../bench/metadata.ts";
-import type { PruningMethod } from "./interface.ts";
+import { definePruningMethod } from "../../bench/families/pruning/mod.ts";
 
-export const densePruning = defineMethod<PruningMethod>({
+export const densePruning = definePruningMethod({
   id: "dense-unpruned",
   family: "pruning",
   title: "Dense (unpruned)",

@@ -1,9 +1,16 @@
 // The pruning family's contract: what every pruning method implements and what every pruning
 // task provides. A method receives a trained model and calibration data, and sets weight masks
 // (and may update the kept weights, as SparseGPT does); the task then scores and times the model.
-import type { Linear } from "../../bench/nn/layers.ts";
-import type { Param } from "../../bench/nn/param.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
+import type { Linear } from "../../nn/layers.ts";
+import type { Param } from "../../nn/param.ts";
+import {
+  defineMethod,
+  type Method,
+  type MethodDefinition,
+  type ParamSpecs,
+  type ParamValues,
+  type ParamValuesOf,
+} from "../../metadata.ts";
 
 /** A model as a pruning method sees it: its prunable layers and all its parameters. */
 export interface PrunableModel {
@@ -39,30 +46,50 @@ export interface PruneReport {
   pruneMs: number;
 }
 
-/** What a pruning method implements. */
-export interface PruningMethod {
+/** What a pruning method implements; `V` are its parameter values, typed by its specs. */
+export interface PruningMethod<V extends Readonly<ParamValues> = ParamValues> {
   /** The target its parameters ask for. */
-  target(params: ParamValues): PruneTarget;
+  target(params: V): PruneTarget;
   /** Sets masks on `model.linears()` (and may update kept weights) for `target`. */
   prune(
     model: PrunableModel,
     calibration: Calibration,
     target: PruneTarget,
-    params: ParamValues,
+    params: V,
   ): Promise<PruneReport>;
 }
 
-/** The share of weights a target keeps. */
-export function targetDensity(target: PruneTarget): number {
-  return target.pattern === "unstructured" ? 1 - target.sparsity : target.n / target.m;
-}
-
-/** The kept share of the prunable weights, as masks say. */
-export function realizedDensity(model: PrunableModel): number {
-  let kept = 0, total = 0;
-  for (const l of model.linears()) {
-    kept += l.weight.density() * l.weight.size;
-    total += l.weight.size;
-  }
-  return kept / total;
+/**
+ * Declares a pruning method: `impl.target` and `impl.prune` receive its parameter values typed
+ * by `parameters`, so no method casts them.
+ *
+ * @param definition metadata (family "pruning") and the implementation
+ * @returns the frozen method, as the registry holds it
+ * @throws {MetadataError} when the metadata does not satisfy the schema
+ * @example
+ * ```ts
+ * import { definePruningMethod } from "./mod.ts";
+ * const keepAll = definePruningMethod({
+ *   id: "keep-all",
+ *   family: "pruning",
+ *   title: "Keep all",
+ *   description: "prunes nothing",
+ *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   version: "1.0.0",
+ *   parameters: {
+ *     sparsity: { type: "number", description: "asked", default: 0, min: 0, max: 0, sweep: [0] },
+ *   },
+ *   capabilities: { requires: [], features: ["mlp"] },
+ *   impl: {
+ *     target: (params) => ({ pattern: "unstructured", sparsity: params.sparsity }),
+ *     prune: () => Promise.resolve({ pruneMs: 0 }),
+ *   },
+ * });
+ * keepAll.meta.id; // "keep-all"
+ * ```
+ */
+export function definePruningMethod<P extends ParamSpecs>(
+  definition: MethodDefinition<P, PruningMethod<ParamValuesOf<P>>>,
+): Method<PruningMethod> {
+  return defineMethod(definition);
 }

@@ -1,0 +1,20 @@
+/**
+ * The pruning family's package: what its methods and tasks share, and the only thing either
+ * side imports of the family. A method prunes a trained model with calibration data to a target
+ * (`prune(model, calibration, target) → masks`, kept weights possibly updated); the unpruned
+ * model is the baseline.
+ *
+ * - the contract: {@link PruningMethod}, {@link PrunableModel}, {@link Calibration},
+ *   {@link PruneTarget}, {@link definePruningMethod};
+ * - the plain CPU reference is the engine in `bench/nn`: tasks score pruned models with it and
+ *   compare the timed output with it ({@link compareLogits});
+ * - the correctness gate: masks realize the target ({@link checkPruneTarget}), output within
+ *   the logit tolerance;
+ * - shared helpers: {@link pruneModel}, {@link targetDensity}, {@link realizedDensity}.
+ *
+ * @module
+ */
+export * from "./_interface.ts";
+export * from "./_sparsity.ts";
+export * from "./_gate.ts";
+export * from "./_prune_model.ts";
