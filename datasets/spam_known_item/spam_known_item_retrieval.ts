@@ -27,7 +27,7 @@ export const spamKnownItemRetrieval = defineTask({
   },
   parameters: SAMPLE_PARAMS,
   profiles: {
-    smoke: { docs: [1000], queries: [100], batch: [25] },
+    smoke: { docs: [600], queries: [100], batch: [25] },
     quick: { docs: [0], queries: [0], batch: [50] },
     full: { docs: [0], queries: [0], batch: [200] },
   },
