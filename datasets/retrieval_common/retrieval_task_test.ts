@@ -5,10 +5,10 @@ import {
   buildBm25Index,
   defineRetrievalMethod,
 } from "../../bench/families/retrieval/mod.ts";
-import { defaultParams } from "../../bench/metadata.ts";
+import { defaultParams, paramsLabel } from "../../bench/metadata.ts";
 import type { TaskContext } from "../../bench/plugin.ts";
 import type { Collection } from "./collection.ts";
-import { retrievalTaskImpl } from "./retrieval_task.ts";
+import { retrievalTaskImpl, SAMPLE_PARAMS } from "./retrieval_task.ts";
 
 const WORDS = ["apple", "river", "stone", "cloud", "music", "paper", "glass", "tiger", "bread"];
 
@@ -124,4 +124,15 @@ Deno.test("a method whose top-k differs from its reference fails the gate", asyn
   const result = await trial.finish();
   assertEquals(result.check.passed, false);
   assertStringIncludes(result.check.description, "top-k differs from the reference");
+});
+
+Deno.test("a retrieval case that keeps the whole collection says 'all' in its label", () => {
+  assertEquals(
+    paramsLabel({ docs: 0, queries: 0, batch: 50 }, SAMPLE_PARAMS),
+    "docs=all,queries=all,batch=50",
+  );
+  assertEquals(
+    paramsLabel({ docs: 600, queries: 100, batch: 25 }, SAMPLE_PARAMS),
+    "docs=600,queries=100,batch=25",
+  );
 });
