@@ -1,28 +1,31 @@
 // Scoring by readout, for tasks where each scored query has one right key (a needle, a recalled
 // pair): which key dominated the output, whether the method kept the right key at all, and the
-// dense attention mass on what it kept.
+// dense attention mass on what it kept, each averaged over the scored rows with a seeded
+// bootstrap interval over them.
 import {
+  attendRow,
   type AttentionInputs,
   type AttentionShape,
+  denseKeys,
   queryOffset,
-} from "../../methods/attention/interface.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
-import type { RowReference, ScoredRow } from "./attention_case.ts";
+  type RowReference,
+  type ScoredRow,
+} from "../../bench/families/attention/mod.ts";
+import { bootstrapInterval, mean } from "../../bench/stats.ts";
 
 /** Which key dominates an attention output: argmax over visible keys j of o · v_j. */
 export function readOut(
   out: ArrayLike<number>,
   inputs: AttentionInputs,
   shape: AttentionShape,
-  head: number,
-  row: number,
+  at: ScoredRow,
 ): number {
   const d = shape.headDim;
-  const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
+  const last = shape.causal ? queryOffset(shape) + at.row : shape.seq - 1;
   let best = -1;
   let bestScore = -Infinity;
   for (let j = 0; j <= last; j++) {
-    const off = (head * shape.seq + j) * d;
+    const off = (at.head * shape.seq + j) * d;
     let dot = 0;
     for (let i = 0; i < d; i++) dot += out[i] * inputs.v[off + i];
     if (dot > bestScore) [best, bestScore] = [j, dot];
@@ -30,35 +33,49 @@ export function readOut(
   return best;
 }
 
+/** What a readout task scores: its inputs, scored rows and the right key of each. */
+export interface ReadoutSpec {
+  inputs: AttentionInputs;
+  shape: AttentionShape;
+  rows: ScoredRow[];
+  /** The key `rows[i]` should read out. */
+  answers: number[];
+  /** The task's names for its accuracy and kept figures. */
+  names: { accuracy: string; kept: string };
+}
+
+/** A metric's mean over rows and its 95% bootstrap interval, under `name` and `name_ci95_*`. */
+function withInterval(name: string, perRow: number[]): Record<string, number> {
+  const [low, high] = bootstrapInterval(perRow, mean);
+  return { [name]: mean(perRow), [`${name}_ci95_low`]: low, [`${name}_ci95_high`]: high };
+}
+
 /**
  * A scorer for `prepareAttentionCase`: per scored row, the right key is `answers[i]`.
  *
- * @returns accuracy (the output reads out as the right key), kept (the method attends to the
- *   right key) and mass_recall, under the names the task gives them
+ * @returns accuracy (the output reads out as the right key) and mass_recall, each with its
+ *   `_ci95_low` / `_ci95_high` (seeded bootstrap over the rows), and kept (the method attends to
+ *   the right key), under the names the task gives them
  */
 export function readoutScorer(
-  inputs: AttentionInputs,
-  shape: AttentionShape,
-  rows: ScoredRow[],
-  answers: number[],
-  names: { accuracy: string; kept: string },
+  spec: ReadoutSpec,
 ): (rowOut: (i: number) => ArrayLike<number>, reference: RowReference[]) => Record<string, number> {
+  const { inputs, shape, rows, answers, names } = spec;
   const denseWeights = rows.map(({ head, row }) =>
     attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights
   );
   return (rowOut, reference) => {
-    let hits = 0;
-    let kept = 0;
-    let mass = 0;
-    rows.forEach(({ head, row }, i) => {
-      if (readOut(rowOut(i), inputs, shape, head, row) === answers[i]) hits++;
-      if (reference[i].keys.includes(answers[i])) kept++;
-      for (const key of reference[i].keys) mass += denseWeights[i][key];
+    const hits = rows.map((at, i) => readOut(rowOut(i), inputs, shape, at) === answers[i] ? 1 : 0);
+    const kept = reference.filter((r, i) => r.keys.includes(answers[i])).length;
+    const mass = reference.map((r, i) => {
+      let sum = 0;
+      for (const key of r.keys) sum += denseWeights[i][key];
+      return sum;
     });
     return {
-      [names.accuracy]: hits / rows.length,
+      ...withInterval(names.accuracy, hits),
       [names.kept]: kept / rows.length,
-      mass_recall: mass / rows.length,
+      ...withInterval("mass_recall", mass),
     };
   };
 }

@@ -1,6 +1,6 @@
 // Needle-in-a-haystack inputs read out through attention: keys are real word vectors, a few
 // "needle" keys sit at a controlled depth, and the last query rows each ask for one needle.
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import type { AttentionInputs, AttentionShape } from "../../bench/families/attention/mod.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 
 export interface NeedleLayout {

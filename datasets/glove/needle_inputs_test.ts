@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
+import { attendRow, denseKeys, keyRange } from "../../bench/families/attention/mod.ts";
 import { GLOVE_DIM, loadGloveVocabulary } from "./loader.ts";
 import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
 import { readOut } from "../attention_common/readout.ts";
@@ -18,9 +18,9 @@ Deno.test("needle inputs: dense attention reads out every needle; a window that 
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
       const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
-      assertEquals(readOut(dense, inputs, shape, head, row), layout.needlePositions[head][r]);
+      assertEquals(readOut(dense, inputs, shape, { head, row }), layout.needlePositions[head][r]);
       const recent = attendRow(inputs, shape, head, row, keyRange(row - 63, row)).out;
-      assert(readOut(recent, inputs, shape, head, row) !== layout.needlePositions[head][r]);
+      assert(readOut(recent, inputs, shape, { head, row }) !== layout.needlePositions[head][r]);
     });
   }
 });

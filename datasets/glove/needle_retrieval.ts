@@ -1,14 +1,14 @@
 // Task `needle-retrieval`: a few needle keys hidden at a controlled depth among real word
 // vectors; the last queries each ask for one. A method passes a query when its attention output,
 // read out against the values, names the needle. Where sparse methods drop the needle, it shows.
-import { defineTask, type ParamValues } from "../../bench/metadata.ts";
-import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
+import { defineTask } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
-import type { AttentionShape } from "../../methods/attention/interface.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  type AttentionShape,
   prepareAttentionCase,
-} from "../attention_common/attention_case.ts";
+} from "../../bench/families/attention/mod.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { GLOVE_DIM, GLOVE_SHA256, loadGloveVocabulary } from "./loader.ts";
 import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
@@ -43,14 +43,17 @@ async function vocabulary(
   }
 }
 
-async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
+async function prepare(
+  caseParams: { heads: number; seq: number; depth: number },
+  ctx: TaskContext,
+): Promise<PreparedCase> {
   const shape: AttentionShape = {
-    heads: caseParams.heads as number,
-    seq: caseParams.seq as number,
+    heads: caseParams.heads,
+    seq: caseParams.seq,
     headDim: GLOVE_DIM,
     causal: true,
   };
-  const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: caseParams.depth as number };
+  const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: caseParams.depth };
   const vocab = await vocabulary(ctx.seed);
   const { inputs, layout } = buildNeedleInputs(shape, vocab.vectors, vocab.size, ctx.seed, options);
   const checkShape = { ...shape, heads: 2, seq: CHECK_SEQ };
@@ -74,14 +77,17 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     rows,
     checkShape,
     checkInputs: check.inputs,
-    score: readoutScorer(inputs, shape, rows, needles, {
-      accuracy: "needle_accuracy",
-      kept: "needle_kept",
+    score: readoutScorer({
+      inputs,
+      shape,
+      rows,
+      answers: needles,
+      names: { accuracy: "needle_accuracy", kept: "needle_kept" },
     }),
   }, ctx);
 }
 
-export const needleRetrieval = defineTask<TaskImpl>({
+export const needleRetrieval = defineTask({
   id: "needle-retrieval",
   family: "attention",
   title: "Needle retrieval through attention",

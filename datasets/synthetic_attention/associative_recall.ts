@@ -1,27 +1,30 @@
 // Task `associative-recall` (MQAR): many key→value pairs in context and several queries; a
 // method passes a query when its output reads out as the queried pair's value. Accuracy falls as
 // pairs outnumber what a sparse budget keeps, which is the point.
-import { defineTask, type ParamValues } from "../../bench/metadata.ts";
-import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
+import { defineTask } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
-import type { AttentionShape } from "../../methods/attention/interface.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  type AttentionShape,
   prepareAttentionCase,
-} from "../attention_common/attention_case.ts";
+} from "../../bench/families/attention/mod.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
 
 const CHECK_SEQ = 211;
 
-async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
+async function prepare(
+  caseParams: { heads: number; seq: number; pairs: number },
+  ctx: TaskContext,
+): Promise<PreparedCase> {
   const shape: AttentionShape = {
-    heads: caseParams.heads as number,
-    seq: caseParams.seq as number,
+    heads: caseParams.heads,
+    seq: caseParams.seq,
     headDim: 64,
     causal: true,
   };
-  const options = { ...DEFAULT_RECALL_OPTIONS, pairs: caseParams.pairs as number };
+  const options = { ...DEFAULT_RECALL_OPTIONS, pairs: caseParams.pairs };
   const { inputs, layout } = buildRecallInputs(shape, ctx.seed, options);
   const checkShape = { ...shape, heads: 2, seq: CHECK_SEQ };
   const check = buildRecallInputs(checkShape, ctx.seed ^ 0x5eed, {
@@ -36,14 +39,17 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
     rows,
     checkShape,
     checkInputs: check.inputs,
-    score: readoutScorer(inputs, shape, rows, answers, {
-      accuracy: "recall_accuracy",
-      kept: "answer_kept",
+    score: readoutScorer({
+      inputs,
+      shape,
+      rows,
+      answers,
+      names: { accuracy: "recall_accuracy", kept: "answer_kept" },
     }),
   }, ctx);
 }
 
-export const associativeRecall = defineTask<TaskImpl>({
+export const associativeRecall = defineTask({
   id: "associative-recall",
   family: "attention",
   title: "Multi-query associative recall (MQAR)",

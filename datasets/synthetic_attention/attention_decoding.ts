@@ -1,21 +1,10 @@
 // Task `attention-decoding`: a batch of decoding steps (the last positions' queries) against a
 // long KV cache of structured synthetic heads, scored against dense like `attention-fidelity`.
 // Decoding is where sparse attention is used most: one query reads the whole cache per step.
-import { defineTask, type ParamValues } from "../../bench/metadata.ts";
-import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
+import { defineTask } from "../../bench/metadata.ts";
 import { attentionFidelity, prepareStructuredCase } from "./attention_fidelity.ts";
 
-function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
-  return prepareStructuredCase({
-    heads: caseParams.heads as number,
-    seq: caseParams.seq as number,
-    headDim: caseParams.headDim as number,
-    causal: true,
-    queries: caseParams.steps as number,
-  }, ctx);
-}
-
-export const attentionDecoding = defineTask<TaskImpl>({
+export const attentionDecoding = defineTask({
   id: "attention-decoding",
   family: "attention",
   title: "Attention fidelity when decoding against a KV cache",
@@ -61,5 +50,14 @@ export const attentionDecoding = defineTask<TaskImpl>({
   requiresFeatures: ["causal"],
   // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
   quickSweep: false,
-  impl: { prepare },
+  impl: {
+    prepare: (caseParams, ctx) =>
+      prepareStructuredCase({
+        heads: caseParams.heads,
+        seq: caseParams.seq,
+        headDim: caseParams.headDim,
+        causal: true,
+        queries: caseParams.steps,
+      }, ctx),
+  },
 });

@@ -1,20 +1,19 @@
 // Task `attention-fidelity`: how close a sparse attention method stays to dense attention on
 // structured synthetic heads, and how much faster it runs, in the same run on the same device.
-import { defineTask, type ParamValues } from "../../bench/metadata.ts";
-import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
-import { mulberry32, sha256Hex } from "../../bench/random.ts";
-import { percentile } from "../../bench/stats.ts";
-import {
-  type AttentionInputs,
-  type AttentionShape,
-  queryCount,
-} from "../../methods/attention/interface.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
+import { defineTask } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
+import { sha256Hex } from "../../bench/random.ts";
+import { bootstrapInterval } from "../../bench/stats.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  attendRow,
+  type AttentionInputs,
+  type AttentionShape,
+  denseKeys,
   prepareAttentionCase,
+  queryCount,
   type ScoredRow,
-} from "../attention_common/attention_case.ts";
+} from "../../bench/families/attention/mod.ts";
 import { generateAttentionInputs } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
@@ -62,8 +61,6 @@ export function denseRows(
   return { out, weights };
 }
 
-const BOOTSTRAP_RESAMPLES = 200;
-
 /**
  * Quality of a method's rows against dense: relative L2 error of the outputs, and the share of
  * dense attention mass that falls on the keys the method attends to; each with a 95% interval
@@ -87,43 +84,30 @@ export function qualityAgainstDense(
     }
     for (const key of methodKeys(i)) mass[i] += dense.weights[i][key] ?? 0;
   }
-  const figures = (pick: (n: number) => number) => {
-    let e = 0, r = 0, m = 0;
-    for (let n = 0; n < rows; n++) {
-      const i = pick(n);
+  // Both figures are statistics of a set of rows: the bootstrap resamples row indices.
+  const error = (picked: readonly number[]) => {
+    let e = 0, r = 0;
+    for (const i of picked) {
       e += errSq[i];
       r += refSq[i];
-      m += mass[i];
     }
-    return { error: Math.sqrt(e / r), recall: m / rows };
+    return Math.sqrt(e / r);
   };
-  const point = figures((n) => n);
-  const uniform = mulberry32(0xb007);
-  const errors: number[] = [];
-  const recalls: number[] = [];
-  for (let b = 0; b < BOOTSTRAP_RESAMPLES; b++) {
-    const f = figures(() => Math.floor(uniform() * rows));
-    errors.push(f.error);
-    recalls.push(f.recall);
-  }
-  errors.sort((a, b) => a - b);
-  recalls.sort((a, b) => a - b);
-  return {
-    rel_l2_error: point.error,
-    rel_l2_error_ci95_low: percentile(errors, 2.5),
-    rel_l2_error_ci95_high: percentile(errors, 97.5),
-    mass_recall: point.recall,
-    mass_recall_ci95_low: percentile(recalls, 2.5),
-    mass_recall_ci95_high: percentile(recalls, 97.5),
+  const recall = (picked: readonly number[]) => {
+    let m = 0;
+    for (const i of picked) m += mass[i];
+    return m / picked.length;
   };
-}
-
-function shapeOf(caseParams: ParamValues): AttentionShape {
+  const all = Array.from({ length: rows }, (_, i) => i);
+  const [errorLow, errorHigh] = bootstrapInterval(all, error);
+  const [recallLow, recallHigh] = bootstrapInterval(all, recall);
   return {
-    heads: caseParams.heads as number,
-    seq: caseParams.seq as number,
-    headDim: caseParams.headDim as number,
-    causal: caseParams.causal as boolean,
+    rel_l2_error: error(all),
+    rel_l2_error_ci95_low: errorLow,
+    rel_l2_error_ci95_high: errorHigh,
+    mass_recall: recall(all),
+    mass_recall_ci95_low: recallLow,
+    mass_recall_ci95_high: recallHigh,
   };
 }
 
@@ -157,11 +141,7 @@ export async function prepareStructuredCase(
   }, ctx);
 }
 
-function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
-  return prepareStructuredCase(shapeOf(caseParams), ctx);
-}
-
-export const attentionFidelity = defineTask<TaskImpl>({
+export const attentionFidelity = defineTask({
   id: "attention-fidelity",
   family: "attention",
   title: "Attention fidelity on structured synthetic heads",
@@ -222,5 +202,13 @@ export const attentionFidelity = defineTask<TaskImpl>({
     full: { seq: [512, 2048, 4096, 8192, 16384], causal: [true, false] },
   },
   requiresFeatures: [],
-  impl: { prepare },
+  impl: {
+    prepare: (caseParams, ctx) =>
+      prepareStructuredCase({
+        heads: caseParams.heads,
+        seq: caseParams.seq,
+        headDim: caseParams.headDim,
+        causal: caseParams.causal,
+      }, ctx),
+  },
 });

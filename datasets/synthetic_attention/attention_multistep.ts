@@ -1,15 +1,15 @@
 // Task `attention-multistep`: the same heads over several denoising steps (a diffusion
 // transformer's attention, non-causal by default) whose q and k drift a little between steps.
 // Scored like `attention-fidelity`, plus how much each method's selection changes between steps.
-import { defineTask, type ParamValues } from "../../bench/metadata.ts";
-import type { PreparedCase, TaskContext, TaskImpl } from "../../bench/plugin.ts";
+import { defineTask } from "../../bench/metadata.ts";
+import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
-import type { AttentionShape } from "../../methods/attention/interface.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  type AttentionShape,
   prepareAttentionCase,
   type ScoredRow,
-} from "../attention_common/attention_case.ts";
+} from "../../bench/families/attention/mod.ts";
 import {
   attentionFidelity,
   denseRows,
@@ -69,21 +69,32 @@ export function stepReuseMetrics(
   };
 }
 
+/** One multi-step case: heads per step, steps, and the shape of one step. */
+export interface MultistepCase {
+  heads: number;
+  steps: number;
+  seq: number;
+  headDim: number;
+  causal: boolean;
+}
+
 /** The folded shape of a case: `heads` heads at each of `steps` steps. */
-export function multistepShape(caseParams: ParamValues): AttentionShape {
-  const steps = caseParams.steps as number;
+export function multistepShape(c: MultistepCase): AttentionShape {
   return {
-    heads: (caseParams.heads as number) * steps,
-    seq: caseParams.seq as number,
-    headDim: caseParams.headDim as number,
-    causal: caseParams.causal as boolean,
-    steps,
+    heads: c.heads * c.steps,
+    seq: c.seq,
+    headDim: c.headDim,
+    causal: c.causal,
+    steps: c.steps,
   };
 }
 
-async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<PreparedCase> {
+async function prepare(
+  caseParams: MultistepCase & { drift: number },
+  ctx: TaskContext,
+): Promise<PreparedCase> {
   const shape = multistepShape(caseParams);
-  const drift = caseParams.drift as number;
+  const drift = caseParams.drift;
   const inputs = generateMultistepInputs(shape, ctx.seed, drift);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
@@ -108,7 +119,7 @@ async function prepare(caseParams: ParamValues, ctx: TaskContext): Promise<Prepa
   }, ctx);
 }
 
-export const attentionMultistep = defineTask<TaskImpl>({
+export const attentionMultistep = defineTask({
   id: "attention-multistep",
   family: "attention",
   title: "Attention over drifting denoising steps",

@@ -5,7 +5,7 @@ import {
   type AttentionInputs,
   type AttentionShape,
   queryCount,
-} from "../../methods/attention/interface.ts";
+} from "../../bench/families/attention/mod.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 
 /** Generator settings; the defaults are the ones the tasks use. Logits are after the 1/√d scale. */

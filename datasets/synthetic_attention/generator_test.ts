@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { attentionFidelity } from "./attention_fidelity.ts";
 import { generateAttentionInputs, PINNED_SAMPLE } from "./generator.ts";
-import { attendRow, denseKeys } from "../../methods/attention/reference.ts";
+import { attendRow, denseKeys } from "../../bench/families/attention/mod.ts";
 
 Deno.test("the generator reproduces the sha256 pinned in the task's metadata", async () => {
   const inputs = generateAttentionInputs(PINNED_SAMPLE.shape, PINNED_SAMPLE.seed);

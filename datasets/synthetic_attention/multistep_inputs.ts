@@ -1,7 +1,7 @@
 // Seeded q, k, v for several steps of the same heads (denoising steps of a diffusion model), each
 // step drifting from the one before by a controlled amount: what step-reusing sparse methods
 // (SparseD, AdaSpa) exploit. README.md beside this file documents the drift.
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import type { AttentionInputs, AttentionShape } from "../../bench/families/attention/mod.ts";
 import { DEFAULT_STRUCTURE, generateAttentionInputs, type StructureOptions } from "./generator.ts";
 
 /** The seed of step `step`'s fresh draw: distinct per step, reproducible from the case seed. */

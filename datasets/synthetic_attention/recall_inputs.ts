@@ -1,7 +1,7 @@
 // Multi-query associative recall (MQAR) inputs for attention: `pairs` key→value pairs scattered
 // through a context of filler tokens; the last queries each present one pair's key and should
 // read out that pair's value.
-import type { AttentionInputs, AttentionShape } from "../../methods/attention/interface.ts";
+import type { AttentionInputs, AttentionShape } from "../../bench/families/attention/mod.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 
 export interface RecallOptions {

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { sha256Hex } from "../../bench/random.ts";
-import { attendRow, denseKeys, keyRange } from "../../methods/attention/reference.ts";
+import { attendRow, denseKeys, keyRange } from "../../bench/families/attention/mod.ts";
 import { readOut } from "../attention_common/readout.ts";
 import { associativeRecall, RECALL_PINNED_SAMPLE } from "./associative_recall.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
@@ -21,9 +21,9 @@ Deno.test("recall inputs: dense attention reads out every answer; a short window
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
       const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
-      assertEquals(readOut(dense, inputs, shape, head, row), layout.answers[head][r]);
+      assertEquals(readOut(dense, inputs, shape, { head, row }), layout.answers[head][r]);
       const window = attendRow(inputs, shape, head, row, keyRange(row - 31, row)).out;
-      if (readOut(window, inputs, shape, head, row) === layout.answers[head][r]) windowHits++;
+      if (readOut(window, inputs, shape, { head, row }) === layout.answers[head][r]) windowHits++;
     });
   }
   assert(windowHits < 8, `a 32-key window found ${windowHits} of 16 answers`);

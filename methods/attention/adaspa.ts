@@ -5,32 +5,30 @@
 // the fewest blocks per query block that reach a `recall` share of its mass; steps in between
 // reuse the pattern.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import {
-  BLOCK_WORKGROUP,
-  blockGeometry,
-  blockMassOf,
-  type BlockSettings,
-  boundaryNearTie,
-  chooseTopBlocks,
-  keysOfBlocks,
-  perInputCache,
-  rowLogSumExp,
-  setupStagedBlockSparse,
-  type SlicePlan,
-  type Stage,
-} from "./block_sparse.ts";
 import {
   attentionFlops,
   type AttentionInputs,
-  type AttentionMethod,
+  type AttentionProblem,
   type AttentionShape,
+  BLOCK_WORKGROUP,
+  blockGeometry,
+  blockMassOf,
+  blockProbabilityPassWgsl,
+  boundaryNearTie,
+  chooseTopBlocks,
+  defineAttentionMethod,
   densePairsPerHead,
+  keysOfBlocks,
+  perInputCache,
   queryCount,
+  rowLogSumExp,
+  rowLsePassWgsl,
+  setupStagedBlockSparse,
+  type SlicePlan,
+  type Stage,
   stepCount,
-} from "./interface.ts";
+} from "../../bench/families/attention/mod.ts";
 import { cumulativeMassWgsl, headBudgetWgsl } from "./adaspa_kernel.ts";
-import { blockMassWgsl, stagedRowLseWgsl } from "./sparsed_kernel.ts";
 
 // Block masses this close (relatively) at a selection's boundary are a near-tie float32 may flip.
 const TIE_GAP = 1e-3;
@@ -38,19 +36,12 @@ const TIE_GAP = 1e-3;
 // few thousand float32 masses are good to about 1e-6 of the total).
 const BUDGET_GAP = 1e-5;
 
-interface AdaspaSettings extends BlockSettings {
-  /** The recall target (carried in BlockSettings.density: the uniform the budget pass reads). */
-  density: number;
+/** AdaSpa's parameters, as declared below. */
+export type AdaspaParams = {
+  blockSize: number;
+  recall: number;
   searchEvery: number;
-}
-
-function settingsOf(params: ParamValues): AdaspaSettings {
-  return {
-    block: params.blockSize as number,
-    density: params.recall as number,
-    searchEvery: params.searchEvery as number,
-  };
-}
+};
 
 /** The search step whose pattern step `step` uses: the last one at or before it. */
 export function searchStepOf(step: number, searchEvery: number): number {
@@ -110,61 +101,61 @@ interface Search {
 
 const cachedSearch = perInputCache<Search>();
 
-function searchOf(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: AdaspaSettings,
-  slice: number,
-): Search {
-  return cachedSearch(inputs, `${JSON.stringify(shape)}|${JSON.stringify(s)}|${slice}`, () => {
-    const geometry = blockGeometry(shape, s.block);
+function searchOf(problem: AttentionProblem<AttentionInputs, AdaspaParams>, slice: number): Search {
+  const { shape, inputs, params } = problem;
+  const { blockSize: block, recall, searchEvery } = params;
+  const key = `${JSON.stringify(shape)}|${block}|${recall}|${searchEvery}|${slice}`;
+  return cachedSearch(inputs, key, () => {
+    const geometry = blockGeometry(shape, block);
     const perStep = shape.heads / stepCount(shape);
     const previous = slice - perStep;
     // Rows normalized by the previous step's attention's log-sum-exp (over the keys it attended);
     // at the first step by their own dense one.
-    const lse = previous < 0
-      ? undefined
-      : (row: number) =>
-        rowLogSumExp(shape, inputs, previous, row, selectedKeys(shape, inputs, s, previous, row));
+    const lse = previous < 0 ? undefined : (row: number) =>
+      rowLogSumExp(shape, inputs, {
+        slice: previous,
+        row,
+        keys: adaspaKeys(problem, previous, row),
+      });
     const masses = Array.from(
       { length: geometry.queryBlocks },
-      (_, qb) => blockMassOf(shape, inputs, s.block, slice, qb, lse),
+      (_, qb) => blockMassOf(shape, inputs, { block, slice, qb, lse }),
     );
     const owns = Array.from({ length: geometry.queryBlocks }, (_, qb) => geometry.own(qb));
-    return { masses, ...headBudget(masses, owns, s.density) };
+    return { masses, ...headBudget(masses, owns, recall) };
   });
 }
 
-function selectedKeys(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: AdaspaSettings,
+/** The CPU reference of the keys row `row` of slice `slice` attends to. */
+function adaspaKeys(
+  problem: AttentionProblem<AttentionInputs, AdaspaParams>,
   slice: number,
   row: number,
 ): Int32Array {
-  const source = adaspaPlan(shape, s.searchEvery).source[slice];
-  const search = searchOf(shape, inputs, s, source);
-  const qb = Math.floor(row / s.block);
+  const { shape, params } = problem;
+  const source = adaspaPlan(shape, params.searchEvery).source[slice];
+  const search = searchOf(problem, source);
+  const qb = Math.floor(row / params.blockSize);
   const chosen = chooseTopBlocks(
-    blockGeometry(shape, s.block),
+    blockGeometry(shape, params.blockSize),
     search.count,
     qb,
     (kb) => search.masses[qb][kb],
   );
-  return keysOfBlocks(shape, s.block, chosen, row);
+  return keysOfBlocks(shape, params.blockSize, chosen, row);
 }
 
 /** The search steps' stages: each search step's passes, then its slices and those reusing it. */
 function buildStages(
   shape: AttentionShape,
-  s: AdaspaSettings,
+  searchEvery: number,
   passesFor: (firstSlice: number, count: number, step: number) => Stage["passes"],
 ): Stage[] {
   const steps = stepCount(shape);
   const perStep = shape.heads / steps;
   const stages: Stage[] = [];
-  for (let step = 0; step < steps; step += s.searchEvery) {
-    const last = Math.min(steps, step + s.searchEvery);
+  for (let step = 0; step < steps; step += searchEvery) {
+    const last = Math.min(steps, step + searchEvery);
     stages.push({
       first: step * perStep,
       count: (last - step) * perStep,
@@ -174,7 +165,7 @@ function buildStages(
   return stages;
 }
 
-export const adaspaAttention = defineMethod<AttentionMethod>({
+export const adaspaAttention = defineAttentionMethod({
   id: "adaspa-attention",
   family: "attention",
   title: "AdaSpa (LSE-cached search, head-adaptive budgets)",
@@ -217,77 +208,90 @@ export const adaspaAttention = defineMethod<AttentionMethod>({
   notes:
     "The budget is data-dependent (the fewest blocks reaching the recall target), so nominalDensity reports 1, the most it may keep: read realizedDensity for what it attended. The budget is one block count per head, shared by its query blocks (own block always kept), searched exhaustively over counts rather than over the paper's hierarchy of levels. The search pass is one pass over q·k per search step (half an attention's FLOPs); the first step also needs a dense log-sum-exp pass, so on single-step tasks it costs a whole dense attention on top of the sparse one and is slower than dense; multi-step tasks amortize it. Reusing the previous step's LSE after drift makes rows' masses only approximately normalized. All steps are encoded in one submission (the timed unit is the whole run of steps); the paper's fused search kernel and its warm-up with full attention are not reproduced.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = settingsOf(params);
+    setup(gpu, { shape, inputs, params }) {
       const perStep = shape.heads / stepCount(shape);
-      return setupStagedBlockSparse(gpu, shape, inputs, s, adaspaPlan(shape, s.searchEvery), {
-        async build({ gpu, geometry, scores, lse, counts, uniforms, bind }) {
-          const { device } = gpu;
-          const cum = createStorage(
-            device,
-            shape.heads * geometry.queryBlocks * geometry.blocks * 4,
-            "adaspa-cumulative-mass",
-          );
-          const [lsePass, massPass, cumPass, budgetPass] = await Promise.all([
-            compileCompute(device, stagedRowLseWgsl(shape.headDim), "adaspa-first-lse"),
-            compileCompute(device, blockMassWgsl(shape.headDim), "adaspa-search"),
-            compileCompute(
+      return setupStagedBlockSparse(gpu, {
+        shape,
+        inputs,
+        block: params.blockSize,
+        // The recall target rides in the uniforms' density: the budget pass reads it there.
+        density: params.recall,
+        plan: adaspaPlan(shape, params.searchEvery),
+        scoring: {
+          async build({ gpu, geometry, scores, lse, counts, uniforms, bind }) {
+            const { device } = gpu;
+            const cum = createStorage(
               device,
-              cumulativeMassWgsl(shape.headDim, geometry.blocks),
-              "adaspa-cum",
-            ),
-            compileCompute(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
-          ]);
-          let searches = 0;
-          const stages = buildStages(shape, s, (first, count, step) => {
-            searches++;
-            const u = uniforms(first, step === 0 ? 0 : perStep);
-            return [
-              ...(step === 0
-                ? [
-                  [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, u]), [
-                    Math.ceil(queryCount(shape) / BLOCK_WORKGROUP),
-                    count,
-                    1,
-                  ]] as Stage["passes"][number],
-                ]
-                : []),
-              [massPass.pipeline, bind(massPass.pipeline, [inputs.q, inputs.k, lse, scores, u]), [
-                Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
-                geometry.queryBlocks,
-                count,
-              ]],
-              [cumPass.pipeline, bind(cumPass.pipeline, [scores, cum, u]), [
-                Math.ceil(geometry.queryBlocks / BLOCK_WORKGROUP),
-                count,
-                1,
-              ]],
-              [budgetPass.pipeline, bind(budgetPass.pipeline, [cum, counts, u]), [count, 1, 1]],
-            ];
-          });
-          // Each search is one pass over its step's q·k; the first step's LSE pass another.
-          const halfPass = attentionFlops(perStep * densePairsPerHead(shape), shape.headDim) / 2;
-          return {
-            stages,
-            compileMs: lsePass.compileMs + massPass.compileMs + cumPass.compileMs +
-              budgetPass.compileMs,
-            buffers: [cum],
-            extraFlops: (searches + 1) * halfPass,
-          };
+              shape.heads * geometry.queryBlocks * geometry.blocks * 4,
+              "adaspa-cumulative-mass",
+            );
+            const [lsePass, massPass, cumPass, budgetPass] = await Promise.all([
+              compileCompute(device, rowLsePassWgsl(shape.headDim), "adaspa-first-lse"),
+              compileCompute(
+                device,
+                blockProbabilityPassWgsl(shape.headDim, "sum"),
+                "adaspa-search",
+              ),
+              compileCompute(
+                device,
+                cumulativeMassWgsl(shape.headDim, geometry.blocks),
+                "adaspa-cum",
+              ),
+              compileCompute(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
+            ]);
+            let searches = 0;
+            const stages = buildStages(shape, params.searchEvery, (first, count, step) => {
+              searches++;
+              const u = uniforms(first, step === 0 ? 0 : perStep);
+              return [
+                ...(step === 0
+                  ? [
+                    [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, u]), [
+                      Math.ceil(queryCount(shape) / BLOCK_WORKGROUP),
+                      count,
+                      1,
+                    ]] as Stage["passes"][number],
+                  ]
+                  : []),
+                [massPass.pipeline, bind(massPass.pipeline, [inputs.q, inputs.k, lse, scores, u]), [
+                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                  geometry.queryBlocks,
+                  count,
+                ]],
+                [cumPass.pipeline, bind(cumPass.pipeline, [scores, cum, u]), [
+                  Math.ceil(geometry.queryBlocks / BLOCK_WORKGROUP),
+                  count,
+                  1,
+                ]],
+                [budgetPass.pipeline, bind(budgetPass.pipeline, [cum, counts, u]), [count, 1, 1]],
+              ];
+            });
+            // Each search is one pass over its step's q·k; the first step's LSE pass another.
+            const halfPass = attentionFlops(perStep * densePairsPerHead(shape), shape.headDim) / 2;
+            return {
+              stages,
+              compileMs: lsePass.compileMs + massPass.compileMs + cumPass.compileMs +
+                budgetPass.compileMs,
+              buffers: [cum],
+              extraFlops: (searches + 1) * halfPass,
+            };
+          },
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      return selectedKeys(shape, inputs, settingsOf(params), head, row);
-    },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = settingsOf(params);
-      const source = adaspaPlan(shape, s.searchEvery).source[head];
-      const search = searchOf(shape, inputs, s, source);
+    selectKeys: adaspaKeys,
+    ambiguousRow(problem, head, row) {
+      const { shape, params } = problem;
+      const source = adaspaPlan(shape, params.searchEvery).source[head];
+      const search = searchOf(problem, source);
       if (search.margin <= BUDGET_GAP) return true;
-      const qb = Math.floor(row / s.block);
-      const geometry = blockGeometry(shape, s.block);
-      return boundaryNearTie(geometry, qb, search.masses[qb], search.count, TIE_GAP);
+      const qb = Math.floor(row / params.blockSize);
+      const geometry = blockGeometry(shape, params.blockSize);
+      return boundaryNearTie(geometry, qb, {
+        scores: search.masses[qb],
+        keep: search.count,
+        relativeGap: TIE_GAP,
+      });
     },
     // Data-dependent: the most it may keep (see notes); the run reports what it attended.
     nominalDensity: () => 1,

@@ -1,8 +1,9 @@
-// WGSL for AdaSpa's head-adaptive budget: after the search pass (the exact block attention mass
-// of sparsed_kernel.ts, each row normalized by the log-sum-exp cached from the previous step's
-// attention), per query block the cumulative mass of its blocks in selection order, then per head
-// the fewest blocks per query block whose summed mass reaches the `recall` share of the total.
-import { BLOCK_WORKGROUP, STAGED_COMMON } from "./block_sparse.ts";
+// WGSL for AdaSpa's head-adaptive budget: after the search pass (the family's block-probability
+// pass summing the exact block attention mass, each row normalized by the log-sum-exp cached
+// from the previous step's attention), per query block the cumulative mass of its blocks in
+// selection order, then per head the fewest blocks per query block whose summed mass reaches the
+// `recall` share of the total.
+import { BLOCK_WORKGROUP, blockParamsWgsl } from "../../bench/families/attention/mod.ts";
 
 /**
  * Per (query block, slice of the stage): the running sum of its block masses, own block first,
@@ -10,7 +11,7 @@ import { BLOCK_WORKGROUP, STAGED_COMMON } from "./block_sparse.ts";
  * entries past the visible blocks repeat the total.
  */
 export function cumulativeMassWgsl(headDim: number, blocks: number): string {
-  return STAGED_COMMON(headDim) + /* wgsl */ `
+  return blockParamsWgsl(headDim) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cum: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -50,7 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * query blocks, reaches `recall` (p.density) of the head's total mass.
  */
 export function headBudgetWgsl(headDim: number): string {
-  return STAGED_COMMON(headDim) + /* wgsl */ `
+  return blockParamsWgsl(headDim) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> cum: array<f32>;
 @group(0) @binding(1) var<storage, read_write> counts: array<u32>;
 @group(0) @binding(2) var<uniform> p: Params;

@@ -1,7 +1,10 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  expectMatchesReference,
+} from "../../bench/families/attention/mod.ts";
 import { adaspaAttention, adaspaPlan, headBudget, searchStepOf } from "./adaspa.ts";
 
 const PARAMS = [
@@ -20,7 +23,7 @@ Deno.test({
   name: "adaspa-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(adaspaAttention.impl, PARAMS);
+    await expectMatchesReference(testGpu!, adaspaAttention.impl, { params: PARAMS });
   },
 });
 
@@ -28,7 +31,11 @@ Deno.test({
   name: "adaspa-attention: GPU equals the CPU reference over 3 steps (cached LSE, reuse)",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(adaspaAttention.impl, PARAMS, MULTISTEP_SHAPES, 300);
+    await expectMatchesReference(testGpu!, adaspaAttention.impl, {
+      params: PARAMS,
+      shapes: MULTISTEP_SHAPES,
+      seedBase: 300,
+    });
   },
 });
 
@@ -65,8 +72,8 @@ Deno.test("adaspa-attention gives a head with concentrated attention fewer block
   const shape = { heads: 2, seq: 64, headDim: 8, causal: false };
   const inputs = concentratedAndSpread(shape);
   const params = { recall: 0.9, searchEvery: 1, blockSize: 8 };
-  const concentrated = adaspaAttention.impl.selectKeys(shape, params, inputs, 0, 3);
-  const spread = adaspaAttention.impl.selectKeys(shape, params, inputs, 1, 3);
+  const concentrated = adaspaAttention.impl.selectKeys({ shape, params, inputs }, 0, 3);
+  const spread = adaspaAttention.impl.selectKeys({ shape, params, inputs }, 1, 3);
   // Head 0: its own block and block 7 hold the mass; head 1 (all logits 0) needs 90% of blocks.
   assertEquals(concentrated.length, 16);
   assertEquals([...concentrated.slice(8)], Array.from({ length: 8 }, (_, j) => 56 + j));

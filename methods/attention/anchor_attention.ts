@@ -3,19 +3,22 @@
 // of the block's mean anchor are kept, as individual key columns (stripes), with the initial
 // tokens and the local window always. The kept share follows the data, not a fixed budget.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { perInputCache } from "./block_sparse.ts";
-import { poolWgsl, rowAnchorWgsl, stripeWgsl } from "./anchor_attention_kernel.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
+  type AttentionProblem,
   type AttentionShape,
+  blockRowGroups,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  MASKS_WORKGROUP,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import { blockRowGroups, selectedKeys, setupKeyMasks } from "./key_masks.ts";
-import { MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+  selectedKeys,
+  setupKeyMasks,
+} from "../../bench/families/attention/mod.ts";
+import { poolWgsl, rowAnchorWgsl, stripeWgsl } from "./anchor_attention_kernel.ts";
 
 // A key whose score lies this close to the threshold, relative to the magnitudes summed into
 // both, is a near-tie: the GPU may round its float32 sums differently (contracting multiply-adds
@@ -23,33 +26,19 @@ import { MASKS_WORKGROUP } from "./key_masks_kernel.ts";
 // magnitudes and in practice by far less (√n·6e-8); 1e-5 covers the 32-term lanes of d = 128.
 const TIE_GAP = 1e-5;
 
-export interface AnchorSettings {
-  /** Query rows per block (one pooled query, one anchor, one stripe set). */
-  block: number;
-  /** Initial tokens always kept and part of the anchor. */
-  init: number;
-  /** Local window (offsets 0 .. window − 1) always kept and part of the anchor. */
-  window: number;
+/** AnchorAttention's parameters, as declared below. */
+export type AnchorParams = {
   /** Keep a key when mean anchor − its score is at most θ (scaled logits, natural log). */
   theta: number;
-}
+  /** Query rows per block (one pooled query, one anchor, one stripe set). */
+  blockSize: number;
+  /** Initial tokens always kept and part of the anchor. */
+  initTokens: number;
+  /** Local window (offsets 0 .. window − 1) always kept and part of the anchor. */
+  window: number;
+};
 
-export function anchorSettings(params: ParamValues): AnchorSettings {
-  return {
-    block: params.blockSize as number,
-    init: params.initTokens as number,
-    window: params.window as number,
-    theta: params.theta as number,
-  };
-}
-
-/** Float32 dot of a and b in the kernels' order: four lanes over the elements, then summed. */
-function dot32(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, d: number) {
-  const f = Math.fround;
-  const lanes = [0, 0, 0, 0];
-  for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(a[aOff + i] * b[bOff + i]));
-  return f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
-}
+type AnchorProblem = AttentionProblem<AttentionInputs, AnchorParams>;
 
 /** The last position a query block's rows reach. */
 function blockLastPos(shape: AttentionShape, block: number, qb: number): number {
@@ -71,13 +60,8 @@ export interface BlockStripes {
 }
 
 /** The anchor of one row: its largest scaled score over the initial tokens and its window. */
-export function rowAnchor(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: AnchorSettings,
-  head: number,
-  row: number,
-): number {
+export function rowAnchor(problem: AnchorProblem, head: number, row: number): number {
+  const { shape, inputs, params: s } = problem;
   const f = Math.fround;
   const d = shape.headDim;
   const scale = f(1 / Math.sqrt(d));
@@ -85,27 +69,23 @@ export function rowAnchor(
   const last = shape.causal ? pos : shape.seq - 1;
   const qOff = (head * queryCount(shape) + row) * d;
   const qr = Float32Array.from({ length: d }, (_, i) => f(inputs.q[qOff + i] * scale));
-  const score = (j: number) => dot32(qr, 0, inputs.k, (head * shape.seq + j) * d, d);
+  const score = (j: number) =>
+    float32Dot4(qr, inputs.k, { a: 0, b: (head * shape.seq + j) * d, length: d });
   let best = -3.0e38;
-  for (let j = 0; j < Math.min(s.init, last + 1); j++) best = Math.max(best, score(j));
+  for (let j = 0; j < Math.min(s.initTokens, last + 1); j++) best = Math.max(best, score(j));
   for (let o = 0; o < Math.min(s.window, pos + 1); o++) best = Math.max(best, score(pos - o));
   return best;
 }
 
 /** The CPU reference of one query block's selection. */
-export function blockStripes(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: AnchorSettings,
-  head: number,
-  qb: number,
-): BlockStripes {
+export function blockStripes(problem: AnchorProblem, head: number, qb: number): BlockStripes {
+  const { shape, inputs, params: s } = problem;
   const f = Math.fround;
   const { seq, headDim: d } = shape;
   const queries = queryCount(shape);
   const scale = f(1 / Math.sqrt(d));
-  const first = qb * s.block;
-  const end = Math.min(first + s.block, queries);
+  const first = qb * s.blockSize;
+  const end = Math.min(first + s.blockSize, queries);
   const pooled = new Float32Array(d);
   for (let i = 0; i < d; i++) {
     let sum = 0;
@@ -115,22 +95,22 @@ export function blockStripes(
   let anchorSum = 0;
   let anchorMagnitude = 0;
   for (let row = first; row < end; row++) {
-    const anchor = rowAnchor(shape, inputs, s, head, row);
+    const anchor = rowAnchor(problem, head, row);
     anchorSum = f(anchorSum + anchor);
     anchorMagnitude += Math.abs(anchor);
   }
   const threshold = f(anchorSum - f(f(end - first) * f(s.theta)));
-  const last = shape.causal ? blockLastPos(shape, s.block, qb) : seq - 1;
+  const last = shape.causal ? blockLastPos(shape, s.blockSize, qb) : seq - 1;
   const scores = new Float32Array(seq);
   const magnitudes = new Float32Array(seq);
   const keys: number[] = [];
   for (let j = 0; j <= last; j++) {
-    if (j < s.init) {
+    if (j < s.initTokens) {
       keys.push(j);
       continue;
     }
     const kOff = (head * seq + j) * d;
-    scores[j] = f(dot32(pooled, 0, inputs.k, kOff, d) * scale);
+    scores[j] = f(float32Dot4(pooled, inputs.k, { a: 0, b: kOff, length: d }) * scale);
     let magnitude = 0;
     for (let i = 0; i < d; i++) magnitude += Math.abs(pooled[i] * inputs.k[kOff + i]);
     magnitudes[j] = magnitude * scale;
@@ -141,18 +121,14 @@ export function blockStripes(
 
 const cached = perInputCache<BlockStripes>();
 
-function stripesOf(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: AnchorSettings,
-  head: number,
-  row: number,
-): BlockStripes {
-  const qb = Math.floor(row / s.block);
+function stripesOf(problem: AnchorProblem, head: number, row: number): BlockStripes {
+  const { shape, inputs, params: s } = problem;
+  const qb = Math.floor(row / s.blockSize);
+  const key = [s.theta, s.blockSize, s.initTokens, s.window].join("|");
   return cached(
     inputs,
-    `${JSON.stringify(shape)}|${JSON.stringify(s)}|${head}|${qb}`,
-    () => blockStripes(shape, inputs, s, head, qb),
+    `${JSON.stringify(shape)}|${key}|${head}|${qb}`,
+    () => blockStripes(problem, head, qb),
   );
 }
 
@@ -163,12 +139,12 @@ function stripesOf(
 export function rowHingesOnNearTie(
   shape: AttentionShape,
   stripes: BlockStripes,
-  s: AnchorSettings,
+  s: AnchorParams,
   row: number,
 ): boolean {
   const pos = queryOffset(shape) + row;
   const last = shape.causal ? pos : shape.seq - 1;
-  for (let j = s.init; j <= Math.min(last, stripes.scores.length - 1); j++) {
+  for (let j = s.initTokens; j <= Math.min(last, stripes.scores.length - 1); j++) {
     if (j <= pos && pos - j < s.window) continue;
     const tol = TIE_GAP * (1 + stripes.anchorMagnitude + stripes.magnitudes[j]);
     if (Math.abs(stripes.scores[j] - stripes.threshold) <= tol) return true;
@@ -176,7 +152,7 @@ export function rowHingesOnNearTie(
   return false;
 }
 
-export const anchorAttention = defineMethod<AttentionMethod>({
+export const anchorAttention = defineAttentionMethod({
   id: "anchor-attention",
   family: "attention",
   title: "AnchorAttention (difference-aware stripes)",
@@ -228,23 +204,26 @@ export const anchorAttention = defineMethod<AttentionMethod>({
   notes:
     "The budget is the threshold θ, so density follows the data: nominalDensity counts only what is always kept (initial tokens and the window) and is a lower bound; the realized density includes the stripes, and the same θ keeps very different shares on different data (θ = 7 keeps ~7% on the synthetic heads at seq 2048 and everything on the GloVe needle heads, whose logits sit closer together). Simplified from the paper: stripes are chosen per query block of `blockSize` rows, not OR-ed over `step` consecutive blocks; the local window is per row (its last `window` keys) rather than the query block's diagonal block; the anchor is the mean over the block's rows of each row's maximum (as the reference code pools it). The mean query dilutes a key that only one row of the block seeks by 1/blockSize: at blockSize 64 the needle task's needles are missed unless θ keeps most keys (blockSize 1–8 finds them). Selection costs one dot product per (query block, key), 1/blockSize of dense scoring, plus each row's anchor over init + window keys. Non-causal inputs use the window backwards only (offsets t − j ≥ 0).",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = anchorSettings(params);
+    setup(gpu, { shape, inputs, params }) {
       const { device } = gpu;
       const queries = queryCount(shape);
-      const qBlocks = Math.ceil(queries / s.block);
-      return setupKeyMasks(gpu, shape, inputs, {
+      const qBlocks = Math.ceil(queries / params.blockSize);
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         groups: shape.heads * qBlocks,
-        rowGroups: blockRowGroups(shape, s.block),
-        window: s.window,
+        rowGroups: blockRowGroups(shape, params.blockSize),
+        window: params.window,
         async build({ uniforms, masks, layout, bind }) {
           const anchorUniforms = device.createBuffer({
             size: 16,
             usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
           });
           const view = new DataView(new ArrayBuffer(16));
-          [s.block, s.init, qBlocks].forEach((x, i) => view.setUint32(i * 4, x, true));
-          view.setFloat32(12, s.theta, true);
+          [params.blockSize, params.initTokens, qBlocks].forEach((x, i) =>
+            view.setUint32(i * 4, x, true)
+          );
+          view.setFloat32(12, params.theta, true);
           device.queue.writeBuffer(anchorUniforms, 0, view.buffer);
           const anchors = createStorage(device, shape.heads * queries * 4, "anchor-rows");
           const pooled = createStorage(
@@ -261,7 +240,7 @@ export const anchorAttention = defineMethod<AttentionMethod>({
           // Visible (query block, key) pairs scored by the stripe pass.
           let stripePairs = 0;
           for (let qb = 0; qb < qBlocks; qb++) {
-            stripePairs += shape.causal ? blockLastPos(shape, s.block, qb) + 1 : shape.seq;
+            stripePairs += shape.causal ? blockLastPos(shape, params.blockSize, qb) + 1 : shape.seq;
           }
           return {
             passes: [
@@ -306,7 +285,7 @@ export const anchorAttention = defineMethod<AttentionMethod>({
             // Anchors: a dot (2 per element) for each row's init + window keys; pooling: one add
             // per query element; stripes: a dot and a compare per visible (query block, key).
             extraFlops: shape.heads * (
-              queries * (s.init + s.window) * 2 * shape.headDim +
+              queries * (params.initTokens + params.window) * 2 * shape.headDim +
               queries * shape.headDim +
               stripePairs * (2 * shape.headDim + 2)
             ),
@@ -314,21 +293,20 @@ export const anchorAttention = defineMethod<AttentionMethod>({
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = anchorSettings(params);
-      const stripes = stripesOf(shape, inputs, s, head, row);
-      return selectedKeys(shape, row, { group: stripes.keys, window: s.window });
+    selectKeys(problem, head, row) {
+      const stripes = stripesOf(problem, head, row);
+      return selectedKeys(problem.shape, row, {
+        group: stripes.keys,
+        window: problem.params.window,
+      });
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = anchorSettings(params);
-      return rowHingesOnNearTie(shape, stripesOf(shape, inputs, s, head, row), s, row);
-    },
+    ambiguousRow: (problem, head, row) =>
+      rowHingesOnNearTie(problem.shape, stripesOf(problem, head, row), problem.params, row),
     nominalDensity(shape, params) {
-      const s = anchorSettings(params);
-      const init = Int32Array.from({ length: Math.min(s.init, shape.seq) }, (_, j) => j);
+      const init = Int32Array.from({ length: Math.min(params.initTokens, shape.seq) }, (_, j) => j);
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
-        pairs += selectedKeys(shape, row, { columns: init, window: s.window }).length;
+        pairs += selectedKeys(shape, row, { columns: init, window: params.window }).length;
       }
       return pairs / densePairsPerHead(shape);
     },

@@ -5,7 +5,7 @@
 //    reference can repeat it exactly);
 // 3. per (32-key word, query block), the stripe bits: a key is kept when the pooled query's
 //    score reaches the threshold (mean score ≥ mean anchor − θ), the initial tokens always.
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 const ANCHOR_PARAMS = /* wgsl */ `
 struct Anchor { block: u32, init: u32, q_blocks: u32, theta: f32 };

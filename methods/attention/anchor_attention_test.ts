@@ -3,11 +3,10 @@
 // keys within θ of the anchor on hand-made inputs.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import type { AttentionShape } from "./interface.ts";
+import { type AttentionShape, expectMatchesReference } from "../../bench/families/attention/mod.ts";
 import {
   anchorAttention,
-  type AnchorSettings,
+  type AnchorParams,
   blockStripes,
   rowAnchor,
   rowHingesOnNearTie,
@@ -23,7 +22,7 @@ Deno.test({
   name: "anchor-attention: GPU output equals the CPU reference",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(anchorAttention.impl, ANCHOR_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, anchorAttention.impl, { params: ANCHOR_TEST_PARAMS });
   },
 });
 
@@ -39,28 +38,28 @@ function inputsWith(c: number[]) {
   };
 }
 
-const SETTINGS: AnchorSettings = { block: 2, init: 1, window: 2, theta: 1 };
+const PARAMS: AnchorParams = { theta: 1, blockSize: 2, initTokens: 1, window: 2 };
 
-Deno.test("rowAnchor: the largest score over the initial tokens and the row's window", () => {
+Deno.test("rowAnchor() is the largest score over the initial tokens and the row's window", () => {
   const inputs = inputsWith(C);
-  assertEquals(rowAnchor(SHAPE, inputs, SETTINGS, 0, 9), 5);
-  assertEquals(rowAnchor(SHAPE, inputs, { ...SETTINGS, init: 0 }, 0, 9), 2);
-  assertEquals(
-    rowAnchor(SHAPE, inputs, { ...SETTINGS, init: 0, window: 6 }, 0, 9),
-    Math.fround(3.9),
-  );
+  const anchor = (params: AnchorParams) => rowAnchor({ shape: SHAPE, inputs, params }, 0, 9);
+  assertEquals(anchor(PARAMS), 5);
+  assertEquals(anchor({ ...PARAMS, initTokens: 0 }), 2);
+  assertEquals(anchor({ ...PARAMS, initTokens: 0, window: 6 }), Math.fround(3.9));
 });
 
-Deno.test("blockStripes: keeps the initial tokens and keys within θ of the mean anchor", () => {
+Deno.test("blockStripes() keeps the initial tokens and keys within θ of the mean anchor", () => {
   const inputs = inputsWith(C);
+  const stripes = (params: AnchorParams, qb: number) => [
+    ...blockStripes({ shape: SHAPE, inputs, params }, 0, qb).keys,
+  ];
   // Rows 8 and 9: anchor 5 (key 0), so keys scoring ≥ 4 join: key 3 (4.5), not key 5 (3.9).
-  assertEquals([...blockStripes(SHAPE, inputs, SETTINGS, 0, 4).keys], [0, 3]);
-  assertEquals([...blockStripes(SHAPE, inputs, { ...SETTINGS, theta: 1.2 }, 0, 4).keys], [0, 3, 5]);
+  assertEquals(stripes(PARAMS, 4), [0, 3]);
+  assertEquals(stripes({ ...PARAMS, theta: 1.2 }, 4), [0, 3, 5]);
   // Rows 2 and 3 reach key 3 at most.
-  assertEquals([...blockStripes(SHAPE, inputs, { ...SETTINGS, theta: 1.2 }, 0, 1).keys], [0, 3]);
-  const params = { theta: 1, blockSize: 2, initTokens: 1, window: 2 };
+  assertEquals(stripes({ ...PARAMS, theta: 1.2 }, 1), [0, 3]);
   const select = (row: number) => [
-    ...anchorAttention.impl.selectKeys(SHAPE, params, inputs, 0, row),
+    ...anchorAttention.impl.selectKeys({ shape: SHAPE, params: PARAMS, inputs }, 0, row),
   ];
   // Row 2 may not see key 3 yet; row 3 does; row 9 adds its window 8, 9.
   assertEquals(select(2), [0, 1, 2]);
@@ -68,16 +67,16 @@ Deno.test("blockStripes: keeps the initial tokens and keys within θ of the mean
   assertEquals(select(9), [0, 3, 8, 9]);
 });
 
-Deno.test("rowHingesOnNearTie: a key exactly at the threshold excuses the rows it would join", () => {
+Deno.test("rowHingesOnNearTie() excuses the rows a key exactly at the threshold would join", () => {
   const c = [...C];
   c[5] = 4; // exactly anchor 5 − θ 1
-  const inputs = inputsWith(c);
-  const late = blockStripes(SHAPE, inputs, SETTINGS, 0, 4);
-  assert(rowHingesOnNearTie(SHAPE, late, SETTINGS, 8));
+  const problem = { shape: SHAPE, inputs: inputsWith(c), params: PARAMS };
+  const late = blockStripes(problem, 0, 4);
+  assert(rowHingesOnNearTie(SHAPE, late, PARAMS, 8));
   // Within row 6's window, key 5 is attended to either way.
-  const middle = blockStripes(SHAPE, inputs, SETTINGS, 0, 3);
-  assert(!rowHingesOnNearTie(SHAPE, middle, SETTINGS, 6));
-  assert(rowHingesOnNearTie(SHAPE, middle, SETTINGS, 7));
+  const middle = blockStripes(problem, 0, 3);
+  assert(!rowHingesOnNearTie(SHAPE, middle, PARAMS, 6));
+  assert(rowHingesOnNearTie(SHAPE, middle, PARAMS, 7));
   // Rows 2 and 3 never reach key 5; key 3 is clear of the threshold.
-  assert(!rowHingesOnNearTie(SHAPE, blockStripes(SHAPE, inputs, SETTINGS, 0, 1), SETTINGS, 3));
+  assert(!rowHingesOnNearTie(SHAPE, blockStripes(problem, 0, 1), PARAMS, 3));
 });

@@ -1,11 +1,9 @@
 // Every attention kernel against its plain CPU reference, on several shapes including odd ones.
 import { assert } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { Method, ParamValues } from "../../bench/metadata.ts";
-import type { AttentionMethod } from "./interface.ts";
-import { attendRow } from "./reference.ts";
+import type { ParamValues } from "../../bench/metadata.ts";
+import { expectMatchesReference } from "../../bench/families/attention/mod.ts";
 import { attentionMethods } from "./mod.ts";
-import { expectMatchesReference, randomInputs, runOnGpu } from "./gpu_test_support.ts";
 
 const PARAMS: Record<string, ParamValues[]> = {
   "dense-attention": [{}],
@@ -42,7 +40,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "sparse-vdit-attention": "sparse_vdit_test.ts",
 };
 
-for (const method of attentionMethods as Method<AttentionMethod>[]) {
+for (const method of attentionMethods) {
   const ownFile = OWN_TEST_FILE[method.meta.id];
   if (ownFile) {
     Deno.test(`${method.meta.id}: its own test file checks the GPU against the CPU`, async () => {
@@ -57,22 +55,7 @@ for (const method of attentionMethods as Method<AttentionMethod>[]) {
     async fn() {
       const paramSets = PARAMS[method.meta.id];
       assert(paramSets, `the test names parameters for ${method.meta.id}`);
-      await expectMatchesReference(method.impl, paramSets);
+      await expectMatchesReference(testGpu!, method.impl, { params: paramSets });
     },
   });
 }
-
-Deno.test({
-  name: "banded kernel: a wrong CPU reference is caught (the comparison can fail)",
-  ignore: testGpu === null,
-  async fn() {
-    const shape = { heads: 1, seq: 40, headDim: 32, causal: true };
-    const inputs = randomInputs(shape, 7);
-    const sliding = attentionMethods[1] as Method<AttentionMethod>;
-    const { out } = await runOnGpu(sliding.impl, shape, inputs, { window: 8 });
-    // Dense keys for row 39 are not what a window of 8 computed: the outputs must differ.
-    const dense = attendRow(inputs, shape, 0, 39, Int32Array.from({ length: 40 }, (_, j) => j)).out;
-    const row = out.subarray(39 * 32, 40 * 32);
-    assert(row.some((x, i) => Math.abs(x - dense[i]) > 1e-3));
-  },
-});

@@ -2,26 +2,27 @@
 // each summarised by its element-wise min and max; a query block keeps its own block plus the
 // blocks whose upper bound on q·k is highest, and attends to their keys only.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod } from "../../bench/metadata.ts";
 import {
+  type AttentionInputs,
+  type AttentionShape,
   BLOCK_WORKGROUP,
   type BlockGeometry,
   blockGeometry,
-  type BlockSettings,
-  blockSettings,
   blockSparseParameters,
   chooseBlocks,
+  defineAttentionMethod,
   keysOfBlocks,
   perInputCache,
-  setupBlockSparse,
-} from "./block_sparse.ts";
-import { blockScoreWgsl, summaryWgsl } from "./block_topk_kernel.ts";
-import {
-  type AttentionInputs,
-  type AttentionMethod,
-  type AttentionShape,
   queryCount,
-} from "./interface.ts";
+  setupBlockSparse,
+} from "../../bench/families/attention/mod.ts";
+import { blockScoreWgsl, summaryWgsl } from "./block_topk_kernel.ts";
+
+/** Keys (and query rows) per block and the share of visible blocks each query block keeps. */
+export interface QuestBlocks {
+  block: number;
+  density: number;
+}
 
 /**
  * Quest's block scores in float32, in the kernel's order of operations (so ties and near-ties
@@ -31,7 +32,7 @@ import {
 export function questScores(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: BlockSettings,
+  s: QuestBlocks,
   geometry: BlockGeometry,
 ): Float64Array[][] {
   const { heads, seq, headDim: d } = shape;
@@ -87,7 +88,7 @@ export function questScores(
 export function selectBlocks(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: BlockSettings,
+  s: QuestBlocks,
 ): Int32Array[][] {
   const geometry = blockGeometry(shape, s.block);
   return questScores(shape, inputs, s, geometry).map((perBlock) =>
@@ -97,7 +98,7 @@ export function selectBlocks(
 
 const cached = perInputCache<Int32Array[][]>();
 
-export const blockTopkAttention = defineMethod<AttentionMethod>({
+export const blockTopkAttention = defineAttentionMethod({
   id: "block-topk-attention",
   family: "attention",
   title: "Block-sparse top-k (Quest-style)",
@@ -115,46 +116,52 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
   notes:
     "Quest scores pages per decoding query; here one selection serves a block of queries (the bound's maximum over the block), so prefill and a decoding batch share it. The query block's own (diagonal) block is always kept.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = blockSettings(params);
-      return setupBlockSparse(gpu, shape, inputs, s, {
-        async build({ gpu, uniforms, scores, geometry, bind }) {
-          const { device } = gpu;
-          const summaryBytes = shape.heads * geometry.blocks * shape.headDim * 4;
-          const kmin = createStorage(device, summaryBytes, "kmin");
-          const kmax = createStorage(device, summaryBytes, "kmax");
-          const [summary, score] = await Promise.all([
-            compileCompute(device, summaryWgsl(shape.headDim), "quest-summary"),
-            compileCompute(device, blockScoreWgsl(shape.headDim), "quest-scores"),
-          ]);
-          let visibleBlockPairs = 0;
-          for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-            visibleBlockPairs += geometry.visible(qb);
-          }
-          return {
-            passes: [
-              [summary.pipeline, bind(summary.pipeline, [inputs.k, kmin, kmax, uniforms]), [
-                Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
-                shape.heads,
-                1,
-              ]],
-              [score.pipeline, bind(score.pipeline, [inputs.q, kmin, kmax, scores, uniforms]), [
-                Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
-                geometry.queryBlocks,
-                shape.heads,
-              ]],
-            ],
-            compileMs: summary.compileMs + score.compileMs,
-            buffers: [kmin, kmax],
-            // Summaries (2 per key element) and bounds (3 per query element per visible block pair).
-            extraFlops: shape.heads *
-              (2 * shape.seq * shape.headDim + 3 * s.block * shape.headDim * visibleBlockPairs),
-          };
+    setup(gpu, { shape, inputs, params }) {
+      const block = params.blockSize;
+      return setupBlockSparse(gpu, {
+        shape,
+        inputs,
+        block,
+        density: params.density,
+        scoring: {
+          async build({ gpu, uniforms, scores, geometry, bind }) {
+            const { device } = gpu;
+            const summaryBytes = shape.heads * geometry.blocks * shape.headDim * 4;
+            const kmin = createStorage(device, summaryBytes, "kmin");
+            const kmax = createStorage(device, summaryBytes, "kmax");
+            const [summary, score] = await Promise.all([
+              compileCompute(device, summaryWgsl(shape.headDim), "quest-summary"),
+              compileCompute(device, blockScoreWgsl(shape.headDim), "quest-scores"),
+            ]);
+            let visibleBlockPairs = 0;
+            for (let qb = 0; qb < geometry.queryBlocks; qb++) {
+              visibleBlockPairs += geometry.visible(qb);
+            }
+            return {
+              passes: [
+                [summary.pipeline, bind(summary.pipeline, [inputs.k, kmin, kmax, uniforms]), [
+                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                  shape.heads,
+                  1,
+                ]],
+                [score.pipeline, bind(score.pipeline, [inputs.q, kmin, kmax, scores, uniforms]), [
+                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                  geometry.queryBlocks,
+                  shape.heads,
+                ]],
+              ],
+              compileMs: summary.compileMs + score.compileMs,
+              buffers: [kmin, kmax],
+              // Summaries (2 per key element) and bounds (3 per query element per visible block pair).
+              extraFlops: shape.heads *
+                (2 * shape.seq * shape.headDim + 3 * block * shape.headDim * visibleBlockPairs),
+            };
+          },
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = blockSettings(params);
+    selectKeys({ shape, params, inputs }, head, row) {
+      const s = { block: params.blockSize, density: params.density };
       const chosen = cached(
         inputs,
         `${JSON.stringify(shape)}|${s.block}|${s.density}`,
@@ -162,6 +169,6 @@ export const blockTopkAttention = defineMethod<AttentionMethod>({
       );
       return keysOfBlocks(shape, s.block, chosen[head][Math.floor(row / s.block)], row);
     },
-    nominalDensity: (_shape, params) => blockSettings(params).density,
+    nominalDensity: (_shape, params) => params.density,
   },
 });

@@ -1,10 +1,11 @@
 // Dense softmax attention: the baseline every attention method is timed and scored against.
-import { defineMethod } from "../../bench/metadata.ts";
-import { setupBandedAttention } from "./banded_kernel.ts";
-import type { AttentionMethod } from "./interface.ts";
-import { denseKeys } from "./reference.ts";
+import {
+  defineAttentionMethod,
+  denseKeys,
+  setupBandedAttention,
+} from "../../bench/families/attention/mod.ts";
 
-export const denseAttention = defineMethod<AttentionMethod>({
+export const denseAttention = defineAttentionMethod({
   id: "dense-attention",
   family: "attention",
   title: "Dense attention",
@@ -19,8 +20,8 @@ export const denseAttention = defineMethod<AttentionMethod>({
   parameters: {},
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   impl: {
-    setup: (gpu, shape, inputs) => setupBandedAttention(gpu, shape, inputs, 0),
-    selectKeys: (shape, _params, _inputs, _head, row) => denseKeys(shape, row),
+    setup: (gpu, { shape, inputs }) => setupBandedAttention(gpu, { shape, inputs, window: 0 }),
+    selectKeys: ({ shape }, _head, row) => denseKeys(shape, row),
     nominalDensity: () => 1,
   },
 });

@@ -2,11 +2,25 @@
 // their content shifts, chunks of queries and keys are summarised by length-normalised sums, and
 // each query chunk keeps the keys whose chunk is most similar to it (chunk scores upsampled to
 // tokens, then top-k). Selection runs on the GPU each computation (dhsa_kernel.ts) on top of the
-// shared key-mask attend pass (key_masks.ts); the CPU reference below mirrors it in float32.
+// family's key-mask attend pass; the CPU reference below mirrors it in float32.
 import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import type { Pass } from "./block_sparse.ts";
-import { perInputCache } from "./block_sparse.ts";
+import type { GpuContext } from "../../bench/gpu/device.ts";
+import type { Pass } from "../../bench/gpu/passes.ts";
+import {
+  type AttentionGpuInputs,
+  type AttentionInputs,
+  type AttentionKernel,
+  type AttentionProblem,
+  type AttentionShape,
+  defineAttentionMethod,
+  float32Dot4,
+  keepCount,
+  perInputCache,
+  queryCount,
+  queryOffset,
+  selectedKeys,
+  setupKeyMasks,
+} from "../../bench/families/attention/mod.ts";
 import {
   chunkScanWgsl,
   chunkScoresWgsl,
@@ -15,18 +29,6 @@ import {
   scanSegment,
   upsampleWgsl,
 } from "./dhsa_kernel.ts";
-import type { GpuContext } from "../../bench/gpu/device.ts";
-import {
-  type AttentionGpuInputs,
-  type AttentionInputs,
-  type AttentionKernel,
-  type AttentionMethod,
-  type AttentionShape,
-  queryCount,
-  queryOffset,
-} from "./interface.ts";
-import { selectedKeys, setupKeyMasks } from "./key_masks.ts";
-import { keepCount } from "./topk_oracle.ts";
 
 // Chunk scores this close (relatively) at the budget's edge decide nothing reliably across devices.
 const TIE_GAP = 1e-4;
@@ -37,33 +39,29 @@ const CUT_GAP = 1e-5;
 // The chunk and upsampled key scores of one round of query chunks share scratch buffers this big.
 const SCRATCH_BYTES = 64 * 1024 * 1024;
 
-export interface DhsaSettings {
+/** DHSA's parameters, as declared below. */
+export type DhsaParams = {
   density: number;
   threshold: number;
   minChunk: number;
   maxChunk: number;
-}
+};
 
 /**
- * @throws {RangeError} when the chunk length bounds contradict each other
+ * Checks the chunk length bounds against each other.
+ *
+ * @throws {RangeError} when maxChunk is below minChunk
  */
-export function dhsaSettings(params: ParamValues): DhsaSettings {
-  const s = {
-    density: params.density as number,
-    threshold: params.threshold as number,
-    minChunk: params.minChunk as number,
-    maxChunk: params.maxChunk as number,
-  };
+export function checkChunkBounds(s: DhsaParams): void {
   if (s.maxChunk < s.minChunk) {
     throw new RangeError(
       `Cannot chunk as 'maxChunk' must be at least 'minChunk' (${s.minChunk}): current value is ${s.maxChunk}`,
     );
   }
-  return s;
 }
 
 /** Chunks that can exist (starts are at least minChunk apart) and query chunks that can. */
-export function chunkSlots(shape: AttentionShape, s: DhsaSettings) {
+export function chunkSlots(shape: AttentionShape, s: DhsaParams) {
   const maxChunks = Math.ceil(shape.seq / s.minChunk);
   // Query rows span queries positions: at most ⌊(queries − 1)/min⌋ chunk starts inside them,
   // plus the chunk the first row falls in.
@@ -78,11 +76,14 @@ export function invSqrtTable(size: number): Float32Array {
 
 const f = Math.fround;
 
-/** Σ_i a[i]·b[i] in float32 in 4 lanes (i mod 4), then ((l0 + l1) + l2) + l3, as the WGSL does. */
-function dot32(a: ArrayLike<number>, aAt: number, b: ArrayLike<number>, bAt: number, d: number) {
-  const lanes = [0, 0, 0, 0];
-  for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(a[aAt + i] * b[bAt + i]));
-  return f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+/** Σ_i a[i]·b[i] over d elements from aAt and bAt, in the kernels' float32 order. */
+function dot32(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  at: { a: number; b: number },
+  d: number,
+) {
+  return float32Dot4(a, b, { ...at, length: d });
 }
 
 /** One head's chunking. */
@@ -104,7 +105,7 @@ export interface HeadChunks {
 export function chunkKeys(
   shape: AttentionShape,
   keys: Float32Array,
-  s: DhsaSettings,
+  s: DhsaParams,
   head: number,
 ): HeadChunks {
   const { seq, headDim: d } = shape;
@@ -124,9 +125,9 @@ export function chunkKeys(
     const len = t - starts[starts.length - 1];
     let cut = len >= s.maxChunk;
     if (!cut && len >= s.minChunk) {
-      const dot = dot32(keys, base + t * d, sum, 0, d);
-      const kk = dot32(keys, base + t * d, keys, base + t * d, d);
-      const ss = dot32(sum, 0, sum, 0, d);
+      const dot = dot32(keys, sum, { a: base + t * d, b: 0 }, d);
+      const kk = dot32(keys, keys, { a: base + t * d, b: base + t * d }, d);
+      const ss = dot32(sum, sum, { a: 0, b: 0 }, d);
       const a = f(dot * Math.abs(dot));
       const b = f(thr2 * f(kk * ss));
       cut = a < b;
@@ -187,13 +188,11 @@ export interface QueryChunkSelection {
 
 /** The CPU reference of passes 2–4 and the top-k for query chunk `qc` of `head`. */
 export function selectForQueryChunk(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: DhsaSettings,
-  chunks: HeadChunks,
-  head: number,
-  qc: number,
+  problem: AttentionProblem<AttentionInputs, DhsaParams>,
+  at: { chunks: HeadChunks; head: number; qc: number },
 ): QueryChunkSelection {
+  const { shape, inputs, params: s } = problem;
+  const { chunks, head, qc } = at;
   const d = shape.headDim;
   const queries = queryCount(shape);
   const offset = queryOffset(shape);
@@ -210,7 +209,7 @@ export function selectForQueryChunk(
   const visibleChunks = shape.causal ? chunk + 1 : chunks.starts.length - 1;
   const scores = Float32Array.from(
     { length: visibleChunks },
-    (_, kc) => dot32(rep, 0, chunks.keyReps, kc * d, d),
+    (_, kc) => dot32(rep, chunks.keyReps, { a: 0, b: kc * d }, d),
   );
   const visible = shape.causal ? end : shape.seq;
   return { ...topChunkKeys(scores, chunks.starts, keepCount(visible, s.density)), chunk };
@@ -219,11 +218,11 @@ export function selectForQueryChunk(
 const cachedChunks = perInputCache<HeadChunks>();
 const cachedSelection = perInputCache<QueryChunkSelection>();
 
-function settingsKey(shape: AttentionShape, s: DhsaSettings): string {
+function settingsKey(shape: AttentionShape, s: DhsaParams): string {
   return `${JSON.stringify(shape)}|${s.density}|${s.threshold}|${s.minChunk}|${s.maxChunk}`;
 }
 
-function chunksOf(shape: AttentionShape, inputs: AttentionInputs, s: DhsaSettings, head: number) {
+function chunksOf(shape: AttentionShape, inputs: AttentionInputs, s: DhsaParams, head: number) {
   return cachedChunks(
     inputs,
     `${shape.heads}|${shape.seq}|${shape.headDim}|${s.threshold}|${s.minChunk}|${s.maxChunk}|${head}`,
@@ -233,19 +232,19 @@ function chunksOf(shape: AttentionShape, inputs: AttentionInputs, s: DhsaSetting
 
 /** The row's chunking and its query chunk's selection (computed once per query chunk). */
 function rowSelection(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: DhsaSettings,
+  problem: AttentionProblem<AttentionInputs, DhsaParams>,
   head: number,
   row: number,
 ): { chunks: HeadChunks; selection: QueryChunkSelection } {
+  const { shape, inputs, params: s } = problem;
+  checkChunkBounds(s);
   const chunks = chunksOf(shape, inputs, s, head);
   const pos = queryOffset(shape) + row;
   const qc = chunks.chunkOf[pos] - chunks.chunkOf[queryOffset(shape)];
   const selection = cachedSelection(
     inputs,
     `${settingsKey(shape, s)}|${head}|${qc}`,
-    () => selectForQueryChunk(shape, inputs, s, chunks, head, qc),
+    () => selectForQueryChunk(problem, { chunks, head, qc }),
   );
   return { chunks, selection };
 }
@@ -256,11 +255,10 @@ function rowSelection(
  */
 export async function setupDhsa(
   gpu: GpuContext,
-  shape: AttentionShape,
-  inputs: AttentionGpuInputs,
-  s: DhsaSettings,
-  scratchBytes = SCRATCH_BYTES,
+  options: AttentionProblem<AttentionGpuInputs, DhsaParams> & { scratchBytes?: number },
 ): Promise<AttentionKernel> {
+  const { shape, inputs, params: s, scratchBytes = SCRATCH_BYTES } = options;
+  checkChunkBounds(s);
   const { device } = gpu;
   const { maxChunks, qChunks } = chunkSlots(shape, s);
   const queries = queryCount(shape);
@@ -277,7 +275,9 @@ export async function setupDhsa(
       ),
     ),
   );
-  return await setupKeyMasks(gpu, shape, inputs, {
+  return await setupKeyMasks(gpu, {
+    shape,
+    inputs,
     groups: shape.heads * qChunks,
     window: 0,
     async build({ layout, rowGroup, bind, topkPass }) {
@@ -417,7 +417,7 @@ export async function setupDhsa(
   });
 }
 
-export const dhsaAttention = defineMethod<AttentionMethod>({
+export const dhsaAttention = defineAttentionMethod({
   id: "dhsa-attention",
   family: "attention",
   title: "DHSA (dynamic chunks, length-normalised chunk scores)",
@@ -473,16 +473,15 @@ export const dhsaAttention = defineMethod<AttentionMethod>({
     "On the synthetic heads (a smoothly drifting context, no real segment boundaries) these dynamic chunks did about as well as fixed chunks of the same mean length, not better; on needle-retrieval's word-vector keys nearly every decision cuts, so chunks are minChunk long. " +
     "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density.",
   impl: {
-    setup: (gpu, shape, inputs, params) => setupDhsa(gpu, shape, inputs, dhsaSettings(params)),
-    selectKeys(shape, params, inputs, head, row) {
-      const s = dhsaSettings(params);
-      return selectedKeys(shape, row, {
-        group: rowSelection(shape, inputs, s, head, row).selection.keys,
+    setup: (gpu, problem) => setupDhsa(gpu, problem),
+    selectKeys(problem, head, row) {
+      return selectedKeys(problem.shape, row, {
+        group: rowSelection(problem, head, row).selection.keys,
       });
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = dhsaSettings(params);
-      const { chunks, selection } = rowSelection(shape, inputs, s, head, row);
+    ambiguousRow(problem, head, row) {
+      const { shape } = problem;
+      const { chunks, selection } = rowSelection(problem, head, row);
       if (selection.nearTie) return true;
       if (chunks.nearCut === Infinity) return false;
       // A flipped cut at t changes the chunk holding t − 1 and every later one; causal rows of
@@ -491,6 +490,6 @@ export const dhsaAttention = defineMethod<AttentionMethod>({
       const pos = queryOffset(shape) + row;
       return pos >= chunks.starts[chunks.chunkOf[chunks.nearCut - 1]];
     },
-    nominalDensity: (_shape, params) => params.density as number,
+    nominalDensity: (_shape, params) => params.density,
   },
 });

@@ -1,5 +1,5 @@
 // WGSL for DHSA (dynamic hierarchical sparse attention), the passes that fill the key-mask group
-// bitmaps (key_masks.ts) each computation:
+// bitmaps (the family's key masks) each computation:
 // 1. per head, one invocation scans the keys and cuts them into variable-length chunks where a
 //    key's cosine similarity with its chunk's running sum drops below the threshold (between
 //    min and max lengths), writing each position's chunk and each chunk's representation
@@ -11,7 +11,7 @@
 // 3. per (key chunk, query chunk) of a round of query chunks (of any heads), the chunk
 //    similarity q̃·k̃;
 // 4. per (key, query chunk) of the round, the key's importance: its chunk's score (upsampling),
-//    and per query chunk its budget; key_masks.ts's topkPass then keeps the top budget of keys
+//    and per query chunk its budget; the key masks' topkPass then keeps the top budget of keys
 //    per query chunk. Rounds bound the scratch buffers at long sequences.
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
 
@@ -41,8 +41,8 @@ fn hsum(x: vec4<f32>) -> f32 { return ((x.x + x.y) + x.z) + x.w; }
 /**
  * Keys one dispatch of the chunking scan handles per head: each key runs the outer loop once and
  * up to three loops over D4 (the cosine, closing a chunk, adding the key), and llvmpipe silently
- * ends all of an invocation's loops after 65,535 iterations in total (see key_masks_kernel.ts's
- * top-k), so a head's scan runs as several dispatches of this many keys, under ~50,000 iterations.
+ * ends all of an invocation's loops after 65,535 iterations in total (as the key masks' top-k
+ * pass works around), so a head's scan runs as several dispatches of this many keys, under ~50,000 iterations.
  */
 export function scanSegment(headDim: number): number {
   return Math.max(1, Math.floor(50_000 / (2 + 3 * (headDim / 4))));

@@ -3,14 +3,19 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import { mulberry32 } from "../../bench/random.ts";
-import { chunkKeys, dhsaAttention, dhsaSettings, setupDhsa, topChunkKeys } from "./dhsa.ts";
+import {
+  type AttentionMethod,
+  expectMatchesReference,
+  TEST_SHAPES,
+  topIndices,
+} from "../../bench/families/attention/mod.ts";
+import { checkChunkBounds, chunkKeys, dhsaAttention, setupDhsa, topChunkKeys } from "./dhsa.ts";
 import { scanSegment } from "./dhsa_kernel.ts";
-import { expectMatchesReference, SHAPES } from "./gpu_test_support.ts";
-import type { AttentionMethod } from "./interface.ts";
-import { topIndices } from "./key_masks.ts";
+
+type DhsaTestParams = { density: number; threshold: number; minChunk: number; maxChunk: number };
 
 /** Parameter sets the GPU test runs (and attention_gpu_test.ts may reuse). */
-export const DHSA_TEST_PARAMS = [
+export const DHSA_TEST_PARAMS: DhsaTestParams[] = [
   // Random keys have cos ≈ 0 with their chunk: threshold 0 cuts about half the time.
   { density: 0.1, threshold: 0, minChunk: 4, maxChunk: 16 },
   { density: 0.3, threshold: -0.1, minChunk: 1, maxChunk: 8 },
@@ -23,7 +28,7 @@ Deno.test({
   name: "dhsa: GPU chunking, chunk scores, top-k and attend equal the CPU reference",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(dhsaAttention.impl, DHSA_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, dhsaAttention.impl, { params: DHSA_TEST_PARAMS });
   },
 });
 
@@ -32,12 +37,15 @@ Deno.test({
   ignore: testGpu === null,
   async fn() {
     // Scratch for three query chunks' key scores: every shape takes several rounds.
-    const rounds: AttentionMethod = {
+    const rounds: AttentionMethod<DhsaTestParams> = {
       ...dhsaAttention.impl,
-      setup: (gpu, shape, inputs, params) =>
-        setupDhsa(gpu, shape, inputs, dhsaSettings(params), 3 * shape.seq * 4),
+      setup: (gpu, problem) =>
+        setupDhsa(gpu, { ...problem, scratchBytes: 3 * problem.shape.seq * 4 }),
     };
-    await expectMatchesReference(rounds, DHSA_TEST_PARAMS.slice(0, 2), SHAPES.slice(1, 4));
+    await expectMatchesReference(testGpu!, rounds, {
+      params: DHSA_TEST_PARAMS.slice(0, 2),
+      shapes: TEST_SHAPES.slice(1, 4),
+    });
   },
 });
 
@@ -52,14 +60,13 @@ Deno.test({
     // The scan now runs as dispatches of scanSegment keys; decoding keeps the check cheap.
     const shape = { heads: 4, seq: 8192, headDim: 100, causal: true, queries: 4 };
     assert(scanSegment(shape.headDim) < shape.seq);
-    await expectMatchesReference(
-      dhsaAttention.impl,
-      [
+    await expectMatchesReference(testGpu!, dhsaAttention.impl, {
+      params: [
         { density: 0.1, threshold: 0, minChunk: 8, maxChunk: 32 },
         { density: 0.1, threshold: 0.6, minChunk: 8, maxChunk: 32 },
       ],
-      [shape],
-    );
+      shapes: [shape],
+    });
   },
 });
 
@@ -126,14 +133,16 @@ Deno.test("topChunkKeys() equals top-k over keys that inherit their chunk's scor
   }
 });
 
-Deno.test("dhsa selectKeys: a query chunk keeps the key chunk it matches", () => {
+Deno.test("dhsa-attention selectKeys() keeps, per query chunk, the key chunk it matches", () => {
   // Four chunks of keys along axes 0, 1, 2, 3; every query points along axis 1.
   const shape = { heads: 1, seq: 16, headDim: 4, causal: true };
   const k = axisKeys([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
   const q = axisKeys(Array(16).fill(1));
   const inputs = { q, k, v: new Float32Array(16 * 4) };
   const params = { density: 0.25, threshold: 0.5, minChunk: 2, maxChunk: 10 };
-  const select = (row: number) => [...dhsaAttention.impl.selectKeys(shape, params, inputs, 0, row)];
+  const select = (
+    row: number,
+  ) => [...dhsaAttention.impl.selectKeys({ shape, params, inputs }, 0, row)];
   // Last chunk: 16 visible keys, keeps 4 — the matching chunk, not its own.
   assertEquals(select(13), [4, 5, 6, 7]);
   // Second chunk: 8 visible, keeps 2 — its own chunk's first keys, limited by causality.
@@ -141,12 +150,12 @@ Deno.test("dhsa selectKeys: a query chunk keeps the key chunk it matches", () =>
   assertEquals(select(7), [4, 5]);
   // First chunk: 4 visible, keeps 1.
   assertEquals(select(2), [0]);
-  assert(!dhsaAttention.impl.ambiguousRow!(shape, params, inputs, 0, 13));
+  assert(!dhsaAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 13));
 });
 
-Deno.test("dhsaSettings() refuses maxChunk below minChunk", () => {
+Deno.test("checkChunkBounds() refuses maxChunk below minChunk", () => {
   assertThrows(
-    () => dhsaSettings({ density: 0.1, threshold: 0.5, minChunk: 8, maxChunk: 4 }),
+    () => checkChunkBounds({ density: 0.1, threshold: 0.5, minChunk: 8, maxChunk: 4 }),
     RangeError,
     "'maxChunk' must be at least 'minChunk'",
   );

@@ -2,29 +2,27 @@
 // importance per key; the `keep` most important keys are attended by every row) plus the local
 // window, with masked positions skipped in the attend pass rather than computed and discarded.
 import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
-import { perInputCache } from "./block_sparse.ts";
-import { DMA_WORKGROUP, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import { selectedKeys, setupKeyMasks, topBoundaryIsNearTie, topIndices } from "./key_masks.ts";
-import { dot4 } from "./nosa.ts";
+  selectedKeys,
+  setupKeyMasks,
+  topBoundaryIsNearTie,
+  topIndices,
+} from "../../bench/families/attention/mod.ts";
+import { DMA_WORKGROUP, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
 
 // The CPU scores mirror the kernel's float32 order of operations; this relative gap only guards
 // against a device that rounds differently.
 const TIE_GAP = 1e-5;
 const WEIGHT_SEED = 0xd3a;
-
-function settings(params: ParamValues): { keep: number; window: number } {
-  return { keep: params.keep as number, window: params.window as number };
-}
 
 /**
  * The fixed stand-in for DMA's learned value projection: per head a direction w_h ~ N(0, I/d),
@@ -49,7 +47,7 @@ export function valueScores(
   const w = valueProjection(head + 1, d);
   return Float32Array.from(
     { length: shape.seq },
-    (_, j) => dot4(inputs.v, (head * shape.seq + j) * d, w, head * d, d),
+    (_, j) => float32Dot4(inputs.v, w, { a: (head * shape.seq + j) * d, b: head * d, length: d }),
   );
 }
 
@@ -63,20 +61,21 @@ function scoresOf(shape: AttentionShape, inputs: AttentionInputs, head: number):
   );
 }
 
+/** Keys per head the value-derived mask keeps, and the local window. */
+export type DynamicMaskParams = { keep: number; window: number };
+
 /** The CPU reference: the head's `keep` best-scoring keys and the row's window. */
 export function dynamicMaskKeys(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  keep: number,
-  window: number,
+  problem: { shape: AttentionShape; inputs: AttentionInputs; params: DynamicMaskParams },
   head: number,
   row: number,
 ): Int32Array {
-  const columns = topIndices(scoresOf(shape, inputs, head), keep);
-  return selectedKeys(shape, row, { columns, window });
+  const { shape, inputs, params } = problem;
+  const columns = topIndices(scoresOf(shape, inputs, head), params.keep);
+  return selectedKeys(shape, row, { columns, window: params.window });
 }
 
-export const dynamicMaskAttention = defineMethod<AttentionMethod>({
+export const dynamicMaskAttention = defineAttentionMethod({
   id: "dynamic-mask-attention",
   family: "attention",
   title: "Dynamic Mask Attention (value-derived mask)",
@@ -110,19 +109,24 @@ export const dynamicMaskAttention = defineMethod<AttentionMethod>({
   notes:
     "Training-free inference form. DMA scores each key as exp(A·softplus(v·W_Δ)) with a learned projection W_Δ and scale A; for A > 0 that ranks keys exactly as v·W_Δ does, so this implementation ranks by v_j · w_h with w_h a fixed seeded N(0, I/d) direction per head in place of the trained weights (and per head only, where DMA projects all heads' values). With untrained weights the mask is content-aware in form but not in effect: on the synthetic tasks, whose values are noise independent of where attention goes, it keeps an arbitrary set of keys, and expected quality is that of the window plus random keys. DMA also adds the score to the attention logits as a bias; here attention over the selected keys is plain softmax (the reference every kernel is checked against). DMA takes the top keys per query row among the keys it may see; here they are taken per head among all keys and shared by every row (identical for decoding rows, fewer for early causal prefill rows). The local window is an addition for causal locality. Every row scans its whole bitmap (seq / 32 words) in the attend pass, so at small budgets the speed-up falls short of the density.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = settings(params);
+    setup(gpu, { shape, inputs, params }) {
       const { heads, seq, headDim: d } = shape;
-      return setupKeyMasks(gpu, shape, inputs, {
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         // One empty group bitmap every row points at: DMA's mask is per head.
         groups: 1,
         rowGroups: new Uint32Array(heads * queryCount(shape)),
-        window: s.window,
+        window: params.window,
         async build({ gpu, uniforms, layout, bind, topkPass }) {
           const { device } = gpu;
           const w = uploadStorage(device, valueProjection(heads, d), "dma-projection");
           const scores = createStorage(device, heads * seq * 4, "dma-scores");
-          const keeps = uploadStorage(device, new Uint32Array(heads).fill(s.keep), "dma-keeps");
+          const keeps = uploadStorage(
+            device,
+            new Uint32Array(heads).fill(params.keep),
+            "dma-keeps",
+          );
           const [score, topk] = await Promise.all([
             compileCompute(device, valueScoreWgsl(d), "dma-value-scores"),
             topkPass({
@@ -135,7 +139,7 @@ export const dynamicMaskAttention = defineMethod<AttentionMethod>({
             }),
           ]);
           return {
-            passes: s.keep > 0
+            passes: params.keep > 0
               ? [
                 [score.pipeline, bind(score.pipeline, [inputs.v, w, scores, uniforms]), [
                   Math.ceil(seq / DMA_WORKGROUP),
@@ -148,24 +152,19 @@ export const dynamicMaskAttention = defineMethod<AttentionMethod>({
             compileMs: score.compileMs + topk.compileMs,
             buffers: [w, scores, keeps, ...topk.buffers],
             // One projection of every value (the top-k's comparisons are not counted).
-            extraFlops: s.keep > 0 ? heads * seq * 2 * d : 0,
+            extraFlops: params.keep > 0 ? heads * seq * 2 * d : 0,
           };
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = settings(params);
-      return dynamicMaskKeys(shape, inputs, s.keep, s.window, head, row);
-    },
-    ambiguousRow(shape, params, inputs, head) {
-      return topBoundaryIsNearTie(scoresOf(shape, inputs, head), settings(params).keep, TIE_GAP);
-    },
+    selectKeys: dynamicMaskKeys,
+    ambiguousRow: ({ shape, params, inputs }, head) =>
+      topBoundaryIsNearTie(scoresOf(shape, inputs, head), params.keep, TIE_GAP),
     nominalDensity(shape, params) {
-      const s = settings(params);
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
         const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
-        pairs += Math.min(visible, s.keep + s.window);
+        pairs += Math.min(visible, params.keep + params.window);
       }
       return pairs / densePairsPerHead(shape);
     },

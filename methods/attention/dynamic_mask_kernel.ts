@@ -1,7 +1,7 @@
-// WGSL for Dynamic Mask Attention's content-aware scores on key_masks.ts: per (key, head), the
+// WGSL for Dynamic Mask Attention's content-aware scores on the family's key masks: per (key, head), the
 // projection of the key's value onto the head's fixed direction, which topkPass then ranks per
-// head. The attend pass of key_masks.ts only touches the selected keys (DMA's skipped regions).
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+// head. The key masks' attend pass only touches the selected keys (DMA's skipped regions).
+import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 export const DMA_WORKGROUP = MASKS_WORKGROUP;
 

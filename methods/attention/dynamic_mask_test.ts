@@ -2,18 +2,17 @@
 // selection rule on hand-made values where the right keys are known.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import type { AttentionShape } from "./interface.ts";
+import { type AttentionShape, expectMatchesReference } from "../../bench/families/attention/mod.ts";
 import {
   dynamicMaskAttention,
   dynamicMaskKeys,
+  type DynamicMaskParams,
   valueProjection,
   valueScores,
 } from "./dynamic_mask.ts";
 
 /** The parameter sets attention_gpu_test.ts should list for dynamic-mask-attention. */
-export const DMA_TEST_PARAMS: ParamValues[] = [
+export const DMA_TEST_PARAMS: DynamicMaskParams[] = [
   { keep: 16, window: 4 },
   { keep: 0, window: 1 },
   { keep: 70, window: 0 },
@@ -24,7 +23,7 @@ Deno.test({
   name: "dynamic-mask-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(dynamicMaskAttention.impl, DMA_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, dynamicMaskAttention.impl, { params: DMA_TEST_PARAMS });
   },
 });
 
@@ -40,9 +39,12 @@ Deno.test("dynamicMaskKeys() keeps the keys whose values lie furthest along the 
   });
   const inputs = { q: new Float32Array(2 * 2 * d), k: new Float32Array(2 * 12 * d), v };
   // Row 0 is position 10: keys 3, 7, 9 and the window 9, 10.
-  assertEquals([...dynamicMaskKeys(shape, inputs, 3, 2, 1, 0)], [3, 7, 9, 10]);
-  assertEquals([...dynamicMaskKeys(shape, inputs, 2, 0, 1, 1)], [3, 7]);
-  assertEquals([...dynamicMaskKeys(shape, inputs, 0, 3, 1, 1)], [9, 10, 11]);
+  const keys = (keep: number, window: number, row: number) => [
+    ...dynamicMaskKeys({ shape, inputs, params: { keep, window } }, 1, row),
+  ];
+  assertEquals(keys(3, 2, 0), [3, 7, 9, 10]);
+  assertEquals(keys(2, 0, 1), [3, 7]);
+  assertEquals(keys(0, 3, 1), [9, 10, 11]);
   // Scores are the kernel's float32 dots, and each head has its own direction.
   assert(valueScores(shape, inputs, 1)[3] > valueScores(shape, inputs, 1)[7]);
   assert(w.subarray(0, d).some((x, i) => x !== w[d + i]));

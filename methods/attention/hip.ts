@@ -3,17 +3,23 @@
 // choosing k of T keys costs O(k log(T/k)) scores instead of T. Training-free; the query block's
 // rows attend to the chosen keys plus a sliding window, causally.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { type Pass, perInputCache } from "./block_sparse.ts";
+import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
+  type AttentionProblem,
   type AttentionShape,
+  blockRowGroups,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  keepCount,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import { blockRowGroups, selectedKeys, setupKeyMasks, topBoundaryIsNearTie } from "./key_masks.ts";
+  selectedKeys,
+  setupKeyMasks,
+  topBoundaryIsNearTie,
+} from "../../bench/families/attention/mod.ts";
 import {
   HIP_WORKGROUP,
   hipInitWgsl,
@@ -22,46 +28,39 @@ import {
   hipSelectLanes,
   hipSelectWgsl,
 } from "./hip_kernel.ts";
-import { keepCount } from "./topk_oracle.ts";
 
 // A level's k-th and (k+1)-th candidate scores this close (relatively) are a near-tie.
 const TIE_GAP = 1e-4;
 
-export interface HipSettings {
+/** HiP's parameters, as declared below. */
+export type HipParams = {
   density: number;
-  blockQ: number;
-  blockK: number;
+  /** Query rows sharing one search. */
+  blockSizeQ: number;
+  /** Keys per key block, the smallest chunk the search splits down to. */
+  blockSizeK: number;
   window: number;
-  middle: boolean;
-}
-
-export function hipSettings(params: ParamValues): HipSettings {
-  return {
-    density: params.density as number,
-    blockQ: params.blockSizeQ as number,
-    blockK: params.blockSizeK as number,
-    window: params.window as number,
-    middle: params.representative === "middle",
-  };
-}
+  /** "middle" or "first": which key of a chunk scores it. */
+  representative: string;
+};
 
 /** What one query block searches: its rows, the keys it can see, key blocks, and k. */
 export interface HipBlock {
   firstRow: number;
   lastRow: number;
   visible: number;
-  /** Key blocks of `blockK` keys over the visible keys (the last may be partial). */
+  /** Key blocks of `blockSizeK` keys over the visible keys (the last may be partial). */
   units: number;
   /** Key blocks kept: enough for `density` of the visible keys, rounded half up. */
   keep: number;
 }
 
-export function hipBlock(shape: AttentionShape, s: HipSettings, qb: number): HipBlock {
-  const firstRow = qb * s.blockQ;
-  const lastRow = Math.min(firstRow + s.blockQ, queryCount(shape)) - 1;
+export function hipBlock(shape: AttentionShape, s: HipParams, qb: number): HipBlock {
+  const firstRow = qb * s.blockSizeQ;
+  const lastRow = Math.min(firstRow + s.blockSizeQ, queryCount(shape)) - 1;
   const visible = shape.causal ? queryOffset(shape) + lastRow + 1 : shape.seq;
-  const units = Math.ceil(visible / s.blockK);
-  const keep = Math.min(units, Math.ceil(keepCount(visible, s.density) / s.blockK));
+  const units = Math.ceil(visible / s.blockSizeK);
+  const keep = Math.min(units, Math.ceil(keepCount(visible, s.density) / s.blockSizeK));
   return { firstRow, lastRow, visible, units, keep };
 }
 
@@ -81,21 +80,19 @@ export interface HipChoice {
  * (ties to the earlier candidate) until every chunk is one key block.
  */
 export function hipSearch(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: HipSettings,
-  head: number,
-  qb: number,
+  problem: AttentionProblem<AttentionInputs, HipParams>,
+  at: { head: number; qb: number },
 ): HipChoice {
-  const f = Math.fround;
+  const { shape, inputs, params: s } = problem;
+  const { head, qb } = at;
   const d = shape.headDim;
   const b = hipBlock(shape, s, qb);
   const unitKeys = (units: number[]) =>
     Int32Array.from(
       units.flatMap((u) =>
         Array.from(
-          { length: Math.min(u * s.blockK + s.blockK, b.visible) - u * s.blockK },
-          (_, i) => u * s.blockK + i,
+          { length: Math.min(u * s.blockSizeK + s.blockSizeK, b.visible) - u * s.blockSizeK },
+          (_, i) => u * s.blockSizeK + i,
         )
       ),
     );
@@ -105,17 +102,14 @@ export function hipSearch(
   const score = (rep: number) => {
     let best = -3.0e38;
     for (let row = b.firstRow; row <= b.lastRow; row++) {
-      const lanes = [0, 0, 0, 0];
-      for (let i = 0; i < d; i++) {
-        lanes[i % 4] = f(
-          lanes[i % 4] +
-            f(
-              inputs.q[(head * queryCount(shape) + row) * d + i] *
-                inputs.k[(head * shape.seq + rep) * d + i],
-            ),
-        );
-      }
-      best = Math.max(best, f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]));
+      best = Math.max(
+        best,
+        float32Dot4(inputs.q, inputs.k, {
+          a: (head * queryCount(shape) + row) * d,
+          b: (head * shape.seq + rep) * d,
+          length: d,
+        }),
+      );
     }
     return best;
   };
@@ -132,9 +126,9 @@ export function hipSearch(
       return [[lo, mid], [mid, hi]];
     });
     const scores = candidates.map(([lo, hi]) => {
-      const ks = lo * s.blockK;
-      const ke = Math.min(hi * s.blockK, b.visible);
-      return score(s.middle ? ks + Math.floor((ke - ks) / 2) : ks);
+      const ks = lo * s.blockSizeK;
+      const ke = Math.min(hi * s.blockSizeK, b.visible);
+      return score(s.representative === "middle" ? ks + Math.floor((ke - ks) / 2) : ks);
     });
     if (topBoundaryIsNearTie(scores, b.keep, TIE_GAP)) nearTie = true;
     const order = [...scores.keys()].sort((x, y) => scores[y] - scores[x] || x - y);
@@ -148,16 +142,17 @@ export function hipSearch(
 const cached = perInputCache<HipChoice>();
 
 function choiceOf(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: HipSettings,
+  problem: AttentionProblem<AttentionInputs, HipParams>,
   head: number,
-  qb: number,
+  row: number,
 ): HipChoice {
+  const { shape, inputs, params: s } = problem;
+  const qb = Math.floor(row / s.blockSizeQ);
+  const key = [s.density, s.blockSizeQ, s.blockSizeK, s.representative].join("|");
   return cached(
     inputs,
-    `${JSON.stringify(shape)}|${JSON.stringify(s)}|${head}|${qb}`,
-    () => hipSearch(shape, inputs, s, head, qb),
+    `${JSON.stringify(shape)}|${key}|${head}|${qb}`,
+    () => hipSearch(problem, { head, qb }),
   );
 }
 
@@ -175,7 +170,7 @@ function searchPairs(b: HipBlock): number {
   return hipLevels(b) * 2 * b.keep * (b.lastRow - b.firstRow + 1);
 }
 
-export const hipAttention = defineMethod<AttentionMethod>({
+export const hipAttention = defineAttentionMethod({
   id: "hip-attention",
   family: "attention",
   title: "HiP (hierarchically pruned attention)",
@@ -232,20 +227,21 @@ export const hipAttention = defineMethod<AttentionMethod>({
   notes:
     "The budget is a share of the visible keys rather than the paper's fixed k, so selection is O(k log(T/k)) per query block with k growing with T. The paper (v2 of the arXiv text) takes each chunk's centre token as its representative; the v1 reference code samples the first token (both are offered). Its reference code adds a sliding window (128 by default; 64 here) and no sink tokens, so neither do we beyond `window`. Left out: the paper's SparQ-style reduced dimensions, lower-resolution estimation, score caching across levels, mask refresh across decoding steps and KV offloading. The search runs as GPU passes over chunk lists in a scratch buffer: per level one invocation scores each candidate half and one workgroup per (query block, head) radix-selects the survivors (2 passes per level, so short searches pay dispatch overhead); blocks whose k-th and (k+1)-th candidate scores come within 1e-4 (relative) at any level are excused by the correctness check. The attend pass scans the bitmap of every visible key word, so skipped keys still cost a bit test each.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = hipSettings(params);
+    setup(gpu, { shape, inputs, params }) {
       if (shape.seq > 65535) {
         throw new Error(
           `hip-attention supports seq up to 65535 (u32 chunk bounds): got ${shape.seq}`,
         );
       }
-      const qBlocks = Math.ceil(queryCount(shape) / s.blockQ);
-      const blocks = Array.from({ length: qBlocks }, (_, qb) => hipBlock(shape, s, qb));
+      const qBlocks = Math.ceil(queryCount(shape) / params.blockSizeQ);
+      const blocks = Array.from({ length: qBlocks }, (_, qb) => hipBlock(shape, params, qb));
       const stride = Math.max(1, ...blocks.map((b) => b.keep));
-      return setupKeyMasks(gpu, shape, inputs, {
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         groups: shape.heads * qBlocks,
-        rowGroups: blockRowGroups(shape, s.blockQ),
-        window: s.window,
+        rowGroups: blockRowGroups(shape, params.blockSizeQ),
+        window: params.window,
         async build({ gpu, uniforms, masks, bind }) {
           const { device } = gpu;
           const chunks = createStorage(
@@ -267,12 +263,12 @@ export const hipAttention = defineMethod<AttentionMethod>({
               usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
             });
             const view = new DataView(new ArrayBuffer(32));
-            view.setUint32(0, s.blockQ, true);
-            view.setUint32(4, s.blockK, true);
-            view.setFloat32(8, s.density, true);
+            view.setUint32(0, params.blockSizeQ, true);
+            view.setUint32(4, params.blockSizeK, true);
+            view.setFloat32(8, params.density, true);
             view.setUint32(12, qBlocks, true);
             view.setUint32(16, stride, true);
-            view.setUint32(20, s.middle ? 1 : 0, true);
+            view.setUint32(20, params.representative === "middle" ? 1 : 0, true);
             view.setUint32(24, level, true);
             device.queue.writeBuffer(buffer, 0, view.buffer);
             return buffer;
@@ -317,22 +313,17 @@ export const hipAttention = defineMethod<AttentionMethod>({
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = hipSettings(params);
-      const group = choiceOf(shape, inputs, s, head, Math.floor(row / s.blockQ)).keys;
-      return selectedKeys(shape, row, { group, window: s.window });
+    selectKeys(problem, head, row) {
+      const group = choiceOf(problem, head, row).keys;
+      return selectedKeys(problem.shape, row, { group, window: problem.params.window });
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = hipSettings(params);
-      return choiceOf(shape, inputs, s, head, Math.floor(row / s.blockQ)).nearTie;
-    },
+    ambiguousRow: (problem, head, row) => choiceOf(problem, head, row).nearTie,
     nominalDensity(shape, params) {
-      const s = hipSettings(params);
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
         const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
-        const b = hipBlock(shape, s, Math.floor(row / s.blockQ));
-        pairs += Math.min(visible, b.keep * s.blockK + s.window);
+        const b = hipBlock(shape, params, Math.floor(row / params.blockSizeQ));
+        pairs += Math.min(visible, b.keep * params.blockSizeK + params.window);
       }
       return Math.min(1, pairs / densePairsPerHead(shape));
     },

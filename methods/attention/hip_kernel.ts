@@ -1,9 +1,9 @@
 // WGSL for HiP's hierarchical top-k key selection. Per (query block, head), k chunks of key blocks
 // cover the keys the query block can see; at each level every chunk splits in two, each half is
 // scored by one representative key (q·k maximised over the block's query rows), and the best k
-// halves (ties to the earlier one, by a 4-pass radix select as key_masks_kernel.ts's top-k pass)
+// halves (ties to the earlier one, by a 4-pass radix select as the key masks' top-k pass)
 // survive, until every chunk is a single key block. The chosen key blocks become the bits of the
-// query block's group bitmap; the shared attend pass (key_masks_kernel.ts) then attends to them
+// query block's group bitmap; the family's key-mask attend pass then attends to them
 // and the local window.
 //
 // The search is split into passes — init, then per level a score pass and a select pass, then a
@@ -11,7 +11,7 @@
 // rather than one invocation running the whole search: Mesa's llvmpipe (lavapipe) silently ends
 // every loop of a shader invocation once all its loops together have run 65535 iterations
 // (LP_MAX_TGSI_LOOP_ITERATIONS), which a whole search at seq ≈ 7000, k ≈ 340 exceeded.
-import { MASKS_PARAMS } from "./key_masks_kernel.ts";
+import { MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
 
 /** Invocations per workgroup of the per-chunk and per-candidate passes. */
 export const HIP_WORKGROUP = 64;

@@ -2,9 +2,12 @@
 // itself on a hand-made input whose best keys are known.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import { hipAttention, hipBlock, hipSearch, hipSettings } from "./hip.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  expectMatchesReference,
+} from "../../bench/families/attention/mod.ts";
+import { hipAttention, hipBlock, hipSearch } from "./hip.ts";
 
 // Inputs of the long decoding test whose searches hold no near-tie (each would excuse all rows).
 const SEED = 101;
@@ -22,7 +25,7 @@ Deno.test({
     "hip-attention: GPU tree search and attention equal the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(hipAttention.impl, HIP_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, hipAttention.impl, { params: HIP_TEST_PARAMS });
   },
 });
 
@@ -34,14 +37,13 @@ Deno.test({
     // invocation, which silently ended its loops: most chosen key blocks never reached the mask.
     const shape = { heads: 1, seq: 7000, headDim: 64, causal: true, queries: 16 };
     const params = { density: 0.1, blockSizeQ: 32, blockSizeK: 2, window: 64 };
-    assertEquals(hipBlock(shape, hipSettings(params), 0).keep, 350);
-    await expectMatchesReference(
-      hipAttention.impl,
-      [{ ...params, representative: "middle" }, { ...params, representative: "first" }],
-      [shape],
-      SEED,
-      0,
-    );
+    assertEquals(hipBlock(shape, { ...params, representative: "middle" }, 0).keep, 350);
+    await expectMatchesReference(testGpu!, hipAttention.impl, {
+      params: [{ ...params, representative: "middle" }, { ...params, representative: "first" }],
+      shapes: [shape],
+      seedBase: SEED,
+      maxExcusedShare: 0,
+    });
   },
 });
 
@@ -55,38 +57,38 @@ function twoPeaks(): { shape: AttentionShape; inputs: AttentionInputs } {
 
 const PEAKS = { density: 0.125, blockSizeQ: 1, blockSizeK: 1, window: 0 };
 
-Deno.test("hipSearch: halving the best chunks by their middle keys finds both peaks", () => {
+Deno.test("hipSearch() finds both peaks by halving the best chunks at their middle keys", () => {
   const { shape, inputs } = twoPeaks();
-  const s = hipSettings({ ...PEAKS, representative: "middle" });
-  assertEquals(hipBlock(shape, s, 0), { firstRow: 0, lastRow: 0, visible: 16, units: 16, keep: 2 });
+  const params = { ...PEAKS, representative: "middle" };
+  assertEquals(hipBlock(shape, params, 0), {
+    firstRow: 0,
+    lastRow: 0,
+    visible: 16,
+    units: 16,
+    keep: 2,
+  });
   // Chunks [0,8) [8,16) → halves scored at keys 2, 6, 10, 14 → [4,8) [12,16) → ... → keys 5, 13.
-  const choice = hipSearch(shape, inputs, s, 0, 0);
+  const choice = hipSearch({ shape, inputs, params }, { head: 0, qb: 0 });
   assertEquals([...choice.keys], [5, 13]);
   assertEquals(choice.levels, 3);
   assert(!choice.nearTie);
-  const keys = hipAttention.impl.selectKeys(
-    shape,
-    { ...PEAKS, representative: "middle" },
-    inputs,
-    0,
-    0,
-  );
+  const keys = hipAttention.impl.selectKeys({ shape, params, inputs }, 0, 0);
   assertEquals([...keys], [5, 13]);
 });
 
-Deno.test("hipSearch: first keys as representatives tie at the second level, and say so", () => {
+Deno.test("hipSearch() with first keys as representatives ties at the second level and says so", () => {
   const { shape, inputs } = twoPeaks();
   const params = { ...PEAKS, representative: "first" };
   // Level 2 scores keys 4, 6, 12, 14: all 9, so the earliest halves [4,6) [6,8) win (a tie);
   // level 3 scores keys 4–7 as 9, 10, 9, 8: key 5, and key 4 before key 6 (another tie).
-  const choice = hipSearch(shape, inputs, hipSettings(params), 0, 0);
+  const choice = hipSearch({ shape, inputs, params }, { head: 0, qb: 0 });
   assertEquals([...choice.keys], [4, 5]);
-  assert(hipAttention.impl.ambiguousRow!(shape, params, inputs, 0, 0));
+  assert(hipAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 0));
 });
 
-Deno.test("hipBlock: causal query blocks see up to their last row; k covers the density", () => {
+Deno.test("hipBlock() lets causal query blocks see up to their last row, k covering the density", () => {
   const shape = { heads: 1, seq: 100, headDim: 4, causal: true };
-  const s = hipSettings({ ...PEAKS, density: 0.1, blockSizeQ: 32, blockSizeK: 4 });
+  const s = { ...PEAKS, density: 0.1, blockSizeQ: 32, blockSizeK: 4, representative: "middle" };
   // Block 1 holds rows 32–63: 64 visible keys, 16 key blocks, 6.4 → 6 keys → 2 key blocks.
   assertEquals(hipBlock(shape, s, 1), {
     firstRow: 32,

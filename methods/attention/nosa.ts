@@ -5,24 +5,24 @@
 // what a decoding step selects was selected by the step before, so an offloaded KV cache moves
 // little between host and device (see newKeysPerStep).
 import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { type Pass, perInputCache } from "./block_sparse.ts";
+import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
+  type AttentionProblem,
   type AttentionShape,
+  blockRowGroups,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  maskWords,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import {
-  blockRowGroups,
-  maskWords,
   selectedKeys,
   setupKeyMasks,
   topBoundaryIsNearTie,
   topIndices,
-} from "./key_masks.ts";
+} from "../../bench/families/attention/mod.ts";
 import {
   blockMeanWgsl,
   blockScoreWgsl,
@@ -40,39 +40,31 @@ const NORM_TIE_GAP = 1e-7;
 // groups are widened (doubling) so the masks buffer stays within a common storage-binding limit.
 const MASK_BYTES_CAP = 128 * 1024 * 1024;
 
-export interface NosaSettings {
+/** NOSA's parameters, as declared below. */
+export type NosaParams = {
   /** Keys per row from both selection parts (the local window comes on top). */
   budget: number;
   /** Share of the budget chosen query-aware, in whole blocks. */
   queryAwareShare: number;
-  block: number;
+  /** Keys per block of the query-aware part. */
+  blockSize: number;
   window: number;
   /** Query rows sharing one query-aware selection (1: every row, as NOSA decodes). */
   queryBlock: number;
-}
-
-export function nosaSettings(params: ParamValues): NosaSettings {
-  return {
-    budget: params.budget as number,
-    queryAwareShare: params.queryAwareShare as number,
-    block: params.blockSize as number,
-    window: params.window as number,
-    queryBlock: params.queryBlock as number,
-  };
-}
+};
 
 /** Key blocks the query-aware part keeps per query group, the init block included. */
-export function queryAwareBlocks(s: NosaSettings): number {
-  return Math.round((s.budget * s.queryAwareShare) / s.block);
+export function queryAwareBlocks(s: NosaParams): number {
+  return Math.round((s.budget * s.queryAwareShare) / s.blockSize);
 }
 
 /** Keys the query-agnostic part keeps per head: the rest of the budget. */
-export function agnosticKeys(s: NosaSettings): number {
-  return Math.max(0, s.budget - queryAwareBlocks(s) * s.block);
+export function agnosticKeys(s: NosaParams): number {
+  return Math.max(0, s.budget - queryAwareBlocks(s) * s.blockSize);
 }
 
 /** Rows per query group actually used: `queryBlock`, doubled until the group bitmaps fit. */
-export function effectiveQueryBlock(shape: AttentionShape, s: NosaSettings): number {
+export function effectiveQueryBlock(shape: AttentionShape, s: NosaParams): number {
   const bytes = (rows: number) =>
     (2 * shape.heads + shape.heads * Math.ceil(queryCount(shape) / rows)) * maskWords(shape.seq) *
     4;
@@ -82,10 +74,10 @@ export function effectiveQueryBlock(shape: AttentionShape, s: NosaSettings): num
 }
 
 /** Query groups per head, key blocks, and the key blocks group g can see. */
-export function nosaGeometry(shape: AttentionShape, s: NosaSettings) {
+export function nosaGeometry(shape: AttentionShape, s: NosaParams) {
   const rows = effectiveQueryBlock(shape, s);
   const queries = queryCount(shape);
-  const blocks = Math.ceil(shape.seq / s.block);
+  const blocks = Math.ceil(shape.seq / s.blockSize);
   return {
     rows,
     groups: Math.ceil(queries / rows),
@@ -93,7 +85,7 @@ export function nosaGeometry(shape: AttentionShape, s: NosaSettings) {
     visible(g: number): number {
       if (!shape.causal) return blocks;
       const last = queryOffset(shape) + Math.min((g + 1) * rows, queries) - 1;
-      return Math.floor(last / s.block) + 1;
+      return Math.floor(last / s.blockSize) + 1;
     },
   };
 }
@@ -123,29 +115,13 @@ export function blockMeans(
   return means;
 }
 
-/** Σ a_i·b_i in float32 over 4 lanes, summed (x + y) + z + w, as the kernels' vec4 dots. */
-export function dot4(
-  a: ArrayLike<number>,
-  aAt: number,
-  b: ArrayLike<number>,
-  bAt: number,
-  d: number,
-) {
-  const f = Math.fround;
-  const lanes = [0, 0, 0, 0];
-  for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(a[aAt + i] * b[bAt + i]));
-  return f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
-}
-
 /** The query-aware scores of group g's visible blocks: the largest q · mean(k_block). */
 export function groupBlockScores(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: NosaSettings,
-  means: Float32Array,
-  head: number,
-  g: number,
+  problem: AttentionProblem<AttentionInputs, NosaParams>,
+  at: { means: Float32Array; head: number; g: number },
 ): Float32Array {
+  const { shape, inputs, params: s } = problem;
+  const { means, head, g } = at;
   const geometry = nosaGeometry(shape, s);
   const d = shape.headDim;
   const queries = queryCount(shape);
@@ -153,13 +129,11 @@ export function groupBlockScores(
   for (let kb = 0; kb < scores.length; kb++) {
     let best = -3.0e38;
     for (let row = g * geometry.rows; row < Math.min((g + 1) * geometry.rows, queries); row++) {
-      const score = dot4(
-        inputs.q,
-        (head * queries + row) * d,
-        means,
-        (head * geometry.blocks + kb) * d,
-        d,
-      );
+      const score = float32Dot4(inputs.q, means, {
+        a: (head * queries + row) * d,
+        b: (head * geometry.blocks + kb) * d,
+        length: d,
+      });
       best = Math.max(best, score);
     }
     scores[kb] = best;
@@ -195,8 +169,10 @@ interface Selection {
 const cachedSelection = perInputCache<Selection>();
 
 /** The CPU reference's selection for one input, computed per head and group on demand. */
-function selectionOf(shape: AttentionShape, inputs: AttentionInputs, s: NosaSettings): Selection {
-  return cachedSelection(inputs, `${JSON.stringify(shape)}|${JSON.stringify(s)}`, () => {
+function selectionOf(problem: AttentionProblem<AttentionInputs, NosaParams>): Selection {
+  const { shape, inputs, params: s } = problem;
+  const key = [s.budget, s.queryAwareShare, s.blockSize, s.window, s.queryBlock].join("|");
+  return cachedSelection(inputs, `${JSON.stringify(shape)}|${key}`, () => {
     let means: Float32Array | null = null;
     const groups = new Map<string, { scores: Float32Array; chosen: Int32Array }>();
     const heads = new Map<number, { scores: Float32Array; chosen: Int32Array }>();
@@ -205,8 +181,8 @@ function selectionOf(shape: AttentionShape, inputs: AttentionInputs, s: NosaSett
         const key = `${head}|${g}`;
         let entry = groups.get(key);
         if (!entry) {
-          means ??= blockMeans(shape, inputs, s.block);
-          const scores = groupBlockScores(shape, inputs, s, means, head, g);
+          means ??= blockMeans(shape, inputs, s.blockSize);
+          const scores = groupBlockScores(problem, { means, head, g });
           entry = { scores, chosen: chooseQueryAware(scores, queryAwareBlocks(s)) };
           groups.set(key, entry);
         }
@@ -227,17 +203,18 @@ function selectionOf(shape: AttentionShape, inputs: AttentionInputs, s: NosaSett
 
 /** The CPU reference: the union of the row's query-aware blocks, its head's tokens and the window. */
 export function nosaKeys(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: NosaSettings,
+  problem: AttentionProblem<AttentionInputs, NosaParams>,
   head: number,
   row: number,
 ): Int32Array {
-  const selection = selectionOf(shape, inputs, s);
+  const { shape, params: s } = problem;
+  const selection = selectionOf(problem);
   const g = Math.floor(row / nosaGeometry(shape, s).rows);
   const group: number[] = [];
   for (const b of selection.blocksOf(head, g).chosen) {
-    for (let j = b * s.block; j < Math.min((b + 1) * s.block, shape.seq); j++) group.push(j);
+    for (let j = b * s.blockSize; j < Math.min((b + 1) * s.blockSize, shape.seq); j++) {
+      group.push(j);
+    }
   }
   return selectedKeys(shape, row, {
     columns: selection.agnostic(head).chosen,
@@ -274,7 +251,7 @@ export function kvBytesPerStep(shape: AttentionShape, newKeys: number): number {
   return newKeys * 2 * shape.headDim * 4;
 }
 
-export const nosaAttention = defineMethod<AttentionMethod>({
+export const nosaAttention = defineAttentionMethod({
   id: "nosa-attention",
   family: "attention",
   title: "NOSA (query-aware blocks + query-agnostic tokens)",
@@ -333,17 +310,18 @@ export const nosaAttention = defineMethod<AttentionMethod>({
   notes:
     "Training-free inference form. The query-aware part scores blocks as InfLLM-V2's stage 1 does, by q · mean(k_block) (NOSA averages overlapping 32-key windows with stride 16 and max-pools them to 64-key blocks; here blocks do not overlap, 32 keys by default), per query (queryBlock 1), the init block always kept. NOSA's query-agnostic score is a trained eviction head on the values (A·softplus(v·δ)); without trained weights the key's L1 norm ‖k‖₁ stands in (sums only, so every device ranks keys alike; on the synthetic heads sinks carry a large extra key component, so it favours them; in trained models key norm is only loosely tied to importance, and with unit-norm keys, as in needle-retrieval, L1 norm says little), selected per token and per head rather than per block. NOSA also adds that score as a bias to the attention logits; here attention over the selected keys is plain softmax (the reference every kernel is checked against). The query-agnostic keys are chosen among all keys of the head, so early causal prefill rows see fewer of them. The offloading itself (NOSI's host-resident cache) is not simulated: newKeysPerStep/kvBytesPerStep count the keys and bytes adjacent decoding steps would move. Where the per-query bitmaps would pass 128 MiB (heads × queries × seq / 8 bytes, e.g. 8 heads at seq 16384) queries are grouped in pairs, fours, … instead. Every row still scans its whole bitmap (seq / 32 words) in the attend pass, and scoring costs about 1/blockSize of dense q·k per query, so at small budgets the speed-up falls short of the density. In causal prefill it realizes only about a third of its FLOPs reduction (seq 8192, budget 410: ×3.9 at a FLOPs ratio of 0.087) because the per-query bitmaps (seq / 8 bytes a row, 64 MiB for 8 heads at 8192) are cleared, written and scanned every computation — memory traffic a FLOPs count does not see; decoding, with few query rows, does not pay it (×5.5–7.2 at seq 8192, 16 steps).",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = nosaSettings(params);
-      const geometry = nosaGeometry(shape, s);
+    setup(gpu, { shape, inputs, params }) {
+      const geometry = nosaGeometry(shape, params);
       const { heads, seq, headDim: d } = shape;
       const groups = geometry.groups;
-      const qaBlocks = queryAwareBlocks(s);
-      const agnostic = agnosticKeys(s);
-      return setupKeyMasks(gpu, shape, inputs, {
+      const qaBlocks = queryAwareBlocks(params);
+      const agnostic = agnosticKeys(params);
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         groups: heads * groups,
         rowGroups: blockRowGroups(shape, geometry.rows),
-        window: s.window,
+        window: params.window,
         async build({ gpu, uniforms, masks, layout, bind, topkPass }) {
           const { device } = gpu;
           const nosa = device.createBuffer({
@@ -351,11 +329,11 @@ export const nosaAttention = defineMethod<AttentionMethod>({
             usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
           });
           const view = new DataView(new ArrayBuffer(32));
-          [s.block, geometry.blocks, geometry.rows, groups, qaBlocks].forEach((x, i) =>
+          [params.blockSize, geometry.blocks, geometry.rows, groups, qaBlocks].forEach((x, i) =>
             view.setUint32(i * 4, x, true)
           );
-          view.setFloat32(20, 1 / s.block, true);
-          view.setFloat32(24, 1 / (seq - (geometry.blocks - 1) * s.block), true);
+          view.setFloat32(20, 1 / params.blockSize, true);
+          view.setFloat32(24, 1 / (seq - (geometry.blocks - 1) * params.blockSize), true);
           device.queue.writeBuffer(nosa, 0, view.buffer);
           const kmean = createStorage(device, heads * geometry.blocks * d * 4, "nosa-kmean");
           const scores = createStorage(device, heads * groups * geometry.blocks * 4, "nosa-scores");
@@ -423,24 +401,22 @@ export const nosaAttention = defineMethod<AttentionMethod>({
         },
       });
     },
-    selectKeys: (shape, params, inputs, head, row) =>
-      nosaKeys(shape, inputs, nosaSettings(params), head, row),
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = nosaSettings(params);
-      const selection = selectionOf(shape, inputs, s);
-      const g = Math.floor(row / nosaGeometry(shape, s).rows);
-      const blockScores = queryAwareBlocks(s) > 0
+    selectKeys: nosaKeys,
+    ambiguousRow(problem, head, row) {
+      const { shape, params } = problem;
+      const selection = selectionOf(problem);
+      const g = Math.floor(row / nosaGeometry(shape, params).rows);
+      const blockScores = queryAwareBlocks(params) > 0
         ? Array.from(selection.blocksOf(head, g).scores).slice(1)
         : [];
-      return topBoundaryIsNearTie(blockScores, queryAwareBlocks(s) - 1, TIE_GAP) ||
-        topBoundaryIsNearTie(selection.agnostic(head).scores, agnosticKeys(s), NORM_TIE_GAP);
+      return topBoundaryIsNearTie(blockScores, queryAwareBlocks(params) - 1, TIE_GAP) ||
+        topBoundaryIsNearTie(selection.agnostic(head).scores, agnosticKeys(params), NORM_TIE_GAP);
     },
     nominalDensity(shape, params) {
-      const s = nosaSettings(params);
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
         const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
-        pairs += Math.min(visible, s.budget + s.window);
+        pairs += Math.min(visible, params.budget + params.window);
       }
       return pairs / densePairsPerHead(shape);
     },

@@ -1,11 +1,11 @@
-// WGSL for NOSA's selection on key_masks.ts, in three passes before the shared top-k and attend:
+// WGSL for NOSA's selection on the family's key masks, in three passes before the shared top-k and attend:
 // 1. per key block, the mean of its keys (a compressed key, as InfLLM-V2's stage 1 uses);
 // 2. per (query group, key block), the largest q · mean(k_block) over the group's rows;
 // 3. per query group, the init block plus the best-scoring other blocks, set as key bits of the
 //    group's bitmap (the query-aware part);
 // and, for the query-agnostic part, a per-key importance (‖k‖₁) that topkPass ranks per head.
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 export const NOSA_WORKGROUP = MASKS_WORKGROUP;
 

@@ -3,10 +3,11 @@
 // purely query-aware selection of the same budget.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { generateAttentionInputs } from "../../datasets/synthetic_attention/generator.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import type { AttentionShape } from "./interface.ts";
+import {
+  type AttentionShape,
+  expectMatchesReference,
+  randomInputs,
+} from "../../bench/families/attention/mod.ts";
 import {
   agnosticKeys,
   chooseQueryAware,
@@ -15,11 +16,11 @@ import {
   newKeysPerStep,
   nosaAttention,
   nosaKeys,
-  nosaSettings,
+  type NosaParams,
   queryAwareBlocks,
 } from "./nosa.ts";
 
-const DEFAULTS: ParamValues = {
+const DEFAULTS: NosaParams = {
   budget: 256,
   queryAwareShare: 0.5,
   blockSize: 32,
@@ -28,7 +29,7 @@ const DEFAULTS: ParamValues = {
 };
 
 /** The parameter sets attention_gpu_test.ts should list for nosa-attention. */
-export const NOSA_TEST_PARAMS: ParamValues[] = [
+export const NOSA_TEST_PARAMS: NosaParams[] = [
   { budget: 64, queryAwareShare: 0.5, blockSize: 8, window: 4, queryBlock: 1 },
   // Purely query-aware, query blocks sharing a selection, blocks not a multiple of 32 keys.
   { budget: 60, queryAwareShare: 1, blockSize: 12, window: 0, queryBlock: 16 },
@@ -41,7 +42,7 @@ Deno.test({
   name: "nosa-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(nosaAttention.impl, NOSA_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, nosaAttention.impl, { params: NOSA_TEST_PARAMS });
   },
 });
 
@@ -62,22 +63,24 @@ Deno.test("nosaKeys() unions the query's best block, the head's largest-norm key
   k[5 * 4 + 1] = 9;
   const q = Float32Array.from([1, 0, 0, 0]);
   const inputs = { q, k, v: new Float32Array(16 * 4) };
-  const s = nosaSettings({
-    budget: 9,
-    queryAwareShare: 0.89,
-    blockSize: 4,
-    window: 2,
-    queryBlock: 1,
-  });
-  assertEquals(queryAwareBlocks(s), 2); // the init block and one more
-  assertEquals(agnosticKeys(s), 1);
-  assertEquals([...nosaKeys(shape, inputs, s, 0, 0)], [0, 1, 2, 3, 5, 8, 9, 10, 11, 14, 15]);
+  const params = { budget: 9, queryAwareShare: 0.89, blockSize: 4, window: 2, queryBlock: 1 };
+  assertEquals(queryAwareBlocks(params), 2); // the init block and one more
+  assertEquals(agnosticKeys(params), 1);
+  assertEquals(
+    [...nosaKeys({ shape, inputs, params }, 0, 0)],
+    [0, 1, 2, 3, 5, 8, 9, 10, 11, 14, 15],
+  );
 });
 
 Deno.test("effectiveQueryBlock() widens query groups only where per-query bitmaps would not fit", () => {
-  const s = nosaSettings(DEFAULTS);
-  assertEquals(effectiveQueryBlock({ heads: 8, seq: 2048, headDim: 64, causal: true }, s), 1);
-  assertEquals(effectiveQueryBlock({ heads: 8, seq: 16384, headDim: 64, causal: true }, s), 4);
+  assertEquals(
+    effectiveQueryBlock({ heads: 8, seq: 2048, headDim: 64, causal: true }, DEFAULTS),
+    1,
+  );
+  assertEquals(
+    effectiveQueryBlock({ heads: 8, seq: 16384, headDim: 64, causal: true }, DEFAULTS),
+    4,
+  );
 });
 
 Deno.test("newKeysPerStep() counts keys a step selects that the step before did not", () => {
@@ -93,10 +96,10 @@ Deno.test("newKeysPerStep() counts keys a step selects that the step before did 
 
 Deno.test("nosa-attention: a fixed query-agnostic share moves fewer keys per decoding step", () => {
   const shape: AttentionShape = { heads: 2, seq: 1024, headDim: 32, causal: true, queries: 16 };
-  const inputs = generateAttentionInputs(shape, 3);
+  const inputs = randomInputs(shape, 3);
   const perStep = (share: number) => {
-    const s = nosaSettings({ ...DEFAULTS, budget: 128, blockSize: 16, queryAwareShare: share });
-    return newKeysPerStep(shape, (head, row) => nosaKeys(shape, inputs, s, head, row));
+    const params = { ...DEFAULTS, budget: 128, blockSize: 16, queryAwareShare: share };
+    return newKeysPerStep(shape, (head, row) => nosaKeys({ shape, inputs, params }, head, row));
   };
   const [constrained, queryAware] = [perStep(0.25), perStep(1)];
   assert(constrained < queryAware, `${constrained} vs ${queryAware} new keys per step`);

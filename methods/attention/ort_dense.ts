@@ -7,17 +7,18 @@
 import * as ortNode from "onnxruntime-web";
 import * as ortWebgpu from "onnxruntime-web/webgpu";
 import { readBack } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type Method } from "../../bench/metadata.ts";
+import type { Method } from "../../bench/metadata.ts";
 import {
   attentionFlops,
   type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
+  denseKeys,
   densePairsPerHead,
   queryCount,
   queryOffset,
-} from "./interface.ts";
+} from "../../bench/families/attention/mod.ts";
 import { denseAttentionOnnx } from "./ort_dense_graph.ts";
-import { denseKeys } from "./reference.ts";
 
 // One chunk's scores (heads × chunk × seq floats) must fit a WebGPU storage binding (128 MiB)
 // and stay modest in wasm memory.
@@ -33,7 +34,7 @@ export function queryChunk(shape: AttentionShape): number {
 }
 
 function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
-  return defineMethod<AttentionMethod>({
+  return defineAttentionMethod({
     id: `ort-${provider}-dense-attention`,
     family: "attention",
     title: `Dense attention, onnxruntime-web ${
@@ -52,7 +53,7 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
     notes:
       "Scores every key and masks the future ones, so causal work is the full square (its FLOPs ratio shows it). Inputs are host tensors uploaded on every run, as a plain user of the library would pass them; wall-clock timing, so speed-ups compare wall times.",
     impl: {
-      async setup(gpu, shape, inputs) {
+      async setup(gpu, { shape, inputs }) {
         const { heads, seq, headDim: d } = shape;
         const queries = queryCount(shape);
         const offset = queryOffset(shape);
@@ -152,7 +153,7 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
           },
         };
       },
-      selectKeys: (shape, _params, _inputs, _head, row) => denseKeys(shape, row),
+      selectKeys: ({ shape }, _head, row) => denseKeys(shape, row),
       nominalDensity: () => 1,
     },
   });

@@ -2,17 +2,19 @@
 // with shared centroids; each query attends to the keys of its own cluster, plus a local window,
 // causally. The clustering runs on the GPU every computation (its cost is the routing cost).
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { type Pass, perInputCache } from "./block_sparse.ts";
+import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import { selectedKeys, setupKeyMasks } from "./key_masks.ts";
+  selectedKeys,
+  setupKeyMasks,
+} from "../../bench/families/attention/mod.ts";
 import {
   assignWgsl,
   initWgsl,
@@ -30,19 +32,15 @@ import {
  */
 export const ROUTING_TIE_GAP = 1e-6;
 
+/** The k-means of every head: how many centroids and rounds. */
 export interface RoutingSettings {
   clusters: number;
   iterations: number;
-  window: number;
 }
 
-export function routingSettings(shape: AttentionShape, params: ParamValues): RoutingSettings {
-  return {
-    // Centroids are seeded from distinct keys, so there are at most seq of them.
-    clusters: Math.max(1, Math.min(params.clusters as number, shape.seq)),
-    iterations: params.iterations as number,
-    window: params.window as number,
-  };
+/** Centroids are seeded from distinct keys, so there are at most seq of them. */
+export function clusterCount(shape: AttentionShape, clusters: number): number {
+  return Math.max(1, Math.min(clusters, shape.seq));
 }
 
 /** One head's routing: clusters of keys and query rows, and where it hinges on near-ties. */
@@ -73,7 +71,7 @@ export function routeHead(
   const queries = queryCount(shape);
   const points = seq + queries;
   const c = s.clusters;
-  const sumLanes = (lanes: number[]) => f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+  const selfDot = (x: ArrayLike<number>) => float32Dot4(x, x, { a: 0, b: 0, length: d });
   const units = new Float32Array(points * d);
   for (let point = 0; point < points; point++) {
     const x = point < seq
@@ -82,9 +80,7 @@ export function routeHead(
         (head * queries + point - seq) * d,
         (head * queries + point - seq + 1) * d,
       );
-    const lanes = [0, 0, 0, 0];
-    for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(x[i] * x[i]));
-    const len = f(Math.sqrt(sumLanes(lanes)));
+    const len = f(Math.sqrt(selfDot(x)));
     for (let i = 0; i < d; i++) units[point * d + i] = len > 0 ? f(x[i] / len) : 0;
   }
   const centroids = new Float32Array(c * d);
@@ -101,11 +97,7 @@ export function routeHead(
       let bestScore = -3.0e38;
       let runnerUp = -Infinity;
       for (let j = 0; j < c; j++) {
-        const lanes = [0, 0, 0, 0];
-        for (let i = 0; i < d; i++) {
-          lanes[i % 4] = f(lanes[i % 4] + f(units[point * d + i] * centroids[j * d + i]));
-        }
-        const score = sumLanes(lanes);
+        const score = float32Dot4(units, centroids, { a: point * d, b: j * d, length: d });
         if (score > bestScore) {
           if (j > 0) [runnerUp, second[point]] = [bestScore, best];
           [best, bestScore] = [j, score];
@@ -130,9 +122,7 @@ export function routeHead(
         for (let i = 0; i < d; i++) sum[i] = sum[i] + units[point * d + i];
         members++;
       }
-      const lanes = [0, 0, 0, 0];
-      for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(sum[i] * sum[i]));
-      const len = f(Math.sqrt(sumLanes(lanes)));
+      const len = f(Math.sqrt(selfDot(sum)));
       if (members === 0 || len === 0) continue;
       for (let i = 0; i < d; i++) centroids[j * d + i] = f(sum[i] / len);
     }
@@ -184,7 +174,7 @@ function windowPairs(shape: AttentionShape, window: number): number {
   return pairs;
 }
 
-export const routingAttention = defineMethod<AttentionMethod>({
+export const routingAttention = defineAttentionMethod({
   id: "routing-attention",
   family: "attention",
   title: "Routing Transformer (k-means routing)",
@@ -226,14 +216,16 @@ export const routingAttention = defineMethod<AttentionMethod>({
   notes:
     "The paper learns its centroids online during training (exponential moving average, shared by q and k, on layer-normalised vectors) and routes with them at inference; with no training here, centroids are seeded from evenly spaced keys and refined by `iterations` rounds of spherical k-means on each input, on the GPU (that is the routing cost). So the clusters, unlike the paper's, depend on the whole input including later keys (attention itself stays causal). The paper mixes local-attention heads with routing heads; here every head unions its cluster with a local window of `window` keys (0 gives pure routing). Clusters are not balanced (the paper's implementation takes the top-k nearest per centroid); a query attends to every key of its cluster. Routing is a handful of tiny passes (one invocation per centroid sums its members, so its order is fixed and the CPU reference repeats it in float32); rows whose query or a visible key sits within 1e-6 of a tie between two centroids, and whole heads with such a tie in an earlier round, are excused by the correctness check. The attend pass scans the cluster bitmap of every visible key word, so the skipped keys still cost a bit test each.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = routingSettings(shape, params);
+    setup(gpu, { shape, inputs, params }) {
+      const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };
       const queries = queryCount(shape);
       const points = shape.seq + queries;
       const d = shape.headDim;
-      return setupKeyMasks(gpu, shape, inputs, {
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         groups: shape.heads * s.clusters,
-        window: s.window,
+        window: params.window,
         async build({ gpu, uniforms, masks, rowGroup, layout, bind }) {
           const { device } = gpu;
           const units = createStorage(device, shape.heads * points * d * 4, "routing-units");
@@ -296,26 +288,28 @@ export const routingAttention = defineMethod<AttentionMethod>({
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = routingSettings(shape, params);
+    selectKeys({ shape, params, inputs }, head, row) {
+      const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };
       const routing = routingOf(shape, inputs, s);
       const cluster = routing.heads[head].queryCluster[row];
       return selectedKeys(shape, row, {
         group: routing.members[head][cluster],
-        window: s.window,
+        window: params.window,
       });
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = routingSettings(shape, params);
+    ambiguousRow({ shape, params, inputs }, head, row) {
+      const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };
       const r = routingOf(shape, inputs, s).heads[head];
       const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
       return r.unstable || r.queryTie[row] === 1 ||
         r.firstTiedKey[r.queryCluster[row]] <= last;
     },
     nominalDensity(shape, params) {
-      const s = routingSettings(shape, params);
       const pairs = densePairsPerHead(shape);
-      return Math.min(1, 1 / s.clusters + windowPairs(shape, s.window) / pairs);
+      return Math.min(
+        1,
+        1 / clusterCount(shape, params.clusters) + windowPairs(shape, params.window) / pairs,
+      );
     },
   },
 });

@@ -3,8 +3,8 @@
 // and each group's bitmap holds the keys of that cluster. Every sum runs in a fixed order (one
 // invocation per centroid adds its members in point order; dots in 4 lanes, then x+y+z+w) so the
 // CPU reference (routing.ts) can repeat it exactly in float32. Points of a head: its seq keys,
-// then its query rows. The shared attend pass (key_masks_kernel.ts) does the attention.
-import { MASKS_PARAMS } from "./key_masks_kernel.ts";
+// then its query rows. The family's key-mask attend pass does the attention.
+import { MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
 
 export const ROUTING_WORKGROUP = 64;
 

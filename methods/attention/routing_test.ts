@@ -2,8 +2,11 @@
 // itself on hand-made inputs whose clusters are known.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  expectMatchesReference,
+} from "../../bench/families/attention/mod.ts";
 import { routeHead, routingAttention } from "./routing.ts";
 
 /** Parameter sets the GPU test runs (also for attention_gpu_test.ts). */
@@ -19,7 +22,7 @@ Deno.test({
     "routing-attention: GPU k-means and attention equal the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(routingAttention.impl, ROUTING_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, routingAttention.impl, { params: ROUTING_TEST_PARAMS });
   },
 });
 
@@ -35,9 +38,9 @@ function twoDirections(): { shape: AttentionShape; inputs: AttentionInputs } {
   return { shape, inputs: { q, k, v: new Float32Array(8 * 4) } };
 }
 
-Deno.test("routeHead: keys and queries of one direction share a cluster", () => {
+Deno.test("routeHead() gives keys and queries of one direction one cluster", () => {
   const { shape, inputs } = twoDirections();
-  const r = routeHead(shape, inputs, { clusters: 2, iterations: 2, window: 0 }, 0);
+  const r = routeHead(shape, inputs, { clusters: 2, iterations: 2 }, 0);
   // Seeds are keys 2 and 6: one of each direction.
   assertEquals([...r.keyCluster], [0, 0, 0, 0, 1, 1, 1, 1]);
   assertEquals([...r.queryCluster], [0, 1, 0]);
@@ -49,9 +52,7 @@ Deno.test("routing-attention selectKeys: its cluster's visible keys plus the win
   const { shape, inputs } = twoDirections();
   const keys = (row: number, window: number) => [
     ...routingAttention.impl.selectKeys(
-      shape,
-      { clusters: 2, iterations: 2, window },
-      inputs,
+      { shape, params: { clusters: 2, iterations: 2, window }, inputs },
       0,
       row,
     ),
@@ -70,6 +71,6 @@ Deno.test("routing-attention ambiguousRow: a query halfway between two centroids
   const a = [1.2, 0, 0.1, 0].map((x) => x / Math.hypot(1.2, 0.1));
   const tie = [a[0], 1, a[2], 0];
   inputs.q.set(tie, 8);
-  assert(routingAttention.impl.ambiguousRow!(shape, params, inputs, 0, 2));
-  assert(!routingAttention.impl.ambiguousRow!(shape, params, inputs, 0, 1));
+  assert(routingAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 2));
+  assert(!routingAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 1));
 });

@@ -3,16 +3,23 @@
 // the oracle gate (block max-pooled true attention). The same code trains the gate in the GPU
 // method's setup (on q and k read back) and in the CPU reference, so both get identical weights.
 import { hashString, mulberry32, normal } from "../../bench/random.ts";
-import { type BlockGeometry, blockGeometry } from "./block_sparse.ts";
-import { type AttentionInputs, type AttentionShape, queryCount, queryOffset } from "./interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  type BlockGeometry,
+  blockGeometry,
+  blockMaxAttention,
+  queryCount,
+} from "../../bench/families/attention/mod.ts";
 
 /** What the gate is and how it is trained. */
 export interface GateConfig {
-  block: number;
+  /** Keys (and query rows) per block. */
+  blockSize: number;
   /** Width of the projections both pooled q and pooled k are mapped to. */
   gateDim: number;
   /** Full-batch Adam steps. */
-  steps: number;
+  trainSteps: number;
   /** Query blocks sampled per head as training data (their oracle gates are the targets). */
   trainBlocks: number;
 }
@@ -135,11 +142,9 @@ export function gateScale(gateDim: number): number {
  */
 export function gateScores(
   shape: AttentionShape,
-  pooled: PooledHead,
-  weights: GateWeights,
-  geometry: BlockGeometry,
-  gateDim: number,
+  gate: { pooled: PooledHead; weights: GateWeights; geometry: BlockGeometry; gateDim: number },
 ): { scores: Float64Array[]; magnitude: Float64Array[] } {
+  const { pooled, weights, geometry, gateDim } = gate;
   const f = Math.fround;
   const d = shape.headDim;
   const scale = gateScale(gateDim);
@@ -175,47 +180,6 @@ export function gateScores(
   return { scores, magnitude };
 }
 
-/**
- * {@link oracleGates} of one query block, computed the same way in float64 (so bit-identical)
- * but without the value accumulation and index lists the general reference builds: the targets
- * are most of the training's cost.
- */
-export function blockMaxAttention(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  block: number,
-  head: number,
-  qb: number,
-): Float64Array {
-  const d = shape.headDim;
-  const base = head * shape.seq * d;
-  const scale = 1 / Math.sqrt(d);
-  const gates = new Float64Array(blockGeometry(shape, block).visible(qb));
-  const scores = new Float64Array(shape.seq);
-  for (let row = qb * block; row < Math.min((qb + 1) * block, queryCount(shape)); row++) {
-    const keys = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
-    const qOff = (head * queryCount(shape) + row) * d;
-    let max = -Infinity;
-    for (let j = 0; j < keys; j++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += inputs.q[qOff + i] * inputs.k[base + j * d + i];
-      scores[j] = s * scale;
-      if (scores[j] > max) max = scores[j];
-    }
-    let sum = 0;
-    for (let j = 0; j < keys; j++) {
-      scores[j] = Math.exp(scores[j] - max);
-      sum += scores[j];
-    }
-    for (let j = 0; j < keys; j++) {
-      const w = scores[j] / sum;
-      const kb = Math.floor(j / block);
-      if (w > gates[kb]) gates[kb] = w;
-    }
-  }
-  return gates;
-}
-
 /** Training data of one head: sampled query blocks and their oracle block distributions. */
 interface Sample {
   qb: number;
@@ -234,7 +198,7 @@ export function trainingSamples(
   config: GateConfig,
   head: number,
 ): Sample[] {
-  const geometry = blockGeometry(shape, config.block);
+  const geometry = blockGeometry(shape, config.blockSize);
   const candidates = Array.from({ length: geometry.queryBlocks }, (_, qb) => qb)
     .filter((qb) => geometry.visible(qb) > 1);
   const uniform = mulberry32(hashString(`seer-learned-attention|${head}`));
@@ -245,7 +209,7 @@ export function trainingSamples(
     [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
   }
   return candidates.slice(0, n).sort((a, b) => a - b).map((qb) => {
-    const gates = blockMaxAttention(shape, inputs, config.block, head, qb);
+    const gates = blockMaxAttention(shape, inputs, { block: config.blockSize, head, qb });
     const total = gates.reduce((a, b) => a + b, 0);
     return { qb, target: gates.map((g) => g / total) };
   });
@@ -283,7 +247,7 @@ export function trainGate(
 ): { weights: GateWeights; loss: number } {
   const d = shape.headDim;
   const dg = config.gateDim;
-  const pooled = poolHead(shape, inputs, config.block, head);
+  const pooled = poolHead(shape, inputs, config.blockSize, head);
   const samples = trainingSamples(shape, inputs, config, head);
   const gauss = normal(mulberry32(hashString(`seer-learned-attention-init|${head}`)));
   const wq = Float64Array.from({ length: d * dg }, () => gauss() / Math.sqrt(d));
@@ -302,7 +266,7 @@ export function trainGate(
   const gk = new Float64Array(wk.length);
   const scale = 1 / Math.sqrt(dg);
   let loss = 0;
-  for (let t = 1; t <= config.steps; t++) {
+  for (let t = 1; t <= config.trainSteps; t++) {
     kp.fill(0);
     for (let kb = 0; kb < blocks; kb++) {
       for (let i = 0; i < 3 * d; i++) {

@@ -2,7 +2,7 @@
 // and attend passes: pool and project every key block, pool and project every query block, then
 // score each (query block, key block) pair by the dot of the projections. Each invocation sums
 // in the same order as seer_learned_gate.ts, so the CPU reference ranks blocks the same way.
-import { COMMON } from "./block_topk_kernel.ts";
+import { blockParamsWgsl } from "../../bench/families/attention/mod.ts";
 import { gateScale } from "./seer_learned_gate.ts";
 
 const WORKGROUP = 64;
@@ -13,7 +13,7 @@ export function gateWeightStride(headDim: number, gateDim: number): number {
 }
 
 function gateCommon(headDim: number, gateDim: number): string {
-  return COMMON(headDim) + /* wgsl */ `
+  return blockParamsWgsl(headDim) + /* wgsl */ `
 const D: u32 = ${headDim}u;
 const DG: u32 = ${gateDim}u;
 const W_STRIDE: u32 = ${gateWeightStride(headDim, gateDim)}u;

@@ -2,54 +2,36 @@
 // gate's pooling, scoring, targets and training on hand-made inputs whose answer is known.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
+import { defaultParams, type ParamValues } from "../../bench/metadata.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
-import { blockGeometry, chooseBlocksFor } from "./block_sparse.ts";
-import { expectMatchesReference, randomInputs } from "./gpu_test_support.ts";
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
-import { seerLearnedAttention } from "./seer_learned.ts";
 import {
-  blockMaxAttention,
-  gateScores,
-  poolHead,
-  trainGate,
-  trainingSamples,
-} from "./seer_learned_gate.ts";
-import { oracleGates } from "./seer_oracle.ts";
+  type AttentionInputs,
+  type AttentionShape,
+  blockGeometry,
+  chooseBlocksFor,
+  expectMatchesReference,
+  randomInputs,
+} from "../../bench/families/attention/mod.ts";
+import { seerLearnedAttention } from "./seer_learned.ts";
+import { gateScores, poolHead, trainGate, trainingSamples } from "./seer_learned_gate.ts";
+
+const DEFAULTS = defaultParams(seerLearnedAttention.meta.parameters);
 
 /** The parameter sets attention_gpu_test.ts should run (small training: the shapes are tiny). */
 export const SEER_LEARNED_TEST_PARAMS: ParamValues[] = [
-  { density: 0.3, blockSize: 16, trainSteps: 30 },
-  { density: 0.1, blockSize: 8, gateDim: 8, trainSteps: 20, trainBlocks: 4 },
-  { density: 1, blockSize: 32, trainSteps: 10 },
+  { ...DEFAULTS, density: 0.3, blockSize: 16, trainSteps: 30 },
+  { ...DEFAULTS, density: 0.1, blockSize: 8, gateDim: 8, trainSteps: 20, trainBlocks: 4 },
+  { ...DEFAULTS, density: 1, blockSize: 32, trainSteps: 10 },
 ];
 
 Deno.test({
   name: "seer-learned-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(seerLearnedAttention.impl, SEER_LEARNED_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, seerLearnedAttention.impl, {
+      params: SEER_LEARNED_TEST_PARAMS,
+    });
   },
-});
-
-Deno.test("blockMaxAttention() equals oracleGates() exactly, causal, non-causal and decoding", () => {
-  const shapes: AttentionShape[] = [
-    { heads: 2, seq: 70, headDim: 8, causal: true },
-    { heads: 1, seq: 45, headDim: 4, causal: false },
-    { heads: 1, seq: 50, headDim: 8, causal: true, queries: 7 },
-  ];
-  for (const [s, shape] of shapes.entries()) {
-    const inputs = randomInputs(shape, 40 + s);
-    const geometry = blockGeometry(shape, 16);
-    for (let head = 0; head < shape.heads; head++) {
-      for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-        assertEquals(
-          blockMaxAttention(shape, inputs, 16, head, qb),
-          oracleGates(shape, inputs, 16, head, qb),
-        );
-      }
-    }
-  }
 });
 
 Deno.test("poolHead() pools queries by mean and keys by max, min and mean", () => {
@@ -80,7 +62,12 @@ Deno.test("gateScores() is the dot of the projections over √gateDim, visible b
   const wk = new Float32Array(48);
   wk[8 * 4] = 1;
   const geometry = blockGeometry(shape, 2);
-  const { scores } = gateScores(shape, poolHead(shape, inputs, 2, 0), { wq, wk }, geometry, 4);
+  const { scores } = gateScores(shape, {
+    pooled: poolHead(shape, inputs, 2, 0),
+    weights: { wq, wk },
+    geometry,
+    gateDim: 4,
+  });
   // Query means 2 and 2, key means 3 and -2: query block 0 sees key block 0 only (causal).
   assertEquals(scores.map((row) => [...row]), [[3], [3, -2]]);
 });
@@ -100,21 +87,20 @@ function farBlockInput(shape: AttentionShape, block: number, far: number): Atten
 
 Deno.test("trainGate() learns to rank the block every query seeks first, deterministically", () => {
   const shape = { heads: 1, seq: 256, headDim: 8, causal: false };
-  const config = { block: 16, gateDim: 4, steps: 150, trainBlocks: 4 };
+  const config = { blockSize: 16, gateDim: 4, trainSteps: 150, trainBlocks: 4 };
   const inputs = farBlockInput(shape, 16, 11);
   const trained = trainGate(shape, inputs, config, 0);
-  const untrained = trainGate(shape, inputs, { ...config, steps: 1 }, 0);
+  const untrained = trainGate(shape, inputs, { ...config, trainSteps: 1 }, 0);
   assert(trained.loss < untrained.loss / 4, `loss ${trained.loss} vs ${untrained.loss}`);
   const again = trainGate(shape, inputs, config, 0);
   assertEquals(again.weights, trained.weights);
   const geometry = blockGeometry(shape, 16);
-  const { scores } = gateScores(
-    shape,
-    poolHead(shape, inputs, 16, 0),
-    trained.weights,
+  const { scores } = gateScores(shape, {
+    pooled: poolHead(shape, inputs, 16, 0),
+    weights: trained.weights,
     geometry,
-    4,
-  );
+    gateDim: 4,
+  });
   // Every query block, including the 12 it was not trained on, keeps its own block and block 11.
   for (let qb = 0; qb < geometry.queryBlocks; qb++) {
     const chosen = [...chooseBlocksFor(geometry, 2 / 16, qb, (kb) => scores[qb][kb])];
@@ -126,7 +112,7 @@ Deno.test("trainGate() learns to rank the block every query seeks first, determi
 Deno.test("trainingSamples() draws distinct query blocks that see more than one block", () => {
   const shape = { heads: 2, seq: 200, headDim: 4, causal: true };
   const inputs = randomInputs(shape, 3);
-  const config = { block: 16, gateDim: 4, steps: 0, trainBlocks: 5 };
+  const config = { blockSize: 16, gateDim: 4, trainSteps: 0, trainBlocks: 5 };
   for (const head of [0, 1]) {
     const samples = trainingSamples(shape, inputs, config, head);
     const blocks = samples.map((s) => s.qb);
@@ -147,13 +133,16 @@ Deno.test("seer-learned-attention: selectKeys keeps the own block plus the budge
   const params = { density: 0.25, blockSize: 16, gateDim: 4, trainSteps: 150, trainBlocks: 4 };
   const method = seerLearnedAttention.impl;
   // Row 255 (query block 15, 16 visible blocks, 4 kept) must keep block 2 and its own block.
-  const keys = method.selectKeys(shape, params, inputs, 0, 255);
+  const keys = method.selectKeys({ shape, params, inputs }, 0, 255);
   assertEquals(keys.length, 4 * 16);
   const blocks = new Set([...keys].map((j) => Math.floor(j / 16)));
   assert(blocks.has(2) && blocks.has(15), `blocks ${[...blocks]}`);
   // Causal: row 40 (block 2) sees keys up to 40 only; with 3 visible blocks it keeps 1.
-  assertEquals([...method.selectKeys(shape, params, inputs, 0, 40)], range(32, 41));
-  assertEquals(method.ambiguousRow!(shape, { ...params, density: 1 }, inputs, 0, 255), false);
+  assertEquals([...method.selectKeys({ shape, params, inputs }, 0, 40)], range(32, 41));
+  assertEquals(
+    method.ambiguousRow!({ shape, params: { ...params, density: 1 }, inputs }, 0, 255),
+    false,
+  );
 });
 
 function range(lo: number, hi: number): number[] {
@@ -168,9 +157,9 @@ Deno.test("seer-learned-attention: ambiguousRow flags a tie at the budget's boun
   const params = { blockSize: 16, gateDim: 4, trainSteps: 100, trainBlocks: 4 };
   const method = seerLearnedAttention.impl;
   // Query block 0 keeps itself and one of the two: a tie; with room for both, none.
-  assert(method.ambiguousRow!(shape, { ...params, density: 2 / 8 }, inputs, 0, 3));
-  assert(!method.ambiguousRow!(shape, { ...params, density: 3 / 8 }, inputs, 0, 3));
-  const keys = method.selectKeys(shape, { ...params, density: 3 / 8 }, inputs, 0, 3);
+  assert(method.ambiguousRow!({ shape, params: { ...params, density: 2 / 8 }, inputs }, 0, 3));
+  assert(!method.ambiguousRow!({ shape, params: { ...params, density: 3 / 8 }, inputs }, 0, 3));
+  const keys = method.selectKeys({ shape, params: { ...params, density: 3 / 8 }, inputs }, 0, 3);
   assertEquals(
     [...new Set([...keys].map((j) => Math.floor(j / 16)))],
     [0, 2, 5],

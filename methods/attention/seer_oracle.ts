@@ -3,102 +3,48 @@
 // this from pooled q and k; the oracle is the target that gate is distilled towards, so it shows
 // the best a learned block gate can do, at more than dense cost.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod } from "../../bench/metadata.ts";
-import {
-  BLOCK_WORKGROUP,
-  blockGeometry,
-  type BlockSettings,
-  blockSettings,
-  blockSparseParameters,
-  chooseBlocksFor,
-  keysOfBlocks,
-  perInputCache,
-  setupBlockSparse,
-} from "./block_sparse.ts";
-import { blockBudget } from "./block_topk_kernel.ts";
 import {
   attentionFlops,
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  BLOCK_WORKGROUP,
+  blockGeometry,
+  blockMaxAttention,
+  blockProbabilityPassWgsl,
+  blockSparseParameters,
+  boundaryNearTie,
+  chooseBlocksFor,
+  defineAttentionMethod,
   densePairsPerHead,
+  keepCount,
+  keysOfBlocks,
+  perInputCache,
   queryCount,
-} from "./interface.ts";
-import { attendRow, denseKeys } from "./reference.ts";
-import { blockGateWgsl, rowLseWgsl, SEER_WORKGROUP } from "./seer_oracle_kernel.ts";
+  rowLsePassWgsl,
+  setupBlockSparse,
+} from "../../bench/families/attention/mod.ts";
 
 // Gates this close (relatively) to the last one kept are a near-tie float rounding may flip.
 const TIE_GAP = 1e-4;
-
-/**
- * The oracle gates of one query block, per visible key block, in float64: the largest dense
- * attention probability of any of its rows in that block.
- */
-export function oracleGates(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  block: number,
-  head: number,
-  qb: number,
-): Float64Array {
-  const geometry = blockGeometry(shape, block);
-  const gates = new Float64Array(geometry.visible(qb));
-  for (let row = qb * block; row < Math.min((qb + 1) * block, queryCount(shape)); row++) {
-    const { weights } = attendRow(inputs, shape, head, row, denseKeys(shape, row));
-    weights.forEach((w, j) => {
-      const kb = Math.floor(j / block);
-      if (w > gates[kb]) gates[kb] = w;
-    });
-  }
-  return gates;
-}
 
 // References are asked row by row, for a few sampled rows of long inputs: gates are computed per
 // query block on demand (they cost a dense pass over the block's rows) and shared by all budgets.
 const cachedGates = perInputCache<Float64Array>();
 
+/** The oracle gates of one query block: its block max-pooled dense attention map. */
 function gatesOf(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: BlockSettings,
-  head: number,
-  qb: number,
+  at: { block: number; head: number; qb: number },
 ): Float64Array {
   return cachedGates(
     inputs,
-    `${JSON.stringify(shape)}|${s.block}|${head}|${qb}`,
-    () => oracleGates(shape, inputs, s.block, head, qb),
+    `${JSON.stringify(shape)}|${at.block}|${at.head}|${at.qb}`,
+    () => blockMaxAttention(shape, inputs, at),
   );
 }
 
-function chosenBlocks(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: BlockSettings,
-  head: number,
-  qb: number,
-): Int32Array {
-  const gates = gatesOf(shape, inputs, s, head, qb);
-  return chooseBlocksFor(blockGeometry(shape, s.block), s.density, qb, (kb) => gates[kb]);
-}
-
-/** Whether the budget's boundary in this query block falls on a near-tie of gates. */
-function boundaryIsNearTie(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  s: BlockSettings,
-  head: number,
-  qb: number,
-): boolean {
-  const geometry = blockGeometry(shape, s.block);
-  const gates = gatesOf(shape, inputs, s, head, qb);
-  const others = [...gates].filter((_, kb) => kb !== geometry.own(qb)).sort((a, b) => b - a);
-  const keep = blockBudget(gates.length, s.density) - 1;
-  if (keep <= 0 || keep >= others.length) return false;
-  return others[keep - 1] - others[keep] <= TIE_GAP * others[keep - 1];
-}
-
-export const seerOracleAttention = defineMethod<AttentionMethod>({
+export const seerOracleAttention = defineAttentionMethod({
   id: "seer-oracle-attention",
   family: "attention",
   title: "SeerAttention, oracle gate",
@@ -115,54 +61,72 @@ export const seerOracleAttention = defineMethod<AttentionMethod>({
   notes:
     "Only the training-free oracle gate is implemented: computing it costs two dense passes over q·k, so it is slower than dense and is an upper bound on quality, not a speed-up. The learned gate, distilled from this oracle on pooled q and k, is seer-learned-attention.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = blockSettings(params);
-      return setupBlockSparse(gpu, shape, inputs, s, {
-        async build({ gpu, uniforms, scores, geometry, bind }) {
-          const { device } = gpu;
-          const lse = createStorage(device, shape.heads * queryCount(shape) * 4, "row-lse");
-          const [lsePass, gatePass] = await Promise.all([
-            compileCompute(device, rowLseWgsl(shape.headDim), "seer-row-lse"),
-            compileCompute(device, blockGateWgsl(shape.headDim), "seer-oracle-gate"),
-          ]);
-          return {
-            passes: [
-              [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, uniforms]), [
-                Math.ceil(queryCount(shape) / SEER_WORKGROUP),
-                shape.heads,
-                1,
-              ]],
-              [
-                gatePass.pipeline,
-                bind(gatePass.pipeline, [inputs.q, inputs.k, lse, scores, uniforms]),
-                [
-                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
-                  geometry.queryBlocks,
+    setup(gpu, { shape, inputs, params }) {
+      return setupBlockSparse(gpu, {
+        shape,
+        inputs,
+        block: params.blockSize,
+        density: params.density,
+        scoring: {
+          async build({ gpu, uniforms, scores, geometry, bind }) {
+            const { device } = gpu;
+            const lse = createStorage(device, shape.heads * queryCount(shape) * 4, "row-lse");
+            const [lsePass, gatePass] = await Promise.all([
+              compileCompute(device, rowLsePassWgsl(shape.headDim), "seer-row-lse"),
+              compileCompute(
+                device,
+                blockProbabilityPassWgsl(shape.headDim, "max"),
+                "seer-oracle-gate",
+              ),
+            ]);
+            return {
+              passes: [
+                [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, uniforms]), [
+                  Math.ceil(queryCount(shape) / BLOCK_WORKGROUP),
                   shape.heads,
+                  1,
+                ]],
+                [
+                  gatePass.pipeline,
+                  bind(gatePass.pipeline, [inputs.q, inputs.k, lse, scores, uniforms]),
+                  [
+                    Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                    geometry.queryBlocks,
+                    shape.heads,
+                  ],
                 ],
               ],
-            ],
-            compileMs: lsePass.compileMs + gatePass.compileMs,
-            buffers: [lse],
-            // Two passes over every visible q·k (half the FLOPs of attention each).
-            extraFlops: attentionFlops(shape.heads * densePairsPerHead(shape), shape.headDim),
-          };
+              compileMs: lsePass.compileMs + gatePass.compileMs,
+              buffers: [lse],
+              // Two passes over every visible q·k (half the FLOPs of attention each).
+              extraFlops: attentionFlops(shape.heads * densePairsPerHead(shape), shape.headDim),
+            };
+          },
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = blockSettings(params);
-      return keysOfBlocks(
-        shape,
-        s.block,
-        chosenBlocks(shape, inputs, s, head, Math.floor(row / s.block)),
-        row,
+    selectKeys({ shape, params, inputs }, head, row) {
+      const block = params.blockSize;
+      const qb = Math.floor(row / block);
+      const gates = gatesOf(shape, inputs, { block, head, qb });
+      const chosen = chooseBlocksFor(
+        blockGeometry(shape, block),
+        params.density,
+        qb,
+        (kb) => gates[kb],
       );
+      return keysOfBlocks(shape, block, chosen, row);
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = blockSettings(params);
-      return boundaryIsNearTie(shape, inputs, s, head, Math.floor(row / s.block));
+    ambiguousRow({ shape, params, inputs }, head, row) {
+      const block = params.blockSize;
+      const qb = Math.floor(row / block);
+      const scores = gatesOf(shape, inputs, { block, head, qb });
+      return boundaryNearTie(blockGeometry(shape, block), qb, {
+        scores,
+        keep: keepCount(scores.length, params.density),
+        relativeGap: TIE_GAP,
+      });
     },
-    nominalDensity: (_shape, params) => blockSettings(params).density,
+    nominalDensity: (_shape, params) => params.density,
   },
 });

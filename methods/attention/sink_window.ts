@@ -1,36 +1,30 @@
 // StreamingLLM's attention: a few initial "sink" tokens plus a sliding window of recent keys.
 // The paper's point is that dropping the sinks (plain window attention) breaks the model, because
 // softmax parks surplus mass on the first tokens; keeping 4 of them restores it.
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { setupBandedAttention } from "./banded_kernel.ts";
 import {
-  type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
   queryCount,
-} from "./interface.ts";
-import { windowBand } from "./sliding_window.ts";
+  setupBandedAttention,
+  windowBand,
+} from "../../bench/families/attention/mod.ts";
 
 /** The keys of `row`: sinks [0, sinks) not already in the band, then the band, ascending. */
 export function sinkWindowKeys(
   shape: AttentionShape,
-  window: number,
-  sinks: number,
+  band: { window: number; sinks: number },
   row: number,
 ): Int32Array {
-  const [lo, hi] = windowBand(shape, window, row);
-  const sinkEnd = Math.min(sinks, lo);
+  const [lo, hi] = windowBand(shape, band.window, row);
+  const sinkEnd = Math.min(band.sinks, lo);
   const keys = new Int32Array(sinkEnd + hi - lo + 1);
   for (let j = 0; j < sinkEnd; j++) keys[j] = j;
   for (let j = lo; j <= hi; j++) keys[sinkEnd + j - lo] = j;
   return keys;
 }
 
-function settings(params: ParamValues): { window: number; sinks: number } {
-  return { window: params.window as number, sinks: params.sinks as number };
-}
-
-export const sinkWindowAttention = defineMethod<AttentionMethod>({
+export const sinkWindowAttention = defineAttentionMethod({
   id: "sink-window-attention",
   family: "attention",
   title: "Sink + window (StreamingLLM)",
@@ -62,19 +56,13 @@ export const sinkWindowAttention = defineMethod<AttentionMethod>({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   impl: {
-    setup: (gpu, shape, inputs, params) => {
-      const { window, sinks } = settings(params);
-      return setupBandedAttention(gpu, shape, inputs, window, sinks);
-    },
-    selectKeys: (shape, params, _inputs, _head, row) => {
-      const { window, sinks } = settings(params);
-      return sinkWindowKeys(shape, window, sinks, row);
-    },
+    setup: (gpu, { shape, inputs, params }) =>
+      setupBandedAttention(gpu, { shape, inputs, window: params.window, sinks: params.sinks }),
+    selectKeys: ({ shape, params }, _head, row) => sinkWindowKeys(shape, params, row),
     nominalDensity(shape, params) {
-      const { window, sinks } = settings(params);
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
-        pairs += sinkWindowKeys(shape, window, sinks, row).length;
+        pairs += sinkWindowKeys(shape, params, row).length;
       }
       return pairs / densePairsPerHead(shape);
     },

@@ -1,30 +1,15 @@
 // Sliding-window attention: each query attends to a fixed band of neighbouring keys
 // (Longformer's local attention; with causal masking, the band of the last `window` keys).
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { setupBandedAttention } from "./banded_kernel.ts";
 import {
-  type AttentionMethod,
-  type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
+  keyRange,
   queryCount,
-  queryOffset,
-} from "./interface.ts";
-import { keyRange } from "./reference.ts";
+  setupBandedAttention,
+  windowBand,
+} from "../../bench/families/attention/mod.ts";
 
-/** The key band [lo, hi] of `row`, exactly as the WGSL kernel computes it. */
-export function windowBand(shape: AttentionShape, window: number, row: number): [number, number] {
-  const pos = queryOffset(shape) + row;
-  if (shape.causal) return [Math.max(0, pos - window + 1), pos];
-  const before = Math.floor(window / 2);
-  const after = window - before - 1;
-  return [Math.max(0, pos - before), Math.min(shape.seq - 1, pos + after)];
-}
-
-function windowOf(params: ParamValues): number {
-  return params.window as number;
-}
-
-export const slidingWindowAttention = defineMethod<AttentionMethod>({
+export const slidingWindowAttention = defineAttentionMethod({
   id: "sliding-window-attention",
   family: "attention",
   title: "Sliding-window attention",
@@ -50,14 +35,14 @@ export const slidingWindowAttention = defineMethod<AttentionMethod>({
   notes:
     "Non-causal windows are centred: floor(window/2) keys before the query, the rest after it.",
   impl: {
-    setup: (gpu, shape, inputs, params) =>
-      setupBandedAttention(gpu, shape, inputs, windowOf(params)),
-    selectKeys: (shape, params, _inputs, _head, row) =>
-      keyRange(...windowBand(shape, windowOf(params), row)),
+    setup: (gpu, { shape, inputs, params }) =>
+      setupBandedAttention(gpu, { shape, inputs, window: params.window }),
+    selectKeys: ({ shape, params }, _head, row) =>
+      keyRange(...windowBand(shape, params.window, row)),
     nominalDensity(shape, params) {
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {
-        const [lo, hi] = windowBand(shape, windowOf(params), row);
+        const [lo, hi] = windowBand(shape, params.window, row);
         pairs += hi - lo + 1;
       }
       return pairs / densePairsPerHead(shape);

@@ -2,9 +2,15 @@
 // one of a few fixed sparse patterns (diagonal, multi-diagonal, vertical stripe) or dense, chosen
 // once per head from calibration rows as the cheapest candidate whose mass recall meets a threshold.
 import { mulberry32 } from "../../bench/random.ts";
-import { type BlockGeometry, blockGeometry } from "./block_sparse.ts";
-import { blockBudget } from "./block_topk_kernel.ts";
-import { type AttentionShape, queryCount, queryOffset, stepCount } from "./interface.ts";
+import {
+  type AttentionShape,
+  type BlockGeometry,
+  blockGeometry,
+  keepCount,
+  queryCount,
+  queryOffset,
+  stepCount,
+} from "../../bench/families/attention/mod.ts";
 
 export const PATTERN_KINDS = ["diagonal", "multi-diagonal", "vertical-stripe", "dense"] as const;
 export type PatternKind = typeof PATTERN_KINDS[number];
@@ -29,8 +35,8 @@ export const CALIBRATION_ROWS = 64;
 const CALIBRATION_SEED = 0x5d17;
 
 /**
- * The cost model, measured on this machine's block attend kernel (block_topk_kernel.ts
- * attendWgsl, lavapipe on 2 cores, 8 heads, d = 64, seq 2048): 145–152 ns per attended (query,
+ * The cost model, measured on this machine's block attend kernel (the family's block attend
+ * pass, lavapipe on 2 cores, 8 heads, d = 64, seq 2048): 145–152 ns per attended (query,
  * key) pair from own-block-only to all blocks, with no per-block overhead that showed above the
  * noise. So a candidate costs its attended pairs times this; dense is costed the same way.
  */
@@ -80,7 +86,7 @@ function sortBy(count: number, blocks: number, priority: (kb: number) => number)
 
 /** Blocks a query block keeps under `pattern`: dense keeps all, others a share of the budget. */
 export function patternBudget(visible: number, pattern: HeadPattern, density: number): number {
-  return pattern.kind === "dense" ? visible : blockBudget(visible, density * pattern.level);
+  return pattern.kind === "dense" ? visible : keepCount(visible, density * pattern.level);
 }
 
 /** The key blocks query block `qb` attends to under `pattern`, ascending. */
@@ -134,12 +140,11 @@ export function calibrationRows(queries: number, count = CALIBRATION_ROWS): Int3
  */
 export function rowBlockMass(
   shape: AttentionShape,
-  q: Float32Array,
-  k: Float32Array,
-  slice: number,
-  row: number,
-  block: number,
+  qk: { q: Float32Array; k: Float32Array },
+  at: { slice: number; row: number; block: number },
 ): Float64Array {
+  const { q, k } = qk;
+  const { slice, row, block } = at;
   const d = shape.headDim;
   const visible = shape.causal ? queryOffset(shape) + row + 1 : shape.seq;
   const qOff = (slice * queryCount(shape) + row) * d;
@@ -164,7 +169,8 @@ export function rowBlockMass(
 }
 
 export interface SearchSettings {
-  block: number;
+  /** Keys (and query rows) per block. */
+  blockSize: number;
   /** Share of the visible key blocks a pattern may keep at most (its width at level 1). */
   density: number;
   /** Mean mass recall on the calibration rows a pattern must reach, else the head runs dense. */
@@ -211,11 +217,9 @@ function candidates(geometry: BlockGeometry, stripes: Int32Array): HeadPattern[]
 function evaluate(
   geometry: BlockGeometry,
   pattern: HeadPattern,
-  density: number,
-  orders: Int32Array[],
-  pairs: Float64Array,
-  samples: Sample[],
+  on: { density: number; orders: Int32Array[]; pairs: Float64Array; samples: Sample[] },
 ): { recall: number; costMs: number } {
+  const { density, orders, pairs, samples } = on;
   let costNs = 0;
   const budgets = orders.map((order, qb) => {
     const n = patternBudget(order.length, pattern, density);
@@ -241,13 +245,13 @@ export function searchPatterns(
   k: Float32Array,
   s: SearchSettings,
 ): PatternPlan {
-  const geometry = blockGeometry(shape, s.block);
+  const geometry = blockGeometry(shape, s.blockSize);
   const steps = stepCount(shape);
   const perStep = shape.heads / steps;
   const pairs = new Float64Array(geometry.queryBlocks * geometry.blocks);
   for (let qb = 0; qb < geometry.queryBlocks; qb++) {
     for (let kb = 0; kb < geometry.visible(qb); kb++) {
-      pairs[qb * geometry.blocks + kb] = blockPairCount(shape, s.block, qb, kb);
+      pairs[qb * geometry.blocks + kb] = blockPairCount(shape, s.blockSize, qb, kb);
     }
   }
   const rows = calibrationRows(queryCount(shape));
@@ -256,8 +260,12 @@ export function searchPatterns(
     const samples: Sample[] = [];
     for (let step = 0; step < steps; step++) {
       for (const row of rows) {
-        const mass = rowBlockMass(shape, q, k, step * perStep + h, row, s.block);
-        samples.push({ qb: Math.floor(row / s.block), mass });
+        const mass = rowBlockMass(shape, { q, k }, {
+          slice: step * perStep + h,
+          row,
+          block: s.blockSize,
+        });
+        samples.push({ qb: Math.floor(row / s.blockSize), mass });
       }
     }
     const column = new Float64Array(geometry.blocks);
@@ -279,7 +287,12 @@ export function searchPatterns(
         );
         orderCache.set(layout, orders);
       }
-      const { recall, costMs } = evaluate(geometry, pattern, s.density, orders, pairs, samples);
+      const { recall, costMs } = evaluate(geometry, pattern, {
+        density: s.density,
+        orders,
+        pairs,
+        samples,
+      });
       if (pattern.kind === "dense") denseCostMs = costMs;
       // Dense keeps every visible block: it meets any threshold whatever the rounding of its sum.
       const isDense = pattern.kind === "dense";

@@ -2,9 +2,11 @@
 // show one pattern each, and the GPU attend pass against the CPU reference.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { blockGeometry } from "./block_sparse.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import type { AttentionShape } from "./interface.ts";
+import {
+  type AttentionShape,
+  blockGeometry,
+  expectMatchesReference,
+} from "../../bench/families/attention/mod.ts";
 import { sparseVditAttention } from "./sparse_vdit.ts";
 import {
   blockPairCount,
@@ -98,7 +100,7 @@ function patternedHeads(): { shape: AttentionShape; q: Float32Array; k: Float32A
 
 Deno.test("searchPatterns() gives each hand-made head its pattern, the uniform head dense", () => {
   const { shape, q, k } = patternedHeads();
-  const plan = searchPatterns(shape, q, k, { block: 4, density: 0.25, threshold: 0.9 });
+  const plan = searchPatterns(shape, q, k, { blockSize: 4, density: 0.25, threshold: 0.9 });
   const [diagonal, multi, vertical, uniform] = plan.heads;
   // Own block only is the cheapest layout and already holds the match; ties go to diagonal.
   assertEquals(diagonal.pattern.kind, "diagonal");
@@ -123,7 +125,7 @@ Deno.test("searchPatterns() gives each hand-made head its pattern, the uniform h
 
 Deno.test("searchPatterns() falls back to dense when the threshold is out of every pattern's reach", () => {
   const { shape, q, k } = patternedHeads();
-  const plan = searchPatterns(shape, q, k, { block: 4, density: 0.25, threshold: 1 });
+  const plan = searchPatterns(shape, q, k, { blockSize: 4, density: 0.25, threshold: 1 });
   // No sparse layout keeps every last bit of mass (non-matching keys keep e^-15 each).
   assert(plan.heads.every((h) => h.pattern.kind === "dense"));
 });
@@ -131,7 +133,7 @@ Deno.test("searchPatterns() falls back to dense when the threshold is out of eve
 Deno.test("searchPatterns() shares one pattern across the steps folded into the heads", () => {
   const { shape, q, k } = patternedHeads();
   const stepped = { ...shape, steps: 2 };
-  const plan = searchPatterns(stepped, q, k, { block: 4, density: 0.25, threshold: 0.5 });
+  const plan = searchPatterns(stepped, q, k, { blockSize: 4, density: 0.25, threshold: 0.5 });
   // Two heads per step, each searched on both steps' rows pooled; both steps run the same blocks.
   assertEquals(plan.heads.length, 2);
   for (let qb = 0; qb < 16; qb++) {
@@ -145,7 +147,7 @@ Deno.test("selectKeys() returns the keys of the searched blocks, causal bounds a
   const { shape, q, k } = patternedHeads();
   const inputs = { q, k, v: new Float32Array(k.length) };
   const params = { density: 0.25, blockSize: 4, threshold: 0.9 };
-  assertEquals([...sparseVditAttention.impl.selectKeys(shape, params, inputs, 2, 41)], [
+  assertEquals([...sparseVditAttention.impl.selectKeys({ shape, params, inputs }, 2, 41)], [
     12,
     13,
     14,
@@ -156,7 +158,7 @@ Deno.test("selectKeys() returns the keys of the searched blocks, causal bounds a
     43,
   ]);
   const causal = { ...shape, causal: true };
-  const keys = sparseVditAttention.impl.selectKeys(causal, params, inputs, 0, 41);
+  const keys = sparseVditAttention.impl.selectKeys({ shape: causal, params, inputs }, 0, 41);
   assertEquals([...keys], [40, 41]);
 });
 
@@ -164,6 +166,8 @@ Deno.test({
   name: "sparse-vdit-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(sparseVditAttention.impl, SPARSE_VDIT_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, sparseVditAttention.impl, {
+      params: SPARSE_VDIT_TEST_PARAMS,
+    });
   },
 });

@@ -2,34 +2,30 @@
 // steps; at the first sparse step, head-specific block patterns are computed once from that
 // step's exact attention (per query block, the key blocks holding the most attention mass), and
 // every later step reuses them unchanged. On single-step shapes the only step is the pattern step.
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import {
-  BLOCK_WORKGROUP,
-  blockGeometry,
-  blockMassOf,
-  type BlockSettings,
-  blockSettings,
-  blockSparseParameters,
-  boundaryNearTie,
-  chooseBlocksFor,
-  keysOfBlocks,
-  perInputCache,
-  setupStagedBlockSparse,
-  type SlicePlan,
-} from "./block_sparse.ts";
-import { blockBudget } from "./block_topk_kernel.ts";
+import { compileCompute } from "../../bench/gpu/buffers.ts";
 import {
   attentionFlops,
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  BLOCK_WORKGROUP,
+  blockGeometry,
+  blockMassOf,
+  blockProbabilityPassWgsl,
+  blockSparseParameters,
+  boundaryNearTie,
+  chooseBlocksFor,
+  defineAttentionMethod,
+  denseKeys,
   densePairsPerHead,
+  keepCount,
+  keysOfBlocks,
+  perInputCache,
   queryCount,
+  rowLsePassWgsl,
+  setupStagedBlockSparse,
+  type SlicePlan,
   stepCount,
-} from "./interface.ts";
-import { compileCompute } from "../../bench/gpu/buffers.ts";
-import { denseKeys } from "./reference.ts";
-import { blockMassWgsl, stagedRowLseWgsl } from "./sparsed_kernel.ts";
+} from "../../bench/families/attention/mod.ts";
 
 // Masses this close (relatively) at the budget's boundary are a near-tie float32 may flip.
 const TIE_GAP = 1e-3;
@@ -57,28 +53,22 @@ export function sparsedPlan(shape: AttentionShape, density: number, skip: number
   return { source, density: share };
 }
 
-function settingsOf(params: ParamValues): BlockSettings & { skip: number } {
-  return { ...blockSettings(params), skip: params.skip as number };
-}
-
 // Masses are computed per query block on demand (references are asked for a few sampled rows).
 const cachedMass = perInputCache<Float64Array>();
 
 function massOf(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  block: number,
-  slice: number,
-  qb: number,
+  at: { block: number; slice: number; qb: number },
 ): Float64Array {
   return cachedMass(
     inputs,
-    `${JSON.stringify(shape)}|${block}|${slice}|${qb}`,
-    () => blockMassOf(shape, inputs, block, slice, qb),
+    `${JSON.stringify(shape)}|${at.block}|${at.slice}|${at.qb}`,
+    () => blockMassOf(shape, inputs, at),
   );
 }
 
-export const sparsedAttention = defineMethod<AttentionMethod>({
+export const sparsedAttention = defineAttentionMethod({
   id: "sparsed-attention",
   family: "attention",
   title: "SparseD (full early steps, one pattern reused)",
@@ -114,82 +104,88 @@ export const sparsedAttention = defineMethod<AttentionMethod>({
   notes:
     "The pattern is computed from the exact attention of the first sparse step: a dense log-sum-exp pass and a block-mass pass over that step's q·k (one dense attention's FLOPs, counted in extraFlops), so on single-step tasks it is slower than dense and only multi-step tasks can show the speed-up (steps × dense / (dense steps + 1 + sparse steps × density)). The query block's own block is always kept. The paper's block size is 32–128 with select 0.3–0.5 on real DLMs; its prompt/generation split of the selection is not modelled. All steps are encoded in one submission (the timed unit is the whole run of steps).",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = settingsOf(params);
+    setup(gpu, { shape, inputs, params }) {
       const steps = stepCount(shape);
       const perStep = shape.heads / steps;
-      const patternSlice = denseSteps(steps, s.skip) * perStep;
-      return setupStagedBlockSparse(gpu, shape, inputs, s, sparsedPlan(shape, s.density, s.skip), {
-        async build({ gpu, geometry, scores, lse, uniforms, bind }) {
-          const { device } = gpu;
-          const [lsePass, massPass] = await Promise.all([
-            compileCompute(device, stagedRowLseWgsl(shape.headDim), "sparsed-row-lse"),
-            compileCompute(device, blockMassWgsl(shape.headDim), "sparsed-block-mass"),
-          ]);
-          const u = uniforms(patternSlice, 0);
-          return {
-            stages: [{
-              first: 0,
-              count: shape.heads,
-              passes: [
-                [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, u]), [
-                  Math.ceil(queryCount(shape) / BLOCK_WORKGROUP),
-                  perStep,
-                  1,
-                ]],
-                [massPass.pipeline, bind(massPass.pipeline, [inputs.q, inputs.k, lse, scores, u]), [
-                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
-                  geometry.queryBlocks,
-                  perStep,
-                ]],
-              ],
-            }],
-            compileMs: lsePass.compileMs + massPass.compileMs,
-            buffers: [],
-            // Two passes over the pattern step's q·k (half an attention's FLOPs each).
-            extraFlops: attentionFlops(perStep * densePairsPerHead(shape), shape.headDim),
-          };
+      const patternSlice = denseSteps(steps, params.skip) * perStep;
+      return setupStagedBlockSparse(gpu, {
+        shape,
+        inputs,
+        block: params.blockSize,
+        density: params.density,
+        plan: sparsedPlan(shape, params.density, params.skip),
+        scoring: {
+          async build({ gpu, geometry, scores, lse, uniforms, bind }) {
+            const { device } = gpu;
+            const [lsePass, massPass] = await Promise.all([
+              compileCompute(device, rowLsePassWgsl(shape.headDim), "sparsed-row-lse"),
+              compileCompute(
+                device,
+                blockProbabilityPassWgsl(shape.headDim, "sum"),
+                "sparsed-block-mass",
+              ),
+            ]);
+            const u = uniforms(patternSlice, 0);
+            return {
+              stages: [{
+                first: 0,
+                count: shape.heads,
+                passes: [
+                  [lsePass.pipeline, bind(lsePass.pipeline, [inputs.q, inputs.k, lse, u]), [
+                    Math.ceil(queryCount(shape) / BLOCK_WORKGROUP),
+                    perStep,
+                    1,
+                  ]],
+                  [
+                    massPass.pipeline,
+                    bind(massPass.pipeline, [inputs.q, inputs.k, lse, scores, u]),
+                    [Math.ceil(geometry.blocks / BLOCK_WORKGROUP), geometry.queryBlocks, perStep],
+                  ],
+                ],
+              }],
+              compileMs: lsePass.compileMs + massPass.compileMs,
+              buffers: [],
+              // Two passes over the pattern step's q·k (half an attention's FLOPs each).
+              extraFlops: attentionFlops(perStep * densePairsPerHead(shape), shape.headDim),
+            };
+          },
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = settingsOf(params);
+    selectKeys({ shape, params, inputs }, head, row) {
       const steps = stepCount(shape);
-      if (Math.floor(head / (shape.heads / steps)) < denseSteps(steps, s.skip)) {
+      if (Math.floor(head / (shape.heads / steps)) < denseSteps(steps, params.skip)) {
         return denseKeys(shape, row);
       }
-      const qb = Math.floor(row / s.block);
-      const source = sparsedPlan(shape, s.density, s.skip).source[head];
-      const mass = massOf(shape, inputs, s.block, source, qb);
+      const block = params.blockSize;
+      const qb = Math.floor(row / block);
+      const slice = sparsedPlan(shape, params.density, params.skip).source[head];
+      const mass = massOf(shape, inputs, { block, slice, qb });
       const chosen = chooseBlocksFor(
-        blockGeometry(shape, s.block),
-        s.density,
+        blockGeometry(shape, block),
+        params.density,
         qb,
         (kb) => mass[kb],
       );
-      return keysOfBlocks(shape, s.block, chosen, row);
+      return keysOfBlocks(shape, block, chosen, row);
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = settingsOf(params);
+    ambiguousRow({ shape, params, inputs }, head, row) {
       const steps = stepCount(shape);
-      if (Math.floor(head / (shape.heads / steps)) < denseSteps(steps, s.skip)) return false;
-      const geometry = blockGeometry(shape, s.block);
-      const qb = Math.floor(row / s.block);
-      const source = sparsedPlan(shape, s.density, s.skip).source[head];
-      const keep = blockBudget(geometry.visible(qb), s.density);
-      return boundaryNearTie(
-        geometry,
-        qb,
-        massOf(shape, inputs, s.block, source, qb),
-        keep,
-        TIE_GAP,
-      );
+      if (Math.floor(head / (shape.heads / steps)) < denseSteps(steps, params.skip)) return false;
+      const block = params.blockSize;
+      const geometry = blockGeometry(shape, block);
+      const qb = Math.floor(row / block);
+      const slice = sparsedPlan(shape, params.density, params.skip).source[head];
+      return boundaryNearTie(geometry, qb, {
+        scores: massOf(shape, inputs, { block, slice, qb }),
+        keep: keepCount(geometry.visible(qb), params.density),
+        relativeGap: TIE_GAP,
+      });
     },
     nominalDensity(shape, params) {
-      const s = settingsOf(params);
       const steps = stepCount(shape);
-      const dense = denseSteps(steps, s.skip);
-      return (dense + (steps - dense) * s.density) / steps;
+      const dense = denseSteps(steps, params.skip);
+      return (dense + (steps - dense) * params.density) / steps;
     },
   },
 });

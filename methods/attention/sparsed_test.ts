@@ -1,7 +1,11 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import type { AttentionInputs, AttentionShape } from "./interface.ts";
-import { expectMatchesReference, randomInputs } from "./gpu_test_support.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  expectMatchesReference,
+  randomInputs,
+} from "../../bench/families/attention/mod.ts";
 import { denseSteps, sparsedAttention, sparsedPlan } from "./sparsed.ts";
 
 const PARAMS = [
@@ -21,7 +25,7 @@ Deno.test({
   name: "sparsed-attention: GPU output equals the CPU reference on odd and even shapes",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(sparsedAttention.impl, PARAMS);
+    await expectMatchesReference(testGpu!, sparsedAttention.impl, { params: PARAMS });
   },
 });
 
@@ -29,7 +33,11 @@ Deno.test({
   name: "sparsed-attention: GPU equals the CPU reference over 3 steps (dense early, then reuse)",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(sparsedAttention.impl, PARAMS, MULTISTEP_SHAPES, 300);
+    await expectMatchesReference(testGpu!, sparsedAttention.impl, {
+      params: PARAMS,
+      shapes: MULTISTEP_SHAPES,
+      seedBase: 300,
+    });
   },
 });
 
@@ -71,9 +79,9 @@ Deno.test("sparsed-attention selects the block holding the mass, and reuses it a
   const params = { density: 0.25, blockSize: 8, skip: 0.2 };
   const inputs = oneFarBlock(shape, 5, 8);
   // Step 0 is dense.
-  assertEquals(sparsedAttention.impl.selectKeys(shape, params, inputs, 0, 9).length, 64);
+  assertEquals(sparsedAttention.impl.selectKeys({ shape, params, inputs }, 0, 9).length, 64);
   // Step 1: 2 of 8 blocks, its own (1) and the one holding the mass (5).
-  const keys = [...sparsedAttention.impl.selectKeys(shape, params, inputs, 1, 9)];
+  const keys = [...sparsedAttention.impl.selectKeys({ shape, params, inputs }, 1, 9)];
   assertEquals(keys, [
     ...Array.from({ length: 8 }, (_, j) => 8 + j),
     ...Array.from({ length: 8 }, (_, j) => 40 + j),
@@ -82,6 +90,6 @@ Deno.test("sparsed-attention selects the block holding the mass, and reuses it a
   const moved = oneFarBlock(shape, 6, 8);
   moved.q.set(inputs.q.subarray(0, 2 * 64 * 8));
   moved.k.set(inputs.k.subarray(0, 2 * 64 * 8));
-  assertEquals([...sparsedAttention.impl.selectKeys(shape, params, moved, 2, 9)], keys);
+  assertEquals([...sparsedAttention.impl.selectKeys({ shape, params, inputs: moved }, 2, 9)], keys);
   assert(sparsedAttention.impl.nominalDensity(shape, params) > 0.25);
 });

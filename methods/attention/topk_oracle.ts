@@ -2,29 +2,23 @@
 // no scoring work, so it is no faster than dense; it is the upper bound on quality that any
 // key-selection method at the same budget can reach.
 import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
+import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  keepCount,
   queryCount,
   queryOffset,
-} from "./interface.ts";
+} from "../../bench/families/attention/mod.ts";
 import { ORACLE_STAGES, ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
 
 // The scratch buffer of scores must fit one storage binding (128 MiB on most adapters).
 const SCRATCH_BYTES = 96 * 1024 * 1024;
 // Scores this close to the k-th are a near-tie that rounding on another device may flip.
 const TIE_GAP = 1e-4;
-
-/** Keys a row keeps: a share of the keys it can see, rounded half up in float32 as the kernel does. */
-export function keepCount(visible: number, density: number): number {
-  return Math.min(
-    visible,
-    Math.max(1, Math.floor(Math.fround(Math.fround(density) * visible) + 0.5)),
-  );
-}
 
 /** Scaled scores of one row in float32, in the kernel's order of operations. */
 export function rowScores(
@@ -42,11 +36,7 @@ export function rowScores(
   const qr = Float32Array.from({ length: d }, (_, i) => f(inputs.q[qOff + i] * scale));
   const scores = new Float32Array(visible);
   for (let j = 0; j < visible; j++) {
-    const lanes = [0, 0, 0, 0];
-    for (let i = 0; i < d; i++) {
-      lanes[i % 4] = f(lanes[i % 4] + f(qr[i] * inputs.k[base + j * d + i]));
-    }
-    scores[j] = f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+    scores[j] = float32Dot4(qr, inputs.k, { a: 0, b: base + j * d, length: d });
   }
   return scores;
 }
@@ -56,11 +46,7 @@ function ranked(scores: Float32Array): number[] {
   return [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b);
 }
 
-function densityOf(params: ParamValues): number {
-  return params.density as number;
-}
-
-export const topkOracleAttention = defineMethod<AttentionMethod>({
+export const topkOracleAttention = defineAttentionMethod({
   id: "topk-oracle-attention",
   family: "attention",
   title: "Exact per-query top-k (oracle)",
@@ -86,7 +72,7 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
   notes:
     "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many.",
   impl: {
-    async setup(gpu, shape, inputs, params) {
+    async setup(gpu, { shape, inputs, params }) {
       const { device } = gpu;
       const queries = queryCount(shape);
       const rowsPerChunk = Math.max(
@@ -112,7 +98,7 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
       );
       const state = createStorage(device, shape.heads * rowsPerChunk * 16, "topk-state");
       const uniforms: GPUBuffer[] = [];
-      const groups: GPUBindGroup[] = [];
+      const passes: Pass[] = [];
       for (let c = 0; c < chunks; c++) {
         for (let stage = 0; stage < ORACLE_STAGES; stage++) {
           const u = device.createBuffer({
@@ -124,30 +110,29 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
             (x, i) => view.setUint32(i * 4, x, true),
           );
           view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
-          view.setFloat32(24, densityOf(params), true);
+          view.setFloat32(24, params.density, true);
           view.setUint32(28, queries, true);
           view.setUint32(32, stage, true);
           device.queue.writeBuffer(u, 0, view.buffer);
           uniforms.push(u);
-          groups.push(device.createBindGroup({
-            layout: pipeline.getBindGroupLayout(0),
-            entries: [inputs.q, inputs.k, inputs.v, output, visited, scratch, state, u].map((
-              buffer,
-              binding,
-            ) => ({ binding, resource: { buffer } })),
-          }));
+          passes.push([
+            pipeline,
+            bindInOrder(device, pipeline, [
+              inputs.q,
+              inputs.k,
+              inputs.v,
+              output,
+              visited,
+              scratch,
+              state,
+              u,
+            ]),
+            [Math.ceil(rowsPerChunk / ORACLE_WORKGROUP), shape.heads, 1],
+          ]);
         }
       }
       return {
-        encode(encoder) {
-          for (const group of groups) {
-            const pass = encoder.beginComputePass();
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, group);
-            pass.dispatchWorkgroups(Math.ceil(rowsPerChunk / ORACLE_WORKGROUP), shape.heads);
-            pass.end();
-          }
-        },
+        encode: (encoder) => encodePasses(encoder, passes),
         output,
         visited,
         compileMs,
@@ -158,18 +143,18 @@ export const topkOracleAttention = defineMethod<AttentionMethod>({
         },
       };
     },
-    selectKeys(shape, params, inputs, head, row) {
+    selectKeys({ shape, params, inputs }, head, row) {
       const scores = rowScores(shape, inputs, head, row);
-      const keep = keepCount(scores.length, densityOf(params));
+      const keep = keepCount(scores.length, params.density);
       return Int32Array.from(ranked(scores).slice(0, keep)).sort();
     },
-    ambiguousRow(shape, params, inputs, head, row) {
+    ambiguousRow({ shape, params, inputs }, head, row) {
       const scores = rowScores(shape, inputs, head, row);
-      const keep = keepCount(scores.length, densityOf(params));
+      const keep = keepCount(scores.length, params.density);
       if (keep >= scores.length) return false;
       const order = ranked(scores);
       return scores[order[keep - 1]] - scores[order[keep]] < TIE_GAP;
     },
-    nominalDensity: (_shape, params) => densityOf(params),
+    nominalDensity: (_shape, params) => params.density,
   },
 });

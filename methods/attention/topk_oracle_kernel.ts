@@ -5,6 +5,11 @@
 // the keys above that value, and to keys equal to it in index order until k are taken. Passes,
 // because llvmpipe silently ends an invocation's loops after 65,535 iterations in all: one pass
 // for everything stopped short past about 10,600 visible keys.
+import {
+  headDimWgsl,
+  KEY_DOT_WGSL,
+  ONLINE_SOFTMAX_WGSL,
+} from "../../bench/families/attention/mod.ts";
 
 const WORKGROUP = 64;
 
@@ -12,7 +17,6 @@ const WORKGROUP = 64;
 export const ORACLE_STAGES = 6;
 
 export function topkOracleWgsl(headDim: number): string {
-  const d4 = headDim / 4;
   return /* wgsl */ `
 struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
@@ -24,8 +28,7 @@ struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, s
 // Per row of the chunk: the threshold's bits found so far, their mask, keys still to take.
 @group(0) @binding(6) var<storage, read_write> state: array<vec4<u32>>;
 @group(0) @binding(7) var<uniform> p: Params;
-const D4: u32 = ${d4}u;
-
+${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}
 // Maps a float to a u32 whose unsigned order is the float's order, and back.
 fn order_key(x: f32) -> u32 {
   let bits = bitcast<u32>(x);
@@ -55,11 +58,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (p.stage == 0u) {
     var qr: array<vec4<f32>, D4>;
     for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; }
-    for (var j = 0u; j < count; j++) {
-      var dot4 = vec4<f32>(0.0);
-      for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
-      scratch[slot + j] = order_key(dot4.x + dot4.y + dot4.z + dot4.w);
-    }
+    for (var j = 0u; j < count; j++) { scratch[slot + j] = order_key(key_dot(&qr, base + j * D4)); }
     let keep = min(count, max(1u, u32(floor(p.density * f32(count) + 0.5))));
     state[at] = vec4<u32>(0u, 0u, keep, 0u);
     return;
@@ -90,8 +89,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.
   var acc: array<vec4<f32>, D4>;
   for (var i = 0u; i < D4; i++) { acc[i] = vec4<f32>(0.0); }
-  var running_max = -3.0e38;
-  var denom = 0.0;
+  var state = softmax_start();
   var ties = remaining;
   var taken = 0u;
   for (var j = 0u; j < count; j++) {
@@ -101,16 +99,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (ties == 0u) { continue; }
       ties--;
     }
-    let s = from_order_key(key);
-    let new_max = max(running_max, s);
-    let rescale = exp(running_max - new_max);
-    let weight = exp(s - new_max);
-    denom = denom * rescale + weight;
-    for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[base + j * D4 + i]; }
-    running_max = new_max;
+    softmax_add(&state, &acc, from_order_key(key), base + j * D4);
     taken++;
   }
-  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / denom; }
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / state.denom; }
   visited[head * p.queries + row] = taken;
 }`;
 }

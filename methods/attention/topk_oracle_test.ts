@@ -1,6 +1,6 @@
 // The top-k oracle beyond llvmpipe's loop limit (its shared shapes run in attention_gpu_test.ts).
 import { testGpu } from "../../tests/gpu.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
+import { expectMatchesReference } from "../../bench/families/attention/mod.ts";
 import { topkOracleAttention } from "./topk_oracle.ts";
 
 Deno.test({
@@ -8,10 +8,9 @@ Deno.test({
   ignore: testGpu === null,
   async fn() {
     // In one pass the select and attend loops of a row stopped short past about 10,600 keys.
-    await expectMatchesReference(
-      topkOracleAttention.impl,
-      [{ density: 0.1 }],
-      [{ heads: 1, seq: 12000, headDim: 32, causal: true, queries: 2 }],
-    );
+    await expectMatchesReference(testGpu!, topkOracleAttention.impl, {
+      params: [{ density: 0.1 }],
+      shapes: [{ heads: 1, seq: 12000, headDim: 32, causal: true, queries: 2 }],
+    });
   },
 });

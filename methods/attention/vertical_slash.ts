@@ -3,18 +3,21 @@
 // important tokens) and top diagonals (slash lines: local and periodic offsets) form one
 // pattern every query row of the head attends to.
 import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
-import { defineMethod, type ParamValues } from "../../bench/metadata.ts";
-import { perInputCache } from "./block_sparse.ts";
 import {
   type AttentionInputs,
-  type AttentionMethod,
   type AttentionShape,
+  defineAttentionMethod,
   densePairsPerHead,
+  float32Dot4,
+  MASKS_WORKGROUP,
+  perInputCache,
   queryCount,
   queryOffset,
-} from "./interface.ts";
-import { selectedKeys, setupKeyMasks, topBoundaryIsNearTie, topIndices } from "./key_masks.ts";
-import { MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+  selectedKeys,
+  setupKeyMasks,
+  topBoundaryIsNearTie,
+  topIndices,
+} from "../../bench/families/attention/mod.ts";
 import { estimateLogitsWgsl, estimateLseWgsl, estimateSumsWgsl } from "./vertical_slash_kernel.ts";
 
 // Scores this close (relatively) to the last one kept are a near-tie: the GPU's exp and log
@@ -23,8 +26,17 @@ const TIE_GAP = 1e-4;
 const FORCED = 3.0e38;
 const FLOOR = -3.0e38;
 
+/** Vertical-slash's parameters, as declared below. */
+export type VerticalSlashParams = {
+  density: number;
+  verticalShare: number;
+  lastQueries: number;
+  window: number;
+  sinks: number;
+};
+
 /** How a budget splits into columns and diagonals, for one shape. */
-export interface VerticalSlashSettings {
+export interface VerticalSlashSplit {
   /** Estimation rows: the last `last` query rows. */
   last: number;
   /** Columns kept per head (the forced sinks among them). */
@@ -42,21 +54,19 @@ export interface VerticalSlashSettings {
  * `verticalShare` of them columns and the rest diagonals, the local window counted among the
  * diagonals (at least the window is kept even when B is smaller).
  */
-export function verticalSlashSettings(
+export function verticalSlashSplit(
   shape: AttentionShape,
-  params: ParamValues,
-): VerticalSlashSettings {
-  const density = params.density as number;
-  const share = params.verticalShare as number;
+  params: VerticalSlashParams,
+): VerticalSlashSplit {
   const queries = queryCount(shape);
-  const budget = Math.max(1, Math.round(density * densePairsPerHead(shape) / queries));
-  const verticals = Math.min(shape.seq, Math.round(budget * share));
-  const window = Math.min(shape.seq, params.window as number);
+  const budget = Math.max(1, Math.round(params.density * densePairsPerHead(shape) / queries));
+  const verticals = Math.min(shape.seq, Math.round(budget * params.verticalShare));
+  const window = Math.min(shape.seq, params.window);
   const diagonals = Math.min(shape.seq, Math.max(window, budget - verticals));
   return {
-    last: Math.min(queries, params.lastQueries as number),
+    last: Math.min(queries, params.lastQueries),
     verticals,
-    sinks: Math.min(verticals, params.sinks as number),
+    sinks: Math.min(verticals, params.sinks),
     window,
     slashes: diagonals - window,
   };
@@ -82,10 +92,7 @@ export function estimateSums(
     const qs = Float32Array.from({ length: d }, (_, i) => f(inputs.q[qOff + i] * scale));
     const row = new Float32Array(seq).fill(FLOOR);
     for (let j = 0; j < (shape.causal ? pos + 1 : seq); j++) {
-      const kOff = (head * seq + j) * d;
-      const lanes = [0, 0, 0, 0];
-      for (let i = 0; i < d; i++) lanes[i % 4] = f(lanes[i % 4] + f(qs[i] * inputs.k[kOff + i]));
-      row[j] = f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+      row[j] = float32Dot4(qs, inputs.k, { a: 0, b: (head * seq + j) * d, length: d });
     }
     return row;
   });
@@ -120,7 +127,7 @@ const cachedSums = perInputCache<{ columns: Float32Array; slashes: Float32Array 
 export function headScores(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: VerticalSlashSettings,
+  s: VerticalSlashSplit,
   head: number,
 ): { columns: Float32Array; slashes: Float32Array } {
   const raw = cachedSums(
@@ -139,7 +146,7 @@ export function headScores(
 export function chooseLines(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  s: VerticalSlashSettings,
+  s: VerticalSlashSplit,
   head: number,
 ): { columns: Int32Array; diagonals: Int32Array } {
   const scores = headScores(shape, inputs, s, head);
@@ -161,11 +168,11 @@ export function nearTieIndices(scores: Float32Array, keep: number, gap = TIE_GAP
 const cachedLines = perInputCache<{ columns: Int32Array; diagonals: Int32Array }>();
 const cachedTies = perInputCache<{ columns: number[]; diagonals: number[] }>();
 
-function settingsKey(shape: AttentionShape, s: VerticalSlashSettings, head: number): string {
+function settingsKey(shape: AttentionShape, s: VerticalSlashSplit, head: number): string {
   return `${JSON.stringify(shape)}|${JSON.stringify(s)}|${head}`;
 }
 
-export const verticalSlashAttention = defineMethod<AttentionMethod>({
+export const verticalSlashAttention = defineAttentionMethod({
   id: "vertical-slash-attention",
   family: "attention",
   title: "Vertical-slash (MInference)",
@@ -226,8 +233,8 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
   notes:
     "Follows MInference's online estimate (softmax of the last 64 queries, column and diagonal sums, top-k of each, leading columns and local diagonals forced in); the offline per-head pattern search that picks vertical-slash versus other patterns and per-head budgets is not done: every head is vertical-slash at one budget. nominalDensity is an upper bound (B keys per row, capped by what the row sees): for causal prefill a column counts only for rows at or after it, a diagonal only for rows past its offset, and lines overlap, so realized density is about a third of it. As in MInference, the slash sums also collect the mass the last queries give to sinks and far tokens (at offsets t − j near t), which spends some diagonals on offsets only late rows reach. Non-causal inputs use only backward diagonals (t − j ≥ 0); keys ahead come only from columns. The estimate is a dense pass of the last queries (64·seq dot products per head, a scratch of heads·64·seq floats): small beside prefill attention at seq ≥ 2048, but when decoding a few queries the estimate is the whole computation again, so it is slower than dense there.",
   impl: {
-    setup(gpu, shape, inputs, params) {
-      const s = verticalSlashSettings(shape, params);
+    setup(gpu, { shape, inputs, params }) {
+      const s = verticalSlashSplit(shape, params);
       const { device } = gpu;
       const scratchBytes = shape.heads * s.last * shape.seq * 4;
       if (scratchBytes > device.limits.maxStorageBufferBindingSize) {
@@ -237,7 +244,9 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
           ),
         );
       }
-      return setupKeyMasks(gpu, shape, inputs, {
+      return setupKeyMasks(gpu, {
+        shape,
+        inputs,
         groups: 1,
         window: s.window,
         async build({ uniforms, layout, bind, topkPass }) {
@@ -333,8 +342,8 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
         },
       });
     },
-    selectKeys(shape, params, inputs, head, row) {
-      const s = verticalSlashSettings(shape, params);
+    selectKeys({ shape, params, inputs }, head, row) {
+      const s = verticalSlashSplit(shape, params);
       const lines = cachedLines(
         inputs,
         settingsKey(shape, s, head),
@@ -342,8 +351,8 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
       );
       return selectedKeys(shape, row, { ...lines, window: s.window });
     },
-    ambiguousRow(shape, params, inputs, head, row) {
-      const s = verticalSlashSettings(shape, params);
+    ambiguousRow({ shape, params, inputs }, head, row) {
+      const s = verticalSlashSplit(shape, params);
       const ties = cachedTies(inputs, settingsKey(shape, s, head), () => {
         const scores = headScores(shape, inputs, s, head);
         return {
@@ -360,7 +369,7 @@ export const verticalSlashAttention = defineMethod<AttentionMethod>({
         ties.diagonals.some((o) => o <= pos);
     },
     nominalDensity(shape, params) {
-      const s = verticalSlashSettings(shape, params);
+      const s = verticalSlashSplit(shape, params);
       const perRow = s.verticals + s.window + s.slashes;
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {

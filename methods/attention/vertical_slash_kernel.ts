@@ -2,8 +2,8 @@
 // key they see, summed per key column (vertical score) and per diagonal offset t − j (slash
 // score). Three passes, plain per-invocation loops as the other kernels: the logits into a
 // scratch buffer, each estimation row's log-sum-exp, then both sums. Top-k and attention are the
-// shared key-mask passes (key_masks_kernel.ts).
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "./key_masks_kernel.ts";
+// family's key-mask passes.
+import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 /** The method's own uniforms beside the shared key-mask ones (16 bytes). */
 const ESTIMATE_PARAMS = /* wgsl */ `

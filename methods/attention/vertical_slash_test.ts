@@ -3,14 +3,13 @@
 // hand-made inputs.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
-import type { AttentionShape } from "./interface.ts";
+import { type AttentionShape, expectMatchesReference } from "../../bench/families/attention/mod.ts";
 import {
   chooseLines,
   nearTieIndices,
   verticalSlashAttention,
-  type VerticalSlashSettings,
-  verticalSlashSettings,
+  type VerticalSlashSplit,
+  verticalSlashSplit,
 } from "./vertical_slash.ts";
 
 export const VERTICAL_SLASH_TEST_PARAMS = [
@@ -23,7 +22,9 @@ Deno.test({
   name: "vertical-slash-attention: GPU output equals the CPU reference",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(verticalSlashAttention.impl, VERTICAL_SLASH_TEST_PARAMS);
+    await expectMatchesReference(testGpu!, verticalSlashAttention.impl, {
+      params: VERTICAL_SLASH_TEST_PARAMS,
+    });
   },
 });
 
@@ -33,11 +34,11 @@ function flat(n: number, vector: (i: number) => number[]): Float32Array {
   return Float32Array.from(Array.from({ length: n }, (_, i) => vector(i)).flat());
 }
 
-function settings(over: Partial<VerticalSlashSettings>): VerticalSlashSettings {
+function settings(over: Partial<VerticalSlashSplit>): VerticalSlashSplit {
   return { last: 4, verticals: 0, sinks: 0, window: 1, slashes: 0, ...over };
 }
 
-Deno.test("chooseLines: a key every query seeks is the top column, after the forced sinks", () => {
+Deno.test("chooseLines() makes a key every query seeks the top column, after the forced sinks", () => {
   const inputs = {
     q: flat(12, () => [4, 0, 0, 0]),
     k: flat(12, (j) => (j === 5 ? [4, 0, 0, 0] : j === 9 ? [2, 0, 0, 0] : [0, 0, 0, 0])),
@@ -49,7 +50,7 @@ Deno.test("chooseLines: a key every query seeks is the top column, after the for
   assertEquals([...two.columns], [0, 5, 9]);
 });
 
-Deno.test("chooseLines: a periodic offset is the top diagonal, the window never spent on", () => {
+Deno.test("chooseLines() makes a periodic offset the top diagonal, never spending the window", () => {
   // q_t and k_{t−3} share a direction, and later keys are longer: offsets 3, 7 and 11 peak,
   // the nearest highest.
   const inputs = {
@@ -65,9 +66,9 @@ Deno.test("chooseLines: a periodic offset is the top diagonal, the window never 
   assertEquals([...wide.diagonals], [7]);
 });
 
-Deno.test("verticalSlashSettings: the budget splits into columns and diagonals of the mean row", () => {
+Deno.test("verticalSlashSplit() splits the budget into columns and diagonals of the mean row", () => {
   const shape = { heads: 1, seq: 1000, headDim: 64, causal: false };
-  const s = verticalSlashSettings(shape, {
+  const s = verticalSlashSplit(shape, {
     density: 0.1,
     verticalShare: 0.3,
     lastQueries: 64,
@@ -76,7 +77,7 @@ Deno.test("verticalSlashSettings: the budget splits into columns and diagonals o
   });
   // 100 keys a row: 30 columns (4 of them sinks), 70 diagonals (16 of them the window).
   assertEquals(s, { last: 64, verticals: 30, sinks: 4, window: 16, slashes: 54 });
-  const small = verticalSlashSettings({ ...shape, queries: 5 }, {
+  const small = verticalSlashSplit({ ...shape, queries: 5 }, {
     density: 0.005,
     verticalShare: 0.5,
     lastQueries: 64,
@@ -87,7 +88,7 @@ Deno.test("verticalSlashSettings: the budget splits into columns and diagonals o
   assertEquals(small, { last: 5, verticals: 3, sinks: 3, window: 16, slashes: 0 });
 });
 
-Deno.test("nearTieIndices: only a boundary within the gap is ambiguous, and only its members", () => {
+Deno.test("nearTieIndices() flags only a boundary within the gap, and only its members", () => {
   const clear = Float32Array.from([3, 2, 1, 0.5]);
   assertEquals(nearTieIndices(clear, 2), []);
   const tie = Float32Array.from([3, 1.00000005, 1, 0.5, 1.0000001]);

@@ -1,21 +1,22 @@
 // The key-mask attend pass and top-k pass against their CPU references: a test-only method whose
 // column, diagonal and per-block scores are seeded random numbers, so every mask section, the
 // window, causal limits and the top-k selection are exercised together on odd and even shapes.
-import { assert, assertEquals } from "../../tests/assert.ts";
-import { testGpu } from "../../tests/gpu.ts";
-import { uploadStorage } from "../../bench/gpu/buffers.ts";
-import { mulberry32 } from "../../bench/random.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
-import { type AttentionMethod, type AttentionShape, queryCount } from "./interface.ts";
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { testGpu } from "../../../tests/gpu.ts";
+import { uploadStorage } from "../../gpu/buffers.ts";
+import { mulberry32 } from "../../random.ts";
 import {
+  type AttentionMethod,
+  type AttentionShape,
   blockRowGroups,
+  expectMatchesReference,
   maskWords,
+  queryCount,
   selectedKeys,
   setupKeyMasks,
   topBoundaryIsNearTie,
   topIndices,
-} from "./key_masks.ts";
-import { expectMatchesReference } from "./gpu_test_support.ts";
+} from "./mod.ts";
 
 const BLOCK = 16;
 
@@ -32,40 +33,42 @@ function scoresOf(shape: AttentionShape) {
   };
 }
 
-function partsOf(shape: AttentionShape, params: ParamValues, head: number, row: number) {
+/** Keys each part of the selection keeps. */
+type MaskParams = { columns: number; diagonals: number; perGroup: number; window: number };
+
+function partsOf(shape: AttentionShape, params: MaskParams, head: number, row: number) {
   const s = scoresOf(shape);
   const n = shape.seq;
   const group = head * s.blocks + Math.floor(row / BLOCK);
   return {
-    columns: topIndices(s.columns.subarray(head * n, (head + 1) * n), params.columns as number),
-    diagonals: topIndices(
-      s.diagonals.subarray(head * n, (head + 1) * n),
-      params.diagonals as number,
-    ),
-    group: topIndices(s.groups.subarray(group * n, (group + 1) * n), params.perGroup as number),
-    window: params.window as number,
+    columns: topIndices(s.columns.subarray(head * n, (head + 1) * n), params.columns),
+    diagonals: topIndices(s.diagonals.subarray(head * n, (head + 1) * n), params.diagonals),
+    group: topIndices(s.groups.subarray(group * n, (group + 1) * n), params.perGroup),
+    window: params.window,
   };
 }
 
-const testMethod: AttentionMethod = {
-  setup(gpu, shape, inputs, params) {
+const testMethod: AttentionMethod<MaskParams> = {
+  setup(gpu, { shape, inputs, params }) {
     const s = scoresOf(shape);
     const heads = shape.heads;
     const groups = heads * s.blocks;
     const keepsOf = (n: number, keep: number) =>
       uploadStorage(gpu.device, Uint32Array.from({ length: n }, () => keep));
-    return setupKeyMasks(gpu, shape, inputs, {
+    return setupKeyMasks(gpu, {
+      shape,
+      inputs,
       groups,
       rowGroups: blockRowGroups(shape, BLOCK),
-      window: params.window as number,
+      window: params.window,
       async build({ gpu, layout, topkPass }) {
         const columns = uploadStorage(gpu.device, s.columns);
         const diagonals = uploadStorage(gpu.device, s.diagonals);
         const perGroup = uploadStorage(gpu.device, s.groups);
         const keeps = [
-          keepsOf(heads, params.columns as number),
-          keepsOf(heads, params.diagonals as number),
-          keepsOf(groups, params.perGroup as number),
+          keepsOf(heads, params.columns),
+          keepsOf(heads, params.diagonals),
+          keepsOf(groups, params.perGroup),
         ];
         const n = shape.seq;
         const parts = await Promise.all([
@@ -103,7 +106,7 @@ const testMethod: AttentionMethod = {
       },
     });
   },
-  selectKeys: (shape, params, _inputs, head, row) =>
+  selectKeys: ({ shape, params }, head, row) =>
     selectedKeys(shape, row, partsOf(shape, params, head, row)),
   nominalDensity: () => 1,
 };
@@ -113,15 +116,17 @@ Deno.test({
     "key masks: GPU attend over columns, diagonals, window and group top-k equals the CPU reference",
   ignore: testGpu === null,
   async fn() {
-    await expectMatchesReference(testMethod, [
-      { columns: 3, diagonals: 2, perGroup: 5, window: 4 },
-      { columns: 0, diagonals: 0, perGroup: 1, window: 0 },
-      { columns: 40, diagonals: 33, perGroup: 70, window: 1 },
-    ]);
+    await expectMatchesReference(testGpu!, testMethod, {
+      params: [
+        { columns: 3, diagonals: 2, perGroup: 5, window: 4 },
+        { columns: 0, diagonals: 0, perGroup: 1, window: 0 },
+        { columns: 40, diagonals: 33, perGroup: 70, window: 1 },
+      ],
+    });
   },
 });
 
-Deno.test("selectedKeys: union of parts, limited to what a causal row may see, ascending", () => {
+Deno.test("selectedKeys() unions the parts a causal row may see, ascending", () => {
   const shape = { heads: 1, seq: 10, headDim: 4, causal: true };
   const keys = selectedKeys(shape, 6, {
     columns: [9, 0, 3],
@@ -135,7 +140,7 @@ Deno.test("selectedKeys: union of parts, limited to what a causal row may see, a
   assertEquals([...open], [6, 9]);
 });
 
-Deno.test("topIndices: the k largest, ties to the lower index, never the floor, ascending", () => {
+Deno.test("topIndices() takes the k largest, ties to the lower index, never the floor, ascending", () => {
   assertEquals([...topIndices([0.5, 2, 2, -3e38, 1], 2)], [1, 2]);
   assertEquals([...topIndices([1, 3, 3, 3], 2)], [1, 2]);
   assertEquals([...topIndices([-3e38, 1], 5)], [1]);
@@ -151,10 +156,9 @@ Deno.test({
   async fn() {
     // One pass per radix byte keeps every invocation near `len` iterations; a single-pass select
     // stopped short past about 10,600 keys and set too few bits.
-    await expectMatchesReference(
-      testMethod,
-      [{ columns: 3000, diagonals: 2500, perGroup: 4000, window: 4 }],
-      [{ heads: 1, seq: 20000, headDim: 32, causal: true, queries: 2 }],
-    );
+    await expectMatchesReference(testGpu!, testMethod, {
+      params: [{ columns: 3000, diagonals: 2500, perGroup: 4000, window: 4 }],
+      shapes: [{ heads: 1, seq: 20000, headDim: 32, causal: true, queries: 2 }],
+    });
   },
 });

@@ -2,8 +2,15 @@
 // attention task may call. Keys and values are heads × seq × headDim, queries and outputs
 // heads × queries × headDim, row-major, float32. Prefill has a query per position; decoding has a
 // few queries, the last positions, against the whole KV cache.
-import type { GpuContext } from "../../bench/gpu/device.ts";
-import type { ParamValues } from "../../bench/metadata.ts";
+import type { GpuContext } from "../../gpu/device.ts";
+import {
+  defineMethod,
+  type Method,
+  type MethodDefinition,
+  type ParamSpecs,
+  type ParamValues,
+  type ParamValuesOf,
+} from "../../metadata.ts";
 
 export interface AttentionShape {
   heads: number;
@@ -14,7 +21,7 @@ export interface AttentionShape {
   /** Query rows, the last `queries` positions; absent means one per position (prefill). */
   queries?: number;
   /**
-   * Steps of the same heads folded into \`heads\` (multi-step tasks: denoising or decoding steps
+   * Steps of the same heads folded into `heads` (multi-step tasks: denoising or decoding steps
    * with drifting q and k). Slice s·H + h, with H = heads / steps, is head h at step s, steps in
    * order. Absent means 1. Methods without state across steps may ignore it: each slice is then
    * just another head.
@@ -22,12 +29,28 @@ export interface AttentionShape {
   steps?: number;
 }
 
-/** Steps folded into the heads of \`shape\` (1 unless a multi-step task set them). */
+/**
+ * Steps folded into the heads of `shape` (1 unless a multi-step task set them).
+ *
+ * @example
+ * ```ts
+ * import { stepCount } from "./mod.ts";
+ * stepCount({ heads: 8, seq: 64, headDim: 16, causal: false, steps: 4 }); // 4
+ * ```
+ */
 export function stepCount(shape: AttentionShape): number {
   return shape.steps ?? 1;
 }
 
-/** Query rows of `shape`. */
+/**
+ * Query rows of `shape`: `queries` when decoding, one per position otherwise.
+ *
+ * @example
+ * ```ts
+ * import { queryCount } from "./mod.ts";
+ * queryCount({ heads: 1, seq: 100, headDim: 16, causal: true, queries: 4 }); // 4
+ * ```
+ */
 export function queryCount(shape: AttentionShape): number {
   return shape.queries ?? shape.seq;
 }
@@ -51,6 +74,16 @@ export interface AttentionGpuInputs {
   v: GPUBuffer;
 }
 
+/**
+ * One computation a method is asked for: the shape, the inputs (GPU buffers for `setup`, host
+ * arrays for the CPU reference) and the method's parameter values.
+ */
+export interface AttentionProblem<I, V = ParamValues> {
+  shape: AttentionShape;
+  inputs: I;
+  params: V;
+}
+
 /** A method set up for one shape: the timed work and where it leaves its results. */
 export interface AttentionKernel {
   /** Records one full attention computation (any number of passes) into `encoder`. */
@@ -62,7 +95,7 @@ export interface AttentionKernel {
    */
   run?(): Promise<void>;
   finalize?(): Promise<void>;
-  /** heads × seq × headDim float32 output. */
+  /** heads × queries × headDim float32 output. */
   output: GPUBuffer;
   /** One u32 per (head, query row): how many keys the kernel actually scored for that row. */
   visited: GPUBuffer;
@@ -72,40 +105,66 @@ export interface AttentionKernel {
   dispose(): void;
 }
 
-/** What an attention method implements. */
-export interface AttentionMethod {
+/**
+ * What an attention method implements, `V` being its parameter values (typed by its declared
+ * specs when it is built with {@link defineAttentionMethod}).
+ */
+export interface AttentionMethod<V extends Readonly<ParamValues> = ParamValues> {
   /** Uploads nothing itself: compiles its pipelines and binds the task's input buffers. */
   setup(
     gpu: GpuContext,
-    shape: AttentionShape,
-    inputs: AttentionGpuInputs,
-    params: ParamValues,
+    problem: AttentionProblem<AttentionGpuInputs, V>,
   ): Promise<AttentionKernel>;
   /**
    * The plain CPU reference of the method's selection: the key indices row `row` of head `head`
    * attends to, ascending. The reference output is softmax attention over exactly these keys.
    */
-  selectKeys(
-    shape: AttentionShape,
-    params: ParamValues,
-    inputs: AttentionInputs,
-    head: number,
-    row: number,
-  ): Int32Array;
+  selectKeys(problem: AttentionProblem<AttentionInputs, V>, head: number, row: number): Int32Array;
   /**
    * For methods that select by comparing scores: whether this row's selection hinges on a
    * near-tie that float rounding on another device may resolve differently. The correctness
    * check excuses such rows (and says how many); absent means no row is ever ambiguous.
    */
-  ambiguousRow?(
-    shape: AttentionShape,
-    params: ParamValues,
-    inputs: AttentionInputs,
-    head: number,
-    row: number,
-  ): boolean;
+  ambiguousRow?(problem: AttentionProblem<AttentionInputs, V>, head: number, row: number): boolean;
   /** The density the parameters ask for, before any kernel runs: attended pairs / dense pairs. */
-  nominalDensity(shape: AttentionShape, params: ParamValues): number;
+  nominalDensity(shape: AttentionShape, params: V): number;
+}
+
+/**
+ * Declares an attention method: its metadata (validated at once) and its implementation, whose
+ * hooks receive parameter values typed by `parameters` (`params.window` is a number where
+ * `window` is declared an `int`), so no method casts them.
+ *
+ * @param definition metadata and the {@link AttentionMethod} implementation
+ * @returns the frozen method, as the registry lists it
+ * @throws {MetadataError} when the metadata does not satisfy the method schema
+ * @example
+ * ```ts
+ * import { defineAttentionMethod, denseKeys } from "./mod.ts";
+ * const everyKey = defineAttentionMethod({
+ *   id: "every-key",
+ *   family: "attention",
+ *   title: "Every key",
+ *   description: "dense attention's selection, with a parameter it ignores",
+ *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   version: "1.0.0",
+ *   parameters: {
+ *     window: { type: "int", description: "unused", default: 8, min: 1, max: 9, sweep: [8] },
+ *   },
+ *   capabilities: { requires: ["webgpu"], features: ["causal"] },
+ *   impl: {
+ *     setup: () => Promise.reject(new Error("CPU only")),
+ *     selectKeys: ({ shape }, _head, row) => denseKeys(shape, row),
+ *     nominalDensity: (_shape, params) => params.window > 0 ? 1 : 0,
+ *   },
+ * });
+ * everyKey.meta.id; // "every-key"
+ * ```
+ */
+export function defineAttentionMethod<P extends ParamSpecs>(
+  definition: MethodDefinition<P, AttentionMethod<ParamValuesOf<P>>>,
+): Method<AttentionMethod> {
+  return defineMethod(definition);
 }
 
 /** Query–key pairs dense attention scores in one head. */

@@ -1,30 +1,30 @@
 // What key-selection methods share: a bitmap per head (columns), per head (diagonal offsets),
 // and per group of rows (any key set), a local window, and one attend pass over their union —
-// on the GPU (key_masks_kernel.ts) and in the CPU reference. A method supplies the passes that
+// on the GPU (_key_masks_kernel.ts) and in the CPU reference. A method supplies the passes that
 // fill the bitmaps each computation, and which group each query row belongs to.
-import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
-import type { GpuContext } from "../../bench/gpu/device.ts";
-import { bindInOrder, encodePasses, type Pass } from "./block_sparse.ts";
+import { compileCompute, createStorage, uploadStorage } from "../../gpu/buffers.ts";
+import type { GpuContext } from "../../gpu/device.ts";
+import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
   type AttentionGpuInputs,
   type AttentionKernel,
   type AttentionShape,
   queryCount,
   queryOffset,
-} from "./interface.ts";
+} from "./_interface.ts";
 import {
   maskedAttendWgsl,
   MASKS_WORKGROUP,
   TOPK_STAGES,
   topkToMaskWgsl,
-} from "./key_masks_kernel.ts";
+} from "./_key_masks_kernel.ts";
 
 /** u32 words of one bitmap over `seq` keys. */
 export function maskWords(seq: number): number {
   return Math.ceil(seq / 32);
 }
 
-/** Word offsets of the three sections of the masks buffer (see key_masks_kernel.ts). */
+/** Word offsets of the three sections of the masks buffer (see _key_masks_kernel.ts). */
 export interface MaskLayout {
   words: number;
   groups: number;
@@ -101,7 +101,7 @@ export function topBoundaryIsNearTie(scores: ArrayLike<number>, keep: number, ga
 /** Context a method's selection passes are built in. */
 export interface MaskContext {
   gpu: GpuContext;
-  /** The shared 32-byte uniforms (key_masks_kernel.ts MASKS_PARAMS). */
+  /** The shared 32-byte uniforms (MASKS_PARAMS). */
   uniforms: GPUBuffer;
   /** Cleared to zero before every computation; the method's passes set bits. */
   masks: GPUBuffer;
@@ -149,13 +149,24 @@ export function blockRowGroups(shape: AttentionShape, block: number): Uint32Arra
   );
 }
 
-/** Sets up a key-selection method: clear the masks, the method's passes, then attend. */
+/** What {@link setupKeyMasks} sets up: the shape, the inputs and the method's selection. */
+export interface KeyMaskOptions extends MaskSelection {
+  shape: AttentionShape;
+  inputs: AttentionGpuInputs;
+}
+
+/**
+ * Sets up a key-selection method: clear the masks, the method's passes, then attend.
+ *
+ * @param gpu the device
+ * @param options shape, inputs, and the method's groups, window and selection passes
+ * @returns the kernel
+ */
 export async function setupKeyMasks(
   gpu: GpuContext,
-  shape: AttentionShape,
-  inputs: AttentionGpuInputs,
-  selection: MaskSelection,
+  options: KeyMaskOptions,
 ): Promise<AttentionKernel> {
+  const { shape, inputs, ...selection } = options;
   const { device } = gpu;
   const queries = queryCount(shape);
   const layout = maskLayout(shape, selection.groups);

@@ -1,20 +1,41 @@
-// The WGSL kernel behind dense, sliding-window and sink + window attention: one invocation per query row, an
-// online softmax over the row's key band, so memory stays O(headDim) per query whatever the length.
-// On the software adapter this simple form beat workgroup-tiled variants (see DESIGN.md).
-import type { GpuContext } from "../../bench/gpu/device.ts";
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+// The WGSL kernel behind dense, sliding-window and sink + window attention: one invocation per
+// query row, an online softmax over the row's key band, so memory stays O(headDim) per query
+// whatever the length. On the software adapter this simple form beat workgroup-tiled variants.
+import type { GpuContext } from "../../gpu/device.ts";
+import { compileCompute, createStorage } from "../../gpu/buffers.ts";
+import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
   type AttentionGpuInputs,
   type AttentionKernel,
   type AttentionShape,
   queryCount,
-} from "./interface.ts";
+  queryOffset,
+} from "./_interface.ts";
+import { headDimWgsl, KEY_DOT_WGSL, ONLINE_SOFTMAX_WGSL } from "./_wgsl.ts";
 
 const WORKGROUP = 64;
 
+/**
+ * The key band [lo, hi] of `row` for a window of `window` keys, exactly as the banded kernel
+ * computes it: the last `window` keys up to the row when causal, otherwise `window` keys centred
+ * on it (⌊window/2⌋ before, the rest after).
+ *
+ * @example
+ * ```ts
+ * import { windowBand } from "./mod.ts";
+ * windowBand({ heads: 1, seq: 10, headDim: 4, causal: true }, 3, 5); // [3, 5]
+ * ```
+ */
+export function windowBand(shape: AttentionShape, window: number, row: number): [number, number] {
+  const pos = queryOffset(shape) + row;
+  if (shape.causal) return [Math.max(0, pos - window + 1), pos];
+  const before = Math.floor(window / 2);
+  const after = window - before - 1;
+  return [Math.max(0, pos - before), Math.min(shape.seq - 1, pos + after)];
+}
+
 /** WGSL for head dimension `headDim` (a multiple of 4). */
 export function bandedAttentionWgsl(headDim: number): string {
-  const d4 = headDim / 4;
   return /* wgsl */ `
 struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sinks: u32, queries: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
@@ -23,8 +44,7 @@ struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sink
 @group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> visited: array<u32>;
 @group(0) @binding(5) var<uniform> p: Params;
-const D4: u32 = ${d4}u;
-
+${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.x;
@@ -47,14 +67,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let base = head * p.seq * D4;
   let qrow = (head * p.queries + row) * D4;
-  var qr: array<vec4<f32>, ${d4}>;
-  var acc: array<vec4<f32>, ${d4}>;
+  var qr: array<vec4<f32>, D4>;
+  var acc: array<vec4<f32>, D4>;
   for (var i = 0u; i < D4; i++) {
     qr[i] = q[qrow + i] * p.scale;
     acc[i] = vec4<f32>(0.0);
   }
-  var running_max = -3.0e38;
-  var denom = 0.0;
+  var state = softmax_start();
   // Sink keys [0, sinks) come first where the band does not already cover them (StreamingLLM).
   let sink_end = min(p.sinks, lo);
   var j = 0u;
@@ -62,37 +81,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   loop {
     if (j > hi) { break; }
     let kb = base + j * D4;
-    var dot4 = vec4<f32>(0.0);
-    for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[kb + i]; }
-    let s = dot4.x + dot4.y + dot4.z + dot4.w;
-    let new_max = max(running_max, s);
-    let rescale = exp(running_max - new_max);
-    let weight = exp(s - new_max);
-    denom = denom * rescale + weight;
-    for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[kb + i]; }
-    running_max = new_max;
+    softmax_add(&state, &acc, key_dot(&qr, kb), kb);
     j++;
     if (j == sink_end) { j = lo; }
   }
-  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / denom; }
+  for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / state.denom; }
   visited[head * p.queries + row] = hi - lo + 1u + sink_end;
 }`;
 }
 
+/** What the banded kernel is set up for. */
+export interface BandedOptions {
+  shape: AttentionShape;
+  inputs: AttentionGpuInputs;
+  /** Keys per row; 0 means the full (causal) range, i.e. dense attention. */
+  window: number;
+  /** Leading keys every row attends to besides its band (default 0, none). */
+  sinks?: number;
+}
+
 /**
- * Compiles the banded kernel for `shape` and binds it to the task's inputs.
+ * Compiles the banded kernel for the shape and binds it to the task's inputs.
  *
- * @param window keys per row; 0 means the full (causal) range, i.e. dense attention
- * @param sinks leading keys every row attends to besides its band (0 for none)
+ * @param gpu the device
+ * @param options shape, inputs, window and sinks
+ * @returns the kernel
  * @throws {RangeError} when headDim is not a multiple of 4 or exceeds 256
  */
 export async function setupBandedAttention(
   gpu: GpuContext,
-  shape: AttentionShape,
-  inputs: AttentionGpuInputs,
-  window: number,
-  sinks = 0,
+  options: BandedOptions,
 ): Promise<AttentionKernel> {
+  const { shape, inputs, window, sinks = 0 } = options;
   if (shape.headDim % 4 !== 0 || shape.headDim > 256) {
     throw new RangeError(
       `Cannot run banded attention as 'headDim' must be a multiple of 4 up to 256: current value is ${shape.headDim}`,
@@ -124,22 +144,13 @@ export async function setupBandedAttention(
   params.setUint32(20, sinks, true);
   params.setUint32(24, queries, true);
   device.queue.writeBuffer(uniforms, 0, params.buffer);
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [inputs.q, inputs.k, inputs.v, output, visited, uniforms].map((buffer, binding) => ({
-      binding,
-      resource: { buffer },
-    })),
-  });
-  const groups = Math.ceil(queries / WORKGROUP);
+  const passes: Pass[] = [[
+    pipeline,
+    bindInOrder(device, pipeline, [inputs.q, inputs.k, inputs.v, output, visited, uniforms]),
+    [Math.ceil(queries / WORKGROUP), shape.heads, 1],
+  ]];
   return {
-    encode(encoder) {
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(groups, shape.heads);
-      pass.end();
-    },
+    encode: (encoder) => encodePasses(encoder, passes),
     output,
     visited,
     compileMs,

@@ -1,5 +1,10 @@
 // Plain, obviously-correct CPU attention: the reference every attention kernel is checked against.
-import { type AttentionInputs, type AttentionShape, queryCount, queryOffset } from "./interface.ts";
+import {
+  type AttentionInputs,
+  type AttentionShape,
+  queryCount,
+  queryOffset,
+} from "./_interface.ts";
 
 /**
  * Softmax attention of one query row over the given keys, in float64.

@@ -7,6 +7,7 @@
 // A row attends to the union of its head's columns, its head's diagonals, the local window
 // (offsets below `window`) and its group's keys, limited to keys it may see (causal).
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
+import { headDimWgsl, KEY_DOT_WGSL, ONLINE_SOFTMAX_WGSL } from "./_wgsl.ts";
 
 export const MASKS_WORKGROUP = 64;
 
@@ -20,7 +21,6 @@ fn group_at(group: u32) -> u32 { return (2u * p.heads + group) * p.words; }
 
 /** Per (query row, head): online-softmax attention over the keys its masks select. */
 export function maskedAttendWgsl(headDim: number): string {
-  const d4 = headDim / 4;
   return MASKS_PARAMS + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
@@ -30,8 +30,7 @@ export function maskedAttendWgsl(headDim: number): string {
 @group(0) @binding(5) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> visited: array<u32>;
 @group(0) @binding(7) var<uniform> p: Params;
-const D4: u32 = ${d4}u;
-
+${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}
 // Bits i in [lo, hi) of a word, clipped to 0..31.
 fn range_bits(lo: i32, hi: i32) -> u32 {
   let a = max(lo, 0);
@@ -71,8 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var qr: array<vec4<f32>, D4>;
   var acc: array<vec4<f32>, D4>;
   for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i] * p.scale; acc[i] = vec4<f32>(0.0); }
-  var running_max = -3.0e38;
-  var denom = 0.0;
+  var state = softmax_start();
   var taken = 0u;
   let last_word = last_key / 32u;
   for (var w = 0u; w <= last_word; w++) {
@@ -84,21 +82,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (m == 0u) { break; }
       let j = w * 32u + firstTrailingBit(m);
       m &= m - 1u;
-      var dot4 = vec4<f32>(0.0);
-      for (var i = 0u; i < D4; i++) { dot4 += qr[i] * k[base + j * D4 + i]; }
-      let s = dot4.x + dot4.y + dot4.z + dot4.w;
-      let new_max = max(running_max, s);
-      let rescale = exp(running_max - new_max);
-      let weight = exp(s - new_max);
-      denom = denom * rescale + weight;
-      for (var i = 0u; i < D4; i++) { acc[i] = acc[i] * rescale + weight * v[base + j * D4 + i]; }
-      running_max = new_max;
+      let kbase = base + j * D4;
+      softmax_add(&state, &acc, key_dot(&qr, kbase), kbase);
       taken++;
     }
   }
   // A row with nothing selected outputs zeros, as the CPU reference does.
   var inv = 0.0;
-  if (denom > 0.0) { inv = 1.0 / denom; }
+  if (state.denom > 0.0) { inv = 1.0 / state.denom; }
   for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] * inv; }
   visited[head * p.queries + row] = taken;
 }`;

@@ -1,0 +1,107 @@
+// WGSL every attention kernel shares, once: the float32 four-lane dot products of a query row
+// and a key, one step of the online softmax, a row's log-sum-exp, and the choice of a query
+// block's key blocks. Each snippet names the module-scope declarations it expects the kernel to
+// have (`const D4`, storage arrays `q`, `k`, `v`, a uniform `p`), so kernels stay one module.
+
+/** WGSL: `const D4`, the vec4 lanes of one row of head dimension `headDim` (a multiple of 4). */
+export function headDimWgsl(headDim: number): string {
+  return `const D4: u32 = ${headDim / 4}u;\n`;
+}
+
+/**
+ * WGSL `key_dot(qr, kbase)`: a query row held in private memory (`qr`, D4 vec4s, usually already
+ * scaled) dotted with the key at `k[kbase ..]`, in float32: four lanes, then x + y + z + w (the
+ * order {@link float32Dot4} repeats on the CPU). Needs `D4` and a storage array `k`.
+ */
+export const KEY_DOT_WGSL = /* wgsl */ `
+fn key_dot(qr: ptr<function, array<vec4<f32>, D4>>, kbase: u32) -> f32 {
+  var lanes = vec4<f32>(0.0);
+  for (var i = 0u; i < D4; i++) { lanes += (*qr)[i] * k[kbase + i]; }
+  return lanes.x + lanes.y + lanes.z + lanes.w;
+}
+`;
+
+/**
+ * WGSL `stored_key_dot(qrow, kbase)`: like `key_dot` with the query row read from the storage
+ * array `q` at `qrow` (unscaled). Needs `D4` and storage arrays `q` and `k`.
+ */
+export const STORED_KEY_DOT_WGSL = /* wgsl */ `
+fn stored_key_dot(qrow: u32, kbase: u32) -> f32 {
+  var lanes = vec4<f32>(0.0);
+  for (var i = 0u; i < D4; i++) { lanes += q[qrow + i] * k[kbase + i]; }
+  return lanes.x + lanes.y + lanes.z + lanes.w;
+}
+`;
+
+/**
+ * WGSL online softmax over a row's keys in any order, memory O(headDim): `softmax_add(&state,
+ * &acc, s, vbase)` folds in the key of scaled score `s` and value `v[vbase ..]`; after the last
+ * key, output = acc / state.denom and log-sum-exp = state.running_max + log(state.denom).
+ * Start from `softmax_start()` and zeroed `acc`. Needs `D4` and a storage array `v`.
+ */
+export const ONLINE_SOFTMAX_WGSL = /* wgsl */ `
+struct Softmax { running_max: f32, denom: f32 };
+fn softmax_start() -> Softmax { return Softmax(-3.0e38, 0.0); }
+fn softmax_add(state: ptr<function, Softmax>, acc: ptr<function, array<vec4<f32>, D4>>, s: f32, vbase: u32) {
+  let new_max = max((*state).running_max, s);
+  let rescale = exp((*state).running_max - new_max);
+  let weight = exp(s - new_max);
+  (*state).denom = (*state).denom * rescale + weight;
+  for (var i = 0u; i < D4; i++) { (*acc)[i] = (*acc)[i] * rescale + weight * v[vbase + i]; }
+  (*state).running_max = new_max;
+}
+`;
+
+/**
+ * WGSL `row_lse(qrow, base, last)`: the log-sum-exp of one query row's scaled scores over keys
+ * 0..last of the head at `base` (online, in key order), the normaliser of its dense softmax.
+ * Needs `D4`, storage arrays `q` and `k` and a uniform `p` with `scale`; includes
+ * {@link STORED_KEY_DOT_WGSL}.
+ */
+export const ROW_LSE_WGSL = STORED_KEY_DOT_WGSL + /* wgsl */ `
+fn row_lse(qrow: u32, base: u32, last: u32) -> f32 {
+  var running_max = -3.0e38;
+  var denom = 0.0;
+  for (var j = 0u; j <= last; j++) {
+    let s = stored_key_dot(qrow, base + j * D4) * p.scale;
+    let new_max = max(running_max, s);
+    denom = denom * exp(running_max - new_max) + exp(s - new_max);
+    running_max = new_max;
+  }
+  return running_max + log(denom);
+}
+`;
+
+/**
+ * WGSL `select_blocks(row_scores, visible, keep, own, out)`: a query block's own key block and
+ * the `keep` − 1 best-scoring others among the `visible` ones (scores at `scores[row_scores ..]`,
+ * ties to the lower block), written ascending to `chosen[out ..]`; returns how many. The CPU
+ * reference is `chooseTopBlocks`. Needs storage arrays `scores` and `chosen`; `maxBlocks` sizes
+ * its private list.
+ */
+export function blockSelectWgsl(maxBlocks: number): string {
+  return /* wgsl */ `
+fn select_blocks(row_scores: u32, visible: u32, keep: u32, own: u32, out: u32) -> u32 {
+  var taken: array<u32, ${maxBlocks}>;
+  for (var b = 0u; b < visible; b++) { taken[b] = 0u; }
+  // The query block's own (diagonal) block is always kept: local context, and causal rows
+  // always see at least themselves.
+  taken[own] = 1u;
+  for (var n = 1u; n < keep; n++) {
+    var best = 0u;
+    var best_score = -3.4e38;
+    var found = false;
+    for (var b = 0u; b < visible; b++) {
+      let s = scores[row_scores + b];
+      if (taken[b] == 0u && (!found || s > best_score)) { best = b; best_score = s; found = true; }
+    }
+    taken[best] = 1u;
+  }
+  var count = 0u;
+  for (var b = 0u; b < visible; b++) {
+    if (taken[b] == 1u) { chosen[out + count] = b; count++; }
+  }
+  return count;
+}
+`;
+}

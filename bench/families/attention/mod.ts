@@ -1,0 +1,41 @@
+/**
+ * The attention family's package: the only thing attention methods and attention tasks import
+ * of the family.
+ *
+ * - the contract: {@link AttentionMethod} (set up a GPU kernel; the plain CPU reference of its
+ *   key selection), {@link defineAttentionMethod}, the shape helpers and FLOP counts;
+ * - the plain CPU reference of attention, {@link attendRow};
+ * - the correctness gate and its tolerance ({@link checkAgainstReference},
+ *   {@link ATTENTION_TOLERANCE}), the one run-and-read-back path ({@link runOnGpu}), a task's case
+ *   ({@link prepareAttentionCase}) and the methods' GPU-vs-CPU test
+ *   ({@link expectMatchesReference}, {@link randomInputs}, {@link TEST_SHAPES});
+ * - the machinery methods build on: the banded kernel (dense, window, sinks), block-sparse and
+ *   staged block-sparse attention, key masks, the block-pooled attention map, float32 helpers in
+ *   the kernels' order, and the WGSL they share (dot products, online softmax, row log-sum-exp,
+ *   block selection).
+ *
+ * @module
+ */
+export * from "./_interface.ts";
+export * from "./_reference.ts";
+export * from "./_compare.ts";
+export * from "./_gate.ts";
+export { type AttentionResult, runOnGpu } from "./_run.ts";
+export * from "./_case.ts";
+export * from "./_test_inputs.ts";
+export * from "./_float32.ts";
+export * from "./_cache.ts";
+export * from "./_wgsl.ts";
+export { setupBandedAttention, windowBand } from "./_banded.ts";
+export * from "./_block_sparse.ts";
+export {
+  BLOCK_WORKGROUP,
+  blockAttendPassWgsl,
+  blockParamsWgsl,
+  blockProbabilityPassWgsl,
+  rowLsePassWgsl,
+} from "./_block_sparse_kernel.ts";
+export * from "./_staged_block_sparse.ts";
+export * from "./_block_attention_map.ts";
+export * from "./_key_masks.ts";
+export { MASKS_PARAMS, MASKS_WORKGROUP } from "./_key_masks_kernel.ts";

@@ -1,0 +1,81 @@
+import { assertAlmostEquals, assertEquals } from "../../../tests/assert.ts";
+import {
+  attendRow,
+  blockMaxAttention,
+  denseKeys,
+  float32Dot4,
+  keepCount,
+  keyRange,
+  randomInputs,
+  windowBand,
+} from "./mod.ts";
+
+Deno.test("attendRow() computes softmax attention by hand on a 2-key example", () => {
+  // d = 1, scale 1: scores q·k = 0 and ln 3 → weights 1/4, 3/4 → output 0.25·1 + 0.75·5 = 4.
+  const inputs = {
+    q: Float32Array.of(1, 1),
+    k: Float32Array.of(0, Math.log(3)),
+    v: Float32Array.of(1, 5),
+  };
+  const shape = { heads: 1, seq: 2, headDim: 1, causal: true };
+  const r = attendRow(inputs, shape, 0, 1, denseKeys(shape, 1));
+  assertAlmostEquals(r.weights[0], 0.25, 1e-6);
+  assertAlmostEquals(r.out[0], 4, 1e-6);
+  // Causal row 0 sees only key 0.
+  assertEquals([...denseKeys(shape, 0)], [0]);
+});
+
+Deno.test("windowBand() keeps the last `window` keys when causal and centres them otherwise", () => {
+  const causal = { heads: 1, seq: 10, headDim: 4, causal: true };
+  assertEquals(windowBand(causal, 3, 5), [3, 5]);
+  assertEquals(windowBand(causal, 3, 0), [0, 0]);
+  const bidirectional = { ...causal, causal: false };
+  assertEquals(windowBand(bidirectional, 4, 5), [3, 6]);
+  assertEquals(windowBand(bidirectional, 4, 9), [7, 9]);
+  assertEquals([...keyRange(3, 5)], [3, 4, 5]);
+});
+
+Deno.test("keepCount() keeps a rounded share of the visible items, at least one", () => {
+  assertEquals(keepCount(10, 0.1), 1);
+  assertEquals(keepCount(15, 0.1), 2);
+  assertEquals(keepCount(3, 0.01), 1);
+  assertEquals(keepCount(4, 1), 4);
+});
+
+Deno.test("float32Dot4() sums four float32 lanes, then ((l0 + l1) + l2) + l3", () => {
+  const a = Float32Array.from({ length: 7 }, (_, i) => 0.1 * (i + 1));
+  const b = Float32Array.from({ length: 9 }, (_, i) => 1 / (i + 3));
+  const f = Math.fround;
+  const lanes = [0, 0, 0, 0];
+  for (let i = 0; i < 7; i++) lanes[i % 4] = f(lanes[i % 4] + f(a[i] * b[i + 2]));
+  const expected = f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+  assertEquals(float32Dot4(a, b, { a: 0, b: 2, length: 7 }), expected);
+});
+
+Deno.test("blockMaxAttention() equals the block maxima of attendRow()'s weights exactly", () => {
+  for (
+    const shape of [
+      { heads: 2, seq: 70, headDim: 16, causal: true },
+      { heads: 1, seq: 53, headDim: 8, causal: false },
+      { heads: 1, seq: 90, headDim: 16, causal: true, queries: 21 },
+    ]
+  ) {
+    const inputs = randomInputs(shape, 9);
+    const block = 16;
+    const queries = shape.queries ?? shape.seq;
+    for (let head = 0; head < shape.heads; head++) {
+      for (let qb = 0; qb < Math.ceil(queries / block); qb++) {
+        const expected = new Float64Array(
+          blockMaxAttention(shape, inputs, { block, head, qb }).length,
+        );
+        for (let row = qb * block; row < Math.min((qb + 1) * block, queries); row++) {
+          attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights.forEach((w, j) => {
+            const kb = Math.floor(j / block);
+            if (w > expected[kb]) expected[kb] = w;
+          });
+        }
+        assertEquals(blockMaxAttention(shape, inputs, { block, head, qb }), expected);
+      }
+    }
+  }
+});
