@@ -149,7 +149,7 @@ export const needleRetrieval = defineTask({
     },
   },
   profiles: {
-    smoke: { seq: [512], depth: [0.5] },
+    smoke: { seq: [131], depth: [0.5], heads: [2] },
     quick: { seq: [1024], depth: [0.5], heads: [4] },
     full: { seq: [1024, 4096, 16384], depth: [0.1, 0.5, 0.9] },
   },

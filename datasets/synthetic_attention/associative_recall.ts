@@ -110,7 +110,7 @@ export const associativeRecall = defineTask({
     },
   },
   profiles: {
-    smoke: { seq: [512], pairs: [32] },
+    smoke: { seq: [131], pairs: [32], heads: [2] },
     quick: { seq: [512], pairs: [128] },
     full: { seq: [2048, 8192], pairs: [16, 64, 256, 1024] },
   },

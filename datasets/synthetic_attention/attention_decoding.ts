@@ -43,7 +43,7 @@ export const attentionDecoding = defineTask({
     },
   },
   profiles: {
-    smoke: { seq: [2048], steps: [8] },
+    smoke: { seq: [301], steps: [5], heads: [2] },
     quick: { seq: [8192], steps: [16] },
     full: { seq: [1024, 4096, 16384, 32768], steps: [16] },
   },

@@ -197,7 +197,7 @@ export const attentionFidelity = defineTask({
     },
   },
   profiles: {
-    smoke: { seq: [256], causal: [true] },
+    smoke: { seq: [131], heads: [2], causal: [true] },
     quick: { seq: [1024], heads: [4], causal: [true] },
     full: { seq: [512, 2048, 4096, 8192, 16384], causal: [true, false] },
   },

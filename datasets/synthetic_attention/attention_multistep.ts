@@ -208,7 +208,7 @@ export const attentionMultistep = defineTask({
     },
   },
   profiles: {
-    smoke: { seq: [256], steps: [3], drift: [0.1] },
+    smoke: { seq: [131], heads: [1], steps: [3], drift: [0.1] },
     quick: { seq: [512], heads: [2], steps: [6], drift: [0.1] },
     full: { seq: [1024, 4096], steps: [6], drift: [0.05, 0.1, 0.2] },
   },

@@ -4,7 +4,7 @@
 // cached from the previous step's attention (computed afresh at the first step); each head keeps
 // the fewest blocks per query block that reach a `recall` share of its mass; steps in between
 // reuse the pattern.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
   attentionFlops,
   type AttentionInputs,
@@ -16,6 +16,7 @@ import {
   blockProbabilityPassWgsl,
   boundaryNearTie,
   chooseTopBlocks,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   keysOfBlocks,
@@ -226,18 +227,18 @@ export const adaspaAttention = defineAttentionMethod({
               "adaspa-cumulative-mass",
             );
             const [lsePass, massPass, cumPass, budgetPass] = await Promise.all([
-              compileCompute(device, rowLsePassWgsl(shape.headDim), "adaspa-first-lse"),
-              compileCompute(
+              compilePipeline(device, rowLsePassWgsl(shape.headDim), "adaspa-first-lse"),
+              compilePipeline(
                 device,
                 blockProbabilityPassWgsl(shape.headDim, "sum"),
                 "adaspa-search",
               ),
-              compileCompute(
+              compilePipeline(
                 device,
                 cumulativeMassWgsl(shape.headDim, geometry.blocks),
                 "adaspa-cum",
               ),
-              compileCompute(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
+              compilePipeline(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
             ]);
             let searches = 0;
             const stages = buildStages(shape, params.searchEvery, (first, count, step) => {

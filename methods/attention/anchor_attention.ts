@@ -2,12 +2,13 @@
 // its anchor; per query block, the keys whose score under the block's mean query comes within θ
 // of the block's mean anchor are kept, as individual key columns (stripes), with the initial
 // tokens and the local window always. The kept share follows the data, not a fixed budget.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
   blockRowGroups,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -233,9 +234,9 @@ export const anchorAttention = defineAttentionMethod({
           );
           const thresholds = createStorage(device, shape.heads * qBlocks * 4, "anchor-thresholds");
           const [rowPass, poolPass, stripePass] = await Promise.all([
-            compileCompute(device, rowAnchorWgsl(shape.headDim), "anchor-rows"),
-            compileCompute(device, poolWgsl(shape.headDim), "anchor-pool"),
-            compileCompute(device, stripeWgsl(shape.headDim), "anchor-stripes"),
+            compilePipeline(device, rowAnchorWgsl(shape.headDim), "anchor-rows"),
+            compilePipeline(device, poolWgsl(shape.headDim), "anchor-pool"),
+            compilePipeline(device, stripeWgsl(shape.headDim), "anchor-stripes"),
           ]);
           // Visible (query block, key) pairs scored by the stripe pass.
           let stripePairs = 0;

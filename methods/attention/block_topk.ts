@@ -1,7 +1,7 @@
 // Block-sparse top-k attention with block summaries (Quest-style): keys are grouped in blocks,
 // each summarised by its element-wise min and max; a query block keeps its own block plus the
 // blocks whose upper bound on q·k is highest, and attends to their keys only.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
@@ -10,6 +10,7 @@ import {
   blockGeometry,
   blockSparseParameters,
   chooseBlocks,
+  compilePipeline,
   defineAttentionMethod,
   keysOfBlocks,
   perInputCache,
@@ -130,8 +131,8 @@ export const blockTopkAttention = defineAttentionMethod({
             const kmin = createStorage(device, summaryBytes, "kmin");
             const kmax = createStorage(device, summaryBytes, "kmax");
             const [summary, score] = await Promise.all([
-              compileCompute(device, summaryWgsl(shape.headDim), "quest-summary"),
-              compileCompute(device, blockScoreWgsl(shape.headDim), "quest-scores"),
+              compilePipeline(device, summaryWgsl(shape.headDim), "quest-summary"),
+              compilePipeline(device, blockScoreWgsl(shape.headDim), "quest-scores"),
             ]);
             let visibleBlockPairs = 0;
             for (let qb = 0; qb < geometry.queryBlocks; qb++) {

@@ -3,7 +3,7 @@
 // each query chunk keeps the keys whose chunk is most similar to it (chunk scores upsampled to
 // tokens, then top-k). Selection runs on the GPU each computation (dhsa_kernel.ts) on top of the
 // family's key-mask attend pass; the CPU reference below mirrors it in float32.
-import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
@@ -12,6 +12,7 @@ import {
   type AttentionKernel,
   type AttentionProblem,
   type AttentionShape,
+  compilePipeline,
   defineAttentionMethod,
   float32Dot4,
   keepCount,
@@ -327,10 +328,10 @@ export async function setupDhsa(
       };
       const uniforms = uniformFor(0, slots);
       const [scan, query, score, upsample] = await Promise.all([
-        compileCompute(device, chunkScanWgsl(shape.headDim), "dhsa-chunk-scan"),
-        compileCompute(device, queryChunksWgsl(shape.headDim), "dhsa-query-chunks"),
-        compileCompute(device, chunkScoresWgsl(shape.headDim), "dhsa-chunk-scores"),
-        compileCompute(device, upsampleWgsl(), "dhsa-upsample"),
+        compilePipeline(device, chunkScanWgsl(shape.headDim), "dhsa-chunk-scan"),
+        compilePipeline(device, queryChunksWgsl(shape.headDim), "dhsa-query-chunks"),
+        compilePipeline(device, chunkScoresWgsl(shape.headDim), "dhsa-chunk-scores"),
+        compilePipeline(device, upsampleWgsl(), "dhsa-upsample"),
       ]);
       const wg = (n: number) => Math.ceil(n / DHSA_WORKGROUP);
       // The chunking scan, one dispatch per segment of keys (see scanSegment).

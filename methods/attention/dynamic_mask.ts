@@ -1,11 +1,12 @@
 // Dynamic Mask Attention (DMA): a content-aware mask computed from the values (per head, one
 // importance per key; the `keep` most important keys are attended by every row) plus the local
 // window, with masked positions skipped in the attend pass rather than computed and discarded.
-import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -128,7 +129,7 @@ export const dynamicMaskAttention = defineAttentionMethod({
             "dma-keeps",
           );
           const [score, topk] = await Promise.all([
-            compileCompute(device, valueScoreWgsl(d), "dma-value-scores"),
+            compilePipeline(device, valueScoreWgsl(d), "dma-value-scores"),
             topkPass({
               scores,
               keeps,

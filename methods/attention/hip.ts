@@ -2,13 +2,14 @@
 // top-k key blocks from one representative key per chunk, halving the chunks each level, so
 // choosing k of T keys costs O(k log(T/k)) scores instead of T. Training-free; the query block's
 // rows attend to the chosen keys plus a sliding window, causally.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
   blockRowGroups,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -274,10 +275,10 @@ export const hipAttention = defineAttentionMethod({
             return buffer;
           });
           const [init, score, select, mask] = await Promise.all([
-            compileCompute(device, hipInitWgsl(), "hip-init"),
-            compileCompute(device, hipScoreWgsl(shape.headDim), "hip-score"),
-            compileCompute(device, hipSelectWgsl(hipSelectLanes(2 * stride)), "hip-select"),
-            compileCompute(device, hipMaskWgsl(), "hip-mask"),
+            compilePipeline(device, hipInitWgsl(), "hip-init"),
+            compilePipeline(device, hipScoreWgsl(shape.headDim), "hip-score"),
+            compilePipeline(device, hipSelectWgsl(hipSelectLanes(2 * stride)), "hip-select"),
+            compilePipeline(device, hipMaskWgsl(), "hip-mask"),
           ]);
           const chunkGroups = Math.ceil(stride / HIP_WORKGROUP);
           const candidateGroups = Math.ceil((2 * stride) / HIP_WORKGROUP);

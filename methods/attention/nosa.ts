@@ -4,13 +4,14 @@
 // plus the local window. Bounding the query-aware share is NOSA's locality constraint: most of
 // what a decoding step selects was selected by the step before, so an offloaded KV cache moves
 // little between host and device (see newKeysPerStep).
-import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
   blockRowGroups,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -340,10 +341,10 @@ export const nosaAttention = defineAttentionMethod({
           const norms = createStorage(device, heads * seq * 4, "nosa-key-norms");
           const keeps = uploadStorage(device, new Uint32Array(heads).fill(agnostic), "nosa-keeps");
           const [mean, score, select, norm, topk] = await Promise.all([
-            compileCompute(device, blockMeanWgsl(d), "nosa-block-mean"),
-            compileCompute(device, blockScoreWgsl(d), "nosa-block-scores"),
-            compileCompute(device, selectBlocksWgsl(), "nosa-select-blocks"),
-            compileCompute(device, keyNormWgsl(d), "nosa-key-norms"),
+            compilePipeline(device, blockMeanWgsl(d), "nosa-block-mean"),
+            compilePipeline(device, blockScoreWgsl(d), "nosa-block-scores"),
+            compilePipeline(device, selectBlocksWgsl(), "nosa-select-blocks"),
+            compilePipeline(device, keyNormWgsl(d), "nosa-key-norms"),
             topkPass({
               scores: norms,
               keeps,

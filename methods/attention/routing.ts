@@ -1,11 +1,12 @@
 // Routing Transformer attention: per head, spherical k-means over unit-normalised queries and keys
 // with shared centroids; each query attends to the keys of its own cluster, plus a local window,
 // causally. The clustering runs on the GPU every computation (its cost is the routing cost).
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -236,11 +237,11 @@ export const routingAttention = defineAttentionMethod({
           );
           const assign = createStorage(device, shape.heads * points * 4, "routing-assign");
           const [normalize, init, assignPass, update, route] = await Promise.all([
-            compileCompute(device, normalizeWgsl(d), "routing-normalize"),
-            compileCompute(device, initWgsl(d), "routing-init"),
-            compileCompute(device, assignWgsl(d), "routing-assign"),
-            compileCompute(device, updateWgsl(d), "routing-update"),
-            compileCompute(device, routeWgsl(d), "routing-route"),
+            compilePipeline(device, normalizeWgsl(d), "routing-normalize"),
+            compilePipeline(device, initWgsl(d), "routing-init"),
+            compilePipeline(device, assignWgsl(d), "routing-assign"),
+            compilePipeline(device, updateWgsl(d), "routing-update"),
+            compilePipeline(device, routeWgsl(d), "routing-route"),
           ]);
           const over = (n: number): [number, number, number] => [
             Math.ceil(n / ROUTING_WORKGROUP),

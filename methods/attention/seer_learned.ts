@@ -1,7 +1,7 @@
 // SeerAttention with its learned block gate: per head, pooled q and k are projected by a small
 // learned gate, whose dot products rank the key blocks each query block attends to. The gate
 // is distilled from the oracle gate (block max-pooled true attention) on the input's own q and k.
-import { compileCompute, createStorage, readBack } from "../../bench/gpu/buffers.ts";
+import { createStorage, readBack } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import {
   type AttentionGpuInputs,
@@ -11,6 +11,7 @@ import {
   blockGeometry,
   blockSparseParameters,
   chooseBlocksFor,
+  compilePipeline,
   defineAttentionMethod,
   keepCount,
   keysOfBlocks,
@@ -192,13 +193,17 @@ export const seerLearnedAttention = defineAttentionMethod({
               "seer-gate-qproj",
             );
             const [keys, queries, score] = await Promise.all([
-              compileCompute(device, gateKeysWgsl(shape.headDim, params.gateDim), "seer-gate-keys"),
-              compileCompute(
+              compilePipeline(
+                device,
+                gateKeysWgsl(shape.headDim, params.gateDim),
+                "seer-gate-keys",
+              ),
+              compilePipeline(
                 device,
                 gateQueriesWgsl(shape.headDim, params.gateDim),
                 "seer-gate-queries",
               ),
-              compileCompute(
+              compilePipeline(
                 device,
                 gateScoreWgsl(shape.headDim, params.gateDim),
                 "seer-gate-scores",

@@ -2,7 +2,7 @@
 // their largest true attention probability is highest. SeerAttention learns a gate that predicts
 // this from pooled q and k; the oracle is the target that gate is distilled towards, so it shows
 // the best a learned block gate can do, at more than dense cost.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
   attentionFlops,
   type AttentionInputs,
@@ -14,6 +14,7 @@ import {
   blockSparseParameters,
   boundaryNearTie,
   chooseBlocksFor,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   keepCount,
@@ -72,8 +73,8 @@ export const seerOracleAttention = defineAttentionMethod({
             const { device } = gpu;
             const lse = createStorage(device, shape.heads * queryCount(shape) * 4, "row-lse");
             const [lsePass, gatePass] = await Promise.all([
-              compileCompute(device, rowLsePassWgsl(shape.headDim), "seer-row-lse"),
-              compileCompute(
+              compilePipeline(device, rowLsePassWgsl(shape.headDim), "seer-row-lse"),
+              compilePipeline(
                 device,
                 blockProbabilityPassWgsl(shape.headDim, "max"),
                 "seer-oracle-gate",

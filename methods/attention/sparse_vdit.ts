@@ -1,7 +1,7 @@
 // Sparse-vDiT: each head runs one fixed sparse pattern (diagonal, multi-diagonal, vertical stripe)
 // or dense, chosen by an offline, cost-aware search (sparse_vdit_patterns.ts). The search runs at
 // setup; the timed work is one block-sparse attend pass over the chosen key blocks.
-import { compileCompute, createStorage, readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage, readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
@@ -13,6 +13,7 @@ import {
   blockGeometry,
   blockSparseParameters,
   blockUniforms,
+  compilePipeline,
   defineAttentionMethod,
   keysOfBlocks,
   perInputCache,
@@ -62,7 +63,7 @@ export async function setupPlannedAttention(
     "attention-output",
   );
   const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
-  const attend = await compileCompute(
+  const attend = await compilePipeline(
     device,
     blockAttendPassWgsl(shape.headDim, { lse: false }),
     "sparse-vdit-attend",

@@ -2,7 +2,6 @@
 // steps; at the first sparse step, head-specific block patterns are computed once from that
 // step's exact attention (per query block, the key blocks holding the most attention mass), and
 // every later step reuses them unchanged. On single-step shapes the only step is the pattern step.
-import { compileCompute } from "../../bench/gpu/buffers.ts";
 import {
   attentionFlops,
   type AttentionInputs,
@@ -14,6 +13,7 @@ import {
   blockSparseParameters,
   boundaryNearTie,
   chooseBlocksFor,
+  compilePipeline,
   defineAttentionMethod,
   denseKeys,
   densePairsPerHead,
@@ -118,8 +118,8 @@ export const sparsedAttention = defineAttentionMethod({
           async build({ gpu, geometry, scores, lse, uniforms, bind }) {
             const { device } = gpu;
             const [lsePass, massPass] = await Promise.all([
-              compileCompute(device, rowLsePassWgsl(shape.headDim), "sparsed-row-lse"),
-              compileCompute(
+              compilePipeline(device, rowLsePassWgsl(shape.headDim), "sparsed-row-lse"),
+              compilePipeline(
                 device,
                 blockProbabilityPassWgsl(shape.headDim, "sum"),
                 "sparsed-block-mass",

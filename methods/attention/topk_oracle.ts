@@ -1,11 +1,12 @@
 // Exact per-query top-k attention: every query scores every key and keeps its k best. It skips
 // no scoring work, so it is no faster than dense; it is the upper bound on quality that any
 // key-selection method at the same budget can reach.
-import { compileCompute, createStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage } from "../../bench/gpu/buffers.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -80,7 +81,7 @@ export const topkOracleAttention = defineAttentionMethod({
         Math.min(queries, Math.floor(SCRATCH_BYTES / (shape.heads * shape.seq * 4))),
       );
       const chunks = Math.ceil(queries / rowsPerChunk);
-      const { pipeline, compileMs } = await compileCompute(
+      const { pipeline, compileMs } = await compilePipeline(
         device,
         topkOracleWgsl(shape.headDim),
         "topk-oracle",

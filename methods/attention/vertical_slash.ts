@@ -2,10 +2,11 @@
 // summed per key column and per diagonal; the top columns (vertical lines: sinks, globally
 // important tokens) and top diagonals (slash lines: local and periodic offsets) form one
 // pattern every query row of the head attends to.
-import { compileCompute, createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
+  compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -263,9 +264,9 @@ export const verticalSlashAttention = defineAttentionMethod({
           });
           device.queue.writeBuffer(uniformBuffer, 0, Uint32Array.from([s.last, s.sinks, 0, 0]));
           const [logitPass, lsePass, sumPass, topColumns, topSlashes] = await Promise.all([
-            compileCompute(device, estimateLogitsWgsl(shape.headDim), "vs-logits"),
-            compileCompute(device, estimateLseWgsl(), "vs-lse"),
-            compileCompute(device, estimateSumsWgsl(), "vs-sums"),
+            compilePipeline(device, estimateLogitsWgsl(shape.headDim), "vs-logits"),
+            compilePipeline(device, estimateLseWgsl(), "vs-lse"),
+            compilePipeline(device, estimateSumsWgsl(), "vs-sums"),
             topkPass({
               scores: columns,
               keeps: keeps[0],

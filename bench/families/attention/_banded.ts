@@ -2,7 +2,8 @@
 // query row, an online softmax over the row's key band, so memory stays O(headDim) per query
 // whatever the length. On the software adapter this simple form beat workgroup-tiled variants.
 import type { GpuContext } from "../../gpu/device.ts";
-import { compileCompute, createStorage } from "../../gpu/buffers.ts";
+import { createStorage } from "../../gpu/buffers.ts";
+import { compilePipeline } from "./_pipelines.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
   type AttentionGpuInputs,
@@ -119,7 +120,7 @@ export async function setupBandedAttention(
     );
   }
   const { device } = gpu;
-  const { pipeline, compileMs } = await compileCompute(
+  const { pipeline, compileMs } = await compilePipeline(
     device,
     bandedAttentionWgsl(shape.headDim),
     `banded-attention-d${shape.headDim}`,

@@ -2,7 +2,8 @@
 // (query block, key block) that each method computes its own way, the selection of the query
 // block's own block plus the best-scoring others up to a budget, and attention over the chosen
 // blocks' keys. Both on the GPU (select and attend passes) and in the CPU reference.
-import { compileCompute, createStorage } from "../../gpu/buffers.ts";
+import { createStorage } from "../../gpu/buffers.ts";
+import { compilePipeline } from "./_pipelines.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
@@ -255,8 +256,8 @@ export async function setupBlockSparse(
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, uniforms, scores, geometry, bind }),
-    compileCompute(device, blockSelectPassWgsl(shape.headDim, blocks), "block-select"),
-    compileCompute(device, blockAttendPassWgsl(shape.headDim, { lse: false }), "block-attend"),
+    compilePipeline(device, blockSelectPassWgsl(shape.headDim, blocks), "block-select"),
+    compilePipeline(device, blockAttendPassWgsl(shape.headDim, { lse: false }), "block-attend"),
   ]);
   const passes: Pass[] = [
     ...method.passes,

@@ -1,7 +1,8 @@
 // What every attention task does with a method, whatever its inputs: upload the case once, bind
 // each method, time it, then apply the family's gate (_gate.ts) to its GPU output — on a small
-// odd-shaped check input in full, and on the task's scored rows of the timed input — and let
-// the task score those rows.
+// odd-shaped check input in full and on the task's scored rows of the timed input, or on every
+// row of the timed input when it is no larger than the check input — and let the task score
+// the scored rows.
 import type { GpuContext } from "../../gpu/device.ts";
 import { TimedSubmit } from "../../gpu/timed_submit.ts";
 import type { Method, MetricSpec, ParamValues } from "../../metadata.ts";
@@ -15,6 +16,7 @@ import type {
 } from "../../plugin.ts";
 import { describeTolerance } from "./_compare.ts";
 import {
+  allRows,
   checkAgainstReference,
   type GateVerdict,
   referenceRow,
@@ -30,6 +32,7 @@ import {
   densePairsPerHead,
   queryCount,
 } from "./_interface.ts";
+import { sharePipelines } from "./_pipelines.ts";
 import { attendRow } from "./_reference.ts";
 import {
   type AttentionResult,
@@ -57,7 +60,11 @@ export interface AttentionCaseSpec {
   datasetNote?: string;
   /** The rows the task scores (and the gate compares) on the timed input. */
   rows: ScoredRow[];
-  /** The small input every method is checked on in full. */
+  /**
+   * The small input every method is checked on in full. When the timed input is no larger
+   * (heads × queries × keys), every row of the timed input is checked instead, and the check
+   * input is not run.
+   */
   checkShape: AttentionShape;
   checkInputs: AttentionInputs;
   /**
@@ -77,7 +84,7 @@ async function sampleHostDriven(run: () => Promise<void>): Promise<Sample> {
   return { wallMs: performance.now() - start, kernelMs: null, reps: 1 };
 }
 
-/** The check input's tensors, GPU output and CPU reference output, for `--dump`. */
+/** The checked input's tensors, GPU output and CPU reference output, for `--dump`. */
 function checkDumps<V extends Readonly<ParamValues>>(
   method: AttentionMethod<V>,
   params: V,
@@ -108,26 +115,40 @@ function checkDumps<V extends Readonly<ParamValues>>(
   ];
 }
 
-/** The check's description for the run file. */
+/** Pairs a method computes densely on `shape`: how large an input is to check in full. */
+function checkSize(shape: AttentionShape): number {
+  return shape.heads * queryCount(shape) * shape.seq;
+}
+
+/** A shape in words, e.g. "2-head, 203-query × 203-key, d=64". */
+function describeShape(shape: AttentionShape): string {
+  return `${shape.heads}-head, ${queryCount(shape)}-query × ${shape.seq}-key, d=${shape.headDim}`;
+}
+
+/** The check's description for the run file; `check` is null when the timed input was checked in full. */
 function describeCheck(
   spec: AttentionCaseSpec,
   timed: GateVerdict,
-  check: GateVerdict,
+  check: GateVerdict | null,
 ): string {
-  const { checkShape } = spec;
-  if (!timed.passed || !check.passed) {
+  const timedRows = check ? "scored rows of the timed input" : "the timed input";
+  if (!timed.passed || (check && !check.passed)) {
     return [
-      ...timed.problems.map((p) => `scored rows of the timed input: ${p}`),
-      ...check.problems.map((p) => `the check input: ${p}`),
+      ...timed.problems.map((p) => `${timedRows}: ${p}`),
+      ...(check?.problems ?? []).map((p) => `the check input: ${p}`),
     ].join("; ");
   }
-  const checkInput = `${checkShape.heads}-head, ${
-    queryCount(checkShape)
-  }-query × ${checkShape.seq}-key, d=${checkShape.headDim}`;
-  const excused = timed.excused + check.excused;
-  return `GPU output equals the method's CPU reference on a ${checkInput} check input and on ${spec.rows.length} scored rows of the timed input${
-    excused > 0 ? ` (${excused} rows decided by a near-tie excused)` : ""
-  }`;
+  const excused = timed.excused + (check?.excused ?? 0);
+  const note = excused > 0
+    ? ` (${excused} rows that differed on a near-tie of the selection excused)`
+    : "";
+  return check
+    ? `GPU output equals the method's CPU reference on a ${
+      describeShape(spec.checkShape)
+    } check input and on ${spec.rows.length} scored rows of the timed input${note}`
+    : `GPU output equals the method's CPU reference on every row of the timed input (${
+      describeShape(spec.shape)
+    })${note}`;
 }
 
 /**
@@ -144,13 +165,17 @@ export async function prepareAttentionCase(
 ): Promise<PreparedCase> {
   const { shape, inputs, rows, checkShape, checkInputs } = spec;
   const gpu: GpuContext | null = ctx.gpu;
+  // A timed input no larger than the check input is checked in full itself (small cases).
+  const separateCheck = checkSize(shape) > checkSize(checkShape);
   let gpuInputs: AttentionGpuInputs | null = null;
   let checkGpuInputs: AttentionGpuInputs | null = null;
   let uploadMs: number | null = null;
   if (gpu) {
+    // Smoke's compile times are not for comparing: its cases share each shader's pipeline.
+    sharePipelines(gpu.device, ctx.profile === "smoke");
     const start = performance.now();
     gpuInputs = uploadInputs(gpu, inputs);
-    checkGpuInputs = uploadInputs(gpu, checkInputs);
+    if (separateCheck) checkGpuInputs = uploadInputs(gpu, checkInputs);
     await gpu.device.queue.onSubmittedWorkDone();
     uploadMs = performance.now() - start;
   }
@@ -166,9 +191,7 @@ export async function prepareAttentionCase(
       return Promise.resolve(spec.score((i) => ref[i].out, ref));
     },
     async bind(method: Method, params: ParamValues): Promise<Trial> {
-      if (!gpu || !gpuInputs || !checkGpuInputs) {
-        throw new Error("this attention task needs a WebGPU device");
-      }
+      if (!gpu || !gpuInputs) throw new Error("this attention task needs a WebGPU device");
       const impl = method.impl as AttentionMethod;
       const mode = shape.causal ? "causal" : "non-causal";
       if (!method.meta.capabilities.features.includes(mode)) {
@@ -190,25 +213,42 @@ export async function prepareAttentionCase(
             const slot = rows[i].head * queryCount(shape) + rows[i].row;
             return result.out.subarray(slot * d, (slot + 1) * d);
           };
-          const timed = checkAgainstReference(impl, { shape, inputs, params }, result, {
-            rows,
-            reference: (i) => ref[i],
-          });
-          const checkProblem = { shape: checkShape, inputs: checkInputs, params };
-          const checkResult = await computeOnce(gpu, impl, {
-            ...checkProblem,
-            inputs: checkBuffers,
-          });
-          const check = checkAgainstReference(impl, checkProblem, checkResult);
+          const timedProblem = { shape, inputs, params };
+          let timed: GateVerdict;
+          let check: GateVerdict | null = null;
+          let dumped = { shape, inputs, result };
+          if (checkBuffers) {
+            timed = checkAgainstReference(impl, timedProblem, result, {
+              rows,
+              reference: (i) => ref[i],
+            });
+            const checkProblem = { shape: checkShape, inputs: checkInputs, params };
+            const checkResult = await computeOnce(gpu, impl, {
+              ...checkProblem,
+              inputs: checkBuffers,
+            });
+            check = checkAgainstReference(impl, checkProblem, checkResult);
+            dumped = { shape: checkShape, inputs: checkInputs, result: checkResult };
+          } else {
+            // Every row, the scored ones' references reused.
+            const scored = new Map(rows.map((at, i) => [`${at.head}|${at.row}`, ref[i]]));
+            const every = allRows(shape);
+            timed = checkAgainstReference(impl, timedProblem, result, {
+              rows: every,
+              reference: (i) =>
+                scored.get(`${every[i].head}|${every[i].row}`) ??
+                  referenceRow(impl, timedProblem, every[i]),
+            });
+          }
           const pairs = result.visited.reduce((a, b) => a + b, 0);
           const densePairs = shape.heads * densePairsPerHead(shape);
           const flops = attentionFlops(pairs, d) + kernel.extraFlops;
-          const passed = timed.passed && check.passed;
+          const passed = timed.passed && (check?.passed ?? true);
           return {
             check: {
               passed,
               description: describeCheck(spec, timed, check),
-              maxAbsError: Math.max(timed.maxAbsError, check.maxAbsError),
+              maxAbsError: Math.max(timed.maxAbsError, check?.maxAbsError ?? 0),
               tolerance: describeTolerance(),
             },
             metrics: spec.score(rowOut, ref),
@@ -218,13 +258,7 @@ export async function prepareAttentionCase(
               flopsRatio: flops / attentionFlops(densePairs, d),
             },
             flops,
-            dumps: ctx.dump
-              ? checkDumps(impl, params, {
-                shape: checkShape,
-                inputs: checkInputs,
-                result: checkResult,
-              })
-              : [],
+            dumps: ctx.dump ? checkDumps(impl, params, dumped) : [],
           };
         },
         dispose() {

@@ -4,16 +4,17 @@
 export const ATTENTION_TOLERANCE = { atol: 1e-4, rtol: 2e-3 };
 
 /**
- * The largest share of a comparison's rows that may be excused as decided by a near-tie (see
- * `AttentionMethod.ambiguousRow`); more fails the check, so a method cannot excuse itself out of it.
+ * The largest share of a comparison's rows that may differ and be excused as decided by a
+ * near-tie (see `AttentionMethod.ambiguousRow`); more fails the check, so a method cannot excuse
+ * itself out of it.
  */
 export const MAX_EXCUSED_SHARE = 0.25;
 
 /** A tolerance as published in result files. */
 export function describeTolerance(t = ATTENTION_TOLERANCE): string {
-  return `|gpu - cpu| <= ${t.atol} + ${t.rtol}·|cpu| for every element; at most ${
+  return `|gpu - cpu| <= ${t.atol} + ${t.rtol}·|cpu| for every element; rows that differ on a near-tie of the selection excused, at most ${
     MAX_EXCUSED_SHARE * 100
-  }% of rows excused as near-ties`;
+  }% of them`;
 }
 
 /** Where {@link compareWithin} first found an element out of tolerance. */

@@ -2,7 +2,8 @@
 // and per group of rows (any key set), a local window, and one attend pass over their union —
 // on the GPU (_key_masks_kernel.ts) and in the CPU reference. A method supplies the passes that
 // fill the bitmaps each computation, and which group each query row belongs to.
-import { compileCompute, createStorage, uploadStorage } from "../../gpu/buffers.ts";
+import { createStorage, uploadStorage } from "../../gpu/buffers.ts";
+import { compilePipeline } from "./_pipelines.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
@@ -198,7 +199,7 @@ export async function setupKeyMasks(
     layout,
     bind,
     async topkPass(spec) {
-      const compiled = await (topk ??= compileCompute(device, topkToMaskWgsl(), "topk-to-mask"));
+      const compiled = await (topk ??= compilePipeline(device, topkToMaskWgsl(), "topk-to-mask"));
       const state = createStorage(device, spec.segments * 16, "topk-state");
       const buffers = [state];
       const passes: Pass[] = [];
@@ -229,7 +230,7 @@ export async function setupKeyMasks(
   };
   const [method, attend] = await Promise.all([
     selection.build(context),
-    compileCompute(device, maskedAttendWgsl(shape.headDim), "masked-attend"),
+    compilePipeline(device, maskedAttendWgsl(shape.headDim), "masked-attend"),
   ]);
   const passes: Pass[] = [
     ...method.passes,

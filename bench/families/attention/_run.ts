@@ -1,6 +1,6 @@
 // The one path from a method to its results on the GPU, for the tasks and the tests alike:
 // upload the inputs, set the method up, run one computation, read its output and visited counts.
-import { readBack, uploadStorage } from "../../gpu/buffers.ts";
+import { uploadStorage } from "../../gpu/buffers.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import type { ParamValues } from "../../metadata.ts";
 import {
@@ -50,16 +50,34 @@ export async function executeOnce(gpu: GpuContext, kernel: AttentionKernel): Pro
   gpu.device.queue.submit([encoder.finish()]);
 }
 
-/** Reads a kernel's output and visited counts back (waiting for queued work). */
+/**
+ * Reads a kernel's output and visited counts back (after queued work), both copies in one
+ * submission: each submission costs a fixed round trip on the software adapter.
+ */
 export async function readResults(
   gpu: GpuContext,
   kernel: AttentionKernel,
   shape: AttentionShape,
 ): Promise<AttentionResult> {
+  const { device } = gpu;
   const rows = shape.heads * queryCount(shape);
-  const out = new Float32Array(await readBack(gpu.device, kernel.output, rows * shape.headDim * 4));
-  const visited = new Uint32Array(await readBack(gpu.device, kernel.visited, rows * 4));
-  return { out, visited };
+  const bytes = [rows * shape.headDim * 4, rows * 4];
+  const staging = bytes.map((n) =>
+    device.createBuffer({ size: n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+  );
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(kernel.output, 0, staging[0], 0, bytes[0]);
+  encoder.copyBufferToBuffer(kernel.visited, 0, staging[1], 0, bytes[1]);
+  device.queue.submit([encoder.finish()]);
+  try {
+    await Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ)));
+    return {
+      out: new Float32Array(staging[0].getMappedRange().slice(0)),
+      visited: new Uint32Array(staging[1].getMappedRange().slice(0)),
+    };
+  } finally {
+    for (const b of staging) b.destroy();
+  }
 }
 
 /** Sets a method up on uploaded inputs, runs it once, reads the results and disposes of it. */

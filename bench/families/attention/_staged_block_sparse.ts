@@ -2,7 +2,8 @@
 // into the heads (AttentionShape.steps) select each slice's blocks from another slice's scores
 // (a pattern computed once and reused), with a per-slice budget, and run in stages so that a
 // later stage's scoring can read what an earlier stage's attention left (its row log-sum-exp).
-import { compileCompute, createStorage } from "../../gpu/buffers.ts";
+import { createStorage } from "../../gpu/buffers.ts";
+import { compilePipeline } from "./_pipelines.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import { type BlockGeometry, blockGeometry, blockUniforms } from "./_block_sparse.ts";
@@ -119,8 +120,8 @@ export async function setupStagedBlockSparse(
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, geometry, scores, lse, counts, uniforms, bind }),
-    compileCompute(device, plannedSelectPassWgsl(shape.headDim, blocks), "planned-select"),
-    compileCompute(device, blockAttendPassWgsl(shape.headDim, { lse: true }), "staged-attend"),
+    compilePipeline(device, plannedSelectPassWgsl(shape.headDim, blocks), "planned-select"),
+    compilePipeline(device, blockAttendPassWgsl(shape.headDim, { lse: true }), "staged-attend"),
   ]);
   let next = 0;
   const passes: Pass[] = [];

@@ -25,6 +25,7 @@ export * from "./_case.ts";
 export * from "./_test_inputs.ts";
 export * from "./_float32.ts";
 export * from "./_cache.ts";
+export * from "./_pipelines.ts";
 export * from "./_wgsl.ts";
 export { setupBandedAttention, windowBand } from "./_banded.ts";
 export * from "./_block_sparse.ts";
