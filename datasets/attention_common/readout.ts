@@ -62,7 +62,7 @@ export function readoutScorer(
 ): (rowOut: (i: number) => ArrayLike<number>, reference: RowReference[]) => Record<string, number> {
   const { inputs, shape, rows, answers, names } = spec;
   const denseWeights = rows.map(({ head, row }) =>
-    attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights
+    attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).weights
   );
   return (rowOut, reference) => {
     const hits = rows.map((at, i) => readOut(rowOut(i), inputs, shape, at) === answers[i] ? 1 : 0);

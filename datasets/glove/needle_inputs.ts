@@ -27,7 +27,8 @@ export const DEFAULT_NEEDLE_OPTIONS: Omit<NeedleOptions, "depth"> = {
 };
 
 /**
- * Builds q, k, v for one case from unit word vectors (`vocabulary`: count × d, row-major).
+ * Builds q, k, v for one case from unit word vectors (`vocabulary.vectors`: size × d, row-major),
+ * seeded by `options.seed`.
  *
  * Per head: every position holds a random vocabulary word (needle words excluded), key = s·ê(w)
  * with s² = matchLogit·√d, so q·k/√d = matchLogit·cos θ. The needles are distinct random words
@@ -37,15 +38,14 @@ export const DEFAULT_NEEDLE_OPTIONS: Omit<NeedleOptions, "depth"> = {
  */
 export function buildNeedleInputs(
   shape: AttentionShape,
-  vocabulary: Float32Array,
-  vocabularySize: number,
-  seed: number,
-  options: NeedleOptions,
+  vocabulary: { vectors: Float32Array; size: number },
+  options: NeedleOptions & { seed: number },
 ): { inputs: AttentionInputs; layout: NeedleLayout } {
+  const { vectors, size: vocabularySize } = vocabulary;
   const { heads, seq, headDim: d } = shape;
   const n = options.needlesPerHead;
   if (seq < 3 * n) throw new RangeError(`needle inputs need seq ≥ ${3 * n}: got ${seq}`);
-  const uniform = mulberry32(seed);
+  const uniform = mulberry32(options.seed);
   const gauss = normal(uniform);
   const s = Math.sqrt(options.matchLogit * Math.sqrt(d));
   const q = new Float32Array(heads * seq * d);
@@ -54,11 +54,9 @@ export function buildNeedleInputs(
   const start = Math.round(options.depth * (seq - 2 * n));
   const queryRows = Array.from({ length: n }, (_, r) => seq - n + r);
   const needlePositions: number[][] = [];
-  const put = (target: Float32Array, head: number, pos: number, word: number, scale: number) =>
-    target.set(
-      vocabulary.subarray(word * d, (word + 1) * d).map((x) => x * scale),
-      (head * seq + pos) * d,
-    );
+  // Writes word's vector times scale at token `slot` (head · seq + position) of target.
+  const put = (target: Float32Array, slot: number, word: number, scale: number) =>
+    target.set(vectors.subarray(word * d, (word + 1) * d).map((x) => x * scale), slot * d);
   for (let head = 0; head < heads; head++) {
     const needles = new Set<number>();
     while (needles.size < n) needles.add(Math.floor(uniform() * vocabularySize));
@@ -66,12 +64,12 @@ export function buildNeedleInputs(
     for (let t = 0; t < seq; t++) {
       let word: number;
       do word = Math.floor(uniform() * vocabularySize); while (needles.has(word));
-      put(k, head, t, word, s);
-      put(q, head, t, word, s * options.haystackQueryScale);
+      put(k, head * seq + t, word, s);
+      put(q, head * seq + t, word, s * options.haystackQueryScale);
     }
     const positions = needleWords.map((word, r) => {
-      put(k, head, start + r, word, s);
-      put(q, head, queryRows[r], word, s);
+      put(k, head * seq + start + r, word, s);
+      put(q, head * seq + queryRows[r], word, s);
       return start + r;
     });
     needlePositions.push(positions);

@@ -9,17 +9,18 @@ const shape = { heads: 2, seq: 300, headDim: GLOVE_DIM, causal: true };
 Deno.test("needle inputs: dense attention reads out every needle; a window that misses it does not", async () => {
   const glove = await loadGloveVocabulary(3000);
   const vectors = normalizeRows(glove.vectors.slice(100 * GLOVE_DIM), GLOVE_DIM);
-  const { inputs, layout } = buildNeedleInputs(shape, vectors, 2900, 7, {
+  const { inputs, layout } = buildNeedleInputs(shape, { vectors, size: 2900 }, {
     ...DEFAULT_NEEDLE_OPTIONS,
     depth: 0.2,
+    seed: 7,
   });
   assertEquals(layout.queryRows, [292, 293, 294, 295, 296, 297, 298, 299]);
   assertEquals(layout.needlePositions[0], [57, 58, 59, 60, 61, 62, 63, 64]);
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
-      const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
+      const dense = attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).out;
       assertEquals(readOut(dense, inputs, shape, { head, row }), layout.needlePositions[head][r]);
-      const recent = attendRow(inputs, shape, head, row, keyRange(row - 63, row)).out;
+      const recent = attendRow(shape, inputs, { head, row, keys: keyRange(row - 63, row) }).out;
       assert(readOut(recent, inputs, shape, { head, row }) !== layout.needlePositions[head][r]);
     });
   }
@@ -30,9 +31,9 @@ Deno.test("needle inputs are reproducible from the seed", () => {
     Float32Array.from({ length: 50 * GLOVE_DIM }, (_, i) => Math.sin(i)),
     GLOVE_DIM,
   );
-  const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: 0.5 };
-  const a = buildNeedleInputs(shape, vectors, 50, 3, options);
-  const b = buildNeedleInputs(shape, vectors, 50, 3, options);
+  const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: 0.5, seed: 3 };
+  const a = buildNeedleInputs(shape, { vectors, size: 50 }, options);
+  const b = buildNeedleInputs(shape, { vectors, size: 50 }, options);
   assertEquals(a.inputs.k, b.inputs.k);
   assertEquals(a.layout, b.layout);
 });

@@ -55,15 +55,9 @@ async function prepare(
   };
   const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: caseParams.depth };
   const vocab = await vocabulary(ctx.seed);
-  const { inputs, layout } = buildNeedleInputs(shape, vocab.vectors, vocab.size, ctx.seed, options);
+  const { inputs, layout } = buildNeedleInputs(shape, vocab, { ...options, seed: ctx.seed });
   const checkShape = { ...shape, heads: 2, seq: CHECK_SEQ };
-  const check = buildNeedleInputs(
-    checkShape,
-    vocab.vectors,
-    vocab.size,
-    ctx.seed ^ 0x5eed,
-    options,
-  );
+  const check = buildNeedleInputs(checkShape, vocab, { ...options, seed: ctx.seed ^ 0x5eed });
   const { rows, keys: needles } = readoutRows(
     shape.heads,
     layout.queryRows,

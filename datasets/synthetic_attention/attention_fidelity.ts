@@ -54,7 +54,7 @@ export function denseRows(
   const out: Float64Array[] = [];
   const weights: Float64Array[] = [];
   for (const { head, row } of rows) {
-    const r = attendRow(inputs, shape, head, row, denseKeys(shape, row));
+    const r = attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) });
     out.push(r.out);
     weights.push(r.weights);
   }

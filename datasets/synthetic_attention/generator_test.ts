@@ -19,7 +19,7 @@ Deno.test("generated heads have sinks: the first keys draw real mass from late q
   let localMass = 0;
   const rows = [300, 400, 511];
   for (const row of rows) {
-    const { weights } = attendRow(inputs, shape, 0, row, denseKeys(shape, row));
+    const { weights } = attendRow(shape, inputs, { head: 0, row, keys: denseKeys(shape, row) });
     sinkMass += weights.slice(0, 4).reduce((a, b) => a + b, 0) / rows.length;
     localMass += weights.slice(row - 15, row + 1).reduce((a, b) => a + b, 0) / rows.length;
   }

@@ -20,9 +20,9 @@ Deno.test("recall inputs: dense attention reads out every answer; a short window
   let windowHits = 0;
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
-      const dense = attendRow(inputs, shape, head, row, denseKeys(shape, row)).out;
+      const dense = attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).out;
       assertEquals(readOut(dense, inputs, shape, { head, row }), layout.answers[head][r]);
-      const window = attendRow(inputs, shape, head, row, keyRange(row - 31, row)).out;
+      const window = attendRow(shape, inputs, { head, row, keys: keyRange(row - 31, row) }).out;
       if (readOut(window, inputs, shape, { head, row }) === layout.answers[head][r]) windowHits++;
     });
   }

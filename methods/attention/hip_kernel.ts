@@ -11,7 +11,7 @@
 // rather than one invocation running the whole search: Mesa's llvmpipe (lavapipe) silently ends
 // every loop of a shader invocation once all its loops together have run 65535 iterations
 // (LP_MAX_TGSI_LOOP_ITERATIONS), which a whole search at seq ≈ 7000, k ≈ 340 exceeded.
-import { MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
+import { MASKS_PARAMS, ORDER_KEY_WGSL } from "../../bench/families/attention/mod.ts";
 
 /** Invocations per workgroup of the per-chunk and per-candidate passes. */
 export const HIP_WORKGROUP = 64;
@@ -158,13 +158,7 @@ const WG: u32 = ${lanes}u;
 var<workgroup> hist: array<atomic<u32>, 256>;
 var<workgroup> above: array<u32, WG>;
 var<workgroup> equal: array<u32, WG>;
-
-fn order_key(x: f32) -> u32 {
-  let bits = bitcast<u32>(x);
-  if ((bits & 0x80000000u) != 0u) { return ~bits; }
-  return bits | 0x80000000u;
-}
-
+${ORDER_KEY_WGSL}
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let b = block_of(wid.x, wid.y);

@@ -219,10 +219,9 @@ export function trainingSamples(
 function adamStep(
   w: Float64Array,
   grad: Float64Array,
-  m: Float64Array,
-  v: Float64Array,
-  t: number,
+  state: { m: Float64Array; v: Float64Array; t: number },
 ): void {
+  const { m, v, t } = state;
   const c1 = 1 - ADAM.beta1 ** t;
   const c2 = 1 - ADAM.beta2 ** t;
   for (let i = 0; i < w.length; i++) {
@@ -318,8 +317,8 @@ export function trainGate(
         for (let j = 0; j < dg; j++) gk[i * dg + j] += x * dkp[kb * dg + j];
       }
     }
-    adamStep(wq, gq, state[0].m, state[0].v, t);
-    adamStep(wk, gk, state[1].m, state[1].v, t);
+    adamStep(wq, gq, { ...state[0], t });
+    adamStep(wk, gk, { ...state[1], t });
   }
   return { weights: { wq: Float32Array.from(wq), wk: Float32Array.from(wk) }, loss };
 }

@@ -9,6 +9,7 @@ import {
   headDimWgsl,
   KEY_DOT_WGSL,
   ONLINE_SOFTMAX_WGSL,
+  RADIX_SELECT_WGSL,
 } from "../../bench/families/attention/mod.ts";
 
 const WORKGROUP = 64;
@@ -28,18 +29,7 @@ struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, s
 // Per row of the chunk: the threshold's bits found so far, their mask, keys still to take.
 @group(0) @binding(6) var<storage, read_write> state: array<vec4<u32>>;
 @group(0) @binding(7) var<uniform> p: Params;
-${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}
-// Maps a float to a u32 whose unsigned order is the float's order, and back.
-fn order_key(x: f32) -> u32 {
-  let bits = bitcast<u32>(x);
-  if ((bits & 0x80000000u) != 0u) { return ~bits; }
-  return bits | 0x80000000u;
-}
-fn from_order_key(key: u32) -> f32 {
-  if ((key & 0x80000000u) != 0u) { return bitcast<f32>(key & 0x7fffffffu); }
-  return bitcast<f32>(~key);
-}
-
+${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}${RADIX_SELECT_WGSL}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let local_row = gid.x;
@@ -76,14 +66,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let key = scratch[slot + j];
       if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
     }
-    var left = remaining;
-    var bin = 255u;
-    loop {
-      if (hist[bin] >= left || bin == 0u) { break; }
-      left -= hist[bin];
-      bin--;
-    }
-    state[at] = vec4<u32>(prefix | (bin << shift), prefix_mask | (255u << shift), left, 0u);
+    state[at] = radix_narrow(&hist, st, shift);
     return;
   }
   // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.

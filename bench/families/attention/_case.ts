@@ -97,7 +97,7 @@ function checkDumps<V extends Readonly<ParamValues>>(
   for (let head = 0; head < shape.heads; head++) {
     for (let row = 0; row < queries; row++) {
       const keys = method.selectKeys({ shape, inputs, params }, head, row);
-      expected.set(attendRow(inputs, shape, head, row, keys).out, (head * queries + row) * d);
+      expected.set(attendRow(shape, inputs, { head, row, keys }).out, (head * queries + row) * d);
     }
   }
   const dims = [shape.heads, queries, d];

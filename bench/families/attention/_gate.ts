@@ -52,7 +52,10 @@ export function referenceRow<V extends Readonly<ParamValues>>(
   at: ScoredRow,
 ): RowReference {
   const keys = method.selectKeys(problem, at.head, at.row);
-  return { keys, out: attendRow(problem.inputs, problem.shape, at.head, at.row, keys).out };
+  return {
+    keys,
+    out: attendRow(problem.shape, problem.inputs, { head: at.head, row: at.row, keys }).out,
+  };
 }
 
 /** How the gate is run. */

@@ -7,7 +7,7 @@
 // A row attends to the union of its head's columns, its head's diagonals, the local window
 // (offsets below `window`) and its group's keys, limited to keys it may see (causal).
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
-import { headDimWgsl, KEY_DOT_WGSL, ONLINE_SOFTMAX_WGSL } from "./_wgsl.ts";
+import { headDimWgsl, KEY_DOT_WGSL, ONLINE_SOFTMAX_WGSL, RADIX_SELECT_WGSL } from "./_wgsl.ts";
 
 export const MASKS_WORKGROUP = 64;
 
@@ -114,13 +114,7 @@ struct Select { segments: u32, len: u32, stride: u32, section: u32, stage: u32 }
 @group(0) @binding(3) var<storage, read_write> state: array<vec4<u32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> sel: Select;
-
-fn order_key(x: f32) -> u32 {
-  let bits = bitcast<u32>(x);
-  if ((bits & 0x80000000u) != 0u) { return ~bits; }
-  return bits | 0x80000000u;
-}
-
+${RADIX_SELECT_WGSL}
 @compute @workgroup_size(${MASKS_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let seg = gid.x;
@@ -133,7 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     state[seg] = vec4<u32>(0u, 0u, min(keeps[seg], eligible), 0u);
     return;
   }
-  var st = state[seg];
+  let st = state[seg];
   let prefix = st.x;
   let prefix_mask = st.y;
   let remaining = st.z;
@@ -146,14 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let key = order_key(scores[at + j]);
       if ((key & prefix_mask) == prefix) { hist[(key >> shift) & 255u]++; }
     }
-    var left = remaining;
-    var bin = 255u;
-    loop {
-      if (hist[bin] >= left || bin == 0u) { break; }
-      left -= hist[bin];
-      bin--;
-    }
-    state[seg] = vec4<u32>(prefix | (bin << shift), prefix_mask | (255u << shift), left, 0u);
+    state[seg] = radix_narrow(&hist, st, shift);
     return;
   }
   // 'prefix' is now the keep-th largest key; 'remaining' keys equal to it are taken.

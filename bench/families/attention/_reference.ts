@@ -6,19 +6,35 @@ import {
   queryOffset,
 } from "./_interface.ts";
 
+/** One query row and the keys it attends to, for {@link attendRow}. */
+export interface RowKeys {
+  head: number;
+  row: number;
+  /** Ascending key indices the row attends to (all of them for dense attention). */
+  keys: ArrayLike<number>;
+}
+
 /**
  * Softmax attention of one query row over the given keys, in float64.
  *
- * @param keys ascending key indices the row attends to (all of them for dense attention)
+ * @param shape the shape of `inputs`
+ * @param inputs host q, k and v
+ * @param at the row (head, row index) and its keys
  * @returns the output row (headDim values) and the softmax weights over `keys`
+ * @example
+ * ```ts
+ * import { attendRow, denseKeys } from "./mod.ts";
+ * const shape = { heads: 1, seq: 2, headDim: 1, causal: true };
+ * const inputs = { q: Float32Array.of(1, 1), k: Float32Array.of(0, Math.log(3)), v: Float32Array.of(1, 5) };
+ * attendRow(shape, inputs, { head: 0, row: 1, keys: denseKeys(shape, 1) }).out[0]; // 4
+ * ```
  */
 export function attendRow(
-  inputs: AttentionInputs,
   shape: AttentionShape,
-  head: number,
-  row: number,
-  keys: Int32Array,
+  inputs: AttentionInputs,
+  at: RowKeys,
 ): { out: Float64Array; weights: Float64Array } {
+  const { head, row, keys } = at;
   const d = shape.headDim;
   const base = head * shape.seq * d;
   const qOff = (head * queryCount(shape) + row) * d;

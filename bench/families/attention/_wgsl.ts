@@ -1,6 +1,6 @@
 // WGSL every attention kernel shares, once: the float32 four-lane dot products of a query row
-// and a key, one step of the online softmax, a row's log-sum-exp, and the choice of a query
-// block's key blocks. Each snippet names the module-scope declarations it expects the kernel to
+// and a key, one step of the online softmax, a row's log-sum-exp, the choice of a query block's
+// key blocks, and the order-preserving keys and byte step of the radix top-k selects. Each snippet names the module-scope declarations it expects the kernel to
 // have (`const D4`, storage arrays `q`, `k`, `v`, a uniform `p`), so kernels stay one module.
 
 /** WGSL: `const D4`, the vec4 lanes of one row of head dimension `headDim` (a multiple of 4). */
@@ -105,3 +105,40 @@ fn select_blocks(row_scores: u32, visible: u32, keep: u32, own: u32, out: u32) -
 }
 `;
 }
+
+/**
+ * WGSL `order_key(x)` / `from_order_key(key)`: a float as a u32 whose unsigned order is the
+ * float's order, and back, so radix selects can work on bytes.
+ */
+export const ORDER_KEY_WGSL = /* wgsl */ `
+fn order_key(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  if ((bits & 0x80000000u) != 0u) { return ~bits; }
+  return bits | 0x80000000u;
+}
+fn from_order_key(key: u32) -> f32 {
+  if ((key & 0x80000000u) != 0u) { return bitcast<f32>(key & 0x7fffffffu); }
+  return bitcast<f32>(~key);
+}
+`;
+
+/**
+ * WGSL `radix_narrow(&hist, state, shift)`: one byte of a radix select of the k-th largest key,
+ * most significant byte first. `state` is (prefix found so far, its mask, keys still to take);
+ * `hist` counts, among the keys matching the prefix, their byte at `shift`. Returns the state
+ * with that byte fixed: the largest bin at which the keys still to take are reached. One pass
+ * per byte keeps each invocation's loops short (llvmpipe ends an invocation's loops after 65,535
+ * iterations in all). Includes {@link ORDER_KEY_WGSL}.
+ */
+export const RADIX_SELECT_WGSL = ORDER_KEY_WGSL + /* wgsl */ `
+fn radix_narrow(hist: ptr<function, array<u32, 256>>, state: vec4<u32>, shift: u32) -> vec4<u32> {
+  var left = state.z;
+  var bin = 255u;
+  loop {
+    if ((*hist)[bin] >= left || bin == 0u) { break; }
+    left -= (*hist)[bin];
+    bin--;
+  }
+  return vec4<u32>(state.x | (bin << shift), state.y | (255u << shift), left, 0u);
+}
+`;

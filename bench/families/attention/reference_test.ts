@@ -18,7 +18,7 @@ Deno.test("attendRow() computes softmax attention by hand on a 2-key example", (
     v: Float32Array.of(1, 5),
   };
   const shape = { heads: 1, seq: 2, headDim: 1, causal: true };
-  const r = attendRow(inputs, shape, 0, 1, denseKeys(shape, 1));
+  const r = attendRow(shape, inputs, { head: 0, row: 1, keys: denseKeys(shape, 1) });
   assertAlmostEquals(r.weights[0], 0.25, 1e-6);
   assertAlmostEquals(r.out[0], 4, 1e-6);
   // Causal row 0 sees only key 0.
@@ -69,10 +69,12 @@ Deno.test("blockMaxAttention() equals the block maxima of attendRow()'s weights 
           blockMaxAttention(shape, inputs, { block, head, qb }).length,
         );
         for (let row = qb * block; row < Math.min((qb + 1) * block, queries); row++) {
-          attendRow(inputs, shape, head, row, denseKeys(shape, row)).weights.forEach((w, j) => {
-            const kb = Math.floor(j / block);
-            if (w > expected[kb]) expected[kb] = w;
-          });
+          attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).weights.forEach(
+            (w, j) => {
+              const kb = Math.floor(j / block);
+              if (w > expected[kb]) expected[kb] = w;
+            },
+          );
         }
         assertEquals(blockMaxAttention(shape, inputs, { block, head, qb }), expected);
       }
