@@ -5,11 +5,9 @@
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
   attentionFlops,
-  type AttentionInputs,
-  type AttentionShape,
   BLOCK_WORKGROUP,
+  blockAttentionMap,
   blockGeometry,
-  blockMaxAttention,
   blockProbabilityPassWgsl,
   blockSparseParameters,
   boundaryNearTie,
@@ -19,7 +17,6 @@ import {
   densePairsPerHead,
   keepCount,
   keysOfBlocks,
-  perInputCache,
   queryCount,
   rowLsePassWgsl,
   setupBlockSparse,
@@ -27,23 +24,6 @@ import {
 
 // Gates this close (relatively) to the last one kept are a near-tie float rounding may flip.
 const TIE_GAP = 1e-4;
-
-// References are asked row by row, for a few sampled rows of long inputs: gates are computed per
-// query block on demand (they cost a dense pass over the block's rows) and shared by all budgets.
-const cachedGates = perInputCache<Float64Array>();
-
-/** The oracle gates of one query block: its block max-pooled dense attention map. */
-function gatesOf(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  at: { block: number; head: number; qb: number },
-): Float64Array {
-  return cachedGates(
-    inputs,
-    `${JSON.stringify(shape)}|${at.block}|${at.head}|${at.qb}`,
-    () => blockMaxAttention(shape, inputs, at),
-  );
-}
 
 export const seerOracleAttention = defineAttentionMethod({
   id: "seer-oracle-attention",
@@ -109,7 +89,7 @@ export const seerOracleAttention = defineAttentionMethod({
     selectKeys({ shape, params, inputs }, head, row) {
       const block = params.blockSize;
       const qb = Math.floor(row / block);
-      const gates = gatesOf(shape, inputs, { block, head, qb });
+      const gates = blockAttentionMap(shape, inputs, { pool: "max", block, head, qb });
       const chosen = chooseBlocksFor(
         blockGeometry(shape, block),
         params.density,
@@ -121,7 +101,7 @@ export const seerOracleAttention = defineAttentionMethod({
     ambiguousRow({ shape, params, inputs }, head, row) {
       const block = params.blockSize;
       const qb = Math.floor(row / block);
-      const scores = gatesOf(shape, inputs, { block, head, qb });
+      const scores = blockAttentionMap(shape, inputs, { pool: "max", block, head, qb });
       return boundaryNearTie(blockGeometry(shape, block), qb, {
         scores,
         keep: keepCount(scores.length, params.density),

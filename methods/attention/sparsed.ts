@@ -4,11 +4,10 @@
 // every later step reuses them unchanged. On single-step shapes the only step is the pattern step.
 import {
   attentionFlops,
-  type AttentionInputs,
   type AttentionShape,
   BLOCK_WORKGROUP,
+  blockAttentionMap,
   blockGeometry,
-  blockMassOf,
   blockProbabilityPassWgsl,
   blockSparseParameters,
   boundaryNearTie,
@@ -19,7 +18,6 @@ import {
   densePairsPerHead,
   keepCount,
   keysOfBlocks,
-  perInputCache,
   queryCount,
   rowLsePassWgsl,
   setupStagedBlockSparse,
@@ -51,21 +49,6 @@ export function sparsedPlan(shape: AttentionShape, density: number, skip: number
     share.push(step < pattern ? 1 : density);
   }
   return { source, density: share };
-}
-
-// Masses are computed per query block on demand (references are asked for a few sampled rows).
-const cachedMass = perInputCache<Float64Array>();
-
-function massOf(
-  shape: AttentionShape,
-  inputs: AttentionInputs,
-  at: { block: number; slice: number; qb: number },
-): Float64Array {
-  return cachedMass(
-    inputs,
-    `${JSON.stringify(shape)}|${at.block}|${at.slice}|${at.qb}`,
-    () => blockMassOf(shape, inputs, at),
-  );
 }
 
 export const sparsedAttention = defineAttentionMethod({
@@ -160,7 +143,7 @@ export const sparsedAttention = defineAttentionMethod({
       const block = params.blockSize;
       const qb = Math.floor(row / block);
       const slice = sparsedPlan(shape, params.density, params.skip).source[head];
-      const mass = massOf(shape, inputs, { block, slice, qb });
+      const mass = blockAttentionMap(shape, inputs, { pool: "sum", block, head: slice, qb });
       const chosen = chooseBlocksFor(
         blockGeometry(shape, block),
         params.density,
@@ -177,7 +160,7 @@ export const sparsedAttention = defineAttentionMethod({
       const qb = Math.floor(row / block);
       const slice = sparsedPlan(shape, params.density, params.skip).source[head];
       return boundaryNearTie(geometry, qb, {
-        scores: massOf(shape, inputs, { block, slice, qb }),
+        scores: blockAttentionMap(shape, inputs, { pool: "sum", block, head: slice, qb }),
         keep: keepCount(geometry.visible(qb), params.density),
         relativeGap: TIE_GAP,
       });

@@ -2,6 +2,7 @@
 // blocks by their true attention (SeerAttention's oracle gate, SparseD's and AdaSpa's block
 // mass), and of a row's log-sum-exp, the normaliser those pool with. All in float64.
 import { blockGeometry } from "./_block_sparse.ts";
+import { perInputCache } from "./_cache.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
@@ -126,4 +127,28 @@ export function blockMassOf(
     for (let j = 0; j <= last; j++) mass[Math.floor(j / block)] += Math.exp(logits[j] - rowLse);
   }
   return mass;
+}
+
+const cachedMaps = perInputCache<Float64Array>();
+
+/**
+ * One query block's dense attention probabilities pooled per visible key block — by `max`
+ * ({@link blockMaxAttention}: SeerAttention's oracle gate) or by `sum` ({@link blockMassOf}: the
+ * block's attention mass) — computed once per input (CPU references are asked row by row, and
+ * a dense pass over the block's rows is their main cost).
+ */
+export function blockAttentionMap(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  at: QueryBlockAt & { pool: "max" | "sum" },
+): Float64Array {
+  const { pool, block, head, qb } = at;
+  return cachedMaps(
+    inputs,
+    `${JSON.stringify(shape)}|${pool}|${block}|${head}|${qb}`,
+    () =>
+      pool === "max"
+        ? blockMaxAttention(shape, inputs, { block, head, qb })
+        : blockMassOf(shape, inputs, { block, slice: head, qb }),
+  );
 }
