@@ -49,9 +49,10 @@ export function gemmBackend(): GemmBackend {
  * @throws {RangeError} when a dimension is negative or not an integer
  * @example
  * ```ts
+ * import { assertEquals } from "../../tests/assert.ts";
  * const c = new Float32Array(4);
  * gemm({ m: 2, n: 2, k: 1, a: new Float32Array([1, 2]), b: new Float32Array([3, 4]), c });
- * // c = [3, 4, 6, 8]
+ * assertEquals([...c], [3, 4, 6, 8]);
  * ```
  */
 export function gemm(spec: GemmSpec): void {

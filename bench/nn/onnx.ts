@@ -116,7 +116,12 @@ function gelu(g: GraphBuilder, x: string): string {
  *
  * @example
  * ```ts
+ * import { Mlp } from "./mlp.ts";
+ * import { assert } from "../../tests/assert.ts";
+ * const model = new Mlp([4, 3, 2]);
+ * model.init(0);
  * const bytes = exportMlpOnnx(model); // then ort.InferenceSession.create(bytes)
+ * assert(bytes.length > 4 * (4 * 3 + 3 * 2)); // the weights are inside
  * ```
  */
 export function exportMlpOnnx(model: Mlp): Uint8Array {

@@ -104,7 +104,9 @@ export class AdamW {
  *
  * @example
  * ```ts
- * cosineLr(0, { maxLr: 1e-3, minLr: 1e-4, warmup: 10, total: 100 }); // 1e-4 (first warm-up step)
+ * import { assertAlmostEquals } from "../../tests/assert.ts";
+ * // The first warm-up step: a tenth of the peak.
+ * assertAlmostEquals(cosineLr(0, { maxLr: 1e-3, minLr: 1e-4, warmup: 10, total: 100 }), 1e-4, 1e-12);
  * ```
  */
 export function cosineLr(

@@ -203,7 +203,6 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
         const quality = task.higherIsBetter
           ? task.baseQuality * (1 - loss)
           : task.baseQuality * (1 + loss);
-        const params = { ...method.params };
         // The last method of each task's last case did not settle within its sampling cap.
         const noisy = ci === task.cases.length - 1 && mi === task.methods.length - 1;
         const speedup = denseMs / ms;

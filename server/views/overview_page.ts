@@ -50,7 +50,7 @@ ${
         num(t.bestQuality?.metric ?? null, 4)
       }</td><td>${best(t.fastest, links)}</td><td class="num">${
         speedup(t.fastest?.speedup ?? null, t.fastest?.speedupCi ?? null)
-      }</td><td class="num">${t.runIds.length}</td></tr>`
+      }${noisyBadge(t.fastest?.noisy ?? null)}</td><td class="num">${t.runIds.length}</td></tr>`
     )
   }</tbody>
 </table>
