@@ -217,6 +217,7 @@ export async function main(argv: string[]): Promise<number> {
       maxRuns: settings.sampling.maxRuns,
       targetRelativeHalfWidth: settings.sampling.targetRelativeHalfWidth,
       samplingBudgetMs: settings.sampling.budgetMs,
+      minSampleMs: settings.sampling.minSampleMs,
       timeLimitMs: args.timeLimitMs ?? settings.timeLimitMs,
     },
     environment: await collectEnvironment(context?.info ?? null, gpu.unavailableReason),
@@ -250,6 +251,7 @@ export async function main(argv: string[]): Promise<number> {
       targetRelativeHalfWidth: o.targetRelativeHalfWidth ??
         settings.sampling.targetRelativeHalfWidth,
       budgetMs: o.samplingBudgetMs ?? settings.sampling.budgetMs,
+      minSampleMs: o.minSampleMs,
     },
     timeLimitMs: o.timeLimitMs,
     dumpDir: args.dumpDir,

@@ -13,6 +13,8 @@ export interface TaskContext {
   profile: Profile;
   /** Whether the run wants check inputs and outputs dumped (`--dump`). */
   dump: boolean;
+  /** Work a timed GPU sample should carry at least (pass it to TimedSubmit). */
+  minSampleMs: number;
 }
 
 /** One timed sample, per unit of work: the runner summarizes these. */

@@ -23,7 +23,15 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
   smoke: {
     description: "one small case per task, default parameters, to see that everything runs",
     // Five samples, no more: smoke shows that everything runs, its latencies are not for comparing.
-    sampling: { warmup: 1, minRuns: 5, maxRuns: 5, targetRelativeHalfWidth: 0.03, budgetMs: 0 },
+    // and 10 ms samples: the fixed ~11 ms submit cost then weighs more than in quick and full.
+    sampling: {
+      warmup: 1,
+      minRuns: 5,
+      maxRuns: 5,
+      targetRelativeHalfWidth: 0.03,
+      budgetMs: 0,
+      minSampleMs: 10,
+    },
     params: "default",
     timeLimitMs: 60_000,
   },
@@ -38,6 +46,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
       maxRuns: 30,
       targetRelativeHalfWidth: 0.03,
       budgetMs: 20_000,
+      minSampleMs: 40,
     },
     params: "sweep-first-case",
     timeLimitMs: 60_000,
@@ -50,6 +59,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
       maxRuns: 100,
       targetRelativeHalfWidth: 0.03,
       budgetMs: 300_000,
+      minSampleMs: 40,
     },
     params: "sweep",
     // Dense prefill at seq 16384 takes over a minute a run on a 2-core software adapter.

@@ -130,6 +130,7 @@ export async function runCells(run: RunFile, options: RunCellsOptions): Promise<
       seed: caseSeed(run.seed, group.task.meta.id, group.caseKey),
       profile: run.profile,
       dump: options.dumpDir !== null,
+      minSampleMs: options.sampling.minSampleMs,
     };
 
     let prepared: PreparedCase;

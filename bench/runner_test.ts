@@ -21,7 +21,14 @@ function plan(methods: Method[]) {
   return planRun({ profile: "smoke", tasks: [echoTask], methods, overrides: {} }, methods);
 }
 
-const sampling = { warmup: 1, minRuns: 3, maxRuns: 3, targetRelativeHalfWidth: 0.03, budgetMs: 0 };
+const sampling = {
+  warmup: 1,
+  minRuns: 3,
+  maxRuns: 3,
+  targetRelativeHalfWidth: 0.03,
+  budgetMs: 0,
+  minSampleMs: 10,
+};
 
 function run(
   groups: CaseGroup[],

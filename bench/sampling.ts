@@ -17,6 +17,11 @@ export interface SamplingPolicy {
   targetRelativeHalfWidth: number;
   /** Once the timed rounds of the case have taken this long, cells stop at `minRuns`. */
   budgetMs: number;
+  /**
+   * Work one timed GPU sample carries at least (dispatches are repeated within a submit until it
+   * does), so the fixed cost of a submit stays a small share of it.
+   */
+  minSampleMs: number;
 }
 
 /** One cell taking part: how to take a sample, and whether it is the case's baseline. */

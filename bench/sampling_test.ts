@@ -20,6 +20,7 @@ const policy: SamplingPolicy = {
   maxRuns: 40,
   targetRelativeHalfWidth: 0.03,
   budgetMs: 60_000,
+  minSampleMs: 10,
 };
 
 Deno.test("sampleInterleaved() stops a steady cell at the minimum and times a noisy one to the cap", async () => {

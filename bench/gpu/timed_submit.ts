@@ -17,8 +17,8 @@ export interface GpuSample {
 /** Records work into a command encoder; called once per repetition. */
 export type Encode = (encoder: GPUCommandEncoder) => void;
 
-// A submit should carry at least this much work, so the fixed cost stays a small part of it.
-const TARGET_SUBMIT_MS = 40;
+/** A submit carries at least this much work by default, so the fixed cost stays a small part. */
+export const DEFAULT_SUBMIT_MS = 40;
 const MAX_REPS = 64;
 /** A timed submit spans at least this many steps of the timestamp clock... */
 const MIN_CLOCK_STEPS = 100;
@@ -36,9 +36,18 @@ export class TimedSubmit {
   #calibrated = false;
   readonly #ticks: bigint[] = [];
 
-  constructor(gpu: GpuContext, encode: Encode) {
+  readonly #targetSubmitMs: number;
+
+  /**
+   * @param gpu the device
+   * @param encode records one unit of work
+   * @param options `targetSubmitMs`: work a submit carries at least (default 40 ms; the runner's
+   *   `TaskContext.minSampleMs`)
+   */
+  constructor(gpu: GpuContext, encode: Encode, options: { targetSubmitMs?: number } = {}) {
     this.#gpu = gpu;
     this.#encode = encode;
+    this.#targetSubmitMs = options.targetSubmitMs ?? DEFAULT_SUBMIT_MS;
     if (gpu.timestamps) {
       const { device } = gpu;
       this.#querySet = device.createQuerySet({ type: "timestamp", count: 2 });
@@ -101,7 +110,7 @@ export class TimedSubmit {
       this.#calibrated = true;
       this.#reps = Math.max(
         1,
-        Math.min(MAX_REPS, Math.ceil(TARGET_SUBMIT_MS / Math.max(wallMs, 0.01))),
+        Math.min(MAX_REPS, Math.ceil(this.#targetSubmitMs / Math.max(wallMs, 0.01))),
       );
     }
     this.#keepAboveClockStep(kernelMs, reps);

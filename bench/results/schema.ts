@@ -219,6 +219,8 @@ export const RunOptions = z.object({
   targetRelativeHalfWidth: z.number().positive().nullable(),
   /** Time one case's timed rounds may take in all before every cell stops where it is. */
   samplingBudgetMs: z.number().min(0).nullable(),
+  /** Work a timed GPU sample carried at least (dispatches repeated within a submit). */
+  minSampleMs: z.number().positive(),
   timeLimitMs: z.number().min(1),
 });
 

@@ -228,6 +228,8 @@ export function upgradeRunFileV1(v1: RunFileV1): RunFile {
       maxRuns: v1.options.runs,
       targetRelativeHalfWidth: null,
       samplingBudgetMs: null,
+      // Schema-1 runs repeated dispatches up to 40 ms a submit, a constant then.
+      minSampleMs: 40,
     },
     environment,
     cells: v1.cells.map(upgradeCell),

@@ -57,7 +57,7 @@ function magnitude(id: string, options: { lies?: boolean } = {}) {
   });
 }
 
-const ctx = { gpu: testGpu, seed: 1, profile: "smoke", dump: false } as const;
+const ctx = { gpu: testGpu, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 } as const;
 
 Deno.test("mnist-mlp-accuracy scores and times the unpruned reference", async () => {
   const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 5, testImages: 500 }, ctx);

@@ -25,7 +25,7 @@ const keepAll = definePruningMethod({
   },
 });
 
-const ctx = { gpu: null, seed: 1, profile: "smoke", dump: false } as const;
+const ctx = { gpu: null, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 } as const;
 
 Deno.test({
   name: "sotu-lm-perplexity scores and times the unpruned reference",

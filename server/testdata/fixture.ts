@@ -276,6 +276,7 @@ export function makeRun(options: FixtureOptions = {}): RunFile {
       maxRuns: 40,
       targetRelativeHalfWidth: 0.03,
       samplingBudgetMs: 10000,
+      minSampleMs: 40,
       timeLimitMs: 60000,
     },
     environment: {

@@ -199,7 +199,9 @@ export async function prepareAttentionCase(
       }
       const kernel = await impl.setup(gpu, { shape, inputs: gpuInputs, params });
       const run = kernel.run?.bind(kernel);
-      const timer = run ? null : new TimedSubmit(gpu, (encoder) => kernel.encode(encoder));
+      const timer = run ? null : new TimedSubmit(gpu, (encoder) => kernel.encode(encoder), {
+        targetSubmitMs: ctx.minSampleMs,
+      });
       const checkBuffers = checkGpuInputs;
       return {
         setup: { compileMs: kernel.compileMs, uploadMs },
