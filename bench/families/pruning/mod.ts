@@ -10,7 +10,10 @@
  *   compare the timed output with it ({@link compareLogits});
  * - the correctness gate: masks realize the target ({@link checkPruneTarget}), output within
  *   the logit tolerance;
- * - shared helpers: {@link pruneModel}, {@link targetDensity}, {@link realizedDensity}.
+ * - shared helpers: {@link pruneModel}, {@link targetDensity}, {@link realizedDensity}, and what
+ *   training-free methods share to turn scores into masks: the `target` parameter
+ *   ({@link TARGET_PARAM}, {@link parseTarget}) and per-row, per-layer and global selections
+ *   ({@link rowMask}, {@link layerMask}, {@link globalMasks}).
  *
  * @module
  */
@@ -18,3 +21,4 @@ export * from "./_interface.ts";
 export * from "./_sparsity.ts";
 export * from "./_gate.ts";
 export * from "./_prune_model.ts";
+export * from "./_targets.ts";
