@@ -1,0 +1,90 @@
+// Wanda: prune by |weight| × the norm of its input over calibration data, compared within each
+// output row, layer by layer in forward order so each layer sees the inputs its pruned upstream
+// layers produce.
+import {
+  type Calibration,
+  definePruningMethod,
+  parseTarget,
+  type PrunableModel,
+  type PruneTarget,
+  rowMask,
+  TARGET_PARAM,
+} from "../../bench/families/pruning/mod.ts";
+import type { Linear } from "../../bench/nn/layers.ts";
+import { collectInputNorms } from "../../bench/nn/hooks.ts";
+
+/**
+ * Wanda's scores of one layer: S_ij = |W_ij|·‖X_j‖₂, row-major [out × in].
+ *
+ * @param layer the layer, weights [out × in]
+ * @param norms ‖X_j‖₂ of each input feature over the calibration rows
+ * @returns the scores
+ * @throws {RangeError} when `norms` does not have one entry per input
+ */
+export function wandaScores(layer: Linear, norms: ArrayLike<number>): Float64Array {
+  const rows = layer.outFeatures, cols = layer.inFeatures, w = layer.weight.data;
+  if (norms.length !== cols) {
+    throw new RangeError(
+      `Cannot score '${layer.weight.name}' as it needs ${cols} input norms: got ${norms.length}`,
+    );
+  }
+  const scores = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) scores[r * cols + j] = Math.abs(w[r * cols + j]) * norms[j];
+  }
+  return scores;
+}
+
+/**
+ * Prunes every layer of `model` with Wanda, in forward order: hook the layer's inputs, run the
+ * calibration data through the model as pruned so far, mask the layer by its scores per output
+ * row, unhook, next layer.
+ *
+ * @param model the model, pruned in place
+ * @param calibration its calibration data
+ * @param target what every layer (and so every row) is pruned to
+ */
+export function wandaPrune(
+  model: Pick<PrunableModel, "linears">,
+  calibration: Calibration,
+  target: PruneTarget,
+): void {
+  for (const layer of model.linears()) {
+    const norms = collectInputNorms(layer);
+    try {
+      calibration.run();
+    } finally {
+      norms.detach();
+    }
+    const scores = wandaScores(layer, norms.value());
+    layer.weight.setMask(
+      rowMask({ scores, rows: layer.outFeatures, cols: layer.inFeatures }, target),
+    );
+  }
+}
+
+export const wandaPruning = definePruningMethod({
+  id: "wanda",
+  family: "pruning",
+  title: "Wanda (pruning by weights and activations)",
+  description:
+    "Scores each weight by |W_ij|·‖X_j‖₂, its magnitude times the L2 norm of its input feature over the calibration inputs of that layer, and keeps the top scores of each output row (each row ends exactly at the target; N:M: N of every M consecutive inputs per row). Layers are pruned in forward order, each with inputs recomputed through the layers already pruned. No weight update, no retraining.",
+  paper: {
+    title: "A Simple and Effective Pruning Approach for Large Language Models",
+    year: 2023,
+    link: "https://arxiv.org/abs/2306.11695",
+  },
+  version: "1.0.0",
+  parameters: { target: TARGET_PARAM },
+  capabilities: { requires: [], features: ["mlp", "gpt"] },
+  notes:
+    "Follows the paper and its reference code (locuslab/wanda, lib/prune.py prune_wanda) for the score, the per-output comparison group and N:M, with these departures. (1) Order: the reference code hooks every Linear of a transformer block at once, prunes them all from the block's inputs, then recomputes the block's outputs for the next block; here each Linear is pruned on its own in forward order (qkv, proj, fc, mlp.proj of each block, then the head; fc1, fc2, fc3 of an MLP), so a layer inside a block also sees its pruned predecessors in that block. (2) Cost: every layer runs the whole calibration set forward through the whole model once (the calibration interface runs the model end to end), so pruning costs one calibration pass per prunable layer (17 on sotu-lm, 3 on the MLPs) where the reference code runs each block twice. (3) Scope: every Linear the model lists is pruned, the sotu-lm's output head included, since the family's target covers them all; the reference code leaves the LLM's lm_head dense. (4) Count: a row keeps round(in·(1 − sparsity)) weights (the family's rowMask), the reference prunes floor(in·sparsity); ties go to the lower input index. (5) ‖X_j‖₂ is the plain norm over every calibration row (the reference keeps its square mean, which ranks a row's weights the same). (6) N:M: our N is the kept count (2:4 keeps 2), the reference code's first number is the pruned count; 2:4 and 4:8 are the same pattern either way. Calibration comes from the task (training split, seeded), not C4.",
+  impl: {
+    target: (params) => parseTarget(params.target),
+    prune(model, calibration, target) {
+      const start = performance.now();
+      wandaPrune(model, calibration, target);
+      return Promise.resolve({ pruneMs: performance.now() - start });
+    },
+  },
+});
