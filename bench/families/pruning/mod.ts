@@ -22,3 +22,4 @@ export * from "./_sparsity.ts";
 export * from "./_gate.ts";
 export * from "./_prune_model.ts";
 export * from "./_targets.ts";
+export * from "./_hessian.ts";
