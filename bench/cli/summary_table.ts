@@ -7,6 +7,7 @@ import { caseKeyOf, headlineP50 } from "../results/speedup.ts";
 
 /** The width the default table fits in. */
 export const TABLE_WIDTH = 120;
+const PARAMS_COLUMN = 1;
 
 function formatNumber(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined) return "—";
@@ -57,12 +58,40 @@ function statusOf(cell: Cell): string {
   return cell.latency.noisy ? "noisy" : "ok";
 }
 
-function row(cell: Cell, wide: boolean): string[] {
-  const params = Object.entries(cell.method.params).map(([k, v]) => `${k}=${v}`).join(",") || "—";
+/**
+ * A cell's parameters, those that vary among its method's cells of the case first, so a clipped
+ * column still tells the rows apart.
+ */
+function paramsText(cell: Cell, varying: ReadonlySet<string>): string {
+  const entries = Object.entries(cell.method.params);
+  entries.sort(([a], [b]) => Number(varying.has(b)) - Number(varying.has(a)));
+  return entries.map(([k, v]) => `${k}=${v}`).join(",") || "—";
+}
+
+/** The parameters whose values differ among the cells of each method in `cells`. */
+function varyingParams(cells: readonly Cell[]): Map<string, Set<string>> {
+  const seen = new Map<string, Map<string, Set<string>>>();
+  for (const c of cells) {
+    const byName = seen.get(c.method.id) ?? new Map<string, Set<string>>();
+    for (const [k, v] of Object.entries(c.method.params)) {
+      byName.set(k, (byName.get(k) ?? new Set()).add(String(v)));
+    }
+    seen.set(c.method.id, byName);
+  }
+  return new Map(
+    [...seen].map(([id, byName]) => [
+      id,
+      new Set([...byName].filter(([, values]) => values.size > 1).map(([k]) => k)),
+    ]),
+  );
+}
+
+function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> }): string[] {
+  const { wide } = options;
   const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
   const cells = [
     wide ? cell.method.id : clip(cell.method.id, 28),
-    wide ? params : clip(params, 24),
+    paramsText(cell, options.varying),
     formatNumber(cell.metrics[cell.mainMetric.name], 4),
     cell.latency ? formatNumber(headlineP50(cell.latency)) : "—",
     formatRelativeInterval(headline),
@@ -97,12 +126,22 @@ export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): st
     const key = caseKeyOf(cell);
     cases.set(key, [...(cases.get(key) ?? []), cell]);
   }
-  const blocks = [...cases.values()].map((cells) => ({
-    cells,
-    rows: cells.map((c) => row(c, wide)),
-  }));
+  const blocks = [...cases.values()].map((cells) => {
+    const varying = varyingParams(cells);
+    return {
+      cells,
+      rows: cells.map((c) => row(c, { wide, varying: varying.get(c.method.id) ?? new Set() })),
+    };
+  });
   const all = blocks.flatMap((b) => b.rows);
   const widths = header.map((h, i) => Math.max(h.length, ...all.map((r) => r[i].length)));
+  if (!wide) {
+    // The params column gives way so the table fits: full parameters are in --wide and the file.
+    const others = widths.reduce((n, w, i) => i === PARAMS_COLUMN ? n : n + w, 0);
+    const room = TABLE_WIDTH - others - 2 * (widths.length - 1);
+    widths[PARAMS_COLUMN] = Math.max(6, Math.min(widths[PARAMS_COLUMN], room));
+    for (const r of all) r[PARAMS_COLUMN] = clip(r[PARAMS_COLUMN], widths[PARAMS_COLUMN]);
+  }
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   const out = [line(header)];
   for (const { cells, rows } of blocks) {

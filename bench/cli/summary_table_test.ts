@@ -56,3 +56,18 @@ Deno.test("summaryTable() fits a 120-column terminal even with long parameters",
     "someLongParameterName11=1011",
   );
 });
+
+Deno.test("summaryTable() puts the parameters that tell a method's rows apart first", () => {
+  const caseParams = { n: 8 };
+  const cells = [1, 2].map((k) =>
+    okCellFixture({
+      methodId: "bm25",
+      params: { k1: 0.9, b: 0.4, stemLongParameterName: 1, stopwordsLongParameterName: k },
+      latency: latencyFixture([1, 1, 1]),
+      caseParams,
+    })
+  );
+  const text = summaryTable({ ...emptyRun(), cells });
+  assertStringIncludes(text, "stopwordsLongParameterName=1,");
+  assertStringIncludes(text, "stopwordsLongParameterName=2,");
+});
