@@ -37,8 +37,8 @@ export function wandaScores(layer: Linear, norms: ArrayLike<number>): Float64Arr
 
 /**
  * Prunes every layer of `model` with Wanda, in forward order: hook the layer's inputs, run the
- * calibration data through the model as pruned so far, mask the layer by its scores per output
- * row, unhook, next layer.
+ * calibration data through the model as pruned so far (as far as that layer), mask the layer by
+ * its scores per output row, unhook, next layer.
  *
  * @param model the model, pruned in place
  * @param calibration its calibration data
@@ -52,7 +52,7 @@ export function wandaPrune(
   for (const layer of model.linears()) {
     const norms = collectInputNorms(layer);
     try {
-      calibration.run();
+      calibration.run({ until: layer });
     } finally {
       norms.detach();
     }
@@ -78,7 +78,7 @@ export const wandaPruning = definePruningMethod({
   parameters: { target: TARGET_PARAM },
   capabilities: { requires: [], features: ["mlp", "gpt"] },
   notes:
-    "Follows the paper and its reference code (locuslab/wanda, lib/prune.py prune_wanda) for the score, the per-output comparison group and N:M, with these departures. (1) Order: the reference code hooks every Linear of a transformer block at once, prunes them all from the block's inputs, then recomputes the block's outputs for the next block; here each Linear is pruned on its own in forward order (qkv, proj, fc, mlp.proj of each block, then the head; fc1, fc2, fc3 of an MLP), so a layer inside a block also sees its pruned predecessors in that block. (2) Cost: every layer runs the whole calibration set forward through the whole model once (the calibration interface runs the model end to end), so pruning costs one calibration pass per prunable layer (17 on sotu-lm, 3 on the MLPs) where the reference code runs each block twice. (3) Scope: every Linear the model lists is pruned, the sotu-lm's output head included, since the family's target covers them all; the reference code leaves the LLM's lm_head dense. (4) Count: a row keeps round(in·(1 − sparsity)) weights (the family's rowMask), the reference prunes floor(in·sparsity); ties go to the lower input index. (5) ‖X_j‖₂ is the plain norm over every calibration row (the reference keeps its square mean, which ranks a row's weights the same). (6) N:M: our N is the kept count (2:4 keeps 2), the reference code's first number is the pruned count; 2:4 and 4:8 are the same pattern either way. Calibration comes from the task (training split, seeded), not C4.",
+    "Follows the paper and its reference code (locuslab/wanda, lib/prune.py prune_wanda) for the score, the per-output comparison group and N:M, with these departures. (1) Order: the reference code hooks every Linear of a transformer block at once, prunes them all from the block's inputs, then recomputes the block's outputs for the next block; here each Linear is pruned on its own in forward order (qkv, proj, fc, mlp.proj of each block, then the head; fc1, fc2, fc3 of an MLP), so a layer inside a block also sees its pruned predecessors in that block. (2) Cost: every layer runs the whole calibration set forward once, through the layers before it (a task's calibration stops each batch at the layer's input), so pruning costs about half a calibration pass per prunable layer — 17 layers on sotu-lm, about 8.5 full passes; 3 on the MLPs — where the reference code runs each transformer block twice. (3) Scope: every Linear the model lists is pruned, the sotu-lm's output head included, since the family's target covers them all; the reference code leaves the LLM's lm_head dense. (4) Count: a row keeps round(in·(1 − sparsity)) weights (the family's rowMask), the reference prunes floor(in·sparsity); ties go to the lower input index. (5) ‖X_j‖₂ is the plain norm over every calibration row (the reference keeps its square mean, which ranks a row's weights the same). (6) N:M: our N is the kept count (2:4 keeps 2), the reference code's first number is the pruned count; 2:4 and 4:8 are the same pattern either way. Calibration comes from the task (training split, seeded), not C4.",
   impl: {
     target: (params) => parseTarget(params.target),
     prune(model, calibration, target) {

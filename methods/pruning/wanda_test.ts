@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import {
+  batchCalibration,
   type Calibration,
   checkPruneTarget,
   pruneModel,
@@ -114,4 +115,24 @@ Deno.test("wanda realizes every target on an MLP and its N:M masks pass the gate
       }
     }
   }
+});
+
+Deno.test("wanda's masks are the same whether the calibration stops at each layer's input or not", () => {
+  const x = Float32Array.from({ length: 12 * 20 }, (_, i) => Math.cos(i * 0.11) * (i % 5));
+  const masks = (stops: boolean) => {
+    const model = new Mlp([20, 12, 8, 4]);
+    model.init(4);
+    const calibration = stops
+      ? batchCalibration({
+        rows: 12,
+        batches: 3,
+        forward: (b) => void model.forward(x.subarray(b * 80, (b + 1) * 80), 4),
+        backward: () => {},
+        parameters: () => model.parameters(),
+      })
+      : calibrationOf(model, [...x], 12);
+    wandaPrune(model, calibration, { pattern: "unstructured", sparsity: 0.6 });
+    return model.linears().map((l) => [...l.weight.mask!]);
+  };
+  assertEquals(masks(true), masks(false));
 });

@@ -22,15 +22,23 @@ export interface PrunableModel {
   parameters(): Param[];
 }
 
+/** How far {@link Calibration.run} needs to go. */
+export interface CalibrationRunOptions {
+  /** The layer whose inputs are wanted: each batch may stop once its input hooks have run. */
+  until?: Linear;
+}
+
 /** Calibration data, fed through the model by the task. */
 export interface Calibration {
   /** Rows (images or tokens) one `run()` feeds through the model. */
   readonly rows: number;
   /**
    * Runs every calibration batch forward through the model as it is now (masks applied), so
-   * hooks on its layers (bench/nn/hooks.ts: Wanda norms, SparseGPT Gram) see the inputs.
+   * hooks on its layers (bench/nn/hooks.ts: Wanda norms, SparseGPT Gram) see the inputs. With
+   * `until`, a batch may end once that layer's hooks have seen its input: a method gathering one
+   * layer's inputs at a time relies on nothing after them.
    */
-  run(): void;
+  run(options?: CalibrationRunOptions): void;
   /** Zeroes the gradients, then runs forward and backward on the calibration data (loss summed over batches). */
   gradients(): void;
 }

@@ -24,3 +24,27 @@ export function realizedDensity(model: Pick<PrunableModel, "linears">): number {
   }
   return total > 0 ? kept / total : 1;
 }
+
+/**
+ * The metric name of a layer's realized density: `density_` and the weight's name without
+ * `.weight`, lower-cased, every run of other characters as one `_` (metric names match
+ * `^[a-z][a-z0-9_]*$`).
+ *
+ * @example
+ * ```ts
+ * import { layerDensityMetric } from "./mod.ts";
+ * layerDensityMetric("blocks.0.attn.qkv.weight"); // "density_blocks_0_attn_qkv"
+ * ```
+ */
+export function layerDensityMetric(weightName: string): string {
+  const stem = weightName.replace(/\.weight$/, "").toLowerCase().replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  return `density_${stem || "layer"}`;
+}
+
+/** Each prunable layer's kept share as metrics `density_<layer>` ({@link layerDensityMetric}). */
+export function layerDensities(model: Pick<PrunableModel, "linears">): Record<string, number> {
+  return Object.fromEntries(
+    model.linears().map((l) => [layerDensityMetric(l.weight.name), l.weight.density()]),
+  );
+}

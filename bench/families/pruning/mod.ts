@@ -13,7 +13,10 @@
  * - shared helpers: {@link pruneModel}, {@link targetDensity}, {@link realizedDensity}, and what
  *   training-free methods share to turn scores into masks: the `target` parameter
  *   ({@link TARGET_PARAM}, {@link parseTarget}) and per-row, per-layer and global selections
- *   ({@link rowMask}, {@link layerMask}, {@link globalMasks}).
+ *   ({@link rowMask}, {@link layerMask}, {@link globalMasks}); per-layer densities as metrics
+ *   ({@link layerDensities});
+ * - what tasks share to calibrate: the seeded draw of training rows ({@link calibrationSample})
+ *   and a {@link Calibration} over batches that can stop at a layer ({@link batchCalibration}).
  *
  * @module
  */
@@ -22,4 +25,5 @@ export * from "./_sparsity.ts";
 export * from "./_gate.ts";
 export * from "./_prune_model.ts";
 export * from "./_targets.ts";
+export * from "./_calibration.ts";
 export * from "./_hessian.ts";
