@@ -3,9 +3,12 @@
 // task scores test accuracy on the CPU engine and times batch-1 or batch-256 forward passes on
 // WebGPU (on the CPU engine, in wall time, where the machine has no adapter).
 import {
+  batchCalibration,
   type Calibration,
+  calibrationSample,
   combineChecks,
   compareLogits,
+  layerDensities,
   LOGIT_TOLERANCE_TEXT,
   pruneModel,
   type PruneOutcome,
@@ -47,28 +50,34 @@ async function ortAccuracy(model: Mlp, test: ImageSet, count: number): Promise<n
   }
 }
 
-/** Training images used for calibration: the first ones, as a fixed slice. */
-export const CALIBRATION_IMAGES = 1024;
 const CALIBRATION_BATCH = 256;
 
-function calibrationOf(model: Mlp, train: ImageSet): Calibration {
-  const x = imagesAsFloat(train, 0, CALIBRATION_IMAGES);
-  const y = Int32Array.from(train.labels.subarray(0, CALIBRATION_IMAGES));
+/**
+ * Calibration: `count` training images drawn by a shuffle seeded with the case seed, in batches
+ * of 256 (labels kept for methods that use gradients).
+ */
+function calibrationOf(model: Mlp, train: ImageSet, count: number, seed: number): Calibration {
   const d = train.rows * train.cols;
-  const batches = (fn: (xb: Float32Array, yb: Int32Array, n: number) => void) => {
-    for (let s = 0; s < CALIBRATION_IMAGES; s += CALIBRATION_BATCH) {
-      const n = Math.min(CALIBRATION_BATCH, CALIBRATION_IMAGES - s);
-      fn(x.subarray(s * d, (s + n) * d), y.subarray(s, s + n), n);
-    }
+  const rows = calibrationSample(train.count, count, seed);
+  const x = new Float32Array(count * d), y = new Int32Array(count);
+  rows.forEach((row, i) => {
+    for (let j = 0; j < d; j++) x[i * d + j] = train.images[row * d + j] / 255;
+    y[i] = train.labels[row];
+  });
+  const batch = (b: number) => {
+    const s = b * CALIBRATION_BATCH, n = Math.min(CALIBRATION_BATCH, count - s);
+    return { x: x.subarray(s * d, (s + n) * d), y: y.subarray(s, s + n), n };
   };
-  return {
-    rows: CALIBRATION_IMAGES,
-    run: () => batches((xb, _yb, n) => void model.forward(xb, n)),
-    gradients: () => {
-      for (const p of model.parameters()) p.grad.fill(0);
-      batches((xb, yb, n) => model.backward(softmaxCrossEntropy(model.forward(xb, n), yb).dlogits));
+  return batchCalibration({
+    rows: count,
+    batches: Math.ceil(count / CALIBRATION_BATCH),
+    forward: (b) => void model.forward(batch(b).x, batch(b).n),
+    backward(b) {
+      const { x, y, n } = batch(b);
+      model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits);
     },
-  };
+    parameters: () => model.parameters(),
+  });
 }
 
 export interface ImageTaskSpec {
@@ -98,6 +107,15 @@ const IMAGE_TASK_PARAMS = {
     max: 10000,
     sweep: [10000],
   },
+  calibration: {
+    type: "int",
+    description:
+      "training images a method calibrates with, drawn by a shuffle seeded with the case seed (never test images)",
+    default: 1024,
+    min: 1,
+    max: 60000,
+    sweep: [1024],
+  },
 } satisfies ParamSpecs;
 
 /**
@@ -125,6 +143,11 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     if (count > test.count) {
       throw new RangeError(`testImages ${count} > the ${test.count} test images`);
     }
+    if (caseParams.calibration > train.count) {
+      throw new RangeError(
+        `Cannot calibrate with ${caseParams.calibration} images: the training set has ${train.count}`,
+      );
+    }
     const input = imagesAsFloat(test, 0, batch);
 
     /** A fresh copy of the reference model, pruned by `method`. */
@@ -133,7 +156,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       const outcome = await pruneModel(method, params, {
         id: spec.modelName,
         model,
-        calibration: calibrationOf(model, train),
+        calibration: calibrationOf(model, train, caseParams.calibration, ctx.seed),
       });
       return { model, outcome };
     };
@@ -142,7 +165,9 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       // The same pruned model exported to ONNX and run by onnxruntime-web (wasm): a second engine.
       accuracy_onnxruntime: await ortAccuracy(model, test, count),
       density: outcome.realizedDensity,
+      ...layerDensities(model),
       prune_ms: outcome.report.pruneMs,
+      calibration_rows: caseParams.calibration,
     });
 
     return {
@@ -240,7 +265,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     family: "pruning",
     title: spec.title,
     description: spec.description,
-    version: "1.0.0",
+    version: "1.1.0",
     mainMetric: "accuracy",
     metrics: [
       {
@@ -251,7 +276,13 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       },
       {
         name: "density",
-        description: "share of the Linear weights the masks keep",
+        description:
+          "share of the Linear weights the masks keep (the realized density); density_fc1, density_fc2, density_fc3 give each layer's",
+        higherIsBetter: false,
+      },
+      {
+        name: "calibration_rows",
+        description: "training images the method was given for calibration",
         higherIsBetter: false,
       },
       {
@@ -271,9 +302,9 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     dataset: spec.dataset,
     parameters: IMAGE_TASK_PARAMS,
     profiles: {
-      smoke: { batch: [256], testImages: [1000] },
-      quick: { batch: [1, 256], testImages: [10000] },
-      full: { batch: [1, 256], testImages: [10000] },
+      smoke: { batch: [256], testImages: [500], calibration: [128] },
+      quick: { batch: [1, 256], testImages: [10000], calibration: [1024] },
+      full: { batch: [1, 256], testImages: [10000], calibration: [1024] },
     },
     requiresFeatures: ["mlp"],
     impl: { prepare },

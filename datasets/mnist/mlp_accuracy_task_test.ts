@@ -1,8 +1,15 @@
 // The image task end to end on a small case, GPU check when there is a GPU. The methods are the
 // tests' own (tasks import no method): one keeps every weight, one prunes by magnitude.
-import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertStringIncludes,
+} from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
-import { definePruningMethod } from "../../bench/families/pruning/mod.ts";
+import { calibrationSample, definePruningMethod } from "../../bench/families/pruning/mod.ts";
+import { collectInputNorms } from "../../bench/nn/hooks.ts";
+import { loadMnist } from "./mnist.ts";
 import { mnistMlpAccuracy } from "./mnist_mlp_accuracy.ts";
 
 const META = {
@@ -60,7 +67,11 @@ function magnitude(id: string, options: { lies?: boolean } = {}) {
 const ctx = { gpu: testGpu, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 } as const;
 
 Deno.test("mnist-mlp-accuracy scores and times the unpruned reference", async () => {
-  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 5, testImages: 500 }, ctx);
+  const prepared = await mnistMlpAccuracy.impl.prepare({
+    batch: 5,
+    testImages: 500,
+    calibration: 256,
+  }, ctx);
   try {
     const reference = await prepared.referenceMetrics(keepAll, {});
     assert(reference.accuracy > 0.95, `accuracy ${reference.accuracy}`);
@@ -82,7 +93,11 @@ Deno.test("mnist-mlp-accuracy scores and times the unpruned reference", async ()
 });
 
 Deno.test("mnist-mlp-accuracy's accuracy interval over test images holds the point figure", async () => {
-  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 5, testImages: 500 }, ctx);
+  const prepared = await mnistMlpAccuracy.impl.prepare({
+    batch: 5,
+    testImages: 500,
+    calibration: 256,
+  }, ctx);
   try {
     const m = await prepared.referenceMetrics(magnitude("test-magnitude-ci"), { sparsity: 0.95 });
     assert(
@@ -98,7 +113,11 @@ Deno.test("mnist-mlp-accuracy's accuracy interval over test images holds the poi
 
 Deno.test("mnist-mlp-accuracy applies a method's masks: magnitude pruning at 95% loses accuracy", async () => {
   const method = magnitude("test-magnitude");
-  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 3, testImages: 500 }, ctx);
+  const prepared = await mnistMlpAccuracy.impl.prepare({
+    batch: 3,
+    testImages: 500,
+    calibration: 256,
+  }, ctx);
   try {
     const dense = await prepared.referenceMetrics(keepAll, {});
     const pruned = await prepared.referenceMetrics(method, { sparsity: 0.95 });
@@ -120,7 +139,11 @@ Deno.test("mnist-mlp-accuracy applies a method's masks: magnitude pruning at 95%
 
 Deno.test("mnist-mlp-accuracy fails the gate of a method whose masks miss its target", async () => {
   const method = magnitude("test-liar", { lies: true });
-  const prepared = await mnistMlpAccuracy.impl.prepare({ batch: 3, testImages: 100 }, ctx);
+  const prepared = await mnistMlpAccuracy.impl.prepare({
+    batch: 3,
+    testImages: 100,
+    calibration: 256,
+  }, ctx);
   try {
     const trial = await prepared.bind(method, { sparsity: 0.95 });
     try {
@@ -131,6 +154,81 @@ Deno.test("mnist-mlp-accuracy fails the gate of a method whose masks miss its ta
     } finally {
       trial.dispose();
     }
+  } finally {
+    prepared.dispose();
+  }
+});
+
+/** A method that keeps every weight and records what calibration fed the first layer. */
+function recorder() {
+  const seen: { rows: number; norms: Float64Array | null } = { rows: 0, norms: null };
+  const method = definePruningMethod({
+    ...META,
+    id: "test-calibration-recorder",
+    title: "Calibration recorder",
+    parameters: {},
+    capabilities: { requires: [], features: ["mlp"] },
+    impl: {
+      target: () => ({ pattern: "unstructured", sparsity: 0 }),
+      prune(model, calibration) {
+        const norms = collectInputNorms(model.linears()[0]);
+        calibration.run({ until: model.linears()[0] });
+        norms.detach();
+        seen.rows = norms.rows();
+        seen.norms = norms.value();
+        return Promise.resolve({ pruneMs: 0 });
+      },
+    },
+  });
+  return { method, seen };
+}
+
+Deno.test("mnist-mlp-accuracy calibrates with training images drawn by a shuffle seeded with the case seed", async () => {
+  const train = await loadMnist("train");
+  const { method, seen } = recorder();
+  const params = { batch: 1, testImages: 100, calibration: 300 };
+  const prepared = await mnistMlpAccuracy.impl.prepare(params, ctx);
+  try {
+    const metrics = await prepared.referenceMetrics(method, {});
+    assertEquals(metrics.calibration_rows, 300);
+    assertEquals(seen.rows, 300);
+    // ‖X_j‖ of the pixels of exactly the training images calibrationSample draws.
+    const d = train.rows * train.cols, expected = new Float64Array(d);
+    for (const row of calibrationSample(train.count, 300, ctx.seed)) {
+      for (let j = 0; j < d; j++) expected[j] += Math.fround(train.images[row * d + j] / 255) ** 2;
+    }
+    seen.norms!.forEach((v, j) => assertAlmostEquals(v, Math.sqrt(expected[j]), 1e-9));
+  } finally {
+    prepared.dispose();
+  }
+  const other = await mnistMlpAccuracy.impl.prepare(params, { ...ctx, seed: 2 });
+  try {
+    const first = seen.norms!;
+    await other.referenceMetrics(method, {});
+    assert(seen.norms!.some((v, j) => Math.abs(v - first[j]) > 1e-6), "another seed, other images");
+  } finally {
+    other.dispose();
+  }
+});
+
+Deno.test("mnist-mlp-accuracy reports each layer's realized density and the overall one", async () => {
+  const prepared = await mnistMlpAccuracy.impl.prepare(
+    { batch: 1, testImages: 100, calibration: 256 },
+    ctx,
+  );
+  try {
+    const m = await prepared.referenceMetrics(magnitude("test-magnitude-layers"), {
+      sparsity: 0.95,
+    });
+    const sizes = { density_fc1: 784 * 300, density_fc2: 300 * 100, density_fc3: 100 * 10 };
+    let kept = 0, total = 0;
+    for (const [name, size] of Object.entries(sizes)) {
+      assert(Math.abs(m[name] - 0.05) < 0.002, `${name} ${m[name]}`);
+      kept += m[name] * size;
+      total += size;
+    }
+    assertAlmostEquals(m.density, kept / total, 1e-12);
+    assert(m.prune_ms >= 0);
   } finally {
     prepared.dispose();
   }

@@ -3,8 +3,11 @@
 // character on the SOTU test years or on Moby Dick, and times a 1×128 forward pass of the CPU
 // engine (wall time: the engine has no WebGPU transformer yet).
 import {
+  batchCalibration,
   type Calibration,
+  calibrationSample,
   combineChecks,
+  layerDensities,
   pruneModel,
   type PruneOutcome,
 } from "../../bench/families/pruning/mod.ts";
@@ -20,44 +23,56 @@ import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import type { PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { bootstrapInterval } from "../../bench/stats.ts";
-import { type LmWindow, scoreBytes, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
+import { type LmWindow, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
 import { exportGptOnnx } from "../../bench/nn/onnx.ts";
 import { ortGptLogits, ortSession } from "../../bench/nn/ort.ts";
 import { loadMobyDick, MOBY_SHA256 } from "./moby_dick.ts";
 import { loadReferenceLm } from "./reference_lm.ts";
 import { loadSotuSpeeches, sotuSplitBytes } from "./sotu.ts";
 
-/** Bytes also scored through onnxruntime-web, as a cross-check of the engine. */
-const ONNX_CHECK_BYTES = 8192;
+/**
+ * Windows also scored through onnxruntime-web, as a cross-check of the engine: the text's first
+ * 64 windows (8,193 bytes at context 128), which are also our score's first windows.
+ */
+const ONNX_CHECK_WINDOWS = 64;
 
-/** Calibration: this many windows of the model's context, evenly spaced over the training years. */
-export const CALIBRATION_WINDOWS = 32;
 const CALIBRATION_BATCH = 8;
 
-function calibrationOf(model: Gpt, train: Uint8Array): Calibration {
-  const t = model.config.context, stride = Math.floor((train.length - t - 1) / CALIBRATION_WINDOWS);
-  const ids = new Int32Array(CALIBRATION_WINDOWS * t),
-    targets = new Int32Array(CALIBRATION_WINDOWS * t);
-  for (let w = 0; w < CALIBRATION_WINDOWS; w++) {
+/**
+ * Calibration: `count` context windows of the training years, drawn by a shuffle seeded with the
+ * case seed from the text cut into consecutive windows of the model's context (each with its next
+ * bytes as targets), in batches of 8.
+ */
+function calibrationOf(model: Gpt, train: Uint8Array, count: number, seed: number): Calibration {
+  const t = model.config.context;
+  // calibrationSample refuses more windows than the text holds (about 66,000).
+  const windows = calibrationSample(calibrationWindows(train.length, t), count, seed);
+  const ids = new Int32Array(count * t), targets = new Int32Array(count * t);
+  windows.forEach((w, i) => {
     for (let j = 0; j < t; j++) {
-      ids[w * t + j] = train[w * stride + j];
-      targets[w * t + j] = train[w * stride + j + 1];
+      ids[i * t + j] = train[w * t + j];
+      targets[i * t + j] = train[w * t + j + 1];
     }
-  }
-  const batches = (fn: (x: Int32Array, y: Int32Array, n: number) => void) => {
-    for (let w = 0; w < CALIBRATION_WINDOWS; w += CALIBRATION_BATCH) {
-      const n = Math.min(CALIBRATION_BATCH, CALIBRATION_WINDOWS - w);
-      fn(ids.subarray(w * t, (w + n) * t), targets.subarray(w * t, (w + n) * t), n);
-    }
+  });
+  const batch = (b: number) => {
+    const s = b * CALIBRATION_BATCH, n = Math.min(CALIBRATION_BATCH, count - s);
+    return { x: ids.subarray(s * t, (s + n) * t), y: targets.subarray(s * t, (s + n) * t), n };
   };
-  return {
-    rows: CALIBRATION_WINDOWS * t,
-    run: () => batches((x, _y, n) => void model.forward(x, n)),
-    gradients: () => {
-      for (const p of model.parameters()) p.grad.fill(0);
-      batches((x, y, n) => model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits));
+  return batchCalibration({
+    rows: count * t,
+    batches: Math.ceil(count / CALIBRATION_BATCH),
+    forward: (b) => void model.forward(batch(b).x, batch(b).n),
+    backward(b) {
+      const { x, y, n } = batch(b);
+      model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits);
     },
-  };
+    parameters: () => model.parameters(),
+  });
+}
+
+/** Consecutive windows of `context` bytes in a text of `length` bytes, each with a next byte. */
+export function calibrationWindows(length: number, context: number): number {
+  return Math.max(0, Math.floor((length - 1) / context));
 }
 
 async function textOf(name: string): Promise<{ bytes: Uint8Array; sha256: string }> {
@@ -82,7 +97,33 @@ const LM_TASK_PARAMS = {
     max: 2000000,
     sweep: [65536],
   },
+  calibration: {
+    type: "int",
+    description:
+      "context windows of the SOTU training years a method calibrates with (128 bytes each), drawn by a shuffle seeded with the case seed",
+    default: 128,
+    min: 1,
+    max: 60000,
+    sweep: [128],
+  },
 } satisfies ParamSpecs;
+
+/**
+ * Bits per byte of the windows lying wholly in the first `length` bytes: the score of that prefix
+ * when `length` is 1 + a whole number of context windows, or the whole text.
+ */
+export function windowsScore(
+  windows: readonly LmWindow[],
+  length: number,
+): { bitsPerByte: number } {
+  let bits = 0, bytes = 0;
+  for (const w of windows) {
+    if (w.start + w.bytes + 1 > length) continue;
+    bits += w.bits;
+    bytes += w.bytes;
+  }
+  return { bitsPerByte: bits / bytes };
+}
 
 /** Whether a byte starts a UTF-8 character (is not a continuation byte). */
 function startsChar(byte: number): boolean {
@@ -131,7 +172,7 @@ export function lmIntervals(
 
 async function prepare(
   caseParams: ParamValuesOf<typeof LM_TASK_PARAMS>,
-  _ctx: TaskContext,
+  ctx: TaskContext,
 ): Promise<PreparedCase> {
   const text = await textOf(caseParams.text);
   const bytes = text.bytes.subarray(0, Math.min(text.bytes.length, caseParams.bytes));
@@ -143,7 +184,7 @@ async function prepare(
     const outcome = await pruneModel(method, params, {
       id: "sotu-lm",
       model,
-      calibration: calibrationOf(model, train),
+      calibration: calibrationOf(model, train, caseParams.calibration, ctx.seed),
     });
     return { model, outcome };
   };
@@ -151,8 +192,9 @@ async function prepare(
     const s = scoreWindows(model, bytes);
     const ci = lmIntervals(s.windows, bytes);
     // The same pruned model exported to ONNX and scored by onnxruntime-web (wasm), as a second
-    // engine, on the first ONNX_CHECK_BYTES only: scoring everything twice would double the time.
-    const slice = bytes.subarray(0, ONNX_CHECK_BYTES);
+    // engine, on the first windows only: scoring everything twice would double the time. Those
+    // windows are our score's first ones, so ours on them is the sum of theirs.
+    const slice = bytes.subarray(0, ONNX_CHECK_WINDOWS * model.config.context + 1);
     const session = await ortSession(exportGptOnnx(model));
     let ort;
     try {
@@ -164,7 +206,7 @@ async function prepare(
     } finally {
       await session.release();
     }
-    const oursOnSlice = slice.length === bytes.length ? s : scoreBytes(model, slice);
+    const oursOnSlice = windowsScore(s.windows, slice.length);
     return {
       bits_per_byte: s.bitsPerByte,
       bits_per_byte_ci95_low: ci.bitsPerByte[0],
@@ -176,7 +218,9 @@ async function prepare(
       perplexity: 2 ** s.bitsPerByte,
       onnxruntime_bits_diff: Math.abs(ort.bitsPerByte - oursOnSlice.bitsPerByte),
       density: outcome.realizedDensity,
+      ...layerDensities(model),
       prune_ms: outcome.report.pruneMs,
+      calibration_rows: caseParams.calibration * model.config.context,
     };
   };
 
@@ -225,8 +269,8 @@ export const sotuLmPerplexity = defineTask({
   family: "pruning",
   title: "SOTU byte-level LM perplexity under pruning",
   description:
-    "The committed byte-level GPT (datasets/sotu/models/sotu-lm, context 128) pruned with 32 calibration windows from the SOTU training years, scored in bits per byte and per character on the SOTU test years (years ending in 0) or on Moby Dick; latency of a 1×128 forward pass of the CPU engine (wall time).",
-  version: "1.0.0",
+    "The committed byte-level GPT (datasets/sotu/models/sotu-lm, context 128) pruned with calibration windows drawn from the SOTU training years by a seeded shuffle (128 by default), scored in bits per byte and per character on the SOTU test years (years ending in 0) or on Moby Dick; latency of a 1×128 forward pass of the CPU engine (wall time).",
+  version: "1.1.0",
   mainMetric: "bits_per_byte",
   metrics: [
     {
@@ -244,12 +288,19 @@ export const sotuLmPerplexity = defineTask({
     {
       name: "onnxruntime_bits_diff",
       description:
-        "|bits per byte of onnxruntime-web (wasm) − ours| on the first 8 KiB, the pruned model exported to ONNX",
+        "|bits per byte of onnxruntime-web (wasm) − ours| on the first 64 context windows (8,193 bytes), the pruned model exported to ONNX",
       higherIsBetter: false,
     },
     {
       name: "density",
-      description: "share of the Linear weights the masks keep",
+      description:
+        "share of the Linear weights the masks keep (the realized density); density_<layer> gives each layer's (density_blocks_0_attn_qkv … density_head)",
+      higherIsBetter: false,
+    },
+    {
+      name: "calibration_rows",
+      description:
+        "calibration tokens the method was given: `calibration` windows × 128 bytes of context",
       higherIsBetter: false,
     },
     {
@@ -270,10 +321,10 @@ export const sotuLmPerplexity = defineTask({
   },
   parameters: LM_TASK_PARAMS,
   profiles: {
-    smoke: { text: ["sotu-test"], bytes: [4096] },
-    quick: { text: ["sotu-test", "moby-dick"], bytes: [65536] },
+    smoke: { text: ["sotu-test"], bytes: [1024], calibration: [4] },
+    quick: { text: ["sotu-test", "moby-dick"], bytes: [16384], calibration: [32] },
     // Under the runner's default 60 s limit per step; score whole texts with a larger --time-limit.
-    full: { text: ["sotu-test", "moby-dick"], bytes: [131072] },
+    full: { text: ["sotu-test", "moby-dick"], bytes: [131072], calibration: [128] },
   },
   requiresFeatures: ["gpt"],
   impl: { prepare },

@@ -1,9 +1,12 @@
 // The LM task end to end on a small case with an unpruned model (needs the committed sotu-lm).
 // The method is the test's own: tasks import no method.
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
 import { definePruningMethod } from "../../bench/families/pruning/mod.ts";
-import { sotuLmPerplexity } from "./lm_perplexity_task.ts";
-import { SOTU_LM_MODELS } from "./reference_lm.ts";
+import { collectInputNorms } from "../../bench/nn/hooks.ts";
+import { calibrationWindows, sotuLmPerplexity, windowsScore } from "./lm_perplexity_task.ts";
+import { scoreBytes, scoreWindows } from "./lm_eval.ts";
+import { loadMobyDick } from "./moby_dick.ts";
+import { loadReferenceLm, SOTU_LM_MODELS } from "./reference_lm.ts";
 
 const trained = await Deno.stat(new URL("sotu-lm.json", SOTU_LM_MODELS)).then(
   () => true,
@@ -31,7 +34,11 @@ Deno.test({
   name: "sotu-lm-perplexity scores and times the unpruned reference",
   ignore: !trained,
   async fn() {
-    const prepared = await sotuLmPerplexity.impl.prepare({ text: "moby-dick", bytes: 2048 }, ctx);
+    const prepared = await sotuLmPerplexity.impl.prepare({
+      text: "moby-dick",
+      bytes: 2048,
+      calibration: 8,
+    }, ctx);
     try {
       const reference = await prepared.referenceMetrics(keepAll, {});
       assert(
@@ -63,7 +70,11 @@ Deno.test({
   name: "sotu-lm-perplexity's intervals over the scored windows hold bits per byte and per char",
   ignore: !trained,
   async fn() {
-    const prepared = await sotuLmPerplexity.impl.prepare({ text: "sotu-test", bytes: 4096 }, ctx);
+    const prepared = await sotuLmPerplexity.impl.prepare({
+      text: "sotu-test",
+      bytes: 4096,
+      calibration: 8,
+    }, ctx);
     try {
       const m = await prepared.referenceMetrics(keepAll, {});
       for (const name of ["bits_per_byte", "bits_per_char"]) {
@@ -74,5 +85,81 @@ Deno.test({
     } finally {
       prepared.dispose();
     }
+  },
+});
+
+/** Keeps every weight and records the first layer's calibration input norms. */
+const recorded: { rows: number; norms: Float64Array | null } = { rows: 0, norms: null };
+const recorder = definePruningMethod({
+  id: "test-calibration-recorder",
+  family: "pruning",
+  title: "Calibration recorder",
+  description: "a pruning method of the task's tests that records its calibration inputs",
+  paper: { title: "Learning both Weights and Connections", year: 2015, link: "https://a.org" },
+  version: "1.0.0",
+  parameters: {},
+  capabilities: { requires: [], features: ["gpt"] },
+  impl: {
+    target: () => ({ pattern: "unstructured", sparsity: 0 }),
+    prune(model, calibration) {
+      const first = model.linears()[0];
+      const norms = collectInputNorms(first);
+      calibration.run({ until: first });
+      norms.detach();
+      recorded.rows = norms.rows();
+      recorded.norms = norms.value();
+      return Promise.resolve({ pruneMs: 0 });
+    },
+  },
+});
+
+Deno.test("calibrationWindows() counts whole context windows that have a next byte", () => {
+  assertEquals(calibrationWindows(257, 128), 2);
+  assertEquals(calibrationWindows(256, 128), 1);
+  assertEquals(calibrationWindows(100, 128), 0);
+});
+
+Deno.test({
+  name:
+    "sotu-lm-perplexity calibrates with seeded training windows and reports per-layer densities",
+  ignore: !trained,
+  async fn() {
+    const params = { text: "sotu-test", bytes: 1024, calibration: 6 };
+    const prepared = await sotuLmPerplexity.impl.prepare(params, ctx);
+    let first: Float64Array;
+    try {
+      const m = await prepared.referenceMetrics(recorder, {});
+      assertEquals(m.calibration_rows, 6 * 128);
+      assertEquals(recorded.rows, 6 * 128);
+      first = recorded.norms!;
+      const layers = Object.keys(m).filter((k) => k.startsWith("density_"));
+      assertEquals(layers.length, 4 * 4 + 1);
+      assert(layers.includes("density_blocks_0_attn_qkv") && layers.includes("density_head"));
+      assert(layers.every((k) => m[k] === 1 && /^[a-z][a-z0-9_]*$/.test(k)));
+      await prepared.referenceMetrics(recorder, {});
+      assertEquals([...recorded.norms!], [...first]);
+    } finally {
+      prepared.dispose();
+    }
+    const other = await sotuLmPerplexity.impl.prepare(params, { ...ctx, seed: 2 });
+    try {
+      await other.referenceMetrics(recorder, {});
+      assert(recorded.norms!.some((v, j) => Math.abs(v - first[j]) > 1e-6), "other windows");
+    } finally {
+      other.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "windowsScore() of the first windows equals the score of that prefix alone",
+  ignore: !trained,
+  async fn() {
+    const { model } = await loadReferenceLm();
+    const text = (await loadMobyDick()).bytes.subarray(0, 700);
+    const { windows, bitsPerByte } = scoreWindows(model, text);
+    const prefix = scoreBytes(model, text.subarray(0, 2 * 128 + 1));
+    assertAlmostEquals(windowsScore(windows, 2 * 128 + 1).bitsPerByte, prefix.bitsPerByte, 1e-12);
+    assertAlmostEquals(windowsScore(windows, text.length).bitsPerByte, bitsPerByte, 1e-12);
   },
 });
