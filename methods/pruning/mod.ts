@@ -1,7 +1,15 @@
-// Every pruning method, in the order tables list them.
+// Every pruning method, in the order tables list them: the baseline, the floors, then the
+// calibrated one-shot methods.
 import { densePruning } from "./dense.ts";
 import { magnitudePruning } from "./magnitude.ts";
 import { randomPruning } from "./random.ts";
+import { sparseGptPruning } from "./sparsegpt.ts";
 import { wandaPruning } from "./wanda.ts";
 
-export const pruningMethods = [densePruning, magnitudePruning, randomPruning, wandaPruning];
+export const pruningMethods = [
+  densePruning,
+  magnitudePruning,
+  randomPruning,
+  wandaPruning,
+  sparseGptPruning,
+];
