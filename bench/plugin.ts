@@ -26,6 +26,8 @@ export interface Sample {
   reps: number;
   /** The raw timestamp delta of the whole sample in the adapter's ticks (ns), when timed so. */
   kernelTicks?: bigint;
+  /** Wall time of an untimed cold run that preceded this sample (first sample only), if any. */
+  coldMs?: number;
 }
 
 /** A tensor to write under `--dump`: raw little-endian float32 plus its shape. */

@@ -81,7 +81,7 @@ export async function sampleInterleaved<P extends Participant>(
     try {
       const sample = await p.sample();
       const s = series.get(p)!;
-      if (s.firstRunMs === null) s.firstRunMs = sample.wallMs * sample.reps;
+      if (s.firstRunMs === null) s.firstRunMs = sample.coldMs ?? sample.wallMs * sample.reps;
       if (round !== null) {
         s.samples.push(sample);
         s.rounds.push(round);

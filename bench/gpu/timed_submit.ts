@@ -12,6 +12,8 @@ export interface GpuSample {
   reps: number;
   /** The raw timestamp delta of the whole submit, in the adapter's ticks (ns). */
   kernelTicks?: bigint;
+  /** On the first sample only: wall time of the untimed cold submit that preceded it. */
+  coldMs?: number;
 }
 
 /** Records work into a command encoder; called once per repetition. */
@@ -74,6 +76,19 @@ export class TimedSubmit {
    */
   async sample(): Promise<GpuSample> {
     const { device } = this.#gpu;
+    // The first submit carries lazy shader compilation and first-touch costs: it runs untimed
+    // (its time reported as `coldMs`), so repetitions are chosen from a warm submit. Chosen from
+    // a cold one, a method that happens to go first would get fewer repetitions, a larger share
+    // of fixed costs per dispatch, and a slower figure for the same work.
+    let coldMs: number | undefined;
+    if (!this.#calibrated) {
+      const cold = device.createCommandEncoder();
+      this.#encode(cold);
+      const start = performance.now();
+      device.queue.submit([cold.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      coldMs = performance.now() - start;
+    }
     const reps = this.#reps;
     const encoder = device.createCommandEncoder();
     // Empty passes that only write timestamps bracket the work, so methods may use any passes.
@@ -119,6 +134,7 @@ export class TimedSubmit {
       kernelMs: kernelMs === null ? null : kernelMs / reps,
       reps,
       ...(kernelTicks === undefined ? {} : { kernelTicks }),
+      ...(coldMs === undefined ? {} : { coldMs }),
     };
   }
 
