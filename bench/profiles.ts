@@ -23,14 +23,14 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
   smoke: {
     description: "one small case per task, default parameters, to see that everything runs",
     // Five samples, no more: smoke shows that everything runs, its latencies are not for comparing.
-    // and 10 ms samples: the fixed ~11 ms submit cost then weighs more than in quick and full.
+    // and 5 ms samples: the fixed ~11 ms submit cost then weighs more than in quick and full.
     sampling: {
       warmup: 1,
       minRuns: 5,
       maxRuns: 5,
       targetRelativeHalfWidth: 0.03,
       budgetMs: 0,
-      minSampleMs: 10,
+      minSampleMs: 5,
     },
     params: "default",
     timeLimitMs: 60_000,
