@@ -1,7 +1,7 @@
 // Sparse-vDiT: each head runs one fixed sparse pattern (diagonal, multi-diagonal, vertical stripe)
 // or dense, chosen by an offline, cost-aware search (sparse_vdit_patterns.ts). The search runs at
 // setup; the timed work is one block-sparse attend pass over the chosen key blocks.
-import { createStorage, readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
+import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
@@ -14,6 +14,7 @@ import {
   blockSparseParameters,
   blockUniforms,
   compilePipeline,
+  createAttentionOutputs,
   defineAttentionMethod,
   keysOfBlocks,
   perInputCache,
@@ -57,12 +58,7 @@ export async function setupPlannedAttention(
   );
   const chosen = uploadStorage(device, lists, "sparse-vdit-blocks");
   const chosenCount = uploadStorage(device, counts, "sparse-vdit-block-counts");
-  const output = createStorage(
-    device,
-    shape.heads * queries * shape.headDim * 4,
-    "attention-output",
-  );
-  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+  const { output, visited } = createAttentionOutputs(device, shape);
   const attend = await compilePipeline(
     device,
     blockAttendPassWgsl(shape.headDim, { lse: false }),

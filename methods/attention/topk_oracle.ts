@@ -7,6 +7,7 @@ import {
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
+  createAttentionOutputs,
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
@@ -86,12 +87,7 @@ export const topkOracleAttention = defineAttentionMethod({
         topkOracleWgsl(shape.headDim),
         "topk-oracle",
       );
-      const output = createStorage(
-        device,
-        shape.heads * queries * shape.headDim * 4,
-        "attention-output",
-      );
-      const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+      const { output, visited } = createAttentionOutputs(device, shape);
       const scratch = createStorage(
         device,
         shape.heads * rowsPerChunk * shape.seq * 4,

@@ -2,7 +2,7 @@
 // query row, an online softmax over the row's key band, so memory stays O(headDim) per query
 // whatever the length. On the software adapter this simple form beat workgroup-tiled variants.
 import type { GpuContext } from "../../gpu/device.ts";
-import { createStorage } from "../../gpu/buffers.ts";
+import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
@@ -126,12 +126,7 @@ export async function setupBandedAttention(
     `banded-attention-d${shape.headDim}`,
   );
   const queries = queryCount(shape);
-  const output = createStorage(
-    device,
-    shape.heads * queries * shape.headDim * 4,
-    "attention-output",
-  );
-  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+  const { output, visited } = createAttentionOutputs(device, shape);
   const uniforms = device.createBuffer({
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,

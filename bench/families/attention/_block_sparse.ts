@@ -3,6 +3,7 @@
 // block's own block plus the best-scoring others up to a budget, and attention over the chosen
 // blocks' keys. Both on the GPU (select and attend passes) and in the CPU reference.
 import { createStorage } from "../../gpu/buffers.ts";
+import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
@@ -246,12 +247,7 @@ export async function setupBlockSparse(
   const scores = createStorage(device, shape.heads * queryBlocks * blocks * 4, "block-scores");
   const chosen = createStorage(device, shape.heads * queryBlocks * blocks * 4, "chosen-blocks");
   const chosenCount = createStorage(device, shape.heads * queryBlocks * 4, "chosen-count");
-  const output = createStorage(
-    device,
-    shape.heads * queries * shape.headDim * 4,
-    "attention-output",
-  );
-  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+  const { output, visited } = createAttentionOutputs(device, shape);
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([

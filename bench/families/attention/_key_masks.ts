@@ -3,6 +3,7 @@
 // on the GPU (_key_masks_kernel.ts) and in the CPU reference. A method supplies the passes that
 // fill the bitmaps each computation, and which group each query row belongs to.
 import { createStorage, uploadStorage } from "../../gpu/buffers.ts";
+import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
@@ -186,8 +187,7 @@ export async function setupKeyMasks(
   const rowGroup = selection.rowGroups
     ? uploadStorage(device, selection.rowGroups, "row-group")
     : createStorage(device, shape.heads * queries * 4, "row-group");
-  const output = createStorage(device, shape.heads * queries * shape.headDim * 4, "attn-output");
-  const visited = createStorage(device, shape.heads * queries * 4, "attention-visited");
+  const { output, visited } = createAttentionOutputs(device, shape);
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
     bindInOrder(device, pipeline, buffers);
   let topk: Promise<{ pipeline: GPUComputePipeline; compileMs: number }> | null = null;

@@ -4,6 +4,7 @@
 // later stage's scoring can read what an earlier stage's attention left (its row log-sum-exp).
 import { createStorage } from "../../gpu/buffers.ts";
 import { compilePipeline } from "./_pipelines.ts";
+import { createAttentionOutputs } from "./_outputs.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import { type BlockGeometry, blockGeometry, blockUniforms } from "./_block_sparse.ts";
@@ -112,10 +113,9 @@ export async function setupStagedBlockSparse(
   const planDensity = own(createStorage(device, slices * 4, "plan-density"));
   device.queue.writeBuffer(planSource, 0, Uint32Array.from(plan.source));
   device.queue.writeBuffer(planDensity, 0, Float32Array.from(plan.density));
-  const output = own(
-    createStorage(device, slices * queries * shape.headDim * 4, "attention-output"),
-  );
-  const visited = own(createStorage(device, slices * queries * 4, "attention-visited"));
+  const { output, visited } = createAttentionOutputs(device, shape, { heads: slices });
+  own(output);
+  own(visited);
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([

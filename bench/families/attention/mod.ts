@@ -18,6 +18,7 @@
  */
 export * from "./_interface.ts";
 export * from "./_reference.ts";
+export { createAttentionOutputs } from "./_outputs.ts";
 export * from "./_compare.ts";
 export * from "./_gate.ts";
 export { type AttentionResult, runOnGpu } from "./_run.ts";
