@@ -6,7 +6,7 @@ import type { Sample, TrialResult } from "./plugin.ts";
 import type { SampledSeries } from "./sampling.ts";
 import { summarize } from "./stats.ts";
 import type { Cell, Latency, OkCell, Setup, TimerFigures } from "./results/schema.ts";
-import { commonTickStep } from "./timer_resolution.ts";
+import { commonTickStep, MIN_SAMPLE_STEPS } from "./timer_resolution.ts";
 
 /** Where a cell's inputs came from: the prepared case's hash and note, when it got that far. */
 export interface CellData {
@@ -99,9 +99,6 @@ function timerFigures(wholeSampleMs: number[], resolutionMs: number | null): Tim
     minSampleSteps: resolutionMs === null ? null : Math.min(...wholeSampleMs) / resolutionMs,
   };
 }
-
-/** A sample shorter than this many clock steps is mostly rounding: the cell is flagged noisy. */
-export const MIN_SAMPLE_STEPS = 100;
 
 /**
  * The latency record of a sampled series: summaries of kernel and wall time with their raw

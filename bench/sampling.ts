@@ -104,26 +104,19 @@ export async function sampleInterleaved<P extends Participant>(
   for (let round = 0; live().length > 0; round++) {
     for (const p of rotated(live(), turn++)) await take(p, round);
     const overBudget = performance.now() - start > policy.budgetMs;
+    const enough = new Set<P>();
     for (const p of live()) {
       const s = series.get(p)!;
       const n = s.samples.length;
       s.converged = n >= 2 &&
         relativeHalfWidth(headlineSeries(s.samples)) <= policy.targetRelativeHalfWidth;
       if (n >= policy.maxRuns || (n >= policy.minRuns && (s.converged || overBudget))) {
-        if (!p.isReference) done.add(p);
+        enough.add(p);
       }
     }
     // The baseline goes on while any other cell is timed, then stops by the same rule.
-    const others = live().filter((p) => !p.isReference);
-    if (others.length === 0) {
-      for (const p of live()) {
-        const s = series.get(p)!;
-        const n = s.samples.length;
-        if (n >= policy.maxRuns || (n >= policy.minRuns && (s.converged || overBudget))) {
-          done.add(p);
-        }
-      }
-    }
+    const othersLeft = live().some((p) => !p.isReference && !enough.has(p));
+    for (const p of enough) if (!p.isReference || !othersLeft) done.add(p);
   }
   return series;
 }

@@ -25,6 +25,12 @@ export function wallClockResolutionMs(readings = 20_000): number {
   return Number.isFinite(least) ? least : Math.max(performance.now() - previous, 1);
 }
 
+/**
+ * A timed sample spans at least this many steps of its clock: TimedSubmit repeats dispatches
+ * until it does, and a cell whose shortest sample still spans fewer is flagged noisy.
+ */
+export const MIN_SAMPLE_STEPS = 100;
+
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;

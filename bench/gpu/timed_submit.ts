@@ -2,7 +2,7 @@
 // has them, submit-to-done wall time beside it, and several dispatches per submit when a kernel
 // is so short that the fixed submit cost (~11 ms on the software adapter) would hide it, or so
 // short against the timestamp clock's step (browsers quantize it) that rounding would dominate.
-import { commonTickStep } from "../timer_resolution.ts";
+import { commonTickStep, MIN_SAMPLE_STEPS } from "../timer_resolution.ts";
 import type { GpuContext } from "./device.ts";
 
 /** One timed submit, per dispatch. */
@@ -22,9 +22,7 @@ export type Encode = (encoder: GPUCommandEncoder) => void;
 /** A submit carries at least this much work by default, so the fixed cost stays a small part. */
 export const DEFAULT_SUBMIT_MS = 40;
 const MAX_REPS = 64;
-/** A timed submit spans at least this many steps of the timestamp clock... */
-const MIN_CLOCK_STEPS = 100;
-/** ...for which the repetitions may grow up to this many. */
+/** Repetitions may grow up to this many so a submit spans MIN_SAMPLE_STEPS timestamp steps. */
 const MAX_REPS_FOR_CLOCK = 4096;
 
 /** Times repeated submits of one piece of work, choosing the repetitions on the first sample. */
@@ -138,14 +136,14 @@ export class TimedSubmit {
     };
   }
 
-  /** Raises the repetitions when a submit spans fewer than MIN_CLOCK_STEPS timestamp steps. */
+  /** Raises the repetitions when a submit spans fewer than MIN_SAMPLE_STEPS timestamp steps. */
   #keepAboveClockStep(kernelMs: number | null, reps: number): void {
     const step = commonTickStep(this.#ticks);
     if (kernelMs === null || step === null) return;
     const stepMs = Number(step) / 1e6;
-    if (kernelMs >= MIN_CLOCK_STEPS * stepMs) return;
+    if (kernelMs >= MIN_SAMPLE_STEPS * stepMs) return;
     const perRep = Math.max(kernelMs / reps, 1e-6);
-    this.#reps = Math.min(MAX_REPS_FOR_CLOCK, Math.ceil((MIN_CLOCK_STEPS * stepMs) / perRep));
+    this.#reps = Math.min(MAX_REPS_FOR_CLOCK, Math.ceil((MIN_SAMPLE_STEPS * stepMs) / perRep));
   }
 
   dispose(): void {

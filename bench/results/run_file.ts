@@ -1,7 +1,7 @@
 // Reading and writing run files: validated on both sides, written atomically.
 import { z } from "zod";
 import { RunFile, type RunFile as RunFileType } from "./schema.ts";
-import { isSchemaV1, RunFileV1Schema, upgradeRunFileV1 } from "./schema_v1.ts";
+import { isSchemaV1, RunFileV1, upgradeRunFileV1 } from "./schema_v1.ts";
 
 /** Thrown when a run file cannot be read or does not satisfy the schema. */
 export class RunFileError extends Error {
@@ -34,7 +34,7 @@ export async function writeRunFile(path: string, run: RunFileType): Promise<void
  */
 export function parseRunFile(json: unknown, name: string): RunFileType {
   if (isSchemaV1(json)) {
-    const old = RunFileV1Schema.safeParse(json);
+    const old = RunFileV1.safeParse(json);
     if (!old.success) {
       throw new RunFileError(
         `${name} is not a valid run file (schema 1):\n${z.prettifyError(old.error)}`,

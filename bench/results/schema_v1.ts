@@ -115,7 +115,7 @@ const CellV1 = z.object({
   endedAt: z.string(),
 });
 
-const RunFileV1 = z.object({
+export const RunFileV1 = z.object({
   schemaVersion: z.literal(VERSION),
   runId: RunId,
   status: z.enum(["running", "complete", "interrupted"]),
@@ -144,13 +144,11 @@ type CellV1 = z.infer<typeof CellV1>;
 /** The parsed shape of a schema-1 run file. */
 export type RunFileV1 = z.infer<typeof RunFileV1>;
 
-/** Whether `json` claims schema 1 (so it is parsed by {@link RunFileV1Schema}). */
+/** Whether `json` claims schema 1 (so it is parsed by {@link RunFileV1}). */
 export function isSchemaV1(json: unknown): boolean {
   return typeof json === "object" && json !== null &&
     (json as { schemaVersion?: unknown }).schemaVersion === VERSION;
 }
-
-export const RunFileV1Schema = RunFileV1;
 
 function upgradeSummary(s: SummaryV1): Summary {
   const { ci95: _meanInterval, ...rest } = s;
