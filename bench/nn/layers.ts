@@ -15,6 +15,13 @@ export class Linear {
   readonly outFeatures: number;
   /** Hooks that see each forward input; methods add and remove their own. */
   readonly inputHooks: InputHook[] = [];
+  /** Replaces the dense product at inference; null: x·Wᵀ + b with the effective weight. */
+  kernel: LinearKernel | null = null;
+  /**
+   * Multiply-adds of the forward passes since it was last zeroed: `executed` as run (the
+   * kernel's count when one is set), `dense` as the dense layer would have run (rows·in·out).
+   */
+  readonly macs = { executed: 0, dense: 0 };
   #x: Float32Array | null = null;
   #rows = 0;
 
@@ -38,6 +45,14 @@ export class Linear {
     for (const hook of this.inputHooks) hook(x, rows, this.inFeatures);
     this.#x = x;
     this.#rows = rows;
+    const denseMacs = rows * this.inFeatures * this.outFeatures;
+    this.macs.dense += denseMacs;
+    if (this.kernel) {
+      const { y, macs } = this.kernel.forward(x, rows);
+      this.macs.executed += macs;
+      return y;
+    }
+    this.macs.executed += denseMacs;
     const out = new Float32Array(rows * this.outFeatures);
     gemm({
       m: rows,
@@ -56,6 +71,11 @@ export class Linear {
   }
 
   backward(dy: Float32Array): Float32Array {
+    if (this.kernel) {
+      throw new Error(
+        `Cannot run '${this.weight.name}' backward: its forward is an inference-only kernel`,
+      );
+    }
     const x = this.#x!, rows = this.#rows, o = this.outFeatures, i = this.inFeatures;
     // dW += dyᵀ·x: the gradient with respect to the effective (masked) weight, which is also
     // the straight-through gradient of the dense one.
@@ -68,6 +88,19 @@ export class Linear {
     gemm({ m: rows, n: i, k: o, a: dy, b: this.weight.effective(), c: dx });
     return dx;
   }
+}
+
+/**
+ * What a Linear layer computes instead of its dense product, while set on `layer.kernel`: an
+ * activation-sparse method's per-input computation (R-Sparse, FTWT). Inference only.
+ */
+export interface LinearKernel {
+  /**
+   * The layer's output for `rows` inputs x [rows × in] → [rows × out], bias included, and the
+   * multiply-adds it executed (what its own sparse computation would run, counted honestly:
+   * selection work such as a predictor's products included).
+   */
+  forward(x: Float32Array, rows: number): { y: Float32Array; macs: number };
 }
 
 /** Rows of a table looked up by id. */

@@ -76,6 +76,8 @@ function calibrationOf(model: Mlp, train: ImageSet, count: number, seed: number)
       const { x, y, n } = batch(b);
       model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits);
     },
+    logits: (b) => model.forward(batch(b).x, batch(b).n),
+    backwardFrom: (dlogits) => void model.backward(dlogits),
     parameters: () => model.parameters(),
   });
 }

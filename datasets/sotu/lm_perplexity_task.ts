@@ -66,6 +66,8 @@ function calibrationOf(model: Gpt, train: Uint8Array, count: number, seed: numbe
       const { x, y, n } = batch(b);
       model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits);
     },
+    logits: (b) => model.forward(batch(b).x, batch(b).n),
+    backwardFrom: (dlogits) => void model.backward(dlogits),
     parameters: () => model.parameters(),
   });
 }

@@ -4,9 +4,9 @@ import {
   definePruningMethod,
   globalMasks,
   layerMask,
+  type MaskTarget,
   parseTarget,
   type PrunableModel,
-  type PruneTarget,
   rowMask,
   type ScoreMatrix,
   TARGET_PARAM,
@@ -35,7 +35,7 @@ export function magnitudeScores(model: Pick<PrunableModel, "linears">): ScoreMat
  */
 export function magnitudeMasks(
   model: Pick<PrunableModel, "linears">,
-  target: PruneTarget,
+  target: MaskTarget,
   scope: MagnitudeScope,
 ): Float32Array[] {
   const scores = magnitudeScores(model);

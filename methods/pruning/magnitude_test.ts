@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { checkPruneTarget, pruneModel } from "../../bench/families/pruning/mod.ts";
+import { checkPruneTarget, noCalibration, pruneModel } from "../../bench/families/pruning/mod.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { magnitudeMasks, magnitudePruning } from "./magnitude.ts";
 
@@ -11,15 +11,7 @@ function smallMlp(): Mlp {
   return model;
 }
 
-const noCalibration = {
-  rows: 0,
-  run: () => {
-    throw new Error("magnitude pruning reads no calibration data");
-  },
-  gradients: () => {
-    throw new Error("magnitude pruning reads no calibration data");
-  },
-};
+const noData = noCalibration("magnitude pruning");
 
 Deno.test("magnitudeMasks() keeps each layer's largest |W| with scope=layer", () => {
   // fc1 keeps 3 of 6: |−4|, 5, |−6|; fc2 keeps 2 of 4: 0.3, |−0.4|.
@@ -64,7 +56,7 @@ Deno.test("magnitude prunes a model in place: weights zeroed, targets realized, 
       const outcome = await pruneModel(magnitudePruning, { target, scope }, {
         id: "test-mlp",
         model,
-        calibration: noCalibration,
+        calibration: noData,
       });
       assert(outcome.targetCheck.passed, `${target} ${scope}: ${outcome.targetCheck.description}`);
       assert(checkPruneTarget(model, outcome.target).passed);

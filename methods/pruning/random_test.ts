@@ -1,17 +1,9 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
-import { checkPruneTarget, pruneModel } from "../../bench/families/pruning/mod.ts";
+import { checkPruneTarget, noCalibration, pruneModel } from "../../bench/families/pruning/mod.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { erkDensities, randomPruning } from "./random.ts";
 
-const noCalibration = {
-  rows: 0,
-  run: () => {
-    throw new Error("random pruning reads no calibration data");
-  },
-  gradients: () => {
-    throw new Error("random pruning reads no calibration data");
-  },
-};
+const noData = noCalibration("random pruning");
 
 /** Weights a layer's mask keeps. */
 function kept(l: { weight: { mask: Float32Array | null } }): number {
@@ -24,7 +16,7 @@ async function pruned(params: { target: string; density: string; seed: number })
   const outcome = await pruneModel(randomPruning, params, {
     id: "test-mlp",
     model,
-    calibration: noCalibration,
+    calibration: noData,
   });
   return { model, outcome };
 }

@@ -4,8 +4,8 @@ import {
   type Calibration,
   checkPruneTarget,
   layerMask,
+  type MaskTarget,
   pruneModel,
-  type PruneTarget,
   rowMask,
   spdInverse,
 } from "../../bench/families/pruning/mod.ts";
@@ -14,8 +14,8 @@ import { Mlp } from "../../bench/nn/mlp.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import { sparseGptLayer, sparseGptPruning } from "./sparsegpt.ts";
 
-const HALF: PruneTarget = { pattern: "unstructured", sparsity: 0.5 };
-const TARGETS: PruneTarget[] = [
+const HALF: MaskTarget = { pattern: "unstructured", sparsity: 0.5 };
+const TARGETS: MaskTarget[] = [
   HALF,
   { pattern: "unstructured", sparsity: 0.7 },
   { pattern: "n:m", n: 2, m: 4 },
@@ -82,7 +82,7 @@ function relativeError(
 }
 
 /** Magnitude pruning of the layer: over the whole layer (unstructured) or N of M per row. */
-function magnitudePruned(weights: Float32Array, rows: number, cols: number, target: PruneTarget) {
+function magnitudePruned(weights: Float32Array, rows: number, cols: number, target: MaskTarget) {
   const scores = { scores: weights.map(Math.abs), rows, cols };
   const mask = target.pattern === "unstructured"
     ? layerMask(scores, target.sparsity)
@@ -98,7 +98,7 @@ function magnitudePruned(weights: Float32Array, rows: number, cols: number, targ
  */
 function naiveSparseGpt(
   layer: { weights: Float32Array; rows: number; cols: number; gram: Float64Array; n: number },
-  target: PruneTarget,
+  target: MaskTarget,
   blockSize: number,
 ) {
   const { rows, cols } = layer;
@@ -174,6 +174,11 @@ function wholeModelCalibration(mlp: Mlp, x: Float32Array, rows: number): Calibra
     rows,
     run: () => void mlp.forward(x, rows),
     gradients: () => {
+      throw new Error("SparseGPT needs no gradients");
+    },
+    batches: 1,
+    batchLogits: () => mlp.forward(x, rows),
+    batchBackward: () => {
       throw new Error("SparseGPT needs no gradients");
     },
   };

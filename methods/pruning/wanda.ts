@@ -1,67 +1,12 @@
 // Wanda: prune by |weight| × the norm of its input over calibration data, compared within each
 // output row, layer by layer in forward order so each layer sees the inputs its pruned upstream
-// layers produce.
+// layers produce. The score and the loop live in the family package (wandaScores, wandaPrune).
 import {
-  type Calibration,
   definePruningMethod,
   parseTarget,
-  type PrunableModel,
-  type PruneTarget,
-  rowMask,
   TARGET_PARAM,
+  wandaPrune,
 } from "../../bench/families/pruning/mod.ts";
-import type { Linear } from "../../bench/nn/layers.ts";
-import { collectInputNorms } from "../../bench/nn/hooks.ts";
-
-/**
- * Wanda's scores of one layer: S_ij = |W_ij|·‖X_j‖₂, row-major [out × in].
- *
- * @param layer the layer, weights [out × in]
- * @param norms ‖X_j‖₂ of each input feature over the calibration rows
- * @returns the scores
- * @throws {RangeError} when `norms` does not have one entry per input
- */
-export function wandaScores(layer: Linear, norms: ArrayLike<number>): Float64Array {
-  const rows = layer.outFeatures, cols = layer.inFeatures, w = layer.weight.data;
-  if (norms.length !== cols) {
-    throw new RangeError(
-      `Cannot score '${layer.weight.name}' as it needs ${cols} input norms: got ${norms.length}`,
-    );
-  }
-  const scores = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) scores[r * cols + j] = Math.abs(w[r * cols + j]) * norms[j];
-  }
-  return scores;
-}
-
-/**
- * Prunes every layer of `model` with Wanda, in forward order: hook the layer's inputs, run the
- * calibration data through the model as pruned so far (as far as that layer), mask the layer by
- * its scores per output row, unhook, next layer.
- *
- * @param model the model, pruned in place
- * @param calibration its calibration data
- * @param target what every layer (and so every row) is pruned to
- */
-export function wandaPrune(
-  model: Pick<PrunableModel, "linears">,
-  calibration: Calibration,
-  target: PruneTarget,
-): void {
-  for (const layer of model.linears()) {
-    const norms = collectInputNorms(layer);
-    try {
-      calibration.run({ until: layer });
-    } finally {
-      norms.detach();
-    }
-    const scores = wandaScores(layer, norms.value());
-    layer.weight.setMask(
-      rowMask({ scores, rows: layer.outFeatures, cols: layer.inFeatures }, target),
-    );
-  }
-}
 
 export const wandaPruning = definePruningMethod({
   id: "wanda",

@@ -23,6 +23,11 @@ function calibrationOf(model: Mlp, x: number[], rows: number): Calibration & { r
     gradients() {
       throw new Error("Wanda needs no gradients");
     },
+    batches: 1,
+    batchLogits: () => model.forward(input, rows),
+    batchBackward() {
+      throw new Error("Wanda needs no gradients");
+    },
   };
   return calibration;
 }

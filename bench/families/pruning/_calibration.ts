@@ -47,6 +47,10 @@ export interface CalibrationBatches {
   forward(b: number): void;
   /** Runs batch `b` forward and backward, adding to the parameters' gradients. */
   backward(b: number): void;
+  /** Runs batch `b` forward and returns its logits; without it `batchLogits` throws. */
+  logits?(b: number): Float32Array;
+  /** Backward from ∂loss/∂logits of the last `logits` call; without it `batchBackward` throws. */
+  backwardFrom?(dlogits: Float32Array): void;
   /** The model's parameters, whose gradients `gradients()` zeroes first. */
   parameters(): Param[];
 }
@@ -87,5 +91,39 @@ export function batchCalibration(source: CalibrationBatches): Calibration {
       for (const p of source.parameters()) p.grad.fill(0);
       for (let b = 0; b < source.batches; b++) source.backward(b);
     },
+    batches: source.batches,
+    batchLogits(b) {
+      if (!source.logits) throw new Error("This calibration does not return logits");
+      if (!Number.isInteger(b) || b < 0 || b >= source.batches) {
+        throw new RangeError(`No calibration batch ${b}: there are ${source.batches}`);
+      }
+      return source.logits(b);
+    },
+    batchBackward(dlogits) {
+      if (!source.backwardFrom) {
+        throw new Error("This calibration does not run backward from logits");
+      }
+      source.backwardFrom(dlogits);
+    },
+  };
+}
+
+/**
+ * A {@link Calibration} with no data whose every use throws: for methods that read none
+ * (magnitude, random), so a test proves they do not.
+ *
+ * @param method the method's name, for the message
+ */
+export function noCalibration(method: string): Calibration {
+  const refuse = (): never => {
+    throw new Error(`${method} reads no calibration data`);
+  };
+  return {
+    rows: 0,
+    batches: 0,
+    run: refuse,
+    gradients: refuse,
+    batchLogits: refuse,
+    batchBackward: refuse,
   };
 }

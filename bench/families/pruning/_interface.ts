@@ -41,28 +41,87 @@ export interface Calibration {
   run(options?: CalibrationRunOptions): void;
   /** Zeroes the gradients, then runs forward and backward on the calibration data (loss summed over batches). */
   gradients(): void;
+  /** Batches `batchLogits` and `batchBackward` address (0 … batches−1). */
+  readonly batches: number;
+  /**
+   * Runs calibration batch `b` forward and returns the model's logits for it, row-major
+   * [rows of the batch × classes]: for a loss the method computes itself (distillation from the
+   * dense model's logits, mask-predictor targets).
+   */
+  batchLogits(b: number): Float32Array;
+  /** Backward from ∂loss/∂logits of the last `batchLogits` call, adding to the parameters' gradients. */
+  batchBackward(dlogits: Float32Array): void;
 }
 
 /** What to prune to: a share of each layer's weights, unstructured or N:M (N kept of every M along the input). */
 export type PruneTarget =
   | { pattern: "unstructured"; sparsity: number }
-  | { pattern: "n:m"; n: number; m: number };
+  | { pattern: "n:m"; n: number; m: number }
+  /**
+   * Whole units removed: `sparsity` of the hidden units (an MLP's neurons, a transformer's
+   * heads and MLP neurons) go, as zero rows of the layer that makes them and zero columns of
+   * the layer that reads them; the model can be shrunk to smaller dense matrices.
+   */
+  | { pattern: "structured"; sparsity: number }
+  /**
+   * Each prunable weight replaced by a product of stored factors ({@link FactorizedLayer}),
+   * `compression` of the prunable layers' parameters removed (0.2 keeps 80%).
+   */
+  | { pattern: "factorized"; compression: number }
+  /**
+   * Activation sparsity decided per input: on average `sparsity` of the prunable layers'
+   * multiply-adds skipped, as the layers' own counters measure on the scored inputs.
+   */
+  | { pattern: "activation"; sparsity: number };
+
+/** The targets a weight mask realizes by itself: unstructured or N:M. */
+export type MaskTarget = Extract<PruneTarget, { pattern: "unstructured" | "n:m" }>;
+
+/**
+ * A weight stored as `left · right` ([out × rank] · [rank × in]), as a factorizing method
+ * (CoSpaDi's dictionary × sparse coefficients, truncated SVD) leaves it. The layer's effective
+ * weight must equal the product; the gate recomputes it and counts what is stored.
+ */
+export interface FactorizedLayer {
+  /** The layer, whose weight data the method set to the product. */
+  layer: Linear;
+  rank: number;
+  /** [out × rank], row-major, stored dense. */
+  left: Float32Array;
+  /** [rank × in], row-major; its zeros are not stored (a column-sparse coefficient matrix). */
+  right: Float32Array;
+  /** Bytes of index data the sparse factor needs besides its values (e.g. CSC row indices). */
+  indexBytes: number;
+}
 
 /** What a pruning method reports on what it did. */
 export interface PruneReport {
-  /** Wall time of the pruning itself (not of evaluation). */
+  /** Wall time of the pruning itself (not of evaluation), training steps a method takes included. */
   pruneMs: number;
+  /** For a "factorized" target: every prunable layer's factors. */
+  factors?: FactorizedLayer[];
+  /**
+   * Method-specific figures the cell publishes as metrics (names `^[a-z][a-z0-9_]*$`), e.g.
+   * ranks chosen, distillation steps, training rows seen.
+   */
+  metrics?: Record<string, number>;
 }
 
-/** What a pruning method implements; `V` are its parameter values, typed by its specs. */
-export interface PruningMethod<V extends Readonly<ParamValues> = ParamValues> {
+/**
+ * What a pruning method implements; `V` are its parameter values, typed by its specs, and `T`
+ * the kind of target it prunes to (a mask-only method's `prune` sees only {@link MaskTarget}s).
+ */
+export interface PruningMethod<
+  V extends Readonly<ParamValues> = ParamValues,
+  T extends PruneTarget = PruneTarget,
+> {
   /** The target its parameters ask for. */
-  target(params: V): PruneTarget;
+  target(params: V): T;
   /** Sets masks on `model.linears()` (and may update kept weights) for `target`. */
   prune(
     model: PrunableModel,
     calibration: Calibration,
-    target: PruneTarget,
+    target: T,
     params: V,
   ): Promise<PruneReport>;
 }
@@ -96,8 +155,9 @@ export interface PruningMethod<V extends Readonly<ParamValues> = ParamValues> {
  * keepAll.meta.id; // "keep-all"
  * ```
  */
-export function definePruningMethod<P extends ParamSpecs>(
-  definition: MethodDefinition<P, PruningMethod<ParamValuesOf<P>>>,
+export function definePruningMethod<P extends ParamSpecs, T extends PruneTarget>(
+  definition: MethodDefinition<P, PruningMethod<ParamValuesOf<P>, T>>,
 ): Method<PruningMethod> {
-  return defineMethod(definition);
+  // The registry calls `prune` only with the target `target` returned, so T narrows safely.
+  return defineMethod(definition) as unknown as Method<PruningMethod>;
 }

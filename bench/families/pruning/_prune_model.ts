@@ -6,7 +6,7 @@ import type { Method, ParamValues } from "../../metadata.ts";
 import type { CheckResult } from "../../plugin.ts";
 import { checkPruneTarget } from "./_gate.ts";
 import type { Calibration, PruneReport, PruneTarget, PruningMethod } from "./_interface.ts";
-import { realizedDensity, targetDensity } from "./_sparsity.ts";
+import { factorizedDensity, realizedDensity, targetDensity } from "./_sparsity.ts";
 
 /** What {@link pruneModel} prunes. */
 export interface PruneModelOptions {
@@ -24,7 +24,11 @@ export interface PruneOutcome {
   report: PruneReport;
   /** The share of prunable weights the target keeps. */
   nominalDensity: number;
-  /** The share the masks keep. */
+  /**
+   * The share the masks keep; for a factorized target the share of parameters its factors
+   * store; for an activation target the masks' (the skipped share is measured on the scored
+   * inputs, executedMacShare in _sparsity.ts).
+   */
   realizedDensity: number;
   /** Whether the masks realize the target ({@link checkPruneTarget}). */
   targetCheck: CheckResult;
@@ -58,7 +62,9 @@ export async function pruneModel(
     target,
     report,
     nominalDensity: targetDensity(target),
-    realizedDensity: realizedDensity(prunable),
-    targetCheck: checkPruneTarget(prunable, target),
+    realizedDensity: target.pattern === "factorized"
+      ? factorizedDensity(prunable, report.factors ?? [])
+      : realizedDensity(prunable),
+    targetCheck: checkPruneTarget(prunable, target, report),
   };
 }

@@ -1,6 +1,6 @@
 // What a pruned model keeps: the share of weights a target asks for, and the share its masks
 // actually keep (the realized sparsity every pruning cell reports beside the nominal one).
-import type { PrunableModel, PruneTarget } from "./_interface.ts";
+import type { FactorizedLayer, PrunableModel, PruneTarget } from "./_interface.ts";
 
 /**
  * The share of weights a target keeps.
@@ -12,7 +12,55 @@ import type { PrunableModel, PruneTarget } from "./_interface.ts";
  * ```
  */
 export function targetDensity(target: PruneTarget): number {
-  return target.pattern === "unstructured" ? 1 - target.sparsity : target.n / target.m;
+  switch (target.pattern) {
+    case "n:m":
+      return target.n / target.m;
+    case "factorized":
+      return 1 - target.compression;
+    default:
+      return 1 - target.sparsity;
+  }
+}
+
+/**
+ * The share of the prunable layers' dense parameters that factors store: each layer's left
+ * factor whole and its right factor's nonzeros (index bytes are reported apart, as bytes).
+ * A prunable layer without factors counts its effective weight's nonzeros.
+ */
+export function factorizedDensity(
+  model: Pick<PrunableModel, "linears">,
+  factors: readonly FactorizedLayer[],
+): number {
+  const byLayer = new Map(factors.map((f) => [f.layer, f]));
+  let stored = 0, total = 0;
+  for (const l of model.linears()) {
+    total += l.weight.size;
+    const f = byLayer.get(l);
+    if (!f) stored += l.weight.density() * l.weight.size;
+    else stored += f.left.length + f.right.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+  }
+  return total > 0 ? stored / total : 1;
+}
+
+/**
+ * The share of the dense multiply-adds the prunable layers executed since their counters were
+ * last zeroed ({@link zeroMacCounters}); 1 when none ran.
+ */
+export function executedMacShare(model: Pick<PrunableModel, "linears">): number {
+  let executed = 0, dense = 0;
+  for (const l of model.linears()) {
+    executed += l.macs.executed;
+    dense += l.macs.dense;
+  }
+  return dense > 0 ? executed / dense : 1;
+}
+
+/** Zeroes every prunable layer's multiply-add counters (before the inputs a task scores). */
+export function zeroMacCounters(model: Pick<PrunableModel, "linears">): void {
+  for (const l of model.linears()) {
+    l.macs.executed = 0;
+    l.macs.dense = 0;
+  }
 }
 
 /** The kept share of the prunable weights, as masks say (1 for a model without masks). */

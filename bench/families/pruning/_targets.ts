@@ -1,7 +1,7 @@
 // What pruning methods share to turn scores into masks: the one `target` parameter every
 // training-free method declares (a sparsity or an N:M pattern, as text), and the selections that
 // keep the highest-scoring weights per row, per layer, or N of every M along a row's input.
-import type { PruneTarget } from "./_interface.ts";
+import type { MaskTarget } from "./_interface.ts";
 
 /** The targets a method may be asked for: unstructured sparsities and N:M patterns. */
 export const TARGETS = ["50%", "60%", "70%", "80%", "90%", "95%", "2:4", "4:8", "1:4"] as const;
@@ -33,7 +33,7 @@ export const TARGET_PARAM = {
  * assertEquals(parseTarget("2:4"), { pattern: "n:m", n: 2, m: 4 });
  * ```
  */
-export function parseTarget(text: string): PruneTarget {
+export function parseTarget(text: string): MaskTarget {
   const percent = text.match(/^(\d+(?:\.\d+)?)%$/);
   if (percent) {
     const sparsity = Number(percent[1]) / 100;
@@ -80,7 +80,7 @@ function topPositions(values: ArrayLike<number>, start: number, length: number, 
  * @param target what to keep
  * @returns the mask, [rows × cols]
  */
-export function rowMask(matrix: ScoreMatrix, target: PruneTarget): Float32Array {
+export function rowMask(matrix: ScoreMatrix, target: MaskTarget): Float32Array {
   const { scores, rows, cols } = matrix;
   const mask = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
