@@ -102,7 +102,7 @@ export function checkPruneTarget(
 
 /**
  * A factorized target's gate: every prunable layer has factors, its effective weight equals
- * `left · right`, and what is stored (left dense, right's nonzeros) is the target's share of the
+ * `left · right`, and what is stored (both factors' nonzeros) is the target's share of the
  * dense parameters.
  */
 function checkFactorized(

@@ -86,11 +86,11 @@ export interface FactorizedLayer {
   /** The layer, whose weight data the method set to the product. */
   layer: Linear;
   rank: number;
-  /** [out × rank], row-major, stored dense. */
+  /** [out × rank], row-major; zeros are not stored (a sparse coefficient matrix). */
   left: Float32Array;
-  /** [rank × in], row-major; its zeros are not stored (a column-sparse coefficient matrix). */
+  /** [rank × in], row-major; zeros are not stored. */
   right: Float32Array;
-  /** Bytes of index data the sparse factor needs besides its values (e.g. CSC row indices). */
+  /** Bytes of index data a sparse factor needs besides its values (e.g. its row indices). */
   indexBytes: number;
 }
 

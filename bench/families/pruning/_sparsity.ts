@@ -23,8 +23,8 @@ export function targetDensity(target: PruneTarget): number {
 }
 
 /**
- * The share of the prunable layers' dense parameters that factors store: each layer's left
- * factor whole and its right factor's nonzeros (index bytes are reported apart, as bytes).
+ * The share of the prunable layers' dense parameters that factors store: the nonzeros of both
+ * factors (a sparse factor's index bytes are reported apart, as bytes).
  * A prunable layer without factors counts its effective weight's nonzeros.
  */
 export function factorizedDensity(
@@ -37,7 +37,7 @@ export function factorizedDensity(
     total += l.weight.size;
     const f = byLayer.get(l);
     if (!f) stored += l.weight.density() * l.weight.size;
-    else stored += f.left.length + f.right.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+    else stored += nonzeros(f.left) + nonzeros(f.right);
   }
   return total > 0 ? stored / total : 1;
 }
@@ -95,4 +95,10 @@ export function layerDensities(model: Pick<PrunableModel, "linears">): Record<st
   return Object.fromEntries(
     model.linears().map((l) => [layerDensityMetric(l.weight.name), l.weight.density()]),
   );
+}
+
+function nonzeros(values: Float32Array): number {
+  let n = 0;
+  for (const v of values) if (v !== 0) n++;
+  return n;
 }
