@@ -17,6 +17,9 @@
  *   ({@link layerDensities});
  * - what tasks share to calibrate: the seeded draw of training rows ({@link calibrationSample})
  *   and a {@link Calibration} over batches that can stop at a layer ({@link batchCalibration}).
+ * - WebGPU kernels that realize a pruned Linear layer's sparsity, chained over one
+ *   batch-packed activation layout: dense ({@link uploadDenseLinear}), CSR
+ *   ({@link uploadCsrLinear}) and N:M ({@link uploadNmLinear}), each with a plain CPU reference.
  *
  * @module
  */
@@ -29,3 +32,4 @@ export * from "./_calibration.ts";
 export * from "./_hessian.ts";
 export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
+export * from "./_sparse_gpu.ts";
