@@ -1,11 +1,21 @@
-// `--dump DIR`: each cell's check input and outputs as raw little-endian float32 files with a
-// JSON manifest of names and shapes, so anyone can verify a kernel with their own tools.
-import type { DumpTensor } from "./plugin.ts";
+// `--dump DIR`: each cell's check input and outputs as raw little-endian float32 files (and whole
+// files a task adds, such as a pruned model as safetensors) with a JSON manifest of names, shapes
+// and formats, so anyone can verify a kernel or re-derive a mask with their own tools.
+import type { DumpFile, DumpTensor } from "./plugin.ts";
+
+/** One dumped file as the manifest lists it: a raw tensor has a shape, a whole file a format. */
+export interface DumpEntry {
+  name: string;
+  file: string;
+  shape?: number[];
+  format?: string;
+}
 
 export interface DumpManifest {
   runId: string;
+  /** The format of the `.f32` tensor files; whole files state their own. */
   format: "float32, little-endian, row-major";
-  cells: { key: string; files: { name: string; file: string; shape: number[] }[] }[];
+  cells: { key: string; files: DumpEntry[] }[];
 }
 
 /** A cell key as a folder name. */
@@ -24,13 +34,19 @@ export async function writeDumps(
   dir: string,
   manifest: DumpManifest,
   cellKey: string,
-  tensors: DumpTensor[],
+  tensors: (DumpTensor | DumpFile)[],
 ): Promise<void> {
   if (tensors.length === 0) return;
   const folder = dumpFolderName(cellKey);
   await Deno.mkdir(`${dir}/${folder}`, { recursive: true });
-  const files = [];
+  const files: DumpEntry[] = [];
   for (const t of tensors) {
+    if ("bytes" in t) {
+      const file = `${folder}/${t.name}.${t.extension}`;
+      await Deno.writeFile(`${dir}/${file}`, t.bytes);
+      files.push({ name: t.name, file, format: t.format });
+      continue;
+    }
     const expected = t.shape.reduce((a, b) => a * b, 1);
     if (expected !== t.data.length) {
       throw new RangeError(`Dump '${t.name}' has ${t.data.length} values for shape [${t.shape}]`);

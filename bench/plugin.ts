@@ -37,6 +37,16 @@ export interface DumpTensor {
   data: Float32Array;
 }
 
+/** A whole file to write under `--dump` as it is, e.g. a pruned model as safetensors. */
+export interface DumpFile {
+  name: string;
+  /** The file name's extension, without the dot, e.g. "safetensors". */
+  extension: string;
+  /** What the file is, for the manifest, e.g. "safetensors: weights and their masks". */
+  format: string;
+  bytes: Uint8Array;
+}
+
 /** The correctness gate's verdict: the output against the method's own CPU reference. */
 export type CheckResult = Check;
 
@@ -47,7 +57,7 @@ export interface TrialResult {
   sparsity: Sparsity;
   /** FLOPs of one unit of work, for the achieved-throughput figure. */
   flops: number | null;
-  dumps: DumpTensor[];
+  dumps: (DumpTensor | DumpFile)[];
 }
 
 /** A method bound to a prepared case: set up, ready to be timed, then checked. */

@@ -8,11 +8,19 @@ import {
   calibrationSample,
   combineChecks,
   compareLogits,
-  layerDensities,
+  engineCheck,
+  executedMacShare,
   LOGIT_TOLERANCE_TEXT,
+  PRUNE_CELL_METRICS,
+  pruneCellCheck,
+  prunedModelDumps,
+  pruneMetrics,
   pruneModel,
   type PruneOutcome,
+  scoreCounted,
+  zeroMacCounters,
 } from "../../bench/families/pruning/mod.ts";
+import type { NamedTensor } from "../../bench/nn/safetensors.ts";
 import { TimedSubmit } from "../../bench/gpu/timed_submit.ts";
 import {
   defineTask,
@@ -24,7 +32,15 @@ import {
 } from "../../bench/metadata.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import type { Mlp } from "../../bench/nn/mlp.ts";
-import type { PreparedCase, TaskContext, TaskImpl, Trial } from "../../bench/plugin.ts";
+import type {
+  CheckResult,
+  DumpTensor,
+  PreparedCase,
+  TaskContext,
+  TaskImpl,
+  Trial,
+  TrialResult,
+} from "../../bench/plugin.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { imagesAsFloat, type ImageSet } from "./idx.ts";
 import { loadReferenceMlp } from "./reference_mlp.ts";
@@ -56,7 +72,12 @@ const CALIBRATION_BATCH = 256;
  * Calibration: `count` training images drawn by a shuffle seeded with the case seed, in batches
  * of 256 (labels kept for methods that use gradients).
  */
-function calibrationOf(model: Mlp, train: ImageSet, count: number, seed: number): Calibration {
+function calibrationOf(
+  model: Mlp,
+  train: ImageSet,
+  count: number,
+  seed: number,
+): { calibration: Calibration; inputs: NamedTensor[] } {
   const d = train.rows * train.cols;
   const rows = calibrationSample(train.count, count, seed);
   const x = new Float32Array(count * d), y = new Int32Array(count);
@@ -68,7 +89,7 @@ function calibrationOf(model: Mlp, train: ImageSet, count: number, seed: number)
     const s = b * CALIBRATION_BATCH, n = Math.min(CALIBRATION_BATCH, count - s);
     return { x: x.subarray(s * d, (s + n) * d), y: y.subarray(s, s + n), n };
   };
-  return batchCalibration({
+  const calibration = batchCalibration({
     rows: count,
     batches: Math.ceil(count / CALIBRATION_BATCH),
     forward: (b) => void model.forward(batch(b).x, batch(b).n),
@@ -80,6 +101,12 @@ function calibrationOf(model: Mlp, train: ImageSet, count: number, seed: number)
     backwardFrom: (dlogits) => void model.backward(dlogits),
     parameters: () => model.parameters(),
   });
+  const inputs = [
+    { name: "images", shape: [count, d], data: x },
+    { name: "labels", shape: [count], data: Float32Array.from(y) },
+    { name: "training_rows", shape: [count], data: Float32Array.from(rows) },
+  ];
+  return { calibration, inputs };
 }
 
 export interface ImageTaskSpec {
@@ -155,42 +182,78 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     /** A fresh copy of the reference model, pruned by `method`. */
     const pruned = async (method: Method, params: ParamValues) => {
       const { model } = await loadReferenceMlp(spec.modelDir, spec.modelName);
+      const { calibration, inputs } = calibrationOf(
+        model,
+        train,
+        caseParams.calibration,
+        ctx.seed,
+      );
       const outcome = await pruneModel(method, params, {
         id: spec.modelName,
         model,
-        calibration: calibrationOf(model, train, caseParams.calibration, ctx.seed),
+        calibration,
       });
-      return { model, outcome };
+      const dumps = () =>
+        prunedModelDumps(model, outcome, { method: method.meta.id, params, calibration: inputs });
+      return { model, outcome, dumps };
     };
-    const quality = async (model: Mlp, outcome: PruneOutcome) => ({
-      ...accuracyWithInterval(model, test, count),
+    /** Accuracy on our engine (multiply-adds counted) and on onnxruntime-web, with the verdict. */
+    const quality = async (model: Mlp, outcome: PruneOutcome) => {
+      const { value, executedShare } = await scoreCounted(
+        model,
+        () => accuracyWithInterval(model, test, count),
+      );
       // The same pruned model exported to ONNX and run by onnxruntime-web (wasm): a second engine.
-      accuracy_onnxruntime: await ortAccuracy(model, test, count),
-      density: outcome.realizedDensity,
-      ...layerDensities(model),
-      prune_ms: outcome.report.pruneMs,
-      calibration_rows: caseParams.calibration,
-    });
+      const ort = await ortAccuracy(model, test, count);
+      return {
+        metrics: {
+          ...pruneMetrics(model, outcome, executedShare),
+          ...value,
+          accuracy_onnxruntime: ort,
+          calibration_rows: caseParams.calibration,
+        },
+        check: (output: CheckResult) =>
+          combineChecks(
+            engineCheck("accuracy", value.accuracy, ort),
+            pruneCellCheck(outcome, output, executedShare),
+          ),
+        executedShare,
+      };
+    };
 
     return {
       datasetSha256: test.sha256,
       async referenceMetrics(method, params) {
         const p = await pruned(method, params);
-        return quality(p.model, p.outcome);
+        return (await quality(p.model, p.outcome)).metrics;
       },
       async bind(method, params): Promise<Trial> {
         const p = await pruned(method, params);
+        // From here the counters see the timed input only (calibration passes excluded).
+        zeroMacCounters(p.model);
         const cpuLogits = p.model.forward(input, batch);
-        const sparsity = {
-          nominalDensity: p.outcome.nominalDensity,
-          realizedDensity: p.outcome.realizedDensity,
-          // The dense kernel multiplies every weight, zeros included.
-          flopsRatio: 1,
+        const hasKernels = p.model.linears().some((l) => l.kernel !== null);
+        const finishWith = async (
+          output: CheckResult,
+          timed: { flopsRatio: number; flops: number | null; dumps: DumpTensor[] },
+        ): Promise<TrialResult> => {
+          const q = await quality(p.model, p.outcome);
+          return {
+            check: q.check(output),
+            metrics: q.metrics,
+            sparsity: {
+              nominalDensity: p.outcome.nominalDensity,
+              realizedDensity: p.outcome.realizedDensity,
+              flopsRatio: timed.flopsRatio,
+            },
+            flops: timed.flops,
+            dumps: ctx.dump ? [...timed.dumps, ...p.dumps()] : [],
+          };
         };
-        const metricsOf = () => quality(p.model, p.outcome);
         const gpu = ctx.gpu;
-        if (!gpu) {
-          // No adapter: time the CPU engine's forward pass (wall time) instead.
+        if (!gpu || hasKernels) {
+          // No adapter, or per-input kernels the GPU path does not run: time the CPU engine's
+          // forward pass (wall time), which executes the kernels.
           return {
             setup: { compileMs: null, uploadMs: null },
             sample() {
@@ -202,19 +265,20 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
                 reps: 1,
               });
             },
-            finish: async () => ({
-              check: combineChecks(p.outcome.targetCheck, {
+            finish: () =>
+              finishWith({
                 passed: true,
-                description:
-                  "no WebGPU adapter: latency is the CPU engine's forward pass, which is the reference itself",
+                description: hasKernels
+                  ? "latency is the CPU engine's forward pass with the method's kernels, which is the reference itself"
+                  : "no WebGPU adapter: latency is the CPU engine's forward pass, which is the reference itself",
                 maxAbsError: 0,
                 tolerance: "exact (same code)",
+              }, {
+                // What the scored inputs executed: the dense engine multiplies zeros too.
+                flopsRatio: hasKernels ? executedMacShare(p.model) : 1,
+                flops: null,
+                dumps: [{ name: "input", shape: [batch, input.length / batch], data: input }],
               }),
-              metrics: await metricsOf(),
-              sparsity,
-              flops: null,
-              dumps: [],
-            }),
             dispose() {},
           };
         }
@@ -229,28 +293,25 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             const logits = await net.readLogits();
             const { passed, maxAbsError } = compareLogits(logits, cpuLogits);
             const classes = cpuLogits.length / batch;
-            return {
-              check: combineChecks(p.outcome.targetCheck, {
-                passed,
-                description: passed
-                  ? `GPU logits of ${batch} test image(s) equal the CPU engine's`
-                  : `GPU logits differ from the CPU engine's (max |err| ${
-                    maxAbsError.toExponential(2)
-                  })`,
-                maxAbsError,
-                tolerance: LOGIT_TOLERANCE_TEXT,
-              }),
-              metrics: await metricsOf(),
-              sparsity,
+            return finishWith({
+              passed,
+              description: passed
+                ? `GPU logits of ${batch} test image(s) equal the CPU engine's`
+                : `GPU logits differ from the CPU engine's (max |err| ${
+                  maxAbsError.toExponential(2)
+                })`,
+              maxAbsError,
+              tolerance: LOGIT_TOLERANCE_TEXT,
+            }, {
+              // The dense kernel multiplies every weight, zeros included.
+              flopsRatio: 1,
               flops: net.flops,
-              dumps: ctx.dump
-                ? [
-                  { name: "input", shape: [batch, input.length / batch], data: input },
-                  { name: "logits_gpu", shape: [batch, classes], data: logits },
-                  { name: "logits_cpu_reference", shape: [batch, classes], data: cpuLogits },
-                ]
-                : [],
-            };
+              dumps: [
+                { name: "input", shape: [batch, input.length / batch], data: input },
+                { name: "logits_gpu", shape: [batch, classes], data: logits },
+                { name: "logits_cpu_reference", shape: [batch, classes], data: cpuLogits },
+              ],
+            });
           },
           dispose() {
             timer.dispose();
@@ -287,6 +348,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
         description: "training images the method was given for calibration",
         higherIsBetter: false,
       },
+      ...PRUNE_CELL_METRICS,
       {
         name: "prune_ms",
         description: "wall time of the pruning method itself",

@@ -7,10 +7,18 @@ import {
   type Calibration,
   calibrationSample,
   combineChecks,
-  layerDensities,
+  engineCheck,
+  executedMacShare,
+  PRUNE_CELL_METRICS,
+  pruneCellCheck,
+  prunedModelDumps,
+  pruneMetrics,
   pruneModel,
   type PruneOutcome,
+  scoreCounted,
+  zeroMacCounters,
 } from "../../bench/families/pruning/mod.ts";
+import type { NamedTensor } from "../../bench/nn/safetensors.ts";
 import {
   defineTask,
   type Method,
@@ -20,7 +28,7 @@ import {
 } from "../../bench/metadata.ts";
 import type { Gpt } from "../../bench/nn/gpt.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
-import type { PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
+import type { CheckResult, PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { bootstrapInterval } from "../../bench/stats.ts";
 import { type LmWindow, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
@@ -43,7 +51,12 @@ const CALIBRATION_BATCH = 8;
  * case seed from the text cut into consecutive windows of the model's context (each with its next
  * bytes as targets), in batches of 8.
  */
-function calibrationOf(model: Gpt, train: Uint8Array, count: number, seed: number): Calibration {
+function calibrationOf(
+  model: Gpt,
+  train: Uint8Array,
+  count: number,
+  seed: number,
+): { calibration: Calibration; inputs: NamedTensor[] } {
   const t = model.config.context;
   // calibrationSample refuses more windows than the text holds (about 66,000).
   const windows = calibrationSample(calibrationWindows(train.length, t), count, seed);
@@ -58,7 +71,7 @@ function calibrationOf(model: Gpt, train: Uint8Array, count: number, seed: numbe
     const s = b * CALIBRATION_BATCH, n = Math.min(CALIBRATION_BATCH, count - s);
     return { x: ids.subarray(s * t, (s + n) * t), y: targets.subarray(s * t, (s + n) * t), n };
   };
-  return batchCalibration({
+  const calibration = batchCalibration({
     rows: count * t,
     batches: Math.ceil(count / CALIBRATION_BATCH),
     forward: (b) => void model.forward(batch(b).x, batch(b).n),
@@ -70,6 +83,12 @@ function calibrationOf(model: Gpt, train: Uint8Array, count: number, seed: numbe
     backwardFrom: (dlogits) => void model.backward(dlogits),
     parameters: () => model.parameters(),
   });
+  const inputs = [
+    { name: "byte_ids", shape: [count, t], data: Float32Array.from(ids) },
+    { name: "next_byte_ids", shape: [count, t], data: Float32Array.from(targets) },
+    { name: "window_starts", shape: [count], data: Float32Array.from(windows, (w) => w * t) },
+  ];
+  return { calibration, inputs };
 }
 
 /** Consecutive windows of `context` bytes in a text of `length` bytes, each with a next byte. */
@@ -183,15 +202,14 @@ async function prepare(
 
   const pruned = async (method: Method, params: ParamValues) => {
     const { model } = await loadReferenceLm();
-    const outcome = await pruneModel(method, params, {
-      id: "sotu-lm",
-      model,
-      calibration: calibrationOf(model, train, caseParams.calibration, ctx.seed),
-    });
-    return { model, outcome };
+    const { calibration, inputs } = calibrationOf(model, train, caseParams.calibration, ctx.seed);
+    const outcome = await pruneModel(method, params, { id: "sotu-lm", model, calibration });
+    const dumps = () =>
+      prunedModelDumps(model, outcome, { method: method.meta.id, params, calibration: inputs });
+    return { model, outcome, dumps };
   };
   const quality = async (model: Gpt, outcome: PruneOutcome) => {
-    const s = scoreWindows(model, bytes);
+    const { value: s, executedShare } = await scoreCounted(model, () => scoreWindows(model, bytes));
     const ci = lmIntervals(s.windows, bytes);
     // The same pruned model exported to ONNX and scored by onnxruntime-web (wasm), as a second
     // engine, on the first windows only: scoring everything twice would double the time. Those
@@ -209,7 +227,8 @@ async function prepare(
       await session.release();
     }
     const oursOnSlice = windowsScore(s.windows, slice.length);
-    return {
+    const metrics = {
+      ...pruneMetrics(model, outcome, executedShare),
       bits_per_byte: s.bitsPerByte,
       bits_per_byte_ci95_low: ci.bitsPerByte[0],
       bits_per_byte_ci95_high: ci.bitsPerByte[1],
@@ -219,23 +238,28 @@ async function prepare(
       bits_per_char_ci95_high: ci.bitsPerChar[1],
       perplexity: 2 ** s.bitsPerByte,
       onnxruntime_bits_diff: Math.abs(ort.bitsPerByte - oursOnSlice.bitsPerByte),
-      density: outcome.realizedDensity,
-      ...layerDensities(model),
-      prune_ms: outcome.report.pruneMs,
       calibration_rows: caseParams.calibration * model.config.context,
     };
+    const check = (output: CheckResult) =>
+      combineChecks(
+        engineCheck("bits per byte", oursOnSlice.bitsPerByte, ort.bitsPerByte),
+        pruneCellCheck(outcome, output, executedShare),
+      );
+    return { metrics, check };
   };
 
   return {
     datasetSha256: await sha256Hex(bytes),
     async referenceMetrics(method, params) {
       const p = await pruned(method, params);
-      return quality(p.model, p.outcome);
+      return (await quality(p.model, p.outcome)).metrics;
     },
     async bind(method, params): Promise<Trial> {
       const p = await pruned(method, params);
       const t = p.model.config.context;
       const window = Int32Array.from(bytes.subarray(0, t));
+      // From here the counters see the timed window only (calibration passes excluded).
+      zeroMacCounters(p.model);
       return {
         setup: { compileMs: null, uploadMs: null },
         sample() {
@@ -243,22 +267,32 @@ async function prepare(
           p.model.forward(window, 1);
           return Promise.resolve({ wallMs: performance.now() - start, kernelMs: null, reps: 1 });
         },
-        finish: async () => ({
-          check: combineChecks(p.outcome.targetCheck, {
-            passed: true,
-            description: "the timed forward is the CPU engine's own, which is the reference",
-            maxAbsError: 0,
-            tolerance: "exact (same code)",
-          }),
-          metrics: await quality(p.model, p.outcome),
-          sparsity: {
-            nominalDensity: p.outcome.nominalDensity,
-            realizedDensity: p.outcome.realizedDensity,
-            flopsRatio: 1,
-          },
-          flops: null,
-          dumps: [],
-        }),
+        async finish() {
+          // What the timed passes executed: the dense engine multiplies zeros too.
+          const flopsRatio = executedMacShare(p.model);
+          const q = await quality(p.model, p.outcome);
+          return {
+            check: q.check({
+              passed: true,
+              description: "the timed forward is the CPU engine's own, which is the reference",
+              maxAbsError: 0,
+              tolerance: "exact (same code)",
+            }),
+            metrics: q.metrics,
+            sparsity: {
+              nominalDensity: p.outcome.nominalDensity,
+              realizedDensity: p.outcome.realizedDensity,
+              flopsRatio,
+            },
+            flops: null,
+            dumps: ctx.dump
+              ? [
+                { name: "input_byte_ids", shape: [1, t], data: Float32Array.from(window) },
+                ...p.dumps(),
+              ]
+              : [],
+          };
+        },
         dispose() {},
       };
     },
@@ -311,6 +345,7 @@ export const sotuLmPerplexity = defineTask({
       higherIsBetter: false,
       unit: "ms",
     },
+    ...PRUNE_CELL_METRICS,
   ],
   referenceMethod: "dense-unpruned",
   dataset: {

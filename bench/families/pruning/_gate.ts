@@ -161,17 +161,17 @@ function productError(f: FactorizedLayer): number {
 
 /**
  * An activation target's gate on the inputs the task scored: the share of the prunable layers'
- * multiply-adds the kernels skipped (their counters, zeroed before scoring) is the target's,
- * within {@link ACTIVATION_TOLERANCE}.
+ * multiply-adds the kernels skipped is the target's, within {@link ACTIVATION_TOLERANCE}.
  *
- * @param model the pruned model, after scoring
+ * @param executedShare the share of dense multiply-adds the scored inputs executed
+ *   (executedMacShare in _sparsity.ts, after zeroing the counters and scoring)
  * @param target the method's activation target
  */
 export function checkActivationTarget(
-  model: Pick<PrunableModel, "linears">,
+  executedShare: number,
   target: { sparsity: number },
 ): CheckResult {
-  const skipped = 1 - executedMacShare(model);
+  const skipped = 1 - executedShare;
   const error = Math.abs(skipped - target.sparsity);
   return {
     passed: error <= ACTIVATION_TOLERANCE,

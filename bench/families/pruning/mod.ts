@@ -30,6 +30,7 @@ export * from "./_prune_model.ts";
 export * from "./_targets.ts";
 export * from "./_calibration.ts";
 export * from "./_hessian.ts";
+export * from "./_cell.ts";
 export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
 export * from "./_sparse_gpu.ts";
