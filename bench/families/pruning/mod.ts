@@ -20,6 +20,9 @@
  * - WebGPU kernels that realize a pruned Linear layer's sparsity, chained over one
  *   batch-packed activation layout: dense ({@link uploadDenseLinear}), CSR
  *   ({@link uploadCsrLinear}) and N:M ({@link uploadNmLinear}), each with a plain CPU reference.
+ * - WebAssembly SIMD kernels that realize it on the CPU: y = x·Wᵀ with W in a
+ *   {@link DenseMatrix}, {@link CsrMatrix} or {@link NmMatrix} ({@link denseMatmul},
+ *   {@link csrMatmul}, {@link nmMatmul}), with plain references and each format's bytes.
  *
  * @module
  */
@@ -34,3 +37,4 @@ export * from "./_cell.ts";
 export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
 export * from "./_sparse_gpu.ts";
+export * from "./_sparse_cpu.ts";
