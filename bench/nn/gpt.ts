@@ -2,6 +2,7 @@
 import { CausalSelfAttention, Embedding, GELU, LayerNorm, Linear } from "./layers.ts";
 import { initNormal, type Param } from "./param.ts";
 import { hashString } from "../random.ts";
+import type { UnitGroup } from "../families/pruning/mod.ts";
 
 export interface GptConfig {
   vocab: number;
@@ -91,6 +92,31 @@ export class Gpt {
   /** Every Linear layer, the units pruning methods work on. */
   linears(): Linear[] {
     return [...this.blocks.flatMap((b) => [b.attn.qkv, b.attn.proj, b.fc, b.fcProj]), this.head];
+  }
+
+  /**
+   * Per block, its attention heads (head h: rows h·d_head … of each of q, k and v in the fused
+   * qkv, and the same columns of attn.proj) and its MLP neurons (rows of fc, columns of
+   * mlp.proj). The residual stream and the head's logits are not units.
+   */
+  units(): UnitGroup[] {
+    const { dim, heads } = this.config, hd = dim / heads;
+    return this.blocks.flatMap((b, i): UnitGroup[] => [
+      {
+        name: `blocks.${i}.attn`,
+        kind: "head",
+        size: heads,
+        producers: [0, dim, 2 * dim].map((offset) => ({ layer: b.attn.qkv, offset, width: hd })),
+        consumers: [{ layer: b.attn.proj, offset: 0, width: hd }],
+      },
+      {
+        name: `blocks.${i}.mlp`,
+        kind: "neuron",
+        size: b.fc.outFeatures,
+        producers: [{ layer: b.fc, offset: 0, width: 1 }],
+        consumers: [{ layer: b.fcProj, offset: 0, width: 1 }],
+      },
+    ]);
   }
 
   /** GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/√(2·layers), seeded. */

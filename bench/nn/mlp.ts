@@ -2,6 +2,7 @@
 import { Linear, ReLU } from "./layers.ts";
 import { initUniform, type Param } from "./param.ts";
 import { hashString } from "../random.ts";
+import type { UnitGroup } from "../families/pruning/mod.ts";
 
 /** Linear layers of the given sizes (e.g. [784, 300, 100, 10]) with ReLU between them. */
 export class Mlp {
@@ -23,6 +24,20 @@ export class Mlp {
   /** Every Linear layer, the units pruning methods work on. */
   linears(): Linear[] {
     return this.layers;
+  }
+
+  /**
+   * The hidden neurons, one group per hidden layer: neuron j of layer i is row j of `fc{i+1}`
+   * (and its bias) and column j of the next layer. The classifier's outputs are not units.
+   */
+  units(): UnitGroup[] {
+    return this.layers.slice(0, -1).map((layer, i): UnitGroup => ({
+      name: layer.weight.name.replace(/\.weight$/, ""),
+      kind: "neuron",
+      size: layer.outFeatures,
+      producers: [{ layer, offset: 0, width: 1 }],
+      consumers: [{ layer: this.layers[i + 1], offset: 0, width: 1 }],
+    }));
   }
 
   /** He-uniform weights (bound √(6/fan_in)), zero biases, from `seed`. */

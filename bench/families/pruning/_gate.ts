@@ -3,12 +3,8 @@
 // equals the CPU engine's (bench/nn, the plain reference every pruning task scores with).
 import type { CheckResult } from "../../plugin.ts";
 import type { FactorizedLayer, PrunableModel, PruneReport, PruneTarget } from "./_interface.ts";
-import {
-  executedMacShare,
-  factorizedDensity,
-  realizedDensity,
-  targetDensity,
-} from "./_sparsity.ts";
+import { checkStructuredTarget } from "./_structured.ts";
+import { factorizedDensity, realizedDensity, targetDensity } from "./_sparsity.ts";
 
 /** |realized − target density| allowed for an unstructured target (per-layer rounding, ties). */
 export const DENSITY_TOLERANCE = 0.01;
@@ -48,14 +44,7 @@ export function checkPruneTarget(
       tolerance: "at least one layer with a kernel",
     };
   }
-  if (target.pattern === "structured") {
-    return {
-      passed: false,
-      description: "structured targets have no gate yet",
-      maxAbsError: null,
-      tolerance: "none",
-    };
-  }
+  if (target.pattern === "structured") return checkStructuredTarget(model, target);
   const realized = realizedDensity(model);
   const expected = targetDensity(target);
   if (target.pattern === "unstructured") {

@@ -11,6 +11,7 @@ import {
   type ParamValues,
   type ParamValuesOf,
 } from "../../metadata.ts";
+import type { UnitGroup } from "./_structured.ts";
 
 /** A model as a pruning method sees it: its prunable layers and all its parameters. */
 export interface PrunableModel {
@@ -20,6 +21,8 @@ export interface PrunableModel {
   linears(): Linear[];
   /** Every parameter (embeddings and norms included), e.g. for gradient-based scores. */
   parameters(): Param[];
+  /** The units a structured target removes whole (hidden neurons, heads), where the model has them. */
+  units?(): UnitGroup[];
 }
 
 /** How far {@link Calibration.run} needs to go. */

@@ -6,6 +6,7 @@ import type { Method, ParamValues } from "../../metadata.ts";
 import type { CheckResult } from "../../plugin.ts";
 import { checkPruneTarget } from "./_gate.ts";
 import type { Calibration, PruneReport, PruneTarget, PruningMethod } from "./_interface.ts";
+import type { UnitGroup } from "./_structured.ts";
 import { factorizedDensity, realizedDensity, targetDensity } from "./_sparsity.ts";
 
 /** What {@link pruneModel} prunes. */
@@ -13,7 +14,7 @@ export interface PruneModelOptions {
   /** The model's id as methods see it, e.g. "mnist-mlp". */
   id: string;
   /** A fresh copy of the task's reference model (bench/nn), pruned in place. */
-  model: { linears(): Linear[]; parameters(): Param[] };
+  model: { linears(): Linear[]; parameters(): Param[]; units?(): UnitGroup[] };
   /** The task's calibration data, fed through `model`. */
   calibration: Calibration;
 }
@@ -55,6 +56,7 @@ export async function pruneModel(
     id: options.id,
     linears: () => model.linears(),
     parameters: () => model.parameters(),
+    ...(model.units ? { units: () => model.units!() } : {}),
   };
   const report = await impl.prune(prunable, options.calibration, target, params);
   for (const p of model.parameters()) p.grad.fill(0);

@@ -17,6 +17,9 @@
  *   ({@link layerDensities});
  * - what tasks share to calibrate: the seeded draw of training rows ({@link calibrationSample})
  *   and a {@link Calibration} over batches that can stop at a layer ({@link batchCalibration}).
+ * - structured targets: the units a model can lose whole ({@link UnitGroup}: neurons, heads),
+ *   {@link removeUnits}, their gate ({@link checkStructuredTarget}) and what the shrunk model
+ *   keeps ({@link shrunkLayers}, {@link keptRows}, {@link keptColumns}, {@link shrunkMacsPerRow}).
  * - WebGPU kernels that realize a pruned Linear layer's sparsity, chained over one
  *   batch-packed activation layout: dense ({@link uploadDenseLinear}), CSR
  *   ({@link uploadCsrLinear}) and N:M ({@link uploadNmLinear}), each with a plain CPU reference.
@@ -30,6 +33,7 @@ export * from "./_interface.ts";
 export * from "./_sparsity.ts";
 export * from "./_gate.ts";
 export * from "./_prune_model.ts";
+export * from "./_structured.ts";
 export * from "./_targets.ts";
 export * from "./_calibration.ts";
 export * from "./_hessian.ts";
