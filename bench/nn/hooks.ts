@@ -1,5 +1,6 @@
 // Statistics pruning methods gather from a layer's inputs while calibration data flows through:
-// per-feature input norms (Wanda) and the input Gram matrix Σ xᵀx (SparseGPT's Hessian 2·XᵀX).
+// per-feature input norms (Wanda), the input Gram matrix Σ xᵀx (SparseGPT's Hessian 2·XᵀX) and
+// per-feature means and variances (DSnoT's expected reconstruction error).
 import type { Linear } from "./layers.ts";
 
 /** A statistic being gathered from a Linear layer; `detach()` stops gathering. */
@@ -46,6 +47,63 @@ export function collectInputGram(layer: Linear): InputStatistic<Float64Array> {
   return {
     rows: () => rows,
     value: () => gram,
+    detach: () => void layer.inputHooks.splice(layer.inputHooks.indexOf(hook), 1),
+  };
+}
+
+/** Per-feature moments of a layer's inputs: E[x_j] and the population Var[x_j]. */
+export interface InputMoments {
+  mean: Float64Array;
+  variance: Float64Array;
+}
+
+/**
+ * E[x_j] and Var[x_j] (population, over every input row seen), float64: DSnoT's expected
+ * reconstruction error and its growing criterion. Sums are taken around the first row seen, so
+ * a feature with a large mean and a small spread keeps its variance's digits.
+ *
+ * @example
+ * ```ts
+ * import { collectInputMoments } from "./hooks.ts";
+ * import { Linear } from "./layers.ts";
+ * import { assertEquals } from "../../tests/assert.ts";
+ * const layer = new Linear("fc", 2, 1);
+ * const moments = collectInputMoments(layer);
+ * layer.forward(Float32Array.of(1, 5, 3, 5), 2);
+ * moments.detach();
+ * assertEquals([...moments.value().mean], [2, 5]);
+ * assertEquals([...moments.value().variance], [1, 0]);
+ * ```
+ */
+export function collectInputMoments(layer: Linear): InputStatistic<InputMoments> {
+  const f = layer.inFeatures;
+  const shift = new Float64Array(f), sum = new Float64Array(f), sumSq = new Float64Array(f);
+  let rows = 0;
+  const hook = (x: Float32Array, n: number) => {
+    if (rows === 0 && n > 0) { for (let j = 0; j < f; j++) shift[j] = x[j]; }
+    for (let r = 0; r < n; r++) {
+      const o = r * f;
+      for (let j = 0; j < f; j++) {
+        const d = x[o + j] - shift[j];
+        sum[j] += d;
+        sumSq[j] += d * d;
+      }
+    }
+    rows += n;
+  };
+  layer.inputHooks.push(hook);
+  return {
+    rows: () => rows,
+    value: () => {
+      const mean = new Float64Array(f), variance = new Float64Array(f);
+      if (rows === 0) return { mean, variance };
+      for (let j = 0; j < f; j++) {
+        const m = sum[j] / rows;
+        mean[j] = shift[j] + m;
+        variance[j] = Math.max(0, sumSq[j] / rows - m * m);
+      }
+      return { mean, variance };
+    },
     detach: () => void layer.inputHooks.splice(layer.inputHooks.indexOf(hook), 1),
   };
 }

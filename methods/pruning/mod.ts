@@ -1,6 +1,7 @@
 // Every pruning method, in the order tables list them: the baseline, the floors, then the
 // calibrated one-shot methods.
 import { densePruning } from "./dense.ts";
+import { dsnotPruning } from "./dsnot.ts";
 import { magnitudePruning } from "./magnitude.ts";
 import { randomPruning } from "./random.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
@@ -12,4 +13,5 @@ export const pruningMethods = [
   randomPruning,
   wandaPruning,
   sparseGptPruning,
+  dsnotPruning,
 ];
