@@ -2,6 +2,7 @@
 // hand-written backward that accumulates parameter gradients and returns the input gradient.
 // Activations are row-major [rows × features] float32 arrays.
 import { gemm } from "./gemm.ts";
+import type { OnnxGraph } from "./onnx.ts";
 import { Param } from "./param.ts";
 
 /** Called with every input a Linear layer sees in forward (Wanda norms, SparseGPT Gram). */
@@ -101,6 +102,11 @@ export interface LinearKernel {
    * selection work such as a predictor's products included).
    */
   forward(x: Float32Array, rows: number): { y: Float32Array; macs: number };
+  /**
+   * Emits the same computation as ONNX nodes (bench/nn/onnx.ts), so an exported model runs the
+   * kernel and not the dense layer: `input` [..., in] → the returned value [..., out].
+   */
+  onnx(graph: OnnxGraph, input: string): string;
 }
 
 /** Rows of a table looked up by id. */

@@ -1,5 +1,6 @@
 // Exports the engine's models to ONNX: builds each graph here and encodes it with the one ONNX
-// encoder, bench/onnx/model.ts. Masked weights are exported as they are used: data ⊙ mask.
+// encoder, bench/onnx/model.ts. Masked weights are exported as they are used: data ⊙ mask; a
+// Linear running a kernel exports the kernel's own computation (LinearKernel.onnx).
 import type { Gpt } from "./gpt.ts";
 import type { LayerNorm, Linear } from "./layers.ts";
 import type { Mlp } from "./mlp.ts";
@@ -12,17 +13,35 @@ import {
   type OnnxValue,
 } from "../onnx/model.ts";
 
-type Attr = number | number[] | string | { float: number };
+/** An ONNX node attribute: int, ints, string or float. */
+export type OnnxAttr = number | number[] | string | { float: number };
 
-function attribute(name: string, value: Attr): OnnxAttribute {
+function attribute(name: string, value: OnnxAttr): OnnxAttribute {
   if (typeof value === "number") return { name, int: value };
   if (typeof value === "string") return { name, string: value };
   if (Array.isArray(value)) return { name, ints: value };
   return { name, float: value.float };
 }
 
+/**
+ * What a {@link LinearKernel} sees of a graph under construction when it emits its own nodes:
+ * fresh names, constants and nodes (default domain, opset 17).
+ */
+export interface OnnxGraph {
+  /** A fresh value name. */
+  name(hint: string): string;
+  /** Adds a float32 (or int64) constant tensor under `name` and returns the name. */
+  constant(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): string;
+  /** A fresh float32 scalar constant. */
+  scalar(name: string, value: number): string;
+  /** A fresh int64 vector constant. */
+  ints(name: string, values: number[]): string;
+  /** Adds a node named after its first output; returns that output's name. */
+  node(op: string, inputs: string[], attrs?: Record<string, OnnxAttr>, outputs?: string[]): string;
+}
+
 /** A graph under construction: nodes, initializers, inputs and outputs, with fresh names. */
-class GraphBuilder {
+class GraphBuilder implements OnnxGraph {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxInitializer[] = [];
   readonly inputs: OnnxValue[] = [];
@@ -52,7 +71,7 @@ class GraphBuilder {
   node(
     op: string,
     inputs: string[],
-    attrs: Record<string, Attr> = {},
+    attrs: Record<string, OnnxAttr> = {},
     outputs = [this.name(op)],
   ): string {
     const attributes = Object.entries(attrs).map(([key, value]) => attribute(key, value));
@@ -86,6 +105,23 @@ function transposedWeight(layer: Linear): Float32Array {
 }
 
 function linear(g: GraphBuilder, x: string, layer: Linear): string {
+  if (layer.kernel) {
+    // Without this the second engine would silently score the dense model.
+    if (typeof layer.kernel.onnx !== "function") {
+      throw new TypeError(
+        `Cannot export '${layer.weight.name}': its kernel has no onnx() to emit its computation`,
+      );
+    }
+    return layer.kernel.onnx(g, x);
+  }
+  return denseLinearOnnx(g, x, layer);
+}
+
+/**
+ * Emits a Linear layer's dense product x·W_effᵀ + b: what the engine computes without a kernel,
+ * and what a kernel that computes the layer exactly (a sparse format of the same weights) emits.
+ */
+export function denseLinearOnnx(g: OnnxGraph, x: string, layer: Linear): string {
   const w = g.constant(
     `${layer.weight.name}.T`,
     [layer.inFeatures, layer.outFeatures],
@@ -100,6 +136,32 @@ function layerNorm(g: GraphBuilder, x: string, ln: LayerNorm): string {
   const gamma = g.constant(ln.gamma.name, [ln.dim], ln.gamma.data);
   const beta = g.constant(ln.beta.name, [ln.dim], ln.beta.data);
   return g.node("LayerNormalization", [x, gamma, beta], { axis: -1, epsilon: { float: ln.eps } });
+}
+
+/**
+ * A dense Linear's nodes, x·Wᵀ + b, over any leading dimensions: for a kernel that runs part of
+ * its computation densely (or a test's reference).
+ *
+ * @param g the graph
+ * @param x the input value [..., in]
+ * @param weight W [out × in], row-major, as the engine stores it
+ * @param bias b [out], or null
+ * @param name the stem of the constants' names
+ * @returns the output value [..., out]
+ */
+export function onnxDenseLinear(
+  g: OnnxGraph,
+  x: string,
+  weight: { data: Float32Array; out: number; in: number },
+  bias: Float32Array | null,
+  name: string,
+): string {
+  const { out: o, in: i } = weight;
+  const t = new Float32Array(o * i);
+  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) t[c * o + r] = weight.data[r * i + c];
+  const y = g.node("MatMul", [x, g.constant(g.name(`${name}.T`), [i, o], t)]);
+  if (!bias) return y;
+  return g.node("Add", [y, g.constant(g.name(`${name}.bias`), [o], bias)]);
 }
 
 /** GELU, tanh form, from basic ops: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
