@@ -2,6 +2,7 @@
 // calibrated one-shot methods.
 import { densePruning } from "./dense.ts";
 import { dsnotPruning } from "./dsnot.ts";
+import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
 import { randomPruning } from "./random.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
@@ -14,4 +15,5 @@ export const pruningMethods = [
   wandaPruning,
   sparseGptPruning,
   dsnotPruning,
+  groupChannelPruning,
 ];
