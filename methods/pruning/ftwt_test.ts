@@ -22,10 +22,14 @@ import {
 } from "./ftwt.ts";
 import { FtwtKernel, type FtwtPredictor } from "./ftwt_kernel.ts";
 
-/** Seeded inputs [n × cols] from a few latent factors plus noise, shifted positive (like pixels). */
+/**
+ * Seeded rows [n × cols] of one distribution per width (a few latent factors plus noise, clipped
+ * at 0 like pixels): different seeds draw different rows of the same distribution.
+ */
 function inputs(n: number, cols: number, seed: number): Float32Array {
+  const d = normal(mulberry32(cols));
+  const k = 4, mix = Float64Array.from({ length: k * cols }, d), x = new Float32Array(n * cols);
   const z = normal(mulberry32(seed));
-  const k = 4, mix = Float64Array.from({ length: k * cols }, z), x = new Float32Array(n * cols);
   for (let r = 0; r < n; r++) {
     const f = Array.from({ length: k }, z);
     for (let j = 0; j < cols; j++) {
