@@ -26,6 +26,10 @@
  * - WebAssembly SIMD kernels that realize it on the CPU: y = x·Wᵀ with W in a
  *   {@link DenseMatrix}, {@link CsrMatrix} or {@link NmMatrix} ({@link denseMatmul},
  *   {@link csrMatmul}, {@link nmMatmul}), with plain references and each format's bytes.
+ * - what methods that store a weight as factors share: the `compression` parameter
+ *   ({@link COMPRESSION_PARAM}, {@link parseCompression}), {@link symmetricEigen},
+ *   {@link truncatedSvd}, the calibration Gram's whitening ({@link inputWhitening},
+ *   {@link whitenRows}, {@link unwhitenRows}) and the forward-order loop {@link factorizeLayers}.
  *
  * @module
  */
@@ -42,3 +46,4 @@ export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
 export * from "./_sparse_gpu.ts";
 export * from "./_sparse_cpu.ts";
+export * from "./_svd.ts";

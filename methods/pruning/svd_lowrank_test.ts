@@ -1,0 +1,180 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import {
+  batchCalibration,
+  type Calibration,
+  checkPruneTarget,
+  inputWhitening,
+  type LayerToFactorize,
+  pruneModel,
+  truncatedSvd,
+  whitenRows,
+} from "../../bench/families/pruning/mod.ts";
+import { Mlp } from "../../bench/nn/mlp.ts";
+import { mulberry32, normal } from "../../bench/random.ts";
+import { lowRankRank, svdLowRankLayer, svdLowRankPruning } from "./svd_lowrank.ts";
+
+/**
+ * Seeded inputs [n × cols] from a quarter as many latent factors plus noise, on unequal scales,
+ * with every seventh feature never lit: correlated, ill-conditioned, singular without damping.
+ */
+function correlatedInputs(n: number, cols: number, seed: number): Float32Array {
+  const z = normal(mulberry32(seed));
+  const k = Math.max(2, Math.floor(cols / 4));
+  const mix = Float64Array.from({ length: k * cols }, z);
+  const scale = Float64Array.from({ length: cols }, () => Math.exp(0.7 * z()));
+  const x = new Float32Array(n * cols);
+  for (let r = 0; r < n; r++) {
+    const f = Array.from({ length: k }, z);
+    for (let j = 0; j < cols; j++) {
+      let s = 0.2 * z();
+      for (let t = 0; t < k; t++) s += f[t] * mix[t * cols + j];
+      x[r * cols + j] = j % 7 === 3 ? 0 : s * scale[j];
+    }
+  }
+  return x;
+}
+
+/** The calibration a task builds: `x` through the MLP in two batches, stopping where asked. */
+function calibrationOf(mlp: Mlp, x: Float32Array, rows: number): Calibration {
+  const half = rows / 2, features = x.length / rows;
+  return batchCalibration({
+    rows,
+    batches: 2,
+    forward: (b) =>
+      void mlp.forward(x.subarray(b * half * features, (b + 1) * half * features), half),
+    backward: () => {
+      throw new Error("svd-lowrank needs no gradients");
+    },
+    parameters: () => mlp.parameters(),
+  });
+}
+
+/** Σ xᵀx of `x` [n × cols]. */
+function gramOf(x: Float32Array, n: number, cols: number): Float64Array {
+  const g = new Float64Array(cols * cols);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < cols; i++) {
+      for (let j = 0; j < cols; j++) g[i * cols + j] += x[r * cols + i] * x[r * cols + j];
+    }
+  }
+  return g;
+}
+
+/** ‖(W − left·right)·Xᵀ‖² / ‖W·Xᵀ‖² from the Gram. */
+function outputError(
+  w: Float32Array,
+  f: { left: Float32Array; right: Float32Array; rank: number },
+  rows: number,
+  cols: number,
+  gram: Float64Array,
+): number {
+  let error = 0, total = 0;
+  for (let r = 0; r < rows; r++) {
+    const d = new Float64Array(cols);
+    for (let c = 0; c < cols; c++) {
+      let p = 0;
+      for (let k = 0; k < f.rank; k++) p += f.left[r * f.rank + k] * f.right[k * cols + c];
+      d[c] = w[r * cols + c] - p;
+    }
+    for (let i = 0; i < cols; i++) {
+      for (let j = 0; j < cols; j++) {
+        error += d[i] * gram[i * cols + j] * d[j];
+        total += w[r * cols + i] * gram[i * cols + j] * w[r * cols + j];
+      }
+    }
+  }
+  return error / total;
+}
+
+function layerOf(rows: number, cols: number, seed: number, budget: number): LayerToFactorize {
+  const z = normal(mulberry32(seed));
+  const weights = Float32Array.from({ length: rows * cols }, () => z() / Math.sqrt(cols));
+  const n = 200, x = correlatedInputs(n, cols, seed + 1);
+  return { weights, rows, cols, gram: gramOf(x, n, cols), samples: n, index: 0, budget };
+}
+
+Deno.test("lowRankRank() rounds the budget to a rank in [1, min(rows, cols)]", () => {
+  assertEquals(lowRankRank(300, 784, 0.7 * 300 * 784), 152);
+  assertEquals(lowRankRank(10, 100, 0.8 * 1000), 7);
+  assertEquals(lowRankRank(10, 100, 3), 1);
+  assertEquals(lowRankRank(10, 100, 1e6), 10);
+});
+
+Deno.test("svd-lowrank factorizes an MLP at 20%–50%, whitened or not, with factors that pass the gate", async () => {
+  const n = 64, x = correlatedInputs(n, 40, 3);
+  for (const compression of ["20%", "30%", "40%", "50%"]) {
+    for (const whiten of [true, false]) {
+      const mlp = new Mlp([40, 24, 12]);
+      mlp.init(5);
+      mlp.layers[0].weight.setMask(new Float32Array(24 * 40).fill(1));
+      const params = { compression, whiten, damping: 0.01 };
+      const outcome = await pruneModel(svdLowRankPruning, params, {
+        id: "test-mlp",
+        model: mlp,
+        calibration: calibrationOf(mlp, x, n),
+      });
+      const label = `${compression} whiten=${whiten}`;
+      assert(outcome.targetCheck.passed, `${label}: ${outcome.targetCheck.description}`);
+      const target = svdLowRankPruning.impl.target(params);
+      const asked = Number(compression.slice(0, 2)) / 100, share = 1 - asked;
+      assertEquals(target, { pattern: "factorized", compression: asked });
+      assert(checkPruneTarget(mlp, target, outcome.report).passed, label);
+      assert(Math.abs(outcome.realizedDensity - share) <= 0.02, label);
+      const factors = outcome.report.factors ?? [];
+      assertEquals(factors.map((f) => f.layer), mlp.linears());
+      for (const f of factors) {
+        assertEquals(f.layer.weight.mask, null);
+        assertEquals(f.indexBytes, 0);
+      }
+      const metrics = outcome.report.metrics ?? {};
+      assert(metrics.rank_mean > 0 && metrics.output_error_mean > 0, label);
+      assert(metrics.output_error_max < 1, label);
+    }
+  }
+});
+
+Deno.test("svd-lowrank's gate fails when a weight is not its factors' product", async () => {
+  const n = 64, x = correlatedInputs(n, 40, 3);
+  const mlp = new Mlp([40, 24, 12]);
+  mlp.init(5);
+  const outcome = await pruneModel(
+    svdLowRankPruning,
+    { compression: "30%", whiten: true, damping: 0.01 },
+    { id: "test-mlp", model: mlp, calibration: calibrationOf(mlp, x, n) },
+  );
+  mlp.layers[1].weight.data[3] += 0.5;
+  const check = checkPruneTarget(mlp, outcome.target, outcome.report);
+  assert(!check.passed && check.description.includes("differs from its factors"));
+});
+
+Deno.test("svdLowRankLayer() whitened is the best rank-r fit of the layer's outputs, below plain weight SVD", () => {
+  const rows = 30, cols = 21, budget = 0.5 * rows * cols;
+  const layer = layerOf(rows, cols, 11, budget);
+  const rank = lowRankRank(rows, cols, budget);
+  const whitened = svdLowRankLayer(layer, { whiten: true, damping: 1e-9 });
+  const plain = svdLowRankLayer(layer, { whiten: false, damping: 0.01 });
+  assertEquals([whitened.rank, plain.rank], [rank, rank]);
+  const eWhite = outputError(layer.weights, whitened, rows, cols, layer.gram);
+  const ePlain = outputError(layer.weights, plain, rows, cols, layer.gram);
+  assert(eWhite < 0.8 * ePlain, `whitened ${eWhite} vs plain ${ePlain}`);
+  // Eckart–Young in the whitened space: the error is the dropped singular values of W·L.
+  const lower = inputWhitening(layer.gram, cols, 1e-9);
+  const s = truncatedSvd(whitenRows(layer.weights, rows, lower), rows, cols).s;
+  const tail = s.subarray(rank).reduce((a, v) => a + v * v, 0) / s.reduce((a, v) => a + v * v, 0);
+  assert(Math.abs(eWhite - tail) < 1e-4 * tail + 1e-7, `${eWhite} vs the tail ${tail}`);
+});
+
+Deno.test("svd-lowrank is deterministic", async () => {
+  const n = 64, x = correlatedInputs(n, 40, 3);
+  const run = async () => {
+    const mlp = new Mlp([40, 24, 12]);
+    mlp.init(5);
+    await pruneModel(svdLowRankPruning, { compression: "40%", whiten: true, damping: 0.01 }, {
+      id: "test-mlp",
+      model: mlp,
+      calibration: calibrationOf(mlp, x, n),
+    });
+    return mlp.linears().flatMap((l) => [...l.weight.data]);
+  };
+  assertEquals(await run(), await run());
+});
