@@ -3,8 +3,10 @@
 import { cospadiPruning } from "./cospadi.ts";
 import { densePruning } from "./dense.ts";
 import { dsnotPruning } from "./dsnot.ts";
+import { ftwtPruning } from "./ftwt.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
+import { rSparsePruning } from "./r_sparse.ts";
 import { randomPruning } from "./random.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
 import { svdLowRankPruning } from "./svd_lowrank.ts";
@@ -20,4 +22,6 @@ export const pruningMethods = [
   groupChannelPruning,
   svdLowRankPruning,
   cospadiPruning,
+  ftwtPruning,
+  rSparsePruning,
 ];
