@@ -6,7 +6,7 @@ export const fmnistMlpAccuracy = defineImageMlpTask({
   id: "fmnist-mlp-accuracy",
   title: "Fashion-MNIST MLP accuracy under pruning",
   description:
-    "The committed 784-300-100-10 reference MLP (datasets/fashion_mnist/models/fmnist-mlp) pruned with calibration images drawn from the training set by a seeded shuffle (1,024 by default), scored on the Fashion-MNIST test set; batch-1 and batch-256 forward latency on WebGPU. Needs Debian's dataset-fashion-mnist.",
+    "The committed 784-300-100-10 reference MLP (datasets/fashion_mnist/models/fmnist-mlp) pruned with calibration images drawn from the training set by a seeded shuffle (1,024 by default), scored on the Fashion-MNIST test set; batch-1 and batch-256 forward latency on WebGPU and on the CPU's WebAssembly SIMD kernels, each layer in the format (dense, CSR, N:M, shrunk) fastest on it. Needs Debian's dataset-fashion-mnist.",
   modelName: "fmnist-mlp",
   modelDir: new URL("./models/", import.meta.url),
   dataset: {

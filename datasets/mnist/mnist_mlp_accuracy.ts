@@ -6,7 +6,7 @@ export const mnistMlpAccuracy = defineImageMlpTask({
   id: "mnist-mlp-accuracy",
   title: "MNIST MLP accuracy under pruning",
   description:
-    "The committed 784-300-100-10 reference MLP (datasets/mnist/models/mnist-mlp) pruned with calibration images drawn from the training set by a seeded shuffle (1,024 by default), scored on the MNIST test set; batch-1 and batch-256 forward latency on WebGPU.",
+    "The committed 784-300-100-10 reference MLP (datasets/mnist/models/mnist-mlp) pruned with calibration images drawn from the training set by a seeded shuffle (1,024 by default), scored on the MNIST test set; batch-1 and batch-256 forward latency on WebGPU and on the CPU's WebAssembly SIMD kernels, each layer in the format (dense, CSR, N:M, shrunk) fastest on it.",
   modelName: "mnist-mlp",
   modelDir: new URL("./models/", import.meta.url),
   dataset: {

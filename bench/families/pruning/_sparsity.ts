@@ -85,9 +85,17 @@ export function realizedDensity(model: Pick<PrunableModel, "linears">): number {
  * ```
  */
 export function layerDensityMetric(weightName: string): string {
+  return layerMetric("density", weightName);
+}
+
+/**
+ * A per-layer metric's name: `prefix_` and the weight's name without `.weight`, lower-cased,
+ * every run of other characters as one `_`.
+ */
+export function layerMetric(prefix: string, weightName: string): string {
   const stem = weightName.replace(/\.weight$/, "").toLowerCase().replace(/[^a-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "");
-  return `density_${stem || "layer"}`;
+  return `${prefix}_${stem || "layer"}`;
 }
 
 /** Each prunable layer's kept share as metrics `density_<layer>` ({@link layerDensityMetric}). */

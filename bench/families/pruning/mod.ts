@@ -23,6 +23,12 @@
  * - WebGPU kernels that realize a pruned Linear layer's sparsity, chained over one
  *   batch-packed activation layout: dense ({@link uploadDenseLinear}), CSR
  *   ({@link uploadCsrLinear}) and N:M ({@link uploadNmLinear}), each with a plain CPU reference.
+ * - a pruned model timed with every layer in the format fastest on it at the timed batch: on the
+ *   CPU ({@link installFastestCpuKernels}: dense, CSR, N:M or shrunk dense as Linear kernels) and
+ *   on WebGPU ({@link createGpuChain}); what a cell reports of it ({@link cpuKernelMetrics},
+ *   {@link gpuChainMetrics}).
+ * - what every pruning cell reports and checks: {@link pruneMetrics}, {@link scoreCounted},
+ *   {@link pruneCellCheck}, {@link engineCheck}, and under `--dump` {@link prunedModelDumps}.
  * - WebAssembly SIMD kernels that realize it on the CPU: y = x·Wᵀ with W in a
  *   {@link DenseMatrix}, {@link CsrMatrix} or {@link NmMatrix} ({@link denseMatmul},
  *   {@link csrMatmul}, {@link nmMatmul}), with plain references and each format's bytes.
@@ -42,6 +48,8 @@ export * from "./_targets.ts";
 export * from "./_calibration.ts";
 export * from "./_hessian.ts";
 export * from "./_cell.ts";
+export * from "./_realize_cpu.ts";
+export * from "./_realize_gpu.ts";
 export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
 export * from "./_sparse_gpu.ts";

@@ -1,0 +1,293 @@
+// A pruned model's forward pass on the CPU with each Linear layer in the format that runs it
+// fastest here — dense, CSR, N:M-compressed, or dense over only the rows and columns that still
+// carry weights (a structurally pruned layer shrunk) — on the WebAssembly SIMD kernels, chosen by
+// timing every candidate on that layer at the timed batch. This is what answers "does the
+// pruned model run faster?" on the CPU: the unpruned baseline goes through the same choice.
+import type { Linear, LinearKernel } from "../../nn/layers.ts";
+import { denseLinearOnnx } from "../../nn/onnx.ts";
+import { mulberry32 } from "../../random.ts";
+import { layerMetric } from "./_sparsity.ts";
+import {
+  type CpuMatmulOptions,
+  csrMatmul,
+  CsrMatrix,
+  denseMatmul,
+  DenseMatrix,
+  nmMatmul,
+  NmMatrix,
+} from "./_sparse_cpu.ts";
+
+/** How a layer's product runs: the dense kernel, CSR, N:M, or dense over its kept rows and columns. */
+export type CpuFormat = "dense" | "csr" | "n:m" | "shrunk";
+
+/** The numeric code of each format, for a cell's `kernel_<layer>` metric. */
+export const CPU_FORMAT_CODES: Record<CpuFormat, number> = {
+  dense: 0,
+  csr: 1,
+  "n:m": 2,
+  shrunk: 3,
+};
+
+/** One way to run a layer: what it stores and what it executes per input row. */
+export interface CpuCandidate {
+  format: CpuFormat;
+  /** Bytes of weights and indices it keeps (bias excluded). */
+  bytes: number;
+  /** Multiply-adds per input row. */
+  macsPerRow: number;
+  /** y [rows × out] = x [rows × in]·Wᵀ + b into `out`. */
+  run(x: Float32Array, rows: number, out: Float32Array): void;
+}
+
+/** What was chosen for one layer, and what each candidate took. */
+export interface CpuLayerChoice {
+  layer: Linear;
+  chosen: CpuCandidate;
+  /** ms per product of every candidate at the tuned batch. */
+  candidateMs: Partial<Record<CpuFormat, number>>;
+}
+
+/** What {@link cpuCandidates} may offer besides dense and CSR. */
+export interface CandidateOptions {
+  /** The N:M pattern to try (offered only if the layer's mask satisfies it). */
+  nm?: { n: number; m: number } | null;
+  /**
+   * The layer that reads this layer's outputs, if it reads nothing else: an output whose
+   * column there is all zero is dropped from the shrunk candidate (its value cannot matter).
+   */
+  consumer?: Linear | null;
+}
+
+/**
+ * Every format that computes `layer` exactly (the effective weight): dense, CSR, N:M where the
+ * mask is N:M for `options.nm`, and shrunk dense where whole rows or columns are gone.
+ */
+export function cpuCandidates(layer: Linear, options: CandidateOptions = {}): CpuCandidate[] {
+  const weight = { data: layer.weight.data, mask: layer.weight.mask, shape: layer.weight.shape };
+  const bias = layer.bias?.data ?? null;
+  const out = layer.outFeatures, cols = layer.inFeatures;
+  const opts = (rows: number, y: Float32Array): CpuMatmulOptions => ({ batch: rows, bias, out: y });
+  const dense = DenseMatrix.fromMasked(weight);
+  const csr = CsrMatrix.fromMasked(weight);
+  const candidates: CpuCandidate[] = [
+    {
+      format: "dense",
+      bytes: dense.bytes,
+      macsPerRow: out * cols,
+      run: (x, rows, y) => void denseMatmul(dense, x, opts(rows, y)),
+    },
+    {
+      format: "csr",
+      bytes: csr.bytes,
+      macsPerRow: csr.nnz,
+      run: (x, rows, y) => void csrMatmul(csr, x, opts(rows, y)),
+    },
+  ];
+  const nm = options.nm ? nmOf(weight, options.nm) : null;
+  if (nm) {
+    candidates.push({
+      format: "n:m",
+      bytes: nm.bytes,
+      macsPerRow: out * nm.slots,
+      run: (x, rows, y) => void nmMatmul(nm, x, opts(rows, y)),
+    });
+  }
+  const shrunk = shrunkCandidate(layer, dense, options.consumer ?? null);
+  if (shrunk) candidates.push(shrunk);
+  return candidates;
+}
+
+function nmOf(
+  weight: { data: Float32Array; mask: Float32Array | null; shape: readonly number[] },
+  pattern: { n: number; m: number },
+): NmMatrix | null {
+  try {
+    return NmMatrix.fromMasked(weight, pattern);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
+/**
+ * Dense over the rows that can matter (a nonzero weight or bias, and read by the consumer) and
+ * the columns with a nonzero weight: x's kept columns are gathered, y's kept rows scattered and
+ * the others set to 0, which the consumer's zero columns make exact. Offered only when it drops
+ * something.
+ */
+function shrunkCandidate(
+  layer: Linear,
+  dense: DenseMatrix,
+  consumer: Linear | null,
+): CpuCandidate | null {
+  const out = layer.outFeatures, cols = layer.inFeatures, w = dense.data;
+  const bias = layer.bias?.data ?? null;
+  const read = (r: number) => {
+    if (!consumer) return true;
+    const cw = consumer.weight.effective(), cc = consumer.inFeatures;
+    for (let o = 0; o < consumer.outFeatures; o++) if (cw[o * cc + r] !== 0) return true;
+    return false;
+  };
+  const rows: number[] = [], kept: number[] = [];
+  for (let r = 0; r < out; r++) {
+    let live = bias !== null && bias[r] !== 0;
+    for (let c = 0; c < cols && !live; c++) live = w[r * cols + c] !== 0;
+    if (live && read(r)) rows.push(r);
+  }
+  for (let c = 0; c < cols; c++) {
+    if (rows.some((r) => w[r * cols + c] !== 0)) kept.push(c);
+  }
+  if (rows.length === out && kept.length === cols) return null;
+  const data = new Float32Array(rows.length * kept.length);
+  rows.forEach((r, i) => kept.forEach((c, j) => data[i * kept.length + j] = w[r * cols + c]));
+  const small = new DenseMatrix({ rows: rows.length, cols: kept.length, data });
+  const smallBias = bias ? Float32Array.from(rows, (r) => bias[r]) : null;
+  let xs = new Float32Array(0), ys = new Float32Array(0);
+  return {
+    format: "shrunk",
+    bytes: small.bytes,
+    macsPerRow: rows.length * kept.length,
+    run(x, n, y) {
+      if (xs.length < n * kept.length) xs = new Float32Array(n * kept.length);
+      if (ys.length < n * rows.length) ys = new Float32Array(n * rows.length);
+      for (let b = 0; b < n; b++) {
+        for (let j = 0; j < kept.length; j++) xs[b * kept.length + j] = x[b * cols + kept[j]];
+      }
+      const yk = ys.subarray(0, n * rows.length);
+      if (rows.length > 0 && kept.length > 0) {
+        denseMatmul(small, xs.subarray(0, n * kept.length), {
+          batch: n,
+          bias: smallBias,
+          out: yk,
+        });
+      } else if (smallBias) { for (let b = 0; b < n; b++) yk.set(smallBias, b * rows.length); }
+      else yk.fill(0);
+      y.fill(0, 0, n * out);
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < rows.length; i++) y[b * out + rows[i]] = yk[b * rows.length + i];
+      }
+    },
+  };
+}
+
+/** What {@link installFastestCpuKernels} tunes for. */
+export interface CpuTuneOptions {
+  /** Input rows of the timed forward pass at every layer (a batch of images, a window's tokens). */
+  rows: number;
+  /** The N:M pattern to offer, if the model was pruned to one. */
+  nm?: { n: number; m: number } | null;
+  /** Each layer's sole consumer, where the model is a chain (an MLP). */
+  consumers?: Map<Linear, Linear>;
+  /** Seed of the random inputs the candidates are timed on. */
+  seed: number;
+  /** Minimum wall time per candidate (ms); default 3. */
+  minMs?: number;
+}
+
+/** The kernels installed on a model's layers, and how to take them off again. */
+export interface InstalledCpuKernels {
+  choices: CpuLayerChoice[];
+  /** Wall time of building and timing every candidate. */
+  tuneMs: number;
+  /** Restores every layer's previous kernel (the engine's dense product for most). */
+  remove(): void;
+}
+
+/**
+ * Times every candidate of every layer at `options.rows` input rows on seeded inputs and installs
+ * the fastest as the layer's kernel (layers that already run a per-input kernel keep it).
+ *
+ * @param layers the model's prunable layers
+ * @param options the batch to tune for, the N:M pattern, consumers, the seed
+ * @returns the choices, the tuning time, and `remove`
+ */
+export function installFastestCpuKernels(
+  layers: readonly Linear[],
+  options: CpuTuneOptions,
+): InstalledCpuKernels {
+  const start = performance.now();
+  const random = mulberry32(options.seed);
+  const choices: CpuLayerChoice[] = [];
+  const previous = new Map<Linear, LinearKernel | null>();
+  for (const layer of layers) {
+    if (layer.kernel) continue;
+    const candidates = cpuCandidates(layer, {
+      nm: options.nm ?? null,
+      consumer: options.consumers?.get(layer) ?? null,
+    });
+    const x = Float32Array.from({ length: options.rows * layer.inFeatures }, () => random() - 0.5);
+    const y = new Float32Array(options.rows * layer.outFeatures);
+    const candidateMs: Partial<Record<CpuFormat, number>> = {};
+    let best = candidates[0], bestMs = Infinity;
+    for (const c of candidates) {
+      const ms = msPerCall(() => c.run(x, options.rows, y), options.minMs ?? 3);
+      candidateMs[c.format] = ms;
+      if (ms < bestMs) [best, bestMs] = [c, ms];
+    }
+    choices.push({ layer, chosen: best, candidateMs });
+    previous.set(layer, layer.kernel);
+    layer.kernel = kernelOf(best, layer);
+  }
+  return {
+    choices,
+    tuneMs: performance.now() - start,
+    remove() {
+      for (const [layer, kernel] of previous) layer.kernel = kernel;
+    },
+  };
+}
+
+/**
+ * A candidate as a Linear kernel: its own output array per call, its multiply-adds counted; it
+ * computes the layer exactly, so its ONNX is the layer's dense product.
+ */
+function kernelOf(candidate: CpuCandidate, layer: Linear): LinearKernel {
+  const out = layer.outFeatures;
+  return {
+    forward(x, rows) {
+      const y = new Float32Array(rows * out);
+      candidate.run(x, rows, y);
+      return { y, macs: candidate.macsPerRow * rows };
+    },
+    onnx: (graph, input) => denseLinearOnnx(graph, input, layer),
+  };
+}
+
+/** Wall ms per call of `run`: two warm-up calls, then at least three calls and `minMs`. */
+function msPerCall(run: () => void, minMs: number): number {
+  run();
+  run();
+  let calls = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (calls < 3 || elapsed < minMs) {
+    run();
+    calls++;
+    elapsed = performance.now() - start;
+  }
+  return elapsed / calls;
+}
+
+/**
+ * A cell's figures of the installed kernels: each layer's format as `kernel_<layer>` (codes in
+ * {@link CPU_FORMAT_CODES}), the bytes of the chosen formats beside the dense weights', the
+ * multiply-adds they execute per row as a share of dense, and the tuning time.
+ */
+export function cpuKernelMetrics(installed: InstalledCpuKernels): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  let bytes = 0, denseBytes = 0, macs = 0, denseMacs = 0;
+  for (const { layer, chosen } of installed.choices) {
+    metrics[layerMetric("kernel", layer.weight.name)] = CPU_FORMAT_CODES[chosen.format];
+    bytes += chosen.bytes;
+    denseBytes += layer.weight.size * 4;
+    macs += chosen.macsPerRow;
+    denseMacs += layer.inFeatures * layer.outFeatures;
+  }
+  return {
+    ...metrics,
+    weight_bytes: bytes,
+    dense_weight_bytes: denseBytes,
+    kernel_mac_share: denseMacs > 0 ? macs / denseMacs : 1,
+    kernel_tune_ms: installed.tuneMs,
+  };
+}

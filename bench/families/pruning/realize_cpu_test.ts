@@ -1,0 +1,102 @@
+import { assert, assertEquals } from "../../../tests/assert.ts";
+import { Mlp } from "../../nn/mlp.ts";
+import { mulberry32 } from "../../random.ts";
+import { cpuCandidates, cpuKernelMetrics, installFastestCpuKernels } from "./mod.ts";
+
+function seededMlp(sizes: number[], seed: number): Mlp {
+  const model = new Mlp(sizes);
+  model.init(seed);
+  const random = mulberry32(seed + 1);
+  for (const l of model.layers) l.bias?.data.forEach((_, i, b) => b[i] = random() - 0.5);
+  return model;
+}
+
+function maxError(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+const MASKS = {
+  /** A third of the weights, unstructured. */
+  unstructured: (l: Mlp["layers"][number]) =>
+    Float32Array.from({ length: l.weight.size }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0),
+  /** 2:4 along each row (the first two of every four). */
+  "2:4": (l: Mlp["layers"][number]) =>
+    Float32Array.from({ length: l.weight.size }, (_, i) => (i % l.inFeatures) % 4 < 2 ? 1 : 0),
+};
+
+Deno.test("installFastestCpuKernels() keeps the model's output on masked, N:M and shrunk layers", () => {
+  const x = Float32Array.from({ length: 5 * 16 }, (_, i) => Math.sin(i));
+  for (const [name, maskOf] of Object.entries(MASKS)) {
+    const model = seededMlp([16, 12, 8, 3], 3);
+    for (const l of model.layers) l.weight.setMask(maskOf(l));
+    const expected = model.forward(x, 5);
+    const installed = installFastestCpuKernels(model.layers, {
+      rows: 5,
+      nm: name === "2:4" ? { n: 2, m: 4 } : null,
+      seed: 1,
+      minMs: 0,
+    });
+    assertEquals(installed.choices.length, 3);
+    assert(model.layers.every((l) => l.kernel !== null));
+    assert(maxError(model.forward(x, 5), expected) < 1e-5, name);
+    if (name === "2:4") {
+      assert(installed.choices.every((c) => c.candidateMs["n:m"] !== undefined));
+    }
+    installed.remove();
+    assert(model.layers.every((l) => l.kernel === null));
+  }
+});
+
+Deno.test("cpuCandidates() offers a shrunk layer for removed units, exact through the consumer's zero columns", () => {
+  const model = seededMlp([16, 12, 8, 3], 5);
+  const [fc1, fc2] = model.layers;
+  // Units 0, 3 and 7 of fc1 removed: their rows and fc2's columns gone (biases stay).
+  const removed = [0, 3, 7];
+  fc1.weight.setMask(
+    Float32Array.from(
+      { length: fc1.weight.size },
+      (_, i) => removed.includes(Math.floor(i / 16)) ? 0 : 1,
+    ),
+  );
+  fc2.weight.setMask(
+    Float32Array.from({ length: fc2.weight.size }, (_, i) => removed.includes(i % 12) ? 0 : 1),
+  );
+  const x = Float32Array.from({ length: 4 * 16 }, (_, i) => Math.cos(i));
+  const expected = model.forward(x, 4);
+  const consumers = new Map([[fc1, fc2], [fc2, model.layers[2]]]);
+  const shrunk = cpuCandidates(fc1, { consumer: fc2 }).find((c) => c.format === "shrunk");
+  assert(shrunk, "a shrunk candidate for fc1");
+  assertEquals(shrunk.macsPerRow, 9 * 16);
+  // Shrunk fc1 gives 0, not relu(bias), for a removed unit; fc2 never reads it.
+  const installed = installFastestCpuKernels(model.layers, {
+    rows: 4,
+    consumers,
+    seed: 2,
+    minMs: 0,
+  });
+  assert(maxError(model.forward(x, 4), expected) < 1e-5);
+  for (const l of model.layers) l.macs.executed = l.macs.dense = 0;
+  model.forward(x, 4);
+  const chosen = installed.choices.map((c) => c.chosen.macsPerRow * 4);
+  assertEquals(model.layers.map((l) => l.macs.executed), chosen);
+  const metrics = cpuKernelMetrics(installed);
+  assertEquals(metrics.dense_weight_bytes, (16 * 12 + 12 * 8 + 8 * 3) * 4);
+  assert(metrics.kernel_fc1 >= 0 && metrics.kernel_fc1 <= 3);
+  installed.remove();
+});
+
+Deno.test("installFastestCpuKernels() leaves a layer's own per-input kernel in place", () => {
+  const model = seededMlp([8, 4, 2], 7);
+  const own = {
+    forward: (_x: Float32Array, rows: number) => ({ y: new Float32Array(rows * 4), macs: 0 }),
+    onnx: () => "",
+  };
+  model.layers[0].kernel = own;
+  const installed = installFastestCpuKernels(model.layers, { rows: 2, seed: 0, minMs: 0 });
+  assertEquals(installed.choices.map((c) => c.layer), [model.layers[1]]);
+  installed.remove();
+  assertEquals(model.layers[0].kernel, own);
+  assertEquals(model.layers[1].kernel, null);
+});
