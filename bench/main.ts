@@ -13,7 +13,7 @@ import {
   parseParamValue,
   type Task,
 } from "./metadata.ts";
-import { PlanError, planRun } from "./plan.ts";
+import { fits, PlanError, planRun } from "./plan.ts";
 import type { TaskImpl } from "./plugin.ts";
 import { PROFILE_SETTINGS } from "./profiles.ts";
 import { Registry, RegistryError } from "./registry.ts";
@@ -167,11 +167,11 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     const selectedTasks = selectPlugins(tasks, args.tasks, args.families);
-    // Without --method, every method of the selected tasks' families; an explicit method that
-    // fits no selected task is an error (planRun says so).
-    const taskFamilies = new Set(selectedTasks.map((t) => t.meta.family));
+    // Without --method, every method that fits a selected task (a family's methods may declare
+    // features only some of its tasks require); an explicit method that fits no selected task is
+    // an error (planRun says so).
     const selectedMethods = selectPlugins(methods, args.methods, args.families)
-      .filter((m) => args.methods.length > 0 || taskFamilies.has(m.meta.family));
+      .filter((m) => args.methods.length > 0 || selectedTasks.some((t) => fits(t, m)));
     overrides = parseOverrides(args.params, selectedTasks, selectedMethods);
     groups = planRun({
       profile: args.profile,

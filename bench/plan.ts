@@ -70,7 +70,8 @@ function methodValueLists(
   return lists;
 }
 
-function fits(task: Task<TaskImpl>, method: Method): boolean {
+/** Whether `method` runs on `task`: the same family, and every feature the task requires. */
+export function fits(task: Task<TaskImpl>, method: Method): boolean {
   return task.meta.family === method.meta.family &&
     task.meta.requiresFeatures.every((f) => method.meta.capabilities.features.includes(f));
 }

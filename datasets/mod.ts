@@ -12,6 +12,7 @@ import { mnistMlpAccuracy } from "./mnist/mnist_mlp_accuracy.ts";
 import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
 import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
 import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
+import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -26,5 +27,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     fmnistMlpAccuracy,
     sotuLmPerplexity,
     attentionMultistep,
+    spmmCrossover,
   ]);
 }

@@ -1,5 +1,5 @@
 // Every pruning method, in the order tables list them: the baseline, the floors, then the
-// calibrated one-shot methods.
+// calibrated one-shot methods; last, the kernels of the crossover task (feature "spmm" only).
 import { cospadiPruning } from "./cospadi.ts";
 import { densePruning } from "./dense.ts";
 import { dsnotPruning } from "./dsnot.ts";
@@ -9,6 +9,10 @@ import { magnitudePruning } from "./magnitude.ts";
 import { rSparsePruning } from "./r_sparse.ts";
 import { randomPruning } from "./random.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
+import { spmmCsr } from "./spmm_csr.ts";
+import { spmmDense } from "./spmm_dense.ts";
+import { spmmNm } from "./spmm_nm.ts";
+import { spmmOnnxruntime } from "./spmm_onnxruntime.ts";
 import { svdLowRankPruning } from "./svd_lowrank.ts";
 import { wandaPruning } from "./wanda.ts";
 
@@ -24,4 +28,8 @@ export const pruningMethods = [
   cospadiPruning,
   ftwtPruning,
   rSparsePruning,
+  spmmDense,
+  spmmCsr,
+  spmmNm,
+  spmmOnnxruntime,
 ];

@@ -32,6 +32,9 @@
  * - WebAssembly SIMD kernels that realize it on the CPU: y = x·Wᵀ with W in a
  *   {@link DenseMatrix}, {@link CsrMatrix} or {@link NmMatrix} ({@link denseMatmul},
  *   {@link csrMatmul}, {@link nmMatmul}), with plain references and each format's bytes.
+ * - the kernel-crossover task's contract: a method names a kernel ({@link defineSpmmMethod},
+ *   {@link SpmmKernel}); the gate compares its output with {@link spmmReference}
+ *   ({@link compareSpmm}); {@link nmPatternForDensity} picks an N:M pattern for a density.
  * - what methods that store a weight as factors share: the `compression` parameter
  *   ({@link COMPRESSION_PARAM}, {@link parseCompression}), {@link symmetricEigen},
  *   {@link truncatedSvd}, the calibration Gram's whitening ({@link inputWhitening},
@@ -54,4 +57,5 @@ export * from "./_wanda.ts";
 export * from "./_sparsegpt.ts";
 export * from "./_sparse_gpu.ts";
 export * from "./_sparse_cpu.ts";
+export * from "./_crossover.ts";
 export * from "./_svd.ts";
