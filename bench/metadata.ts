@@ -157,6 +157,16 @@ export const TaskMeta = z.object({
    * whose family is swept on another task may run defaults only, to keep the default suite short.
    */
   quickSweep: z.boolean().optional(),
+  /**
+   * The values `quick` sweeps on the first case for method parameters of these names, where a
+   * method's spec allows them (a method allowing none of them keeps its own sweep): a
+   * representative subset on a task whose full sweep is too long for the default suite.
+   */
+  quickMethodSweep: z.record(
+    z.string(),
+    z.array(z.union([z.number(), z.boolean(), z.string()])).min(1),
+  )
+    .optional(),
 }).strict().superRefine((t, ctx) => {
   if (!t.metrics.some((m) => m.name === t.mainMetric)) {
     ctx.addIssue({

@@ -1,7 +1,15 @@
 // Pairs tasks with the methods of the family each accepts and expands parameters into cells.
 // It never asks which family it is planning: a method fits a task when the families are equal
 // and the method declares every feature the task requires.
-import type { Method, ParamValue, ParamValues, Profile, Task } from "./metadata.ts";
+import {
+  type Method,
+  type ParamSpec,
+  type ParamValue,
+  type ParamValues,
+  parseParamValue,
+  type Profile,
+  type Task,
+} from "./metadata.ts";
 import type { TaskImpl } from "./plugin.ts";
 import { PROFILE_SETTINGS } from "./profiles.ts";
 
@@ -61,13 +69,30 @@ function methodValueLists(
   method: Method,
   sweep: boolean,
   overrides: PlanOptions["overrides"],
+  narrowed: Readonly<Record<string, readonly ParamValue[]>> = {},
 ) {
   const lists: Record<string, readonly ParamValue[]> = {};
   for (const [name, spec] of Object.entries(method.meta.parameters)) {
     lists[name] = overrides[`${method.meta.id}.${name}`] ?? overrides[name] ??
-      (sweep ? spec.sweep : [spec.default]);
+      (sweep ? allowedValues(name, spec, narrowed[name]) ?? spec.sweep : [spec.default]);
   }
   return lists;
+}
+
+/** The values of `candidates` that `spec` allows, or undefined when none (or none given). */
+function allowedValues(
+  name: string,
+  spec: ParamSpec,
+  candidates: readonly ParamValue[] | undefined,
+): readonly ParamValue[] | undefined {
+  const allowed = (candidates ?? []).filter((v) => {
+    try {
+      return parseParamValue(name, spec, String(v)) === v;
+    } catch {
+      return false;
+    }
+  });
+  return allowed.length > 0 ? allowed : undefined;
 }
 
 /** Whether `method` runs on `task`: the same family, and every feature the task requires. */
@@ -130,6 +155,9 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
               method,
               sweepsCase(options.profile, task, caseIndex),
               options.overrides,
+              PROFILE_SETTINGS[options.profile].params === "sweep-first-case"
+                ? task.meta.quickMethodSweep
+                : undefined,
             ),
           )
         ) {

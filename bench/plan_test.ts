@@ -78,3 +78,18 @@ Deno.test("planRun() pairs by family only and refuses a method that fits no task
     "fits none of the selected tasks",
   );
 });
+
+Deno.test("planRun() narrows quick's first-case sweep to a task's quickMethodSweep where the spec allows", () => {
+  const narrowed = (values: (number | string)[]) => ({
+    ...echoTask,
+    meta: { ...echoTask.meta, quickMethodSweep: { scale: values } },
+  });
+  const plan = (task: typeof echoTask, profile: "quick" | "full") =>
+    planRun({ profile, tasks: [task], methods: [other], overrides: {} }, [dense, other]);
+  // "x" is no number and 1e9 is past the spec's max: only 2 is swept.
+  assertEquals(plan(narrowed([2, "x", 1e9]), "quick")[0].cells.map((c) => c.params.scale), [1, 2]);
+  // Nothing allowed: the method keeps its own sweep.
+  assertEquals(plan(narrowed(["x"]), "quick")[0].cells.map((c) => c.params.scale), [1, 1, 2]);
+  // full sweeps the method's own values.
+  assertEquals(plan(narrowed([2]), "full")[0].cells.map((c) => c.params.scale), [1, 1, 2]);
+});

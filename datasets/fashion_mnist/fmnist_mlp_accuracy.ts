@@ -18,4 +18,6 @@ export const fmnistMlpAccuracy = defineImageMlpTask({
     sha256: FASHION_FILES.test.images[1],
   },
   load: loadFashionMnist,
+  // MNIST's task carries the family's quick sweep; here quick runs every method's defaults.
+  quickSweep: false,
 });

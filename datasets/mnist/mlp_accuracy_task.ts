@@ -121,6 +121,8 @@ export interface ImageTaskSpec {
   dataset: Task["meta"]["dataset"];
   load: (split: "train" | "test") => Promise<ImageSet>;
   description: string;
+  /** Whether quick sweeps methods on this task's first case (false: another task is swept). */
+  quickSweep?: boolean;
 }
 
 /** Multiply-adds of one row through the model's layers, dense. */
@@ -419,12 +421,9 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     parameters: IMAGE_TASK_PARAMS,
     profiles: {
       smoke: { engine: ["wasm"], batch: [256], testImages: [500], calibration: [128] },
-      quick: {
-        engine: ["webgpu", "wasm"],
-        batch: [1, 256],
-        testImages: [10000],
-        calibration: [1024],
-      },
+      // The CPU engine only (this machine's fastest; WebGPU's kernels are in spmm-crossover's
+      // quick run and in full), swept on batch 1.
+      quick: { engine: ["wasm"], batch: [1, 256], testImages: [10000], calibration: [1024] },
       full: {
         engine: ["webgpu", "wasm"],
         batch: [1, 256],
@@ -433,6 +432,14 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       },
     },
     requiresFeatures: ["mlp"],
+    quickSweep: spec.quickSweep,
+    // Representative targets for the default suite; full runs every method's whole sweep.
+    quickMethodSweep: {
+      target: ["50%", "70%", "90%", "2:4"],
+      sparsity: ["50%"],
+      compression: ["30%"],
+      density: ["uniform"],
+    },
     impl: { prepare },
   });
 }

@@ -7,8 +7,8 @@ import type { MaskTarget } from "./_interface.ts";
 export const TARGETS = ["50%", "60%", "70%", "80%", "90%", "95%", "2:4", "4:8", "1:4"] as const;
 
 /**
- * The `target` parameter spec of a pruning method; the sweep is what `quick` runs on a task's
- * first case, `full` runs it on every case.
+ * The `target` parameter spec of a pruning method; the sweep is what `full` runs on every case
+ * (tasks narrow `quick` with their `quickMethodSweep`).
  */
 export const TARGET_PARAM = {
   type: "enum" as const,
@@ -16,7 +16,7 @@ export const TARGET_PARAM = {
     "what to prune to: a share of every prunable layer's weights (50%…95%), or N kept of every M consecutive inputs per row (2:4, 4:8, 1:4)",
   values: [...TARGETS],
   default: "50%",
-  sweep: ["50%", "70%", "90%", "2:4", "4:8"],
+  sweep: ["50%", "60%", "70%", "90%", "95%", "2:4", "4:8"],
 };
 
 /**
