@@ -76,9 +76,9 @@ export const SPMM_DENSITIES = [1, 5, 10, 20, 25, 30, 40, 50, 60];
 
 /**
  * The quick profile skips cases whose dense product exceeds this many multiply-adds (4096×4096
- * at batch 256 is 2^32): there one product takes about half a second on the wasm engine and tens
- * of seconds on a software WebGPU adapter (llvmpipe), more than quick's whole budget. `smoke`
- * (with `--param`) and `full` run them.
+ * at batch 256 is 2^32): one product there takes about half a second on the wasm engine and one
+ * to five seconds on a software WebGPU adapter (llvmpipe), so those four cases alone would take
+ * longer than the rest of quick. `smoke` (with `--param`) and `full` run them.
  */
 export const QUICK_MAX_MACS = 2 ** 28;
 
@@ -307,7 +307,7 @@ export async function prepareSpmmCase(
     throw new SkipCase(
       `quick runs cases of at most 2^28 dense multiply-adds, and this one has ${
         (rows * cols * batch / 2 ** 28).toFixed(1)
-      }·2^28 (half a second a product on wasm, tens of seconds on a software WebGPU adapter); the full profile runs it`,
+      }·2^28 (half a second a product on wasm, seconds on a software WebGPU adapter); the full profile runs it`,
     );
   }
   const data = generateWeights(shape, ctx.seed);
