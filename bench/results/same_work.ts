@@ -22,7 +22,8 @@ function overlaps(x: Interval, y: Interval): boolean {
 
 /**
  * Pairs of `ok` cells of one case whose realized density and FLOPs ratio are equal (both known,
- * below 1 and of different methods or parameters), with whether their speed-up intervals overlap.
+ * below 1 and of different methods or parameters) and that ran on the same kernel, with whether
+ * their speed-up intervals overlap.
  *
  * @example
  * ```ts
@@ -56,7 +57,8 @@ export function sameWorkPairs(cells: readonly Cell[]): SameWorkPair[] {
         const [a, b] = [group[i], group[j]];
         if (
           !same(a.sparsity.realizedDensity, b.sparsity.realizedDensity) ||
-          !same(a.sparsity.flopsRatio, b.sparsity.flopsRatio)
+          !same(a.sparsity.flopsRatio, b.sparsity.flopsRatio) ||
+          a.sparsity.kernel !== b.sparsity.kernel
         ) continue;
         const [x, y] = [a.speedup!.ci95, b.speedup!.ci95];
         pairs.push({ a, b, overlap: x && y ? overlaps(x, y) : null });

@@ -33,3 +33,14 @@ Deno.test("sameWorkPairs() passes equal work with overlapping intervals and igno
   assertEquals(sameWorkPairs(cellsWith([1, 1.1, 1, 1.05], [1.02, 1.08, 1, 1.1]))[0].overlap, true);
   assertEquals(sameWorkPairs(cellsWith([1, 1, 1, 1], [3, 3, 3, 3], [0.1, 0.3])), []);
 });
+
+Deno.test("sameWorkPairs() does not pair equal work done by different kernels", () => {
+  const cells = cellsWith([1, 1.1, 1, 1.05], [3, 3.2, 3.1, 3]);
+  const [, csr, nm] = cells;
+  if (csr.status !== "ok" || nm.status !== "ok") throw new Error("fixture cells are ok");
+  csr.sparsity.kernel = "csr";
+  nm.sparsity.kernel = "n:m";
+  assertEquals(sameWorkPairs(cells), []);
+  nm.sparsity.kernel = "csr";
+  assertEquals(sameWorkPairs(cells).length, 1);
+});

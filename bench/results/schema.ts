@@ -111,6 +111,12 @@ export const Sparsity = z.object({
   nominalDensity: z.number().nullable(),
   realizedDensity: z.number().nullable(),
   flopsRatio: z.number().nullable(),
+  /**
+   * What executed the work, where a task runs it in several formats (e.g. "csr", or a model's
+   * per-layer formats "csr,csr,dense"): cells of one case with the same density and FLOPs but
+   * different kernels are not expected to share a speed-up.
+   */
+  kernel: z.string().optional(),
 });
 
 export const Setup = z.object({

@@ -46,6 +46,7 @@ import type {
   TrialResult,
 } from "../../bench/plugin.ts";
 import { SkipCase } from "../../bench/plugin.ts";
+import { wallTimer } from "../../bench/wall_timer.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { imagesAsFloat, type ImageSet } from "./idx.ts";
 import { loadReferenceMlp } from "./reference_mlp.ts";
@@ -123,6 +124,8 @@ export interface ImageTaskSpec {
   description: string;
   /** Whether quick sweeps methods on this task's first case (false: another task is swept). */
   quickSweep?: boolean;
+  /** The batches quick times (default 1 and 256). */
+  quickBatches?: number[];
 }
 
 /** Multiply-adds of one row through the model's layers, dense. */
@@ -270,6 +273,8 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
           output: CheckResult,
           timed: {
             flopsRatio: number;
+            /** Each layer's format, e.g. "csr,csr,dense". */
+            kernel: string;
             flops: number | null;
             metrics: Record<string, number>;
             dumps: DumpTensor[];
@@ -283,6 +288,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
               nominalDensity: p.outcome.nominalDensity,
               realizedDensity: p.outcome.realizedDensity,
               flopsRatio: timed.flopsRatio,
+              kernel: timed.kernel,
             },
             flops: timed.flops,
             dumps: ctx.dump ? [...timed.dumps, ...p.dumps()] : [],
@@ -301,6 +307,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             rows: batch,
             nm,
             consumers: new Map([[fc1, fc2], [fc2, fc3]]),
+            factors: p.outcome.report.factors,
             seed: ctx.seed,
           });
           zeroMacCounters(p.model);
@@ -309,17 +316,13 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             if (!removed) installed.remove();
             removed = true;
           };
+          // A batch-1 forward takes about 0.1 ms: each sample repeats it for minSampleMs.
+          const timer = wallTimer(() => void p.model.forward(input, batch), {
+            targetSampleMs: ctx.minSampleMs,
+          });
           return {
             setup: { compileMs: null, uploadMs: installed.tuneMs },
-            sample() {
-              const start = performance.now();
-              p.model.forward(input, batch);
-              return Promise.resolve({
-                wallMs: performance.now() - start,
-                kernelMs: null,
-                reps: 1,
-              });
-            },
+            sample: () => timer.sample(),
             async finish() {
               const logits = p.model.forward(input, batch);
               const flopsRatio = executedMacShare(p.model);
@@ -327,6 +330,9 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
               remove();
               return await finishWith(checkOutput(logits, "WebAssembly kernel"), {
                 flopsRatio,
+                kernel: p.model.layers.map((l) =>
+                  installed.choices.find((c) => c.layer === l)?.chosen.format ?? "per-input"
+                ).join(","),
                 flops: 2 * metrics.kernel_mac_share * denseMacs(p.model) * batch,
                 metrics,
                 dumps: [inputDump, {
@@ -357,6 +363,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             const classes = cpuLogits.length / batch;
             return await finishWith(checkOutput(logits, "GPU"), {
               flopsRatio: net.flops / net.denseFlops,
+              kernel: net.choices.map((c) => c.chosen.format).join(","),
               flops: net.flops,
               metrics: gpuChainMetrics(net),
               dumps: [
@@ -423,7 +430,12 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       smoke: { engine: ["wasm"], batch: [256], testImages: [500], calibration: [128] },
       // The CPU engine only (this machine's fastest; WebGPU's kernels are in spmm-crossover's
       // quick run and in full), swept on batch 1.
-      quick: { engine: ["wasm"], batch: [1, 256], testImages: [10000], calibration: [1024] },
+      quick: {
+        engine: ["wasm"],
+        batch: spec.quickBatches ?? [1, 256],
+        testImages: [10000],
+        calibration: [1024],
+      },
       full: {
         engine: ["webgpu", "wasm"],
         batch: [1, 256],

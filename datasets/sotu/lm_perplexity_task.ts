@@ -34,6 +34,7 @@ import type { Gpt } from "../../bench/nn/gpt.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import type { CheckResult, PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
+import { wallTimer } from "../../bench/wall_timer.ts";
 import { bootstrapInterval } from "../../bench/stats.ts";
 import { type LmWindow, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
 import { exportGptOnnx } from "../../bench/nn/onnx.ts";
@@ -269,6 +270,7 @@ async function prepare(
       const installed = installFastestCpuKernels(p.model.linears(), {
         rows: t,
         nm: target.pattern === "n:m" ? { n: target.n, m: target.m } : null,
+        factors: p.outcome.report.factors,
         seed: ctx.seed,
       });
       // From here the counters see the timed window only (calibration passes excluded).
@@ -278,13 +280,12 @@ async function prepare(
         if (!removed) installed.remove();
         removed = true;
       };
+      const timer = wallTimer(() => void p.model.forward(window, 1), {
+        targetSampleMs: ctx.minSampleMs,
+      });
       return {
         setup: { compileMs: null, uploadMs: installed.tuneMs },
-        sample() {
-          const start = performance.now();
-          p.model.forward(window, 1);
-          return Promise.resolve({ wallMs: performance.now() - start, kernelMs: null, reps: 1 });
-        },
+        sample: () => timer.sample(),
         async finish() {
           const logits = p.model.forward(window, 1);
           // What the timed passes executed.
@@ -309,6 +310,9 @@ async function prepare(
               nominalDensity: p.outcome.nominalDensity,
               realizedDensity: p.outcome.realizedDensity,
               flopsRatio,
+              kernel: p.model.linears().map((l) =>
+                installed.choices.find((c) => c.layer === l)?.chosen.format ?? "per-input"
+              ).join(","),
             },
             flops: null,
             dumps: ctx.dump
@@ -404,6 +408,7 @@ export const sotuLmPerplexity = defineTask({
     compression: ["30%"],
     density: ["uniform"],
     base: ["wanda"],
+    whiten: [true],
   },
   impl: { prepare },
 });

@@ -58,7 +58,7 @@ import {
   type SpmmShape,
   unstructuredMask,
 } from "./generator.ts";
-import { wallTimer } from "./wall_timer.ts";
+import { wallTimer } from "../../bench/wall_timer.ts";
 
 /** out × in: the MNIST MLP's and sotu-lm's layer shapes, and a large square one. */
 export const SPMM_SHAPES = [
@@ -415,6 +415,7 @@ export async function prepareSpmmCase(
               nominalDensity: density,
               realizedDensity: w.realizedDensity,
               flopsRatio: executedShare(kernel, w, pattern),
+              kernel,
             },
             // FLOPs on the kept weights, so achieved GFLOP/s compares kernels on the useful work.
             flops: 2 * w.nonzeros * batch,

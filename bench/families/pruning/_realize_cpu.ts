@@ -6,6 +6,7 @@
 import type { Linear, LinearKernel } from "../../nn/layers.ts";
 import { denseLinearOnnx } from "../../nn/onnx.ts";
 import { mulberry32 } from "../../random.ts";
+import type { FactorizedLayer } from "./_interface.ts";
 import { layerMetric } from "./_sparsity.ts";
 import {
   type CpuMatmulOptions,
@@ -17,8 +18,11 @@ import {
   NmMatrix,
 } from "./_sparse_cpu.ts";
 
-/** How a layer's product runs: the dense kernel, CSR, N:M, or dense over its kept rows and columns. */
-export type CpuFormat = "dense" | "csr" | "n:m" | "shrunk";
+/**
+ * How a layer's product runs: the dense kernel, CSR, N:M, dense over its kept rows and columns,
+ * or through its stored factors (x·rightᵀ, then ·leftᵀ, each dense or CSR).
+ */
+export type CpuFormat = "dense" | "csr" | "n:m" | "shrunk" | "factored";
 
 /** The numeric code of each format, for a cell's `kernel_<layer>` metric. */
 export const CPU_FORMAT_CODES: Record<CpuFormat, number> = {
@@ -26,6 +30,7 @@ export const CPU_FORMAT_CODES: Record<CpuFormat, number> = {
   csr: 1,
   "n:m": 2,
   shrunk: 3,
+  factored: 4,
 };
 
 /** One way to run a layer: what it stores and what it executes per input row. */
@@ -56,6 +61,8 @@ export interface CandidateOptions {
    * column there is all zero is dropped from the shrunk candidate (its value cannot matter).
    */
   consumer?: Linear | null;
+  /** The layer's factors, where a factorizing method left them. */
+  factors?: FactorizedLayer | null;
 }
 
 /**
@@ -94,7 +101,54 @@ export function cpuCandidates(layer: Linear, options: CandidateOptions = {}): Cp
   }
   const shrunk = shrunkCandidate(layer, dense, options.consumer ?? null);
   if (shrunk) candidates.push(shrunk);
+  if (options.factors) candidates.push(...factoredCandidates(layer, options.factors));
   return candidates;
+}
+
+/**
+ * The layer through its factors: t = x·rightᵀ [rows × rank], y = t·leftᵀ + b; each factor dense,
+ * or also in CSR where it has zeros (CoSpaDi's sparse coefficients), every combination offered.
+ */
+function factoredCandidates(layer: Linear, f: FactorizedLayer): CpuCandidate[] {
+  const out = layer.outFeatures, rank = f.rank;
+  const bias = layer.bias?.data ?? null;
+  const rights = factorProducts(f.right, rank, layer.inFeatures);
+  const lefts = factorProducts(f.left, out, rank);
+  let t = new Float32Array(0);
+  return rights.flatMap((right) =>
+    lefts.map((left) => ({
+      format: "factored" as const,
+      bytes: right.bytes + left.bytes,
+      macsPerRow: right.macs + left.macs,
+      run(x: Float32Array, n: number, y: Float32Array) {
+        if (t.length < n * rank) t = new Float32Array(n * rank);
+        const tn = t.subarray(0, n * rank);
+        right.run(x, n, tn, null);
+        left.run(tn, n, y.subarray(0, n * out), bias);
+      },
+    }))
+  );
+}
+
+/** One factor's product, dense and (if it has zeros) CSR. */
+function factorProducts(data: Float32Array, rows: number, width: number) {
+  type Run = (x: Float32Array, n: number, y: Float32Array, b: Float32Array | null) => void;
+  const dense = new DenseMatrix({ rows, cols: width, data });
+  const variants: { bytes: number; macs: number; run: Run }[] = [{
+    bytes: dense.bytes,
+    macs: rows * width,
+    run: (x, n, y, b) => void denseMatmul(dense, x, { batch: n, bias: b, out: y }),
+  }];
+  if (data.some((v) => v === 0)) {
+    const mask = data.map((v) => v !== 0 ? 1 : 0);
+    const csr = CsrMatrix.fromMasked({ data, mask, shape: [rows, width] });
+    variants.push({
+      bytes: csr.bytes,
+      macs: csr.nnz,
+      run: (x, n, y, b) => void csrMatmul(csr, x, { batch: n, bias: b, out: y }),
+    });
+  }
+  return variants;
 }
 
 function nmOf(
@@ -178,6 +232,8 @@ export interface CpuTuneOptions {
   nm?: { n: number; m: number } | null;
   /** Each layer's sole consumer, where the model is a chain (an MLP). */
   consumers?: Map<Linear, Linear>;
+  /** Factors a factorizing method reported, to offer running each layer through them. */
+  factors?: readonly FactorizedLayer[];
   /** Seed of the random inputs the candidates are timed on. */
   seed: number;
   /** Minimum wall time per candidate (ms); default 3. */
@@ -209,11 +265,13 @@ export function installFastestCpuKernels(
   const random = mulberry32(options.seed);
   const choices: CpuLayerChoice[] = [];
   const previous = new Map<Linear, LinearKernel | null>();
+  const factors = new Map((options.factors ?? []).map((f) => [f.layer, f]));
   for (const layer of layers) {
     if (layer.kernel) continue;
     const candidates = cpuCandidates(layer, {
       nm: options.nm ?? null,
       consumer: options.consumers?.get(layer) ?? null,
+      factors: factors.get(layer) ?? null,
     });
     const x = Float32Array.from({ length: options.rows * layer.inFeatures }, () => random() - 0.5);
     const y = new Float32Array(options.rows * layer.outFeatures);

@@ -100,3 +100,33 @@ Deno.test("installFastestCpuKernels() leaves a layer's own per-input kernel in p
   assertEquals(model.layers[0].kernel, own);
   assertEquals(model.layers[1].kernel, null);
 });
+
+Deno.test("cpuCandidates() runs a factorized layer through its factors, a sparse one in CSR", () => {
+  const model = seededMlp([12, 7, 3], 9);
+  const layer = model.layers[0], rank = 4;
+  const random = mulberry32(4);
+  // left [7 × 4] with two nonzeros per row (as CoSpaDi's coefficients), right [4 × 12] dense.
+  const left = Float32Array.from(
+    { length: 7 * rank },
+    (_, i) => (i % rank) < 2 ? random() - 0.5 : 0,
+  );
+  const right = Float32Array.from({ length: rank * 12 }, () => random() - 0.5);
+  for (let r = 0; r < 7; r++) {
+    for (let c = 0; c < 12; c++) {
+      let sum = 0;
+      for (let k = 0; k < rank; k++) sum += left[r * rank + k] * right[k * 12 + c];
+      layer.weight.data[r * 12 + c] = sum;
+    }
+  }
+  const factors = { layer, rank, left, right, indexBytes: 0 };
+  const factored = cpuCandidates(layer, { factors }).filter((c) => c.format === "factored");
+  // Dense × dense, and the left factor's 14 nonzeros in CSR (right has no zeros).
+  assertEquals(factored.map((c) => c.macsPerRow), [7 * rank + rank * 12, 7 * 2 + rank * 12]);
+  const x = Float32Array.from({ length: 3 * 12 }, (_, i) => Math.sin(i + 1));
+  const expected = layer.forward(x, 3);
+  for (const candidate of factored) {
+    const y = new Float32Array(3 * 7);
+    candidate.run(x, 3, y);
+    assert(maxError(y, expected) < 1e-5);
+  }
+});

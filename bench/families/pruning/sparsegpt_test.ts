@@ -304,10 +304,11 @@ Deno.test("sparseGptPrune() prunes the second layer on the outputs of the pruned
   };
   const mlp = fresh(), dense = fresh();
   sparseGptPrune(mlp, calibrationOf(mlp, x, n), HALF, { blockSize: 4, damping: 0.01 });
-  // The second layer's inputs as the pruned first layer makes them, and as the dense one does.
+  // The second layer's inputs as the pruned first layer makes them, and as the dense one does,
+  // in the calibration's batches (each batch's Gram is a float32 product).
   const inputsOf = (model: Mlp) => {
     const gram = collectInputGram(model.layers[1]);
-    model.forward(x, n);
+    calibrationOf(model, x, n).run();
     gram.detach();
     return gram.value();
   };

@@ -1,6 +1,6 @@
 // Wall-clock samples of a CPU kernel that may take a microsecond: the kernel is repeated within
 // a sample until the sample carries the run's minimum work, as TimedSubmit does on the GPU.
-import type { Sample } from "../../bench/plugin.ts";
+import type { Sample } from "./plugin.ts";
 
 /** Most repetitions in one sample (a 100×300 product at 1% takes about a microsecond). */
 export const MAX_WALL_REPS = 1 << 16;
@@ -17,7 +17,7 @@ export const MAX_WALL_REPS = 1 << 16;
  * @throws {RangeError} when targetSampleMs is not a positive number
  * @example
  * ```ts
- * import { assert } from "../../tests/assert.ts";
+ * import { assert } from "../tests/assert.ts";
  * import { wallTimer } from "./wall_timer.ts";
  * let calls = 0;
  * const timer = wallTimer(() => void calls++, { targetSampleMs: 1 });
