@@ -10,6 +10,12 @@ export interface TaskContext {
   gpu: GpuContext | null;
   /** The seed of this case's inputs (derived from the run seed and the case). */
   seed: number;
+  /**
+   * A seed the same for every case of the task in one run (derived from the run seed and the
+   * task): for inputs that belong to the task, not the case, such as a pruning method's
+   * calibration rows, so every case times the same pruned model.
+   */
+  taskSeed: number;
   profile: Profile;
   /** Whether the run wants check inputs and outputs dumped (`--dump`). */
   dump: boolean;

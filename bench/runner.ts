@@ -128,6 +128,7 @@ export async function runCells(run: RunFile, options: RunCellsOptions): Promise<
     const ctx: TaskContext = {
       gpu: context,
       seed: caseSeed(run.seed, group.task.meta.id, group.caseKey),
+      taskSeed: caseSeed(run.seed, group.task.meta.id, ""),
       profile: run.profile,
       dump: options.dumpDir !== null,
       minSampleMs: options.sampling.minSampleMs,

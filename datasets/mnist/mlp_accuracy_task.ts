@@ -17,6 +17,7 @@ import {
   LOGIT_TOLERANCE_TEXT,
   PRUNE_CELL_METRICS,
   pruneCellCheck,
+  PrunedModelCache,
   prunedModelDumps,
   pruneMetrics,
   pruneModel,
@@ -38,6 +39,7 @@ import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import type { Mlp } from "../../bench/nn/mlp.ts";
 import type {
   CheckResult,
+  DumpFile,
   DumpTensor,
   PreparedCase,
   TaskContext,
@@ -128,6 +130,13 @@ export interface ImageTaskSpec {
   quickBatches?: number[];
 }
 
+/** A pruned copy of the reference MLP, what pruning did, and its `--dump` files. */
+interface PrunedMlp {
+  model: Mlp;
+  outcome: PruneOutcome;
+  dumps: () => DumpFile[];
+}
+
 /** Multiply-adds of one row through the model's layers, dense. */
 function denseMacs(model: Mlp): number {
   return model.layers.reduce((n, l) => n + l.inFeatures * l.outFeatures, 0);
@@ -185,6 +194,7 @@ export function accuracyWithInterval(
 
 /** Declares an image-MLP accuracy task over one dataset and its reference model. */
 export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
+  const cache = new PrunedModelCache<PrunedMlp>();
   async function prepare(
     caseParams: ParamValuesOf<typeof IMAGE_TASK_PARAMS>,
     ctx: TaskContext,
@@ -201,14 +211,23 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     }
     const input = imagesAsFloat(test, 0, batch);
 
-    /** A fresh copy of the reference model, pruned by `method`. */
-    const pruned = async (method: Method, params: ParamValues) => {
+    /**
+     * A copy of the reference model pruned by `method`, once per run for every case of the task
+     * (calibration rows from the task's seed: each case times the same pruned model).
+     */
+    const pruned = (method: Method, params: ParamValues) =>
+      cache.get({
+        method,
+        params,
+        calibration: `rows=${caseParams.calibration},seed=${ctx.taskSeed}`,
+      }, () => prune(method, params));
+    const prune = async (method: Method, params: ParamValues) => {
       const { model } = await loadReferenceMlp(spec.modelDir, spec.modelName);
       const { calibration, inputs } = calibrationOf(
         model,
         train,
         caseParams.calibration,
-        ctx.seed,
+        ctx.taskSeed,
       );
       const outcome = await pruneModel(method, params, {
         id: spec.modelName,
@@ -217,7 +236,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       });
       const dumps = () =>
         prunedModelDumps(model, outcome, { method: method.meta.id, params, calibration: inputs });
-      return { model, outcome, dumps };
+      return { model, outcome, dumps } satisfies PrunedMlp;
     };
     /** Accuracy on our engine (multiply-adds counted) and on onnxruntime-web, with the verdict. */
     const quality = async (model: Mlp, outcome: PruneOutcome) => {

@@ -64,7 +64,14 @@ function magnitude(id: string, options: { lies?: boolean } = {}) {
   });
 }
 
-const ctx = { gpu: testGpu, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 } as const;
+const ctx = {
+  gpu: testGpu,
+  seed: 1,
+  taskSeed: 1,
+  profile: "smoke",
+  dump: false,
+  minSampleMs: 10,
+} as const;
 
 Deno.test("mnist-mlp-accuracy scores and times the unpruned reference", async () => {
   const prepared = await mnistMlpAccuracy.impl.prepare({
@@ -183,7 +190,7 @@ function recorder() {
   return { method, seen };
 }
 
-Deno.test("mnist-mlp-accuracy calibrates with training images drawn by a shuffle seeded with the case seed", async () => {
+Deno.test("mnist-mlp-accuracy calibrates with training images drawn by a shuffle seeded with the task seed", async () => {
   const train = await loadMnist("train");
   const { method, seen } = recorder();
   const params = { batch: 1, testImages: 100, calibration: 300 };
@@ -194,16 +201,28 @@ Deno.test("mnist-mlp-accuracy calibrates with training images drawn by a shuffle
     assertEquals(seen.rows, 300);
     // ‖X_j‖ of the pixels of exactly the training images calibrationSample draws.
     const d = train.rows * train.cols, expected = new Float64Array(d);
-    for (const row of calibrationSample(train.count, 300, ctx.seed)) {
+    for (const row of calibrationSample(train.count, 300, ctx.taskSeed)) {
       for (let j = 0; j < d; j++) expected[j] += Math.fround(train.images[row * d + j] / 255) ** 2;
     }
     seen.norms!.forEach((v, j) => assertAlmostEquals(v, Math.sqrt(expected[j]), 1e-9));
   } finally {
     prepared.dispose();
   }
-  const other = await mnistMlpAccuracy.impl.prepare(params, { ...ctx, seed: 2 });
+  // Another case of the same task and run (another case seed) reuses the pruned model.
+  const first = seen.norms!;
+  seen.norms = null;
+  const sameTask = await mnistMlpAccuracy.impl.prepare({ ...params, batch: 256 }, {
+    ...ctx,
+    seed: 5,
+  });
   try {
-    const first = seen.norms!;
+    await sameTask.referenceMetrics(method, {});
+    assertEquals(seen.norms, null, "pruned once per task and run");
+  } finally {
+    sameTask.dispose();
+  }
+  const other = await mnistMlpAccuracy.impl.prepare(params, { ...ctx, taskSeed: 2 });
+  try {
     await other.referenceMetrics(method, {});
     assert(seen.norms!.some((v, j) => Math.abs(v - first[j]) > 1e-6), "another seed, other images");
   } finally {

@@ -52,7 +52,14 @@ function bm25With(id: string, algorithm: Algorithm) {
 
 const bm25 = bm25With("test-bm25", "exhaustive");
 const bm25Bmw = bm25With("test-bm25-bmw", "block-max-wand");
-const ctx: TaskContext = { gpu: null, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 };
+const ctx: TaskContext = {
+  gpu: null,
+  seed: 1,
+  taskSeed: 1,
+  profile: "smoke",
+  dump: false,
+  minSampleMs: 10,
+};
 const caseParams = { docs: 0, queries: 0, batch: 4 };
 const params = { ...defaultParams(bm25.meta.parameters), stem: false, stopwords: false };
 

@@ -15,6 +15,7 @@ import {
   LOGIT_TOLERANCE_TEXT,
   PRUNE_CELL_METRICS,
   pruneCellCheck,
+  PrunedModelCache,
   prunedModelDumps,
   pruneMetrics,
   pruneModel,
@@ -32,7 +33,13 @@ import {
 } from "../../bench/metadata.ts";
 import type { Gpt } from "../../bench/nn/gpt.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
-import type { CheckResult, PreparedCase, TaskContext, Trial } from "../../bench/plugin.ts";
+import type {
+  CheckResult,
+  DumpFile,
+  PreparedCase,
+  TaskContext,
+  Trial,
+} from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { wallTimer } from "../../bench/wall_timer.ts";
 import { bootstrapInterval } from "../../bench/stats.ts";
@@ -196,6 +203,15 @@ export function lmIntervals(
   };
 }
 
+/** A pruned copy of the reference LM, what pruning did, and its `--dump` files. */
+interface PrunedLm {
+  model: Gpt;
+  outcome: PruneOutcome;
+  dumps: () => DumpFile[];
+}
+
+const PRUNED_LMS = new PrunedModelCache<PrunedLm>();
+
 async function prepare(
   caseParams: ParamValuesOf<typeof LM_TASK_PARAMS>,
   ctx: TaskContext,
@@ -205,9 +221,22 @@ async function prepare(
   const chars = [...new TextDecoder().decode(bytes)].length;
   const train = sotuSplitBytes(await loadSotuSpeeches(), "train");
 
-  const pruned = async (method: Method, params: ParamValues) => {
+  // Once per run for every case (calibration rows from the task's seed): each text scores the
+  // same pruned model.
+  const pruned = (method: Method, params: ParamValues) =>
+    PRUNED_LMS.get({
+      method,
+      params,
+      calibration: `windows=${caseParams.calibration},seed=${ctx.taskSeed}`,
+    }, () => prune(method, params));
+  const prune = async (method: Method, params: ParamValues) => {
     const { model } = await loadReferenceLm();
-    const { calibration, inputs } = calibrationOf(model, train, caseParams.calibration, ctx.seed);
+    const { calibration, inputs } = calibrationOf(
+      model,
+      train,
+      caseParams.calibration,
+      ctx.taskSeed,
+    );
     const outcome = await pruneModel(method, params, { id: "sotu-lm", model, calibration });
     const dumps = () =>
       prunedModelDumps(model, outcome, { method: method.meta.id, params, calibration: inputs });

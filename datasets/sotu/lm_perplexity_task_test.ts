@@ -28,7 +28,14 @@ const keepAll = definePruningMethod({
   },
 });
 
-const ctx = { gpu: null, seed: 1, profile: "smoke", dump: false, minSampleMs: 10 } as const;
+const ctx = {
+  gpu: null,
+  seed: 1,
+  taskSeed: 1,
+  profile: "smoke",
+  dump: false,
+  minSampleMs: 10,
+} as const;
 
 Deno.test({
   name: "sotu-lm-perplexity scores and times the unpruned reference",
@@ -141,7 +148,7 @@ Deno.test({
     } finally {
       prepared.dispose();
     }
-    const other = await sotuLmPerplexity.impl.prepare(params, { ...ctx, seed: 2 });
+    const other = await sotuLmPerplexity.impl.prepare(params, { ...ctx, taskSeed: 2 });
     try {
       await other.referenceMetrics(recorder, {});
       assert(recorded.norms!.some((v, j) => Math.abs(v - first[j]) > 1e-6), "other windows");

@@ -24,7 +24,14 @@ function kernelMethod(kernel: SpmmKernel): Method {
 }
 
 const KERNELS: SpmmKernel[] = ["dense", "csr", "n:m", "onnxruntime"];
-const ctx: TaskContext = { gpu: null, seed: 3, profile: "smoke", dump: false, minSampleMs: 1 };
+const ctx: TaskContext = {
+  gpu: null,
+  seed: 3,
+  taskSeed: 3,
+  profile: "smoke",
+  dump: false,
+  minSampleMs: 1,
+};
 
 async function runCell(
   kernel: SpmmKernel,

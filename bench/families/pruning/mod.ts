@@ -51,6 +51,7 @@ export * from "./_targets.ts";
 export * from "./_calibration.ts";
 export * from "./_hessian.ts";
 export * from "./_cell.ts";
+export * from "./_pruned_cache.ts";
 export * from "./_realize_cpu.ts";
 export * from "./_realize_gpu.ts";
 export * from "./_wanda.ts";
