@@ -158,15 +158,18 @@ export const TaskMeta = z.object({
    */
   quickSweep: z.boolean().optional(),
   /**
-   * The values `quick` sweeps on the first case for method parameters of these names, where a
-   * method's spec allows them (a method allowing none of them keeps its own sweep): a
-   * representative subset on a task whose full sweep is too long for the default suite.
+   * Values a profile runs for method parameters named here (`name`, or `methodId.name` for one
+   * method), where a method's spec allows them (otherwise it keeps its own): in `smoke` instead
+   * of the defaults, in `quick` instead of the sweep on the first case (later cases keep the
+   * defaults). `full` always runs every method's own sweep. For tasks whose full sweep is too
+   * long for the default suite, or a method too slow at its defaults for smoke.
    */
-  quickMethodSweep: z.record(
-    z.string(),
-    z.array(z.union([z.number(), z.boolean(), z.string()])).min(1),
-  )
-    .optional(),
+  methodValues: z.object({
+    smoke: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+      .optional(),
+    quick: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+      .optional(),
+  }).strict().optional(),
 }).strict().superRefine((t, ctx) => {
   if (!t.metrics.some((m) => m.name === t.mainMetric)) {
     ctx.addIssue({

@@ -69,12 +69,15 @@ function methodValueLists(
   method: Method,
   sweep: boolean,
   overrides: PlanOptions["overrides"],
-  narrowed: Readonly<Record<string, readonly ParamValue[]>> = {},
+  profileValues: Readonly<Record<string, readonly ParamValue[]>> | undefined,
 ) {
   const lists: Record<string, readonly ParamValue[]> = {};
+  const id = method.meta.id;
   for (const [name, spec] of Object.entries(method.meta.parameters)) {
-    lists[name] = overrides[`${method.meta.id}.${name}`] ?? overrides[name] ??
-      (sweep ? allowedValues(name, spec, narrowed[name]) ?? spec.sweep : [spec.default]);
+    const chosen = profileValues &&
+      allowedValues(name, spec, profileValues[`${id}.${name}`] ?? profileValues[name]);
+    lists[name] = overrides[`${id}.${name}`] ?? overrides[name] ?? chosen ??
+      (sweep ? spec.sweep : [spec.default]);
   }
   return lists;
 }
@@ -148,17 +151,15 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
         Object.entries(reference.meta.parameters).map(([k, s]) => [k, s.default]),
       );
       add(reference, referenceDefaults, true);
+      const sweep = sweepsCase(options.profile, task, caseIndex);
+      // The task's values for smoke (its defaults) and quick (its first case's sweep).
+      const profileValues = options.profile === "smoke" || (options.profile === "quick" && sweep)
+        ? task.meta.methodValues?.[options.profile]
+        : undefined;
       for (const method of selected) {
         for (
           const params of cartesian(
-            methodValueLists(
-              method,
-              sweepsCase(options.profile, task, caseIndex),
-              options.overrides,
-              PROFILE_SETTINGS[options.profile].params === "sweep-first-case"
-                ? task.meta.quickMethodSweep
-                : undefined,
-            ),
+            methodValueLists(method, sweep, options.overrides, profileValues),
           )
         ) {
           add(

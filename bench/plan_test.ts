@@ -79,17 +79,26 @@ Deno.test("planRun() pairs by family only and refuses a method that fits no task
   );
 });
 
-Deno.test("planRun() narrows quick's first-case sweep to a task's quickMethodSweep where the spec allows", () => {
-  const narrowed = (values: (number | string)[]) => ({
+Deno.test("planRun() runs a task's methodValues where the spec allows: smoke's defaults, quick's first-case sweep", () => {
+  const withValues = (values: Record<string, (number | string)[]>) => ({
     ...echoTask,
-    meta: { ...echoTask.meta, quickMethodSweep: { scale: values } },
+    meta: { ...echoTask.meta, methodValues: { quick: values, smoke: values } },
   });
-  const plan = (task: typeof echoTask, profile: "quick" | "full") =>
+  const plan = (task: typeof echoTask, profile: "smoke" | "quick" | "full") =>
     planRun({ profile, tasks: [task], methods: [other], overrides: {} }, [dense, other]);
-  // "x" is no number and 1e9 is past the spec's max: only 2 is swept.
-  assertEquals(plan(narrowed([2, "x", 1e9]), "quick")[0].cells.map((c) => c.params.scale), [1, 2]);
-  // Nothing allowed: the method keeps its own sweep.
-  assertEquals(plan(narrowed(["x"]), "quick")[0].cells.map((c) => c.params.scale), [1, 1, 2]);
-  // full sweeps the method's own values.
-  assertEquals(plan(narrowed([2]), "full")[0].cells.map((c) => c.params.scale), [1, 1, 2]);
+  // "x" is no number and 1e9 is past the spec's max: only 2 runs.
+  const narrowed = withValues({ scale: [2, "x", 1e9] });
+  assertEquals(plan(narrowed, "quick")[0].cells.map((c) => c.params.scale), [1, 2]);
+  assertEquals(plan(narrowed, "smoke")[0].cells.map((c) => c.params.scale), [1, 2]);
+  // Later cases of quick keep the defaults; full sweeps the method's own values.
+  assertEquals(plan(narrowed, "quick")[1].cells.map((c) => c.params.scale), [1, 1]);
+  assertEquals(plan(narrowed, "full")[0].cells.map((c) => c.params.scale), [1, 1, 2]);
+  // Nothing allowed: the method keeps its own sweep. A method-scoped name wins over the plain one.
+  assertEquals(plan(withValues({ scale: ["x"] }), "quick")[0].cells.map((c) => c.params.scale), [
+    1,
+    1,
+    2,
+  ]);
+  const scoped = withValues({ scale: [2], "echo-other.scale": [3] });
+  assertEquals(plan(scoped, "quick")[0].cells.map((c) => c.params.scale), [1, 3]);
 });

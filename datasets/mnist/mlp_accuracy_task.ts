@@ -465,11 +465,15 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
     requiresFeatures: ["mlp"],
     quickSweep: spec.quickSweep,
     // Representative targets for the default suite; full runs every method's whole sweep.
-    quickMethodSweep: {
-      target: ["50%", "70%", "90%", "2:4"],
-      sparsity: ["50%"],
-      compression: ["30%"],
-      density: ["uniform"],
+    methodValues: {
+      // K-SVD's OMP dominates smoke at 10 iterations; smoke only shows that it runs.
+      smoke: { "cospadi.iterations": [2] },
+      quick: {
+        target: ["50%", "70%", "90%", "2:4"],
+        sparsity: ["50%"],
+        compression: ["30%"],
+        density: ["uniform"],
+      },
     },
     impl: { prepare },
   });

@@ -8,7 +8,7 @@ export const TARGETS = ["50%", "60%", "70%", "80%", "90%", "95%", "2:4", "4:8", 
 
 /**
  * The `target` parameter spec of a pruning method; the sweep is what `full` runs on every case
- * (tasks narrow `quick` with their `quickMethodSweep`).
+ * (tasks narrow `quick` with their `methodValues`).
  */
 export const TARGET_PARAM = {
   type: "enum" as const,
