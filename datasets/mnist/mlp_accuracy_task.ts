@@ -473,6 +473,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
         sparsity: ["50%"],
         compression: ["30%"],
         density: ["uniform"],
+        whiten: [true],
       },
     },
     impl: { prepare },
