@@ -75,7 +75,6 @@ export function cpuCandidates(layer: Linear, options: CandidateOptions = {}): Cp
   const out = layer.outFeatures, cols = layer.inFeatures;
   const opts = (rows: number, y: Float32Array): CpuMatmulOptions => ({ batch: rows, bias, out: y });
   const dense = DenseMatrix.fromMasked(weight);
-  const csr = CsrMatrix.fromMasked(weight);
   const candidates: CpuCandidate[] = [
     {
       format: "dense",
@@ -83,13 +82,18 @@ export function cpuCandidates(layer: Linear, options: CandidateOptions = {}): Cp
       macsPerRow: out * cols,
       run: (x, rows, y) => void denseMatmul(dense, x, opts(rows, y)),
     },
-    {
+  ];
+  // A sparse format is offered only where it skips work: on a layer without zeros it can only
+  // lose, and a noisy timing must not hand the dense baseline a slower kernel.
+  const csr = CsrMatrix.fromMasked({ ...weight, mask: nonzeroMask(dense.data) });
+  if (csr.nnz < out * cols) {
+    candidates.push({
       format: "csr",
       bytes: csr.bytes,
       macsPerRow: csr.nnz,
       run: (x, rows, y) => void csrMatmul(csr, x, opts(rows, y)),
-    },
-  ];
+    });
+  }
   const nm = options.nm ? nmOf(weight, options.nm) : null;
   if (nm) {
     candidates.push({
@@ -140,8 +144,7 @@ function factorProducts(data: Float32Array, rows: number, width: number) {
     run: (x, n, y, b) => void denseMatmul(dense, x, { batch: n, bias: b, out: y }),
   }];
   if (data.some((v) => v === 0)) {
-    const mask = data.map((v) => v !== 0 ? 1 : 0);
-    const csr = CsrMatrix.fromMasked({ data, mask, shape: [rows, width] });
+    const csr = CsrMatrix.fromMasked({ data, mask: nonzeroMask(data), shape: [rows, width] });
     variants.push({
       bytes: csr.bytes,
       macs: csr.nnz,
@@ -149,6 +152,11 @@ function factorProducts(data: Float32Array, rows: number, width: number) {
     });
   }
   return variants;
+}
+
+/** 1 where the value is nonzero: what a sparse format stores of an effective weight. */
+function nonzeroMask(values: Float32Array): Float32Array {
+  return values.map((v) => v !== 0 ? 1 : 0);
 }
 
 function nmOf(
@@ -275,13 +283,16 @@ export function installFastestCpuKernels(
     });
     const x = Float32Array.from({ length: options.rows * layer.inFeatures }, () => random() - 0.5);
     const y = new Float32Array(options.rows * layer.outFeatures);
+    const times = fastestPerCall(
+      candidates.map((c) => () => c.run(x, options.rows, y)),
+      options.minMs ?? 3,
+    );
     const candidateMs: Partial<Record<CpuFormat, number>> = {};
     let best = candidates[0], bestMs = Infinity;
-    for (const c of candidates) {
-      const ms = msPerCall(() => c.run(x, options.rows, y), options.minMs ?? 3);
-      candidateMs[c.format] = ms;
-      if (ms < bestMs) [best, bestMs] = [c, ms];
-    }
+    candidates.forEach((c, i) => {
+      candidateMs[c.format] = Math.min(candidateMs[c.format] ?? Infinity, times[i]);
+      if (times[i] < bestMs) [best, bestMs] = [c, times[i]];
+    });
     choices.push({ layer, chosen: best, candidateMs });
     previous.set(layer, layer.kernel);
     layer.kernel = kernelOf(best, layer);
@@ -311,19 +322,33 @@ function kernelOf(candidate: CpuCandidate, layer: Linear): LinearKernel {
   };
 }
 
-/** Wall ms per call of `run`: two warm-up calls, then at least three calls and `minMs`. */
-function msPerCall(run: () => void, minMs: number): number {
-  run();
-  run();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (calls < 3 || elapsed < minMs) {
+/** Rounds over which {@link installFastestCpuKernels} times its candidates, interleaved. */
+const TUNE_ROUNDS = 5;
+
+/**
+ * Each run's fastest wall ms per call: two warm-up calls each, then {@link TUNE_ROUNDS} rounds
+ * that run every candidate in turn for at least minMs / rounds (and three calls), so drift and
+ * warm-up fall on all of them alike.
+ */
+function fastestPerCall(runs: readonly (() => void)[], minMs: number): number[] {
+  for (const run of runs) {
     run();
-    calls++;
-    elapsed = performance.now() - start;
+    run();
   }
-  return elapsed / calls;
+  const best = runs.map(() => Infinity);
+  for (let round = 0; round < TUNE_ROUNDS; round++) {
+    runs.forEach((run, i) => {
+      let calls = 0, elapsed = 0;
+      const start = performance.now();
+      while (calls < 3 || elapsed < minMs / TUNE_ROUNDS) {
+        run();
+        calls++;
+        elapsed = performance.now() - start;
+      }
+      best[i] = Math.min(best[i], elapsed / calls);
+    });
+  }
+  return best;
 }
 
 /**

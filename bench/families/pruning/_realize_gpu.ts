@@ -135,10 +135,12 @@ async function gpuCandidates(
     cols: layer.inFeatures,
     bias: layer.bias?.data ?? null,
   };
-  const candidates = [
-    await uploadDenseLinear(device, weights, { relu }),
-    await uploadCsrLinear(device, weights, { relu }),
-  ];
+  const candidates = [await uploadDenseLinear(device, weights, { relu })];
+  // Sparse formats only where they skip work: on a layer without zeros they can only lose, and
+  // a noisy timing must not hand the dense baseline a slower kernel.
+  if (layer.weight.effective().some((v) => v === 0)) {
+    candidates.push(await uploadCsrLinear(device, weights, { relu }));
+  }
   if (nm) {
     try {
       candidates.push(await uploadNmLinear(device, weights, { ...nm, relu }));

@@ -130,3 +130,10 @@ Deno.test("cpuCandidates() runs a factorized layer through its factors, a sparse
     assert(maxError(y, expected) < 1e-5);
   }
 });
+
+Deno.test("cpuCandidates() offers only the dense kernel for a layer without zeros", () => {
+  const model = seededMlp([8, 4, 2], 11);
+  assertEquals(cpuCandidates(model.layers[0]).map((c) => c.format), ["dense"]);
+  model.layers[0].weight.setMask(Float32Array.from({ length: 32 }, (_, i) => i === 3 ? 0 : 1));
+  assertEquals(cpuCandidates(model.layers[0]).map((c) => c.format), ["dense", "csr"]);
+});
