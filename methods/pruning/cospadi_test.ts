@@ -1,7 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
+import { correlatedInputs, gramOf, twoBatchCalibration } from "../../tests/fixtures/pruning.ts";
 import {
-  batchCalibration,
-  type Calibration,
   checkPruneTarget,
   type LayerToFactorize,
   pruneModel,
@@ -10,52 +9,6 @@ import { Mlp } from "../../bench/nn/mlp.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import { cospadiLayer, cospadiPruning, dictionarySize, ksvd } from "./cospadi.ts";
 import { svdLowRankLayer } from "./svd_lowrank.ts";
-
-/**
- * Seeded inputs [n × cols] from a quarter as many latent factors plus noise, on unequal scales,
- * with every seventh feature never lit: correlated, ill-conditioned, singular without damping.
- */
-function correlatedInputs(n: number, cols: number, seed: number): Float32Array {
-  const z = normal(mulberry32(seed));
-  const k = Math.max(2, Math.floor(cols / 4));
-  const mix = Float64Array.from({ length: k * cols }, z);
-  const scale = Float64Array.from({ length: cols }, () => Math.exp(0.7 * z()));
-  const x = new Float32Array(n * cols);
-  for (let r = 0; r < n; r++) {
-    const f = Array.from({ length: k }, z);
-    for (let j = 0; j < cols; j++) {
-      let s = 0.2 * z();
-      for (let t = 0; t < k; t++) s += f[t] * mix[t * cols + j];
-      x[r * cols + j] = j % 7 === 3 ? 0 : s * scale[j];
-    }
-  }
-  return x;
-}
-
-/** The calibration a task builds: `x` through the MLP in two batches, stopping where asked. */
-function calibrationOf(mlp: Mlp, x: Float32Array, rows: number): Calibration {
-  const half = rows / 2, features = x.length / rows;
-  return batchCalibration({
-    rows,
-    batches: 2,
-    forward: (b) =>
-      void mlp.forward(x.subarray(b * half * features, (b + 1) * half * features), half),
-    backward: () => {
-      throw new Error("cospadi needs no gradients");
-    },
-    parameters: () => mlp.parameters(),
-  });
-}
-
-function gramOf(x: Float32Array, n: number, cols: number): Float64Array {
-  const g = new Float64Array(cols * cols);
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < cols; i++) {
-      for (let j = 0; j < cols; j++) g[i * cols + j] += x[r * cols + i] * x[r * cols + j];
-    }
-  }
-  return g;
-}
 
 /** ‖(W − left·right)·Xᵀ‖² / ‖W·Xᵀ‖² from the Gram. */
 function outputError(
@@ -86,6 +39,9 @@ function nonzeros(a: ArrayLike<number>, from = 0, to = a.length): number {
   for (let i = from; i < to; i++) if (a[i] !== 0) n++;
   return n;
 }
+
+/** The inputs these tests were written on: wider scales, less noise, dead features. */
+const DEAD_AND_SPREAD = { scaleSpread: 0.7, noise: 0.2, deadFeatures: true };
 
 Deno.test("dictionarySize() keeps k/s at the ratio and the stored values nearest the budget", () => {
   assertEquals(dictionarySize(300, 784, 0.7 * 300 * 784, 2), { atoms: 176, nonzeros: 88 });
@@ -161,7 +117,7 @@ Deno.test("cospadi beats weight SVD at equal parameters on a layer that a union 
     }
     for (let x = 0; x < cols; x++) weights[r * cols + x] += 0.01 * z();
   }
-  const n = 256, inputs = correlatedInputs(n, cols, 10);
+  const n = 256, inputs = correlatedInputs(n, cols, 10, DEAD_AND_SPREAD);
   const layer: LayerToFactorize = {
     weights,
     rows,
@@ -182,7 +138,7 @@ Deno.test("cospadi beats weight SVD at equal parameters on a layer that a union 
 });
 
 Deno.test("cospadi factorizes an MLP at 20%–50% with factors that pass the gate, sparse rows of s and their indices", async () => {
-  const n = 64, x = correlatedInputs(n, 40, 3);
+  const n = 64, x = correlatedInputs(n, 40, 3, DEAD_AND_SPREAD);
   for (const compression of ["20%", "30%", "40%", "50%"]) {
     const mlp = new Mlp([40, 24, 12]);
     mlp.init(5);
@@ -191,7 +147,7 @@ Deno.test("cospadi factorizes an MLP at 20%–50% with factors that pass the gat
     const outcome = await pruneModel(cospadiPruning, params, {
       id: "test-mlp",
       model: mlp,
-      calibration: calibrationOf(mlp, x, n),
+      calibration: twoBatchCalibration(mlp, x, n),
     });
     assert(outcome.targetCheck.passed, `${compression}: ${outcome.targetCheck.description}`);
     const target = cospadiPruning.impl.target(params);
@@ -218,7 +174,7 @@ Deno.test("cospadi factorizes an MLP at 20%–50% with factors that pass the gat
 });
 
 Deno.test("cospadi is deterministic", async () => {
-  const n = 64, x = correlatedInputs(n, 40, 3);
+  const n = 64, x = correlatedInputs(n, 40, 3, DEAD_AND_SPREAD);
   const run = async () => {
     const mlp = new Mlp([40, 24, 12]);
     mlp.init(5);
@@ -228,7 +184,7 @@ Deno.test("cospadi is deterministic", async () => {
       {
         id: "test-mlp",
         model: mlp,
-        calibration: calibrationOf(mlp, x, n),
+        calibration: twoBatchCalibration(mlp, x, n),
       },
     );
     return mlp.linears().flatMap((l) => [...l.weight.data]);

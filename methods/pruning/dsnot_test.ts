@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { twoBatchCalibration } from "../../tests/fixtures/pruning.ts";
 import {
   batchCalibration,
-  type Calibration,
   checkPruneTarget,
   type MaskTarget,
   pruneModel,
@@ -260,21 +260,6 @@ Deno.test("dsnotLayer() with maxCycles 0 or a threshold above every |r| returns 
   }
 });
 
-/** The calibration a task builds: `x` [rows × features] through the MLP in two batches. */
-function calibrationOf(mlp: Mlp, x: Float32Array, rows: number): Calibration {
-  const half = rows / 2, features = x.length / rows;
-  return batchCalibration({
-    rows,
-    batches: 2,
-    forward: (b) =>
-      void mlp.forward(x.subarray(b * half * features, (b + 1) * half * features), half),
-    backward: () => {
-      throw new Error("DSnoT needs no gradients");
-    },
-    parameters: () => mlp.parameters(),
-  });
-}
-
 /** DSnoT's defaults with `overrides`, as the runner passes every declared parameter. */
 function dsnotParams(overrides: ParamValues): ParamValues {
   const defaults = Object.entries(dsnotPruning.meta.parameters).map(([k, s]) => [k, s.default]);
@@ -289,7 +274,7 @@ async function prunedMlp(method: typeof dsnotPruning, params: ParamValues) {
   const outcome = await pruneModel(method, params, {
     id: "test-mlp",
     model: mlp,
-    calibration: calibrationOf(mlp, x, 48),
+    calibration: twoBatchCalibration(mlp, x, 48),
   });
   return {
     outcome,

@@ -1,7 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
+import { correlatedInputs, gramOf, twoBatchCalibration } from "../../tests/fixtures/pruning.ts";
 import {
-  batchCalibration,
-  type Calibration,
   checkPruneTarget,
   inputWhitening,
   type LayerToFactorize,
@@ -12,53 +11,6 @@ import {
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import { lowRankRank, svdLowRankLayer, svdLowRankPruning } from "./svd_lowrank.ts";
-
-/**
- * Seeded inputs [n × cols] from a quarter as many latent factors plus noise, on unequal scales,
- * with every seventh feature never lit: correlated, ill-conditioned, singular without damping.
- */
-function correlatedInputs(n: number, cols: number, seed: number): Float32Array {
-  const z = normal(mulberry32(seed));
-  const k = Math.max(2, Math.floor(cols / 4));
-  const mix = Float64Array.from({ length: k * cols }, z);
-  const scale = Float64Array.from({ length: cols }, () => Math.exp(0.7 * z()));
-  const x = new Float32Array(n * cols);
-  for (let r = 0; r < n; r++) {
-    const f = Array.from({ length: k }, z);
-    for (let j = 0; j < cols; j++) {
-      let s = 0.2 * z();
-      for (let t = 0; t < k; t++) s += f[t] * mix[t * cols + j];
-      x[r * cols + j] = j % 7 === 3 ? 0 : s * scale[j];
-    }
-  }
-  return x;
-}
-
-/** The calibration a task builds: `x` through the MLP in two batches, stopping where asked. */
-function calibrationOf(mlp: Mlp, x: Float32Array, rows: number): Calibration {
-  const half = rows / 2, features = x.length / rows;
-  return batchCalibration({
-    rows,
-    batches: 2,
-    forward: (b) =>
-      void mlp.forward(x.subarray(b * half * features, (b + 1) * half * features), half),
-    backward: () => {
-      throw new Error("svd-lowrank needs no gradients");
-    },
-    parameters: () => mlp.parameters(),
-  });
-}
-
-/** Σ xᵀx of `x` [n × cols]. */
-function gramOf(x: Float32Array, n: number, cols: number): Float64Array {
-  const g = new Float64Array(cols * cols);
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < cols; i++) {
-      for (let j = 0; j < cols; j++) g[i * cols + j] += x[r * cols + i] * x[r * cols + j];
-    }
-  }
-  return g;
-}
 
 /** ‖(W − left·right)·Xᵀ‖² / ‖W·Xᵀ‖² from the Gram. */
 function outputError(
@@ -89,9 +41,12 @@ function outputError(
 function layerOf(rows: number, cols: number, seed: number, budget: number): LayerToFactorize {
   const z = normal(mulberry32(seed));
   const weights = Float32Array.from({ length: rows * cols }, () => z() / Math.sqrt(cols));
-  const n = 200, x = correlatedInputs(n, cols, seed + 1);
+  const n = 200, x = correlatedInputs(n, cols, seed + 1, DEAD_AND_SPREAD);
   return { weights, rows, cols, gram: gramOf(x, n, cols), samples: n, index: 0, budget };
 }
+
+/** The inputs these tests were written on: wider scales, less noise, dead features. */
+const DEAD_AND_SPREAD = { scaleSpread: 0.7, noise: 0.2, deadFeatures: true };
 
 Deno.test("lowRankRank() rounds the budget to a rank in [1, min(rows, cols)]", () => {
   assertEquals(lowRankRank(300, 784, 0.7 * 300 * 784), 152);
@@ -101,7 +56,7 @@ Deno.test("lowRankRank() rounds the budget to a rank in [1, min(rows, cols)]", (
 });
 
 Deno.test("svd-lowrank factorizes an MLP at 20%–50%, whitened or not, with factors that pass the gate", async () => {
-  const n = 64, x = correlatedInputs(n, 40, 3);
+  const n = 64, x = correlatedInputs(n, 40, 3, DEAD_AND_SPREAD);
   for (const compression of ["20%", "30%", "40%", "50%"]) {
     for (const whiten of [true, false]) {
       const mlp = new Mlp([40, 24, 12]);
@@ -111,7 +66,7 @@ Deno.test("svd-lowrank factorizes an MLP at 20%–50%, whitened or not, with fac
       const outcome = await pruneModel(svdLowRankPruning, params, {
         id: "test-mlp",
         model: mlp,
-        calibration: calibrationOf(mlp, x, n),
+        calibration: twoBatchCalibration(mlp, x, n),
       });
       const label = `${compression} whiten=${whiten}`;
       assert(outcome.targetCheck.passed, `${label}: ${outcome.targetCheck.description}`);
@@ -134,13 +89,13 @@ Deno.test("svd-lowrank factorizes an MLP at 20%–50%, whitened or not, with fac
 });
 
 Deno.test("svd-lowrank's gate fails when a weight is not its factors' product", async () => {
-  const n = 64, x = correlatedInputs(n, 40, 3);
+  const n = 64, x = correlatedInputs(n, 40, 3, DEAD_AND_SPREAD);
   const mlp = new Mlp([40, 24, 12]);
   mlp.init(5);
   const outcome = await pruneModel(
     svdLowRankPruning,
     { compression: "30%", whiten: true, damping: 0.01 },
-    { id: "test-mlp", model: mlp, calibration: calibrationOf(mlp, x, n) },
+    { id: "test-mlp", model: mlp, calibration: twoBatchCalibration(mlp, x, n) },
   );
   mlp.layers[1].weight.data[3] += 0.5;
   const check = checkPruneTarget(mlp, outcome.target, outcome.report);
@@ -165,14 +120,14 @@ Deno.test("svdLowRankLayer() whitened is the best rank-r fit of the layer's outp
 });
 
 Deno.test("svd-lowrank is deterministic", async () => {
-  const n = 64, x = correlatedInputs(n, 40, 3);
+  const n = 64, x = correlatedInputs(n, 40, 3, DEAD_AND_SPREAD);
   const run = async () => {
     const mlp = new Mlp([40, 24, 12]);
     mlp.init(5);
     await pruneModel(svdLowRankPruning, { compression: "40%", whiten: true, damping: 0.01 }, {
       id: "test-mlp",
       model: mlp,
-      calibration: calibrationOf(mlp, x, n),
+      calibration: twoBatchCalibration(mlp, x, n),
     });
     return mlp.linears().flatMap((l) => [...l.weight.data]);
   };

@@ -1,11 +1,11 @@
 // SparseGPT's core (the family's _sparsegpt.ts): sparseGptLayer against the paper's OBS
 // updates with explicit inverses, its edge cases, and the layer-by-layer loop.
 import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { correlatedInputs, gramOf, twoBatchCalibration } from "../../../tests/fixtures/pruning.ts";
 import { collectInputGram } from "../../nn/hooks.ts";
 import { Mlp } from "../../nn/mlp.ts";
 import { mulberry32, normal } from "../../random.ts";
 import {
-  batchCalibration,
   type Calibration,
   layerMask,
   type MaskTarget,
@@ -22,38 +22,6 @@ const TARGETS: MaskTarget[] = [
   { pattern: "n:m", n: 2, m: 4 },
   { pattern: "n:m", n: 4, m: 8 },
 ];
-
-/**
- * Seeded inputs [n × cols] with correlated features (a quarter as many latent factors, plus
- * noise) on unequal scales, the way real activations look to a layer.
- */
-function correlatedInputs(n: number, cols: number, seed: number): Float32Array {
-  const z = normal(mulberry32(seed));
-  const k = Math.max(2, Math.floor(cols / 4));
-  const mix = Float64Array.from({ length: k * cols }, z);
-  const scale = Float64Array.from({ length: cols }, () => Math.exp(0.5 * z()));
-  const x = new Float32Array(n * cols);
-  for (let r = 0; r < n; r++) {
-    const f = Array.from({ length: k }, z);
-    for (let j = 0; j < cols; j++) {
-      let s = 0.3 * z();
-      for (let t = 0; t < k; t++) s += f[t] * mix[t * cols + j];
-      x[r * cols + j] = s * scale[j];
-    }
-  }
-  return x;
-}
-
-/** Σ xᵀx of x [n × cols]. */
-function gramOf(x: ArrayLike<number>, n: number, cols: number): Float64Array {
-  const g = new Float64Array(cols * cols);
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < cols; i++) {
-      for (let j = 0; j < cols; j++) g[i * cols + j] += x[r * cols + i] * x[r * cols + j];
-    }
-  }
-  return g;
-}
 
 /** A seeded layer [rows × cols] and the Gram of correlated inputs. */
 function seededLayer(rows: number, cols: number, seed: number, n = 256) {
@@ -149,24 +117,6 @@ function naiveSparseGpt(
     }
   }
   return { weights: w, mask: Float32Array.from(keep) };
-}
-
-/**
- * The calibration a task builds: `x` [rows × features] through the MLP in two batches, each
- * stopping at the layer `run({ until })` names.
- */
-function calibrationOf(mlp: Mlp, x: Float32Array, rows: number): Calibration {
-  const half = rows / 2, features = x.length / rows;
-  return batchCalibration({
-    rows,
-    batches: 2,
-    forward: (b) =>
-      void mlp.forward(x.subarray(b * half * features, (b + 1) * half * features), half),
-    backward: () => {
-      throw new Error("SparseGPT needs no gradients");
-    },
-    parameters: () => mlp.parameters(),
-  });
 }
 
 /** A calibration that ignores `until` and runs the whole model on `x` at once. */
@@ -303,12 +253,12 @@ Deno.test("sparseGptPrune() prunes the second layer on the outputs of the pruned
     return mlp;
   };
   const mlp = fresh(), dense = fresh();
-  sparseGptPrune(mlp, calibrationOf(mlp, x, n), HALF, { blockSize: 4, damping: 0.01 });
+  sparseGptPrune(mlp, twoBatchCalibration(mlp, x, n), HALF, { blockSize: 4, damping: 0.01 });
   // The second layer's inputs as the pruned first layer makes them, and as the dense one does,
   // in the calibration's batches (each batch's Gram is a float32 product).
   const inputsOf = (model: Mlp) => {
     const gram = collectInputGram(model.layers[1]);
-    calibrationOf(model, x, n).run();
+    twoBatchCalibration(model, x, n).run();
     gram.detach();
     return gram.value();
   };
