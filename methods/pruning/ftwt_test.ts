@@ -1,11 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
-import {
-  batchCalibration,
-  type Calibration,
-  executedMacShare,
-  pruneModel,
-  zeroMacCounters,
-} from "../../bench/families/pruning/mod.ts";
+import { forwardCalibration, mlpCalibration } from "../../tests/fixtures/pruning.ts";
+import { executedMacShare, pruneModel, zeroMacCounters } from "../../bench/families/pruning/mod.ts";
 import { Gpt } from "../../bench/nn/gpt.ts";
 import { Linear } from "../../bench/nn/layers.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
@@ -39,32 +34,6 @@ function inputs(n: number, cols: number, seed: number): Float32Array {
     }
   }
   return x;
-}
-
-/** `x` [rows × features] through the model in batches of 64. */
-function calibrationOf(forward: (b: number) => void, rows: number, batches: number): Calibration {
-  return batchCalibration({
-    rows,
-    batches,
-    forward,
-    backward() {
-      throw new Error("FTWT needs no gradients");
-    },
-    parameters: () => [],
-  });
-}
-
-function mlpCalibration(model: Mlp, x: Float32Array, rows: number): Calibration {
-  const f = x.length / rows, b = 64;
-  return calibrationOf(
-    (i) =>
-      void model.forward(
-        x.subarray(i * b * f, Math.min(rows, (i + 1) * b) * f),
-        Math.min(b, rows - i * b),
-      ),
-    rows,
-    Math.ceil(rows / b),
-  );
 }
 
 function randomPredictor(inF: number, out: number, hidden: number, seed: number): FtwtPredictor {
@@ -245,7 +214,7 @@ Deno.test("ftwt refuses a share beyond what its gated layers can skip, and a mod
   const model = new Gpt({ vocab: 30, context: 16, dim: 24, heads: 3, layers: 1 });
   model.init(9);
   const ids = Int32Array.from({ length: 4 * 16 }, (_, i) => (i * 7) % 30);
-  const calibration = calibrationOf(() => void model.forward(ids, 4), 64, 1);
+  const calibration = forwardCalibration(() => void model.forward(ids, 4), 64, 1);
   let error = assertThrows(
     () => ftwtPrune(model, calibration, { sparsity: 0.7, mass: 0.9, epochs: 1, seed: 0 }),
     Error,
@@ -281,7 +250,7 @@ Deno.test("ftwt's kernels export to ONNX and onnxruntime-web gives the engine's 
   gpt.init(9);
   const u = mulberry32(4);
   const ids = Int32Array.from({ length: 8 * 16 }, () => Math.floor(u() * 30));
-  ftwtPrune(gpt, calibrationOf(() => void gpt.forward(ids, 8), 128, 1), {
+  ftwtPrune(gpt, forwardCalibration(() => void gpt.forward(ids, 8), 128, 1), {
     sparsity: 0.3,
     mass: 0.9,
     epochs: 10,

@@ -1,11 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
-import {
-  batchCalibration,
-  type Calibration,
-  executedMacShare,
-  pruneModel,
-  zeroMacCounters,
-} from "../../bench/families/pruning/mod.ts";
+import { forwardCalibration, mlpCalibration } from "../../tests/fixtures/pruning.ts";
+import { executedMacShare, pruneModel, zeroMacCounters } from "../../bench/families/pruning/mod.ts";
 import { Gpt } from "../../bench/nn/gpt.ts";
 import { Linear } from "../../bench/nn/layers.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
@@ -33,31 +28,6 @@ function inputs(n: number, cols: number, seed: number): Float32Array {
     }
   }
   return x;
-}
-
-function calibrationOf(forward: (b: number) => void, rows: number, batches: number): Calibration {
-  return batchCalibration({
-    rows,
-    batches,
-    forward,
-    backward() {
-      throw new Error("R-Sparse needs no gradients");
-    },
-    parameters: () => [],
-  });
-}
-
-function mlpCalibration(model: Mlp, x: Float32Array, rows: number): Calibration {
-  const f = x.length / rows, b = 64;
-  return calibrationOf(
-    (i) =>
-      void model.forward(
-        x.subarray(i * b * f, Math.min(rows, (i + 1) * b) * f),
-        Math.min(b, rows - i * b),
-      ),
-    rows,
-    Math.ceil(rows / b),
-  );
 }
 
 function layerOf(inF: number, out: number, seed: number): Linear {
@@ -232,7 +202,7 @@ Deno.test("r-sparse's kernels export to ONNX and onnxruntime-web gives the engin
   gpt.init(9);
   const u = mulberry32(4);
   const ids = Int32Array.from({ length: 8 * 16 }, () => Math.floor(u() * 30));
-  const { plans } = rSparsePrune(gpt, calibrationOf(() => void gpt.forward(ids, 8), 128, 1), {
+  const { plans } = rSparsePrune(gpt, forwardCalibration(() => void gpt.forward(ids, 8), 128, 1), {
     sparsity: 0.5,
   });
   assertEquals(plans.length, 9);
