@@ -382,7 +382,8 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             const classes = cpuLogits.length / batch;
             return await finishWith(checkOutput(logits, "GPU"), {
               flopsRatio: net.flops / net.denseFlops,
-              kernel: net.choices.map((c) => c.chosen.format).join(","),
+              kernel: net.choices.map((c) => `${c.shrunk ? "shrunk-" : ""}${c.chosen.format}`)
+                .join(","),
               flops: net.flops,
               metrics: gpuChainMetrics(net),
               dumps: [
