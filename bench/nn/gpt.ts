@@ -131,19 +131,48 @@ export class Gpt {
 
   /** Logits [batch·seq × vocab] for `ids` [batch × seq]. */
   forward(ids: Int32Array, batch: number): Float32Array {
+    return this.forwardFrom(ids, batch);
+  }
+
+  /**
+   * Logits for `ids` [batch × seq], optionally starting at a block with the residual stream it
+   * reads (`from`: what `blockInput` reported for that block on the same ids and an unchanged
+   * model before it), reporting each block's input on the way (block `blocks.length` is the
+   * final norm's). For passes that are not
+   * followed by a backward one (a resumed pass leaves the earlier blocks' state stale).
+   */
+  forwardFrom(
+    ids: Int32Array,
+    batch: number,
+    options: {
+      from?: { block: number; input: Float32Array };
+      blockInput?: (block: number, input: Float32Array) => void;
+    } = {},
+  ): Float32Array {
     const seq = ids.length / batch;
     if (!Number.isInteger(seq) || seq > this.config.context) {
       throw new RangeError(
         `Cannot run ${ids.length} tokens as ${batch} rows: seq must be an integer ≤ ${this.config.context}`,
       );
     }
-    const pos = new Int32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) pos[i] = i % seq;
-    const x = this.tokens.forward(ids);
-    const p = this.positions.forward(pos);
-    for (let i = 0; i < x.length; i++) x[i] += p[i];
-    let h = x;
-    for (const block of this.blocks) h = block.forward(h, batch, seq);
+    let h: Float32Array, first = 0;
+    if (options.from) {
+      // A copy: the caller keeps its cached input.
+      h = Float32Array.from(options.from.input);
+      first = options.from.block;
+    } else {
+      const pos = new Int32Array(ids.length);
+      for (let i = 0; i < ids.length; i++) pos[i] = i % seq;
+      h = this.tokens.forward(ids);
+      const p = this.positions.forward(pos);
+      for (let i = 0; i < h.length; i++) h[i] += p[i];
+    }
+    for (let k = first; k < this.blocks.length; k++) {
+      options.blockInput?.(k, h);
+      h = this.blocks[k].forward(h, batch, seq);
+    }
+    // "Block" blocks.length: the final norm and the head's input.
+    options.blockInput?.(this.blocks.length, h);
     return this.head.forward(this.lnF.forward(h, batch * seq), batch * seq);
   }
 

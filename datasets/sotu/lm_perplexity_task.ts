@@ -47,6 +47,7 @@ import { type LmWindow, scoreBytesWith, scoreWindows } from "./lm_eval.ts";
 import { exportGptOnnx } from "../../bench/nn/onnx.ts";
 import { ortGptLogits, ortSession } from "../../bench/nn/ort.ts";
 import { loadMobyDick, MOBY_SHA256 } from "./moby_dick.ts";
+import { BlockInputCache } from "./block_input_cache.ts";
 import { loadReferenceLm } from "./reference_lm.ts";
 import { loadSotuSpeeches, sotuSplitBytes } from "./sotu.ts";
 
@@ -83,10 +84,12 @@ function calibrationOf(
     const s = b * CALIBRATION_BATCH, n = Math.min(CALIBRATION_BATCH, count - s);
     return { x: ids.subarray(s * t, (s + n) * t), y: targets.subarray(s * t, (s + n) * t), n };
   };
+  // Layer-by-layer methods ask for one layer's inputs at a time: resume inside the model.
+  const cache = new BlockInputCache(model);
   const calibration = batchCalibration({
     rows: count * t,
     batches: Math.ceil(count / CALIBRATION_BATCH),
-    forward: (b) => void model.forward(batch(b).x, batch(b).n),
+    forward: (b, until) => cache.forward(b, batch(b).x, batch(b).n, until),
     backward(b) {
       const { x, y, n } = batch(b);
       model.backward(softmaxCrossEntropy(model.forward(x, n), y).dlogits);

@@ -43,8 +43,11 @@ export interface CalibrationBatches {
   /** Rows over every batch (images or tokens). */
   rows: number;
   batches: number;
-  /** Runs batch `b` forward through the model as it is now. */
-  forward(b: number): void;
+  /**
+   * Runs batch `b` forward through the model as it is now; `until`, when given, is the layer
+   * whose input is all the pass must reach (a source may resume from a cached state before it).
+   */
+  forward(b: number, until?: Linear): void;
   /** Runs batch `b` forward and backward, adding to the parameters' gradients. */
   backward(b: number): void;
   /** Runs batch `b` forward and returns its logits; without it `batchLogits` throws. */
@@ -78,7 +81,7 @@ export function batchCalibration(source: CalibrationBatches): Calibration {
       try {
         for (let b = 0; b < source.batches; b++) {
           try {
-            source.forward(b);
+            source.forward(b, until);
           } catch (e) {
             if (e !== STOP) throw e;
           }
