@@ -8,6 +8,7 @@ import {
   calibrationSample,
   combineChecks,
   compareLogits,
+  cpuKernelLabel,
   cpuKernelMetrics,
   createGpuChain,
   engineCheck,
@@ -330,11 +331,6 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             seed: ctx.seed,
           });
           zeroMacCounters(p.model);
-          let removed = false;
-          const remove = () => {
-            if (!removed) installed.remove();
-            removed = true;
-          };
           // A batch-1 forward takes about 0.1 ms: each sample repeats it for minSampleMs.
           const timer = wallTimer(() => void p.model.forward(input, batch), {
             targetSampleMs: ctx.minSampleMs,
@@ -346,12 +342,10 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
               const logits = p.model.forward(input, batch);
               const flopsRatio = executedMacShare(p.model);
               const metrics = cpuKernelMetrics(installed);
-              remove();
+              installed.remove();
               return await finishWith(checkOutput(logits, "WebAssembly kernel"), {
                 flopsRatio,
-                kernel: p.model.layers.map((l) =>
-                  installed.choices.find((c) => c.layer === l)?.chosen.format ?? "per-input"
-                ).join(","),
+                kernel: cpuKernelLabel(installed, p.model.layers),
                 flops: 2 * metrics.kernel_mac_share * denseMacs(p.model) * batch,
                 metrics,
                 dumps: [inputDump, {
@@ -361,7 +355,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
                 }],
               });
             },
-            dispose: remove,
+            dispose: () => installed.remove(),
           };
         }
         const net = await createGpuChain(gpu!, {

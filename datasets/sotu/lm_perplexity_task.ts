@@ -8,6 +8,7 @@ import {
   calibrationSample,
   combineChecks,
   compareLogits,
+  cpuKernelLabel,
   cpuKernelMetrics,
   engineCheck,
   executedMacShare,
@@ -307,11 +308,6 @@ async function prepare(
       });
       // From here the counters see the timed window only (calibration passes excluded).
       zeroMacCounters(p.model);
-      let removed = false;
-      const remove = () => {
-        if (!removed) installed.remove();
-        removed = true;
-      };
       const timer = wallTimer(() => void p.model.forward(window, 1), {
         targetSampleMs: ctx.minSampleMs,
       });
@@ -323,7 +319,7 @@ async function prepare(
           // What the timed passes executed.
           const flopsRatio = executedMacShare(p.model);
           const kernels = cpuKernelMetrics(installed);
-          remove();
+          installed.remove();
           const { passed, maxAbsError } = compareLogits(logits, reference);
           const q = await quality(p.model, p.outcome);
           return {
@@ -342,9 +338,7 @@ async function prepare(
               nominalDensity: p.outcome.nominalDensity,
               realizedDensity: p.outcome.realizedDensity,
               flopsRatio,
-              kernel: p.model.linears().map((l) =>
-                installed.choices.find((c) => c.layer === l)?.chosen.format ?? "per-input"
-              ).join(","),
+              kernel: cpuKernelLabel(installed, p.model.linears()),
             },
             flops: null,
             dumps: ctx.dump
@@ -360,7 +354,7 @@ async function prepare(
               : [],
           };
         },
-        dispose: remove,
+        dispose: () => installed.remove(),
       };
     },
     dispose() {},

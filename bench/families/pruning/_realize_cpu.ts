@@ -253,8 +253,21 @@ export interface InstalledCpuKernels {
   choices: CpuLayerChoice[];
   /** Wall time of building and timing every candidate. */
   tuneMs: number;
-  /** Restores every layer's previous kernel (the engine's dense product for most). */
+  /**
+   * Restores every layer's previous kernel (the engine's dense product for most); calling it
+   * again changes nothing.
+   */
   remove(): void;
+}
+
+/**
+ * What ran each of `layers`, in order, as a cell's `sparsity.kernel`: the chosen format, or
+ * "per-input" for a layer that kept its own (a per-input method's) kernel.
+ */
+export function cpuKernelLabel(installed: InstalledCpuKernels, layers: readonly Linear[]): string {
+  return layers.map((l) =>
+    installed.choices.find((c) => c.layer === l)?.chosen.format ?? "per-input"
+  ).join(",");
 }
 
 /**
