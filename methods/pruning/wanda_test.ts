@@ -1,33 +1,8 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import {
-  type Calibration,
-  checkPruneTarget,
-  pruneModel,
-} from "../../bench/families/pruning/mod.ts";
+import { countingCalibration } from "../../tests/fixtures/pruning.ts";
+import { checkPruneTarget, pruneModel } from "../../bench/families/pruning/mod.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { wandaPruning } from "./wanda.ts";
-
-/** Calibration that feeds `x` ([rows × inputs]) through the model in one batch, counting runs. */
-function calibrationOf(model: Mlp, x: number[], rows: number): Calibration & { runs: number } {
-  const input = Float32Array.from(x);
-  const calibration = {
-    rows,
-    runs: 0,
-    run() {
-      calibration.runs++;
-      model.forward(input, rows);
-    },
-    gradients() {
-      throw new Error("Wanda needs no gradients");
-    },
-    batches: 1,
-    batchLogits: () => model.forward(input, rows),
-    batchBackward() {
-      throw new Error("Wanda needs no gradients");
-    },
-  };
-  return calibration;
-}
 
 Deno.test("wanda realizes every target on an MLP and its N:M masks pass the gate", async () => {
   const x = Array.from({ length: 16 * 20 }, (_, i) => Math.sin(i * 0.37) + (i % 3));
@@ -37,7 +12,7 @@ Deno.test("wanda realizes every target on an MLP and its N:M masks pass the gate
     const outcome = await pruneModel(wandaPruning, { target }, {
       id: "test-mlp",
       model,
-      calibration: calibrationOf(model, x, 16),
+      calibration: countingCalibration(model, x, 16),
     });
     assert(outcome.targetCheck.passed, `${target}: ${outcome.targetCheck.description}`);
     assert(checkPruneTarget(model, outcome.target).passed);

@@ -1,21 +1,8 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
-import { Mlp } from "../../nn/mlp.ts";
+import { maxError, seededMlp } from "../../../tests/fixtures/pruning.ts";
 import { mulberry32 } from "../../random.ts";
+import type { Mlp } from "../../nn/mlp.ts";
 import { cpuCandidates, cpuKernelMetrics, installFastestCpuKernels } from "./mod.ts";
-
-function seededMlp(sizes: number[], seed: number): Mlp {
-  const model = new Mlp(sizes);
-  model.init(seed);
-  const random = mulberry32(seed + 1);
-  for (const l of model.layers) l.bias?.data.forEach((_, i, b) => b[i] = random() - 0.5);
-  return model;
-}
-
-function maxError(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 const MASKS = {
   /** A third of the weights, unstructured. */
@@ -96,6 +83,7 @@ Deno.test("installFastestCpuKernels() leaves a layer's own per-input kernel in p
   model.layers[0].kernel = own;
   const installed = installFastestCpuKernels(model.layers, { rows: 2, seed: 0, minMs: 0 });
   assertEquals(installed.choices.map((c) => c.layer), [model.layers[1]]);
+  installed.remove();
   installed.remove();
   assertEquals(model.layers[0].kernel, own);
   assertEquals(model.layers[1].kernel, null);

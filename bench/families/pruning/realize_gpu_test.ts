@@ -1,22 +1,7 @@
 import { assert, assertEquals } from "../../../tests/assert.ts";
+import { maxError, seededMlp } from "../../../tests/fixtures/pruning.ts";
 import { testGpu } from "../../../tests/gpu.ts";
-import { Mlp } from "../../nn/mlp.ts";
-import { mulberry32 } from "../../random.ts";
 import { createGpuChain, gpuChainMetrics } from "./mod.ts";
-
-function seededMlp(sizes: number[], seed: number): Mlp {
-  const model = new Mlp(sizes);
-  model.init(seed);
-  const random = mulberry32(seed + 1);
-  for (const l of model.layers) l.bias?.data.forEach((_, i, b) => b[i] = random() - 0.5);
-  return model;
-}
-
-function maxError(a: Float32Array, b: Float32Array): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
 
 Deno.test({
   name: "createGpuChain() gives the engine's logits, shrunk over dead units or not",

@@ -1,31 +1,10 @@
 // Wanda's core (the family's _wanda.ts): the score, the per-row comparison, N:M, and the
 // layer-by-layer loop on inputs recomputed through the already-pruned layers.
 import { assertEquals } from "../../../tests/assert.ts";
+import { countingCalibration } from "../../../tests/fixtures/pruning.ts";
 import { collectInputNorms } from "../../nn/hooks.ts";
 import { Mlp } from "../../nn/mlp.ts";
-import { batchCalibration, type Calibration, rowMask, wandaPrune, wandaScores } from "./mod.ts";
-
-/** Calibration that feeds `x` ([rows × inputs]) through the model in one batch, counting runs. */
-function calibrationOf(model: Mlp, x: number[], rows: number): Calibration & { runs: number } {
-  const input = Float32Array.from(x);
-  const calibration = {
-    rows,
-    runs: 0,
-    run() {
-      calibration.runs++;
-      model.forward(input, rows);
-    },
-    gradients() {
-      throw new Error("Wanda needs no gradients");
-    },
-    batches: 1,
-    batchLogits: () => model.forward(input, rows),
-    batchBackward() {
-      throw new Error("Wanda needs no gradients");
-    },
-  };
-  return calibration;
-}
+import { batchCalibration, rowMask, wandaPrune, wandaScores } from "./mod.ts";
 
 Deno.test("wandaScores() is |W_ij|·‖X_j‖₂", () => {
   const model = new Mlp([2, 2]);
@@ -39,7 +18,7 @@ Deno.test("wandaPrune() compares scores within each output row, not over the lay
   // (40 and 240) would both be in row 1; magnitude alone would keep input 0 of row 0.
   const model = new Mlp([2, 2]);
   model.layers[0].weight.data.set([4, -1, -40, 30]);
-  wandaPrune(model, calibrationOf(model, [0, 8, 1, 0], 2), {
+  wandaPrune(model, countingCalibration(model, [0, 8, 1, 0], 2), {
     pattern: "unstructured",
     sparsity: 0.5,
   });
@@ -55,7 +34,7 @@ Deno.test("wandaPrune() scores a layer on the inputs recomputed through the alre
   const model = new Mlp([2, 2, 2]);
   model.layers[0].weight.data.set([1, 0.9, 0.1, 2]);
   model.layers[1].weight.data.set([1, 0.7, 1, 1]);
-  const calibration = calibrationOf(model, [1, 1], 1);
+  const calibration = countingCalibration(model, [1, 1], 1);
   wandaPrune(model, calibration, { pattern: "unstructured", sparsity: 0.5 });
   assertEquals([...model.layers[0].weight.mask!], [1, 0, 0, 1]);
   assertEquals([...model.layers[1].weight.mask!], [0, 1, 0, 1]);
@@ -85,10 +64,10 @@ Deno.test("wandaPrune() keeps N of every M consecutive inputs per row by score",
   };
   const x = [4, 1, 1, 1, 1, 1, 1, 4];
   const two = make();
-  wandaPrune(two, calibrationOf(two, x, 1), { pattern: "n:m", n: 2, m: 4 });
+  wandaPrune(two, countingCalibration(two, x, 1), { pattern: "n:m", n: 2, m: 4 });
   assertEquals([...two.layers[0].weight.mask!], [1, 0, 0, 1, 1, 0, 0, 1]);
   const one = make();
-  wandaPrune(one, calibrationOf(one, x, 1), { pattern: "n:m", n: 1, m: 4 });
+  wandaPrune(one, countingCalibration(one, x, 1), { pattern: "n:m", n: 1, m: 4 });
   assertEquals([...one.layers[0].weight.mask!], [1, 0, 0, 0, 1, 0, 0, 0]);
 });
 
@@ -105,7 +84,7 @@ Deno.test("wandaPrune()'s masks are the same whether the calibration stops at ea
         backward: () => {},
         parameters: () => model.parameters(),
       })
-      : calibrationOf(model, [...x], 12);
+      : countingCalibration(model, [...x], 12);
     wandaPrune(model, calibration, { pattern: "unstructured", sparsity: 0.6 });
     return model.linears().map((l) => [...l.weight.mask!]);
   };
