@@ -1,14 +1,13 @@
 // Scoring by readout, for tasks where each scored query has one right key (a needle, a recalled
 // pair): which key dominated the output, whether the method kept the right key at all, and the
-// dense attention mass on what it kept, each averaged over the scored rows with a seeded
-// bootstrap interval over them.
+// dense attention mass on what it kept (the keys the GPU attended, as the gate matched them),
+// each averaged over the scored rows with a seeded bootstrap interval over them.
 import {
   attendRow,
   type AttentionInputs,
   type AttentionShape,
   denseKeys,
   queryOffset,
-  type RowReference,
   type ScoredRow,
 } from "../../bench/families/attention/mod.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
@@ -51,7 +50,8 @@ function withInterval(name: string, perRow: number[]): Record<string, number> {
 }
 
 /**
- * A scorer for `prepareAttentionCase`: per scored row, the right key is `answers[i]`.
+ * A scorer for `prepareAttentionCase`: per scored row, the right key is `answers[i]`; the keys
+ * a row attended are the ones the case hands it (the GPU's selection as the gate matched it).
  *
  * @returns accuracy (the output reads out as the right key) and mass_recall, each with its
  *   `_ci95_low` / `_ci95_high` (seeded bootstrap over the rows), and kept (the method attends to
@@ -59,17 +59,20 @@ function withInterval(name: string, perRow: number[]): Record<string, number> {
  */
 export function readoutScorer(
   spec: ReadoutSpec,
-): (rowOut: (i: number) => ArrayLike<number>, reference: RowReference[]) => Record<string, number> {
+): (
+  rowOut: (i: number) => ArrayLike<number>,
+  rowKeys: (i: number) => Int32Array,
+) => Record<string, number> {
   const { inputs, shape, rows, answers, names } = spec;
   const denseWeights = rows.map(({ head, row }) =>
     attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).weights
   );
-  return (rowOut, reference) => {
+  return (rowOut, rowKeys) => {
     const hits = rows.map((at, i) => readOut(rowOut(i), inputs, shape, at) === answers[i] ? 1 : 0);
-    const kept = reference.filter((r, i) => r.keys.includes(answers[i])).length;
-    const mass = reference.map((r, i) => {
+    const kept = rows.filter((_, i) => rowKeys(i).includes(answers[i])).length;
+    const mass = rows.map((_, i) => {
       let sum = 0;
-      for (const key of r.keys) sum += denseWeights[i][key];
+      for (const key of rowKeys(i)) sum += denseWeights[i][key];
       return sum;
     });
     return {

@@ -6,6 +6,8 @@ import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  ATTENTION_CHECK_SEQ,
+  ATTENTION_GATE_METRICS,
   type AttentionShape,
   prepareAttentionCase,
 } from "../../bench/families/attention/mod.ts";
@@ -16,7 +18,6 @@ import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./need
 /** Words used: the most frequent, minus the first 100 (punctuation and function words). */
 const SKIP_WORDS = 100;
 const VOCABULARY_WORDS = 20_000;
-const CHECK_SEQ = 203;
 
 async function vocabulary(
   seed: number,
@@ -56,7 +57,7 @@ async function prepare(
   const options = { ...DEFAULT_NEEDLE_OPTIONS, depth: caseParams.depth };
   const vocab = await vocabulary(ctx.seed);
   const { inputs, layout } = buildNeedleInputs(shape, vocab, { ...options, seed: ctx.seed });
-  const checkShape = { ...shape, heads: 2, seq: CHECK_SEQ };
+  const checkShape = { ...shape, heads: 2, seq: ATTENTION_CHECK_SEQ };
   const check = buildNeedleInputs(checkShape, vocab, { ...options, seed: ctx.seed ^ 0x5eed });
   const { rows, keys: needles } = readoutRows(
     shape.heads,
@@ -105,6 +106,7 @@ export const needleRetrieval = defineTask({
       description: "share of dense softmax mass on the kept keys, needle queries",
       higherIsBetter: true,
     },
+    ...ATTENTION_GATE_METRICS,
     ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",

@@ -6,13 +6,13 @@ import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  ATTENTION_CHECK_SEQ,
+  ATTENTION_GATE_METRICS,
   type AttentionShape,
   prepareAttentionCase,
 } from "../../bench/families/attention/mod.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
 import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
-
-const CHECK_SEQ = 211;
 
 async function prepare(
   caseParams: { heads: number; seq: number; pairs: number },
@@ -26,7 +26,7 @@ async function prepare(
   };
   const options = { ...DEFAULT_RECALL_OPTIONS, pairs: caseParams.pairs };
   const { inputs, layout } = buildRecallInputs(shape, ctx.seed, options);
-  const checkShape = { ...shape, heads: 2, seq: CHECK_SEQ };
+  const checkShape = { ...shape, heads: 2, seq: ATTENTION_CHECK_SEQ };
   const check = buildRecallInputs(checkShape, ctx.seed ^ 0x5eed, {
     ...options,
     pairs: Math.min(options.pairs, 32),
@@ -73,6 +73,7 @@ export const associativeRecall = defineTask({
       description: "share of dense softmax mass on the kept keys, query rows",
       higherIsBetter: true,
     },
+    ...ATTENTION_GATE_METRICS,
     ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",

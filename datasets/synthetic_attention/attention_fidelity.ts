@@ -7,6 +7,8 @@ import { bootstrapInterval } from "../../bench/stats.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
   attendRow,
+  ATTENTION_CHECK_SEQ,
+  ATTENTION_GATE_METRICS,
   type AttentionInputs,
   type AttentionShape,
   denseKeys,
@@ -18,8 +20,7 @@ import { generateAttentionInputs } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
 const SAMPLED_ROWS_PER_HEAD = 32;
-/** The small, odd-sized input every method's GPU output is checked on in full. */
-const CHECK_SEQ = 317;
+/** Heads of the check input every method's GPU output is checked on in full. */
 const CHECK_HEADS = 2;
 /** Decoding steps of the check input of a decoding case. */
 const CHECK_DECODE_STEPS = 5;
@@ -112,6 +113,25 @@ export function qualityAgainstDense(
 }
 
 /**
+ * The check input of a structured case of `shape`: ATTENTION_CHECK_SEQ keys, 2 heads, at most 5
+ * decoding queries, generated from the run's seed ^ 0x5eed.
+ */
+export function structuredCheckInput(
+  shape: AttentionShape,
+  seed: number,
+): { shape: AttentionShape; inputs: AttentionInputs } {
+  const checkShape = {
+    ...shape,
+    heads: CHECK_HEADS,
+    seq: ATTENTION_CHECK_SEQ,
+    ...(shape.queries === undefined
+      ? {}
+      : { queries: Math.min(shape.queries, CHECK_DECODE_STEPS) }),
+  };
+  return { shape: checkShape, inputs: generateAttentionInputs(checkShape, seed ^ 0x5eed) };
+}
+
+/**
  * A case of structured synthetic heads: prefill when `shape.queries` is absent, decoding steps
  * otherwise. Shared by `attention-fidelity` and `attention-decoding`.
  */
@@ -122,22 +142,15 @@ export async function prepareStructuredCase(
   const inputs = generateAttentionInputs(shape, ctx.seed);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
-  const checkShape = {
-    ...shape,
-    heads: CHECK_HEADS,
-    seq: CHECK_SEQ,
-    ...(shape.queries === undefined
-      ? {}
-      : { queries: Math.min(shape.queries, CHECK_DECODE_STEPS) }),
-  };
+  const check = structuredCheckInput(shape, ctx.seed);
   return await prepareAttentionCase({
     shape,
     inputs,
     datasetSha256: await sha256Hex(inputs.q, inputs.k, inputs.v),
     rows,
-    checkShape,
-    checkInputs: generateAttentionInputs(checkShape, ctx.seed ^ 0x5eed),
-    score: (rowOut, reference) => qualityAgainstDense(rowOut, (i) => reference[i].keys, dense),
+    checkShape: check.shape,
+    checkInputs: check.inputs,
+    score: (rowOut, rowKeys) => qualityAgainstDense(rowOut, rowKeys, dense),
   }, ctx);
 }
 
@@ -161,6 +174,7 @@ export const attentionFidelity = defineTask({
         "share of dense softmax mass on the keys the method attends to, mean over sampled rows",
       higherIsBetter: true,
     },
+    ...ATTENTION_GATE_METRICS,
     ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",

@@ -14,9 +14,12 @@ import {
   densePairsPerHead,
   float32Dot4,
   keepCount,
+  MAX_TIE_ALTERNATIVES,
+  nearTieSwaps,
   perInputCache,
   queryCount,
   queryOffset,
+  relativeNearTie,
   selectedKeys,
   setupKeyMasks,
   topBoundaryIsNearTie,
@@ -73,6 +76,8 @@ export interface HipChoice {
   nearTie: boolean;
   /** Levels of the tree that were scored. */
   levels: number;
+  /** The chosen keys with one near-tie (at any level) broken the other way, each as `keys`. */
+  alternatives: Int32Array[];
 }
 
 /**
@@ -98,7 +103,12 @@ export function hipSearch(
       ),
     );
   if (b.keep === b.units) {
-    return { keys: unitKeys([...Array(b.units).keys()]), nearTie: false, levels: 0 };
+    return {
+      keys: unitKeys([...Array(b.units).keys()]),
+      nearTie: false,
+      levels: 0,
+      alternatives: [],
+    };
   }
   const score = (rep: number) => {
     let best = -3.0e38;
@@ -114,30 +124,59 @@ export function hipSearch(
     }
     return best;
   };
-  let kept = Array.from(
+  const level0 = Array.from(
     { length: b.keep },
     (_, i) => [Math.floor((i * b.units) / b.keep), Math.floor(((i + 1) * b.units) / b.keep)],
   );
-  let nearTie = false;
-  let levels = 0;
-  while (kept.some(([lo, hi]) => hi - lo > 1)) {
-    const candidates = kept.flatMap(([lo, hi]) => {
-      if (hi - lo <= 1) return [[lo, hi]];
-      const mid = lo + Math.floor((hi - lo + 1) / 2);
-      return [[lo, mid], [mid, hi]];
-    });
-    const scores = candidates.map(([lo, hi]) => {
-      const ks = lo * s.blockSizeK;
-      const ke = Math.min(hi * s.blockSizeK, b.visible);
-      return score(s.representative === "middle" ? ks + Math.floor((ke - ks) / 2) : ks);
-    });
-    if (topBoundaryIsNearTie(scores, b.keep, TIE_GAP)) nearTie = true;
-    const order = [...scores.keys()].sort((x, y) => scores[y] - scores[x] || x - y);
-    const survivors = order.slice(0, b.keep).sort((x, y) => x - y);
-    kept = survivors.map((c) => candidates[c]);
-    levels++;
-  }
-  return { keys: unitKeys(kept.map(([lo]) => lo)), nearTie, levels };
+  const alternatives: Int32Array[] = [];
+  // Splits and rescores from `kept` down to single key blocks. With `branch`, every near-tie on
+  // the way is also broken the other way (one swap at a time) and searched on from there, into
+  // `alternatives`: what the GPU may choose when its rounding flips that tie.
+  const descend = (start: number[][], branch: boolean) => {
+    let kept = start;
+    let nearTie = false;
+    let levels = 0;
+    while (kept.some(([lo, hi]) => hi - lo > 1)) {
+      const candidates = kept.flatMap(([lo, hi]) => {
+        if (hi - lo <= 1) return [[lo, hi]];
+        const mid = lo + Math.floor((hi - lo + 1) / 2);
+        return [[lo, mid], [mid, hi]];
+      });
+      const scores = candidates.map(([lo, hi]) => {
+        const ks = lo * s.blockSizeK;
+        const ke = Math.min(hi * s.blockSizeK, b.visible);
+        return score(s.representative === "middle" ? ks + Math.floor((ke - ks) / 2) : ks);
+      });
+      const order = [...scores.keys()].sort((x, y) => scores[y] - scores[x] || x - y);
+      if (topBoundaryIsNearTie(scores, b.keep, TIE_GAP)) {
+        nearTie = true;
+        const swaps = branch
+          ? nearTieSwaps(order, b.keep, {
+            scoreOf: (c) => scores[c],
+            near: relativeNearTie(TIE_GAP),
+          })
+          : [];
+        for (const survivors of swaps) {
+          if (alternatives.length >= MAX_TIE_ALTERNATIVES) break;
+          alternatives.push(unitKeys(descend(survivors.map((c) => candidates[c]), false).units));
+        }
+      }
+      const survivors = order.slice(0, b.keep).sort((x, y) => x - y);
+      kept = survivors.map((c) => candidates[c]);
+      levels++;
+    }
+    return { units: kept.map(([lo]) => lo), nearTie, levels };
+  };
+  const { units, nearTie, levels } = descend(level0, true);
+  const keys = unitKeys(units);
+  return {
+    keys,
+    nearTie,
+    levels,
+    alternatives: alternatives.filter((alt) =>
+      alt.length !== keys.length || alt.some((k, i) => k !== keys[i])
+    ),
+  };
 }
 
 const cached = perInputCache<HipChoice>();
@@ -319,6 +358,10 @@ export const hipAttention = defineAttentionMethod({
       return selectedKeys(problem.shape, row, { group, window: problem.params.window });
     },
     ambiguousRow: (problem, head, row) => choiceOf(problem, head, row).nearTie,
+    tieAlternatives: (problem, head, row) =>
+      choiceOf(problem, head, row).alternatives.map((group) =>
+        selectedKeys(problem.shape, row, { group, window: problem.params.window })
+      ),
     nominalDensity(shape, params) {
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {

@@ -84,6 +84,10 @@ Deno.test("hipSearch() with first keys as representatives ties at the second lev
   const choice = hipSearch({ shape, inputs, params }, { head: 0, qb: 0 });
   assertEquals([...choice.keys], [4, 5]);
   assert(hipAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 0));
+  // Either tie broken the other way: key 6 for key 4 at level 3, or another half at level 2.
+  const alternatives = choice.alternatives.map((a) => [...a].join(","));
+  assert(alternatives.includes("5,6"), alternatives.join(" | "));
+  assert(alternatives.every((a) => a !== "4,5"), "the CPU's own choice is no alternative");
 });
 
 Deno.test("hipBlock() lets causal query blocks see up to their last row, k covering the density", () => {

@@ -10,6 +10,7 @@ import {
   blockGeometry,
   blockProbabilityPassWgsl,
   blockSparseParameters,
+  blockTieAlternatives,
   boundaryNearTie,
   chooseBlocksFor,
   compilePipeline,
@@ -107,6 +108,16 @@ export const seerOracleAttention = defineAttentionMethod({
         keep: keepCount(scores.length, params.density),
         relativeGap: TIE_GAP,
       });
+    },
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const block = params.blockSize;
+      const qb = Math.floor(row / block);
+      const scores = blockAttentionMap(shape, inputs, { pool: "max", block, head, qb });
+      return blockTieAlternatives(blockGeometry(shape, block), qb, {
+        scores,
+        keep: keepCount(scores.length, params.density),
+        relativeGap: TIE_GAP,
+      }).map((chosen) => keysOfBlocks(shape, block, chosen, row));
     },
     nominalDensity: (_shape, params) => params.density,
   },

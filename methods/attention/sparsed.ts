@@ -10,6 +10,7 @@ import {
   blockGeometry,
   blockProbabilityPassWgsl,
   blockSparseParameters,
+  blockTieAlternatives,
   boundaryNearTie,
   chooseBlocksFor,
   compilePipeline,
@@ -164,6 +165,19 @@ export const sparsedAttention = defineAttentionMethod({
         keep: keepCount(geometry.visible(qb), params.density),
         relativeGap: TIE_GAP,
       });
+    },
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const steps = stepCount(shape);
+      if (Math.floor(head / (shape.heads / steps)) < denseSteps(steps, params.skip)) return [];
+      const block = params.blockSize;
+      const geometry = blockGeometry(shape, block);
+      const qb = Math.floor(row / block);
+      const slice = sparsedPlan(shape, params.density, params.skip).source[head];
+      return blockTieAlternatives(geometry, qb, {
+        scores: blockAttentionMap(shape, inputs, { pool: "sum", block, head: slice, qb }),
+        keep: keepCount(geometry.visible(qb), params.density),
+        relativeGap: TIE_GAP,
+      }).map((chosen) => keysOfBlocks(shape, block, chosen, row));
     },
     nominalDensity(shape, params) {
       const steps = stepCount(shape);

@@ -12,6 +12,7 @@ import {
   densePairsPerHead,
   float32Dot4,
   keepCount,
+  nearTieSwaps,
   queryCount,
   queryOffset,
 } from "../../bench/families/attention/mod.ts";
@@ -151,6 +152,13 @@ export const topkOracleAttention = defineAttentionMethod({
       if (keep >= scores.length) return false;
       const order = ranked(scores);
       return scores[order[keep - 1]] - scores[order[keep]] < TIE_GAP;
+    },
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const scores = rowScores(shape, inputs, head, row);
+      return nearTieSwaps(ranked(scores), keepCount(scores.length, params.density), {
+        scoreOf: (j) => scores[j],
+        near: (inside, outside) => inside - outside < TIE_GAP,
+      }).map((keys) => Int32Array.from(keys));
     },
     nominalDensity: (_shape, params) => params.density,
   },

@@ -2,7 +2,7 @@
 // each method, time it, then apply the family's gate (_gate.ts) to its GPU output — on a small
 // odd-shaped check input in full and on the task's scored rows of the timed input, or on every
 // row of the timed input when it is no larger than the check input — and let the task score
-// the scored rows.
+// the scored rows, with the keys the GPU attended as the gate matched them.
 import type { GpuContext } from "../../gpu/device.ts";
 import { TimedSubmit } from "../../gpu/timed_submit.ts";
 import type { Method, MetricSpec, ParamValues } from "../../metadata.ts";
@@ -42,6 +42,15 @@ import {
   uploadInputs,
 } from "./_run.ts";
 
+/**
+ * Keys of the check input every attention task checks each method on in full: odd (a multiple of
+ * no block size) and as short as lets every method's default budget choose at least three blocks
+ * or lines beyond the mandatory ones (own block, window, sinks) on its last row. The binding one is
+ * block-sparse selection at density 0.1 of 64-key blocks: keepCount(35 blocks, 0.1) = 4, the own
+ * block and three more, first at 34 · 64 + 1 keys (bench/attention_check_input_test.ts).
+ */
+export const ATTENTION_CHECK_SEQ = 2177;
+
 /** The throughput figure the runner adds to every attention cell (from the trial's FLOPs). */
 export const ACHIEVED_GFLOPS_METRIC: MetricSpec = {
   name: "achieved_gflops",
@@ -49,6 +58,43 @@ export const ACHIEVED_GFLOPS_METRIC: MetricSpec = {
   higherIsBetter: true,
   unit: "GFLOP/s",
 };
+
+/**
+ * The gate's figures every attention cell reports, for the timed input and the check input apart,
+ * and the share of keys attended; tasks list them among their metrics.
+ */
+export const ATTENTION_GATE_METRICS: MetricSpec[] = [
+  ...(["timed", "check"] as const).flatMap((input): MetricSpec[] => {
+    const where = input === "timed"
+      ? "of the timed input (its scored rows, or every row when it is checked in full)"
+      : "of the check input (every row; absent when the timed input is checked in full instead)";
+    return [
+      {
+        name: `${input}_rows_compared`,
+        description: `rows ${where} the gate compared with the method's CPU reference`,
+        higherIsBetter: true,
+      },
+      {
+        name: `${input}_rows_tie_alternative`,
+        description:
+          `rows ${where} that matched the CPU selection with a near-tie broken the other way`,
+        higherIsBetter: false,
+      },
+      {
+        name: `${input}_rows_excused`,
+        description:
+          `near-tie rows ${where} that matched no candidate selection and were excused (at most 5% per head and per input)`,
+        higherIsBetter: false,
+      },
+    ];
+  }),
+  {
+    name: "attended_key_share",
+    description:
+      "keys attended (the kernel's visited counts) / keys visible, over every query row of the timed input: what the cell's realized density counts",
+    higherIsBetter: false,
+  },
+];
 
 /** What a task supplies for one case. */
 export interface AttentionCaseSpec {
@@ -68,12 +114,14 @@ export interface AttentionCaseSpec {
   checkShape: AttentionShape;
   checkInputs: AttentionInputs;
   /**
-   * The task's quality metrics for a method, from its output rows (GPU output, or the CPU
-   * reference when no GPU ran) and its reference selection, both indexed like `rows`.
+   * The task's quality metrics for a method, from its output rows and the keys each attended,
+   * both indexed like `rows`: the GPU's output and the selection the gate matched it to (the CPU
+   * reference's, or the same with a near-tie broken the other way), or the CPU reference's output
+   * and selection when no GPU ran.
    */
   score(
     rowOut: (i: number) => ArrayLike<number>,
-    reference: RowReference[],
+    rowKeys: (i: number) => Int32Array,
   ): Record<string, number>;
 }
 
@@ -138,17 +186,28 @@ function describeCheck(
       ...(check?.problems ?? []).map((p) => `the check input: ${p}`),
     ].join("; ");
   }
-  const excused = timed.excused + (check?.excused ?? 0);
-  const note = excused > 0
-    ? ` (${excused} rows that differed on a near-tie of the selection excused)`
-    : "";
+  const ties = (v: GateVerdict, where: string) =>
+    v.tieAlternatives + v.excused === 0 ? [] : [
+      `${where}: ${v.tieAlternatives} of ${v.rows} rows matched with a near-tie broken the other way, ${v.excused} excused`,
+    ];
+  const notes = [...ties(timed, timedRows), ...(check ? ties(check, "the check input") : [])];
+  const note = notes.length > 0 ? ` (${notes.join("; ")})` : "";
   return check
-    ? `GPU output equals the method's CPU reference on a ${
+    ? `GPU output equals the method's CPU reference on every row of a ${
       describeShape(spec.checkShape)
     } check input and on ${spec.rows.length} scored rows of the timed input${note}`
     : `GPU output equals the method's CPU reference on every row of the timed input (${
       describeShape(spec.shape)
     })${note}`;
+}
+
+/** A verdict's figures under the names of {@link ATTENTION_GATE_METRICS}. */
+function gateMetrics(input: "timed" | "check", v: GateVerdict): Record<string, number> {
+  return {
+    [`${input}_rows_compared`]: v.rows,
+    [`${input}_rows_tie_alternative`]: v.tieAlternatives,
+    [`${input}_rows_excused`]: v.excused,
+  };
 }
 
 /**
@@ -188,7 +247,7 @@ export async function prepareAttentionCase(
     datasetNote: spec.datasetNote,
     referenceMetrics(method, params) {
       const ref = referenceRows(method.impl as AttentionMethod, params);
-      return Promise.resolve(spec.score((i) => ref[i].out, ref));
+      return Promise.resolve(spec.score((i) => ref[i].out, (i) => ref[i].keys));
     },
     async bind(method: Method, params: ParamValues): Promise<Trial> {
       if (!gpu || !gpuInputs) throw new Error("this attention task needs a WebGPU device");
@@ -218,12 +277,16 @@ export async function prepareAttentionCase(
           const timedProblem = { shape, inputs, params };
           let timed: GateVerdict;
           let check: GateVerdict | null = null;
+          // The keys scored row i attended, as the gate matched the GPU's row (index into timed).
+          let gpuKeys: (i: number) => Int32Array;
           let dumped = { shape, inputs, result };
           if (checkBuffers) {
             timed = checkAgainstReference(impl, timedProblem, result, {
               rows,
               reference: (i) => ref[i],
             });
+            const selections = timed.selections;
+            gpuKeys = (i) => selections[i];
             const checkProblem = { shape: checkShape, inputs: checkInputs, params };
             const checkResult = await computeOnce(gpu, impl, {
               ...checkProblem,
@@ -241,6 +304,9 @@ export async function prepareAttentionCase(
                 scored.get(`${every[i].head}|${every[i].row}`) ??
                   referenceRow(impl, timedProblem, every[i]),
             });
+            const selections = timed.selections;
+            const queries = queryCount(shape);
+            gpuKeys = (i) => selections[rows[i].head * queries + rows[i].row];
           }
           const pairs = result.visited.reduce((a, b) => a + b, 0);
           const densePairs = shape.heads * densePairsPerHead(shape);
@@ -253,7 +319,12 @@ export async function prepareAttentionCase(
               maxAbsError: Math.max(timed.maxAbsError, check?.maxAbsError ?? 0),
               tolerance: describeTolerance(),
             },
-            metrics: spec.score(rowOut, ref),
+            metrics: {
+              ...spec.score(rowOut, gpuKeys),
+              ...gateMetrics("timed", timed),
+              ...(check ? gateMetrics("check", check) : {}),
+              attended_key_share: pairs / densePairs,
+            },
             sparsity: {
               nominalDensity: impl.nominalDensity(shape, params),
               realizedDensity: pairs / densePairs,

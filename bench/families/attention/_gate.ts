@@ -1,8 +1,10 @@
 // The attention family's correctness gate, one for the tasks and the tests: a method's GPU
 // output, row by row, against softmax attention over the keys its own CPU reference selects, and
-// its visited count against the number of those keys. A row that differs is excused when the
-// method says its selection hinges on a near-tie, and counted: at most MAX_EXCUSED_SHARE of the
-// rows may be.
+// its visited count against the number of those keys. Where a row's selection hinges on a
+// near-tie, the row also passes when it matches a selection with the tie broken the other way
+// (AttentionMethod.tieAlternatives); a near-tie row matching none is excused, and counted: at
+// most MAX_EXCUSED_SHARE of the rows of any head, and of the input, may be. An empty comparison
+// fails.
 import type { GpuContext } from "../../gpu/device.ts";
 import type { ParamValues } from "../../metadata.ts";
 import {
@@ -64,20 +66,37 @@ export interface GateOptions {
   rows?: ScoredRow[];
   /** The CPU reference of `rows[i]`, when the caller has it already (default: computed). */
   reference?: (i: number) => RowReference;
-  /** Default {@link MAX_EXCUSED_SHARE}. */
+  /** Of the rows of each head, and of all rows; default {@link MAX_EXCUSED_SHARE}. */
   maxExcusedShare?: number;
 }
 
 /** The gate's verdict on one computation. */
 export interface GateVerdict {
   passed: boolean;
-  /** Largest |gpu − cpu| over the compared elements. */
+  /** Largest |gpu − cpu| over the compared elements, each row against the selection it matched. */
   maxAbsError: number;
-  /** Rows the gate looked at, and how many differing ones it excused as near-ties. */
+  /** Rows compared. */
   rows: number;
+  /** Rows that matched a selection with a near-tie broken the other way, not `selectKeys`'. */
+  tieAlternatives: number;
+  /** Near-tie rows that matched no candidate selection, excused (capped). */
   excused: number;
+  /**
+   * Per compared row, the keys the GPU attended as far as the gate can tell: the candidate
+   * selection (`selectKeys`' or a tie alternative) its output and visited count matched; for a
+   * row matching none, the candidate nearest its output.
+   */
+  selections: Int32Array[];
   /** What failed, in words (empty when passed). */
   problems: string[];
+}
+
+/** One candidate selection of a row held against the GPU's row. */
+interface CandidateFit {
+  keys: Int32Array;
+  visitedOk: boolean;
+  maxAbsError: number;
+  first?: FirstMismatch;
 }
 
 /**
@@ -103,28 +122,59 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
   const problems: string[] = [];
   let maxAbsError = 0;
   let excused = 0;
+  let tieAlternatives = 0;
+  const rowsOfHead = new Map<number, number>();
+  const excusedOfHead = new Map<number, number>();
+  const selections: Int32Array[] = [];
   let firstMismatch: { at: ScoredRow; mismatch: FirstMismatch } | null = null;
   let firstVisited: { at: ScoredRow; gpu: number; cpu: number } | null = null;
   rows.forEach((at, i) => {
-    const reference = options.reference?.(i) ?? referenceRow(method, problem, at);
+    rowsOfHead.set(at.head, (rowsOfHead.get(at.head) ?? 0) + 1);
     const slot = at.head * queries + at.row;
-    const visitedOk = result.visited[slot] === reference.keys.length;
-    const cmp = compareWithin(
-      result.out.subarray(slot * d, (slot + 1) * d),
-      reference.out,
-      ATTENTION_TOLERANCE,
-    );
-    // A near-tie excuses a row only where the GPU resolved it otherwise than the CPU.
-    if ((!visitedOk || cmp.first) && method.ambiguousRow?.(problem, at.head, at.row)) {
-      excused++;
+    const gpuOut = result.out.subarray(slot * d, (slot + 1) * d);
+    const fit = (keys: Int32Array, out: ArrayLike<number>): CandidateFit => {
+      const cmp = compareWithin(gpuOut, out, ATTENTION_TOLERANCE);
+      return {
+        keys,
+        visitedOk: result.visited[slot] === keys.length,
+        maxAbsError: cmp.maxAbsError,
+        ...(cmp.first ? { first: cmp.first } : {}),
+      };
+    };
+    const reference = options.reference?.(i) ?? referenceRow(method, problem, at);
+    const fits = [fit(reference.keys, reference.out)];
+    const matches = (f: CandidateFit) => f.visitedOk && !f.first;
+    if (!matches(fits[0])) {
+      for (const keys of method.tieAlternatives?.(problem, at.head, at.row) ?? []) {
+        fits.push(fit(keys, attendRow(shape, problem.inputs, { ...at, keys }).out));
+        if (matches(fits[fits.length - 1])) break;
+      }
+    }
+    const matched = fits.find(matches);
+    if (matched) {
+      if (matched !== fits[0]) tieAlternatives++;
+      selections.push(matched.keys);
+      if (matched.maxAbsError > maxAbsError) maxAbsError = matched.maxAbsError;
       return;
     }
-    if (!visitedOk && !firstVisited) {
-      firstVisited = { at, gpu: result.visited[slot], cpu: reference.keys.length };
+    // The candidate nearest the GPU's row: a matching visited count first, then the output.
+    const nearest = fits.reduce((a, b) =>
+      (a.visitedOk !== b.visitedOk ? a.visitedOk : a.maxAbsError <= b.maxAbsError) ? a : b
+    );
+    selections.push(nearest.keys);
+    if (method.ambiguousRow?.(problem, at.head, at.row)) {
+      excused++;
+      excusedOfHead.set(at.head, (excusedOfHead.get(at.head) ?? 0) + 1);
+      return;
     }
-    if (cmp.maxAbsError > maxAbsError) maxAbsError = cmp.maxAbsError;
-    if (cmp.first && !firstMismatch) firstMismatch = { at, mismatch: cmp.first };
+    const primary = fits[0];
+    if (!primary.visitedOk && !firstVisited) {
+      firstVisited = { at, gpu: result.visited[slot], cpu: primary.keys.length };
+    }
+    if (primary.maxAbsError > maxAbsError) maxAbsError = primary.maxAbsError;
+    if (primary.first && !firstMismatch) firstMismatch = { at, mismatch: primary.first };
   });
+  if (rows.length === 0) problems.push("no rows were compared");
   if (!allFinite(result.out)) problems.push("the output holds NaN or Inf");
   if (firstMismatch) {
     const { at, mismatch } = firstMismatch as { at: ScoredRow; mismatch: FirstMismatch };
@@ -140,14 +190,32 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
       `the kernel's visited-key counts differ from the reference selection (first at head ${at.head}, row ${at.row}: ${gpu} vs ${cpu})`,
     );
   }
+  const percent = `${maxExcusedShare * 100}%`;
   if (excused > maxExcusedShare * rows.length) {
     problems.push(
-      `${excused} of ${rows.length} rows differed and were excused as near-ties, more than ${
-        maxExcusedShare * 100
-      }%`,
+      `${excused} of ${rows.length} rows matched no selection of their near-tie and were excused, more than ${percent}`,
     );
   }
-  return { passed: problems.length === 0, maxAbsError, rows: rows.length, excused, problems };
+  const overHeads = [...excusedOfHead].filter(([head, n]) =>
+    n > maxExcusedShare * rowsOfHead.get(head)!
+  );
+  if (overHeads.length > 0) {
+    const [head, n] = overHeads[0];
+    problems.push(
+      `in ${overHeads.length} head(s) more than ${percent} of the rows were excused as near-ties (head ${head}: ${n} of ${
+        rowsOfHead.get(head)
+      })`,
+    );
+  }
+  return {
+    passed: problems.length === 0,
+    maxAbsError,
+    rows: rows.length,
+    tieAlternatives,
+    excused,
+    selections,
+    problems,
+  };
 }
 
 /** What {@link expectMatchesReference} checks a method on. */

@@ -123,9 +123,21 @@ export interface AttentionMethod<V extends Readonly<ParamValues> = ParamValues> 
   /**
    * For methods that select by comparing scores: whether this row's selection hinges on a
    * near-tie that float rounding on another device may resolve differently. The correctness
-   * check excuses such rows (and says how many); absent means no row is ever ambiguous.
+   * check accepts such a row when it matches one of {@link tieAlternatives}, and otherwise
+   * excuses it, at most MAX_EXCUSED_SHARE of the rows of a head and of an input; absent means no
+   * row is ever ambiguous.
    */
   ambiguousRow?(problem: AttentionProblem<AttentionInputs, V>, head: number, row: number): boolean;
+  /**
+   * For an ambiguous row: the keys it attends to with its near-tie(s) broken the other way (each
+   * ascending, `selectKeys`' own selection not among them), e.g. from `nearTieSwaps`. The gate
+   * passes a row whose output and visited count match `selectKeys` or any of these.
+   */
+  tieAlternatives?(
+    problem: AttentionProblem<AttentionInputs, V>,
+    head: number,
+    row: number,
+  ): Int32Array[];
   /** The density the parameters ask for, before any kernel runs: attended pairs / dense pairs. */
   nominalDensity(shape: AttentionShape, params: V): number;
 }

@@ -21,6 +21,7 @@ export * from "./_reference.ts";
 export { createAttentionOutputs } from "./_outputs.ts";
 export * from "./_compare.ts";
 export * from "./_gate.ts";
+export * from "./_ties.ts";
 export { type AttentionResult, runOnGpu } from "./_run.ts";
 export * from "./_case.ts";
 export * from "./_test_inputs.ts";

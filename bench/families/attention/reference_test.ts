@@ -1,12 +1,17 @@
 import { assertAlmostEquals, assertEquals } from "../../../tests/assert.ts";
 import {
   attendRow,
+  blockGeometry,
   blockMaxAttention,
+  blockTieAlternatives,
+  chooseBlocksFor,
   denseKeys,
   float32Dot4,
   keepCount,
   keyRange,
+  nearTieSwaps,
   randomInputs,
+  relativeNearTie,
   windowBand,
 } from "./mod.ts";
 
@@ -80,4 +85,36 @@ Deno.test("blockMaxAttention() equals the block maxima of attendRow()'s weights 
       }
     }
   }
+});
+
+Deno.test("nearTieSwaps() trades each near-tied kept candidate for each near-tied left-out one", () => {
+  // Best first: 4 (9), 0 (5), 2 (5 + 1e-7), 1 (5 − 1e-7), 3 (1); keep 3 → {0, 2, 4}. The
+  // boundary pair 2–1 and 0–1 are near-ties, 4 and 3 are not.
+  const scores = [5, 5 - 1e-7, 5 + 1e-7, 1, 9];
+  const order = [4, 2, 0, 1, 3];
+  const near = relativeNearTie(1e-4);
+  assertEquals(nearTieSwaps(order, 3, { scoreOf: (i) => scores[i], near }), [
+    [1, 2, 4],
+    [0, 1, 4],
+  ]);
+  // No near-tie at the boundary, or nothing left out: no alternative.
+  assertEquals(nearTieSwaps(order, 1, { scoreOf: (i) => scores[i], near }), []);
+  assertEquals(nearTieSwaps(order, 5, { scoreOf: (i) => scores[i], near }), []);
+  assertEquals(
+    nearTieSwaps(order, 3, { scoreOf: (i) => scores[i], near, max: 1 }),
+    [[1, 2, 4]],
+  );
+});
+
+Deno.test("blockTieAlternatives() swaps the boundary blocks of chooseBlocksFor(), own block kept", () => {
+  const shape = { heads: 1, seq: 64, headDim: 4, causal: true };
+  const geometry = blockGeometry(shape, 8);
+  // Query block 7 sees blocks 0..7 (own 7); keep 3: own + the two best others. Blocks 2 and 5
+  // tie for the second place.
+  const scores = [0.1, 0.9, 0.5, 0.05, 0.2, 0.5 * (1 - 1e-6), 0.3, 0];
+  const chosen = chooseBlocksFor(geometry, 3 / 8, 7, (kb) => scores[kb]);
+  assertEquals([...chosen], [1, 2, 7]);
+  const alternatives = blockTieAlternatives(geometry, 7, { scores, keep: 3, relativeGap: 1e-4 });
+  assertEquals(alternatives.map((a) => [...a]), [[1, 5, 7]]);
+  assertEquals(blockTieAlternatives(geometry, 7, { scores, keep: 3, relativeGap: 1e-7 }), []);
 });
