@@ -6,9 +6,15 @@
  *   key selection), {@link defineAttentionMethod}, the shape helpers and FLOP counts;
  * - the plain CPU reference of attention, {@link attendRow};
  * - the correctness gate and its tolerance ({@link checkAgainstReference},
- *   {@link ATTENTION_TOLERANCE}), the one run-and-read-back path ({@link runOnGpu}), a task's case
+ *   {@link ATTENTION_TOLERANCE}), the other sides of near-ties it accepts ({@link nearTieSwaps}),
+ *   the one run-and-read-back path ({@link runOnGpu}), a task's case
  *   ({@link prepareAttentionCase}) and the methods' GPU-vs-CPU test
  *   ({@link expectMatchesReference}, {@link randomInputs}, {@link TEST_SHAPES});
+ *
+ * What an attention cell's `sparsity.realizedDensity` counts: keys attended (the kernel's visited
+ * counts, held to the size of its selection by the gate) over keys visible, summed over every
+ * query row of the timed input; keys a method scores only to choose are not in it (they are in
+ * its FLOPs ratio, through `extraFlops`). The cell repeats it as `attended_key_share`.
  * - the machinery methods build on: the banded kernel (dense, window, sinks), block-sparse and
  *   staged block-sparse attention, key masks, the block-pooled attention map, float32 helpers in
  *   the kernels' order, and the WGSL they share (dot products, online softmax, row log-sum-exp,
