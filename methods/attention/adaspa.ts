@@ -6,6 +6,7 @@
 // reuse the pattern.
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
+  assertIterationBound,
   attentionFlops,
   type AttentionInputs,
   type AttentionProblem,
@@ -13,6 +14,7 @@ import {
   BLOCK_WORKGROUP,
   blockGeometry,
   blockMassOf,
+  blockProbabilityIterations,
   blockProbabilityPassWgsl,
   boundaryNearTie,
   chooseTopBlocks,
@@ -23,13 +25,20 @@ import {
   perInputCache,
   queryCount,
   rowLogSumExp,
+  rowLseIterations,
   rowLsePassWgsl,
   setupStagedBlockSparse,
   type SlicePlan,
   type Stage,
   stepCount,
 } from "../../bench/families/attention/mod.ts";
-import { cumulativeMassWgsl, headBudgetWgsl } from "./adaspa_kernel.ts";
+import {
+  adaspaBudgetIterations,
+  cumulativeMassWgsl,
+  headBudgetWgsl,
+  massOrderWgsl,
+  reachedMassWgsl,
+} from "./adaspa_kernel.ts";
 
 // Block masses this close (relatively) at a selection's boundary are a near-tie float32 may flip.
 const TIE_GAP = 1e-3;
@@ -226,20 +235,31 @@ export const adaspaAttention = defineAttentionMethod({
               shape.heads * geometry.queryBlocks * geometry.blocks * 4,
               "adaspa-cumulative-mass",
             );
-            const [lsePass, massPass, cumPass, budgetPass] = await Promise.all([
-              compilePipeline(device, rowLsePassWgsl(shape.headDim), "adaspa-first-lse"),
-              compilePipeline(
-                device,
-                blockProbabilityPassWgsl(shape.headDim, "sum"),
-                "adaspa-search",
-              ),
-              compilePipeline(
-                device,
-                cumulativeMassWgsl(shape.headDim, geometry.blocks),
-                "adaspa-cum",
-              ),
-              compilePipeline(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
-            ]);
+            const reached = createStorage(
+              device,
+              shape.heads * geometry.blocks * 4,
+              "adaspa-reached-mass",
+            );
+            const budgetLoops = adaspaBudgetIterations(geometry.blocks, geometry.queryBlocks);
+            assertIterationBound("adaspa-budget", budgetLoops);
+            assertIterationBound("adaspa-first-lse", rowLseIterations(shape));
+            assertIterationBound(
+              "adaspa-search",
+              blockProbabilityIterations(shape, params.blockSize),
+            );
+            const [lsePass, massPass, orderPass, cumPass, reachedPass, budgetPass] = await Promise
+              .all([
+                compilePipeline(device, rowLsePassWgsl(shape.headDim), "adaspa-first-lse"),
+                compilePipeline(
+                  device,
+                  blockProbabilityPassWgsl(shape.headDim, "sum"),
+                  "adaspa-search",
+                ),
+                compilePipeline(device, massOrderWgsl(shape.headDim), "adaspa-order"),
+                compilePipeline(device, cumulativeMassWgsl(shape.headDim), "adaspa-cum"),
+                compilePipeline(device, reachedMassWgsl(shape.headDim), "adaspa-reached"),
+                compilePipeline(device, headBudgetWgsl(shape.headDim), "adaspa-budget"),
+              ]);
             let searches = 0;
             const stages = buildStages(shape, params.searchEvery, (first, count, step) => {
               searches++;
@@ -259,21 +279,37 @@ export const adaspaAttention = defineAttentionMethod({
                   geometry.queryBlocks,
                   count,
                 ]],
-                [cumPass.pipeline, bind(cumPass.pipeline, [scores, cum, u]), [
+                [orderPass.pipeline, bind(orderPass.pipeline, [scores, cum, u]), [
+                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                  geometry.queryBlocks,
+                  count,
+                ]],
+                [cumPass.pipeline, bind(cumPass.pipeline, [cum, u]), [
                   Math.ceil(geometry.queryBlocks / BLOCK_WORKGROUP),
                   count,
                   1,
                 ]],
-                [budgetPass.pipeline, bind(budgetPass.pipeline, [cum, counts, u]), [count, 1, 1]],
+                [reachedPass.pipeline, bind(reachedPass.pipeline, [cum, reached, u]), [
+                  Math.ceil(geometry.blocks / BLOCK_WORKGROUP),
+                  count,
+                  1,
+                ]],
+                [budgetPass.pipeline, bind(budgetPass.pipeline, [reached, counts, u]), [
+                  count,
+                  1,
+                  1,
+                ]],
               ];
             });
             // Each search is one pass over its step's q·k; the first step's LSE pass another.
             const halfPass = attentionFlops(perStep * densePairsPerHead(shape), shape.headDim) / 2;
             return {
               stages,
-              compileMs: lsePass.compileMs + massPass.compileMs + cumPass.compileMs +
-                budgetPass.compileMs,
-              buffers: [cum],
+              compileMs: [lsePass, massPass, orderPass, cumPass, reachedPass, budgetPass].reduce(
+                (sum, pass) => sum + pass.compileMs,
+                0,
+              ),
+              buffers: [cum, reached],
               extraFlops: (searches + 1) * halfPass,
             };
           },

@@ -79,3 +79,19 @@ Deno.test("adaspa-attention gives a head with concentrated attention fewer block
   assertEquals([...concentrated.slice(8)], Array.from({ length: 8 }, (_, j) => 56 + j));
   assertEquals(spread.length, 64);
 });
+
+Deno.test({
+  name:
+    "adaspa-attention: GPU equals the CPU reference at 256 key blocks (past llvmpipe's loop limit)",
+  ignore: testGpu === null,
+  async fn() {
+    // 256 blocks of 4 keys: the budget's cumulative masses sort 256 blocks per query block and
+    // the head's budget sums them over 256 query blocks, which in one invocation each looped
+    // about 256² times, past the 65,535 iterations llvmpipe runs (every row came out wrong).
+    // A high recall makes the planned select keep most of the 256 blocks too.
+    await expectMatchesReference(testGpu!, adaspaAttention.impl, {
+      params: [{ recall: 0.99, searchEvery: 1, blockSize: 4 }],
+      shapes: [{ heads: 1, seq: 1024, headDim: 8, causal: false }],
+    });
+  },
+});

@@ -3,7 +3,9 @@
 // important tokens) and top diagonals (slash lines: local and periodic offsets) form one
 // pattern every query row of the head attends to.
 import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
+import type { Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBound,
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
@@ -19,7 +21,12 @@ import {
   topBoundaryIsNearTie,
   topIndices,
 } from "../../bench/families/attention/mod.ts";
-import { estimateLogitsWgsl, estimateLseWgsl, estimateSumsWgsl } from "./vertical_slash_kernel.ts";
+import {
+  estimateIterations,
+  estimateLogitsWgsl,
+  estimateLseWgsl,
+  estimateSumsWgsl,
+} from "./vertical_slash_kernel.ts";
 
 // Scores this close (relatively) to the last one kept are a near-tie: the GPU's exp and log
 // differ from the CPU's in the last bits, and its sums may contract multiply-adds.
@@ -250,6 +257,10 @@ export const verticalSlashAttention = defineAttentionMethod({
         inputs,
         groups: 1,
         window: s.window,
+      const loops = estimateIterations(shape.headDim, shape.seq, s.last);
+      assertIterationBound("vs-logits", loops.logits);
+      assertIterationBound("vs-lse", loops.lse);
+      assertIterationBound("vs-sums", loops.sums);
         async build({ uniforms, layout, bind, topkPass }) {
           const logits = createStorage(device, scratchBytes, "vs-logits");
           const lse = createStorage(device, shape.heads * s.last * 4, "vs-lse");
@@ -263,9 +274,10 @@ export const verticalSlashAttention = defineAttentionMethod({
             usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
           });
           device.queue.writeBuffer(uniformBuffer, 0, Uint32Array.from([s.last, s.sinks, 0, 0]));
-          const [logitPass, lsePass, sumPass, topColumns, topSlashes] = await Promise.all([
+          const [logitPass, maxPass, lsePass, sumPass, topColumns, topSlashes] = await Promise.all([
             compilePipeline(device, estimateLogitsWgsl(shape.headDim), "vs-logits"),
-            compilePipeline(device, estimateLseWgsl(), "vs-lse"),
+            compilePipeline(device, estimateLseWgsl("max"), "vs-max"),
+            compilePipeline(device, estimateLseWgsl("sum"), "vs-lse"),
             compilePipeline(device, estimateSumsWgsl(), "vs-sums"),
             topkPass({
               scores: columns,
@@ -303,11 +315,11 @@ export const verticalSlashAttention = defineAttentionMethod({
                 ]),
                 [overSeq, shape.heads, 1],
               ],
-              [lsePass.pipeline, bind(lsePass.pipeline, [logits, lse, uniforms, uniformBuffer]), [
-                Math.ceil(s.last / MASKS_WORKGROUP),
-                shape.heads,
-                1,
-              ]],
+              ...[maxPass, lsePass].map((pass): Pass => [
+                pass.pipeline,
+                bind(pass.pipeline, [logits, lse, uniforms, uniformBuffer]),
+                [Math.ceil(s.last / MASKS_WORKGROUP), shape.heads, 1],
+              ]),
               [
                 sumPass.pipeline,
                 bind(sumPass.pipeline, [
@@ -323,8 +335,8 @@ export const verticalSlashAttention = defineAttentionMethod({
               ...topColumns.passes,
               ...topSlashes.passes,
             ],
-            compileMs: logitPass.compileMs + lsePass.compileMs + sumPass.compileMs +
-              topColumns.compileMs,
+            compileMs: logitPass.compileMs + maxPass.compileMs + lsePass.compileMs +
+              sumPass.compileMs + topColumns.compileMs,
             buffers: [
               logits,
               lse,

@@ -1,9 +1,9 @@
 // WGSL for MInference's vertical-slash estimate: the last `last` query rows' softmax over every
 // key they see, summed per key column (vertical score) and per diagonal offset t − j (slash
-// score). Three passes, plain per-invocation loops as the other kernels: the logits into a
-// scratch buffer, each estimation row's log-sum-exp, then both sums. Top-k and attention are the
+// score). Plain per-invocation loops as the other kernels: the logits into a scratch buffer,
+// each estimation row's log-sum-exp (its max, then its sum), then both sums. Top-k and attention are the
 // family's key-mask passes.
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
+import { laneLoop, MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 /** The method's own uniforms beside the shared key-mask ones (16 bytes). */
 const ESTIMATE_PARAMS = /* wgsl */ `
@@ -45,8 +45,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-/** Pass 2: per (estimation row, head), the log-sum-exp of its logits over the keys it sees. */
-export function estimateLseWgsl(): string {
+/**
+ * Pass 2, in two: per (estimation row, head), the max of its logits over the keys it sees, left in
+ * `lse`; then (`sum`) the log-sum-exp, max + log Σ exp(logit − max), over the same keys, in place.
+ * Two plain passes (max, then sum) rather than an online softmax: the CPU reference repeats
+ * exactly this order in float32. Two shaders, not one, because one invocation reading a decoding
+ * row's 32,768 logits twice passes llvmpipe's 65,535 loop iterations and stops short.
+ */
+export function estimateLseWgsl(step: "max" | "sum"): string {
   return MASKS_PARAMS + ESTIMATE_PARAMS + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
@@ -61,14 +67,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let at = (head * e.last + r) * p.seq;
   var last = p.seq - 1u;
   if (p.causal == 1u) { last = est_pos(r); }
-  // Two plain passes (max, then sum) rather than an online softmax: the CPU reference repeats
-  // exactly this order in float32.
-  var m = -3.0e38;
+${
+    step === "max"
+      ? `  var m = -3.0e38;
   for (var j = 0u; j <= last; j++) { m = max(m, logits[at + j]); }
+  lse[head * e.last + r] = m;`
+      : `  let m = lse[head * e.last + r];
   var sum = 0.0;
   for (var j = 0u; j <= last; j++) { sum += exp(logits[at + j] - m); }
-  lse[head * e.last + r] = m + log(sum);
+  lse[head * e.last + r] = m + log(sum);`
+  }
 }`;
+}
+
+/**
+ * Loop iterations one invocation of each estimate pass runs at most: the logits pass loops over
+ * the estimation rows (and a dot's lanes), the log-sum-exp passes over the keys, the sums over
+ * the estimation rows.
+ */
+export function estimateIterations(
+  headDim: number,
+  seq: number,
+  last: number,
+): { logits: number; lse: number; sums: number } {
+  return { logits: last * (1 + laneLoop(headDim)) + 1, lse: seq + 1, sums: last + 1 };
 }
 
 /**

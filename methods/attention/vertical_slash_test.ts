@@ -95,3 +95,20 @@ Deno.test("nearTieIndices() flags only a boundary within the gap, and only its m
   assertEquals(nearTieIndices(tie, 2), [1, 2, 4]);
   assert(nearTieIndices(tie, 4).length === 0);
 });
+
+Deno.test({
+  name: "vertical-slash-attention: GPU equals the CPU reference decoding a cache of 32,768 keys",
+  ignore: testGpu === null,
+  async fn() {
+    // The estimate's log-sum-exp read each estimation row's logits twice (max, then sum) in one
+    // invocation: at 32,768 keys the last row's sum lost its last key to llvmpipe's 65,535-
+    // iteration limit (too little to change the selection), at 40,000 keys a third of them.
+    await expectMatchesReference(testGpu!, verticalSlashAttention.impl, {
+      params: [{ density: 0.02, verticalShare: 0.5, lastQueries: 64, window: 16, sinks: 4 }],
+      shapes: [
+        { heads: 1, seq: 32768, headDim: 16, causal: true, queries: 3 },
+        { heads: 1, seq: 40000, headDim: 16, causal: true, queries: 3 },
+      ],
+    });
+  },
+});

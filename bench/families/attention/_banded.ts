@@ -13,6 +13,7 @@ import {
   queryOffset,
 } from "./_interface.ts";
 import { headDimWgsl, KEY_DOT_WGSL, ONLINE_SOFTMAX_WGSL } from "./_wgsl.ts";
+import { assertIterationBound, attendKeyIterations, laneLoop } from "./_iteration_bound.ts";
 
 const WORKGROUP = 64;
 
@@ -107,7 +108,8 @@ export interface BandedOptions {
  * @param gpu the device
  * @param options shape, inputs, window and sinks
  * @returns the kernel
- * @throws {RangeError} when headDim is not a multiple of 4 or exceeds 256
+ * @throws {RangeError} when headDim is not a multiple of 4 or exceeds 256, or a row's band is
+ *   longer than one invocation can loop over ({@link assertIterationBound})
  */
 export async function setupBandedAttention(
   gpu: GpuContext,
@@ -119,6 +121,12 @@ export async function setupBandedAttention(
       `Cannot run banded attention as 'headDim' must be a multiple of 4 up to 256: current value is ${shape.headDim}`,
     );
   }
+  // The longest band a row loops over: the whole sequence (dense) or the window, plus sinks.
+  const keys = Math.min(shape.seq, window > 0 ? window + sinks : shape.seq);
+  assertIterationBound(
+    "banded-attention",
+    2 * laneLoop(shape.headDim) + 1 + keys * attendKeyIterations(shape.headDim),
+  );
   const { device } = gpu;
   const { pipeline, compileMs } = await compilePipeline(
     device,

@@ -10,9 +10,12 @@ import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
 import {
   BLOCK_UNIFORM_BYTES,
   BLOCK_WORKGROUP,
+  blockAttendIterations,
   blockAttendPassWgsl,
   blockSelectPassWgsl,
 } from "./_block_sparse_kernel.ts";
+import { assertIterationBound } from "./_iteration_bound.ts";
+import { selectBlocksIterations } from "./_wgsl.ts";
 import { keepCount } from "./_float32.ts";
 import {
   type AttentionGpuInputs,
@@ -239,6 +242,10 @@ export async function setupBlockSparse(
   const geometry = blockGeometry(shape, block);
   const { blocks, queryBlocks } = geometry;
   const queries = queryCount(shape);
+  // The most any query block keeps: the select keeps a share of what it sees.
+  const keep = keepCount(blocks, density);
+  assertIterationBound("block-select", selectBlocksIterations(blocks));
+  assertIterationBound("block-attend", blockAttendIterations(shape, block, keep));
   const uniforms = device.createBuffer({
     size: BLOCK_UNIFORM_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -252,7 +259,7 @@ export async function setupBlockSparse(
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, uniforms, scores, geometry, bind }),
-    compilePipeline(device, blockSelectPassWgsl(shape.headDim, blocks), "block-select"),
+    compilePipeline(device, blockSelectPassWgsl(shape.headDim), "block-select"),
     compilePipeline(device, blockAttendPassWgsl(shape.headDim, { lse: false }), "block-attend"),
   ]);
   const passes: Pass[] = [

@@ -11,6 +11,8 @@ import {
   ROW_LSE_WGSL,
   STORED_KEY_DOT_WGSL,
 } from "./_wgsl.ts";
+import { attendKeyIterations, laneLoop } from "./_iteration_bound.ts";
+import { type AttentionShape, queryCount } from "./_interface.ts";
 
 /** Invocations per workgroup of the block passes. */
 export const BLOCK_WORKGROUP = 64;
@@ -34,13 +36,13 @@ ${headDimWgsl(headDim)}`;
 }
 
 /** Selection: per (query block, head), the own block and the best-scoring others, ascending. */
-export function blockSelectPassWgsl(headDim: number, blocks: number): string {
+export function blockSelectPassWgsl(headDim: number): string {
   return blockParamsWgsl(headDim) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
 @group(0) @binding(1) var<storage, read_write> chosen: array<u32>;
 @group(0) @binding(2) var<storage, read_write> chosen_count: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
-${blockSelectWgsl(blocks)}
+${blockSelectWgsl()}
 @compute @workgroup_size(${BLOCK_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qb = gid.x;
@@ -60,7 +62,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * Planned selection, per (query block, slice of the stage): the source slice's best blocks, with
  * the slice's planned share of the visible blocks, or the source's GPU-computed block count.
  */
-export function plannedSelectPassWgsl(headDim: number, blocks: number): string {
+export function plannedSelectPassWgsl(headDim: number): string {
   return blockParamsWgsl(headDim) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
 @group(0) @binding(1) var<storage, read_write> chosen: array<u32>;
@@ -69,7 +71,7 @@ export function plannedSelectPassWgsl(headDim: number, blocks: number): string {
 @group(0) @binding(4) var<storage, read> plan_density: array<f32>;
 @group(0) @binding(5) var<storage, read> counts: array<u32>;
 @group(0) @binding(6) var<uniform> p: Params;
-${blockSelectWgsl(blocks)}
+${blockSelectWgsl()}
 @compute @workgroup_size(${BLOCK_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let qb = gid.x;
@@ -134,6 +136,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let first = kb * p.block;
     var last = min(first + p.block, p.seq) - 1u;
     if (p.causal == 1u) { last = min(last, pos); }
+    // A decoding row can lie before its query block's own block (the block spans a key-block
+    // boundary): it sees none of that block's keys, and 'last - first + 1' would wrap.
+    if (last + 1u <= first) { continue; }
     for (var j = first; j <= last; j++) {
       let kbase = base + j * D4;
       softmax_add(&state, &acc, key_dot(&qr, kbase), kbase);
@@ -210,4 +215,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   scores[slot] = pooled;
 }`;
+}
+
+/**
+ * Loop iterations one invocation of {@link blockAttendPassWgsl} runs at most, for a query block
+ * keeping up to `keep` key blocks of `block` keys.
+ */
+export function blockAttendIterations(shape: AttentionShape, block: number, keep: number): number {
+  const keys = Math.min(keep * block, shape.seq);
+  // The lane loops before and after, the block loop, and per block the key loop's exit.
+  return 2 * laneLoop(shape.headDim) + 1 + 2 * keep + keys * attendKeyIterations(shape.headDim);
+}
+
+/** Loop iterations one invocation of {@link rowLsePassWgsl} runs at most (every key it sees). */
+export function rowLseIterations(shape: AttentionShape): number {
+  return shape.seq * (1 + laneLoop(shape.headDim)) + 1;
+}
+
+/**
+ * Loop iterations one invocation of {@link blockProbabilityPassWgsl} runs at most: a block's rows
+ * against a block's keys.
+ */
+export function blockProbabilityIterations(shape: AttentionShape, block: number): number {
+  const rows = Math.min(block, queryCount(shape));
+  return 1 + rows * (2 + block * (1 + laneLoop(shape.headDim)));
 }

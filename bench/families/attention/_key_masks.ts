@@ -15,11 +15,17 @@ import {
   queryOffset,
 } from "./_interface.ts";
 import {
+  maskedAttendIterations,
   maskedAttendWgsl,
+  maskedMergeIterations,
+  maskedMergeWgsl,
   MASKS_WORKGROUP,
+  maxRangeWords,
   TOPK_STAGES,
+  topkIterations,
   topkToMaskWgsl,
 } from "./_key_masks_kernel.ts";
+import { assertIterationBound } from "./_iteration_bound.ts";
 
 /** u32 words of one bitmap over `seq` keys. */
 export function maskWords(seq: number): number {
@@ -155,6 +161,12 @@ export function blockRowGroups(shape: AttentionShape, block: number): Uint32Arra
 export interface KeyMaskOptions extends MaskSelection {
   shape: AttentionShape;
   inputs: AttentionGpuInputs;
+  /**
+   * Bitmap words (32 keys each) per key range of the attend pass; default the most one
+   * invocation can loop over. Rows longer than one range are attended range by range and merged.
+   * Tests set it small to run the merge on small shapes.
+   */
+  rangeWords?: number;
 }
 
 /**
@@ -168,10 +180,23 @@ export async function setupKeyMasks(
   gpu: GpuContext,
   options: KeyMaskOptions,
 ): Promise<AttentionKernel> {
-  const { shape, inputs, ...selection } = options;
+  const { shape, inputs, rangeWords = maxRangeWords(shape.headDim), ...selection } = options;
   const { device } = gpu;
   const queries = queryCount(shape);
   const layout = maskLayout(shape, selection.groups);
+  const rangeCount = Math.ceil(layout.words / rangeWords);
+  const split = rangeCount > 1;
+  assertIterationBound(
+    "masked-attend",
+    maskedAttendIterations(shape.headDim, Math.min(rangeWords, layout.words)),
+  );
+  if (split) assertIterationBound("masked-merge", maskedMergeIterations(shape.headDim, rangeCount));
+  const partialBytes = shape.heads * queries * rangeCount * (shape.headDim / 4 + 1) * 16;
+  if (split && partialBytes > device.limits.maxStorageBufferBindingSize) {
+    throw new RangeError(
+      `Cannot split the key-mask attend into ${rangeCount} key ranges as its partials need ${partialBytes} bytes, past this adapter's storage binding limit of ${device.limits.maxStorageBufferBindingSize}`,
+    );
+  }
   const uniforms = device.createBuffer({
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -199,6 +224,7 @@ export async function setupKeyMasks(
     layout,
     bind,
     async topkPass(spec) {
+      assertIterationBound("topk-to-mask", topkIterations(spec.len));
       const compiled = await (topk ??= compilePipeline(device, topkToMaskWgsl(), "topk-to-mask"));
       const state = createStorage(device, spec.segments * 16, "topk-state");
       const buffers = [state];
@@ -228,27 +254,40 @@ export async function setupKeyMasks(
       return { passes, compileMs: compiled.compileMs, buffers };
     },
   };
-  const [method, attend] = await Promise.all([
+  const ranges = device.createBuffer({
+    size: 16,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(ranges, 0, Uint32Array.of(rangeWords, rangeCount, 0, 0));
+  const partials = split ? createStorage(device, partialBytes, "key-mask-partials") : null;
+  const [method, attend, merge] = await Promise.all([
     selection.build(context),
-    compilePipeline(device, maskedAttendWgsl(shape.headDim), "masked-attend"),
+    compilePipeline(device, maskedAttendWgsl(shape.headDim, { split }), "masked-attend"),
+    split ? compilePipeline(device, maskedMergeWgsl(shape.headDim), "masked-merge") : null,
   ]);
-  const passes: Pass[] = [
-    ...method.passes,
-    [
+  const rowBuffers = [inputs.q, inputs.k, inputs.v, rowGroup, masks];
+  const overRows = Math.ceil(queries / MASKS_WORKGROUP);
+  const passes: Pass[] = [...method.passes];
+  if (partials && merge) {
+    passes.push(
+      [
+        attend.pipeline,
+        bind(attend.pipeline, [...rowBuffers, partials, uniforms, ranges]),
+        [overRows, shape.heads, rangeCount],
+      ],
+      [
+        merge.pipeline,
+        bind(merge.pipeline, [partials, output, visited, uniforms, ranges]),
+        [overRows, shape.heads, 1],
+      ],
+    );
+  } else {
+    passes.push([
       attend.pipeline,
-      bind(attend.pipeline, [
-        inputs.q,
-        inputs.k,
-        inputs.v,
-        rowGroup,
-        masks,
-        output,
-        visited,
-        uniforms,
-      ]),
-      [Math.ceil(queries / MASKS_WORKGROUP), shape.heads, 1],
-    ],
-  ];
+      bind(attend.pipeline, [...rowBuffers, output, visited, uniforms, ranges]),
+      [overRows, shape.heads, 1],
+    ]);
+  }
   return {
     encode(encoder) {
       encoder.clearBuffer(masks);
@@ -256,10 +295,13 @@ export async function setupKeyMasks(
     },
     output,
     visited,
-    compileMs: method.compileMs + attend.compileMs,
+    compileMs: method.compileMs + attend.compileMs + (merge?.compileMs ?? 0),
     extraFlops: method.extraFlops,
     dispose() {
-      for (const b of [uniforms, masks, rowGroup, output, visited, ...method.buffers]) b.destroy();
+      for (const b of [uniforms, ranges, masks, rowGroup, output, visited, ...method.buffers]) {
+        b.destroy();
+      }
+      partials?.destroy();
     },
   };
 }

@@ -11,9 +11,12 @@ import { type BlockGeometry, blockGeometry, blockUniforms } from "./_block_spars
 import {
   BLOCK_UNIFORM_BYTES,
   BLOCK_WORKGROUP,
+  blockAttendIterations,
   blockAttendPassWgsl,
   plannedSelectPassWgsl,
 } from "./_block_sparse_kernel.ts";
+import { assertIterationBound } from "./_iteration_bound.ts";
+import { selectBlocksIterations } from "./_wgsl.ts";
 import {
   type AttentionGpuInputs,
   type AttentionKernel,
@@ -84,6 +87,9 @@ export async function setupStagedBlockSparse(
   const geometry = blockGeometry(shape, block);
   const { blocks, queryBlocks } = geometry;
   const queries = queryCount(shape);
+  // A block count the method computes on the GPU may keep every block: bound the worst case.
+  assertIterationBound("planned-select", selectBlocksIterations(blocks));
+  assertIterationBound("staged-attend", blockAttendIterations(shape, block, blocks));
   const owned: GPUBuffer[] = [];
   const own = (b: GPUBuffer) => (owned.push(b), b);
   const uniformsByKey = new Map<string, GPUBuffer>();
@@ -120,7 +126,7 @@ export async function setupStagedBlockSparse(
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
     scoring.build({ gpu, geometry, scores, lse, counts, uniforms, bind }),
-    compilePipeline(device, plannedSelectPassWgsl(shape.headDim, blocks), "planned-select"),
+    compilePipeline(device, plannedSelectPassWgsl(shape.headDim), "planned-select"),
     compilePipeline(device, blockAttendPassWgsl(shape.headDim, { lse: true }), "staged-attend"),
   ]);
   let next = 0;

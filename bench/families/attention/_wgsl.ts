@@ -76,34 +76,65 @@ fn row_lse(qrow: u32, base: u32, last: u32) -> f32 {
  * WGSL `select_blocks(row_scores, visible, keep, own, out)`: a query block's own key block and
  * the `keep` − 1 best-scoring others among the `visible` ones (scores at `scores[row_scores ..]`,
  * ties to the lower block), written ascending to `chosen[out ..]`; returns how many. The CPU
- * reference is `chooseTopBlocks`. Needs storage arrays `scores` and `chosen`; `maxBlocks` sizes
- * its private list.
+ * reference is `chooseTopBlocks`. A radix select of the boundary score, a byte at a time, then
+ * one sweep: about 2,048 + 5 · visible loop iterations ({@link selectBlocksIterations}), where
+ * taking the best one at a time looped keep · visible times and stopped short at 256 blocks.
+ * Needs storage arrays `scores` and `chosen`; includes {@link RADIX_SELECT_WGSL}.
  */
-export function blockSelectWgsl(maxBlocks: number): string {
-  return /* wgsl */ `
+export function blockSelectWgsl(): string {
+  return RADIX_SELECT_WGSL + /* wgsl */ `
+// A block's score as an order-preserving key; zeros of either sign are one key, as they compare
+// equal (the CPU reference's order).
+fn block_key(row_scores: u32, b: u32) -> u32 {
+  let s = scores[row_scores + b];
+  return order_key(select(s, 0.0, s == 0.0));
+}
 fn select_blocks(row_scores: u32, visible: u32, keep: u32, own: u32, out: u32) -> u32 {
-  var taken: array<u32, ${maxBlocks}>;
-  for (var b = 0u; b < visible; b++) { taken[b] = 0u; }
   // The query block's own (diagonal) block is always kept: local context, and causal rows
-  // always see at least themselves.
-  taken[own] = 1u;
-  for (var n = 1u; n < keep; n++) {
-    var best = 0u;
-    var best_score = -3.4e38;
-    var found = false;
-    for (var b = 0u; b < visible; b++) {
-      let s = scores[row_scores + b];
-      if (taken[b] == 0u && (!found || s > best_score)) { best = b; best_score = s; found = true; }
+  // always see at least themselves. 'want' others join it.
+  let others = visible - 1u;
+  let want = min(max(keep, 1u), visible) - 1u;
+  let partial = want > 0u && want < others;
+  // (threshold key, its mask, how many others equal to the threshold to take)
+  var state = vec4<u32>(0u, 0u, want, 0u);
+  if (partial) {
+    var hist: array<u32, 256>;
+    for (var digit = 0u; digit < 4u; digit++) {
+      let shift = 24u - 8u * digit;
+      for (var i = 0u; i < 256u; i++) { hist[i] = 0u; }
+      for (var b = 0u; b < visible; b++) {
+        if (b == own) { continue; }
+        let key = block_key(row_scores, b);
+        if ((key & state.y) == state.x) { hist[(key >> shift) & 255u]++; }
+      }
+      state = radix_narrow(&hist, state, shift);
     }
-    taken[best] = 1u;
   }
+  var ties = state.z;
   var count = 0u;
   for (var b = 0u; b < visible; b++) {
-    if (taken[b] == 1u) { chosen[out + count] = b; count++; }
+    var take = b == own || want >= others;
+    if (!take && partial) {
+      let key = block_key(row_scores, b);
+      if (key > state.x) {
+        take = true;
+      } else if (key == state.x && ties > 0u) {
+        take = true;
+        ties--;
+      }
+    }
+    if (take) { chosen[out + count] = b; count++; }
   }
   return count;
 }
 `;
+}
+
+/** Loop iterations one `select_blocks` call runs over `visible` blocks, at most. */
+export function selectBlocksIterations(visible: number): number {
+  // Four radix bytes (clear 256 bins, count the others, narrow ≤ 256 bins), then the sweep;
+  // each loop entered costs one more for its exit.
+  return 4 * (257 + visible + 1 + 257 + 1) + visible + 2;
 }
 
 /**

@@ -35,13 +35,17 @@ export * from "./_float32.ts";
 export * from "./_cache.ts";
 export * from "./_pipelines.ts";
 export * from "./_wgsl.ts";
+export * from "./_iteration_bound.ts";
 export { setupBandedAttention, windowBand } from "./_banded.ts";
 export * from "./_block_sparse.ts";
 export {
   BLOCK_WORKGROUP,
+  blockAttendIterations,
   blockAttendPassWgsl,
   blockParamsWgsl,
+  blockProbabilityIterations,
   blockProbabilityPassWgsl,
+  rowLseIterations,
   rowLsePassWgsl,
 } from "./_block_sparse_kernel.ts";
 export * from "./_staged_block_sparse.ts";
