@@ -1,16 +1,18 @@
 // Each attention method's extraFlops (the work it spends choosing what to attend to) against a
 // count of what its selection passes do, made here by walking the rows, keys and levels of a
 // small odd-shaped input rather than by the method's own formula.
-import { assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import { uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { ParamValues } from "../../bench/metadata.ts";
 import {
   type AttentionShape,
+  densePairsPerHead,
   keepCount,
   queryCount,
   queryOffset,
   randomInputs,
+  runOnGpu,
 } from "../../bench/families/attention/mod.ts";
 import { attentionMethods } from "./mod.ts";
 
@@ -109,3 +111,32 @@ for (const method of attentionMethods.filter((m) => m.meta.id in EXPECTED)) {
     },
   });
 }
+
+// Methods whose selection works out every visible q·k exactly.
+const SCORES_EVERY_KEY = ["topk-oracle-attention", "seer-oracle-attention"];
+
+Deno.test({
+  name:
+    "scoredPairs() covers every attended pair and at most the dense ones, every key for oracles",
+  ignore: testGpu === null,
+  async fn() {
+    const withHook = attentionMethods.filter((m) => m.impl.scoredPairs);
+    assert(withHook.length >= 4, withHook.map((m) => m.meta.id).join(", "));
+    for (const method of withHook) {
+      const params = defaults(method.meta.parameters);
+      for (const shape of [CAUSAL, DECODING, STEPS]) {
+        const inputs = randomInputs(shape, 6);
+        const { visited } = await runOnGpu(testGpu!, method.impl, { shape, inputs, params });
+        const attended = visited.reduce((a, b) => a + b, 0);
+        const dense = shape.heads * densePairsPerHead(shape);
+        const scored = method.impl.scoredPairs!(shape, params, visited);
+        const where = `${method.meta.id} ${JSON.stringify(shape)}`;
+        assert(
+          attended <= scored && scored <= dense,
+          `${where}: ${attended} ≤ ${scored} ≤ ${dense}`,
+        );
+        if (SCORES_EVERY_KEY.includes(method.meta.id)) assertEquals(scored, dense, where);
+      }
+    }
+  },
+});

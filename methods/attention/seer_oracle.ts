@@ -120,5 +120,7 @@ export const seerOracleAttention = defineAttentionMethod({
       }).map((chosen) => keysOfBlocks(shape, block, chosen, row));
     },
     nominalDensity: (_shape, params) => params.density,
+    // The oracle gate works out every visible q·k (for the row log-sum-exp and the block maxima).
+    scoredPairs: (shape) => shape.heads * densePairsPerHead(shape),
   },
 });

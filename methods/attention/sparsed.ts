@@ -184,5 +184,21 @@ export const sparsedAttention = defineAttentionMethod({
       const dense = denseSteps(steps, params.skip);
       return (dense + (steps - dense) * params.density) / steps;
     },
+    // The pattern step's slices work out every visible q·k for the block masses; the others
+    // score what they attend.
+    scoredPairs(shape, params, visited) {
+      const perStep = shape.heads / stepCount(shape);
+      const pattern = denseSteps(stepCount(shape), params.skip) * perStep;
+      const queries = queryCount(shape);
+      let pairs = 0;
+      for (let slice = 0; slice < shape.heads; slice++) {
+        if (slice >= pattern && slice < pattern + perStep) {
+          pairs += densePairsPerHead(shape);
+          continue;
+        }
+        for (let row = 0; row < queries; row++) pairs += visited[slice * queries + row];
+      }
+      return pairs;
+    },
   },
 });

@@ -161,5 +161,7 @@ export const topkOracleAttention = defineAttentionMethod({
       }).map((keys) => Int32Array.from(keys));
     },
     nominalDensity: (_shape, params) => params.density,
+    // Every visible key is scored to choose the top ones.
+    scoredPairs: (shape) => shape.heads * densePairsPerHead(shape),
   },
 });

@@ -391,5 +391,21 @@ export const verticalSlashAttention = defineAttentionMethod({
       }
       return pairs / densePairsPerHead(shape);
     },
+    // The estimate works out every visible q·k of the last `last` query rows; the other rows
+    // score what they attend.
+    scoredPairs(shape, params, visited) {
+      const last = verticalSlashSplit(shape, params).last;
+      const queries = queryCount(shape);
+      let pairs = 0;
+      for (let head = 0; head < shape.heads; head++) {
+        for (let row = 0; row < queries; row++) {
+          const pos = queryOffset(shape) + row;
+          pairs += row >= queries - last
+            ? (shape.causal ? pos + 1 : shape.seq)
+            : visited[head * queries + row];
+        }
+      }
+      return pairs;
+    },
   },
 });

@@ -94,6 +94,12 @@ export const ATTENTION_GATE_METRICS: MetricSpec[] = [
       "keys attended (the kernel's visited counts) / keys visible, over every query row of the timed input: what the cell's realized density counts",
     higherIsBetter: false,
   },
+  {
+    name: "scored_key_share",
+    description:
+      "query–key pairs whose exact score q·k the method computes, to choose or to attend (each once), / keys visible, over every query row of the timed input: 1 for the top-k oracle, which scores every key to attend a share of them",
+    higherIsBetter: false,
+  },
 ];
 
 /** What a task supplies for one case. */
@@ -324,6 +330,8 @@ export async function prepareAttentionCase(
               ...gateMetrics("timed", timed),
               ...(check ? gateMetrics("check", check) : {}),
               attended_key_share: pairs / densePairs,
+              scored_key_share: (impl.scoredPairs?.(shape, params, result.visited) ?? pairs) /
+                densePairs,
             },
             sparsity: {
               nominalDensity: impl.nominalDensity(shape, params),

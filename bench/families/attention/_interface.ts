@@ -140,6 +140,13 @@ export interface AttentionMethod<V extends Readonly<ParamValues> = ParamValues> 
   ): Int32Array[];
   /** The density the parameters ask for, before any kernel runs: attended pairs / dense pairs. */
   nominalDensity(shape: AttentionShape, params: V): number;
+  /**
+   * Query–key pairs whose exact score q·k one computation of the method works out, to choose or
+   * to attend, each pair once, given the keys each row attended (`visited`, heads × queries
+   * rows). Absent means the method scores exactly only what it attends (bounds, pooled,
+   * projected or block-representative scores are not exact scores of the pairs they stand for).
+   */
+  scoredPairs?(shape: AttentionShape, params: V, visited: Uint32Array): number;
 }
 
 /**

@@ -82,7 +82,8 @@ async function runCell(impl: AttentionMethod): Promise<TrialResult> {
 }
 
 Deno.test({
-  name: "prepareAttentionCase() reports the check and the timed input's gate figures apart",
+  name:
+    "prepareAttentionCase() reports the check and the timed input's gate figures apart, and key shares",
   ignore: testGpu === null,
   async fn() {
     const result = await runCell(windowMethod("window"));
@@ -102,7 +103,18 @@ Deno.test({
       check_rows_tie_alternative: 0,
       check_rows_excused: 0,
       attended_key_share: (2 * perHead) / (2 * densePairsPerHead(TIMED)),
+      // No scoredPairs: it scores exactly what it attends.
+      scored_key_share: (2 * perHead) / (2 * densePairsPerHead(TIMED)),
     });
+    // A method that scores every key to choose (as the top-k oracle does) says so.
+    const scoring = await runCell({
+      ...windowMethod("window"),
+      scoredPairs: (shape) => shape.heads * densePairsPerHead(shape),
+    });
+    assertEquals(
+      [scoring.metrics.scored_key_share, scoring.metrics.attended_key_share],
+      [1, result.metrics.attended_key_share],
+    );
   },
 });
 
