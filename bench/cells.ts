@@ -33,6 +33,7 @@ function common(planned: PlannedCell, data: CellData, startedAt: string) {
       id: method.meta.id,
       version: method.meta.version,
       title: method.meta.title,
+      fidelity: method.meta.fidelity,
       params: planned.params,
     },
     isReference: planned.isReference,

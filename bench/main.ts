@@ -3,7 +3,7 @@ import { methodRegistry } from "../methods/mod.ts";
 import { taskRegistry } from "../datasets/mod.ts";
 import { parseBenchArgs, USAGE, UsageError } from "./cli/args.ts";
 import { Progress } from "./cli/progress.ts";
-import { sameWorkLines, summaryTable } from "./cli/summary_table.ts";
+import { fidelityLines, sameWorkLines, summaryTable } from "./cli/summary_table.ts";
 import { collectEnvironment } from "./environment.ts";
 import { GpuProvider } from "./gpu/device.ts";
 import {
@@ -46,8 +46,8 @@ function listing(
   const lines = ["Methods:"];
   for (const m of methods.list()) {
     lines.push(
-      `  ${m.meta.id.padEnd(28)} ${
-        m.meta.family.padEnd(10)
+      `  ${m.meta.id.padEnd(28)} ${m.meta.family.padEnd(10)} ${
+        m.meta.fidelity.level.padEnd(10)
       } ${m.meta.title} — ${m.meta.paper.title} (${m.meta.paper.year})`,
     );
   }
@@ -271,6 +271,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(JSON.stringify(run, null, 2));
   } else {
     console.log(`\n${summaryTable(run)}\n`);
+    const labels = fidelityLines(run);
+    if (labels.length > 0) console.log(`${labels.join("\n")}\n`);
     const sameWork = sameWorkLines(run);
     if (sameWork.length > 0) console.log(`${sameWork.join("\n")}\n`);
     const counts = ["ok", "failed", "timeout", "skipped"].map((s) =>

@@ -99,10 +99,53 @@ const Paper = z.object({
 export const Requirement = z.enum(["webgpu"]);
 export type Requirement = z.infer<typeof Requirement>;
 
-export const MethodMeta = z.object({
+/**
+ * How close a method's implementation is to what its title and paper name, so a reader knows what a
+ * row's figures speak for. Levels:
+ * - `faithful`: the paper's mechanism as published; departures are bookkeeping (layer order, scope,
+ *   precision, tie-breaking) that the notes list and that should not change the figures much.
+ * - `simplified`: the paper's mechanism is there, with a stated departure (a smaller search, a fixed
+ *   ratio, a part left out) that can change its figures.
+ * - `stand-in`: a learned or essential part of the paper's method is replaced by a heuristic, so the
+ *   figures are the heuristic's, not the paper's; the title says so.
+ * - `oracle`: uses what no deployable method has (the exact attention scores): an upper bound on
+ *   quality at its budget, not a contender.
+ * - `peer`: another library's implementation, run as a plain user would run it.
+ * - `baseline`: the reference or a control every other method is compared with (dense computation,
+ *   exhaustive scoring, a random mask).
+ */
+export const FIDELITY_LEVELS = [
+  "faithful",
+  "simplified",
+  "stand-in",
+  "oracle",
+  "peer",
+  "baseline",
+] as const;
+export const FidelityLevel = z.enum(FIDELITY_LEVELS);
+export type FidelityLevel = z.infer<typeof FidelityLevel>;
+
+/** A method's fidelity level with the one-line reason read from its code and notes. */
+export const Fidelity = z.object({
+  level: FidelityLevel,
+  /** One line: what is kept, or what replaces the paper's part. */
+  reason: z.string().min(1).max(200).refine((r) => !r.includes("\n"), "one line, no line breaks"),
+}).strict();
+export type Fidelity = z.infer<typeof Fidelity>;
+
+/**
+ * Levels whose figures do not speak for a deployable method of the paper: "best" tables leave them
+ * out unless asked to include them.
+ */
+export const NOT_BEST_LEVELS: readonly FidelityLevel[] = ["stand-in", "oracle"];
+
+/** The fields of a method's metadata, without its cross-field rules (for `.pick`). */
+export const MethodMetaFields = z.object({
   id: Id,
   family: Family,
   title: z.string().min(1),
+  /** Required: every method says how faithful it is (see {@link Fidelity}). */
+  fidelity: Fidelity,
   description: z.string().min(1),
   paper: Paper,
   version: Version,
@@ -115,6 +158,19 @@ export const MethodMeta = z.object({
   /** Where a paper's claim did not reproduce, or the implementation departs from it. */
   notes: z.string().optional(),
 }).strict();
+
+export const MethodMeta = MethodMetaFields.superRefine((m, ctx) => {
+  // A stand-in's or an oracle's figures must not pass for the paper's method under its name alone.
+  for (const level of ["stand-in", "oracle"] as const) {
+    if (m.fidelity.level === level && !m.title.toLowerCase().includes(level)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["title"],
+        message: `a method labelled ${level} says so in its title: got '${m.title}'`,
+      });
+    }
+  }
+});
 export type MethodMeta = z.infer<typeof MethodMeta>;
 
 export const MetricSpec = z.object({
@@ -237,6 +293,7 @@ export type MethodDefinition<P extends ParamSpecs, Impl> = Omit<MethodMeta, "par
  *   family: "attention",
  *   title: "Echo",
  *   description: "returns its input",
+ *   fidelity: { level: "faithful", reason: "returns its input, as it says" },
  *   paper: { title: "None", year: 2024, link: "https://example.org" },
  *   version: "1.0.0",
  *   parameters: {},

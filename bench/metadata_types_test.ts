@@ -25,6 +25,7 @@ const base = {
   title: "T",
   description: "d",
   paper: { title: "P", year: 2024, link: "https://example.org" },
+  fidelity: { level: "faithful" as const, reason: "a test fixture" },
   version: "1.0.0",
   capabilities: { requires: [], features: [] },
 };

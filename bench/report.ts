@@ -3,7 +3,7 @@
 // keeps every parameter in full and adds the share of the FLOPs reduction realized.
 import { parseArgs } from "node:util";
 import { readRunFile, RunFileError } from "./results/run_file.ts";
-import { sameWorkLines, summaryTable } from "./cli/summary_table.ts";
+import { fidelityLines, sameWorkLines, summaryTable } from "./cli/summary_table.ts";
 
 const USAGE =
   "Usage: deno task report results/runs/RUN.json [--task ID] [--method ID] [--case key=value]... [--wide]";
@@ -45,6 +45,8 @@ if (import.meta.main) {
     );
     if (cells.length === 0) fail(`No cell of ${file} matches.`);
     console.log(summaryTable({ ...run, cells }, { wide: args.wide }));
+    const labels = fidelityLines({ ...run, cells });
+    if (labels.length > 0) console.log(`\n${labels.join("\n")}`);
     const sameWork = sameWorkLines({ ...run, cells });
     if (sameWork.length > 0) console.log(`\n${sameWork.join("\n")}`);
   } catch (error) {

@@ -1,5 +1,6 @@
 // Everything the leaderboard shows, computed once per change of the results folder: requests
 // only look up and filter what is built here.
+import { type Fidelity, NOT_BEST_LEVELS } from "../bench/metadata.ts";
 import type { Cell, RunFile } from "../bench/results/schema.ts";
 import { type Device, deviceOf } from "./devices.ts";
 import { latencyOf, metricOf, speedupOf } from "./figures.ts";
@@ -21,6 +22,10 @@ export interface Row {
   case: Record<string, number | boolean | string>;
   methodId: string;
   methodTitle: string;
+  /** How faithful the method is to its paper: the run's label, else the catalog's, else null. */
+  fidelity: Fidelity | null;
+  /** Where `fidelity` came from: the run file, or the catalog for files written before labels. */
+  fidelityFrom: "run" | "catalog" | null;
   params: Record<string, number | boolean | string>;
   paramsText: string;
   isReference: boolean;
@@ -67,17 +72,31 @@ export interface TaskSummary {
   methodIds: string[];
   /** The device of the latest verified run with this task: the default of the device filter. */
   defaultDeviceId: string | null;
-  /** Best main metric among ok, non-reference, verified rows of the default device. */
+  /**
+   * Best main metric among ok, non-reference, verified rows of the default device that skipped
+   * work, leaving out methods labelled stand-in or oracle ({@link BEST_EXCLUDES}).
+   */
   bestQuality: Row | null;
   /** Highest speed-up among the same rows. */
   fastest: Row | null;
+  /** The labels `bestQuality` and `fastest` leave out. */
+  bestExcludes: readonly string[];
+  /** As `bestQuality`, stand-ins and oracles included. */
+  bestQualityAnyLabel: Row | null;
+  /** As `fastest`, stand-ins and oracles included. */
+  fastestAnyLabel: Row | null;
 }
+
+/** Labels "best" leaves out by default: their figures are a heuristic's or an upper bound. */
+export const BEST_EXCLUDES: readonly string[] = NOT_BEST_LEVELS;
 
 /** A method as seen across all runs. */
 export interface MethodSummary {
   id: string;
   title: string;
   family: string;
+  /** The newest run's label (or the catalog's for older files); null when neither has one. */
+  fidelity: Fidelity | null;
   versions: string[];
   taskIds: string[];
   runIds: string[];
@@ -111,6 +130,16 @@ export interface Aggregates {
   boards: Map<string, Map<string, { verified: Board; all: Board }>>;
 }
 
+/**
+ * Every method's label as the aggregates know it (its newest run's, or the catalog's): the
+ * fallback for cells of files written before methods declared one.
+ */
+export function knownLabels(data: Aggregates): Map<string, Fidelity> {
+  const labels = new Map<string, Fidelity>();
+  for (const [id, m] of data.methods) if (m.fidelity) labels.set(id, m.fidelity);
+  return labels;
+}
+
 /** Device key of boards that mix every device. */
 export const ALL_DEVICES = "all";
 
@@ -119,8 +148,23 @@ export function formatParams(params: Record<string, number | boolean | string>):
   return Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join(", ");
 }
 
-function toRow(run: RunFile, device: Device, cell: Cell): Row {
+/** Options of {@link aggregate}. */
+export interface AggregateOptions {
+  /**
+   * Labels by method id for cells of files written before methods declared one (the committed
+   * catalog's): today's label of that method, which the page marks as such.
+   */
+  labels?: ReadonlyMap<string, Fidelity>;
+}
+
+function toRow(
+  run: RunFile,
+  device: Device,
+  cell: Cell,
+  labels: ReadonlyMap<string, Fidelity>,
+): Row {
   const latency = latencyOf(cell);
+  const fromCatalog = cell.method.fidelity ? undefined : labels.get(cell.method.id);
   const metric = metricOf(cell);
   const speedup = speedupOf(cell);
   return {
@@ -136,6 +180,8 @@ function toRow(run: RunFile, device: Device, cell: Cell): Row {
     case: cell.task.case,
     methodId: cell.method.id,
     methodTitle: cell.method.title,
+    fidelity: cell.method.fidelity ?? fromCatalog ?? null,
+    fidelityFrom: cell.method.fidelity ? "run" : fromCatalog ? "catalog" : null,
     params: cell.method.params,
     paramsText: formatParams(cell.method.params),
     isReference: cell.isReference,
@@ -225,9 +271,11 @@ function pick(rows: readonly Row[], better: (a: Row, b: Row) => boolean): Row | 
  * Builds every aggregate of the leaderboard from validated runs.
  *
  * @param runs validated run files with distinct run ids
+ * @param options labels for cells of older files
  * @returns the aggregates
  */
-export function aggregate(runs: readonly RunFile[]): Aggregates {
+export function aggregate(runs: readonly RunFile[], options: AggregateOptions = {}): Aggregates {
+  const labels = options.labels ?? new Map<string, Fidelity>();
   const ordered = [...runs].sort((a, b) =>
     a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.runId.localeCompare(b.runId)
   );
@@ -245,7 +293,7 @@ export function aggregate(runs: readonly RunFile[]): Aggregates {
     devices.set(device.id, entry);
     const families = new Set<string>();
     for (const cell of run.cells) {
-      const row = toRow(run, device, cell);
+      const row = toRow(run, device, cell, labels);
       families.add(cell.task.family);
       pushTo(rowsByTask, cell.task.id, row);
       pushTo(methodRows, cell.method.id, row);
@@ -254,11 +302,13 @@ export function aggregate(runs: readonly RunFile[]): Aggregates {
           id: cell.method.id,
           title: cell.method.title,
           family: cell.task.family,
+          fidelity: null,
           versions: [],
           taskIds: [],
           runIds: [],
         };
-      m.title = cell.method.title; // the newest run names it
+      m.title = cell.method.title; // the newest run names and labels it
+      m.fidelity = row.fidelity;
       if (!m.versions.includes(cell.method.version)) m.versions.push(cell.method.version);
       if (!m.taskIds.includes(cell.task.id)) m.taskIds.push(cell.task.id);
       if (m.runIds.at(-1) !== run.runId) m.runIds.push(run.runId);
@@ -297,12 +347,20 @@ export function aggregate(runs: readonly RunFile[]): Aggregates {
 
     const lastVerified = rows.findLast((r) => r.verified) ?? null;
     const defaultDeviceId = lastVerified?.deviceId ?? null;
-    const candidates = defaultDeviceId
+    const anyLabel = defaultDeviceId
       // "Best sparse" means methods that skipped work: not the baseline, nor dense peers.
       ? perDevice.get(defaultDeviceId)!.verified.rows.filter((r) =>
         r.status === "ok" && !r.isReference && (r.realizedDensity === null || r.realizedDensity < 1)
       )
       : [];
+    // Nor, by default, a stand-in (its figures are the heuristic's) or an oracle (an upper bound).
+    const candidates = anyLabel.filter((r) =>
+      r.fidelity === null || !BEST_EXCLUDES.includes(r.fidelity.level)
+    );
+    const bestOf = (rows: Row[]) =>
+      pick(rows.filter((r) => r.metric !== null), (a, b) => compareRows(a, b) < 0);
+    const fastestOf = (rows: Row[]) =>
+      pick(rows.filter((r) => r.speedup !== null), (a, b) => (a.speedup ?? 0) > (b.speedup ?? 0));
     const first = rows.at(-1)!;
     tasks.set(taskId, {
       id: taskId,
@@ -314,14 +372,11 @@ export function aggregate(runs: readonly RunFile[]): Aggregates {
       deviceIds: [...byDevice.keys()],
       methodIds: [...new Set(rows.map((r) => r.methodId))].sort(),
       defaultDeviceId,
-      bestQuality: pick(
-        candidates.filter((r) => r.metric !== null),
-        (a, b) => compareRows(a, b) < 0,
-      ),
-      fastest: pick(
-        candidates.filter((r) => r.speedup !== null),
-        (a, b) => (a.speedup ?? 0) > (b.speedup ?? 0),
-      ),
+      bestQuality: bestOf(candidates),
+      fastest: fastestOf(candidates),
+      bestExcludes: BEST_EXCLUDES,
+      bestQualityAnyLabel: bestOf(anyLabel),
+      fastestAnyLabel: fastestOf(anyLabel),
     });
   }
   // Task versions come from the cells; the newest run's wins.

@@ -5,7 +5,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { runFileJsonSchema } from "../bench/results/schema.ts";
-import { ALL_DEVICES } from "./aggregate.ts";
+import { ALL_DEVICES, knownLabels } from "./aggregate.ts";
 import { compareRuns } from "./compare.ts";
 import { parseBoardQuery, parseCompareQuery, runOf, selectBoard, taskOf } from "./query.ts";
 import { type Cached, type Env, json } from "./response_cache.ts";
@@ -96,7 +96,7 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
     cached(c, (s) => {
       const ids = parseCompareQuery(new URL(c.req.url).searchParams);
       const [a, b] = ids.map((id) => runOf(s.data, id));
-      return json(compareRuns(a, b));
+      return json(compareRuns(a, b, knownLabels(s.data)));
     }));
   app.get("/schema", (c) => cached(c, () => json(runFileJsonSchema())));
 

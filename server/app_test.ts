@@ -137,7 +137,7 @@ Deno.test("CSV download has a header and one line per row", async () => {
   const res = await f.app.request(`/tasks/${TASK}/leaderboard.csv`);
   assertEquals(res.headers.get("content-type"), "text/csv; charset=utf-8");
   const lines = (await res.text()).trim().split("\r\n");
-  assertStringIncludes(lines[0], "task,method,params,case,metric,latency,speedup");
+  assertStringIncludes(lines[0], "task,method,label,params,case,metric,latency,speedup");
   const data = await (await f.app.request(`/api/tasks/${TASK}/leaderboard`)).json();
   assertEquals(lines.length, data.rows.length + 1);
 });

@@ -25,6 +25,13 @@ export const COLUMNS: readonly Column[] = [
     csv: (r) => r.methodId,
   },
   {
+    key: "label",
+    label: "Label",
+    sortValue: (r) => r.fidelity?.level ?? null,
+    text: (r) => (r.fidelity?.level ?? "unlabelled") + (r.fidelityFrom === "catalog" ? "*" : ""),
+    csv: (r) => r.fidelity?.level ?? null,
+  },
+  {
     key: "params",
     label: "Parameters",
     sortValue: (r) => r.paramsText,
@@ -132,6 +139,8 @@ const CSV_EXTRAS: [string, (r: Row) => string | number | null][] = [
   ["samples", (r) => r.samples],
   ["noisy", (r) => r.noisy === null ? null : String(r.noisy)],
   ["metric_name", (r) => r.metricName],
+  ["label_reason", (r) => r.fidelity?.reason ?? null],
+  ["label_from", (r) => r.fidelityFrom],
   ["verified", (r) => String(r.verified)],
 ];
 

@@ -1,6 +1,7 @@
 // Two runs side by side, cell by cell: a change counts only when the 95% intervals of the two
 // figures do not overlap. Latency is compared only on one device; across devices the speed-ups
 // over each run's own dense baseline are compared instead, as they do not carry the machine.
+import type { Fidelity } from "../bench/metadata.ts";
 import type { Cell, RunFile } from "../bench/results/schema.ts";
 import { type Device, deviceOf } from "./devices.ts";
 import { type Figure, type LatencyFigure, latencyOf, metricOf, speedupOf } from "./figures.ts";
@@ -32,6 +33,9 @@ export interface ComparedCell {
   taskId: string;
   methodTitle: string;
   methodId: string;
+  /** The method's label in the newer run that has one, else the one given for older files. */
+  fidelity: Fidelity | null;
+  fidelityFrom: "run" | "catalog" | null;
   caseText: string;
   paramsText: string;
   a: Side | null;
@@ -106,9 +110,14 @@ function text(values: Record<string, unknown>): string {
  *
  * @param a the older run
  * @param b the newer run
+ * @param labels labels by method id for cells of files written before methods declared one
  * @returns the devices, the counts, and one entry per key in either run (a's order, then b's)
  */
-export function compareRuns(a: RunFile, b: RunFile): Comparison {
+export function compareRuns(
+  a: RunFile,
+  b: RunFile,
+  labels: ReadonlyMap<string, Fidelity> = new Map(),
+): Comparison {
   const deviceA = deviceOf(a);
   const deviceB = deviceOf(b);
   const sameDevice = deviceA.id === deviceB.id;
@@ -121,6 +130,8 @@ export function compareRuns(a: RunFile, b: RunFile): Comparison {
     const any = (ca ?? cb)!;
     const sa = side(ca);
     const sb = side(cb);
+    const declared = cb?.method.fidelity ?? ca?.method.fidelity;
+    const fallback = declared ? undefined : labels.get(any.method.id);
     const la = sa?.latency ?? null;
     const lb = sb?.latency ?? null;
     return {
@@ -128,6 +139,8 @@ export function compareRuns(a: RunFile, b: RunFile): Comparison {
       taskId: any.task.id,
       methodId: any.method.id,
       methodTitle: any.method.title,
+      fidelity: declared ?? fallback ?? null,
+      fidelityFrom: declared ? "run" : fallback ? "catalog" : null,
       caseText: text(any.task.case),
       paramsText: text(any.method.params),
       a: sa,

@@ -2,7 +2,7 @@
 // given by --results or RESULTS_DIR (default results/runs).
 import { parseArgs } from "node:util";
 import { createApp } from "./app.ts";
-import { readCatalogOrDefault } from "./catalog.ts";
+import { labelsOf, readCatalogOrDefault } from "./catalog.ts";
 import { ResultsStore } from "./store.ts";
 
 /** Options of the serve command, as parsed from the command line and the environment. */
@@ -56,12 +56,12 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const store = new ResultsStore(options.results);
+  const methodInfo = await readCatalogOrDefault(options.catalog);
+  const store = new ResultsStore(options.results, { labels: labelsOf(methodInfo) });
   const snapshot = await store.refresh();
   console.error(
     `loaded ${snapshot.files.length} run files from ${options.results}, skipped ${snapshot.skipped.length}`,
   );
-  const methodInfo = await readCatalogOrDefault(options.catalog);
   const app = await createApp({ store, methodInfo });
   Deno.serve({ port: options.port, hostname: options.hostname }, app.fetch);
 }

@@ -2,7 +2,7 @@
 // the request's snapshot through the response cache.
 import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ALL_DEVICES } from "./aggregate.ts";
+import { ALL_DEVICES, knownLabels } from "./aggregate.ts";
 import { toCsv } from "./columns.ts";
 import { compareRuns } from "./compare.ts";
 import { DEVICE_ID_PATTERN } from "./devices.ts";
@@ -48,8 +48,25 @@ export function pageRoutes(deps: PageDeps): Hono<Env> {
 
   app.get("/", (c) =>
     cached(c, (s) => {
+      const params = query(c);
+      const best = params.get("best");
+      params.delete("best");
+      refuseQuery(params);
+      if (best !== null && best !== "any" && best !== "default") {
+        throw new HTTPException(400, {
+          message: `'best' must be 'any' (stand-ins and oracles included) or 'default': got '${
+            best.slice(0, 20)
+          }'`,
+        });
+      }
+      return page(overviewPage(s.data, links, { anyLabel: best === "any" }));
+    }));
+
+  // The same, as a path: the static site has no query strings.
+  app.get("/best-any-label", (c) =>
+    cached(c, (s) => {
       refuseQuery(query(c));
-      return page(overviewPage(s.data, links));
+      return page(overviewPage(s.data, links, { anyLabel: true }));
     }));
 
   app.get("/runs", (c) =>
@@ -104,7 +121,7 @@ export function pageRoutes(deps: PageDeps): Hono<Env> {
   app.get("/compare", (c) =>
     cached(c, (s) => {
       const [a, b] = parseCompareQuery(query(c)).map((id) => runOf(s.data, id));
-      return page(comparePage(compareRuns(a, b), links));
+      return page(comparePage(compareRuns(a, b, knownLabels(s.data)), links));
     }));
 
   return app;

@@ -2,7 +2,7 @@
 // (for GitHub Pages): the same pages, CSV and JSON, written by asking the app for each of them.
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { readCatalogOrDefault } from "./catalog.ts";
+import { labelsOf, readCatalogOrDefault } from "./catalog.ts";
 import { ALL_DEVICES } from "./aggregate.ts";
 import { createApp } from "./app.ts";
 import { ResultsStore } from "./store.ts";
@@ -40,9 +40,12 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   if (!BASE_PATTERN.test(base)) {
     throw new Error(`--base must look like /name (no trailing slash): got '${base}'`);
   }
-  const store = new ResultsStore(options.results, { checkIntervalMs: Infinity });
-  const snap = await store.refresh();
   const methodInfo = await readCatalogOrDefault(null);
+  const store = new ResultsStore(options.results, {
+    checkIntervalMs: Infinity,
+    labels: labelsOf(methodInfo),
+  });
+  const snap = await store.refresh();
   const app = await createApp({
     store,
     methodInfo,
@@ -52,6 +55,7 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   const data = snap.data;
   const paths = [
     "/",
+    "/best-any-label",
     "/runs",
     "/static/app.js",
     "/static/app.css",

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { parseRunFile } from "../bench/results/run_file.ts";
 import type { RunFile } from "../bench/results/schema.ts";
+import type { Fidelity } from "../bench/metadata.ts";
 import { aggregate, type Aggregates } from "./aggregate.ts";
 
 /** A file of the results folder that was not loaded, and why. */
@@ -32,6 +33,8 @@ export interface StoreOptions {
   log?: (message: string) => void;
   /** Files larger than this are skipped rather than read. */
   maxFileBytes?: number;
+  /** Fidelity labels by method id for cells of files written before methods declared one. */
+  labels?: ReadonlyMap<string, Fidelity>;
 }
 
 interface CachedFile {
@@ -66,6 +69,7 @@ export class ResultsStore {
       checkIntervalMs: options.checkIntervalMs ?? 1000,
       log: options.log ?? ((m) => console.error(m)),
       maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      labels: options.labels ?? new Map(),
     };
     this.#snapshot = {
       version: 0,
@@ -164,7 +168,7 @@ export class ResultsStore {
       folderError,
       files: [...owners.values()].sort(),
       skipped,
-      data: aggregate(runs),
+      data: aggregate(runs, { labels: this.#options.labels }),
     };
   }
 

@@ -119,6 +119,7 @@ Deno.test("readCatalog() keeps the method fields pages use and names a broken fi
       title: "Sliding-window attention",
       description: "nearest keys only",
       paper: { title: "Longformer", year: 2020, link: "https://arxiv.org/abs/2004.05150" },
+      fidelity: { level: "faithful", reason: "a test fixture" },
       version: "1.0.0",
       parameters: {
         window: {

@@ -1,13 +1,14 @@
 // The table printed at the end of a run, sized for a 120-column terminal: one block per case
 // (task, case label, main metric), one row per cell. `wide` (deno task report --wide) keeps full
 // parameters and adds the share of the FLOPs reduction realized; the run file has everything.
+import { NOT_BEST_LEVELS } from "../metadata.ts";
 import type { Cell, RunFile, Speedup, Summary } from "../results/schema.ts";
 import { sameWorkPairs } from "../results/same_work.ts";
 import { caseKeyOf, headlineP50 } from "../results/speedup.ts";
 
 /** The width the default table fits in. */
 export const TABLE_WIDTH = 120;
-const PARAMS_COLUMN = 1;
+const PARAMS_COLUMN = 2;
 
 function formatNumber(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined) return "—";
@@ -47,6 +48,11 @@ export function formatRelativeInterval(summary: Summary | null): string {
   const [lo, hi] = summary.p50Ci95;
   const half = Math.max(summary.p50 - lo, hi - summary.p50) / summary.p50;
   return `±${(half * 100).toFixed(half < 0.1 ? 1 : 0)}%`;
+}
+
+/** A cell's fidelity label as the table shows it; `—` for files written before methods had one. */
+export function fidelityLabel(cell: Cell): string {
+  return cell.method.fidelity?.level ?? "—";
 }
 
 function clip(text: string, width: number): string {
@@ -91,6 +97,7 @@ function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> 
   const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
   const cells = [
     wide ? cell.method.id : clip(cell.method.id, 28),
+    fidelityLabel(cell),
     paramsText(cell, options.varying),
     formatNumber(cell.metrics[cell.mainMetric.name], 4),
     cell.latency ? formatNumber(headlineP50(cell.latency)) : "—",
@@ -102,7 +109,7 @@ function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> 
   ];
   if (wide) {
     cells.splice(
-      7,
+      8,
       0,
       formatNumber(flopsRealized(cell.speedup?.value ?? null, cell.sparsity?.flopsRatio), 2),
     );
@@ -118,7 +125,16 @@ function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> 
  */
 export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): string {
   const wide = options.wide ?? false;
-  const header = ["method", "params", "main", "p50 ms", "±95%", "speed-up [95% CI]", "density"];
+  const header = [
+    "method",
+    "label",
+    "params",
+    "main",
+    "p50 ms",
+    "±95%",
+    "speed-up [95% CI]",
+    "density",
+  ];
   if (wide) header.push("realized");
   header.push("n", "status");
   const cases = new Map<string, Cell[]>();
@@ -152,6 +168,24 @@ export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): st
     out.push("", wide ? title : clip(title, TABLE_WIDTH), ...rows.map(line));
   }
   return out.join("\n");
+}
+
+/**
+ * What the label column means, and the reason of every method in `run` whose figures do not speak
+ * for its paper's method (stand-ins and oracles), one line each; empty when there is none.
+ */
+export function fidelityLines(run: RunFile): string[] {
+  const flagged = new Map<string, string>();
+  for (const c of run.cells) {
+    const f = c.method.fidelity;
+    if (f && NOT_BEST_LEVELS.includes(f.level)) flagged.set(c.method.id, `${f.level}: ${f.reason}`);
+  }
+  if (flagged.size === 0) return [];
+  return [
+    "Labels (faithful, simplified, stand-in, oracle, peer, baseline): a stand-in's figures are its " +
+    "heuristic's, an oracle's an upper bound; neither counts as best.",
+    ...[...flagged].map(([id, text]) => `  ${id} — ${text}`),
+  ];
 }
 
 /**

@@ -1,7 +1,13 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
 import { emptyRun, latencyFixture, okCellFixture } from "../../tests/fixtures/run_fixture.ts";
 import { applySpeedups } from "../results/speedup.ts";
-import { flopsRealized, formatSpeedup, summaryTable, TABLE_WIDTH } from "./summary_table.ts";
+import {
+  fidelityLines,
+  flopsRealized,
+  formatSpeedup,
+  summaryTable,
+  TABLE_WIDTH,
+} from "./summary_table.ts";
 
 Deno.test("flopsRealized(): speed-up over the FLOPs reduction, only where work fell", () => {
   // A tenth of the FLOPs and ×5 faster: half the reduction realized.
@@ -70,4 +76,25 @@ Deno.test("summaryTable() puts the parameters that tell a method's rows apart fi
   const text = summaryTable({ ...emptyRun(), cells });
   assertStringIncludes(text, "stopwordsLongParameterName=1,");
   assertStringIncludes(text, "stopwordsLongParameterName=2,");
+});
+
+Deno.test("summaryTable() shows each cell's fidelity label; fidelityLines() explains stand-ins and oracles", () => {
+  const cells = [
+    okCellFixture({ methodId: "dense", isReference: true, latency: latencyFixture([4, 4, 4]) }),
+    okCellFixture({ methodId: "nosa", latency: latencyFixture([1, 1, 1]) }),
+    okCellFixture({ methodId: "old-method", latency: latencyFixture([2, 2, 2]) }),
+  ];
+  cells[0].method.fidelity = { level: "baseline", reason: "dense" };
+  cells[1].method.fidelity = { level: "stand-in", reason: "‖k‖₁ for the eviction head" };
+  const run = { ...emptyRun(), cells };
+  const lines = summaryTable(run).split("\n");
+  assert(/^method +label +params/.test(lines[0]), lines[0]);
+  assertStringIncludes(lines.find((l) => l.startsWith("nosa"))!, "stand-in");
+  assertStringIncludes(lines.find((l) => l.startsWith("dense"))!, "baseline");
+  // A cell of a file written before labels shows none.
+  assertStringIncludes(lines.find((l) => l.startsWith("old-method"))!, "—");
+  const notes = fidelityLines(run);
+  assertEquals(notes.length, 2);
+  assertEquals(notes[1], "  nosa — stand-in: ‖k‖₁ for the eviction head");
+  assertEquals(fidelityLines({ ...run, cells: [cells[0]] }), []);
 });

@@ -2,7 +2,7 @@
 // leaderboard reads. Readers ignore unknown keys; SCHEMA_VERSION changes only on breaking changes
 // (files of schema 1 are still read: see schema_v1.ts, which upgrades them in memory).
 import { z } from "zod";
-import { Family, Profile } from "../metadata.ts";
+import { Family, Fidelity, Profile } from "../metadata.ts";
 
 export const SCHEMA_VERSION = 2;
 
@@ -162,6 +162,12 @@ const CellCommon = {
     id: z.string(),
     version: z.string(),
     title: z.string(),
+    /**
+     * How faithful the method is to its paper, as it declared at run time (faithful, simplified,
+     * stand-in, oracle, peer, baseline; see MethodMeta). Absent in files written before methods
+     * declared it: readers then take the catalog's label, or show none.
+     */
+    fidelity: Fidelity.optional(),
     params: ParamValues,
   }),
   isReference: z.boolean(),

@@ -85,3 +85,25 @@ Deno.test("an ok cell must carry latency, check and sparsity; other statuses car
   assertEquals(withCell({ ...failed, error: null }), false);
   assertEquals(withCell({ ...failed, latency: cell.latency }), false);
 });
+
+Deno.test("a cell's method may carry its fidelity label; files written before labels still load", async () => {
+  const cell = okCellFixture({ latency: latencyFixture([1, 1, 1]) });
+  const withCell = (c: unknown) => RunFile.safeParse({ ...emptyRun(), cells: [c] }).success;
+  assertEquals(cell.method.fidelity, undefined);
+  assertEquals(withCell(cell), true);
+  const labelled = {
+    ...cell,
+    method: { ...cell.method, fidelity: { level: "oracle", reason: "r" } },
+  };
+  assertEquals(withCell(labelled), true);
+  assertEquals(
+    withCell({ ...cell, method: { ...cell.method, fidelity: { level: "close", reason: "r" } } }),
+    false,
+  );
+  // Every committed run file, all written before labels, still reads.
+  for (const entry of Deno.readDirSync("results/runs")) {
+    if (!entry.name.endsWith(".json")) continue;
+    const run = await readRunFile(`results/runs/${entry.name}`);
+    assertEquals(run.cells.length > 0, true, entry.name);
+  }
+});

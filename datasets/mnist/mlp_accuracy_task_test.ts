@@ -16,6 +16,7 @@ const META = {
   family: "pruning",
   description: "a pruning method of the task's tests",
   paper: { title: "Learning both Weights and Connections", year: 2015, link: "https://a.org" },
+  fidelity: { level: "faithful", reason: "a test fixture" },
   version: "1.0.0",
 } as const;
 

@@ -43,6 +43,7 @@ function bm25With(id: string, algorithm: Algorithm) {
     title: `BM25 (${algorithm})`,
     description: "BM25 for the task's tests",
     paper: { title: "Okapi at TREC-3", year: 1994, link: "https://trec.nist.gov/" },
+    fidelity: { level: "faithful", reason: "a test fixture" },
     version: "1.0.0",
     parameters: BM25_PARAMS,
     capabilities: { requires: [], features: ["exact-top-k"] },

@@ -16,6 +16,7 @@ function kernelMethod(kernel: SpmmKernel): Method {
     title: kernel,
     description: "a crossover method of the task's tests",
     paper: { title: "None", year: 2024, link: "https://example.org" },
+    fidelity: { level: "faithful", reason: "a test fixture" },
     version: "1.0.0",
     parameters: {},
     capabilities: { requires: [], features: ["spmm"] },

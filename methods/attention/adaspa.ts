@@ -179,6 +179,11 @@ export const adaspaAttention = defineAttentionMethod({
   id: "adaspa-attention",
   family: "attention",
   title: "AdaSpa (LSE-cached search, head-adaptive budgets)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "AdaSpa's LSE-cached search and head-adaptive budgets; one block count per head searched over counts, not the paper's hierarchy, no fused search kernel",
+  },
   description:
     "Block-sparse attention whose pattern is searched exactly at the first step and every `searchEvery` steps (block attention mass in one pass over q·k, using the row log-sum-exp cached from the previous step's attention) and reused in between; each head keeps the fewest blocks per query block that reach a `recall` share of its attention mass.",
   paper: {

@@ -157,6 +157,11 @@ export const anchorAttention = defineAttentionMethod({
   id: "anchor-attention",
   family: "attention",
   title: "AnchorAttention (difference-aware stripes)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "the paper's anchor and θ stripes, chosen per query block rather than OR-ed over steps, with a per-row local window",
+  },
   description:
     "Each row's anchor is its largest score over the initial tokens and its local window; per query block, keys whose score under the block's mean query is within θ of the block's mean anchor are kept as individual stripes, with the initial tokens and the window always.",
   paper: {

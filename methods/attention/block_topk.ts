@@ -103,6 +103,11 @@ export const blockTopkAttention = defineAttentionMethod({
   id: "block-topk-attention",
   family: "attention",
   title: "Block-sparse top-k (Quest-style)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "Quest's min/max bound on q·k per key block, but one selection per query block (max over its rows) instead of per decoding query",
+  },
   description:
     "Keys in blocks summarised by element-wise min/max; each query block keeps its own block and the blocks with the highest upper bound on q·k, up to `density` of the blocks it can see.",
   paper: {

@@ -9,6 +9,10 @@ export const denseAttention = defineAttentionMethod({
   id: "dense-attention",
   family: "attention",
   title: "Dense attention",
+  fidelity: {
+    level: "baseline",
+    reason: "exact softmax attention over every visible key: the reference of every attention task",
+  },
   description:
     "Exact scaled dot-product attention over every (causal) key, one WGSL invocation per query with an online softmax.",
   paper: {

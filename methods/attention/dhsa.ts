@@ -421,7 +421,12 @@ export async function setupDhsa(
 export const dhsaAttention = defineAttentionMethod({
   id: "dhsa-attention",
   family: "attention",
-  title: "DHSA (dynamic chunks, length-normalised chunk scores)",
+  title: "DHSA (cosine-threshold boundary stand-in)",
+  fidelity: {
+    level: "stand-in",
+    reason:
+      "DHSA's learned boundary predictor is replaced by a cosine-similarity threshold; chunk scoring and top-k follow the paper",
+  },
   description:
     "Keys are cut into variable-length chunks where a key's cosine similarity with its chunk drops below a threshold; query and key chunks are summarised by their sums / √size; each query chunk keeps the `density` share of its visible keys whose chunk scores highest against it (chunk scores upsampled to keys, top-k).",
   paper: {

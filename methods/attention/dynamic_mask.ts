@@ -87,7 +87,12 @@ export function dynamicMaskKeys(
 export const dynamicMaskAttention = defineAttentionMethod({
   id: "dynamic-mask-attention",
   family: "attention",
-  title: "Dynamic Mask Attention (value-derived mask)",
+  title: "Dynamic Mask Attention (random value projection stand-in)",
+  fidelity: {
+    level: "stand-in",
+    reason:
+      "DMA's learned value projection W_Δ is replaced by a fixed seeded random direction per head, so its mask keeps arbitrary keys",
+  },
   description:
     "Per head, an importance for every key computed from its value alone; every row attends to the `keep` most important keys plus its `window` most recent ones, and the attend pass skips the rest.",
   paper: {

@@ -214,6 +214,11 @@ export const hipAttention = defineAttentionMethod({
   id: "hip-attention",
   family: "attention",
   title: "HiP (hierarchically pruned attention)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "HiP's hierarchical chunk search; the budget is a share of visible keys, and SparQ dims, score caching and mask refresh are left out",
+  },
   description:
     "Per query block, a tree search over key chunks: each level halves the k kept chunks, scores every half by one representative key (q·k, max over the block's rows) and keeps the best k, until single key blocks remain; the block's rows attend to those keys plus a sliding window.",
   paper: {

@@ -255,7 +255,12 @@ export function kvBytesPerStep(shape: AttentionShape, newKeys: number): number {
 export const nosaAttention = defineAttentionMethod({
   id: "nosa-attention",
   family: "attention",
-  title: "NOSA (query-aware blocks + query-agnostic tokens)",
+  title: "NOSA (‖k‖₁ stand-in)",
+  fidelity: {
+    level: "stand-in",
+    reason:
+      "NOSA's trained query-agnostic eviction head is replaced by the key's L1 norm ‖k‖₁; the query-aware block part follows InfLLM-V2",
+  },
   description:
     "Per query, the init block and the key blocks whose mean key scores highest (a `queryAwareShare` of the `budget`), plus per head the `budget` remainder of keys with the largest L1 norm, shared by all rows, plus the local window; the fixed query-agnostic share keeps adjacent decoding steps' selections alike, which is what makes an offloaded KV cache cheap.",
   paper: {

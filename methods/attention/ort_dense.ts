@@ -40,6 +40,11 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
     title: `Dense attention, onnxruntime-web ${
       provider === "wasm" ? "wasm (2 threads)" : "WebGPU EP"
     }`,
+    fidelity: {
+      level: "peer",
+      reason:
+        "onnxruntime-web's dense attention graph on its own execution provider, run as a plain user would",
+    },
     description:
       `Peer: an ONNX graph (MatMul, Softmax, MatMul with scale and mask) run by onnxruntime-web 1.30.0 on its ${provider} execution provider, query rows in chunks so scores fit memory.`,
     paper: {

@@ -179,6 +179,11 @@ export const routingAttention = defineAttentionMethod({
   id: "routing-attention",
   family: "attention",
   title: "Routing Transformer (k-means routing)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "k-means routing as in the paper, but centroids come from per-input spherical k-means (which sees later keys), not from training; clusters unbalanced",
+  },
   description:
     "Per head, spherical k-means over unit-normalised queries and keys with shared centroids; each query attends to the keys of its own cluster (about 1/clusters of them) plus a local window, causally.",
   paper: {

@@ -125,6 +125,11 @@ export const seerLearnedAttention = defineAttentionMethod({
   id: "seer-learned-attention",
   family: "attention",
   title: "SeerAttention, learned gate",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "SeerAttention's gate and distillation target, but trained per input on its own q and k (optimistic) instead of once on a corpus; no RoPE or bias",
+  },
   description:
     "A learned gate per head (linear projections of average-pooled q and of max/min/average-pooled k, scored by their dot product) picks, per query block, its own block and the highest-scoring key blocks up to `density`; it is distilled from the block max-pooled true attention map.",
   paper: {

@@ -30,6 +30,11 @@ export const seerOracleAttention = defineAttentionMethod({
   id: "seer-oracle-attention",
   family: "attention",
   title: "SeerAttention, oracle gate",
+  fidelity: {
+    level: "oracle",
+    reason:
+      "ranks key blocks by the true block max-pooled attention map, computed densely: an upper bound at the budget, slower than dense",
+  },
   description:
     "Keeps, per query block, its own block and the key blocks whose largest true attention probability is highest (the block max-pooled attention map SeerAttention's gate is trained to predict).",
   paper: {

@@ -28,6 +28,10 @@ export const sinkWindowAttention = defineAttentionMethod({
   id: "sink-window-attention",
   family: "attention",
   title: "Sink + window (StreamingLLM)",
+  fidelity: {
+    level: "faithful",
+    reason: "StreamingLLM's pattern exactly: the first sinks tokens plus the recent window",
+  },
   description:
     "Each query attends to the first `sinks` tokens (attention sinks) and the `window` most recent keys; everything else is skipped.",
   paper: {

@@ -13,6 +13,11 @@ export const slidingWindowAttention = defineAttentionMethod({
   id: "sliding-window-attention",
   family: "attention",
   title: "Sliding-window attention",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "the banded window pattern exactly; Longformer's global tokens and dilation are not part of this method",
+  },
   description:
     "Each query attends only to the `window` nearest keys (the last `window` keys when causal); cost grows as seq × window instead of seq².",
   paper: {

@@ -111,6 +111,11 @@ export const sparseVditAttention = defineAttentionMethod({
   id: "sparse-vdit-attention",
   family: "attention",
   title: "Sparse-vDiT (per-head pattern search)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "Sparse-vDiT's per-head pattern search, on mass recall instead of output loss and calibrated on the evaluated input itself (optimistic)",
+  },
   description:
     "An offline, cost-aware search gives each head one sparse pattern at key-block granularity — a diagonal band, multi-diagonal bands at a period, or vertical stripes (the key blocks with the most calibration mass) — or dense where none reaches the mass-recall threshold; inference runs only that pattern.",
   paper: {

@@ -56,6 +56,11 @@ export const sparsedAttention = defineAttentionMethod({
   id: "sparsed-attention",
   family: "attention",
   title: "SparseD (full early steps, one pattern reused)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "SparseD's full early steps and one reused exact-mass block pattern; the prompt/generation split of selection is not modelled",
+  },
   description:
     "Full attention for the first `skip` share of the steps; then, per head, each query block keeps the key blocks with the most exact attention mass at the first sparse step (`density` of them), and later steps reuse that pattern unchanged.",
   paper: {

@@ -53,6 +53,11 @@ export const topkOracleAttention = defineAttentionMethod({
   id: "topk-oracle-attention",
   family: "attention",
   title: "Exact per-query top-k (oracle)",
+  fidelity: {
+    level: "oracle",
+    reason:
+      "scores every key and keeps each query's exact top-k: the best selection at the budget, at dense cost",
+  },
   description:
     "Each query scores every key it can see and attends to its top `density` share of them: the best any key-selection method can do at that budget, at dense cost.",
   paper: {

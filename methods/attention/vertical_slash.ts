@@ -184,6 +184,11 @@ export const verticalSlashAttention = defineAttentionMethod({
   id: "vertical-slash-attention",
   family: "attention",
   title: "Vertical-slash (MInference)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "MInference's online vertical-slash estimate; no offline per-head pattern search: every head is vertical-slash at one budget",
+  },
   description:
     "Per head, the last queries' softmax over all keys is summed per key column and per diagonal; every row attends to the top columns and top diagonals (the first `sinks` columns and the local window always among them).",
   paper: {

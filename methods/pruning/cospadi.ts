@@ -554,6 +554,11 @@ export const cospadiPruning = definePruningMethod({
   id: "cospadi",
   family: "pruning",
   title: "CoSpaDi (calibration-guided sparse dictionary learning)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "CoSpaDi's whitened K-SVD dictionary; k/s fixed at 2 (unchecked against the paper), approximate atom updates, no dictionary sharing",
+  },
   description:
     "Replaces each prunable weight W [out × in] by a sparse coefficient matrix [out × k] (s nonzeros per output unit) times a dense dictionary [k × in] of k atoms, so each output unit's weights are a combination of its own s atoms (a union of subspaces, where truncated SVD gives every unit the same r). Learned per layer by K-SVD (batch OMP with s atoms, then a rank-1 refit of each atom with its coefficients) on the whitened weights W·L, L the Cholesky factor of the layer's damped calibration input Gram, so the layer's outputs on the calibration inputs are matched; the dictionary is unwhitened by L⁻¹. k/s = 2 and out·s + k·in nearest the target share of out·in. Layers in forward order, each from inputs recomputed through the layers factorized before it.",
   paper: {

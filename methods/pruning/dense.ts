@@ -5,6 +5,10 @@ export const densePruning = definePruningMethod({
   id: "dense-unpruned",
   family: "pruning",
   title: "Dense (unpruned)",
+  fidelity: {
+    level: "baseline",
+    reason: "the trained model with every weight kept: the reference of every pruning task",
+  },
   description:
     "The reference model as trained, every weight kept: the baseline of every pruning task.",
   paper: {

@@ -364,6 +364,11 @@ export const dsnotPruning = definePruningMethod({
   id: "dsnot",
   family: "pruning",
   title: "DSnoT (Dynamic Sparse No Training)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "DSnoT's grow/prune cycles on r; the sign check, N:M prune rule, SparseGPT base and scope differ from the reference code",
+  },
   description:
     "Training-free refinement of a Wanda or SparseGPT mask. Per output row, with r = Σ_j (W_ij − Ŵ_ij)·E[x_j] the gap between the dense and the sparse layer's outputs at the mean calibration input, each cycle grows the pruned weight whose W_ij·E[x_j] has r's sign and the largest |W_ij·E[x_j]|/Var[x_j], and prunes the kept weight with the lowest Wanda score |Ŵ_ij|·‖X_j‖₂ among those whose removal neither adds to r nor, after the grow, takes r past zero (a grow candidate nothing can pair is passed over), until |r| is under the threshold, no pair is left, or the cycle cap. Each row keeps its count (N:M: swaps inside one group of M). Layers in forward order; no gradients, no weight updates beyond the base's.",
   paper: {

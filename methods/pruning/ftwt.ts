@@ -502,6 +502,11 @@ export const ftwtPruning = definePruningMethod({
   id: "ftwt",
   family: "pruning",
   title: "FTWT (Fire Together Wire Together: dynamic pruning with self-supervised mask prediction)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "FTWT's mass targets and BCE-trained predictors, but a low-rank linear head, one global logit threshold and a frozen backbone",
+  },
   description:
     "Per-input gating of hidden units. Each Linear whose output reaches the next Linear through ReLU or GELU gets a small mask predictor on its input (low-rank: in → hidden → out logits, hidden sized so its products are `predictorShare` of the layer's), trained with binary cross-entropy on the frozen model's calibration rows to predict the paper's targets: the smallest set of the layer's units, largest |activation| first, holding `mass` of the row's total activation. At inference each input computes its predicted units only (the others are 0), and the next layer skips the inputs that were not computed. One logit threshold over all predictors, chosen on the calibration rows, realizes `sparsity` of all prunable layers' multiply-adds (predictor products included).",
   paper: {

@@ -294,7 +294,12 @@ function parseSparsity(value: string): number {
 export const groupChannelPruning = definePruningMethod({
   id: "group-channel",
   family: "pruning",
-  title: "Group channel pruning with distillation",
+  title: "Group channel pruning (‖X·Wᵀ‖ score stand-in, logit distillation)",
+  fidelity: {
+    level: "stand-in",
+    reason:
+      "the paper's L1-trained BN-γ importance is replaced by the ‖X·Wᵀ‖ output norm, and spatial attention distillation by logit distillation",
+  },
   description:
     "Structured pruning: removes whole hidden neurons and attention heads. Units of the same structure (every block's heads; every block's MLP neurons; each MLP hidden layer) share one threshold on their importance, the norm over the calibration rows of what the unit adds to the next layer; then the pruned model is distilled from the dense model's logits (temperature-softened KL) on the calibration batches with Adam, pruned units held at zero, keeping the epoch of lowest distillation loss.",
   paper: {

@@ -48,6 +48,11 @@ export const magnitudePruning = definePruningMethod({
   id: "magnitude",
   family: "pruning",
   title: "Magnitude pruning",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "|W| masks as in the paper, one-shot: without its retraining or iterative prune–retrain schedule",
+  },
   description:
     "Keeps the weights of largest magnitude |W|, each layer to the target (scope=layer) or with one threshold over all prunable layers (scope=global); N:M targets keep the N largest of every M inputs per row. One-shot, no calibration data, no retraining.",
   paper: {

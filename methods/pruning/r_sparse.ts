@@ -227,6 +227,11 @@ export const rSparsePruning = definePruningMethod({
   id: "r-sparse",
   family: "pruning",
   title: "R-Sparse (rank-aware activation sparsity)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "R-Sparse's threshold and low-rank path, but α chosen per layer by a greedy local search instead of the paper's evolutionary search",
+  },
   description:
     "Training-free activation sparsity in every Linear layer: per input row, the channels with |x_j|·‖W[:, j]‖ above the layer's threshold are computed exactly through W's columns, the rest through W's top-r singular components, y ≈ W_S·x_S + U_r·(Σ_r·(V_rᵀ·x_rest)) + b, at |S|·out + r·(in + out) multiply-adds per row. Every layer gets (1 − sparsity) of its dense multiply-adds; its split between exact channels and rank is searched on its calibration inputs (21 shares of the budget, the smallest output error kept).",
   paper: {

@@ -64,6 +64,10 @@ export const randomPruning = definePruningMethod({
   id: "random",
   family: "pruning",
   title: "Random pruning",
+  fidelity: {
+    level: "baseline",
+    reason: "a seeded random mask applied one-shot: the floor every pruning criterion must beat",
+  },
   description:
     "Keeps weights chosen at random (seeded): every layer at the target (density=uniform) or at Erdős–Rényi-Kernel layer densities (density=erk, RigL's allocation), N of every M inputs per row for N:M targets. The floor of every pruning criterion.",
   paper: {

@@ -13,6 +13,11 @@ export const sparseGptPruning = definePruningMethod({
   id: "sparsegpt",
   family: "pruning",
   title: "SparseGPT",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "the reference fasterprune with its defaults (OBS updates, blocks of 128); float64, and each Linear pruned on its own in forward order",
+  },
   description:
     "One-shot pruning that reconstructs each layer's outputs: masks chosen block by block from w²/[H⁻¹ factor]², each pruned weight's error spread over the later inputs by OBS updates from the inverse Hessian of the calibration inputs, layer after layer in forward order.",
   paper: {

@@ -5,6 +5,11 @@ export const spmmCsr = defineSpmmMethod({
   id: "spmm-csr",
   family: "pruning",
   title: "CSR kernel",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "the paper's CSR format with plain row-split kernels, not its row-swizzled vectorized CUDA kernels",
+  },
   description:
     "y = x·Wᵀ with the kept weights in compressed sparse rows (4-byte values and columns, row pointers): the WebAssembly SIMD SpMV/SpMM on the wasm engine (x gathered into lanes at batch 1, a SIMD axpy over the batch per nonzero above), the row-split WGSL kernel on webgpu.",
   paper: {

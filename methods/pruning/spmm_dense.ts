@@ -6,6 +6,11 @@ export const spmmDense = defineSpmmMethod({
   id: "spmm-dense",
   family: "pruning",
   title: "Dense kernel (zeros multiplied)",
+  fidelity: {
+    level: "baseline",
+    reason:
+      "the dense kernel that multiplies the zeros: the reference of the kernel-crossover task",
+  },
   description:
     "y = x·Wᵀ with the pruned weight stored whole: the WebAssembly SIMD GEMV/GEMM (4-row × 8-column register blocks) on the wasm engine, the batch-packed WGSL kernel on webgpu. The baseline of the kernel-crossover task.",
   paper: {

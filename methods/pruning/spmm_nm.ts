@@ -5,6 +5,11 @@ export const spmmNm = defineSpmmMethod({
   id: "spmm-nm",
   family: "pruning",
   title: "N:M kernel",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "N:M-compressed weights run by plain SIMD and WGSL kernels, without the paper's Sparse Tensor Core hardware",
+  },
   description:
     "y = x·Wᵀ with the weight N:M-compressed (N values and their in-group indices of every M inputs). The task gives it an N:M mask at the case's density: 1:4 at 25%, 2:4 at 50%, else the smallest M ≤ 16 with N/M exact (10% → 1:10, 20% → 1:5, 30% → 3:10, 40% → 2:5, 60% → 3:5); densities no such pattern realizes (1%, 5%) are skipped.",
   paper: {

@@ -5,6 +5,10 @@ export const spmmOnnxruntime = defineSpmmMethod({
   id: "spmm-onnxruntime",
   family: "pruning",
   title: "onnxruntime-web MatMul (dense, wasm)",
+  fidelity: {
+    level: "peer",
+    reason: "onnxruntime-web's dense MatMul on wasm, run as a plain user would",
+  },
   description:
     "y = x·Wᵀ as a one-node ONNX graph (MatMul with Wᵀ of the masked weight as an initializer) on onnxruntime-web's wasm backend, one thread, timed by wall clock around session.run: what a production dense kernel does with the same zeros. Runs on the wasm engine's cases only.",
   paper: {

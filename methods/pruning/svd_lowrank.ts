@@ -75,6 +75,11 @@ export const svdLowRankPruning = definePruningMethod({
   id: "svd-lowrank",
   family: "pruning",
   title: "Truncated SVD (data-aware, SVD-LLM whitening)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "SVD-LLM's whitened truncation exactly; its sequential low-rank parameter update is not done",
+  },
   description:
     "Replaces each prunable weight W [out × in] by two dense factors U_r·√Σ_r [out × r] and √Σ_r·V_rᵀ [r × in], the rank r = round(budget/(out + in)) per layer, budget ≈ (1 − compression)·out·in (what earlier layers' rounding left over carried into it), so the factors store the target share. Whitened (default): the SVD is of W·L, L the Cholesky factor of the layer's damped calibration input Gram Σ xᵀx, and L⁻¹ is folded into the right factor, so truncation minimizes the layer's output error on the calibration inputs; unwhitened: the plain SVD of W. Layers in forward order, each from inputs recomputed through the layers factorized before it.",
   paper: {

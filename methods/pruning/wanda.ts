@@ -12,6 +12,11 @@ export const wandaPruning = definePruningMethod({
   id: "wanda",
   family: "pruning",
   title: "Wanda (pruning by weights and activations)",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "Wanda's |W|·‖X‖ score per output row and N:M; each Linear pruned on its own in forward order, the output head included",
+  },
   description:
     "Scores each weight by |W_ij|·‖X_j‖₂, its magnitude times the L2 norm of its input feature over the calibration inputs of that layer, and keeps the top scores of each output row (each row ends exactly at the target; N:M: N of every M consecutive inputs per row). Layers are pruned in forward order, each with inputs recomputed through the layers already pruned. No weight update, no retraining.",
   paper: {

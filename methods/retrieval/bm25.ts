@@ -9,6 +9,11 @@ export const bm25 = defineRetrievalMethod({
   id: "bm25",
   family: "retrieval",
   title: "BM25 (exhaustive)",
+  fidelity: {
+    level: "baseline",
+    reason:
+      "exhaustive BM25 (Lucene's form): the reference every retrieval method is checked against",
+  },
   description:
     "Okapi BM25 with Lucene's idf over an impact-ordered inverted index; every posting of every query term is scored document-at-a-time (ranked OR). The family's baseline.",
   paper: {

@@ -10,6 +10,10 @@ export const bm25BlockMaxWand = defineRetrievalMethod({
   id: "bm25-bmw",
   family: "retrieval",
   title: "BM25 + Block-Max WAND",
+  fidelity: {
+    level: "faithful",
+    reason: "Block-Max WAND as published: exact top-k, equal to exhaustive BM25",
+  },
   description:
     "BM25 top-k by Block-Max WAND over fixed-size blocks of postings (blockSize): WAND pivots are checked against block maxima and hopeless blocks are skipped.",
   paper: {

@@ -10,6 +10,10 @@ export const bm25MaxScore = defineRetrievalMethod({
   id: "bm25-maxscore",
   family: "retrieval",
   title: "BM25 + MaxScore",
+  fidelity: {
+    level: "faithful",
+    reason: "MaxScore as published: exact top-k, equal to exhaustive BM25",
+  },
   description:
     "BM25 top-k by MaxScore document-at-a-time: terms whose summed upper bounds cannot beat the k-th score are only probed.",
   paper: {

@@ -10,6 +10,10 @@ export const bm25Wand = defineRetrievalMethod({
   id: "bm25-wand",
   family: "retrieval",
   title: "BM25 + WAND",
+  fidelity: {
+    level: "faithful",
+    reason: "WAND as published: exact top-k, equal to exhaustive BM25",
+  },
   description:
     "BM25 top-k by WAND: cursors sorted by document, only pivots whose summed upper bounds can beat the k-th score are scored.",
   paper: {

@@ -309,6 +309,11 @@ export const bm25WebGpuCsr = defineRetrievalMethod({
   id: "bm25-webgpu-csr",
   family: "retrieval",
   title: "BM25, batch scoring on WebGPU (CSR)",
+  fidelity: {
+    level: "simplified",
+    reason:
+      "BM25 scored on the GPU with impacts quantized to integers, so scores differ slightly from exact BM25",
+  },
   description:
     "A batch of queries scored on the GPU against the document × term matrix of BM25 impacts (quantized to integers) in CSR form: one invocation per (document, query) merges the row with the query's terms; hits are read back and the top k chosen on the CPU.",
   paper: {

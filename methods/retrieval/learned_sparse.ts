@@ -489,7 +489,12 @@ async function buildLearned(
 export const learnedSparse = defineRetrievalMethod({
   id: "learned-sparse-idf",
   family: "retrieval",
-  title: "Inference-free learned sparse (IDF-aware FLOPS)",
+  title: "Inference-free learned sparse (linear document encoder stand-in)",
+  fidelity: {
+    level: "stand-in",
+    reason:
+      "the paper's transformer document encoder is replaced by BM25 tf features with learned per-term scales and residuals; no distillation",
+  },
   description:
     "Document-side term weights, expansion terms included, learned on the collection's train queries (softmax cross-entropy against BM25 hard negatives, IDF-aware FLOPS penalty); queries are their tokens weighted by IDF, with no model at query time. Searched by Block-Max WAND over the learned impacts.",
   paper: {

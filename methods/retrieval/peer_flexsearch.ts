@@ -15,6 +15,10 @@ export const peerFlexSearch = defineRetrievalMethod({
   id: "peer-flexsearch",
   family: "retrieval",
   title: "FlexSearch (peer)",
+  fidelity: {
+    level: "peer",
+    reason: "npm flexsearch with its documented presets, run as a plain user would",
+  },
   description:
     "npm flexsearch 0.8.212 Index with the 'score' preset (its profile for the order of results), its English encoder preset (stopwords, stemmer), and suggest: true, so documents matching only some query words are returned too.",
   paper: {

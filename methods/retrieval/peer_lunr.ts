@@ -32,6 +32,10 @@ export const peerLunr = defineRetrievalMethod({
   id: "peer-lunr",
   family: "retrieval",
   title: "Lunr (peer)",
+  fidelity: {
+    level: "peer",
+    reason: "npm lunr with its default pipeline, run as a plain user would",
+  },
   description:
     "npm lunr 2.3.9 with its default pipeline; each query word becomes an optional term through the Query API, as its docs advise for user input.",
   paper: {

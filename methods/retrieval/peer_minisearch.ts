@@ -20,6 +20,10 @@ export const peerMiniSearch = defineRetrievalMethod({
   id: "peer-minisearch",
   family: "retrieval",
   title: "MiniSearch (peer)",
+  fidelity: {
+    level: "peer",
+    reason: "npm minisearch with its default search options, run as a plain user would",
+  },
   description:
     "npm minisearch 7.2.0 indexing the documents' text with a stopword-removing processTerm (as its docs show), queried with its default search options (OR of terms, BM25+ ranking).",
   paper: {

@@ -17,6 +17,10 @@ export const peerWinkBm25 = defineRetrievalMethod({
   id: "peer-wink-bm25",
   family: "retrieval",
   title: "wink-bm25-text-search (peer)",
+  fidelity: {
+    level: "peer",
+    reason: "npm wink-bm25-text-search with its README's pipeline, run as a plain user would",
+  },
   description:
     "npm wink-bm25-text-search 3.1.2 over one body field, with the README's wink-nlp-utils preparation pipeline (lower-case, tokenize, stopwords, stem, negations).",
   paper: {

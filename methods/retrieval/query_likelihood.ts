@@ -28,6 +28,10 @@ export const queryLikelihood = defineRetrievalMethod({
   id: "ql-dirichlet",
   family: "retrieval",
   title: "Query likelihood (Dirichlet)",
+  fidelity: {
+    level: "faithful",
+    reason: "query likelihood with Dirichlet smoothing as in the paper, scored exhaustively",
+  },
   description:
     "Language-model retrieval: documents ranked by the query's log-likelihood under the document model with Dirichlet smoothing, scored exhaustively over the inverted index.",
   paper: {

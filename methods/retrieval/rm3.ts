@@ -146,6 +146,10 @@ export const bm25Rm3 = defineRetrievalMethod({
   id: "bm25-rm3",
   family: "retrieval",
   title: "BM25 + RM3",
+  fidelity: {
+    level: "faithful",
+    reason: "RM3 feedback over BM25's top documents, as Anserini does it",
+  },
   description:
     "RM3 pseudo-relevance feedback: the fbTerms heaviest terms of a relevance model over BM25's top fbDocs documents are mixed into the query for a second BM25 pass (both passes Block-Max WAND, exact).",
   paper: {

@@ -36,6 +36,10 @@ export const tfidfCosine = defineRetrievalMethod({
   id: "tfidf-cosine",
   family: "retrieval",
   title: "TF-IDF cosine",
+  fidelity: {
+    level: "faithful",
+    reason: "log-tf × idf vectors ranked by cosine, scored exhaustively",
+  },
   description:
     "Vector-space retrieval: log-tf × idf document vectors, L2-normalized, ranked by cosine with the query's vector; exhaustive over the inverted index.",
   paper: {

@@ -3,7 +3,7 @@
 import type { Comparison, Verdict } from "../compare.ts";
 import { h } from "../html.ts";
 import { num, speedup, withCi } from "./format.ts";
-import { noisyBadge } from "./badges.ts";
+import { fidelityBadge, noisyBadge } from "./badges.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
 
@@ -48,7 +48,9 @@ ${
         rowClass([c.latency, c.speedup, c.metric])
       }"><td>${c.taskId}</td><td>${c.caseText}</td><td><a href="${
         link(`/methods/${c.methodId}`)
-      }">${c.methodTitle}</a></td><td>${c.paramsText}</td><td class="num">${
+      }">${c.methodTitle}</a>${
+        fidelityBadge(c.fidelity, c.fidelityFrom)
+      }</td><td>${c.paramsText}</td><td class="num">${
         num(c.a?.metric?.value, 4)
       }</td><td class="num">${num(c.b?.metric?.value, 4)} ${mark(c.metric)}</td><td class="num">${
         withCi(la?.value ?? null, la?.ci95 ?? null)

@@ -6,7 +6,7 @@ import { h, jsonForScript } from "../html.ts";
 import { date, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { noisyBadge, unverifiedBadge } from "./badges.ts";
+import { fidelityBadge, noisyBadge, unverifiedBadge } from "./badges.ts";
 
 // The trend chart keeps the series with most points: a readable chart over a complete one.
 const MAX_SERIES = 8;
@@ -45,10 +45,22 @@ export function methodPage(
     const board = data.boards.get(taskId)?.get(ALL_DEVICES)?.all;
     for (const r of board?.rows ?? []) if (r.methodId === method.id) latest.push(r);
   }
+  const fidelity = method.fidelity ?? info?.fidelity ?? null;
   const body = h`<h1>${method.title}</h1>
 <p class="lede"><code>${method.id}</code> · family <strong>${method.family}</strong> · versions ${
     method.versions.join(", ")
   } · ${method.runIds.length} runs</p>
+<p class="${
+    fidelity && ["stand-in", "oracle"].includes(fidelity.level) ? "warn" : "note"
+  }">Label: <strong>${fidelity?.level ?? "unlabelled"}</strong>${
+    fidelity ? h` — ${fidelity.reason}` : ""
+  }${
+    fidelity?.level === "stand-in"
+      ? h`. Its figures are the stand-in's, not the paper's method, and it is left out of "best".`
+      : fidelity?.level === "oracle"
+      ? h`. An upper bound, not a contender: it is left out of "best".`
+      : ""
+  }</p>
 ${info?.description ? h`<p>${info.description}</p>` : ""}
 ${info?.notes ? h`<p class="note">Notes: ${info.notes}</p>` : ""}
 ${
@@ -68,18 +80,20 @@ ${
       : ""
   }
 <h2>Latest results on every task</h2>
-<table class="board sortable"><thead><tr><th>Task</th><th>Case</th><th>Parameters</th><th>Main metric</th><th>p50 (ms)</th><th>Speed-up</th><th>Realized sparsity</th><th>Device</th><th>Status</th><th>Run</th></tr></thead>
+<table class="board sortable"><thead><tr><th>Task</th><th>Case</th><th>Label</th><th>Parameters</th><th>Main metric</th><th>p50 (ms)</th><th>Speed-up</th><th>Realized sparsity</th><th>Device</th><th>Status</th><th>Run</th></tr></thead>
 <tbody>${
     latest.map((r) =>
       h`<tr><td><a href="${
         link(`/tasks/${r.taskId}`)
-      }">${r.taskId}</a></td><td>${r.caseLabel}</td><td>${r.paramsText}</td><td class="num" data-v="${
-        r.metric ?? ""
-      }">${r.metricName} ${withCi(r.metric, r.metricCi, 4)}</td><td class="num" data-v="${
-        r.p50Ms ?? ""
-      }">${withCi(r.p50Ms, r.p50Ci)}${noisyBadge(r.noisy)}</td><td class="num" data-v="${
-        r.speedup ?? ""
-      }">${speedup(r.speedup, r.speedupCi)}</td><td class="num">${
+      }">${r.taskId}</a></td><td>${r.caseLabel}</td><td>${
+        fidelityBadge(r.fidelity, r.fidelityFrom)
+      }</td><td>${r.paramsText}</td><td class="num" data-v="${r.metric ?? ""}">${r.metricName} ${
+        withCi(r.metric, r.metricCi, 4)
+      }</td><td class="num" data-v="${r.p50Ms ?? ""}">${withCi(r.p50Ms, r.p50Ci)}${
+        noisyBadge(r.noisy)
+      }</td><td class="num" data-v="${r.speedup ?? ""}">${
+        speedup(r.speedup, r.speedupCi)
+      }</td><td class="num">${
         sparsity(r.realizedDensity)
       }</td><td>${r.deviceLabel}</td><td class="status-${r.status}" title="${
         r.error ?? ""

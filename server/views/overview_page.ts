@@ -1,23 +1,39 @@
 // "/": what is in the leaderboard at a glance.
-import type { Aggregates, Row } from "../aggregate.ts";
+import { type Aggregates, BEST_EXCLUDES, type Row, type TaskSummary } from "../aggregate.ts";
 import { h, type Html } from "../html.ts";
 import { date, num, speedup } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { noisyBadge, unverifiedBadge } from "./badges.ts";
+import { fidelityBadge, noisyBadge, unverifiedBadge } from "./badges.ts";
 
 function best(row: Row | null, links: Links): Html {
   if (!row) return h`–`;
-  return h`<a href="${
-    href(links, `/methods/${row.methodId}`)
-  }">${row.methodTitle}</a> <span class="muted">${row.paramsText}${
-    row.paramsText ? " · " : ""
-  }${row.caseLabel}</span>`;
+  return h`<a href="${href(links, `/methods/${row.methodId}`)}">${row.methodTitle}</a>${
+    fidelityBadge(row.fidelity, row.fidelityFrom)
+  } <span class="muted">${row.paramsText}${row.paramsText ? " · " : ""}${row.caseLabel}</span>`;
 }
 
-/** The overview page. */
-export function overviewPage(data: Aggregates, links: Links): string {
+/** Where the overview with every label in "best" lives (a query on the server, a page when static). */
+export function anyLabelPath(links: Links): string {
+  return links.static ? "/best-any-label" : "/?best=any";
+}
+
+/**
+ * The overview page.
+ *
+ * @param data the aggregates
+ * @param links how links are written
+ * @param options `anyLabel`: "best" includes stand-ins and oracles
+ */
+export function overviewPage(
+  data: Aggregates,
+  links: Links,
+  options: { anyLabel?: boolean } = {},
+): string {
   const link = (p: string) => href(links, p);
+  const anyLabel = options.anyLabel ?? false;
+  const bestQuality = (t: TaskSummary) => anyLabel ? t.bestQualityAnyLabel : t.bestQuality;
+  const fastest = (t: TaskSummary) => anyLabel ? t.fastestAnyLabel : t.fastest;
   const families = new Map<string, number>();
   for (const t of data.tasks.values()) families.set(t.family, (families.get(t.family) ?? 0) + 1);
   const latest = data.runList.find((r) => r.verified) ?? data.runList[0];
@@ -46,21 +62,33 @@ ${
         link(`/tasks/${t.id}`)
       }">${t.id}</a></td><td>${t.family}</td><td>${t.metricName} (${
         t.higherIsBetter ? "↑" : "↓"
-      })</td><td>${best(t.bestQuality, links)}</td><td class="num">${
-        num(t.bestQuality?.metric ?? null, 4)
-      }</td><td>${best(t.fastest, links)}</td><td class="num">${
-        speedup(t.fastest?.speedup ?? null, t.fastest?.speedupCi ?? null)
-      }${noisyBadge(t.fastest?.noisy ?? null)}</td><td class="num">${t.runIds.length}</td></tr>`
+      })</td><td>${best(bestQuality(t), links)}</td><td class="num">${
+        num(bestQuality(t)?.metric ?? null, 4)
+      }</td><td>${best(fastest(t), links)}</td><td class="num">${
+        speedup(fastest(t)?.speedup ?? null, fastest(t)?.speedupCi ?? null)
+      }${noisyBadge(fastest(t)?.noisy ?? null)}</td><td class="num">${t.runIds.length}</td></tr>`
     )
   }</tbody>
 </table>
-<p class="note">"Best" is computed on the device of each task's latest verified run, over verified runs only.</p>
+<p class="note">"Best" is computed on the device of each task's latest verified run, over verified runs only, ${
+    anyLabel
+      ? h`<strong>including</strong> methods labelled ${
+        BEST_EXCLUDES.join(" or ")
+      } (a stand-in's figures are its heuristic's, not the paper's method; an oracle's are an upper bound). <a href="${
+        link("/")
+      }">Leave them out</a>.`
+      : h`leaving out methods labelled ${
+        BEST_EXCLUDES.join(" or ")
+      } (a stand-in's figures are its heuristic's, not the paper's method; an oracle's are an upper bound). <a href="${
+        link(anyLabelPath(links))
+      }">Include them</a>.`
+  } Every method carries its label (faithful, simplified, stand-in, oracle, peer, baseline; hover for the reason; * marks today's label on a run file written before labels).</p>
 <h2>Methods</h2>
 <ul class="cols">${
     [...data.methods.values()].map((m) =>
-      h`<li><a href="${
-        link(`/methods/${m.id}`)
-      }">${m.title}</a> <span class="muted">${m.family}</span></li>`
+      h`<li><a href="${link(`/methods/${m.id}`)}">${m.title}</a>${
+        fidelityBadge(m.fidelity)
+      } <span class="muted">${m.family}</span></li>`
     )
   }</ul>
 <h2>Devices seen</h2>

@@ -1,14 +1,14 @@
 // /runs and /runs/:id: the list of runs, and one run's environment and every cell.
 import type { Aggregates } from "../aggregate.ts";
 import { formatParams } from "../aggregate.ts";
-import type { RunFile } from "../../bench/results/schema.ts";
+import type { Cell, RunFile } from "../../bench/results/schema.ts";
 import { deviceOf } from "../devices.ts";
 import { latencyOf, metricOf, speedupOf } from "../figures.ts";
 import { h } from "../html.ts";
 import { date, num, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
-import { noisyBadge, unverifiedBadge } from "./badges.ts";
+import { fidelityBadge, noisyBadge, unverifiedBadge } from "./badges.ts";
 
 /** The list of every run, newest first, with a form to compare two of them. */
 export function runsPage(data: Aggregates, links: Links): string {
@@ -43,6 +43,12 @@ function samplingText(o: RunFile["options"]): string {
     : `, adaptive until the median is within ±${num(o.targetRelativeHalfWidth * 100)}%`;
   const cap = o.maxRuns > o.runs ? `${o.runs} to ${o.maxRuns}` : String(o.runs);
   return `${o.warmup} / ${cap}${adaptive}`;
+}
+
+/** A cell's label badge: the run file's, else the method's known label marked as today's. */
+function labelOf(data: Aggregates, c: Cell) {
+  if (c.method.fidelity) return fidelityBadge(c.method.fidelity, "run");
+  return fidelityBadge(data.methods.get(c.method.id)?.fidelity ?? null, "catalog");
 }
 
 /** One run: environment, failures with their reasons, and every cell. */
@@ -108,7 +114,9 @@ ${
       const up = speedupOf(c);
       return h`<tr><td><a href="${link(`/tasks/${c.task.id}`)}">${c.task.id}</a></td><td>${
         formatParams(c.task.case)
-      }</td><td><a href="${link(`/methods/${c.method.id}`)}">${c.method.title}</a></td><td>${
+      }</td><td><a href="${link(`/methods/${c.method.id}`)}">${c.method.title}</a>${
+        labelOf(data, c)
+      }</td><td>${
         formatParams(c.method.params)
       }</td><td class="status-${c.status}">${c.status}</td><td class="num" data-v="${
         m?.value ?? ""

@@ -34,6 +34,13 @@ function cell(row: Row, key: string, text: string, links: Links): Html {
       }">${text}</a>${row.isReference ? h` <span class="badge ref">dense baseline</span>` : ""}${
         unverifiedBadge(row.verified)
       }</td>`;
+    case "label":
+      return h`<td data-v="${data}" class="${
+        row.fidelity ? `fidelity-${row.fidelity.level}` : ""
+      }" title="${
+        (row.fidelity?.reason ?? "no label in this run file") +
+        (row.fidelityFrom === "catalog" ? " (today's label: the run file predates labels)" : "")
+      }">${text}</td>`;
     case "run":
       return h`<td data-v="${data}"><a href="${
         href(links, `/runs/${row.runId}`)
@@ -83,7 +90,9 @@ function chartData(board: Board, task: TaskSummary, links: Links) {
         xCi: r.speedupCi,
         y: r.metric,
         noisy: r.noisy === true,
-        label: `${r.methodTitle}${r.paramsText ? ` (${r.paramsText})` : ""} · ${r.caseLabel}`,
+        label: `${r.methodTitle}${r.paramsText ? ` (${r.paramsText})` : ""} · ${r.caseLabel}${
+          r.fidelity && r.fidelity.level !== "faithful" ? ` [${r.fidelity.level}]` : ""
+        }`,
         href: href(links, `/methods/${r.methodId}`),
         frontier: frontier.has(i),
         series: seriesOf(r),
@@ -151,6 +160,9 @@ ${deviceFilter(data, task, q, links)}
     q.unverified ? ", including unverified submissions" : ", verified runs only"
   }: the latest result of
 each method, parameters and case. Rows on the Pareto frontier of quality against speed-up are marked ◆.
+Every row carries its method's label (faithful, simplified, stand-in, oracle, peer, baseline; hover
+for the reason, * for today's label on a run file written before labels): a stand-in's figures are its
+heuristic's, not the paper's method, and an oracle's are an upper bound.
 <a href="${csv}">Download CSV</a> · <a href="${
     href(links, `/api/tasks/${task.id}/leaderboard`)
   }">JSON</a></p>

@@ -166,6 +166,7 @@ export interface AttentionMethod<V extends Readonly<ParamValues> = ParamValues> 
  *   title: "Every key",
  *   description: "dense attention's selection, with a parameter it ignores",
  *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   fidelity: { level: "faithful", reason: "a test fixture" },
  *   version: "1.0.0",
  *   parameters: {
  *     window: { type: "int", description: "unused", default: 8, min: 1, max: 9, sweep: [8] },

@@ -46,6 +46,7 @@ export interface SpmmMethod {
  *   title: "CSR",
  *   description: "the CSR kernel",
  *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   fidelity: { level: "faithful", reason: "a test fixture" },
  *   version: "1.0.0",
  *   parameters: {},
  *   capabilities: { requires: [], features: ["spmm"] },

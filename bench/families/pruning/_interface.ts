@@ -145,6 +145,7 @@ export interface PruningMethod<
  *   title: "Keep all",
  *   description: "prunes nothing",
  *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   fidelity: { level: "faithful", reason: "a test fixture" },
  *   version: "1.0.0",
  *   parameters: {
  *     sparsity: { type: "number", description: "asked", default: 0, min: 0, max: 0, sweep: [0] },

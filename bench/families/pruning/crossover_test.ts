@@ -20,6 +20,7 @@ const META = {
   title: "A kernel",
   description: "a crossover method of the tests",
   paper: { title: "None", year: 2024, link: "https://example.org" },
+  fidelity: { level: "faithful", reason: "a test fixture" },
   version: "1.0.0",
   parameters: {},
 } as const;

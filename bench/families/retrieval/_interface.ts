@@ -111,6 +111,7 @@ export interface RetrievalMethod<V extends Readonly<ParamValues> = ParamValues> 
  *   title: "Nothing",
  *   description: "answers every query with no document",
  *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   fidelity: { level: "faithful", reason: "a test fixture" },
  *   version: "1.0.0",
  *   parameters: { k1: { type: "number", description: "unused", default: 1, min: 0, max: 2, sweep: [1] } },
  *   capabilities: { requires: [], features: [] },
