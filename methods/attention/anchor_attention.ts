@@ -4,6 +4,7 @@
 // tokens and the local window always. The kept share follows the data, not a fixed budget.
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
@@ -19,7 +20,12 @@ import {
   selectedKeys,
   setupKeyMasks,
 } from "../../bench/families/attention/mod.ts";
-import { poolWgsl, rowAnchorWgsl, stripeWgsl } from "./anchor_attention_kernel.ts";
+import {
+  anchorIterations,
+  poolWgsl,
+  rowAnchorWgsl,
+  stripeWgsl,
+} from "./anchor_attention_kernel.ts";
 
 // A key whose score lies this close to the threshold, relative to the magnitudes summed into
 // both, is a near-tie: the GPU may round its float32 sums differently (contracting multiply-adds
@@ -221,6 +227,12 @@ export const anchorAttention = defineAttentionMethod({
         rowGroups: blockRowGroups(shape, params.blockSize),
         window: params.window,
         async build({ uniforms, masks, layout, bind }) {
+          assertIterationBounds(anchorIterations(shape.headDim, {
+            seq: shape.seq,
+            block: params.blockSize,
+            initTokens: params.initTokens,
+            window: params.window,
+          }));
           const anchorUniforms = device.createBuffer({
             size: 16,
             usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,

@@ -5,7 +5,12 @@
 //    reference can repeat it exactly);
 // 3. per (32-key word, query block), the stripe bits: a key is kept when the pooled query's
 //    score reaches the threshold (mean score ≥ mean anchor − θ), the initial tokens always.
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
+import {
+  KEY_DOT_UNROLLED,
+  laneLoop,
+  MASKS_PARAMS,
+  MASKS_WORKGROUP,
+} from "../../bench/families/attention/mod.ts";
 
 const ANCHOR_PARAMS = /* wgsl */ `
 struct Anchor { block: u32, init: u32, q_blocks: u32, theta: f32 };
@@ -114,4 +119,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   masks[group_at(group) + w] = bits;
 }`;
+}
+
+/** Loop iterations one invocation of each pass above runs at most. */
+export function anchorIterations(
+  headDim: number,
+  at: { seq: number; block: number; initTokens: number; window: number },
+): Record<string, number> {
+  const dot = 1 + laneLoop(headDim, KEY_DOT_UNROLLED);
+  const rows = Math.min(at.initTokens, at.seq) + Math.min(at.window, at.seq);
+  return {
+    // A lane loop, then a dot per init and window key.
+    "anchor-rows": laneLoop(headDim) + 2 + rows * dot,
+    // A lane loop holding the block's row loop (counted in full), then the rows again.
+    "anchor-pool": (headDim / 4 + 1) * (at.block + 1) + at.block + 2,
+    // 32 keys of a word, a dot each.
+    "anchor-stripes": 33 * dot + 1,
+  };
 }

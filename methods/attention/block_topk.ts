@@ -3,6 +3,7 @@
 // blocks whose upper bound on q·k is highest, and attends to their keys only.
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionShape,
   BLOCK_WORKGROUP,
@@ -17,7 +18,7 @@ import {
   queryCount,
   setupBlockSparse,
 } from "../../bench/families/attention/mod.ts";
-import { blockScoreWgsl, summaryWgsl } from "./block_topk_kernel.ts";
+import { blockScoreWgsl, questIterations, summaryWgsl } from "./block_topk_kernel.ts";
 
 /** Keys (and query rows) per block and the share of visible blocks each query block keeps. */
 export interface QuestBlocks {
@@ -131,6 +132,7 @@ export const blockTopkAttention = defineAttentionMethod({
         density: params.density,
         scoring: {
           async build({ gpu, uniforms, scores, geometry, bind }) {
+            assertIterationBounds(questIterations(shape.headDim, block));
             const { device } = gpu;
             const summaryBytes = shape.heads * geometry.blocks * shape.headDim * 4;
             const kmin = createStorage(device, summaryBytes, "kmin");

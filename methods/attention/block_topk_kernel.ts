@@ -5,7 +5,7 @@
 // 3. per query block, the diagonal block plus the top-scoring other blocks, up to the budget;
 // 4. per query row, online-softmax attention over the keys of the selected blocks only.
 // Passes 3 and 4 are the family's shared block-sparse passes; this file holds 1 and 2.
-import { BLOCK_WORKGROUP, blockParamsWgsl } from "../../bench/families/attention/mod.ts";
+import { BLOCK_WORKGROUP, blockParamsWgsl, laneLoop } from "../../bench/families/attention/mod.ts";
 
 /** Pass 1: per (key block, head), element-wise min and max over the block's keys. */
 export function summaryWgsl(headDim: number): string {
@@ -70,4 +70,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   scores[slot] = best;
 }`;
+}
+
+/** Loop iterations one invocation of each pass above runs at most, for blocks of `block` keys. */
+export function questIterations(headDim: number, block: number): Record<string, number> {
+  return {
+    // A lane loop holding the block's key loop: counted in full (loop, exits and all).
+    "quest-summary": (headDim / 4 + 1) * (block + 1) + 1,
+    // Per row of the query block, a lane loop.
+    "quest-scores": block * (1 + laneLoop(headDim)) + 1,
+  };
 }

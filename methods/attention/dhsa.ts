@@ -7,6 +7,7 @@ import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBounds,
   type AttentionGpuInputs,
   type AttentionInputs,
   type AttentionKernel,
@@ -26,6 +27,7 @@ import {
   chunkScanWgsl,
   chunkScoresWgsl,
   DHSA_WORKGROUP,
+  dhsaIterations,
   queryChunksWgsl,
   scanSegment,
   upsampleWgsl,
@@ -337,6 +339,7 @@ export async function setupDhsa(
       // The chunking scan, one dispatch per segment of keys (see scanSegment).
       const passes: Pass[] = [];
       const segment = scanSegment(shape.headDim);
+      assertIterationBounds(dhsaIterations(shape.headDim, { segment, maxChunk: s.maxChunk }));
       for (let first = 0; first < shape.seq; first += segment) {
         const seg = uploadUniform(
           new Uint32Array([first, Math.min(shape.seq, first + segment), 0, 0]),

@@ -14,6 +14,7 @@
 //    and per query chunk its budget; the key masks' topkPass then keeps the top budget of keys
 //    per query chunk. Rounds bound the scratch buffers at long sequences.
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
+import { laneLoop } from "../../bench/families/attention/mod.ts";
 
 export const DHSA_WORKGROUP = 64;
 
@@ -242,4 +243,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     keeps[local_slot] = keep;
   }
 }`;
+}
+
+/**
+ * Loop iterations one invocation of each pass above runs at most, for scan segments of `segment`
+ * keys and chunks of up to `maxChunk` keys.
+ */
+export function dhsaIterations(
+  headDim: number,
+  at: { segment: number; maxChunk: number },
+): Record<string, number> {
+  const lane = laneLoop(headDim);
+  return {
+    // Lane loops to start and to close; per key the cosine, a closed chunk and the key's add.
+    "dhsa-chunk-scan": 4 * lane + 2 + at.segment * (1 + 3 * lane),
+    // A chunk's rows, twice.
+    "dhsa-query-chunks": 2 * (at.maxChunk + 1) + 1,
+    "dhsa-chunk-scores": lane + 1,
+    "dhsa-upsample": 0,
+  };
 }

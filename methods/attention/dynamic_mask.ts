@@ -4,6 +4,7 @@
 import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import {
+  assertIterationBound,
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
@@ -18,7 +19,7 @@ import {
   topBoundaryIsNearTie,
   topIndices,
 } from "../../bench/families/attention/mod.ts";
-import { DMA_WORKGROUP, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
+import { DMA_WORKGROUP, valueScoreIterations, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
 
 // The CPU scores mirror the kernel's float32 order of operations; this relative gap only guards
 // against a device that rounds differently.
@@ -133,6 +134,7 @@ export const dynamicMaskAttention = defineAttentionMethod({
         rowGroups: new Uint32Array(heads * queryCount(shape)),
         window: params.window,
         async build({ gpu, uniforms, layout, bind, topkPass }) {
+          assertIterationBound("dma-value-scores", valueScoreIterations(shape.headDim));
           const { device } = gpu;
           const w = uploadStorage(device, valueProjection(heads, d), "dma-projection");
           const scores = createStorage(device, heads * seq * 4, "dma-scores");

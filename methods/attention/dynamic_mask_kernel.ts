@@ -1,7 +1,7 @@
 // WGSL for Dynamic Mask Attention's content-aware scores on the family's key masks: per (key, head), the
 // projection of the key's value onto the head's fixed direction, which topkPass then ranks per
 // head. The key masks' attend pass only touches the selected keys (DMA's skipped regions).
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
+import { laneLoop, MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 export const DMA_WORKGROUP = MASKS_WORKGROUP;
 
@@ -24,4 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = 0u; i < D4; i++) { s4 += v[base + i] * w[head * D4 + i]; }
   scores[head * p.seq + j] = s4.x + s4.y + s4.z + s4.w;
 }`;
+}
+
+/** Loop iterations one invocation of the value-score pass runs: one lane loop. */
+export function valueScoreIterations(headDim: number): number {
+  return laneLoop(headDim) + 1;
 }

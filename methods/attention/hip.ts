@@ -5,6 +5,7 @@
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
@@ -27,6 +28,7 @@ import {
 import {
   HIP_WORKGROUP,
   hipInitWgsl,
+  hipIterations,
   hipMaskWgsl,
   hipScoreWgsl,
   hipSelectLanes,
@@ -288,6 +290,11 @@ export const hipAttention = defineAttentionMethod({
         rowGroups: blockRowGroups(shape, params.blockSizeQ),
         window: params.window,
         async build({ gpu, uniforms, masks, bind }) {
+          assertIterationBounds(hipIterations(shape.headDim, {
+            blockQ: params.blockSizeQ,
+            blockK: params.blockSizeK,
+            stride,
+          }));
           const { device } = gpu;
           const chunks = createStorage(
             device,

@@ -11,7 +11,7 @@
 // rather than one invocation running the whole search: Mesa's llvmpipe (lavapipe) silently ends
 // every loop of a shader invocation once all its loops together have run 65535 iterations
 // (LP_MAX_TGSI_LOOP_ITERATIONS), which a whole search at seq ≈ 7000, k ≈ 340 exceeded.
-import { MASKS_PARAMS, ORDER_KEY_WGSL } from "../../bench/families/attention/mod.ts";
+import { laneLoop, MASKS_PARAMS, ORDER_KEY_WGSL } from "../../bench/families/attention/mod.ts";
 
 /** Invocations per workgroup of the per-chunk and per-candidate passes. */
 export const HIP_WORKGROUP = 64;
@@ -254,4 +254,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     atomicOr(&masks[out + w], ones << a);
   }
 }`;
+}
+
+/**
+ * Loop iterations one invocation of each pass above runs at most, for query blocks of `blockQ`
+ * rows, key blocks of `blockK` keys and up to `stride` chunks kept.
+ */
+export function hipIterations(
+  headDim: number,
+  at: { blockQ: number; blockK: number; stride: number },
+): Record<string, number> {
+  const lanes = hipSelectLanes(2 * at.stride);
+  const run = Math.ceil((2 * at.stride) / lanes);
+  return {
+    // A lane loop per row of the query block.
+    "hip-score": at.blockQ * (1 + laneLoop(headDim)) + 1,
+    // Four radix bytes (this lane's share of 256 bins, its run, ≤ 256 bins), two more runs and
+    // the lanes before this one.
+    "hip-select": 4 * (Math.ceil(256 / lanes) + 1 + run + 1 + 257) + 2 * (run + 1) + lanes + 1,
+    // The words of one key block.
+    "hip-mask": Math.ceil(at.blockK / 32) + 2,
+  };
 }

@@ -7,6 +7,7 @@
 import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
@@ -29,6 +30,7 @@ import {
   blockScoreWgsl,
   keyNormWgsl,
   NOSA_WORKGROUP,
+  nosaIterations,
   selectBlocksWgsl,
 } from "./nosa_kernel.ts";
 
@@ -329,6 +331,12 @@ export const nosaAttention = defineAttentionMethod({
         rowGroups: blockRowGroups(shape, geometry.rows),
         window: params.window,
         async build({ gpu, uniforms, masks, layout, bind, topkPass }) {
+          assertIterationBounds(nosaIterations(d, {
+            block: params.blockSize,
+            blocks: geometry.blocks,
+            rows: geometry.rows,
+            qaBlocks,
+          }));
           const { device } = gpu;
           const nosa = device.createBuffer({
             size: 32,

@@ -5,7 +5,7 @@
 //    group's bitmap (the query-aware part);
 // and, for the query-agnostic part, a per-key importance (‖k‖₁) that topkPass ranks per head.
 // Plain per-invocation loops over global memory, as the other kernels (fastest on llvmpipe).
-import { MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
+import { laneLoop, MASKS_PARAMS, MASKS_WORKGROUP } from "../../bench/families/attention/mod.ts";
 
 export const NOSA_WORKGROUP = MASKS_WORKGROUP;
 
@@ -153,4 +153,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = 0u; i < D4; i++) { s4 += abs(k[base + i]); }
   norms[head * p.seq + j] = s4.x + s4.y + s4.z + s4.w;
 }`;
+}
+
+/**
+ * Loop iterations one invocation of each pass above runs at most, for key blocks of `block` keys
+ * (`blocks` of them), query groups of `rows` rows and `qaBlocks` blocks chosen per group.
+ */
+export function nosaIterations(
+  headDim: number,
+  at: { block: number; blocks: number; rows: number; qaBlocks: number },
+): Record<string, number> {
+  const keep = Math.min(at.qaBlocks, at.blocks);
+  return {
+    // A lane loop holding the block's key loop (counted in full).
+    "nosa-block-mean": (headDim / 4 + 1) * (at.block + 1) + 1,
+    // A lane loop per row of the group.
+    "nosa-block-scores": at.rows * (1 + laneLoop(headDim)) + 1,
+    // The init block's keys, then per kept block a scan of the visible blocks and its keys.
+    "nosa-select-blocks": at.block + 2 + keep * (at.blocks + at.block + 3),
+    "nosa-key-norms": laneLoop(headDim) + 1,
+  };
 }

@@ -4,6 +4,7 @@
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
@@ -22,6 +23,7 @@ import {
   normalizeWgsl,
   routeWgsl,
   ROUTING_WORKGROUP,
+  routingIterations,
   updateWgsl,
 } from "./routing_kernel.ts";
 
@@ -233,6 +235,7 @@ export const routingAttention = defineAttentionMethod({
         groups: shape.heads * s.clusters,
         window: params.window,
         async build({ gpu, uniforms, masks, rowGroup, layout, bind }) {
+          assertIterationBounds(routingIterations(d, { points, clusters: s.clusters }));
           const { device } = gpu;
           const units = createStorage(device, shape.heads * points * d * 4, "routing-units");
           const centroids = createStorage(

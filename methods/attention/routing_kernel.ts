@@ -4,7 +4,7 @@
 // invocation per centroid adds its members in point order; dots in 4 lanes, then x+y+z+w) so the
 // CPU reference (routing.ts) can repeat it exactly in float32. Points of a head: its seq keys,
 // then its query rows. The family's key-mask attend pass does the attention.
-import { MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
+import { laneLoop, MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
 
 export const ROUTING_WORKGROUP = 64;
 
@@ -156,4 +156,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }
 }`;
+}
+
+/**
+ * Loop iterations one invocation of each pass above runs at most, for `points` points (keys and
+ * query rows) and `clusters` centroids per head.
+ */
+export function routingIterations(
+  headDim: number,
+  at: { points: number; clusters: number },
+): Record<string, number> {
+  const lane = laneLoop(headDim);
+  return {
+    "routing-normalize": 2 * lane + 2,
+    "routing-init": lane + 1,
+    // A dot per centroid.
+    "routing-assign": at.clusters * (1 + lane) + 1,
+    // Every point of the head, a lane loop per member.
+    "routing-update": 3 * lane + 3 + at.points * (1 + lane),
+    // The 32 keys of a word.
+    "routing-route": 33,
+  };
 }

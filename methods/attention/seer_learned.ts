@@ -4,6 +4,7 @@
 import { createStorage, readBack } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import {
+  assertIterationBounds,
   type AttentionGpuInputs,
   type AttentionInputs,
   type AttentionShape,
@@ -28,6 +29,7 @@ import {
 } from "./seer_learned_gate.ts";
 import {
   GATE_WORKGROUP,
+  gateIterations,
   gateKeysWgsl,
   gateQueriesWgsl,
   gateScoreWgsl,
@@ -184,6 +186,9 @@ export const seerLearnedAttention = defineAttentionMethod({
         density: params.density,
         scoring: {
           async build({ gpu, uniforms, scores, geometry, bind }) {
+            assertIterationBounds(
+              gateIterations(shape.headDim, { block: params.blockSize, gateDim: params.gateDim }),
+            );
             const { device } = gpu;
             const weightBuffer = createStorage(device, packed.byteLength, "seer-gate-weights");
             device.queue.writeBuffer(weightBuffer, 0, packed);

@@ -115,3 +115,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 export const GATE_WORKGROUP = WORKGROUP;
+
+/**
+ * Loop iterations one invocation of each gate pass runs at most, for blocks of `block` keys and
+ * rows; every loop counted in full (the head-dim loops are scalar, and hold other loops).
+ */
+export function gateIterations(
+  headDim: number,
+  at: { block: number; gateDim: number },
+): Record<string, number> {
+  const { block, gateDim } = at;
+  return {
+    // Per element of the head dim, the block's keys; then the 3·d pooled features × gateDim.
+    "seer-gate-keys": headDim * (block + 2) + 3 * headDim * (gateDim + 2) + gateDim + 3,
+    // Per element, the block's rows and the projection's gateDim.
+    "seer-gate-queries": headDim * (block + gateDim + 3) + gateDim + 3,
+    "seer-gate-scores": gateDim + 1,
+  };
+}

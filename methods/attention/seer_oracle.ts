@@ -4,10 +4,12 @@
 // the best a learned block gate can do, at more than dense cost.
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import {
+  assertIterationBounds,
   attentionFlops,
   BLOCK_WORKGROUP,
   blockAttentionMap,
   blockGeometry,
+  blockProbabilityIterations,
   blockProbabilityPassWgsl,
   blockSparseParameters,
   blockTieAlternatives,
@@ -19,6 +21,7 @@ import {
   keepCount,
   keysOfBlocks,
   queryCount,
+  rowLseIterations,
   rowLsePassWgsl,
   setupBlockSparse,
 } from "../../bench/families/attention/mod.ts";
@@ -57,6 +60,10 @@ export const seerOracleAttention = defineAttentionMethod({
         scoring: {
           async build({ gpu, uniforms, scores, geometry, bind }) {
             const { device } = gpu;
+            assertIterationBounds({
+              "seer-row-lse": rowLseIterations(shape),
+              "seer-oracle-gate": blockProbabilityIterations(shape, params.blockSize),
+            });
             const lse = createStorage(device, shape.heads * queryCount(shape) * 4, "row-lse");
             const [lsePass, gatePass] = await Promise.all([
               compilePipeline(device, rowLsePassWgsl(shape.headDim), "seer-row-lse"),

@@ -5,10 +5,12 @@ import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBound,
   type AttentionGpuInputs,
   type AttentionKernel,
   type AttentionShape,
   BLOCK_WORKGROUP,
+  blockAttendIterations,
   blockAttendPassWgsl,
   blockGeometry,
   blockSparseParameters,
@@ -40,6 +42,7 @@ export async function setupPlannedAttention(
   const { queryBlocks } = blockGeometry(shape, block);
   const queries = queryCount(shape);
   const maxKeep = Math.max(1, ...plan.blocks.flatMap((perQb) => perQb.map((c) => c.length)));
+  assertIterationBound("sparse-vdit-attend", blockAttendIterations(shape, block, maxKeep));
   const view = new DataView(blockUniforms(shape, { block, density: 0 }));
   // Lists are packed by the most blocks any query block keeps, not by every block.
   view.setUint32(28, maxKeep, true);

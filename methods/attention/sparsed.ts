@@ -3,11 +3,13 @@
 // step's exact attention (per query block, the key blocks holding the most attention mass), and
 // every later step reuses them unchanged. On single-step shapes the only step is the pattern step.
 import {
+  assertIterationBounds,
   attentionFlops,
   type AttentionShape,
   BLOCK_WORKGROUP,
   blockAttentionMap,
   blockGeometry,
+  blockProbabilityIterations,
   blockProbabilityPassWgsl,
   blockSparseParameters,
   blockTieAlternatives,
@@ -20,6 +22,7 @@ import {
   keepCount,
   keysOfBlocks,
   queryCount,
+  rowLseIterations,
   rowLsePassWgsl,
   setupStagedBlockSparse,
   type SlicePlan,
@@ -106,6 +109,10 @@ export const sparsedAttention = defineAttentionMethod({
         scoring: {
           async build({ gpu, geometry, scores, lse, uniforms, bind }) {
             const { device } = gpu;
+            assertIterationBounds({
+              "sparsed-row-lse": rowLseIterations(shape),
+              "sparsed-mass": blockProbabilityIterations(shape, params.blockSize),
+            });
             const [lsePass, massPass] = await Promise.all([
               compilePipeline(device, rowLsePassWgsl(shape.headDim), "sparsed-row-lse"),
               compilePipeline(

@@ -4,6 +4,7 @@
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
 import {
+  assertIterationBound,
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
@@ -16,7 +17,12 @@ import {
   queryCount,
   queryOffset,
 } from "../../bench/families/attention/mod.ts";
-import { ORACLE_STAGES, ORACLE_WORKGROUP, topkOracleWgsl } from "./topk_oracle_kernel.ts";
+import {
+  ORACLE_STAGES,
+  ORACLE_WORKGROUP,
+  topkOracleIterations,
+  topkOracleWgsl,
+} from "./topk_oracle_kernel.ts";
 
 // The scratch buffer of scores must fit one storage binding (128 MiB on most adapters).
 const SCRATCH_BYTES = 96 * 1024 * 1024;
@@ -81,6 +87,7 @@ export const topkOracleAttention = defineAttentionMethod({
     "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many.",
   impl: {
     async setup(gpu, { shape, inputs, params }) {
+      assertIterationBound("topk-oracle", topkOracleIterations(shape));
       const { device } = gpu;
       const queries = queryCount(shape);
       const rowsPerChunk = Math.max(

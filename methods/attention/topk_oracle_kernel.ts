@@ -6,10 +6,14 @@
 // because llvmpipe silently ends an invocation's loops after 65,535 iterations in all: one pass
 // for everything stopped short past about 10,600 visible keys.
 import {
+  type AttentionShape,
   headDimWgsl,
+  KEY_DOT_UNROLLED,
   KEY_DOT_WGSL,
+  laneLoop,
   ONLINE_SOFTMAX_WGSL,
   RADIX_SELECT_WGSL,
+  SOFTMAX_ADD_UNROLLED,
 } from "../../bench/families/attention/mod.ts";
 
 const WORKGROUP = 64;
@@ -91,3 +95,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 export const ORACLE_WORKGROUP = WORKGROUP;
+
+/**
+ * Loop iterations one invocation of any stage runs at most: a row's scores (a dot per key), a
+ * radix byte (256 bins, every key, the narrowing), or the attend (a softmax step per key).
+ */
+export function topkOracleIterations(shape: AttentionShape): number {
+  const d = shape.headDim;
+  const score = 2 * laneLoop(d) + 1 + shape.seq * (1 + laneLoop(d, KEY_DOT_UNROLLED));
+  const radix = 257 + shape.seq + 1 + 257;
+  const attend = 3 * laneLoop(d) + 1 + shape.seq * (1 + laneLoop(d, SOFTMAX_ADD_UNROLLED));
+  return Math.max(score, radix, attend);
+}

@@ -5,7 +5,7 @@
 import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
 import {
-  assertIterationBound,
+  assertIterationBounds,
   type AttentionInputs,
   type AttentionShape,
   compilePipeline,
@@ -262,11 +262,14 @@ export const verticalSlashAttention = defineAttentionMethod({
         inputs,
         groups: 1,
         window: s.window,
-      const loops = estimateIterations(shape.headDim, shape.seq, s.last);
-      assertIterationBound("vs-logits", loops.logits);
-      assertIterationBound("vs-lse", loops.lse);
-      assertIterationBound("vs-sums", loops.sums);
         async build({ uniforms, layout, bind, topkPass }) {
+          const loops = estimateIterations(shape.headDim, shape.seq, s.last);
+          assertIterationBounds({
+            "vs-logits": loops.logits,
+            "vs-max": loops.lse,
+            "vs-lse": loops.lse,
+            "vs-sums": loops.sums,
+          });
           const logits = createStorage(device, scratchBytes, "vs-logits");
           const lse = createStorage(device, shape.heads * s.last * 4, "vs-lse");
           const columns = createStorage(device, shape.heads * shape.seq * 4, "vs-columns");

@@ -77,3 +77,19 @@ export function assertIterationBound(kernel: string, iterations: number): void {
     );
   }
 }
+
+/**
+ * {@link assertIterationBound} for each pass of a kernel.
+ *
+ * @param bounds per pass (as its error should name it), the most loop iterations one invocation
+ *   of it runs
+ * @throws {RangeError} at the first pass whose count exceeds {@link LOOP_LIMIT}
+ * @example
+ * ```ts
+ * import { assertIterationBounds } from "./mod.ts";
+ * assertIterationBounds({ "quest-summary": 1_105, "quest-scores": 129 }); // fits
+ * ```
+ */
+export function assertIterationBounds(bounds: Readonly<Record<string, number>>): void {
+  for (const [pass, iterations] of Object.entries(bounds)) assertIterationBound(pass, iterations);
+}

@@ -1,19 +1,23 @@
 // The iteration bound against the adapter: on llvmpipe a loop past LOOP_LIMIT really is cut
 // short, and an attend loop of as many keys as the bound allows really runs them all, at head
 // dims where the lane loops unroll and where they do not (the bound must never under-count).
-import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
 import { testGpu } from "../../../tests/gpu.ts";
 import { compileCompute, createStorage, readBack } from "../../gpu/buffers.ts";
 import { bindInOrder, encodePasses } from "../../gpu/passes.ts";
 import {
   assertIterationBound,
+  assertIterationBounds,
   attendKeyIterations,
   headDimWgsl,
   KEY_DOT_WGSL,
   laneLoop,
   LOOP_LIMIT,
   ONLINE_SOFTMAX_WGSL,
+  randomInputs,
+  setupBandedAttention,
 } from "./mod.ts";
+import { destroyInputs, uploadInputs } from "./_run.ts";
 
 Deno.test("assertIterationBound() refuses a count past the limit, naming the kernel", () => {
   assertIterationBound("fits", LOOP_LIMIT);
@@ -24,6 +28,8 @@ Deno.test("assertIterationBound() refuses a count past the limit, naming the ker
   );
   assert(error.message.includes("65,536") && error.message.includes("65,535"), error.message);
   assertThrows(() => assertIterationBound("nan", NaN), RangeError);
+  assertIterationBounds({ a: 1, b: LOOP_LIMIT });
+  assertThrows(() => assertIterationBounds({ a: 1, b: LOOP_LIMIT + 1 }), RangeError, "'b'");
 });
 
 Deno.test("laneLoop() counts lane loops only past the unrolled trip count", () => {
@@ -91,6 +97,28 @@ Deno.test({
     if (testGpu!.info.description.includes("llvmpipe")) {
       // The limit is real here: the same loop one key past it stops at the limit.
       assertEquals(await attendSteps(64, LOOP_LIMIT + 10), LOOP_LIMIT);
+    }
+  },
+});
+
+Deno.test({
+  name: "a kernel set up past the bound refuses to run, naming itself",
+  ignore: testGpu === null,
+  async fn() {
+    // Dense attention at head dim 256 costs 131 iterations a key: 600 keys is past the limit.
+    const shape = { heads: 1, seq: 600, headDim: 256, causal: false };
+    const inputs = uploadInputs(testGpu!, randomInputs(shape, 1));
+    try {
+      await assertRejects(
+        () => setupBandedAttention(testGpu!, { shape, inputs, window: 0 }),
+        RangeError,
+        "'banded-attention'",
+      );
+      // A window of 400 keys fits.
+      const kernel = await setupBandedAttention(testGpu!, { shape, inputs, window: 400 });
+      kernel.dispose();
+    } finally {
+      destroyInputs(inputs);
     }
   },
 });
