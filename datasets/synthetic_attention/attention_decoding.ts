@@ -3,6 +3,7 @@
 // Decoding is where sparse attention is used most: one query reads the whole cache per step.
 import { defineTask } from "../../bench/metadata.ts";
 import { attentionFidelity, prepareStructuredCase } from "./attention_fidelity.ts";
+import { KEY_NORMS_PARAM, keyNormsOf } from "./generator.ts";
 
 export const attentionDecoding = defineTask({
   id: "attention-decoding",
@@ -10,7 +11,8 @@ export const attentionDecoding = defineTask({
   title: "Attention fidelity when decoding against a KV cache",
   description:
     "The same structured synthetic heads as attention-fidelity; the queries are the last `steps` positions, each attending (causally) to the whole cache of `seq` keys.",
-  version: "1.0.0",
+  // 2.0.0: key norms randomized by default (1.0.0's inputs are keyNorms=planted).
+  version: "2.0.0",
   mainMetric: "rel_l2_error",
   metrics: attentionFidelity.meta.metrics,
   referenceMethod: "dense-attention",
@@ -41,23 +43,28 @@ export const attentionDecoding = defineTask({
       max: 256,
       sweep: [64],
     },
+    keyNorms: KEY_NORMS_PARAM,
   },
   profiles: {
     smoke: { seq: [301], steps: [5], heads: [2] },
     quick: { seq: [8192], steps: [16] },
-    full: { seq: [1024, 4096, 16384, 32768], steps: [16] },
+    full: { seq: [1024, 4096, 16384, 32768], steps: [16], keyNorms: ["randomized", "planted"] },
   },
   requiresFeatures: ["causal"],
   // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
   quickSweep: false,
   impl: {
     prepare: (caseParams, ctx) =>
-      prepareStructuredCase({
-        heads: caseParams.heads,
-        seq: caseParams.seq,
-        headDim: caseParams.headDim,
-        causal: true,
-        queries: caseParams.steps,
-      }, ctx),
+      prepareStructuredCase(
+        {
+          heads: caseParams.heads,
+          seq: caseParams.seq,
+          headDim: caseParams.headDim,
+          causal: true,
+          queries: caseParams.steps,
+        },
+        ctx,
+        keyNormsOf(caseParams.keyNorms),
+      ),
   },
 });
