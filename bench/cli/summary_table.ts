@@ -1,7 +1,7 @@
 // The table printed at the end of a run, sized for a 120-column terminal: one block per case
 // (task, case label, main metric), one row per cell. `wide` (deno task report --wide) keeps full
 // parameters and adds the share of the FLOPs reduction realized; the run file has everything.
-import { NOT_BEST_LEVELS } from "../metadata.ts";
+import { type Fidelity, NOT_BEST_LEVELS } from "../metadata.ts";
 import type { Cell, RunFile, Speedup, Summary } from "../results/schema.ts";
 import { sameWorkPairs } from "../results/same_work.ts";
 import { caseKeyOf, headlineP50 } from "../results/speedup.ts";
@@ -50,9 +50,14 @@ export function formatRelativeInterval(summary: Summary | null): string {
   return `±${(half * 100).toFixed(half < 0.1 ? 1 : 0)}%`;
 }
 
-/** A cell's fidelity label as the table shows it; `—` for files written before methods had one. */
-export function fidelityLabel(cell: Cell): string {
-  return cell.method.fidelity?.level ?? "—";
+/**
+ * A cell's fidelity label as the table shows it: the run file's, else `labels`' (today's label of
+ * the method, for files written before methods had one) marked `*`, else `—`.
+ */
+export function fidelityLabel(cell: Cell, labels?: ReadonlyMap<string, Fidelity>): string {
+  if (cell.method.fidelity) return cell.method.fidelity.level;
+  const today = labels?.get(cell.method.id);
+  return today ? `${today.level}*` : "—";
 }
 
 function clip(text: string, width: number): string {
@@ -92,12 +97,15 @@ function varyingParams(cells: readonly Cell[]): Map<string, Set<string>> {
   );
 }
 
-function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> }): string[] {
+function row(
+  cell: Cell,
+  options: { wide: boolean; varying: ReadonlySet<string>; labels?: ReadonlyMap<string, Fidelity> },
+): string[] {
   const { wide } = options;
   const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
   const cells = [
     wide ? cell.method.id : clip(cell.method.id, 28),
-    fidelityLabel(cell),
+    fidelityLabel(cell, options.labels),
     paramsText(cell, options.varying),
     formatNumber(cell.metrics[cell.mainMetric.name], 4),
     cell.latency ? formatNumber(headlineP50(cell.latency)) : "—",
@@ -121,9 +129,13 @@ function row(cell: Cell, options: { wide: boolean; varying: ReadonlySet<string> 
  * The run's cells as aligned text, a block per case.
  *
  * @param run the run file
- * @param options `wide`: full parameters and the FLOPs-realized column, no width limit
+ * @param options `wide`: full parameters and the FLOPs-realized column, no width limit; `labels`:
+ *   fidelity labels by method id for cells of files written before methods declared one
  */
-export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): string {
+export function summaryTable(
+  run: RunFile,
+  options: { wide?: boolean; labels?: ReadonlyMap<string, Fidelity> } = {},
+): string {
   const wide = options.wide ?? false;
   const header = [
     "method",
@@ -146,7 +158,9 @@ export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): st
     const varying = varyingParams(cells);
     return {
       cells,
-      rows: cells.map((c) => row(c, { wide, varying: varying.get(c.method.id) ?? new Set() })),
+      rows: cells.map((c) =>
+        row(c, { wide, varying: varying.get(c.method.id) ?? new Set(), labels: options.labels })
+      ),
     };
   });
   const all = blocks.flatMap((b) => b.rows);
@@ -173,17 +187,24 @@ export function summaryTable(run: RunFile, options: { wide?: boolean } = {}): st
 /**
  * What the label column means, and the reason of every method in `run` whose figures do not speak
  * for its paper's method (stand-ins and oracles), one line each; empty when there is none.
+ * `labels` stand in for a file written before methods declared one (marked `*`).
  */
-export function fidelityLines(run: RunFile): string[] {
+export function fidelityLines(run: RunFile, labels?: ReadonlyMap<string, Fidelity>): string[] {
   const flagged = new Map<string, string>();
   for (const c of run.cells) {
-    const f = c.method.fidelity;
-    if (f && NOT_BEST_LEVELS.includes(f.level)) flagged.set(c.method.id, `${f.level}: ${f.reason}`);
+    const today = c.method.fidelity ? undefined : labels?.get(c.method.id);
+    const f = c.method.fidelity ?? today;
+    if (f && NOT_BEST_LEVELS.includes(f.level)) {
+      flagged.set(c.method.id, `${f.level}${today ? "*" : ""}: ${f.reason}`);
+    }
   }
   if (flagged.size === 0) return [];
   return [
     "Labels (faithful, simplified, stand-in, oracle, peer, baseline): a stand-in's figures are its " +
-    "heuristic's, an oracle's an upper bound; neither counts as best.",
+    "heuristic's, an oracle's an upper bound; neither counts as best" +
+    ([...flagged.values()].some((t) => t.includes("*:"))
+      ? " (* today's label: the run file predates labels)."
+      : "."),
     ...[...flagged].map(([id, text]) => `  ${id} — ${text}`),
   ];
 }

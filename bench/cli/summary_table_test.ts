@@ -98,3 +98,14 @@ Deno.test("summaryTable() shows each cell's fidelity label; fidelityLines() expl
   assertEquals(notes[1], "  nosa — stand-in: ‖k‖₁ for the eviction head");
   assertEquals(fidelityLines({ ...run, cells: [cells[0]] }), []);
 });
+
+Deno.test("summaryTable() and fidelityLines() take today's label, marked *, for a file written before labels", () => {
+  const cells = [okCellFixture({ methodId: "nosa", latency: latencyFixture([1, 1, 1]) })];
+  const run = { ...emptyRun(), cells };
+  const today = new Map([["nosa", { level: "stand-in" as const, reason: "‖k‖₁" }]]);
+  assertStringIncludes(summaryTable(run, { labels: today }), "stand-in*");
+  const notes = fidelityLines(run, today);
+  assertStringIncludes(notes[0], "(* today's label: the run file predates labels)");
+  assertEquals(notes[1], "  nosa — stand-in*: ‖k‖₁");
+  assertEquals(fidelityLines(run), []);
+});
