@@ -23,6 +23,12 @@ export interface TaskContext {
   minSampleMs: number;
 }
 
+/** What the runner tells a trial about the sample it asks for. */
+export interface SampleInfo {
+  /** A warm-up round's sample: timed like the others, then dropped. */
+  warmup: boolean;
+}
+
 /** One timed sample, per unit of work: the runner summarizes these. */
 export interface Sample {
   wallMs: number;
@@ -69,7 +75,12 @@ export interface TrialResult {
 /** A method bound to a prepared case: set up, ready to be timed, then checked. */
 export interface Trial {
   setup: { compileMs: number | null; uploadMs: number | null };
-  sample(): Promise<Sample>;
+  /**
+   * One unit of timed work. `info.warmup` is true for the warm-up rounds, whose samples the
+   * runner drops, so a trial that gathers its own figures while timed (a retrieval task's
+   * per-query times) can drop them too.
+   */
+  sample(info?: SampleInfo): Promise<Sample>;
   /** Reads the output back once, checks it and scores it. */
   finish(): Promise<TrialResult>;
   dispose(): void;

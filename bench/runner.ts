@@ -10,6 +10,7 @@ import type { CaseGroup, PlannedCell } from "./plan.ts";
 import {
   type PreparedCase,
   type Sample,
+  type SampleInfo,
   SkipCase,
   type TaskContext,
   type Trial,
@@ -74,7 +75,7 @@ interface ActiveTrial {
   startedAt: string;
   setupMs: number;
   readonly isReference: boolean;
-  sample(): Promise<Sample>;
+  sample(info: SampleInfo): Promise<Sample>;
 }
 
 /**
@@ -193,10 +194,10 @@ export async function runCells(run: RunFile, options: RunCellsOptions): Promise<
           startedAt,
           setupMs: performance.now() - start,
           isReference: planned.isReference,
-          sample: async () =>
+          sample: async (info) =>
             checkSample(
               await withTimeout(
-                trial.sample(),
+                trial.sample(info),
                 limit,
                 `a timed run of ${planned.method.meta.id}`,
               ),

@@ -2,7 +2,7 @@
 // of a precise median is timed once per round, in rotating order, until the 95% interval of its
 // median is within the target or a cap is reached. The baseline is timed in every round any
 // other cell is, so each speed-up can pair samples of the same round.
-import type { Sample } from "./plugin.ts";
+import type { Sample, SampleInfo } from "./plugin.ts";
 import { bootstrapInterval, median } from "./stats.ts";
 
 /** When a cell has been timed enough. */
@@ -27,7 +27,7 @@ export interface SamplingPolicy {
 /** One cell taking part: how to take a sample, and whether it is the case's baseline. */
 export interface Participant {
   readonly isReference: boolean;
-  sample(): Promise<Sample>;
+  sample(info: SampleInfo): Promise<Sample>;
 }
 
 /** What sampling gathered for a participant that finished (a failing one is reported instead). */
@@ -79,7 +79,7 @@ export async function sampleInterleaved<P extends Participant>(
   }
   const take = async (p: P, round: number | null) => {
     try {
-      const sample = await p.sample();
+      const sample = await p.sample({ warmup: round === null });
       const s = series.get(p)!;
       if (s.firstRunMs === null) s.firstRunMs = sample.coldMs ?? sample.wallMs * sample.reps;
       if (round !== null) {

@@ -113,6 +113,55 @@ export function bootstrapInterval(
 }
 
 /**
+ * {@link bootstrapInterval} of the `p`-th percentile, in O(n) per resample instead of a sort: a
+ * resample of the sorted values is a count per value, and its order statistics are read off the
+ * running counts. Draws the same resamples as `bootstrapInterval(sorted, percentile-of-p)` does
+ * on the sorted series, so the two agree exactly; this one stays fast at 10⁵ values.
+ *
+ * @param values the observations, at least one, all finite (any order)
+ * @param p the percentile, 0–100
+ * @returns [low, high]
+ * @throws {RangeError} for no values or a non-finite one
+ * @example
+ * ```ts
+ * import { percentileBootstrapInterval } from "./stats.ts";
+ * import { assert } from "../tests/assert.ts";
+ * const [lo, hi] = percentileBootstrapInterval([5, 1, 4, 2, 3, 9, 8, 7, 6, 10], 50);
+ * assert(1 <= lo && lo <= 5.5 && 5.5 <= hi && hi <= 10);
+ * ```
+ */
+export function percentileBootstrapInterval(
+  values: readonly number[],
+  p: number,
+  options: BootstrapOptions = {},
+): [number, number] {
+  checkSeries(values);
+  const { resamples, uniform } = resampler(options);
+  const sorted = values.slice().sort((a, b) => a - b);
+  const n = sorted.length;
+  const rank = (p / 100) * (n - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const counts = new Int32Array(n);
+  const estimates: number[] = [];
+  for (let b = 0; b < resamples; b++) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[Math.floor(uniform() * n)]++;
+    // The resample's order statistics number lo and hi (0-based).
+    let seen = 0;
+    let xLo = NaN;
+    let xHi = NaN;
+    for (let j = 0; j < n && Number.isNaN(xHi); j++) {
+      seen += counts[j];
+      if (Number.isNaN(xLo) && seen > lo) xLo = sorted[j];
+      if (seen > hi) xHi = sorted[j];
+    }
+    estimates.push(xLo + (xHi - xLo) * (rank - lo));
+  }
+  return percentileInterval(estimates);
+}
+
+/**
  * A 95% paired-bootstrap interval of the ratio of medians `median(a) / median(b)`, where `a[i]`
  * and `b[i]` were measured in the same round (interleaved), so they share that round's drift:
  * rounds are resampled whole, pairs kept together.

@@ -5,8 +5,10 @@ import {
   median,
   pairedRatioInterval,
   percentile,
+  percentileBootstrapInterval,
   summarize,
 } from "./stats.ts";
+import { mulberry32 } from "./random.ts";
 
 Deno.test("summarize() matches hand-computed figures for five samples and keeps them", () => {
   // Samples 2, 4, 4, 5, 10: mean 5, deviations -3 -1 -1 0 5, squares sum 36, sd = sqrt(36/4) = 3.
@@ -73,4 +75,19 @@ Deno.test("median() and mean() of small series", () => {
   assertEquals(median([4, 1, 2, 3]), 2.5);
   assertEquals(mean([1, 2, 6]), 3);
   assertThrows(() => mean([]), RangeError, "empty");
+});
+
+Deno.test("percentileBootstrapInterval() equals bootstrapInterval() of the same percentile", () => {
+  const rng = mulberry32(7);
+  const values = Array.from({ length: 301 }, () => Math.exp(rng() * 3));
+  const sorted = values.slice().sort((a, b) => a - b);
+  for (const p of [50, 95, 0, 100, 37.5]) {
+    const slow = bootstrapInterval(
+      sorted,
+      (v) => percentile(v.slice().sort((a, b) => a - b), p),
+      { resamples: 300 },
+    );
+    assertEquals(percentileBootstrapInterval(values, p, { resamples: 300 }), slow);
+  }
+  assertThrows(() => percentileBootstrapInterval([], 50), RangeError);
 });

@@ -2,12 +2,15 @@
 // batches of test queries at k = 10, then answer every evaluated query at k = 100 to score it,
 // time it on its own, and check it against the method's reference (the family's gate).
 import {
+  type BuildContext,
   checkRankings,
   EVAL_K,
+  queryMeasures,
   type Ranking,
   type RetrievalIndex,
   type RetrievalMethod,
   TIMED_K,
+  trecEvalOrder,
 } from "../../bench/families/retrieval/mod.ts";
 import type { MetricSpec, ParamSpecs, ParamValues, ParamValuesOf } from "../../bench/metadata.ts";
 import type {
@@ -19,7 +22,7 @@ import type {
   TrialResult,
 } from "../../bench/plugin.ts";
 import { paramsKey } from "../../bench/plan.ts";
-import { bootstrapInterval, mean, percentile } from "../../bench/stats.ts";
+import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { retrievalBuildContext } from "./build_context.ts";
 import {
   type Collection,
@@ -28,8 +31,8 @@ import {
   sampleCollection,
   trainingQueries,
 } from "./collection.ts";
-import { queryMeasures } from "./metrics.ts";
 import { runText } from "./trec.ts";
+import { QueryTimes } from "./query_times.ts";
 
 export const RETRIEVAL_METRICS: MetricSpec[] = [
   {
@@ -46,25 +49,29 @@ export const RETRIEVAL_METRICS: MetricSpec[] = [
   { name: "recall_100", description: "Recall@100 (trec_eval recall.100)", higherIsBetter: true },
   {
     name: "qps",
-    description: "test queries answered per second, one at a time (k = 100)",
+    description:
+      "test queries answered per second at k = 10 on one thread, over the timed rounds (interleaved with the case's other cells, after the warm-up); qps_ci95_low/high: bootstrap over rounds. No method answers on several threads, so there is no parallel figure",
     higherIsBetter: true,
     unit: "1/s",
   },
   {
     name: "latency_p50_ms",
-    description: "median per-query latency over the evaluated queries (k = 100)",
+    description:
+      "median per-query latency at k = 10 over the timed rounds (a batched method's queries each get their batch's mean); latency_p50_ms_ci95_low/high: bootstrap over queries",
     higherIsBetter: false,
     unit: "ms",
   },
   {
     name: "latency_p95_ms",
-    description: "95th percentile per-query latency (k = 100)",
+    description:
+      "95th percentile per-query latency at k = 10 over the timed rounds, with its interval",
     higherIsBetter: false,
     unit: "ms",
   },
   {
     name: "index_build_ms",
-    description: "time to build the index (analysis, and training for learned methods, included)",
+    description:
+      "time to build the index, training or tuning included; the corpus's analysis (tokens, stems, stopwords) is analysis_ms, reported apart because cells with the same analyzer share it and only the first pays it",
     higherIsBetter: false,
     unit: "ms",
   },
@@ -160,6 +167,69 @@ function topDumps(rankings: readonly Ranking[], reference: readonly Ranking[]): 
 
 const TREC_DIR = new URL("../../.cache/retrieval/trec/", import.meta.url);
 
+/** One case of a collection, as every cell of it sees it: the same for the bench and for export. */
+export interface CollectionCase {
+  /** The sampled collection (its evaluated test queries, kept documents, train queries). */
+  collection: Collection;
+  datasetSha256: string;
+  buildContext: BuildContext;
+  /** Queries per timed sample and per `searchBatch` call. */
+  batchSize: number;
+}
+
+/**
+ * The case of a collection for some case parameters and seed: what `prepare` builds, and what
+ * `deno task export-trec` rebuilds to write a cell's run exactly as the bench scored it.
+ *
+ * @param full the whole collection
+ * @param caseParams the task's case parameters (docs, queries, batch)
+ * @param seed the case's seed (`caseSeed` of the run seed, the task and the case)
+ * @param gpu the GPU, for methods that require it
+ */
+export async function collectionCase(
+  full: Collection,
+  caseParams: Readonly<SampleParams>,
+  seed: number,
+  gpu: TaskContext["gpu"],
+): Promise<CollectionCase> {
+  const collection = sampleCollection(full, { docs: caseParams.docs, queries: caseParams.queries });
+  const datasetSha256 = await collectionSha256(collection);
+  return {
+    collection,
+    datasetSha256,
+    buildContext: retrievalBuildContext({
+      train: trainingQueries(collection),
+      seed,
+      corpusKey: datasetSha256,
+      gpu,
+    }),
+    batchSize: Math.min(caseParams.batch, collection.test.length),
+  };
+}
+
+/**
+ * Every query answered at depth `k`, through `searchBatch` in batches when the index has it.
+ *
+ * @returns one ranking per query, in the method's own order (score it via `trecEvalOrder`)
+ */
+export async function rankQueries(
+  index: RetrievalIndex,
+  queries: readonly JudgedQuery[],
+  k: number,
+  batchSize: number,
+): Promise<Ranking[]> {
+  const rankings: Ranking[] = [];
+  if (index.searchBatch) {
+    for (let i = 0; i < queries.length; i += batchSize) {
+      const chunk = queries.slice(i, i + batchSize).map((q) => q.text);
+      rankings.push(...await index.searchBatch(chunk, k));
+    }
+  } else {
+    for (const q of queries) rankings.push(index.search(q.text, k));
+  }
+  return rankings;
+}
+
 /**
  * A retrieval task's implementation over a collection loader.
  *
@@ -173,51 +243,32 @@ export function retrievalTaskImpl(
 ): TaskImpl<SampleParams> {
   return {
     async prepare(caseParams, ctx: TaskContext): Promise<PreparedCase> {
-      const full = await load();
-      const c = sampleCollection(full, { docs: caseParams.docs, queries: caseParams.queries });
-      const datasetSha256 = await collectionSha256(c);
-      const batchSize = Math.min(caseParams.batch, c.test.length);
+      const { collection: c, datasetSha256, buildContext, batchSize } = await collectionCase(
+        await load(),
+        caseParams,
+        ctx.seed,
+        ctx.gpu,
+      );
       const judged = c.test.map((q) => new Map(q.relevant.map((d) => [d, 1])));
-      const buildContext = retrievalBuildContext({
-        train: trainingQueries(c),
-        seed: ctx.seed,
-        corpusKey: datasetSha256,
-        gpu: ctx.gpu,
-      });
       const build = async (method: RetrievalMethod, params: ParamValues) => {
         const start = performance.now();
         const index = await method.build(c.corpus, params, buildContext);
         return { index, buildMs: performance.now() - start };
       };
-      // Per-query times; a batched method's queries each get their batch's mean.
+      // Every evaluated query at k = 100, untimed (throughput comes from the timed rounds).
       const evaluate = async (index: RetrievalIndex, queries: readonly JudgedQuery[]) => {
-        const rankings: Ranking[] = [];
-        const times: number[] = [];
-        if (index.searchBatch) {
-          for (let i = 0; i < queries.length; i += batchSize) {
-            const chunk = queries.slice(i, i + batchSize).map((q) => q.text);
-            const t0 = performance.now();
-            rankings.push(...await index.searchBatch(chunk, EVAL_K));
-            const each = (performance.now() - t0) / chunk.length;
-            for (let j = 0; j < chunk.length; j++) times.push(each);
-          }
-        } else {
-          for (const q of queries) {
-            const t0 = performance.now();
-            rankings.push(index.search(q.text, EVAL_K));
-            times.push(performance.now() - t0);
-          }
-        }
+        const rankings = await rankQueries(index, queries, EVAL_K, batchSize);
         const perQuery: Record<typeof QUALITY[number], number[]> = {
           ndcg_10: [],
           mrr_10: [],
           recall_100: [],
         };
+        // Scored as trec_eval scores the exported run: ties re-ordered by its rule.
         rankings.forEach((r, i) => {
-          const m = queryMeasures(r.docs, judged[i]);
+          const m = queryMeasures(trecEvalOrder(r, c.corpus.ids).docs, judged[i]);
           for (const name of QUALITY) perQuery[name].push(m[name]);
         });
-        return { rankings, times, quality: qualityWithIntervals(perQuery) };
+        return { rankings, quality: qualityWithIntervals(perQuery) };
       };
       return {
         datasetSha256,
@@ -234,30 +285,38 @@ export function retrievalTaskImpl(
           let cursor = 0;
           let timedPostings = 0;
           let timedQueries = 0;
+          const queryTimes = new QueryTimes();
           return {
             setup: { compileMs: null, uploadMs: null },
-            async sample() {
+            async sample(info) {
               const texts = Array.from(
                 { length: batchSize },
                 (_, i) => c.test[(cursor + i) % c.test.length].text,
               );
+              // Each query timed on its own (the clock costs well under a microsecond); a batched
+              // method's queries each get their batch's mean.
+              const each: number[] = [];
               const start = performance.now();
               if (index.searchBatch) {
                 for (const r of await index.searchBatch(texts, TIMED_K)) {
                   timedPostings += r.postingsScored;
                 }
+                each.push(...Array(texts.length).fill((performance.now() - start) / texts.length));
               } else {
                 for (const text of texts) {
+                  const t0 = performance.now();
                   timedPostings += index.search(text, TIMED_K).postingsScored;
+                  each.push(performance.now() - t0);
                 }
               }
               const wallMs = performance.now() - start;
               cursor = (cursor + batchSize) % c.test.length;
               timedQueries += batchSize;
+              if (!info?.warmup) queryTimes.addRound(each, wallMs);
               return { wallMs: wallMs / batchSize, kernelMs: null, reps: batchSize };
             },
             async finish(): Promise<TrialResult> {
-              const { rankings, times, quality } = await evaluate(index, c.test);
+              const { rankings, quality } = await evaluate(index, c.test);
               const ref = index.reference;
               // A batched method is checked at k = 10 through its batch path too.
               let top10s: Ranking[] | null = null;
@@ -285,8 +344,6 @@ export function retrievalTaskImpl(
                   runText(c.test, rankings, c.corpus, tag),
                 );
               }
-              const sorted = times.slice().sort((a, b) => a - b);
-              const totalMs = times.reduce((a, b) => a + b, 0);
               const perQueryPostings = timedQueries > 0 ? timedPostings / timedQueries : 0;
               // Postings scored at k = 10 over those the reference scores: what pruning skipped.
               const scoredShare = ref && gate.referencePostings > 0
@@ -296,9 +353,7 @@ export function retrievalTaskImpl(
                 check: gate.check,
                 metrics: {
                   ...quality,
-                  qps: totalMs > 0 ? (1000 * times.length) / totalMs : 0,
-                  latency_p50_ms: sorted.length ? percentile(sorted, 50) : 0,
-                  latency_p95_ms: sorted.length ? percentile(sorted, 95) : 0,
+                  ...queryTimes.metrics(),
                   index_build_ms: buildMs,
                   index_bytes: index.sizeBytes,
                   postings_per_query: perQueryPostings,

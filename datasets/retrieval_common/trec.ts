@@ -1,5 +1,5 @@
 // TREC formats, so every collection and run can be checked with trec_eval.
-import type { Corpus, Ranking } from "../../bench/families/retrieval/mod.ts";
+import { type Corpus, type Ranking, trecEvalOrder } from "../../bench/families/retrieval/mod.ts";
 import type { JudgedQuery } from "./collection.ts";
 
 /** Topics as `qid<TAB>text` lines (tabs and newlines in the text become spaces). */
@@ -13,8 +13,10 @@ export function qrelsText(queries: readonly JudgedQuery[], corpus: Corpus): stri
 }
 
 /**
- * A run as `qid Q0 docno rank score tag` lines. trec_eval re-sorts by score (ties by docno,
- * descending), so tied scores may be ordered differently there than here.
+ * A run as `qid Q0 docno rank score tag` lines, each query's ranking in the order trec_eval reads
+ * it (score descending, ties by docno descending: {@link trecEvalOrder}), so the rank column
+ * says what trec_eval scores. Scores are written in full (shortest round-trip form), so ties in
+ * the file are exactly the ties in memory.
  */
 export function runText(
   queries: readonly JudgedQuery[],
@@ -24,7 +26,7 @@ export function runText(
 ): string {
   const lines: string[] = [];
   queries.forEach((q, i) => {
-    const r = rankings[i];
+    const r = trecEvalOrder(rankings[i], corpus.ids);
     for (let j = 0; j < r.docs.length; j++) {
       lines.push(`${q.id} Q0 ${corpus.ids[r.docs[j]]} ${j + 1} ${r.scores[j]} ${tag}\n`);
     }

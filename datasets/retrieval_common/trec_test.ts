@@ -13,3 +13,15 @@ Deno.test("topicsText(), qrelsText() and runText() write trec_eval's formats", (
     "q1 Q0 d1 1 3.5 bm25\nq1 Q0 d2 2 1 bm25\n",
   );
 });
+
+Deno.test("runText() writes tied scores in trec_eval's order, docno descending", () => {
+  const tied = {
+    docs: Int32Array.of(0, 1, 2),
+    scores: Float64Array.of(2, 2, 1),
+    postingsScored: 0,
+  };
+  assertEquals(
+    runText(queries, [tied], corpus, "t"),
+    "q1 Q0 d1 1 2 t\nq1 Q0 d0 2 2 t\nq1 Q0 d2 3 1 t\n",
+  );
+});

@@ -13,10 +13,10 @@ export const spamKnownItemRetrieval = defineTask({
   title: "SpamAssassin known-item: subject → message body",
   description:
     "3,091 SpamAssassin message bodies (messages with empty or shared subjects dropped) are the documents; 627 held-out subjects are the queries, each judging its own message relevant (datasets/spam_known_item/README.md).",
-  version: "1.0.0",
+  version: "2.0.0",
   mainMetric: "ndcg_10",
   metrics: RETRIEVAL_METRICS,
-  referenceMethod: "bm25",
+  referenceMethod: "bm25-train-tuned",
   dataset: {
     id: "spam-known-item",
     version: "1.0.0",

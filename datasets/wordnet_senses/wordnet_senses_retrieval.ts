@@ -13,10 +13,10 @@ export const wordnetSensesRetrieval = defineTask({
   title: "WordNet senses: example sentence → synset",
   description:
     "117,791 WordNet 3.1 synsets rendered as 'lemma, lemma, …: gloss' are the documents; 9,849 held-out example sentences are the queries, each judging its own synset relevant (datasets/wordnet_senses/README.md).",
-  version: "1.0.0",
+  version: "2.0.0",
   mainMetric: "ndcg_10",
   metrics: RETRIEVAL_METRICS,
-  referenceMethod: "bm25",
+  referenceMethod: "bm25-train-tuned",
   dataset: {
     id: "wordnet-senses",
     version: "1.0.0",

@@ -22,7 +22,7 @@ Deno.test({
     const params = {
       ...defaultParams(bm25WebGpuCsr.meta.parameters),
       stem: false,
-      stopwords: false,
+      stopwords: "none",
     };
     const index = await bm25WebGpuCsr.impl.build(corpus, params, {
       train: [],

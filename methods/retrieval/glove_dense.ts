@@ -250,7 +250,7 @@ export const gloveDense = defineRetrievalMethod({
     year: 2014,
     link: "https://aclanthology.org/D14-1162/",
   },
-  version: "1.0.0",
+  version: "1.1.0",
   parameters: {
     vocabulary: {
       type: "int",

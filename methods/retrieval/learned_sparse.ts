@@ -3,6 +3,7 @@
 // expansion terms) trained on the collection's train queries under an IDF-aware FLOPS penalty;
 // the query side is no model at all: its tokens, each weighted by its IDF.
 import {
+  ANALYZER_PARAMS,
   analyzerFor,
   blockMaxWandTopK,
   type BuildContext,
@@ -44,12 +45,7 @@ const LEARNED_SPARSE_PARAMS = {
     sweep: [0.4],
   },
   stem: { type: "boolean", description: "Porter stemming", default: true, sweep: [true] },
-  stopwords: {
-    type: "boolean",
-    description: "drop English stopwords (stopwords-iso)",
-    default: true,
-    sweep: [true],
-  },
+  stopwords: { ...ANALYZER_PARAMS.stopwords, sweep: [ANALYZER_PARAMS.stopwords.default] },
   epochs: {
     type: "int",
     description: "passes over the train queries",
@@ -475,6 +471,7 @@ async function buildLearned(
     stats: {
       nonzeros_per_doc: model.terms.length / Math.max(1, numDocs),
       bm25_nonzeros_per_doc: postings.docs.length / Math.max(1, numDocs),
+      analysis_ms: postings.analysisMs,
       expansion_terms: model.expansionTerms,
       alpha_tf: model.alpha[0],
       alpha_early: model.alpha[1],

@@ -23,7 +23,7 @@ Deno.test("learned-sparse-idf learns expansion terms from train queries and sear
   const params = {
     ...defaultParams(learnedSparse.meta.parameters),
     stem: false,
-    stopwords: false,
+    stopwords: "none",
     epochs: 5,
   };
   const index = await learnedSparse.impl.build(corpus, params, {

@@ -2,6 +2,7 @@
 import { bm25 } from "./bm25.ts";
 import { bm25BlockMaxWand } from "./bm25_block_max_wand.ts";
 import { bm25MaxScore } from "./bm25_maxscore.ts";
+import { bm25TrainTuned } from "./bm25_train_tuned.ts";
 import { bm25Wand } from "./bm25_wand.ts";
 import { bm25WebGpuCsr } from "./bm25_webgpu_csr.ts";
 import { bm25Rm3 } from "./rm3.ts";
@@ -15,6 +16,7 @@ import { queryLikelihood } from "./query_likelihood.ts";
 import { tfidfCosine } from "./tfidf_cosine.ts";
 
 export const retrievalMethods = [
+  bm25TrainTuned,
   bm25,
   bm25MaxScore,
   bm25Wand,

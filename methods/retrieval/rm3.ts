@@ -129,7 +129,11 @@ async function buildRm3(
     },
     sizeBytes: impactIndexBytes(index) + vocabBytes(postings.terms) + forward.start.byteLength +
       forward.terms.byteLength + forward.tfs.byteLength,
-    stats: { vocabulary: postings.terms.length, postings: index.docs.length },
+    stats: {
+      vocabulary: postings.terms.length,
+      postings: index.docs.length,
+      analysis_ms: postings.analysisMs,
+    },
     config: {
       scorer: "bm25-lucene-idf+rm3",
       analyzer: analyzer.name,

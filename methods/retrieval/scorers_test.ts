@@ -11,7 +11,7 @@ const corpus = {
   texts: ["red apple red", "green apple", "red car fast car", "blue sky"],
 };
 const ctx: BuildContext = { train: [], seed: 1, corpusKey: "test" };
-const plain = { stem: false, stopwords: false };
+const plain = { stem: false, stopwords: "none" };
 
 Deno.test("query likelihood, TF-IDF cosine and RM3 rank as hand-worked and match their references", async () => {
   const run = async (method: Method<RetrievalMethod>, q: string) => {

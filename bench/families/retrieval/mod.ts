@@ -7,6 +7,8 @@
  *   word vectors the task provides), {@link defineRetrievalMethod};
  * - the plain CPU reference of the lexical methods, {@link termAtATimeReference}, and the
  *   correctness gate {@link checkRankings} (top-10 and top-100 equal the reference's);
+ * - effectiveness measures with trec_eval's definitions ({@link queryMeasures}) and the order
+ *   trec_eval scores a run in ({@link trecEvalOrder});
  * - shared building blocks: analysis, postings, impact indexes, BM25, the exact top-k
  *   algorithms (exhaustive, MaxScore, WAND, Block-Max WAND) and the peers' ranking helpers.
  *
@@ -26,3 +28,5 @@ export * from "./_lexical_index.ts";
 export * from "./_param_specs.ts";
 export * from "./_bm25_scorer.ts";
 export * from "./_peer_ranking.ts";
+export * from "./_metrics.ts";
+export * from "./_trec_order.ts";

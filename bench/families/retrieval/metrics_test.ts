@@ -1,5 +1,5 @@
-import { assertAlmostEquals, assertEquals } from "../../tests/assert.ts";
-import { ndcgAt, queryMeasures, recallAt, reciprocalRankAt } from "./metrics.ts";
+import { assertAlmostEquals, assertEquals } from "../../../tests/assert.ts";
+import { ndcgAt, queryMeasures, recallAt, reciprocalRankAt } from "./_metrics.ts";
 
 const one = new Map([[7, 1]]);
 

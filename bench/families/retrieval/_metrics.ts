@@ -1,5 +1,6 @@
 // Effectiveness measures with trec_eval's definitions (ndcg_cut.10, recip_rank cut at 10,
-// recall.100), averaged over every judged query as `trec_eval -c` does.
+// recall.100), averaged over every judged query as `trec_eval -c` does. They take a ranking in
+// the order trec_eval reads it: put it through `trecEvalOrder` first.
 
 /** Relevance grades of one query's judged documents (grade > 0 is relevant). */
 export type Judgments = ReadonlyMap<number, number>;
