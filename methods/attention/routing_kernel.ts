@@ -4,7 +4,7 @@
 // invocation per centroid adds its members in point order; dots in 4 lanes, then x+y+z+w) so the
 // CPU reference (routing.ts) can repeat it exactly in float32. Points of a head: its seq keys,
 // then its query rows. The family's key-mask attend pass does the attention.
-import { laneLoop, MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
+import { KEY_DOT_UNROLLED, laneLoop, MASKS_PARAMS } from "../../bench/families/attention/mod.ts";
 
 export const ROUTING_WORKGROUP = 64;
 
@@ -170,10 +170,11 @@ export function routingIterations(
   return {
     "routing-normalize": 2 * lane + 2,
     "routing-init": lane + 1,
-    // A dot per centroid.
-    "routing-assign": at.clusters * (1 + lane) + 1,
-    // Every point of the head, a lane loop per member.
-    "routing-update": 3 * lane + 3 + at.points * (1 + lane),
+    // A dot per centroid (dot_lanes is key_dot's loop).
+    "routing-assign": at.clusters * (1 + laneLoop(headDim, KEY_DOT_UNROLLED)) + 1,
+    // Every point of the head, a lane loop per member: measured to unroll up to 28 lanes (head
+    // dim 112), so at head dim 100 an update over 32,768 points still fits.
+    "routing-update": 3 * lane + 3 + at.points * (1 + laneLoop(headDim, 28)),
     // The 32 keys of a word.
     "routing-route": 33,
   };

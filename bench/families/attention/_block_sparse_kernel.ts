@@ -11,7 +11,7 @@ import {
   ROW_LSE_WGSL,
   STORED_KEY_DOT_WGSL,
 } from "./_wgsl.ts";
-import { attendKeyIterations, laneLoop } from "./_iteration_bound.ts";
+import { attendKeyIterations, KEY_DOT_UNROLLED, laneLoop } from "./_iteration_bound.ts";
 import { type AttentionShape, queryCount } from "./_interface.ts";
 
 /** Invocations per workgroup of the block passes. */
@@ -227,9 +227,12 @@ export function blockAttendIterations(shape: AttentionShape, block: number, keep
   return 2 * laneLoop(shape.headDim) + 1 + 2 * keep + keys * attendKeyIterations(shape.headDim);
 }
 
-/** Loop iterations one invocation of {@link rowLsePassWgsl} runs at most (every key it sees). */
+/**
+ * Loop iterations one invocation of {@link rowLsePassWgsl} runs at most: a `stored_key_dot` per
+ * key it sees.
+ */
 export function rowLseIterations(shape: AttentionShape): number {
-  return shape.seq * (1 + laneLoop(shape.headDim)) + 1;
+  return shape.seq * (1 + laneLoop(shape.headDim, KEY_DOT_UNROLLED)) + 1;
 }
 
 /**
@@ -238,5 +241,5 @@ export function rowLseIterations(shape: AttentionShape): number {
  */
 export function blockProbabilityIterations(shape: AttentionShape, block: number): number {
   const rows = Math.min(block, queryCount(shape));
-  return 1 + rows * (2 + block * (1 + laneLoop(shape.headDim)));
+  return 1 + rows * (2 + block * (1 + laneLoop(shape.headDim, KEY_DOT_UNROLLED)));
 }
