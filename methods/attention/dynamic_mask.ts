@@ -11,9 +11,11 @@ import {
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
+  nearTieSwaps,
   perInputCache,
   queryCount,
   queryOffset,
+  relativeNearTie,
   selectedKeys,
   setupKeyMasks,
   topBoundaryIsNearTie,
@@ -176,6 +178,14 @@ export const dynamicMaskAttention = defineAttentionMethod({
     selectKeys: dynamicMaskKeys,
     ambiguousRow: ({ shape, params, inputs }, head) =>
       topBoundaryIsNearTie(scoresOf(shape, inputs, head), params.keep, TIE_GAP),
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const scores = scoresOf(shape, inputs, head);
+      // Ranked as topIndices ranks them: best first, ties to the lower key.
+      const order = [...scores.keys()].filter((j) => scores[j] > -1e38)
+        .sort((a, b) => scores[b] - scores[a] || a - b);
+      return nearTieSwaps(order, params.keep, { near: relativeNearTie(scores, TIE_GAP) })
+        .map((columns) => selectedKeys(shape, row, { columns, window: params.window }));
+    },
     nominalDensity(shape, params) {
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {

@@ -154,8 +154,7 @@ export function hipSearch(
         nearTie = true;
         const swaps = branch
           ? nearTieSwaps(order, b.keep, {
-            scoreOf: (c) => scores[c],
-            near: relativeNearTie(TIE_GAP),
+            near: relativeNearTie(scores, TIE_GAP),
           })
           : [];
         for (const survivors of swaps) {

@@ -16,6 +16,7 @@ import {
   defineAttentionMethod,
   keepCount,
   keysOfBlocks,
+  nearTieSwaps,
   perInputCache,
   queryCount,
   setupBlockSparse,
@@ -274,6 +275,23 @@ export const seerLearnedAttention = defineAttentionMethod({
         head,
         qb: Math.floor(row / block),
       });
+    },
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const block = params.blockSize;
+      const geometry = blockGeometry(shape, block);
+      const qb = Math.floor(row / block);
+      const state = gateState(shape, inputs, params);
+      const scores = state.scores[head][qb];
+      const magnitude = state.magnitude[head][qb];
+      // The own block plus the best others, as chooseBlocksFor ranks them; near-tie as
+      // boundaryIsNearTie decides it, relative to the scores' magnitudes.
+      const others = [...scores.keys()].filter((kb) => kb !== geometry.own(qb))
+        .sort((a, b) => scores[b] - scores[a] || a - b);
+      return nearTieSwaps(others, keepCount(scores.length, params.density) - 1, {
+        near: (i, o) => scores[i] - scores[o] <= TIE_GAP * Math.max(magnitude[i], magnitude[o]),
+      }).map((kept) =>
+        keysOfBlocks(shape, block, Int32Array.from([geometry.own(qb), ...kept]).sort(), row)
+      );
     },
     nominalDensity: (_shape, params) => params.density,
   },

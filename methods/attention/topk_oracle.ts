@@ -168,8 +168,7 @@ export const topkOracleAttention = defineAttentionMethod({
     tieAlternatives({ shape, params, inputs }, head, row) {
       const scores = rowScores(shape, inputs, head, row);
       return nearTieSwaps(ranked(scores), keepCount(scores.length, params.density), {
-        scoreOf: (j) => scores[j],
-        near: (inside, outside) => inside - outside < TIE_GAP,
+        near: (i, o) => scores[i] - scores[o] < TIE_GAP,
       }).map((keys) => Int32Array.from(keys));
     },
     nominalDensity: (_shape, params) => params.density,

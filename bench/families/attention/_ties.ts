@@ -6,26 +6,26 @@ import type { BlockGeometry, BoundaryOptions } from "./_block_sparse.ts";
 /** At most this many alternatives per boundary: more near-tied pairs are left undecided. */
 export const MAX_TIE_ALTERNATIVES = 16;
 
-/** When two scores, one kept and one left out, are a near-tie. */
+/** Whether two candidates, one kept and one left out (by id), are a near-tie. */
 export type NearTie = (inside: number, outside: number) => boolean;
 
 /**
- * A near-tie test relative to the larger magnitude: `inside − outside ≤ gap · max(|inside|,
- * |outside|, 1e-30)`, as `topBoundaryIsNearTie` decides.
+ * A near-tie test on `scores[id]` relative to the larger magnitude: `inside − outside ≤ gap ·
+ * max(|inside|, |outside|, 1e-30)`, as `topBoundaryIsNearTie` decides.
  */
-export function relativeNearTie(gap: number): NearTie {
-  return (inside, outside) =>
-    inside - outside <= gap * Math.max(Math.abs(inside), Math.abs(outside), 1e-30);
+export function relativeNearTie(scores: ArrayLike<number>, gap: number): NearTie {
+  return (i, o) =>
+    scores[i] - scores[o] <= gap * Math.max(Math.abs(scores[i]), Math.abs(scores[o]), 1e-30);
 }
 
 /**
  * The top-`keep` choices other than the best `keep` of `order` that differ by one near-tied swap:
  * a kept candidate near-tied with a left-out one trades places with it. `order` lists candidates
- * best first (the method's own order, its tie-break included), `scoreOf` gives their scores.
+ * best first (the method's own order, its tie-break included); `near` compares two of them.
  *
  * @param order candidate ids, best first
  * @param keep how many the method keeps
- * @param options `scoreOf(id)`, the `near` test, and `max` alternatives (default
+ * @param options the `near` test of two ids, and `max` alternatives (default
  *   {@link MAX_TIE_ALTERNATIVES})
  * @returns each alternative's kept ids, ascending; none when the boundary is no near-tie
  * @example
@@ -33,24 +33,24 @@ export function relativeNearTie(gap: number): NearTie {
  * import { nearTieSwaps, relativeNearTie } from "./mod.ts";
  * const scores = [5, 3, 3.0000001, 1];
  * // Best first: 0, 2, 1, 3; keep 2 → {0, 2}; 2 and 1 are a near-tie → {0, 1}.
- * nearTieSwaps([0, 2, 1, 3], 2, { scoreOf: (i) => scores[i], near: relativeNearTie(1e-4) });
+ * nearTieSwaps([0, 2, 1, 3], 2, { near: relativeNearTie(scores, 1e-4) });
  * // [[0, 1]]
  * ```
  */
 export function nearTieSwaps(
   order: readonly number[],
   keep: number,
-  options: { scoreOf: (id: number) => number; near: NearTie; max?: number },
+  options: { near: NearTie; max?: number },
 ): number[][] {
-  const { scoreOf, near, max = MAX_TIE_ALTERNATIVES } = options;
+  const { near, max = MAX_TIE_ALTERNATIVES } = options;
   if (keep <= 0 || keep >= order.length) return [];
   const alternatives: number[][] = [];
   // Kept candidates from the boundary up, left-out ones from the boundary down: once a pair is
   // no near-tie, none further from the boundary is either (scores are ordered).
   for (let inside = keep - 1; inside >= 0; inside--) {
-    if (!near(scoreOf(order[inside]), scoreOf(order[keep]))) break;
+    if (!near(order[inside], order[keep])) break;
     for (let outside = keep; outside < order.length; outside++) {
-      if (!near(scoreOf(order[inside]), scoreOf(order[outside]))) break;
+      if (!near(order[inside], order[outside])) break;
       if (alternatives.length === max) return alternatives;
       const kept = order.slice(0, keep);
       kept[inside] = order[outside];
@@ -82,7 +82,6 @@ export function blockTieAlternatives(
     .sort((a, b) => scores[b] - scores[a] || a - b);
   const extra = Math.min(visible, Math.max(1, keep)) - 1;
   return nearTieSwaps(others, extra, {
-    scoreOf: (kb) => scores[kb],
-    near: (inside, outside) => inside - outside <= relativeGap * Math.abs(inside) + 1e-30,
+    near: (i, o) => scores[i] - scores[o] <= relativeGap * Math.abs(scores[i]) + 1e-30,
   }).map((kept) => Int32Array.from([own, ...kept]).sort());
 }

@@ -92,18 +92,15 @@ Deno.test("nearTieSwaps() trades each near-tied kept candidate for each near-tie
   // boundary pair 2–1 and 0–1 are near-ties, 4 and 3 are not.
   const scores = [5, 5 - 1e-7, 5 + 1e-7, 1, 9];
   const order = [4, 2, 0, 1, 3];
-  const near = relativeNearTie(1e-4);
-  assertEquals(nearTieSwaps(order, 3, { scoreOf: (i) => scores[i], near }), [
+  const near = relativeNearTie(scores, 1e-4);
+  assertEquals(nearTieSwaps(order, 3, { near }), [
     [1, 2, 4],
     [0, 1, 4],
   ]);
   // No near-tie at the boundary, or nothing left out: no alternative.
-  assertEquals(nearTieSwaps(order, 1, { scoreOf: (i) => scores[i], near }), []);
-  assertEquals(nearTieSwaps(order, 5, { scoreOf: (i) => scores[i], near }), []);
-  assertEquals(
-    nearTieSwaps(order, 3, { scoreOf: (i) => scores[i], near, max: 1 }),
-    [[1, 2, 4]],
-  );
+  assertEquals(nearTieSwaps(order, 1, { near }), []);
+  assertEquals(nearTieSwaps(order, 5, { near }), []);
+  assertEquals(nearTieSwaps(order, 3, { near, max: 1 }), [[1, 2, 4]]);
 });
 
 Deno.test("blockTieAlternatives() swaps the boundary blocks of chooseBlocksFor(), own block kept", () => {

@@ -1,0 +1,85 @@
+// The other sides of near-ties the gate accepts (tieAlternatives), on inputs built to tie: the
+// second half of the keys and values repeats the first half up to float noise, so scores, block
+// maxima and value scores come in near-equal pairs.
+import { assert } from "../../tests/assert.ts";
+import type { ParamValues } from "../../bench/metadata.ts";
+import {
+  type AttentionShape,
+  queryCount,
+  queryOffset,
+  randomInputs,
+} from "../../bench/families/attention/mod.ts";
+import { attentionMethods } from "./mod.ts";
+
+/** Random inputs whose key and value j + seq/2 is key and value j plus noise of `noise`. */
+function pairedInputs(shape: AttentionShape, noise: number) {
+  const inputs = randomInputs(shape, 21);
+  const noiseOf = randomInputs(shape, 22);
+  const { seq, headDim: d } = shape;
+  const half = Math.floor(seq / 2);
+  for (let head = 0; head < shape.heads; head++) {
+    for (let j = 0; j < half; j++) {
+      for (let i = 0; i < d; i++) {
+        const from = (head * seq + j) * d + i;
+        const to = (head * seq + j + half) * d + i;
+        inputs.k[to] = inputs.k[from] + noise * noiseOf.k[to];
+        inputs.v[to] = inputs.v[from] + noise * noiseOf.v[to];
+      }
+    }
+  }
+  return inputs;
+}
+
+const CAUSAL: AttentionShape = { heads: 2, seq: 96, headDim: 16, causal: true };
+const STEPS: AttentionShape = { heads: 4, seq: 96, headDim: 16, causal: false, steps: 2 };
+
+/**
+ * Parameters small enough for the shapes above to have a budget boundary to tie on (an odd keep
+ * splits a pair of near-equal candidates).
+ */
+const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
+  "topk-oracle-attention": { shape: CAUSAL, params: { density: 0.1 } },
+  "seer-oracle-attention": { shape: CAUSAL, params: { density: 0.3, blockSize: 8 } },
+  "seer-learned-attention": {
+    shape: CAUSAL,
+    params: { density: 0.3, blockSize: 8, gateDim: 8, trainSteps: 20, trainBlocks: 4 },
+  },
+  "sparsed-attention": { shape: STEPS, params: { density: 0.3, blockSize: 8, skip: 0 } },
+  "hip-attention": {
+    shape: CAUSAL,
+    params: { density: 0.2, blockSizeQ: 8, blockSizeK: 2, window: 4, representative: "middle" },
+  },
+  "dynamic-mask-attention": { shape: CAUSAL, params: { keep: 7, window: 4 } },
+};
+
+Deno.test("CASES names every attention method that gives tie alternatives", () => {
+  const giving = attentionMethods.filter((m) => m.impl.tieAlternatives).map((m) => m.meta.id);
+  assert(giving.every((id) => id in CASES), giving.join(", "));
+});
+
+for (const method of attentionMethods.filter((m) => m.impl.tieAlternatives)) {
+  Deno.test(`${method.meta.id}: tie alternatives exist on near-tie rows only, and are selections`, () => {
+    const { shape, params } = CASES[method.meta.id];
+    const problem = { shape, inputs: pairedInputs(shape, 1e-7), params };
+    let withAlternatives = 0;
+    let differing = 0;
+    for (let head = 0; head < shape.heads; head++) {
+      for (let row = 0; row < queryCount(shape); row++) {
+        const alternatives = method.impl.tieAlternatives!(problem, head, row);
+        if (alternatives.length === 0) continue;
+        const where = `head ${head}, row ${row}`;
+        assert(method.impl.ambiguousRow!(problem, head, row), `${where}: alternatives, no tie`);
+        withAlternatives++;
+        const primary = [...method.impl.selectKeys(problem, head, row)].join();
+        const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
+        for (const keys of alternatives) {
+          assert(keys.every((k, i) => k >= 0 && k <= last && (i === 0 || k > keys[i - 1])), where);
+          // A row whose window or own block covers the swapped keys sees no difference.
+          if ([...keys].join() !== primary) differing++;
+        }
+      }
+    }
+    assert(withAlternatives > 0, "the paired inputs gave no near-tie with an other side");
+    assert(differing > 0, "no alternative selects other keys than selectKeys");
+  });
+}
