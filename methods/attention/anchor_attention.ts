@@ -255,10 +255,22 @@ export const anchorAttention = defineAttentionMethod({
             compilePipeline(device, poolWgsl(shape.headDim), "anchor-pool"),
             compilePipeline(device, stripeWgsl(shape.headDim), "anchor-stripes"),
           ]);
-          // Visible (query block, key) pairs scored by the stripe pass.
+          // Visible (query block, key) pairs scored by the stripe pass: init keys are kept
+          // without a score.
           let stripePairs = 0;
           for (let qb = 0; qb < qBlocks; qb++) {
-            stripePairs += shape.causal ? blockLastPos(shape, params.blockSize, qb) + 1 : shape.seq;
+            const visible = shape.causal
+              ? blockLastPos(shape, params.blockSize, qb) + 1
+              : shape.seq;
+            stripePairs += Math.max(0, visible - params.initTokens);
+          }
+          // Keys the row pass scores per row: the init keys and the window, as far as the row
+          // sees (a causal row near the start sees fewer).
+          let anchorKeys = 0;
+          for (let row = 0; row < queries; row++) {
+            const pos = queryOffset(shape) + row;
+            const visible = shape.causal ? pos + 1 : shape.seq;
+            anchorKeys += Math.min(params.initTokens, visible) + Math.min(params.window, pos + 1);
           }
           return {
             passes: [
@@ -303,7 +315,7 @@ export const anchorAttention = defineAttentionMethod({
             // Anchors: a dot (2 per element) for each row's init + window keys; pooling: one add
             // per query element; stripes: a dot and a compare per visible (query block, key).
             extraFlops: shape.heads * (
-              queries * (params.initTokens + params.window) * 2 * shape.headDim +
+              anchorKeys * 2 * shape.headDim +
               queries * shape.headDim +
               stripePairs * (2 * shape.headDim + 2)
             ),

@@ -141,9 +141,11 @@ export const blockTopkAttention = defineAttentionMethod({
               compilePipeline(device, summaryWgsl(shape.headDim), "quest-summary"),
               compilePipeline(device, blockScoreWgsl(shape.headDim), "quest-scores"),
             ]);
-            let visibleBlockPairs = 0;
+            // Query rows present × key blocks visible, summed over the query blocks (the last
+            // query block may be partial).
+            let boundRows = 0;
             for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-              visibleBlockPairs += geometry.visible(qb);
+              boundRows += geometry.visible(qb) * Math.min(block, queryCount(shape) - qb * block);
             }
             return {
               passes: [
@@ -160,9 +162,11 @@ export const blockTopkAttention = defineAttentionMethod({
               ],
               compileMs: summary.compileMs + score.compileMs,
               buffers: [kmin, kmax],
-              // Summaries (2 per key element) and bounds (3 per query element per visible block pair).
-              extraFlops: shape.heads *
-                (2 * shape.seq * shape.headDim + 3 * block * shape.headDim * visibleBlockPairs),
+              // Summaries (a min and a max per element of each key but a block's first) and
+              // bounds (two products, a max and the sum per element of each query row present,
+              // per visible key block).
+              extraFlops: shape.heads * shape.headDim *
+                (2 * (shape.seq - geometry.blocks) + 4 * boundRows),
             };
           },
         },
