@@ -8,6 +8,7 @@ import { denseLinearOnnx } from "../../nn/onnx.ts";
 import { mulberry32 } from "../../random.ts";
 import type { FactorizedLayer } from "./_interface.ts";
 import { layerMetric } from "./_sparsity.ts";
+import { columnsRead, gatherSubmatrix } from "./_submatrix.ts";
 import {
   type CpuMatmulOptions,
   csrMatmul,
@@ -184,24 +185,18 @@ function shrunkCandidate(
 ): CpuCandidate | null {
   const out = layer.outFeatures, cols = layer.inFeatures, w = dense.data;
   const bias = layer.bias?.data ?? null;
-  const read = (r: number) => {
-    if (!consumer) return true;
-    const cw = consumer.weight.effective(), cc = consumer.inFeatures;
-    for (let o = 0; o < consumer.outFeatures; o++) if (cw[o * cc + r] !== 0) return true;
-    return false;
-  };
+  const read = consumer ? columnsRead(consumer) : null;
   const rows: number[] = [], kept: number[] = [];
   for (let r = 0; r < out; r++) {
     let live = bias !== null && bias[r] !== 0;
     for (let c = 0; c < cols && !live; c++) live = w[r * cols + c] !== 0;
-    if (live && read(r)) rows.push(r);
+    if (live && (!read || read[r])) rows.push(r);
   }
   for (let c = 0; c < cols; c++) {
     if (rows.some((r) => w[r * cols + c] !== 0)) kept.push(c);
   }
   if (rows.length === out && kept.length === cols) return null;
-  const data = new Float32Array(rows.length * kept.length);
-  rows.forEach((r, i) => kept.forEach((c, j) => data[i * kept.length + j] = w[r * cols + c]));
+  const data = gatherSubmatrix(w, cols, rows, kept);
   const small = new DenseMatrix({ rows: rows.length, cols: kept.length, data });
   const smallBias = bias ? Float32Array.from(rows, (r) => bias[r]) : null;
   let xs = new Float32Array(0), ys = new Float32Array(0);

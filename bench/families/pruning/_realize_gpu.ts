@@ -17,6 +17,7 @@ import {
   uploadNmLinear,
 } from "./_sparse_gpu.ts";
 import { layerMetric } from "./_sparsity.ts";
+import { columnsRead, shrinkLayerWeights } from "./_submatrix.ts";
 
 /** The numeric code of each format, for a cell's `kernel_<layer>` metric (as on the CPU). */
 export const GPU_FORMAT_CODES: Record<GpuLinearFormat, number> = { dense: 0, csr: 1, "n:m": 2 };
@@ -130,17 +131,8 @@ function fullWeights(layers: readonly Linear[]): ChainLayer[] {
 function liveUnits(layers: readonly Linear[]): Int32Array[] {
   return layers.map((layer, i) => {
     if (i === layers.length - 1) return Int32Array.from({ length: layer.outFeatures }, (_, r) => r);
-    const next = layers[i + 1], w = next.weight.effective(), cols = next.inFeatures;
-    const live: number[] = [];
-    for (let r = 0; r < layer.outFeatures; r++) {
-      for (let o = 0; o < next.outFeatures; o++) {
-        if (w[o * cols + r] !== 0) {
-          live.push(r);
-          break;
-        }
-      }
-    }
-    return Int32Array.from(live);
+    const read = columnsRead(layers[i + 1]);
+    return Int32Array.from({ length: layer.outFeatures }, (_, r) => r).filter((r) => read[r]);
   });
 }
 
@@ -151,12 +143,7 @@ function shrunkWeights(layers: readonly Linear[], kept: Int32Array[]): ChainLaye
     const columns = i === 0
       ? Int32Array.from({ length: layer.inFeatures }, (_, c) => c)
       : kept[i - 1];
-    const w = layer.weight.effective(), cols = layer.inFeatures;
-    const weight = new Float32Array(rows.length * columns.length);
-    rows.forEach((r, a) =>
-      columns.forEach((c, b) => weight[a * columns.length + b] = w[r * cols + c])
-    );
-    const bias = layer.bias ? Float32Array.from(rows, (r) => layer.bias!.data[r]) : null;
+    const { weight, bias } = shrinkLayerWeights(layer, rows, columns);
     return {
       layer,
       weights: { weight, mask: null, rows: rows.length, cols: columns.length, bias },

@@ -4,6 +4,7 @@
 import type { Linear } from "../../nn/layers.ts";
 import type { CheckResult } from "../../plugin.ts";
 import type { PrunableModel } from "./_interface.ts";
+import { shrinkLayerWeights } from "./_submatrix.ts";
 
 /**
  * Where one Linear layer holds a group's units: unit `u` owns rows (of a producer) or columns (of
@@ -306,14 +307,7 @@ export function shrunkLayers(model: Pick<PrunableModel, "linears" | "units">): S
 export function shrinkLinear(
   shrunk: ShrunkLayer,
 ): { weight: Float32Array; bias: Float32Array | null } {
-  const { layer, rows, columns } = shrunk;
-  const w = layer.weight.effective(), cols = layer.inFeatures;
-  const weight = new Float32Array(rows.length * columns.length);
-  rows.forEach((r, i) => {
-    columns.forEach((c, j) => weight[i * columns.length + j] = w[r * cols + c]);
-  });
-  const bias = layer.bias ? Float32Array.from(rows, (r) => layer.bias!.data[r]) : null;
-  return { weight, bias };
+  return shrinkLayerWeights(shrunk.layer, shrunk.rows, shrunk.columns);
 }
 
 /**
