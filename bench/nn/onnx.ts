@@ -97,13 +97,6 @@ class GraphBuilder implements OnnxGraph {
 }
 
 /** Wᵀ [in × out] of a Linear's effective (masked) weight, for MatMul. */
-function transposedWeight(layer: Linear): Float32Array {
-  const w = layer.weight.effective(), o = layer.outFeatures, i = layer.inFeatures;
-  const t = new Float32Array(w.length);
-  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) t[c * o + r] = w[r * i + c];
-  return t;
-}
-
 function linear(g: GraphBuilder, x: string, layer: Linear): string {
   if (layer.kernel) {
     // Without this the second engine would silently score the dense model.
@@ -122,14 +115,8 @@ function linear(g: GraphBuilder, x: string, layer: Linear): string {
  * and what a kernel that computes the layer exactly (a sparse format of the same weights) emits.
  */
 export function denseLinearOnnx(g: OnnxGraph, x: string, layer: Linear): string {
-  const w = g.constant(
-    `${layer.weight.name}.T`,
-    [layer.inFeatures, layer.outFeatures],
-    transposedWeight(layer),
-  );
-  const y = g.node("MatMul", [x, w]);
-  if (!layer.bias) return y;
-  return g.node("Add", [y, g.constant(layer.bias.name, [layer.outFeatures], layer.bias.data)]);
+  const weight = { data: layer.weight.effective(), out: layer.outFeatures, in: layer.inFeatures };
+  return onnxDenseLinear(g, x, weight, layer.bias?.data ?? null, layer.weight.name);
 }
 
 function layerNorm(g: GraphBuilder, x: string, ln: LayerNorm): string {

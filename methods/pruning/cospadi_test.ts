@@ -1,5 +1,10 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { correlatedInputs, gramOf, twoBatchCalibration } from "../../tests/fixtures/pruning.ts";
+import {
+  correlatedInputs,
+  factorOutputError,
+  gramOf,
+  twoBatchCalibration,
+} from "../../tests/fixtures/pruning.ts";
 import {
   checkPruneTarget,
   type LayerToFactorize,
@@ -9,30 +14,6 @@ import { Mlp } from "../../bench/nn/mlp.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import { cospadiLayer, cospadiPruning, dictionarySize, ksvd } from "./cospadi.ts";
 import { svdLowRankLayer } from "./svd_lowrank.ts";
-
-/** ‖(W − left·right)·Xᵀ‖² / ‖W·Xᵀ‖² from the Gram. */
-function outputError(
-  layer: LayerToFactorize,
-  f: { left: Float32Array; right: Float32Array; rank: number },
-): number {
-  const { rows, cols, weights: w, gram } = layer;
-  let error = 0, total = 0;
-  for (let r = 0; r < rows; r++) {
-    const d = new Float64Array(cols);
-    for (let c = 0; c < cols; c++) {
-      let p = 0;
-      for (let k = 0; k < f.rank; k++) p += f.left[r * f.rank + k] * f.right[k * cols + c];
-      d[c] = w[r * cols + c] - p;
-    }
-    for (let i = 0; i < cols; i++) {
-      for (let j = 0; j < cols; j++) {
-        error += d[i] * gram[i * cols + j] * d[j];
-        total += w[r * cols + i] * gram[i * cols + j] * w[r * cols + j];
-      }
-    }
-  }
-  return error / total;
-}
 
 function nonzeros(a: ArrayLike<number>, from = 0, to = a.length): number {
   let n = 0;
@@ -132,7 +113,9 @@ Deno.test("cospadi beats weight SVD at equal parameters on a layer that a union 
   assertEquals(nonzeros(co.left) + nonzeros(co.right), layer.budget);
   const weightSvd = svdLowRankLayer(layer, { whiten: false, damping: 0.01 });
   assertEquals(weightSvd.rank, 17);
-  const eCo = outputError(layer, co), eSvd = outputError(layer, weightSvd);
+  const error = (f: { left: Float32Array; right: Float32Array; rank: number }) =>
+    factorOutputError(layer.weights, f, layer.rows, layer.cols, layer.gram);
+  const eCo = error(co), eSvd = error(weightSvd);
   assert(eCo < 0.5 * eSvd, `cospadi ${eCo} vs weight SVD ${eSvd}`);
   for (let t = 1; t < co.errors.length; t++) assert(co.errors[t] <= co.errors[t - 1]);
 });

@@ -1,5 +1,10 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { correlatedInputs, gramOf, twoBatchCalibration } from "../../tests/fixtures/pruning.ts";
+import {
+  correlatedInputs,
+  factorOutputError,
+  gramOf,
+  twoBatchCalibration,
+} from "../../tests/fixtures/pruning.ts";
 import {
   checkPruneTarget,
   inputWhitening,
@@ -11,32 +16,6 @@ import {
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { mulberry32, normal } from "../../bench/random.ts";
 import { lowRankRank, svdLowRankLayer, svdLowRankPruning } from "./svd_lowrank.ts";
-
-/** ‖(W − left·right)·Xᵀ‖² / ‖W·Xᵀ‖² from the Gram. */
-function outputError(
-  w: Float32Array,
-  f: { left: Float32Array; right: Float32Array; rank: number },
-  rows: number,
-  cols: number,
-  gram: Float64Array,
-): number {
-  let error = 0, total = 0;
-  for (let r = 0; r < rows; r++) {
-    const d = new Float64Array(cols);
-    for (let c = 0; c < cols; c++) {
-      let p = 0;
-      for (let k = 0; k < f.rank; k++) p += f.left[r * f.rank + k] * f.right[k * cols + c];
-      d[c] = w[r * cols + c] - p;
-    }
-    for (let i = 0; i < cols; i++) {
-      for (let j = 0; j < cols; j++) {
-        error += d[i] * gram[i * cols + j] * d[j];
-        total += w[r * cols + i] * gram[i * cols + j] * w[r * cols + j];
-      }
-    }
-  }
-  return error / total;
-}
 
 function layerOf(rows: number, cols: number, seed: number, budget: number): LayerToFactorize {
   const z = normal(mulberry32(seed));
@@ -109,8 +88,8 @@ Deno.test("svdLowRankLayer() whitened is the best rank-r fit of the layer's outp
   const whitened = svdLowRankLayer(layer, { whiten: true, damping: 1e-9 });
   const plain = svdLowRankLayer(layer, { whiten: false, damping: 0.01 });
   assertEquals([whitened.rank, plain.rank], [rank, rank]);
-  const eWhite = outputError(layer.weights, whitened, rows, cols, layer.gram);
-  const ePlain = outputError(layer.weights, plain, rows, cols, layer.gram);
+  const eWhite = factorOutputError(layer.weights, whitened, rows, cols, layer.gram);
+  const ePlain = factorOutputError(layer.weights, plain, rows, cols, layer.gram);
   assert(eWhite < 0.8 * ePlain, `whitened ${eWhite} vs plain ${ePlain}`);
   // Eckart–Young in the whitened space: the error is the dropped singular values of W·L.
   const lower = inputWhitening(layer.gram, cols, 1e-9);
