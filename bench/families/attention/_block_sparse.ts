@@ -290,6 +290,7 @@ export async function setupBlockSparse(
     visited,
     compileMs: method.compileMs + select.compileMs + attend.compileMs,
     extraFlops: method.extraFlops,
+    blockChoice: { block, stride: blocks, chosen, counts: chosenCount },
     dispose() {
       for (const b of [uniforms, scores, chosen, chosenCount, output, visited, ...method.buffers]) {
         b.destroy();

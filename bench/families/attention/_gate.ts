@@ -82,9 +82,10 @@ export interface GateVerdict {
   /** Near-tie rows that matched no candidate selection, excused (capped). */
   excused: number;
   /**
-   * Per compared row, the keys the GPU attended as far as the gate can tell: the candidate
-   * selection (`selectKeys`' or a tie alternative) its output and visited count matched; for a
-   * row matching none, the candidate nearest its output.
+   * Per compared row, the keys the GPU attended: the kernel's own choice where it can be read
+   * back (`AttentionResult.selection`), which must then be the candidate its output matched;
+   * otherwise the candidate selection (`selectKeys`' or a tie alternative) its output and visited
+   * count matched, and for a row matching none, the candidate nearest its output.
    */
   selections: Int32Array[];
   /** What failed, in words (empty when passed). */
@@ -128,6 +129,9 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
   const selections: Int32Array[] = [];
   let firstMismatch: { at: ScoredRow; mismatch: FirstMismatch } | null = null;
   let firstVisited: { at: ScoredRow; gpu: number; cpu: number } | null = null;
+  let firstChoice: { at: ScoredRow; gpu: number; cpu: number } | null = null;
+  const sameKeys = (a: Int32Array, b: Int32Array) =>
+    a.length === b.length && a.every((k, j) => k === b[j]);
   rows.forEach((at, i) => {
     rowsOfHead.set(at.head, (rowsOfHead.get(at.head) ?? 0) + 1);
     const slot = at.head * queries + at.row;
@@ -151,9 +155,13 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
       }
     }
     const matched = fits.find(matches);
+    const chosen = result.selection?.(at.head, at.row);
     if (matched) {
       if (matched !== fits[0]) tieAlternatives++;
-      selections.push(matched.keys);
+      if (chosen && !sameKeys(chosen, matched.keys) && !firstChoice) {
+        firstChoice = { at, gpu: chosen.length, cpu: matched.keys.length };
+      }
+      selections.push(chosen ?? matched.keys);
       if (matched.maxAbsError > maxAbsError) maxAbsError = matched.maxAbsError;
       return;
     }
@@ -161,7 +169,7 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
     const nearest = fits.reduce((a, b) =>
       (a.visitedOk !== b.visitedOk ? a.visitedOk : a.maxAbsError <= b.maxAbsError) ? a : b
     );
-    selections.push(nearest.keys);
+    selections.push(chosen ?? nearest.keys);
     if (method.ambiguousRow?.(problem, at.head, at.row)) {
       excused++;
       excusedOfHead.set(at.head, (excusedOfHead.get(at.head) ?? 0) + 1);
@@ -188,6 +196,12 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
     const { at, gpu, cpu } = firstVisited as { at: ScoredRow; gpu: number; cpu: number };
     problems.push(
       `the kernel's visited-key counts differ from the reference selection (first at head ${at.head}, row ${at.row}: ${gpu} vs ${cpu})`,
+    );
+  }
+  if (firstChoice) {
+    const { at, gpu, cpu } = firstChoice as { at: ScoredRow; gpu: number; cpu: number };
+    problems.push(
+      `the kernel's read-back choice of keys differs from the selection its output matched (first at head ${at.head}, row ${at.row}: ${gpu} keys vs ${cpu})`,
     );
   }
   const percent = `${maxExcusedShare * 100}%`;

@@ -84,6 +84,18 @@ export interface AttentionProblem<I, V = ParamValues> {
   params: V;
 }
 
+/**
+ * Where a block-sparse kernel leaves what it chose, read back outside timing: for slice s and
+ * query block qb, `counts[s · queryBlocks + qb]` key blocks of `block` keys, listed from
+ * `chosen[(s · queryBlocks + qb) · stride]` (u32 each, any order).
+ */
+export interface KernelBlockChoice {
+  block: number;
+  stride: number;
+  chosen: GPUBuffer;
+  counts: GPUBuffer;
+}
+
 /** A method set up for one shape: the timed work and where it leaves its results. */
 export interface AttentionKernel {
   /** Records one full attention computation (any number of passes) into `encoder`. */
@@ -102,6 +114,8 @@ export interface AttentionKernel {
   compileMs: number;
   /** FLOPs spent choosing what to attend to, beyond the attended pairs themselves. */
   extraFlops: number;
+  /** Where the kernel leaves the key blocks it chose, when it chooses blocks on the GPU. */
+  blockChoice?: KernelBlockChoice;
   dispose(): void;
 }
 

@@ -11,12 +11,38 @@ import {
   type AttentionProblem,
   type AttentionShape,
   queryCount,
+  queryOffset,
 } from "./_interface.ts";
 
 /** What one computation left: the output (heads × queries × headDim) and keys visited per row. */
 export interface AttentionResult {
   out: Float32Array;
   visited: Uint32Array;
+  /**
+   * The keys row `row` of head `head` attended as the kernel chose them (ascending), where the
+   * kernel leaves its choice readable (`AttentionKernel.blockChoice`).
+   */
+  selection?: (head: number, row: number) => Int32Array;
+}
+
+/** The keys of row `row` given the read-back block lists of `choice` (as keysOfBlocks gives). */
+function blockChoiceKeys(
+  shape: AttentionShape,
+  choice: { block: number; stride: number; chosen: Uint32Array; counts: Uint32Array },
+): (head: number, row: number) => Int32Array {
+  const { block, stride, chosen, counts } = choice;
+  const queryBlocks = Math.ceil(queryCount(shape) / block);
+  return (head, row) => {
+    const slot = head * queryBlocks + Math.floor(row / block);
+    const blocks = chosen.slice(slot * stride, slot * stride + counts[slot]).sort();
+    const pos = queryOffset(shape) + row;
+    const keys: number[] = [];
+    for (const kb of blocks) {
+      const last = Math.min((kb + 1) * block, shape.seq) - 1;
+      for (let j = kb * block; j <= (shape.causal ? Math.min(last, pos) : last); j++) keys.push(j);
+    }
+    return Int32Array.from(keys);
+  };
 }
 
 /** Uploads q, k and v as storage buffers. */
@@ -51,8 +77,9 @@ export async function executeOnce(gpu: GpuContext, kernel: AttentionKernel): Pro
 }
 
 /**
- * Reads a kernel's output and visited counts back (after queued work), both copies in one
- * submission: each submission costs a fixed round trip on the software adapter.
+ * Reads a kernel's output, visited counts and (where it leaves one) its block choice back after
+ * queued work, every copy in one submission: each submission costs a fixed round trip on the
+ * software adapter.
  */
 export async function readResults(
   gpu: GpuContext,
@@ -61,19 +88,37 @@ export async function readResults(
 ): Promise<AttentionResult> {
   const { device } = gpu;
   const rows = shape.heads * queryCount(shape);
-  const bytes = [rows * shape.headDim * 4, rows * 4];
-  const staging = bytes.map((n) =>
+  const choice = kernel.blockChoice;
+  const sources: [GPUBuffer, number][] = [
+    [kernel.output, rows * shape.headDim * 4],
+    [kernel.visited, rows * 4],
+  ];
+  if (choice) {
+    const slots = shape.heads * Math.ceil(queryCount(shape) / choice.block);
+    sources.push([choice.chosen, slots * choice.stride * 4], [choice.counts, slots * 4]);
+  }
+  const staging = sources.map(([, n]) =>
     device.createBuffer({ size: n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
   );
   const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(kernel.output, 0, staging[0], 0, bytes[0]);
-  encoder.copyBufferToBuffer(kernel.visited, 0, staging[1], 0, bytes[1]);
+  sources.forEach(([buffer, n], i) => encoder.copyBufferToBuffer(buffer, 0, staging[i], 0, n));
   device.queue.submit([encoder.finish()]);
   try {
     await Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ)));
+    const read = (i: number) => staging[i].getMappedRange().slice(0);
     return {
-      out: new Float32Array(staging[0].getMappedRange().slice(0)),
-      visited: new Uint32Array(staging[1].getMappedRange().slice(0)),
+      out: new Float32Array(read(0)),
+      visited: new Uint32Array(read(1)),
+      ...(choice
+        ? {
+          selection: blockChoiceKeys(shape, {
+            block: choice.block,
+            stride: choice.stride,
+            chosen: new Uint32Array(read(2)),
+            counts: new Uint32Array(read(3)),
+          }),
+        }
+        : {}),
     };
   } finally {
     for (const b of staging) b.destroy();

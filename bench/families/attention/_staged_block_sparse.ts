@@ -172,6 +172,7 @@ export async function setupStagedBlockSparse(
     visited,
     compileMs: method.compileMs + select.compileMs + attend.compileMs,
     extraFlops: method.extraFlops,
+    blockChoice: { block, stride: blocks, chosen, counts: chosenCount },
     dispose() {
       for (const b of [...owned, ...method.buffers]) b.destroy();
     },

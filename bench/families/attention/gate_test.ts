@@ -141,3 +141,28 @@ Deno.test({
     assert(strict.problems.some((p) => p.includes("differs from the CPU reference")));
   },
 });
+
+Deno.test({
+  name: "checkAgainstReference() holds a kernel's read-back choice to the selection it matched",
+  ignore: testGpu === null,
+  async fn() {
+    const shape = { heads: 1, seq: 24, headDim: 16, causal: true };
+    const problem = { shape, inputs: randomInputs(shape, 13), params: { window: 5 } };
+    const method = windowMethod("window");
+    const result = await runOnGpu(testGpu!, method, problem);
+    const windowKeys = (row: number) => keyRange(...windowBand(shape, 5, row));
+    const honest = { ...result, selection: (_head: number, row: number) => windowKeys(row) };
+    const passed = checkAgainstReference(method, problem, honest);
+    assertEquals(passed.passed, true);
+    assertEquals([...passed.selections[20]], [16, 17, 18, 19, 20]);
+    // Row 10's output matches its window, but the kernel says it chose other keys.
+    const lying = {
+      ...result,
+      selection: (_head: number, row: number) => row === 10 ? keyRange(0, 4) : windowKeys(row),
+    };
+    const failed = checkAgainstReference(method, problem, lying);
+    assertEquals(failed.passed, false);
+    assert(failed.problems[0].includes("read-back choice of keys differs"), failed.problems[0]);
+    assert(failed.problems[0].includes("row 10"), failed.problems[0]);
+  },
+});
