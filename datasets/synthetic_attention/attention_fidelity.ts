@@ -22,6 +22,7 @@ import {
   KEY_NORMS_PARAM,
   type KeyNorms,
   keyNormsOf,
+  structureSeed,
 } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
@@ -148,10 +149,12 @@ export async function prepareStructuredCase(
   ctx: TaskContext,
   keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
 ): Promise<PreparedCase> {
-  const inputs = generateAttentionInputs(shape, ctx.seed, { ...DEFAULT_STRUCTURE, keyNorms });
+  // Planted and randomized cases of one shape share a seed: their inputs differ in key norms only.
+  const seed = structureSeed(ctx.taskSeed, { ...shape });
+  const inputs = generateAttentionInputs(shape, seed, { ...DEFAULT_STRUCTURE, keyNorms });
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
-  const check = structuredCheckInput(shape, ctx.seed, keyNorms);
+  const check = structuredCheckInput(shape, seed, keyNorms);
   return await prepareAttentionCase({
     shape,
     inputs,

@@ -17,7 +17,7 @@ import {
   qualityAgainstDense,
   sampledRows,
 } from "./attention_fidelity.ts";
-import { DEFAULT_STRUCTURE, KEY_NORMS_PARAM, keyNormsOf } from "./generator.ts";
+import { DEFAULT_STRUCTURE, KEY_NORMS_PARAM, keyNormsOf, structureSeed } from "./generator.ts";
 import { generateMultistepInputs } from "./multistep_inputs.ts";
 
 /**
@@ -100,7 +100,9 @@ async function prepare(
   const shape = multistepShape(caseParams);
   const drift = caseParams.drift;
   const options = { ...DEFAULT_STRUCTURE, keyNorms: keyNormsOf(caseParams.keyNorms) };
-  const inputs = generateMultistepInputs(shape, ctx.seed, drift, options);
+  // Planted and randomized cases of one shape share a seed: their inputs differ in key norms only.
+  const seed = structureSeed(ctx.taskSeed, { ...shape, drift });
+  const inputs = generateMultistepInputs(shape, seed, drift, options);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
   const checkSteps = Math.min(shape.steps!, CHECK_STEPS);
@@ -116,7 +118,7 @@ async function prepare(
     datasetSha256: await sha256Hex(inputs.q, inputs.k, inputs.v),
     rows,
     checkShape,
-    checkInputs: generateMultistepInputs(checkShape, ctx.seed ^ 0x5eed, drift, options),
+    checkInputs: generateMultistepInputs(checkShape, seed ^ 0x5eed, drift, options),
     score: (rowOut, rowKeys) => ({
       ...qualityAgainstDense(rowOut, rowKeys, dense),
       ...stepReuseMetrics(shape, rows, rowKeys),

@@ -6,7 +6,7 @@ import {
   type AttentionShape,
   queryCount,
 } from "../../bench/families/attention/mod.ts";
-import { mulberry32, normal } from "../../bench/random.ts";
+import { hashString, mulberry32, normal } from "../../bench/random.ts";
 import { median } from "../../bench/stats.ts";
 
 /**
@@ -28,6 +28,23 @@ export function keyNormsOf(text: string): KeyNorms {
     throw new RangeError(`'keyNorms' must be one of ${KEY_NORMS.join(", ")}: got '${text}'`);
   }
   return found;
+}
+
+/**
+ * The generator seed of a case: the task's seed and every case parameter but `keyNorms`, so a
+ * case's planted and randomized inputs share their structure (every direction, sink and far
+ * position) and differ only in their key norms: the two compare pairwise.
+ *
+ * @param taskSeed the run's seed for the task (TaskContext.taskSeed)
+ * @param caseParams the case's parameters (any `keyNorms` among them is ignored)
+ */
+export function structureSeed(
+  taskSeed: number,
+  caseParams: Readonly<Record<string, number | boolean | string | undefined>>,
+): number {
+  const key = Object.keys(caseParams).filter((k) => k !== "keyNorms" && caseParams[k] !== undefined)
+    .sort().map((k) => `${k}=${caseParams[k]}`).join(",");
+  return hashString(key, taskSeed);
 }
 
 /** The `keyNorms` parameter the synthetic attention tasks declare. */

@@ -1,7 +1,12 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { sha256Hex } from "../../bench/random.ts";
 import { attentionFidelity } from "./attention_fidelity.ts";
-import { DEFAULT_STRUCTURE, generateAttentionInputs, PINNED_SAMPLE } from "./generator.ts";
+import {
+  DEFAULT_STRUCTURE,
+  generateAttentionInputs,
+  PINNED_SAMPLE,
+  structureSeed,
+} from "./generator.ts";
 import { attendRow, denseKeys } from "../../bench/families/attention/mod.ts";
 
 Deno.test("the generator reproduces the sha256 pinned in the task's metadata", async () => {
@@ -123,4 +128,28 @@ Deno.test("randomized key norms keep the planted structure in the directions", a
     await sha256Hex(pinned.q, pinned.k, pinned.v),
     "f3d3882aeaeb5da485ac05f4dbdd6e595b4a939c458382482a2e8ef4fb5922c3",
   );
+});
+
+Deno.test("a shape's planted and randomized cases share a seed, and their keys only differ in length", () => {
+  const planted = { seq: 64, heads: 2, headDim: 16, causal: true, keyNorms: "planted" };
+  assertEquals(structureSeed(7, planted), structureSeed(7, { ...planted, keyNorms: "randomized" }));
+  assert(structureSeed(7, planted) !== structureSeed(7, { ...planted, seq: 65 }));
+  assert(structureSeed(7, planted) !== structureSeed(8, planted));
+  const shape = { heads: 2, seq: 64, headDim: 16, causal: true };
+  const a = generateAttentionInputs(shape, 5, { ...DEFAULT_STRUCTURE, keyNorms: "planted" });
+  const b = generateAttentionInputs(shape, 5, { ...DEFAULT_STRUCTURE, keyNorms: "randomized" });
+  assertEquals(a.v, b.v);
+  const d = shape.headDim;
+  let lengthChanged = 0;
+  for (let t = 0; t < shape.heads * shape.seq; t++) {
+    let dot = 0, na = 0, nb = 0;
+    for (let i = 0; i < d; i++) {
+      dot += a.k[t * d + i] * b.k[t * d + i];
+      na += a.k[t * d + i] ** 2;
+      nb += b.k[t * d + i] ** 2;
+    }
+    assert(dot / Math.sqrt(na * nb) > 1 - 1e-5, `key ${t} keeps its direction`);
+    if (Math.abs(Math.sqrt(nb / na) - 1) > 0.01) lengthChanged++;
+  }
+  assert(lengthChanged > shape.heads * shape.seq * 0.8, `${lengthChanged} keys changed length`);
 });
