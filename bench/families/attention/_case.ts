@@ -122,9 +122,9 @@ export interface AttentionCaseSpec {
   /**
    * The task's quality metrics for a method, from its output rows and the keys each attended,
    * both indexed like `rows`: the GPU's output and the keys the kernel chose, read back where it
-   * leaves its choice (block-sparse kernels) and otherwise the selection the gate matched its
-   * output to (the CPU reference's, or the same with a near-tie broken the other way); or the
-   * CPU reference's output and selection when no GPU ran.
+   * leaves its choice (block-sparse and key-mask kernels) and otherwise the selection the gate
+   * matched its output to (the CPU reference's, or the same with a near-tie broken the other
+   * way); or the CPU reference's output and selection when no GPU ran.
    */
   score(
     rowOut: (i: number) => ArrayLike<number>,

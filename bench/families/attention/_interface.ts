@@ -96,6 +96,18 @@ export interface KernelBlockChoice {
   counts: GPUBuffer;
 }
 
+/**
+ * Where a key-mask kernel leaves what it chose, read back outside timing: the masks buffer of
+ * `maskLayout(shape, groups)` (per head a column bitmap and a diagonal-offset bitmap, per group a
+ * key bitmap), each row's group (`rowGroup`, heads × queries u32) and the local window.
+ */
+export interface KernelMaskChoice {
+  masks: GPUBuffer;
+  rowGroup: GPUBuffer;
+  groups: number;
+  window: number;
+}
+
 /** A method set up for one shape: the timed work and where it leaves its results. */
 export interface AttentionKernel {
   /** Records one full attention computation (any number of passes) into `encoder`. */
@@ -116,6 +128,8 @@ export interface AttentionKernel {
   extraFlops: number;
   /** Where the kernel leaves the key blocks it chose, when it chooses blocks on the GPU. */
   blockChoice?: KernelBlockChoice;
+  /** Where the kernel leaves the key bitmaps it chose, when it chooses keys on the GPU. */
+  maskChoice?: KernelMaskChoice;
   dispose(): void;
 }
 

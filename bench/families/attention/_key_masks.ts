@@ -297,6 +297,7 @@ export async function setupKeyMasks(
     visited,
     compileMs: method.compileMs + attend.compileMs + (merge?.compileMs ?? 0),
     extraFlops: method.extraFlops,
+    maskChoice: { masks, rowGroup, groups: layout.groups, window: selection.window },
     dispose() {
       for (const b of [uniforms, ranges, masks, rowGroup, output, visited, ...method.buffers]) {
         b.destroy();

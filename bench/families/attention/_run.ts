@@ -3,6 +3,7 @@
 import { uploadStorage } from "../../gpu/buffers.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import type { ParamValues } from "../../metadata.ts";
+import { maskLayout } from "./_key_masks.ts";
 import {
   type AttentionGpuInputs,
   type AttentionInputs,
@@ -23,6 +24,41 @@ export interface AttentionResult {
    * kernel leaves its choice readable (`AttentionKernel.blockChoice`).
    */
   selection?: (head: number, row: number) => Int32Array;
+}
+
+/** The bits set in `words[from .. from + count)`, as bit indices. */
+function bitsOf(words: Uint32Array, from: number, count: number): number[] {
+  const bits: number[] = [];
+  for (let w = 0; w < count; w++) {
+    for (let t = 0; t < 32; t++) if ((words[from + w] >>> t) & 1) bits.push(w * 32 + t);
+  }
+  return bits;
+}
+
+/** The keys of row `row` given the read-back bitmaps of a key-mask kernel (as selectedKeys). */
+function maskChoiceKeys(
+  shape: AttentionShape,
+  choice: { masks: Uint32Array; rowGroup: Uint32Array; groups: number; window: number },
+): (head: number, row: number) => Int32Array {
+  const { masks, rowGroup, groups, window } = choice;
+  const layout = maskLayout(shape, groups);
+  const queries = queryCount(shape);
+  return (head, row) => {
+    const pos = queryOffset(shape) + row;
+    const last = shape.causal ? pos : shape.seq - 1;
+    const chosen = new Uint8Array(last + 1);
+    const mark = (j: number) => {
+      if (j >= 0 && j <= last) chosen[j] = 1;
+    };
+    const group = rowGroup[head * queries + row];
+    for (const j of bitsOf(masks, layout.headAt(head), layout.words)) mark(j);
+    for (const j of bitsOf(masks, layout.groupAt(group), layout.words)) mark(j);
+    for (const o of bitsOf(masks, layout.diagAt(head), layout.words)) mark(pos - o);
+    for (let o = 0; o < window; o++) mark(pos - o);
+    const keys: number[] = [];
+    chosen.forEach((c, j) => c && keys.push(j));
+    return Int32Array.from(keys);
+  };
 }
 
 /** The keys of row `row` given the read-back block lists of `choice` (as keysOfBlocks gives). */
@@ -97,6 +133,13 @@ export async function readResults(
     const slots = shape.heads * Math.ceil(queryCount(shape) / choice.block);
     sources.push([choice.chosen, slots * choice.stride * 4], [choice.counts, slots * 4]);
   }
+  const masks = kernel.maskChoice;
+  if (masks) {
+    sources.push(
+      [masks.masks, maskLayout(shape, masks.groups).totalWords * 4],
+      [masks.rowGroup, rows * 4],
+    );
+  }
   const staging = sources.map(([, n]) =>
     device.createBuffer({ size: n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
   );
@@ -116,6 +159,16 @@ export async function readResults(
             stride: choice.stride,
             chosen: new Uint32Array(read(2)),
             counts: new Uint32Array(read(3)),
+          }),
+        }
+        : {}),
+      ...(masks
+        ? {
+          selection: maskChoiceKeys(shape, {
+            masks: new Uint32Array(read(sources.length - 2)),
+            rowGroup: new Uint32Array(read(sources.length - 1)),
+            groups: masks.groups,
+            window: masks.window,
           }),
         }
         : {}),
