@@ -11,15 +11,15 @@ import {
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
-  nearTieSwaps,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
-  relativeNearTie,
   selectedKeys,
   setupKeyMasks,
   topBoundaryIsNearTie,
   topIndices,
+  topIndicesAlternatives,
 } from "../../bench/families/attention/mod.ts";
 import { DMA_WORKGROUP, valueScoreIterations, valueScoreWgsl } from "./dynamic_mask_kernel.ts";
 
@@ -178,14 +178,17 @@ export const dynamicMaskAttention = defineAttentionMethod({
     selectKeys: dynamicMaskKeys,
     ambiguousRow: ({ shape, params, inputs }, head) =>
       topBoundaryIsNearTie(scoresOf(shape, inputs, head), params.keep, TIE_GAP),
-    tieAlternatives({ shape, params, inputs }, head, row) {
-      const scores = scoresOf(shape, inputs, head);
-      // Ranked as topIndices ranks them: best first, ties to the lower key.
-      const order = [...scores.keys()].filter((j) => scores[j] > -1e38)
-        .sort((a, b) => scores[b] - scores[a] || a - b);
-      return nearTieSwaps(order, params.keep, { near: relativeNearTie(scores, TIE_GAP) })
-        .map((columns) => selectedKeys(shape, row, { columns, window: params.window }));
-    },
+    tieAlternatives: (problem, head, row) =>
+      otherSelections(
+        dynamicMaskKeys(problem, head, row),
+        topIndicesAlternatives(
+          scoresOf(problem.shape, problem.inputs, head),
+          problem.params.keep,
+          TIE_GAP,
+        ).map((columns) =>
+          selectedKeys(problem.shape, row, { columns, window: problem.params.window })
+        ),
+      ),
     nominalDensity(shape, params) {
       let pairs = 0;
       for (let row = 0; row < queryCount(shape); row++) {

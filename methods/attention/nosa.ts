@@ -17,6 +17,7 @@ import {
   densePairsPerHead,
   float32Dot4,
   maskWords,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
@@ -24,6 +25,7 @@ import {
   setupKeyMasks,
   topBoundaryIsNearTie,
   topIndices,
+  topIndicesAlternatives,
 } from "../../bench/families/attention/mod.ts";
 import {
   blockMeanWgsl,
@@ -425,6 +427,37 @@ export const nosaAttention = defineAttentionMethod({
         : [];
       return topBoundaryIsNearTie(blockScores, queryAwareBlocks(params) - 1, TIE_GAP) ||
         topBoundaryIsNearTie(selection.agnostic(head).scores, agnosticKeys(params), NORM_TIE_GAP);
+    },
+    tieAlternatives(problem, head, row) {
+      const { shape, params } = problem;
+      const selection = selectionOf(problem);
+      const g = Math.floor(row / nosaGeometry(shape, params).rows);
+      const blocks = selection.blocksOf(head, g);
+      const agnostic = selection.agnostic(head);
+      const keysOf = (chosenBlocks: ArrayLike<number>, columns: ArrayLike<number>) => {
+        const group: number[] = [];
+        for (const b of Array.from(chosenBlocks)) {
+          for (
+            let j = b * params.blockSize;
+            j < Math.min((b + 1) * params.blockSize, shape.seq);
+            j++
+          ) {
+            group.push(j);
+          }
+        }
+        return selectedKeys(shape, row, { columns, group, window: params.window });
+      };
+      // One near-tie broken the other way at a time: a query-aware block (block 0 is always
+      // kept) or a query-agnostic key.
+      const blockSwaps = queryAwareBlocks(params) > 0
+        ? topIndicesAlternatives(blocks.scores.slice(1), queryAwareBlocks(params) - 1, TIE_GAP)
+          .map((others) => [0, ...Array.from(others, (b) => b + 1)])
+        : [];
+      return otherSelections(keysOf(blocks.chosen, agnostic.chosen), [
+        ...blockSwaps.map((chosen) => keysOf(chosen, agnostic.chosen)),
+        ...topIndicesAlternatives(agnostic.scores, agnosticKeys(params), NORM_TIE_GAP)
+          .map((columns) => keysOf(blocks.chosen, columns)),
+      ]);
     },
     nominalDensity(shape, params) {
       let pairs = 0;

@@ -13,6 +13,7 @@ import {
   densePairsPerHead,
   float32Dot4,
   MASKS_WORKGROUP,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
@@ -20,6 +21,7 @@ import {
   setupKeyMasks,
   topBoundaryIsNearTie,
   topIndices,
+  topIndicesAlternatives,
 } from "../../bench/families/attention/mod.ts";
 import {
   estimateIterations,
@@ -175,6 +177,7 @@ export function nearTieIndices(scores: Float32Array, keep: number, gap = TIE_GAP
 
 const cachedLines = perInputCache<{ columns: Int32Array; diagonals: Int32Array }>();
 const cachedTies = perInputCache<{ columns: number[]; diagonals: number[] }>();
+const cachedAlternatives = perInputCache<{ columns: Int32Array; diagonals: Int32Array }[]>();
 
 function settingsKey(shape: AttentionShape, s: VerticalSlashSplit, head: number): string {
   return `${JSON.stringify(shape)}|${JSON.stringify(s)}|${head}`;
@@ -388,6 +391,25 @@ export const verticalSlashAttention = defineAttentionMethod({
         (!shape.causal || j <= pos) && (j > pos || pos - j >= s.window)
       ) ||
         ties.diagonals.some((o) => o <= pos);
+    },
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const s = verticalSlashSplit(shape, params);
+      const key = settingsKey(shape, s, head);
+      const lines = cachedLines(inputs, key, () => chooseLines(shape, inputs, s, head));
+      // One near-tie broken the other way at a time: a column swapped, or a diagonal.
+      const alternatives = cachedAlternatives(inputs, key, () => {
+        const scores = headScores(shape, inputs, s, head);
+        return [
+          ...topIndicesAlternatives(scores.columns, s.verticals, TIE_GAP)
+            .map((columns) => ({ columns, diagonals: lines.diagonals })),
+          ...topIndicesAlternatives(scores.slashes, s.slashes, TIE_GAP)
+            .map((diagonals) => ({ columns: lines.columns, diagonals })),
+        ];
+      });
+      return otherSelections(
+        selectedKeys(shape, row, { ...lines, window: s.window }),
+        alternatives.map((l) => selectedKeys(shape, row, { ...l, window: s.window })),
+      );
     },
     nominalDensity(shape, params) {
       const s = verticalSlashSplit(shape, params);

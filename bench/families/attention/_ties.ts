@@ -85,3 +85,36 @@ export function blockTieAlternatives(
     near: (i, o) => scores[i] - scores[o] <= relativeGap * Math.abs(scores[i]) + 1e-30,
   }).map((kept) => Int32Array.from([own, ...kept]).sort());
 }
+
+/**
+ * The other choices of `topIndices(scores, keep)` (best first, ties to the lower index, scores
+ * at or below −1e38 never) that a near-tie at its boundary allows, relative gap `gap` as
+ * `topBoundaryIsNearTie` decides it.
+ *
+ * @returns each alternative's indices, ascending; none when the boundary is no near-tie
+ */
+export function topIndicesAlternatives(
+  scores: ArrayLike<number>,
+  keep: number,
+  gap: number,
+): Int32Array[] {
+  const order = Array.from({ length: scores.length }, (_, j) => j).filter((j) => scores[j] > -1e38)
+    .sort((a, b) => scores[b] - scores[a] || a - b);
+  return nearTieSwaps(order, keep, { near: relativeNearTie(scores, gap) })
+    .map((kept) => Int32Array.from(kept));
+}
+
+/**
+ * `alternatives` without those equal to `primary` or to an earlier one: where a method's ties are
+ * per head, a row that does not see the swapped keys gets its own selection back, which is no
+ * alternative (AttentionMethod.tieAlternatives excludes selectKeys' own).
+ */
+export function otherSelections(primary: Int32Array, alternatives: Int32Array[]): Int32Array[] {
+  const seen = new Set([primary.join()]);
+  return alternatives.filter((keys) => {
+    const id = keys.join();
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}

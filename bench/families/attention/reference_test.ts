@@ -10,8 +10,11 @@ import {
   keepCount,
   keyRange,
   nearTieSwaps,
+  otherSelections,
   randomInputs,
   relativeNearTie,
+  topIndices,
+  topIndicesAlternatives,
   windowBand,
 } from "./mod.ts";
 
@@ -114,4 +117,19 @@ Deno.test("blockTieAlternatives() swaps the boundary blocks of chooseBlocksFor()
   const alternatives = blockTieAlternatives(geometry, 7, { scores, keep: 3, relativeGap: 1e-4 });
   assertEquals(alternatives.map((a) => [...a]), [[1, 5, 7]]);
   assertEquals(blockTieAlternatives(geometry, 7, { scores, keep: 3, relativeGap: 1e-7 }), []);
+});
+
+Deno.test("topIndicesAlternatives() swaps topIndices()' boundary, never picking masked scores", () => {
+  const scores = [0.5, -3e38, 2, 1 + 1e-9, 1, 0.25];
+  assertEquals([...topIndices(scores, 2)], [2, 3]);
+  assertEquals(topIndicesAlternatives(scores, 2, 1e-6).map((a) => [...a]), [[2, 4]]);
+  assertEquals(topIndicesAlternatives(scores, 3, 1e-6), []);
+  // Keeping all but the masked one leaves nothing to swap in.
+  assertEquals(topIndicesAlternatives(scores, 5, 1e-6), []);
+});
+
+Deno.test("otherSelections() drops the primary selection and repeats", () => {
+  const primary = Int32Array.of(1, 2);
+  const alternatives = [Int32Array.of(1, 2), Int32Array.of(1, 3), Int32Array.of(1, 3)];
+  assertEquals(otherSelections(primary, alternatives).map((a) => [...a]), [[1, 3]]);
 });
