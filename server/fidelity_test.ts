@@ -103,6 +103,12 @@ Deno.test("labels show on the leaderboard, its CSV and JSON, the method page and
   const summary = tasks.find((t: { id: string }) => t.id === TASK);
   assertEquals(summary.bestExcludes, ["stand-in", "oracle"]);
   assert("bestQualityAnyLabel" in summary && "fastestAnyLabel" in summary);
+  const run = await (await f.app.request("/runs/2025-01-02-quick")).text();
+  // Both the failures table and the cells table label every method (none here: old fixtures).
+  assert(
+    run.split("unlabelled").length - 1 > run.split("<tr>").length / 2,
+    "labels on the run page",
+  );
   const method = await (await f.app.request("/methods/sliding-window")).text();
   assertStringIncludes(method, "Label: <strong>unlabelled</strong>");
 });

@@ -96,7 +96,7 @@ ${
     failures.length
       ? h`<table class="board"><thead><tr><th>Task</th><th>Method</th><th>Parameters</th><th>Status</th><th>Reason</th></tr></thead><tbody>${
         failures.map((c) =>
-          h`<tr><td>${c.task.id}</td><td>${c.method.title}</td><td>${
+          h`<tr><td>${c.task.id}</td><td>${c.method.title}${labelOf(data, c)}</td><td>${
             formatParams(c.method.params)
           }</td><td class="status-${c.status}">${c.status}</td><td><pre class="error">${
             c.error ?? ""
