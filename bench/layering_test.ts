@@ -36,7 +36,13 @@ export function relativeImports(path: string, text: string): string[] {
 
 const isTest = (path: string) => path.endsWith("_test.ts");
 const familyOf = (path: string) => path.match(/^(?:methods|bench\/families)\/([^/]+)\//)?.[1];
-const CLI_ENTRIES = ["bench/main.ts", "bench/results/write_catalog.ts", "bench/export_trec.ts"];
+// `deno task train` is an entry too: the MoE recipes train a method's gate.
+const CLI_ENTRIES = [
+  "bench/main.ts",
+  "bench/results/write_catalog.ts",
+  "bench/export_trec.ts",
+  "datasets/train.ts",
+];
 
 /** The method a file of `methods/<family>/` belongs to: the method file its name starts with. */
 function ownerOf(path: string, methodFiles: Set<string>): string | null {
@@ -64,7 +70,7 @@ function violations(from: string, to: string, methodFiles: Set<string>): string[
   if (from.startsWith("methods/") && to.startsWith("datasets/")) {
     found.push("methods never import datasets");
   }
-  if (from.startsWith("datasets/") && to.startsWith("methods/")) {
+  if (from.startsWith("datasets/") && to.startsWith("methods/") && !CLI_ENTRIES.includes(from)) {
     found.push("datasets never import methods");
   }
   if (

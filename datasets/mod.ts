@@ -13,6 +13,7 @@ import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
 import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
 import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
 import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
+import { mnistMoe } from "./mnist_moe/mnist_moe_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -28,5 +29,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     sotuLmPerplexity,
     attentionMultistep,
     spmmCrossover,
+    mnistMoe,
   ]);
 }

@@ -1,10 +1,15 @@
-// The MoE family's contract, for the coming MoE issue: no MoE method or task exists yet, so this
-// file holds types only (no implementation to fake). A method is a gate: `route(x) → (expert ids,
-// weights)` with trainable parameters; tasks build a small MoE model around it, train it with
-// the gate's parameters, and evaluate it. The dense mixture (every expert, softmax weights) is
-// the baseline.
-import type { GpuContext } from "../../gpu/device.ts";
-import type { ParamValues } from "../../metadata.ts";
+// The MoE family's contract: a method is a gate, `route(x) → (expert ids, weights)`, with
+// trainable parameters; tasks build a small MoE model around it (bench/families/moe/_model.ts),
+// train it with the gate's parameters, and evaluate the committed checkpoint. The dense mixture
+// (every expert, softmax weights) is the baseline.
+import {
+  defineMethod,
+  type Method,
+  type MethodDefinition,
+  type ParamSpecs,
+  type ParamValues,
+  type ParamValuesOf,
+} from "../../metadata.ts";
 import type { Param } from "../../nn/param.ts";
 
 /** The layer a gate routes for. */
@@ -28,16 +33,31 @@ export interface Routing {
   experts: Int32Array;
   /** Mixing weight of each slot: finite, ≥ 0 (0 for an empty slot). */
   weights: Float32Array;
-  /** The gate's auxiliary training loss for this batch (load balance, z-loss…), or 0. */
+  /** The gate's auxiliary training loss for this batch, its coefficient applied (or 0). */
   auxLoss: number;
+  /**
+   * The router's probability over experts for each token [tokens × experts], for the router
+   * entropy figure; null where the gate has no router (hash routing).
+   */
+  probabilities: Float32Array | null;
+}
+
+/** What a gate is given for a batch: the layer inputs and each token's identity. */
+export interface RouteInput {
+  /** Layer inputs, row-major [tokens × dim]. */
+  x: Float32Array;
+  tokens: number;
+  /**
+   * A stable identity of each token, for gates that route by it (hash routing): a vocabulary id
+   * in a language model; for images, a hash of the raw pixels as fed to the model.
+   */
+  ids: Uint32Array;
 }
 
 /** What a task tells a gate it creates. */
 export interface GateContext {
   /** Seed of the gate's initialization and of anything random it does. */
   seed: number;
-  /** The run's WebGPU device, or null; only gates that require "webgpu" use it. */
-  gpu?: GpuContext | null;
 }
 
 /**
@@ -48,40 +68,89 @@ export interface GateContext {
 export interface Gate {
   parameters(): Param[];
   /**
-   * Routes each row of `x` [tokens × dim]; in "train" mode it caches what `backward` needs (and
-   * may add exploration noise), in "eval" it is deterministic.
+   * Routes each token; in "train" mode it caches what `backward` needs (and may add exploration
+   * noise), in "eval" it is deterministic.
    */
-  route(x: Float32Array, tokens: number, mode: "train" | "eval"): Routing;
+  route(input: RouteInput, mode: "train" | "eval"): Routing;
   /**
    * Given ∂loss/∂weights [tokens × k] of the last "train" routing, accumulates the gradients of
-   * the gate's parameters, its auxiliary loss scaled by `auxWeight` included, and returns
+   * the gate's parameters (its auxiliary loss included, with its own coefficient) and returns
    * ∂loss/∂x [tokens × dim] through the gate.
    */
-  backward(dWeights: Float32Array, auxWeight: number): Float32Array;
+  backward(dWeights: Float32Array): Float32Array;
+}
+
+/** The experts a method's model has, where it differs from the task's (the dense FFN). */
+export interface ExpertLayout {
+  experts: number;
+  /** Hidden width of each expert's FFN. */
+  hidden: number;
 }
 
 /**
  * What an MoE method implements; `V` are its parameter values, typed by its specs (as
- * `RetrievalMethod<V>` and `PruningMethod<V>` are). The first method adds `defineMoeMethod`,
- * the family's wrapper of `defineMethod`, beside this interface.
+ * `RetrievalMethod<V>` and `PruningMethod<V>` are).
  */
 export interface MoeMethod<V extends Readonly<ParamValues> = ParamValues> {
   /** A fresh gate for one MoE layer of `shape`. */
   createGate(shape: GateShape, params: V, ctx: GateContext): Gate;
+  /**
+   * Parameters that shape training (k, the capacity factor the model trained with…): a
+   * checkpoint is trained for their values, so the task loads the checkpoint trained with the
+   * cell's values; parameters not named here act at evaluation only (Switch's capacity factor).
+   */
+  trainedParams: readonly string[];
+  /**
+   * The layer's experts for a task that asks for `experts` of width `hidden`; absent: as asked.
+   * The dense FFN of equal active parameters is one expert `width` experts wide.
+   */
+  layout?(experts: number, hidden: number, params: V): ExpertLayout;
+  /** Experts a token is sent to, as declared (the nominal density is this / experts). */
+  nominalActive(experts: number, params: V): number;
 }
 
 /**
- * What an MoE task reports for a cell, beside its quality metric (loss, accuracy, bits per
- * byte) and its bootstrap interval: the routing's realized sparsity, measured on the evaluated
- * tokens, for the cell's `sparsity` (nominal `k / experts`, realized, FLOPs ratio).
+ * Declares an MoE method: its hooks receive parameter values typed by `parameters`.
+ *
+ * @param definition metadata (family "moe") and the implementation
+ * @returns the frozen method, as the registry holds it
+ * @throws {MetadataError} when the metadata does not satisfy the schema
+ * @example
+ * ```ts
+ * import { defineMoeMethod } from "./mod.ts";
+ * const first = defineMoeMethod({
+ *   id: "first-expert",
+ *   family: "moe",
+ *   title: "First expert",
+ *   description: "sends every token to expert 0",
+ *   paper: { title: "None", year: 2024, link: "https://example.org" },
+ *   fidelity: { level: "baseline", reason: "a test fixture" },
+ *   version: "1.0.0",
+ *   parameters: {},
+ *   capabilities: { requires: [], features: [] },
+ *   impl: {
+ *     trainedParams: [],
+ *     nominalActive: () => 1,
+ *     createGate: () => ({
+ *       parameters: () => [],
+ *       route: ({ tokens }) => ({
+ *         tokens, k: 1, experts: new Int32Array(tokens), weights: new Float32Array(tokens).fill(1),
+ *         auxLoss: 0, probabilities: null,
+ *       }),
+ *       backward: () => new Float32Array(0),
+ *     }),
+ *   },
+ * });
+ * first.meta.family; // "moe"
+ * ```
  */
-export interface RoutingSummary {
-  /** Mean experts a token is actually sent to (empty slots excluded). */
-  activeExpertsPerToken: number;
-  /** Share of tokens dropped by a capacity limit. */
-  droppedTokens: number;
-  /** Tokens per expert / mean tokens per expert: max over experts (1 is perfectly balanced). */
-  maxLoad: number;
-  /** Expert FLOPs computed / the dense mixture's (gate FLOPs included). */
-  flopsRatio: number;
+export function defineMoeMethod<P extends ParamSpecs>(
+  definition: MethodDefinition<P, MoeMethod<ParamValuesOf<P>>>,
+): Method<MoeMethod> {
+  if (definition.family !== "moe") {
+    throw new RangeError(
+      `Cannot define '${definition.id}' as an MoE method: its family is '${definition.family}'`,
+    );
+  }
+  return defineMethod(definition) as Method<MoeMethod>;
 }

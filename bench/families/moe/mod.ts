@@ -1,19 +1,23 @@
 /**
- * The MoE family's package, ahead of its first method: no MoE method or task exists yet, and
- * this package holds the contract they will share (types only). A method is a trainable gate
- * (`route(x) → (expert ids, weights)`); tasks train and evaluate a small MoE model with it
- * against the dense mixture of every expert. When the first method lands, the package gains its
- * `defineMoeMethod` wrapper, the CPU reference of routing and the gate's correctness check
- * (well-formed routings, GPU routing equal to the CPU reference), as the retrieval and pruning
- * packages have theirs.
+ * The MoE family's package: what its methods and tasks share, and the only thing either side
+ * imports of the family. A method is a trainable gate (`route(x) → (expert ids, weights)`);
+ * tasks train and evaluate a small MoE model with it against the dense mixture of every expert.
+ *
+ * - the contract: {@link MoeMethod}, {@link Gate}, {@link Routing}, {@link defineMoeMethod};
+ * - the layer and the model tasks build ({@link MoeLayer}: gate → permutation by expert →
+ *   one GEMM pair per expert over its tokens → weighted combine into the residual;
+ *   {@link MoeMlp}), which is also the timed path;
+ * - the plain CPU reference {@link moeLayerReference} (float64, token by token) and the gate:
+ *   {@link routingProblem} (well-formed routings) and {@link compareWithReference} within
+ *   {@link MOE_TOLERANCE};
+ * - the routing figures every cell reports ({@link RoutingTally}: load CV, MaxVio, dropped share,
+ *   dead experts, router entropy);
+ * - what learned gates share: {@link Router}, {@link softmaxRows}, {@link softmaxBackward},
+ *   {@link topKIndices}, {@link cvSquared}.
  *
  * @module
  */
-export type {
-  Gate,
-  GateContext,
-  GateShape,
-  MoeMethod,
-  Routing,
-  RoutingSummary,
-} from "./_interface.ts";
+export * from "./_interface.ts";
+export * from "./_layer.ts";
+export * from "./_reference.ts";
+export * from "./_router.ts";

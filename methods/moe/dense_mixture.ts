@@ -1,0 +1,55 @@
+// The dense (soft) mixture of experts: every token goes to every expert, weighted by the
+// router's softmax: the family's baseline, whose cost every sparse gate is timed against.
+import {
+  defineMoeMethod,
+  Router,
+  softmaxBackward,
+  softmaxRows,
+} from "../../bench/families/moe/mod.ts";
+
+export const denseMixture = defineMoeMethod({
+  id: "dense-mixture",
+  family: "moe",
+  title: "Dense mixture of experts (all experts, softmax weights)",
+  fidelity: {
+    level: "baseline",
+    reason: "every expert on every token, weighted by a learned softmax router: the dense baseline",
+  },
+  description:
+    "The soft mixture of Jacobs et al.: a linear router's softmax over all E experts weights every expert's output for every token. No sparsity, no auxiliary loss; the family's reference.",
+  paper: {
+    title: "Adaptive Mixtures of Local Experts",
+    year: 1991,
+    link: "https://doi.org/10.1162/neco.1991.3.1.79",
+  },
+  version: "1.0.0",
+  parameters: {},
+  capabilities: { requires: [], features: ["moe-layer"] },
+  impl: {
+    trainedParams: [],
+    nominalActive: (experts) => experts,
+    createGate(shape, _params, ctx) {
+      const E = shape.experts;
+      const router = new Router("gate.router", shape, {
+        std: Math.sqrt(0.1 / shape.dim),
+        seed: ctx.seed,
+      });
+      let cache: { x: Float32Array; p: Float32Array; tokens: number } | null = null;
+      return {
+        parameters: () => [router.weight],
+        route({ x, tokens }, mode) {
+          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const experts = new Int32Array(tokens * E);
+          for (let i = 0; i < experts.length; i++) experts[i] = i % E;
+          cache = mode === "train" ? { x, p, tokens } : null;
+          return { tokens, k: E, experts, weights: p.slice(), auxLoss: 0, probabilities: p };
+        },
+        backward(dWeights) {
+          if (!cache) throw new Error("dense-mixture: backward without a train-mode route");
+          const { x, p, tokens } = cache;
+          return router.backward(softmaxBackward(p, dWeights, tokens, E), x, tokens);
+        },
+      };
+    },
+  },
+});

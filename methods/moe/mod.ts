@@ -1,0 +1,9 @@
+// Every MoE method, in the order tables list them: the dense baselines first, then the gates.
+import { denseFfn } from "./dense_ffn.ts";
+import { denseMixture } from "./dense_mixture.ts";
+import { expertChoice } from "./expert_choice.ts";
+import { hashGate } from "./hash.ts";
+import { switchGate } from "./switch.ts";
+import { topkSoftmax } from "./topk_softmax.ts";
+
+export const moeMethods = [denseMixture, denseFfn, topkSoftmax, switchGate, expertChoice, hashGate];

@@ -1,0 +1,132 @@
+// Switch Transformer routing (Fedus et al., 2021): top-1 of a float32 softmax router, each expert
+// taking at most ⌈cf·T/E⌉ tokens in batch order (the rest pass through the residual), trained
+// with the auxiliary loss α·E·Σ fᵢ·Pᵢ.
+import {
+  defineMoeMethod,
+  Router,
+  softmaxBackward,
+  softmaxRows,
+} from "../../bench/families/moe/mod.ts";
+
+/**
+ * Each expert's capacity for a batch: ⌈cf·T/E⌉ tokens.
+ *
+ * @example
+ * ```ts
+ * import { switchCapacity } from "./switch.ts";
+ * switchCapacity(256, 8, 1.25); // 40
+ * ```
+ */
+export function switchCapacity(tokens: number, experts: number, cf: number): number {
+  return Math.ceil(cf * tokens / experts);
+}
+
+export const switchGate = defineMoeMethod({
+  id: "switch",
+  family: "moe",
+  title: "Switch routing (top-1 with capacity)",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "top-1 float32 router, capacity ⌈cf·T/E⌉ with residual pass-through, α·E·Σfᵢ·Pᵢ at α = 0.01",
+  },
+  description:
+    "Top-1 expert per token from a softmax router, the expert's output scaled by its gate value; each expert takes at most ⌈cf·T/E⌉ tokens of a batch (first come), overflow tokens skip the layer through the residual. Trained at cf 1.25 with the load-balancing loss α·E·Σ fᵢ·Pᵢ; evaluated at the swept cf.",
+  paper: {
+    title:
+      "Switch Transformers: Scaling to Trillion Parameter Models with Simple and Efficient Sparsity",
+    year: 2021,
+    link: "https://arxiv.org/abs/2101.03961",
+  },
+  version: "1.0.0",
+  parameters: {
+    capacityFactor: {
+      type: "number",
+      description: "capacity factor cf at evaluation: each expert takes ⌈cf·T/E⌉ tokens of a batch",
+      default: 1.25,
+      min: 0.1,
+      max: 64,
+      sweep: [1, 1.25, 2],
+    },
+    trainCapacityFactor: {
+      type: "number",
+      description: "capacity factor during training (trained with it)",
+      default: 1.25,
+      min: 0.1,
+      max: 64,
+      sweep: [1.25],
+    },
+    alpha: {
+      type: "number",
+      description: "weight α of the auxiliary loss α·E·Σ fᵢ·Pᵢ (trained with it)",
+      default: 0.01,
+      min: 0,
+      max: 1,
+      sweep: [0.01],
+    },
+  },
+  capabilities: { requires: [], features: ["moe-layer"] },
+  notes:
+    "fᵢ counts tokens whose argmax is expert i before the capacity cut, as in the paper's implementation. The router is initialized N(0, 0.1/d) (the paper's truncated normal, untruncated). The paper's router jitter noise and bfloat16 experts are left out: everything is float32 here.",
+  impl: {
+    trainedParams: ["trainCapacityFactor", "alpha"],
+    nominalActive: () => 1,
+    createGate(shape, params, ctx) {
+      const E = shape.experts;
+      const router = new Router("gate.router", shape, {
+        std: Math.sqrt(0.1 / shape.dim),
+        seed: ctx.seed,
+      });
+      let cache: {
+        x: Float32Array;
+        p: Float32Array;
+        tokens: number;
+        top: Int32Array;
+        kept: Uint8Array;
+        f: Float64Array;
+      } | null = null;
+      return {
+        parameters: () => [router.weight],
+        route({ x, tokens }, mode) {
+          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const cf = mode === "train" ? params.trainCapacityFactor : params.capacityFactor;
+          const capacity = switchCapacity(tokens, E, cf);
+          const fill = new Int32Array(E), top = new Int32Array(tokens);
+          const kept = new Uint8Array(tokens);
+          const experts = new Int32Array(tokens).fill(-1), weights = new Float32Array(tokens);
+          const f = new Float64Array(E), P = new Float64Array(E);
+          for (let t = 0; t < tokens; t++) {
+            let best = 0;
+            for (let e = 1; e < E; e++) if (p[t * E + e] > p[t * E + best]) best = e;
+            top[t] = best;
+            f[best] += 1 / tokens;
+            for (let e = 0; e < E; e++) P[e] += p[t * E + e] / tokens;
+            if (fill[best] < capacity) {
+              fill[best]++;
+              kept[t] = 1;
+              experts[t] = best;
+              weights[t] = p[t * E + best];
+            }
+          }
+          let auxLoss = 0;
+          for (let e = 0; e < E; e++) auxLoss += f[e] * P[e];
+          auxLoss *= params.alpha * E;
+          cache = mode === "train" ? { x, p, tokens, top, kept, f } : null;
+          return { tokens, k: 1, experts, weights, auxLoss, probabilities: p };
+        },
+        backward(dWeights) {
+          if (!cache) throw new Error("switch: backward without a train-mode route");
+          const { x, p, tokens, top, kept, f } = cache;
+          const dp = new Float32Array(tokens * E);
+          for (let t = 0; t < tokens; t++) {
+            // ∂(α·E·Σ fᵢ·Pᵢ)/∂p[t,i] = α·E·fᵢ/T (f is a count: no gradient, as in the paper).
+            for (let e = 0; e < E; e++) dp[t * E + e] = params.alpha * E * f[e] / tokens;
+            if (kept[t]) dp[t * E + top[t]] += dWeights[t];
+          }
+          cache = null;
+          return router.backward(softmaxBackward(p, dp, tokens, E), x, tokens);
+        },
+      };
+    },
+  },
+});
