@@ -14,6 +14,8 @@ import {
   densePairsPerHead,
   float32Dot4,
   MASKS_WORKGROUP,
+  MAX_TIE_ALTERNATIVES,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
@@ -149,14 +151,25 @@ export function rowHingesOnNearTie(
   s: AnchorParams,
   row: number,
 ): boolean {
+  return nearThresholdKeys(shape, stripes, s, row).length > 0;
+}
+
+/** The keys row `row` sees outside its window whose score is a near-tie with the threshold. */
+function nearThresholdKeys(
+  shape: AttentionShape,
+  stripes: BlockStripes,
+  s: AnchorParams,
+  row: number,
+): number[] {
   const pos = queryOffset(shape) + row;
   const last = shape.causal ? pos : shape.seq - 1;
+  const near: number[] = [];
   for (let j = s.initTokens; j <= Math.min(last, stripes.scores.length - 1); j++) {
     if (j <= pos && pos - j < s.window) continue;
     const tol = TIE_GAP * (1 + stripes.anchorMagnitude + stripes.magnitudes[j]);
-    if (Math.abs(stripes.scores[j] - stripes.threshold) <= tol) return true;
+    if (Math.abs(stripes.scores[j] - stripes.threshold) <= tol) near.push(j);
   }
-  return false;
+  return near;
 }
 
 export const anchorAttention = defineAttentionMethod({
@@ -332,6 +345,25 @@ export const anchorAttention = defineAttentionMethod({
     },
     ambiguousRow: (problem, head, row) =>
       rowHingesOnNearTie(problem.shape, stripesOf(problem, head, row), problem.params, row),
+    // One near-threshold key decided the other way at a time: dropped if kept, kept if not.
+    tieAlternatives(problem, head, row) {
+      const { shape, params } = problem;
+      const stripes = stripesOf(problem, head, row);
+      const kept = new Set(stripes.keys);
+      const flips = nearThresholdKeys(shape, stripes, params, row).slice(0, MAX_TIE_ALTERNATIVES);
+      const keysWith = (group: Int32Array) =>
+        selectedKeys(shape, row, { group, window: params.window });
+      return otherSelections(
+        keysWith(stripes.keys),
+        flips.map((j) =>
+          keysWith(
+            kept.has(j)
+              ? stripes.keys.filter((k) => k !== j)
+              : Int32Array.from([...stripes.keys, j]).sort(),
+          )
+        ),
+      );
+    },
     nominalDensity(shape, params) {
       const init = Int32Array.from({ length: Math.min(params.initTokens, shape.seq) }, (_, j) => j);
       let pairs = 0;

@@ -9,6 +9,7 @@ import {
   queryOffset,
   randomInputs,
 } from "../../bench/families/attention/mod.ts";
+import { blockStripes } from "./anchor_attention.ts";
 import { attentionMethods } from "./mod.ts";
 
 /** Random inputs whose key and value j + seq/2 is key and value j plus noise of `noise`. */
@@ -33,6 +34,21 @@ function pairedInputs(shape: AttentionShape, noise: number) {
 const CAUSAL: AttentionShape = { heads: 2, seq: 96, headDim: 16, causal: true };
 const STEPS: AttentionShape = { heads: 4, seq: 96, headDim: 16, causal: false, steps: 2 };
 
+const ANCHOR = { blockSize: 16, initTokens: 2, window: 4 };
+
+/**
+ * Anchor attention's ties are with a threshold, not between paired keys: θ is moved so that the
+ * last query block's threshold lands on the score of key 20, past every window of the block.
+ */
+function anchorOnTheThreshold(shape: AttentionShape): ParamValues {
+  const inputs = pairedInputs(shape, 1e-7);
+  const params = { ...ANCHOR, theta: 3 };
+  const qb = Math.ceil(queryCount(shape) / ANCHOR.blockSize) - 1;
+  const rows = queryCount(shape) - qb * ANCHOR.blockSize;
+  const stripes = blockStripes({ shape, inputs, params }, 0, qb);
+  return { ...params, theta: params.theta + (stripes.threshold - stripes.scores[20]) / rows };
+}
+
 /**
  * Parameters small enough for the shapes above to have a budget boundary to tie on (an odd keep
  * splits a pair of near-equal candidates).
@@ -54,6 +70,7 @@ const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
     shape: CAUSAL,
     params: { density: 0.2, verticalShare: 0.3, lastQueries: 16, window: 4, sinks: 1 },
   },
+  "anchor-attention": { shape: CAUSAL, params: anchorOnTheThreshold(CAUSAL) },
   // 4 query-aware blocks of 8 (3 beside block 0) and 33 query-agnostic keys.
   "nosa-attention": {
     shape: CAUSAL,
