@@ -16,12 +16,14 @@ import {
   blockMassOf,
   blockProbabilityIterations,
   blockProbabilityPassWgsl,
+  blockTieAlternatives,
   boundaryNearTie,
   chooseTopBlocks,
   compilePipeline,
   defineAttentionMethod,
   densePairsPerHead,
   keysOfBlocks,
+  otherSelections,
   perInputCache,
   queryCount,
   rowLogSumExp,
@@ -334,6 +336,32 @@ export const adaspaAttention = defineAttentionMethod({
         keep: search.count,
         relativeGap: TIE_GAP,
       });
+    },
+    // The head's budget one block either way where the recall target is a near-tie, or the
+    // boundary blocks swapped; a flip at an earlier step that changes a later step's search is
+    // not followed (such rows stay excused).
+    tieAlternatives(problem, head, row) {
+      const { shape, params } = problem;
+      const source = adaspaPlan(shape, params.searchEvery).source[head];
+      const search = searchOf(problem, source);
+      const qb = Math.floor(row / params.blockSize);
+      const geometry = blockGeometry(shape, params.blockSize);
+      const scores = search.masses[qb];
+      const counts = search.margin <= BUDGET_GAP ? [search.count - 1, search.count + 1] : [];
+      const choices = [
+        ...counts.filter((c) => c >= 1).map((c) =>
+          chooseTopBlocks(geometry, c, qb, (kb) => scores[kb])
+        ),
+        ...blockTieAlternatives(geometry, qb, {
+          scores,
+          keep: search.count,
+          relativeGap: TIE_GAP,
+        }),
+      ];
+      return otherSelections(
+        adaspaKeys(problem, head, row),
+        choices.map((chosen) => keysOfBlocks(shape, params.blockSize, chosen, row)),
+      );
     },
     // Data-dependent: the most it may keep (see notes); the run reports what it attended.
     nominalDensity: () => 1,

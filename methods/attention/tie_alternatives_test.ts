@@ -71,6 +71,7 @@ const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
     params: { density: 0.2, verticalShare: 0.3, lastQueries: 16, window: 4, sinks: 1 },
   },
   "anchor-attention": { shape: CAUSAL, params: anchorOnTheThreshold(CAUSAL) },
+  "adaspa-attention": { shape: STEPS, params: { recall: 0.5, searchEvery: 2, blockSize: 8 } },
   // 4 query-aware blocks of 8 (3 beside block 0) and 33 query-agnostic keys.
   "nosa-attention": {
     shape: CAUSAL,
