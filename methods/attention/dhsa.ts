@@ -17,6 +17,7 @@ import {
   defineAttentionMethod,
   float32Dot4,
   keepCount,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
@@ -153,38 +154,52 @@ export function chunkKeys(
 /**
  * Top-`keep` keys when every key of chunk c scores scores[c] (the upsampled importance), ties to
  * the lower key index — so whole chunks are taken best first and the last one from its start —
- * and whether the choice hinges on a near-tie of chunk scores at the budget's boundary.
+ * whether the choice hinges on a near-tie of chunk scores at the budget's boundary, and the keys
+ * with that near-tie broken the other way (the boundary chunk and its near-tied neighbour in the
+ * order swapped).
  */
 export function topChunkKeys(
   scores: ArrayLike<number>,
   starts: ArrayLike<number>,
   keep: number,
-): { keys: Int32Array; nearTie: boolean } {
+): { keys: Int32Array; nearTie: boolean; alternatives: Int32Array[] } {
   const order = Array.from({ length: scores.length }, (_, c) => c)
     .sort((a, b) => scores[b] - scores[a] || a - b);
-  const keys: number[] = [];
   const near = (a: number, b: number) =>
     a >= 0 && b < order.length &&
     Math.abs(scores[order[a]] - scores[order[b]]) <=
       TIE_GAP * Math.max(Math.abs(scores[order[a]]), Math.abs(scores[order[b]]));
-  let nearTie = false;
-  for (let n = 0; n < order.length && keys.length < keep; n++) {
-    const c = order[n];
-    const take = Math.min(starts[c + 1] - starts[c], keep - keys.length);
-    for (let j = starts[c]; j < starts[c] + take; j++) keys.push(j);
-    if (keys.length === keep) {
-      const partial = take < starts[c + 1] - starts[c];
-      // Swapping the boundary chunk with its neighbour in the order changes the keys.
-      nearTie = near(n, n + 1) || (partial && near(n - 1, n));
+  // Whole chunks in `ranking` order until `keep` keys; the place of the boundary chunk.
+  const takeIn = (ranking: number[]) => {
+    const keys: number[] = [];
+    let boundary = -1;
+    let partial = false;
+    for (let n = 0; n < ranking.length && keys.length < keep; n++) {
+      const c = ranking[n];
+      const take = Math.min(starts[c + 1] - starts[c], keep - keys.length);
+      for (let j = starts[c]; j < starts[c] + take; j++) keys.push(j);
+      if (keys.length === keep) [boundary, partial] = [n, take < starts[c + 1] - starts[c]];
     }
-  }
-  return { keys: Int32Array.from(keys).sort(), nearTie };
+    return { keys: Int32Array.from(keys).sort(), boundary, partial };
+  };
+  const { keys, boundary: n, partial } = takeIn(order);
+  const swapped = (a: number, b: number) => {
+    const ranking = [...order];
+    [ranking[a], ranking[b]] = [ranking[b], ranking[a]];
+    return takeIn(ranking).keys;
+  };
+  const alternatives: Int32Array[] = [];
+  if (n >= 0 && near(n, n + 1)) alternatives.push(swapped(n, n + 1));
+  if (n >= 0 && partial && near(n - 1, n)) alternatives.push(swapped(n - 1, n));
+  return { keys, nearTie: alternatives.length > 0, alternatives };
 }
 
 /** One query chunk's reference selection. */
 export interface QueryChunkSelection {
   keys: Int32Array;
   nearTie: boolean;
+  /** `keys` with a near-tie of chunk scores broken the other way. */
+  alternatives: Int32Array[];
   /** The query chunk's index among the head's chunks. */
   chunk: number;
 }
@@ -487,6 +502,15 @@ export const dhsaAttention = defineAttentionMethod({
       return selectedKeys(problem.shape, row, {
         group: rowSelection(problem, head, row).selection.keys,
       });
+    },
+    // The boundary chunks' near-tie broken the other way; a near cut, which changes the
+    // chunking itself, is not followed (such rows stay excused).
+    tieAlternatives(problem, head, row) {
+      const { selection } = rowSelection(problem, head, row);
+      return otherSelections(
+        selectedKeys(problem.shape, row, { group: selection.keys }),
+        selection.alternatives.map((group) => selectedKeys(problem.shape, row, { group })),
+      );
     },
     ambiguousRow(problem, head, row) {
       const { shape } = problem;

@@ -113,6 +113,12 @@ Deno.test("topChunkKeys() takes whole chunks best first, the edge chunk from its
   assert(topChunkKeys([1, 3, 2.9999999], starts, 2).nearTie);
   assert(!topChunkKeys([1, 3, 2], starts, 2).nearTie);
   assert(!topChunkKeys([3, 1, 1.0000001], starts, 2).nearTie);
+  // The other side of the tie: chunk 2 first, then what is left of chunk 1.
+  const other = (keep: number) =>
+    topChunkKeys([1, 3, 2.9999999], starts, keep).alternatives.map((a) => [...a]);
+  assertEquals(other(3), [[2, 3, 5]]);
+  assertEquals(other(2), [[2, 5]]);
+  assertEquals(topChunkKeys([1, 3, 2], starts, 2).alternatives, []);
 });
 
 Deno.test("topChunkKeys() equals top-k over keys that inherit their chunk's score", () => {

@@ -72,6 +72,10 @@ const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
   },
   "anchor-attention": { shape: CAUSAL, params: anchorOnTheThreshold(CAUSAL) },
   "adaspa-attention": { shape: STEPS, params: { recall: 0.5, searchEvery: 2, blockSize: 8 } },
+  "dhsa-attention": {
+    shape: CAUSAL,
+    params: { density: 0.2, threshold: 0.6, minChunk: 4, maxChunk: 8 },
+  },
   // 4 query-aware blocks of 8 (3 beside block 0) and 33 query-agnostic keys.
   "nosa-attention": {
     shape: CAUSAL,
