@@ -72,57 +72,89 @@ fn row_lse(qrow: u32, base: u32, last: u32) -> f32 {
 }
 `;
 
+// Loop iterations up to which select_blocks takes blocks one at a time: faster on llvmpipe than
+// the radix select's private histogram (measured at 256 blocks, 26 kept: 7.6 vs 8.8 ms a pass).
+const SELECT_ONE_AT_A_TIME = 16384;
+
 /**
  * WGSL `select_blocks(row_scores, visible, keep, own, out)`: a query block's own key block and
  * the `keep` − 1 best-scoring others among the `visible` ones (scores at `scores[row_scores ..]`,
  * ties to the lower block), written ascending to `chosen[out ..]`; returns how many. The CPU
- * reference is `chooseTopBlocks`. A radix select of the boundary score, a byte at a time, then
- * one sweep: about 2,048 + 5 · visible loop iterations ({@link selectBlocksIterations}), where
- * taking the best one at a time looped keep · visible times and stopped short at 256 blocks.
- * Needs storage arrays `scores` and `chosen`; includes {@link RADIX_SELECT_WGSL}.
+ * reference is `chooseTopBlocks`. The last block taken (the boundary) is found by taking the best
+ * one at a time while that loops at most 16,384 times, otherwise by a radix select of it, a byte
+ * at a time, which holds at any budget: about 2,100 + 6 · visible iterations
+ * ({@link selectBlocksIterations}), where taking one at a time at density 1 looped
+ * visible² times and stopped short at 256 blocks. Needs storage arrays `scores` and `chosen`; includes
+ * {@link RADIX_SELECT_WGSL}.
  */
 export function blockSelectWgsl(): string {
   return RADIX_SELECT_WGSL + /* wgsl */ `
-// A block's score as an order-preserving key; zeros of either sign are one key, as they compare
-// equal (the CPU reference's order).
-fn block_key(row_scores: u32, b: u32) -> u32 {
-  let s = scores[row_scores + b];
-  return order_key(select(s, 0.0, s == 0.0));
+// The boundary of taking 'want' of the blocks other than 'own' (its score and index): a radix select of the want-th largest score's key (zeros of either sign one key, as they
+// compare equal), a byte at a time, then the how-manyth block scoring it. A function of its own:
+// inlined into select_blocks, its histogram slowed the one-at-a-time path by 2× on llvmpipe.
+struct Boundary { score: f32, index: u32 };
+fn radix_boundary(row_scores: u32, visible: u32, own: u32, want: u32) -> Boundary {
+  // (threshold, its mask, equal scores still to take)
+  var state = vec4<u32>(0u, 0u, want, 0u);
+  var hist: array<u32, 256>;
+  for (var digit = 0u; digit < 4u; digit++) {
+    let shift = 24u - 8u * digit;
+    for (var i = 0u; i < 256u; i++) { hist[i] = 0u; }
+    for (var b = 0u; b < visible; b++) {
+      let s = scores[row_scores + b];
+      let key = order_key(select(s, 0.0, s == 0.0));
+      if (b != own && (key & state.y) == state.x) { hist[(key >> shift) & 255u]++; }
+    }
+    state = radix_narrow(&hist, state, shift);
+  }
+  let bound = from_order_key(state.x);
+  var ties = state.z;
+  var index = 0u;
+  for (var b = 0u; b < visible; b++) {
+    if (b == own || scores[row_scores + b] != bound) { continue; }
+    index = b;
+    ties--;
+    if (ties == 0u) { break; }
+  }
+  return Boundary(bound, index);
 }
+
 fn select_blocks(row_scores: u32, visible: u32, keep: u32, own: u32, out: u32) -> u32 {
   // The query block's own (diagonal) block is always kept: local context, and causal rows
   // always see at least themselves. 'want' others join it.
   let others = visible - 1u;
   let want = min(max(keep, 1u), visible) - 1u;
   let partial = want > 0u && want < others;
-  // (threshold key, its mask, how many others equal to the threshold to take)
-  var state = vec4<u32>(0u, 0u, want, 0u);
-  if (partial) {
-    var hist: array<u32, 256>;
-    for (var digit = 0u; digit < 4u; digit++) {
-      let shift = 24u - 8u * digit;
-      for (var i = 0u; i < 256u; i++) { hist[i] = 0u; }
+  // The boundary, in the order blocks are taken (score descending, then index ascending): every
+  // other block at or before it is taken.
+  var bound = 0.0;
+  var bound_index = 0u;
+  if (partial && want * (visible + 2u) <= ${SELECT_ONE_AT_A_TIME}u) {
+    // One at a time: each round the best block after the previous one in that order.
+    var first = true;
+    for (var n = 0u; n < want; n++) {
+      var best = 0.0;
+      var best_index = 0u;
+      var found = false;
       for (var b = 0u; b < visible; b++) {
-        if (b == own) { continue; }
-        let key = block_key(row_scores, b);
-        if ((key & state.y) == state.x) { hist[(key >> shift) & 255u]++; }
+        let s = scores[row_scores + b];
+        let after = first || s < bound || (s == bound && b > bound_index);
+        if (b != own && after && (!found || s > best)) { best = s; best_index = b; found = true; }
       }
-      state = radix_narrow(&hist, state, shift);
+      bound = best;
+      bound_index = best_index;
+      first = false;
     }
+  } else if (partial) {
+    let found = radix_boundary(row_scores, visible, own, want);
+    bound = found.score;
+    bound_index = found.index;
   }
-  var ties = state.z;
   var count = 0u;
   for (var b = 0u; b < visible; b++) {
-    var take = b == own || want >= others;
-    if (!take && partial) {
-      let key = block_key(row_scores, b);
-      if (key > state.x) {
-        take = true;
-      } else if (key == state.x && ties > 0u) {
-        take = true;
-        ties--;
-      }
-    }
+    let s = scores[row_scores + b];
+    let take = b == own || want >= others ||
+      (partial && (s > bound || (s == bound && b <= bound_index)));
     if (take) { chosen[out + count] = b; count++; }
   }
   return count;
@@ -132,9 +164,10 @@ fn select_blocks(row_scores: u32, visible: u32, keep: u32, own: u32, out: u32) -
 
 /** Loop iterations one `select_blocks` call runs over `visible` blocks, at most. */
 export function selectBlocksIterations(visible: number): number {
-  // Four radix bytes (clear 256 bins, count the others, narrow ≤ 256 bins), then the sweep;
-  // each loop entered costs one more for its exit.
-  return 4 * (257 + visible + 1 + 257 + 1) + visible + 2;
+  // The boundary search: one at a time (want rounds of visible + 2), or the radix select's four
+  // bytes (clear 256 bins, count the others, narrow ≤ 256 bins) and its scan for the boundary;
+  // then the sweep. Each loop entered costs one more for its exit.
+  return Math.max(SELECT_ONE_AT_A_TIME + 1, 4 * (visible + 516) + visible + 1) + visible + 5;
 }
 
 /**

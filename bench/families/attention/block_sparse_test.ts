@@ -1,6 +1,6 @@
 // Block-sparse select and attend against their CPU references: a test-only method whose block
 // scores are seeded numbers on a coarse grid (so many ties, which must go to the lower block),
-// on odd and even shapes and at 256 key blocks, where a select kept every block.
+// on odd and even shapes and at 256 key blocks, where a select at density 1 kept one block.
 import { testGpu } from "../../../tests/gpu.ts";
 import { uploadStorage } from "../../gpu/buffers.ts";
 import { mulberry32 } from "../../random.ts";
@@ -95,9 +95,14 @@ Deno.test({
   ignore: testGpu === null,
   async fn() {
     // Choosing the 255 best of 255 blocks one at a time looped 255 × 256 times in one
-    // invocation, past the 65,535 iterations llvmpipe runs.
+    // invocation, past the 65,535 iterations llvmpipe runs. At 0.7 the boundary comes from the
+    // radix select, at 0.1 from taking blocks one at a time.
     await expectMatchesReference(testGpu!, testMethod, {
-      params: [{ density: 1, blockSize: 4 }, { density: 0.7, blockSize: 4 }],
+      params: [
+        { density: 1, blockSize: 4 },
+        { density: 0.7, blockSize: 4 },
+        { density: 0.1, blockSize: 4 },
+      ],
       shapes: [
         { heads: 1, seq: 1024, headDim: 4, causal: false },
         { heads: 1, seq: 1027, headDim: 8, causal: true, queries: 9 },
