@@ -11,6 +11,8 @@ import {
   defineAttentionMethod,
   densePairsPerHead,
   float32Dot4,
+  MAX_TIE_ALTERNATIVES,
+  otherSelections,
   perInputCache,
   queryCount,
   queryOffset,
@@ -56,6 +58,10 @@ export interface HeadRouting {
   queryTie: Uint8Array;
   /** Per cluster, the first key whose assignment near-ties that cluster with another (or seq). */
   firstTiedKey: Int32Array;
+  /** Per point (keys, then query rows), the runner-up centroid of the final assignment. */
+  secondCluster: Int32Array;
+  /** Keys whose final assignment is a near-tie, ascending. */
+  tiedKeys: Int32Array;
 }
 
 /**
@@ -143,6 +149,10 @@ export function routeHead(
     unstable,
     queryTie: Uint8Array.from(gap.subarray(seq), (g) => (g <= ROUTING_TIE_GAP ? 1 : 0)),
     firstTiedKey,
+    secondCluster: second,
+    tiedKeys: Int32Array.from({ length: seq }, (_, key) => key).filter((key) =>
+      gap[key] <= ROUTING_TIE_GAP
+    ),
   };
 }
 
@@ -305,6 +315,32 @@ export const routingAttention = defineAttentionMethod({
         group: routing.members[head][cluster],
         window: params.window,
       });
+    },
+    // The final assignment's near-ties broken the other way, one at a time: the row joining its
+    // runner-up cluster, or a tied key leaving or joining the row's cluster. A near-tie in an
+    // earlier round, which moves the centroids, is not followed (such heads stay excused).
+    tieAlternatives({ shape, params, inputs }, head, row) {
+      const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };
+      const routing = routingOf(shape, inputs, s);
+      const r = routing.heads[head];
+      if (r.unstable) return [];
+      const members = routing.members[head];
+      const cluster = r.queryCluster[row];
+      const keysWith = (group: Int32Array) =>
+        selectedKeys(shape, row, { group, window: params.window });
+      const alternatives: Int32Array[] = [];
+      const runnerUp = r.secondCluster[shape.seq + row];
+      if (r.queryTie[row] === 1 && runnerUp >= 0) alternatives.push(keysWith(members[runnerUp]));
+      const last = shape.causal ? queryOffset(shape) + row : shape.seq - 1;
+      for (const key of r.tiedKeys) {
+        if (key > last || alternatives.length >= MAX_TIE_ALTERNATIVES) break;
+        if (r.keyCluster[key] === cluster) {
+          alternatives.push(keysWith(members[cluster].filter((j) => j !== key)));
+        } else if (r.secondCluster[key] === cluster) {
+          alternatives.push(keysWith(Int32Array.from([...members[cluster], key]).sort()));
+        }
+      }
+      return otherSelections(keysWith(members[cluster]), alternatives);
     },
     ambiguousRow({ shape, params, inputs }, head, row) {
       const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };

@@ -1,6 +1,7 @@
 // The other sides of near-ties the gate accepts (tieAlternatives), on inputs built to tie: the
 // second half of the keys and values repeats the first half up to float noise, so scores, block
-// maxima and value scores come in near-equal pairs.
+// maxima and value scores come in near-equal pairs (anchor attention's θ and routing's keys are
+// placed on their ties instead).
 import { assert } from "../../tests/assert.ts";
 import type { ParamValues } from "../../bench/metadata.ts";
 import {
@@ -53,7 +54,28 @@ function anchorOnTheThreshold(shape: AttentionShape): ParamValues {
  * Parameters small enough for the shapes above to have a budget boundary to tie on (an odd keep
  * splits a pair of near-equal candidates).
  */
-const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
+/**
+ * Inputs on which routing's 2 seeded centroids (keys 24 and 72 of 96, no k-means rounds) tie:
+ * in head 0, keys 40, 50, 60 and query row 90 point midway between the two seeds.
+ */
+function routingTieInputs(shape: AttentionShape) {
+  const inputs = randomInputs(shape, 23);
+  const d = shape.headDim;
+  const unit = (j: number) => {
+    const k = inputs.k.subarray(j * d, (j + 1) * d);
+    const len = Math.hypot(...k);
+    return Array.from(k, (x) => x / len);
+  };
+  const [a, b] = [unit(24), unit(72)];
+  for (const j of [40, 50, 60]) inputs.k.set(a.map((x, i) => x + b[i]), j * d);
+  inputs.q.set(a.map((x, i) => x + b[i]), 90 * d);
+  return inputs;
+}
+
+const CASES: Record<
+  string,
+  { shape: AttentionShape; params: ParamValues; inputs?: ReturnType<typeof randomInputs> }
+> = {
   "topk-oracle-attention": { shape: CAUSAL, params: { density: 0.1 } },
   "seer-oracle-attention": { shape: CAUSAL, params: { density: 0.3, blockSize: 8 } },
   "seer-learned-attention": {
@@ -72,6 +94,11 @@ const CASES: Record<string, { shape: AttentionShape; params: ParamValues }> = {
   },
   "anchor-attention": { shape: CAUSAL, params: anchorOnTheThreshold(CAUSAL) },
   "adaspa-attention": { shape: STEPS, params: { recall: 0.5, searchEvery: 2, blockSize: 8 } },
+  "routing-attention": {
+    shape: CAUSAL,
+    params: { clusters: 2, iterations: 0, window: 4 },
+    inputs: routingTieInputs(CAUSAL),
+  },
   "dhsa-attention": {
     shape: CAUSAL,
     params: { density: 0.2, threshold: 0.6, minChunk: 4, maxChunk: 8 },
@@ -90,8 +117,8 @@ Deno.test("CASES names every attention method that gives tie alternatives", () =
 
 for (const method of attentionMethods.filter((m) => m.impl.tieAlternatives)) {
   Deno.test(`${method.meta.id}: tie alternatives exist on near-tie rows only, and are selections`, () => {
-    const { shape, params } = CASES[method.meta.id];
-    const problem = { shape, inputs: pairedInputs(shape, 1e-7), params };
+    const { shape, params, inputs } = CASES[method.meta.id];
+    const problem = { shape, inputs: inputs ?? pairedInputs(shape, 1e-7), params };
     let withAlternatives = 0;
     for (let head = 0; head < shape.heads; head++) {
       for (let row = 0; row < queryCount(shape); row++) {
