@@ -1,12 +1,13 @@
 // The committed MNIST MoE checkpoints reproduce: the bench's accuracy and routing figures of
 // each equal what its training log recorded, through the task's own prepare/bind/finish; and
 // training is deterministic (same seed, same steps: the same checkpoint bytes).
-import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
-import { MODELS_DIR } from "../datasets/mnist_moe/mnist_moe_task.ts";
+import { mnistMoe, MODELS_DIR, zipfStream } from "../datasets/mnist_moe/mnist_moe_task.ts";
+import { loadMnist } from "../datasets/mnist/mnist.ts";
 import { trainMnistMoe } from "../datasets/mnist_moe/train_moe.ts";
 import { methodRegistry } from "../methods/mod.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import type { TaskContext } from "./plugin.ts";
+import { testGpu } from "../tests/gpu.ts";
 import { defaultParams } from "./metadata.ts";
 
 const methods = methodRegistry();
@@ -27,7 +28,8 @@ const ctx: TaskContext = {
 Deno.test("every MoE method of the registry has a committed E = 8 checkpoint", () => {
   const names = new Set(cards.map((c) => c.name));
   for (const m of methods.list().filter((m) => m.meta.family === "moe")) {
-    assert(names.has(`mnist-moe-${m.meta.id}-e8`), `no checkpoint for ${m.meta.id}`);
+    const name = m.meta.id === "dense-ffn" ? "mnist-moe-dense-ffn-e1" : `mnist-moe-${m.meta.id}-e8`;
+    assert(names.has(name), `no checkpoint ${name}`);
   }
 });
 
@@ -36,7 +38,7 @@ for (const card of cards) {
     const method = methods.get(card.gate.method);
     const params = { ...defaultParams(method.meta.parameters), ...card.gate.params };
     const prepared = await mnistMoe.impl.prepare(
-      { experts: card.experts, batch: 37, testImages: 10000 },
+      { engine: "wasm", experts: card.experts, batch: 37, zipf: 0, testImages: 10000 },
       ctx,
     );
     const trial = await prepared.bind(method, params);
@@ -83,4 +85,48 @@ Deno.test("trainMnistMoe() is deterministic: the same seed gives the same checkp
       for (const d of dirs) await Deno.remove(d, { recursive: true });
     }
   }
+});
+
+Deno.test("zipfStream() skews digits by 1/(c+1)^s, and s = 0 is the test set in order", async () => {
+  const test = await loadMnist("test");
+  const plain = zipfStream(test, 300, 0);
+  assertEquals(plain.labels, test.labels.subarray(0, 300));
+  const skewed = zipfStream(test, 10000, 1.5);
+  const counts = new Array(10).fill(0);
+  for (const c of skewed.labels) counts[c]++;
+  const total = Array.from({ length: 10 }, (_, c) => 1 / (c + 1) ** 1.5).reduce((a, b) => a + b);
+  // Digit 0 at 1/total ≈ 0.42, digit 9 at 0.0316/total ≈ 0.013.
+  assert(Math.abs(counts[0] / 10000 - 1 / total) < 0.02, `digit 0: ${counts[0]}`);
+  assert(Math.abs(counts[9] / 10000 - 10 ** -1.5 / total) < 0.006, `digit 9: ${counts[9]}`);
+  // Every drawn image is a test image of its label.
+  const d = 784;
+  for (let i = 0; i < 50; i++) {
+    const img = skewed.images.subarray(i * d, i * d + d);
+    let found = false;
+    for (let r = 0; r < test.count && !found; r++) {
+      if (test.labels[r] !== skewed.labels[i]) continue;
+      found = test.images.subarray(r * d, r * d + d).every((v, j) => v === img[j]);
+    }
+    assert(found, `image ${i} is not a test image of digit ${skewed.labels[i]}`);
+  }
+});
+
+Deno.test({
+  name: "mnist-moe on WebGPU: every gate's layer passes the gate at an odd batch, skewed stream",
+  ignore: !testGpu,
+  async fn() {
+    const prepared = await mnistMoe.impl.prepare(
+      { engine: "webgpu", experts: 8, batch: 37, zipf: 1.5, testImages: 500 },
+      { ...ctx, gpu: testGpu },
+    );
+    for (const method of methods.list().filter((m) => m.meta.family === "moe")) {
+      const trial = await prepared.bind(method, defaultParams(method.meta.parameters));
+      await trial.sample();
+      const result = await trial.finish();
+      assert(result.check.passed, `${method.meta.id}: ${result.check.description}`);
+      assert(result.sparsity.kernel!.startsWith("webgpu"));
+      trial.dispose();
+    }
+    prepared.dispose();
+  },
 });

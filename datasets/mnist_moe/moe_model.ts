@@ -26,8 +26,10 @@ export function modelShape(method: Method, experts: number, params: ParamValues)
 }
 
 /**
- * The checkpoint of `method` trained with `params` at `experts`: `mnist-moe-<id>-e<E>`, plus
- * `-<name><value>` for each trained parameter whose value is not its default.
+ * The checkpoint of `method` trained with `params` for a task at `experts`:
+ * `mnist-moe-<id>-e<E>`, E the model's own experts (1 for the dense FFN, whose one checkpoint
+ * serves every E), plus `-<name><value>` for each trained parameter whose value is not its
+ * default.
  */
 export function checkpointName(method: Method, experts: number, params: ParamValues): string {
   const impl = method.impl as MoeMethod;
@@ -35,7 +37,8 @@ export function checkpointName(method: Method, experts: number, params: ParamVal
     .filter((name) => params[name] !== method.meta.parameters[name].default)
     .map((name) => `-${name.toLowerCase()}${String(params[name]).replace(".", "p")}`)
     .join("");
-  return `mnist-moe-${method.meta.id}-e${experts}${suffix}`;
+  const own = modelShape(method, experts, params).experts;
+  return `mnist-moe-${method.meta.id}-e${own}${suffix}`;
 }
 
 /** A gate's seed: the same for every method, so models differ by their gate only. */

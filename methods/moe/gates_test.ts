@@ -17,6 +17,7 @@ import { mulberry32, normal } from "../../bench/random.ts";
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { denseFfn } from "./dense_ffn.ts";
 import { expertChoice, expertChoiceK } from "./expert_choice.ts";
+import { gshardTop2 } from "./gshard_top2.ts";
 import { hashGate } from "./hash.ts";
 import { moeMethods } from "./mod.ts";
 import { switchCapacity, switchGate } from "./switch.ts";
@@ -260,4 +261,26 @@ Deno.test("routingProblem() names repeated experts, out-of-range ids and bad wei
   assert(
     routingProblem({ ...ok, experts: Int32Array.from([0, -1]) }, 2)!.includes("empty slot"),
   );
+});
+
+Deno.test("gshard-top2: at most ⌈cf·T/E⌉ slots per expert; first choices are placed before second ones", () => {
+  const tokens = 99, dim = 6, experts = 5;
+  for (const cf of [0.6, 5]) {
+    const params = { capacityFactor: cf, alpha: 0.01 };
+    const gate = gateOf(gshardTop2, dim, experts, params);
+    randomize(gate, 8);
+    const r = gate.route({ x: randn(tokens * dim, 4), tokens, ids: ids(tokens, 0) }, "eval");
+    const perm = permuteByExpert(r, experts), cap = Math.ceil(cf * tokens / experts);
+    for (let e = 0; e < experts; e++) assert(perm.offsets[e + 1] - perm.offsets[e] <= cap);
+    let firsts = 0, seconds = 0;
+    for (let t = 0; t < tokens; t++) {
+      if (r.experts[2 * t] >= 0) firsts++;
+      if (r.experts[2 * t + 1] >= 0) seconds++;
+      const row = r.probabilities!.subarray(t * experts, t * experts + experts);
+      if (r.experts[2 * t] >= 0) assertEquals(r.experts[2 * t], row.indexOf(Math.max(...row)));
+    }
+    // cf 5: capacity T, room for every slot; cf 0.6: first choices win the room over second ones.
+    if (cf === 5) assertEquals([firsts, seconds], [tokens, tokens]);
+    else assert(firsts > seconds, `${firsts} first vs ${seconds} second choices kept`);
+  }
 });

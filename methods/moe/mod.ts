@@ -2,8 +2,17 @@
 import { denseFfn } from "./dense_ffn.ts";
 import { denseMixture } from "./dense_mixture.ts";
 import { expertChoice } from "./expert_choice.ts";
+import { gshardTop2 } from "./gshard_top2.ts";
 import { hashGate } from "./hash.ts";
 import { switchGate } from "./switch.ts";
 import { topkSoftmax } from "./topk_softmax.ts";
 
-export const moeMethods = [denseMixture, denseFfn, topkSoftmax, switchGate, expertChoice, hashGate];
+export const moeMethods = [
+  denseMixture,
+  denseFfn,
+  topkSoftmax,
+  switchGate,
+  gshardTop2,
+  expertChoice,
+  hashGate,
+];

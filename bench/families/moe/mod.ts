@@ -12,6 +12,8 @@
  *   {@link MOE_TOLERANCE};
  * - the routing figures every cell reports ({@link RoutingTally}: load CV, MaxVio, dropped share,
  *   dead experts, router entropy);
+ * - the layer after its gate on WebGPU ({@link createGpuMoeLayer}: permutation by expert,
+ *   grouped expert FFN in one dispatch per product, combine), checked against the same reference;
  * - what learned gates share: {@link Router}, {@link softmaxRows}, {@link softmaxBackward},
  *   {@link topKIndices}, {@link cvSquared}.
  *
@@ -21,3 +23,4 @@ export * from "./_interface.ts";
 export * from "./_layer.ts";
 export * from "./_reference.ts";
 export * from "./_router.ts";
+export * from "./_gpu_layer.ts";
