@@ -170,7 +170,11 @@ export function checkAgainstReference<V extends Readonly<ParamValues>>(
       (a.visitedOk !== b.visitedOk ? a.visitedOk : a.maxAbsError <= b.maxAbsError) ? a : b
     );
     selections.push(chosen ?? nearest.keys);
-    if (method.ambiguousRow?.(problem, at.head, at.row)) {
+    // A near-tie excuses a row only if what the kernel says it chose explains its output: a
+    // kernel attending otherwise than it chose is wrong whatever the tie.
+    const explained = !chosen ||
+      matches(fit(chosen, attendRow(shape, problem.inputs, { ...at, keys: chosen }).out));
+    if (explained && method.ambiguousRow?.(problem, at.head, at.row)) {
       excused++;
       excusedOfHead.set(at.head, (excusedOfHead.get(at.head) ?? 0) + 1);
       return;

@@ -166,3 +166,28 @@ Deno.test({
     assert(failed.problems[0].includes("row 10"), failed.problems[0]);
   },
 });
+
+Deno.test({
+  name: "checkAgainstReference() excuses a near-tie row only when the kernel's choice explains it",
+  ignore: testGpu === null,
+  async fn() {
+    const shape = { heads: 1, seq: 24, headDim: 16, causal: true };
+    const problem = { shape, inputs: randomInputs(shape, 17), params: { window: 5 } };
+    // The CPU says dense, the kernel runs the window: rows 5..23 differ and are near-ties.
+    const method = { ...windowMethod("dense"), ambiguousRow: () => true };
+    const result = await runOnGpu(testGpu!, method, problem);
+    const windowKeys = (row: number) => keyRange(...windowBand(shape, 5, row));
+    const all = { maxExcusedShare: 1 };
+    const explained = { ...result, selection: (_head: number, row: number) => windowKeys(row) };
+    const excused = checkAgainstReference(method, problem, explained, all);
+    assertEquals([excused.passed, excused.excused], [true, 19]);
+    // Row 10 says it chose keys 0..4 but attended its window: not a tie, a wrong kernel.
+    const unexplained = {
+      ...result,
+      selection: (_head: number, row: number) => row === 10 ? keyRange(0, 4) : windowKeys(row),
+    };
+    const failed = checkAgainstReference(method, problem, unexplained, all);
+    assertEquals([failed.passed, failed.excused], [false, 18]);
+    assert(failed.problems[0].includes("row 10"), failed.problems[0]);
+  },
+});
