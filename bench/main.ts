@@ -21,6 +21,26 @@ import { runCells } from "./runner.ts";
 import { readRunFile, RunFileError, writeRunFile } from "./results/run_file.ts";
 import { type RunFile, SCHEMA_VERSION } from "./results/schema.ts";
 import { unknownNameMessage } from "./suggest.ts";
+import { caseCosts, caseId, type ShardPlan, shardPlan } from "./shard.ts";
+
+/** The earlier run files of a profile in `dir` (unreadable ones skipped): a shard's history. */
+async function runHistory(dir: string, profile: string): Promise<RunFile[]> {
+  const runs: RunFile[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      try {
+        const run = await readRunFile(`${dir}/${entry.name}`);
+        if (run.profile === profile) runs.push(run);
+      } catch {
+        // A broken file has no cost to offer; the bench and the server report it elsewhere.
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return runs.sort((a, b) => a.runId.localeCompare(b.runId));
+}
 
 /** A fresh run id: UTC time to the second plus a random suffix, safe as a file name. */
 export function newRunId(now = new Date()): string {
@@ -151,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   let resumed: RunFile | null = null;
   let groups;
   let overrides: Record<string, ParamValue[]>;
+  let sharded: ShardPlan | null = null;
   try {
     if (args.resume) {
       resumed = await readRunFile(`${args.outDir}/${args.resume}.json`);
@@ -161,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
         families: o.families,
         methods: o.methods,
         tasks: o.tasks,
+        shard: o.shard ? { index: o.shard.index, count: o.shard.count } : null,
       });
       args.params = Object.fromEntries(
         Object.entries(o.params).map(([k, v]) => [k, v.map(String)]),
@@ -181,6 +203,28 @@ export async function main(argv: string[]): Promise<number> {
     }, methods.list());
     if (groups.length === 0) {
       throw new UsageError("Nothing to run: the selection holds no task with a fitting method.");
+    }
+    const resumedShard = resumed?.options.shard;
+    if (resumedShard) {
+      // A resumed shard runs the cases it was given, whatever history has been added since.
+      const mine = new Set(resumedShard.cases);
+      sharded = {
+        groups: groups.filter((g) => mine.has(caseId(g.task.meta.id, g.caseKey))),
+        planHash: resumedShard.planHash,
+        shardCosts: [],
+      };
+      groups = sharded.groups;
+    } else if (args.shard) {
+      sharded = shardPlan(
+        groups,
+        args.shard,
+        caseCosts(await runHistory(args.outDir, args.profile)),
+      );
+      groups = sharded.groups;
+      const costs = sharded.shardCosts.map((c) => Math.round(c)).join(", ");
+      console.error(
+        `shard ${args.shard.index}/${args.shard.count}: ${groups.length} cases (estimated cost per shard: ${costs}; plan ${sharded.planHash})`,
+      );
     }
   } catch (error) {
     if (
@@ -219,6 +263,14 @@ export async function main(argv: string[]): Promise<number> {
       samplingBudgetMs: settings.sampling.budgetMs,
       minSampleMs: settings.sampling.minSampleMs,
       timeLimitMs: args.timeLimitMs ?? settings.timeLimitMs,
+      shard: args.shard && sharded
+        ? {
+          index: args.shard.index,
+          count: args.shard.count,
+          planHash: sharded.planHash,
+          cases: sharded.groups.map((g) => caseId(g.task.meta.id, g.caseKey)),
+        }
+        : null,
     },
     environment: await collectEnvironment(context?.info ?? null, gpu.unavailableReason),
     cells: [],

@@ -2,7 +2,7 @@
 // only look up and filter what is built here.
 import { type Fidelity, NOT_BEST_LEVELS } from "../bench/metadata.ts";
 import type { Cell, RunFile } from "../bench/results/schema.ts";
-import { type Device, deviceOf } from "./devices.ts";
+import { type Device, deviceOf, deviceOfCell } from "./devices.ts";
 import { latencyOf, metricOf, speedupOf } from "./figures.ts";
 import { paretoFrontier } from "./pareto.ts";
 
@@ -288,12 +288,18 @@ export function aggregate(runs: readonly RunFile[], options: AggregateOptions = 
 
   for (const run of ordered) {
     const device = deviceOf(run);
-    const entry = devices.get(device.id) ?? { ...device, runIds: [] };
-    entry.runIds.push(run.runId);
-    devices.set(device.id, entry);
+    const note = (d: Device) => {
+      const entry = devices.get(d.id) ?? { ...d, runIds: [] };
+      if (entry.runIds.at(-1) !== run.runId) entry.runIds.push(run.runId);
+      devices.set(d.id, entry);
+    };
+    note(device);
     const families = new Set<string>();
     for (const cell of run.cells) {
-      const row = toRow(run, device, cell, labels);
+      // A merged run's shards may have run on different machines: each cell keeps its own.
+      const cellDevice = run.shards ? deviceOfCell(run, cell) : device;
+      if (cellDevice.id !== device.id) note(cellDevice);
+      const row = toRow(run, cellDevice, cell, labels);
       families.add(cell.task.family);
       pushTo(rowsByTask, cell.task.id, row);
       pushTo(methodRows, cell.method.id, row);

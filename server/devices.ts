@@ -56,6 +56,20 @@ export function isSoftwareAdapter(gpu: NonNullable<RunFile["environment"]["gpu"]
 }
 
 /**
+ * The device a cell ran on: its shard's in a merged run (shards may run on different machines),
+ * else the run's.
+ *
+ * @param run a validated run file
+ * @param cell one of its cells
+ */
+export function deviceOfCell(run: RunFile, cell: RunFile["cells"][number]): Device {
+  const shard = cell.shard === undefined
+    ? undefined
+    : run.shards?.find((s) => s.index === cell.shard);
+  return deviceOf(shard ? { ...run, environment: shard.environment } : run);
+}
+
+/**
  * The device of a run: the adapter (vendor, architecture, device, description) and backend,
  * plus the host CPU model and core count for a software adapter; without a GPU, the host CPU.
  *

@@ -4,6 +4,7 @@ import { FAMILIES, type Profile, PROFILES } from "../metadata.ts";
 import { unknownNameMessage } from "../suggest.ts";
 import { DEFAULT_PROFILE, PROFILE_SETTINGS } from "../profiles.ts";
 import { RunId } from "../results/schema.ts";
+import { parseShard, type ShardSpec } from "../shard.ts";
 
 /** Bad command-line input: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
@@ -26,6 +27,8 @@ export interface BenchArgs {
   dumpDir: string | null;
   /** From --time-limit; null means the profile's own limit. */
   timeLimitMs: number | null;
+  /** From --shard i/n: run only this part of the plan. */
+  shard: ShardSpec | null;
 }
 
 export const USAGE = `Usage: deno task bench [options]
@@ -47,6 +50,8 @@ Options:
   --time-limit S      seconds any one step of a cell may take before it is a timeout (default ${
   PROFILE_SETTINGS.smoke.timeLimitMs / 1000
 } s, ${PROFILE_SETTINGS.full.timeLimitMs / 1000} s on full)
+  --shard I/N         run only part I of N of the planned cases (whole cases, balanced by the
+                      cost earlier runs in --out recorded); merge the parts with deno task merge
   --dump DIR          write each cell's check input and outputs as raw float32 files + manifest.json
   --list              list registered methods and tasks instead of running
   --json              machine-readable output (with --list: {methods, tasks}; else the run file)
@@ -64,6 +69,15 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
     throw new UsageError(`--${name} must be a number of at least ${min}: got '${text}'`);
   }
   return value;
+}
+
+function shardArg(text: string | undefined): ShardSpec | null {
+  if (text === undefined) return null;
+  try {
+    return parseShard(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /**
@@ -89,6 +103,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         resume: { type: "string" },
         "time-limit": { type: "string" },
         dump: { type: "string" },
+        shard: { type: "string" },
         list: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -138,5 +153,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     timeLimitMs: v["time-limit"] === undefined
       ? null
       : integer("time-limit", v["time-limit"], 0, 0.001) * 1000,
+    shard: shardArg(v.shard),
   };
 }

@@ -175,6 +175,8 @@ const CellCommon = {
   metrics: z.record(z.string(), z.number()),
   startedAt: z.string(),
   endedAt: z.string(),
+  /** In a merged run, the shard (1-based) the cell ran in: see the run's `shards`. */
+  shard: z.number().int().min(1).optional(),
 };
 
 /** A cell that ran, passed its correctness check and was timed. */
@@ -234,6 +236,28 @@ export const RunOptions = z.object({
   /** Work a timed GPU sample carried at least (dispatches repeated within a submit). */
   minSampleMs: z.number().positive(),
   timeLimitMs: z.number().min(1),
+  /**
+   * Set when the run is one part of a sharded plan (`--shard index/count`): `planHash`
+   * fingerprints the whole split, so shards planned from different inputs cannot be merged.
+   */
+  shard: z.object({
+    index: z.number().int().min(1),
+    count: z.number().int().min(1),
+    planHash: z.string(),
+    /** The cases (task|case key) this shard was given, so `--resume` runs the same ones. */
+    cases: z.array(z.string()),
+  }).nullable().optional(),
+});
+
+/** One shard of a merged run: where and when it ran (`deno task merge`). */
+export const ShardRecord = z.object({
+  index: z.number().int().min(1),
+  count: z.number().int().min(1),
+  runId: RunId,
+  status: z.enum(["running", "complete", "interrupted"]),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  environment: Environment,
 });
 
 export const RunFile = z.object({
@@ -249,6 +273,11 @@ export const RunFile = z.object({
   options: RunOptions,
   environment: Environment,
   cells: z.array(Cell),
+  /**
+   * A merged run's shards, each with its own environment; each cell's `shard` names the one it
+   * ran in, so its device is that shard's (the run's `environment` is shard 1's).
+   */
+  shards: z.array(ShardRecord).optional(),
   /** Set when this object was read from an older file and upgraded in memory. */
   upgradedFrom: z.number().int().optional(),
 });
@@ -268,6 +297,7 @@ export type Cell = z.infer<typeof Cell>;
 export type CellStatus = Cell["status"];
 export type RunOptions = z.infer<typeof RunOptions>;
 export type RunFile = z.infer<typeof RunFile>;
+export type ShardRecord = z.infer<typeof ShardRecord>;
 
 /** The JSON Schema of a run file, as published in results/schema.json and /api/schema. */
 export function runFileJsonSchema(): Record<string, unknown> {
