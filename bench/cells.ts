@@ -5,7 +5,7 @@ import type { PlannedCell } from "./plan.ts";
 import type { Sample, TrialResult } from "./plugin.ts";
 import type { SampledSeries } from "./sampling.ts";
 import { summarize } from "./stats.ts";
-import type { Cell, Latency, OkCell, Setup, TimerFigures } from "./results/schema.ts";
+import type { Cell, Latency, OkCell, Setup, TimerFigures, Tuning } from "./results/schema.ts";
 import { commonTickStep, MIN_SAMPLE_STEPS } from "./timer_resolution.ts";
 
 /** Where a cell's inputs came from: the prepared case's hash and note, when it got that far. */
@@ -14,8 +14,10 @@ export interface CellData {
   datasetNote?: string;
 }
 
-function common(planned: PlannedCell, data: CellData, startedAt: string) {
+function common(planned: PlannedCell, data: CellData, startedAt: string, tuning?: Tuning) {
   const { task, method } = planned;
+  // A tuned cell ran at its tuned value: its params say so (its key stays the planned one).
+  const params = tuning ? { ...planned.params, [tuning.param]: tuning.value } : planned.params;
   const main = task.meta.metrics.find((m) => m.name === task.meta.mainMetric)!;
   return {
     key: planned.key,
@@ -34,9 +36,10 @@ function common(planned: PlannedCell, data: CellData, startedAt: string) {
       version: method.meta.version,
       title: method.meta.title,
       fidelity: method.meta.fidelity,
-      params: planned.params,
+      params,
     },
     isReference: planned.isReference,
+    ...(tuning ? { tuning } : {}),
     mainMetric: { name: main.name, higherIsBetter: main.higherIsBetter },
     startedAt,
     endedAt: new Date().toISOString(),
@@ -54,10 +57,11 @@ export function unfinishedCell(
     result?: TrialResult;
     setup?: Setup;
     metrics?: Record<string, number>;
+    tuning?: Tuning;
   },
 ): Cell {
   return {
-    ...common(planned, outcome.data, outcome.startedAt),
+    ...common(planned, outcome.data, outcome.startedAt, outcome.tuning),
     status: outcome.status,
     error: outcome.error,
     check: outcome.result?.check ?? null,
@@ -79,10 +83,11 @@ export function okCell(
     metrics: Record<string, number>;
     setup: Setup;
     latency: Latency;
+    tuning?: Tuning;
   },
 ): OkCell {
   return {
-    ...common(planned, outcome.data, outcome.startedAt),
+    ...common(planned, outcome.data, outcome.startedAt, outcome.tuning),
     status: "ok",
     error: null,
     check: outcome.result.check,

@@ -226,7 +226,39 @@ export const TaskMeta = z.object({
     quick: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
       .optional(),
   }).strict().optional(),
+  /**
+   * A case parameter that asks every method for one budget (e.g. an attention task's
+   * `targetDensity`), which the task meets by tuning each method's budget knob: in a case where
+   * it is not `own`, the plan runs each method once at its defaults (the task overrides the knob)
+   * instead of its sweep. `cases` are case grids a profile runs beside its own (parameters they do
+   * not name take their defaults), e.g. the target densities at one large shape.
+   */
+  matchedBudget: z.object({
+    param: z.string(),
+    own: z.union([z.number(), z.boolean(), z.string()]),
+    cases: z.object({
+      smoke: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+        .optional(),
+      quick: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+        .optional(),
+      full: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+        .optional(),
+    }).strict().optional(),
+  }).strict().optional(),
 }).strict().superRefine((t, ctx) => {
+  const budget = t.matchedBudget;
+  for (
+    const name of budget
+      ? [budget.param, ...PROFILES.flatMap((p) => Object.keys(budget.cases?.[p] ?? {}))]
+      : []
+  ) {
+    if (!(name in t.parameters)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `matchedBudget names unknown parameter '${name}'`,
+      });
+    }
+  }
   if (!t.metrics.some((m) => m.name === t.mainMetric)) {
     ctx.addIssue({
       code: "custom",

@@ -137,7 +137,20 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
         task.meta.profiles[options.profile][name] ??
         [spec.default];
     }
-    for (const [caseIndex, caseParams] of cartesian(caseLists).entries()) {
+    const cases = cartesian(caseLists);
+    const budget = task.meta.matchedBudget;
+    const extra = budget?.cases?.[options.profile];
+    if (extra) {
+      // The profile's matched-budget grid, beside its own; a case already planned is not repeated.
+      const lists: Record<string, readonly ParamValue[]> = {};
+      for (const [name, spec] of Object.entries(task.meta.parameters)) {
+        lists[name] = options.overrides[`${task.meta.id}.${name}`] ?? options.overrides[name] ??
+          extra[name] ?? [spec.default];
+      }
+      const planned = new Set(cases.map(paramsKey));
+      cases.push(...cartesian(lists).filter((c) => !planned.has(paramsKey(c))));
+    }
+    for (const [caseIndex, caseParams] of cases.entries()) {
       const caseKey = paramsKey(caseParams);
       const cells: PlannedCell[] = [];
       const seen = new Set<string>();
@@ -151,9 +164,12 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
         Object.entries(reference.meta.parameters).map(([k, s]) => [k, s.default]),
       );
       add(reference, referenceDefaults, true);
-      const sweep = sweepsCase(options.profile, task, caseIndex);
+      // A matched-budget case runs each method once: the task tunes its budget knob.
+      const matched = budget !== undefined && caseParams[budget.param] !== budget.own;
+      const sweep = !matched && sweepsCase(options.profile, task, caseIndex);
       // The task's values for smoke (its defaults) and quick (its first case's sweep).
-      const profileValues = options.profile === "smoke" || (options.profile === "quick" && sweep)
+      const profileValues = !matched &&
+          (options.profile === "smoke" || (options.profile === "quick" && sweep))
         ? task.meta.methodValues?.[options.profile]
         : undefined;
       for (const method of selected) {

@@ -102,3 +102,55 @@ Deno.test("planRun() runs a task's methodValues where the spec allows: smoke's d
   const scoped = withValues({ scale: [2], "echo-other.scale": [3] });
   assertEquals(plan(scoped, "quick")[0].cells.map((c) => c.params.scale), [1, 3]);
 });
+
+Deno.test("planRun() adds a profile's matched-budget cases and runs each method once in them", () => {
+  const task = {
+    ...echoTask,
+    meta: {
+      ...echoTask.meta,
+      parameters: {
+        ...echoTask.meta.parameters,
+        target: {
+          type: "number" as const,
+          description: "budget every method is tuned to; 0: its own",
+          default: 0,
+          min: 0,
+          max: 1,
+          sweep: [0],
+        },
+      },
+      matchedBudget: { param: "target", own: 0, cases: { full: { n: [32], target: [0.1, 0.2] } } },
+    },
+  };
+  const full = planRun({ profile: "full", tasks: [task], methods: [other], overrides: {} }, [
+    dense,
+    other,
+  ]);
+  // The profile's own cases (target at its default, own) and the matched grid; n=32 is in both.
+  assertEquals(full.map((g) => g.caseKey), [
+    "n=8,target=0",
+    "n=16,target=0",
+    "n=32,target=0",
+    "n=32,target=0.1",
+    "n=32,target=0.2",
+  ]);
+  // Own cases sweep the method's parameters; matched ones run its defaults only.
+  assertEquals(full[2].cells.map((c) => c.params.scale), [1, 1, 2]);
+  assertEquals(full[3].cells.map((c) => [c.method.meta.id, c.params.scale]), [
+    ["echo-dense", 1],
+    ["echo-other", 1],
+  ]);
+  // Profiles without a grid keep their cases; --param still reaches matched cases.
+  const quick = planRun({ profile: "quick", tasks: [task], methods: [other], overrides: {} }, [
+    dense,
+    other,
+  ]);
+  assertEquals(quick.map((g) => g.caseKey), ["n=8,target=0", "n=16,target=0"]);
+  const set = planRun({
+    profile: "quick",
+    tasks: [task],
+    methods: [other],
+    overrides: { target: [0.05] },
+  }, [dense, other]);
+  assertEquals(set[0].cells.map((c) => c.params.scale), [1, 1]);
+});

@@ -2,7 +2,7 @@
 // family: a task binds a method of its own family and hands back something it can time and score.
 import type { GpuContext } from "./gpu/device.ts";
 import type { Method, ParamValues, Profile } from "./metadata.ts";
-import type { Check, Sparsity } from "./results/schema.ts";
+import type { Check, Sparsity, Tuning } from "./results/schema.ts";
 
 /** What a task gets from the run. */
 export interface TaskContext {
@@ -75,6 +75,11 @@ export interface TrialResult {
 /** A method bound to a prepared case: set up, ready to be timed, then checked. */
 export interface Trial {
   setup: { compileMs: number | null; uploadMs: number | null };
+  /**
+   * Set when the case tuned the method's budget before binding it (a matched-density case): the
+   * cell then records the tuning and the parameter value the trial actually ran at.
+   */
+  tuning?: Tuning;
   /**
    * One unit of timed work. `info.warmup` is true for the warm-up rounds, whose samples the
    * runner drops, so a trial that gathers its own figures while timed (a retrieval task's

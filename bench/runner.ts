@@ -276,9 +276,18 @@ export async function runCells(run: RunFile, options: RunCellsOptions): Promise<
         result,
         setup,
         metrics: finite,
+        tuning: a.trial.tuning,
       });
     }
-    return okCell(a.planned, { data, startedAt, result, metrics: finite, setup, latency });
+    return okCell(a.planned, {
+      data,
+      startedAt,
+      result,
+      metrics: finite,
+      setup,
+      latency,
+      tuning: a.trial.tuning,
+    });
   }
 }
 

@@ -180,3 +180,45 @@ Deno.test("runCells() records the cells of a case whose data is missing as skipp
   assertEquals(done.cells.map((c) => c.status), ["skipped"]);
   assertStringIncludes(done.cells[0].error!, "npm package x@1 is not available");
 });
+
+Deno.test("runCells() records a trial's tuning with the value it ran at, and a SkipCase from bind as skipped", async () => {
+  const tuning = {
+    param: "scale",
+    value: 2,
+    targetDensity: 0.5,
+    tolerance: 0.1,
+    achievedDensity: 0.5,
+    rows: 4,
+    evaluations: 3,
+    ms: 1,
+  };
+  const tuned = {
+    ...echoTask,
+    impl: {
+      async prepare(caseParams: Record<string, number | string | boolean>, ctx: never) {
+        const inner = await echoTask.impl.prepare(caseParams, ctx);
+        return {
+          ...inner,
+          async bind(method: Method, params: Record<string, number | string | boolean>) {
+            if (method.meta.id === "echo-unreachable") {
+              throw new SkipCase("echo-unreachable cannot reach realized density 0.5");
+            }
+            const trial = await inner.bind(method, { ...params, scale: 2 });
+            return { ...trial, tuning };
+          },
+        };
+      },
+    },
+  };
+  const methods = [echoMethod("echo-dense", "ok"), echoMethod("echo-unreachable", "ok")];
+  const groups = planRun({ profile: "smoke", tasks: [tuned], methods, overrides: {} }, methods);
+  const done = await run(groups, emptyRun());
+  // A skipped cell is recorded at bind, before the sampled ones.
+  const ok = done.cells.find((c) => c.method.id === "echo-dense")!;
+  const skipped = done.cells.find((c) => c.method.id === "echo-unreachable")!;
+  assertEquals([ok.status, ok.method.params.scale, ok.tuning], ["ok", 2, tuning]);
+  // The key is the planned one, so --resume still matches it.
+  assertStringIncludes(ok.key, "scale=1");
+  assertEquals([skipped.status, skipped.tuning], ["skipped", undefined]);
+  assertStringIncludes(skipped.error!, "cannot reach realized density 0.5");
+});

@@ -142,6 +142,27 @@ export const Speedup = z.object({
   pairs: z.number().int().min(0),
 });
 
+/**
+ * How a method's budget was tuned for its cell, when the case asks every method for one realized
+ * density (an attention case's `targetDensity`): the knob, the value chosen, and the density it
+ * gave on the rows the tuning evaluated (the timed run's own is `sparsity.realizedDensity`).
+ */
+export const Tuning = z.object({
+  /** The parameter tuned; the cell's `method.params` hold the value it ran at. */
+  param: z.string(),
+  value: z.number(),
+  targetDensity: z.number().positive(),
+  /** Relative tolerance the tuned density had to meet: |achieved / target − 1| ≤ tolerance. */
+  tolerance: z.number().positive(),
+  /** Density of the method's CPU reference selection at `value` on the rows evaluated. */
+  achievedDensity: z.number().min(0),
+  /** Query rows the tuning evaluated the selection on. */
+  rows: z.number().int().min(1),
+  /** Evaluations of the selection over those rows, and their time (outside any timed region). */
+  evaluations: z.number().int().min(1),
+  ms: z.number().min(0),
+}).strict();
+
 const CellCommon = {
   /** Stable key of (task, case, method, params): what `--resume` matches on. */
   key: z.string(),
@@ -171,6 +192,8 @@ const CellCommon = {
     params: ParamValues,
   }),
   isReference: z.boolean(),
+  /** Present when the method's budget was tuned to the case's target density. */
+  tuning: Tuning.optional(),
   mainMetric: z.object({ name: z.string(), higherIsBetter: z.boolean() }),
   metrics: z.record(z.string(), z.number()),
   startedAt: z.string(),
@@ -187,6 +210,13 @@ export const OkCell = z.object({
   check: Check,
   latency: Latency,
   speedup: Speedup.nullable(),
+  /**
+   * The same figure against the fastest dense engine measured in this case (the reference or a
+   * baseline or peer that computes every pair, e.g. onnxruntime-web), naming it: a sparse method
+   * fast against a weak baseline may be slower than the dense engine a user would pick. Absent
+   * where the case has no ok dense engine, and in files written before it was computed.
+   */
+  speedupVsFastestDense: Speedup.extend({ method: z.string() }).optional(),
   setup: Setup,
   sparsity: Sparsity,
 }).refine((c) => c.check.passed, {
@@ -292,6 +322,7 @@ export type Check = z.infer<typeof Check>;
 export type Sparsity = z.infer<typeof Sparsity>;
 export type Setup = z.infer<typeof Setup>;
 export type Speedup = z.infer<typeof Speedup>;
+export type Tuning = z.infer<typeof Tuning>;
 export type OkCell = z.infer<typeof OkCell>;
 export type Cell = z.infer<typeof Cell>;
 export type CellStatus = Cell["status"];

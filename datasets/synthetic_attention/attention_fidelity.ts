@@ -12,6 +12,7 @@ import {
   type AttentionInputs,
   type AttentionShape,
   denseKeys,
+  matchDensity,
   prepareAttentionCase,
   queryCount,
   type ScoredRow,
@@ -141,13 +142,39 @@ export function structuredCheckInput(
 }
 
 /**
+ * The case parameter that asks every method for one realized density: each method's budget knob
+ * is tuned on its CPU reference to attend that share of visible keys (`matchDensity`); 0 ("own")
+ * runs each method at its own parameters.
+ */
+export const TARGET_DENSITY_PARAM: {
+  type: "number";
+  description: string;
+  default: number;
+  min: number;
+  max: number;
+  sweep: number[];
+  valueLabels: Record<string, string>;
+} = {
+  type: "number",
+  description:
+    "realized density every method's budget knob is tuned to (share of visible keys attended, within ±10% on 32 rows per head); 0: each method's own parameters",
+  default: 0,
+  min: 0,
+  max: 1,
+  sweep: [0],
+  valueLabels: { "0": "own" },
+};
+
+/**
  * A case of structured synthetic heads: prefill when `shape.queries` is absent, decoding steps
- * otherwise. Shared by `attention-fidelity` and `attention-decoding`.
+ * otherwise. Shared by `attention-fidelity` and `attention-decoding`. With a `targetDensity`
+ * above 0, every method's budget is tuned to it before the method is bound.
  */
 export async function prepareStructuredCase(
   shape: AttentionShape,
   ctx: TaskContext,
   keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
+  targetDensity = 0,
 ): Promise<PreparedCase> {
   // Planted and randomized cases of one shape share a seed: their inputs differ in key norms only.
   const seed = structureSeed(ctx.taskSeed, { ...shape });
@@ -155,7 +182,7 @@ export async function prepareStructuredCase(
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
   const check = structuredCheckInput(shape, seed, keyNorms);
-  return await prepareAttentionCase({
+  const prepared = await prepareAttentionCase({
     shape,
     inputs,
     datasetSha256: await sha256Hex(inputs.q, inputs.k, inputs.v),
@@ -164,6 +191,7 @@ export async function prepareStructuredCase(
     checkInputs: check.inputs,
     score: (rowOut, rowKeys) => qualityAgainstDense(rowOut, rowKeys, dense),
   }, ctx);
+  return targetDensity > 0 ? matchDensity(prepared, { shape, inputs, targetDensity }) : prepared;
 }
 
 export const attentionFidelity = defineTask({
@@ -223,6 +251,7 @@ export const attentionFidelity = defineTask({
       sweep: [true],
     },
     keyNorms: KEY_NORMS_PARAM,
+    targetDensity: TARGET_DENSITY_PARAM,
   },
   profiles: {
     smoke: { seq: [131], heads: [2], causal: [true] },
@@ -232,6 +261,15 @@ export const attentionFidelity = defineTask({
       seq: [512, 2048, 4096, 8192, 16384],
       causal: [true, false],
       keyNorms: ["randomized", "planted"],
+    },
+  },
+  // Methods compared at matched realized density: quick at one small shape, full at seq 8192.
+  matchedBudget: {
+    param: "targetDensity",
+    own: 0,
+    cases: {
+      quick: { seq: [1024], heads: [4], targetDensity: [0.1] },
+      full: { seq: [8192], targetDensity: [0.05, 0.1, 0.2] },
     },
   },
   requiresFeatures: [],
@@ -246,6 +284,7 @@ export const attentionFidelity = defineTask({
         },
         ctx,
         keyNormsOf(caseParams.keyNorms),
+        caseParams.targetDensity,
       ),
   },
 });

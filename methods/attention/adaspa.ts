@@ -225,6 +225,8 @@ export const adaspaAttention = defineAttentionMethod({
   notes:
     "The budget is data-dependent (the fewest blocks reaching the recall target), so nominalDensity reports 1, the most it may keep: read realizedDensity for what it attended. The budget is one block count per head, shared by its query blocks (own block always kept), searched exhaustively over counts rather than over the paper's hierarchy of levels. The search pass is one pass over q·k per search step (half an attention's FLOPs); the first step also needs a dense log-sum-exp pass, so on single-step tasks it costs a whole dense attention on top of the sparse one and is slower than dense; multi-step tasks amortize it. Reusing the previous step's LSE after drift makes rows' masses only approximately normalized. All steps are encoded in one submission (the timed unit is the whole run of steps); the paper's fused search kernel and its warm-up with full attention are not reproduced.",
   impl: {
+    // A higher recall target keeps more blocks per head.
+    budgetKnob: { param: "recall", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const perStep = shape.heads / stepCount(shape);
       return setupStagedBlockSparse(gpu, {

@@ -229,6 +229,8 @@ export const anchorAttention = defineAttentionMethod({
   notes:
     "The budget is the threshold θ, so density follows the data: nominalDensity counts only what is always kept (initial tokens and the window) and is a lower bound; the realized density includes the stripes, and the same θ keeps very different shares on different data (θ = 7 keeps ~7% on the synthetic heads at seq 2048 and everything on the GloVe needle heads, whose logits sit closer together). Simplified from the paper: stripes are chosen per query block of `blockSize` rows, not OR-ed over `step` consecutive blocks; the local window is per row (its last `window` keys) rather than the query block's diagonal block; the anchor is the mean over the block's rows of each row's maximum (as the reference code pools it). The mean query dilutes a key that only one row of the block seeks by 1/blockSize: at blockSize 64 the needle task's needles are missed unless θ keeps most keys (blockSize 1–8 finds them). Selection costs one dot product per (query block, key), 1/blockSize of dense scoring, plus each row's anchor over init + window keys. Non-causal inputs use the window backwards only (offsets t − j ≥ 0).",
   impl: {
+    // θ is how far below the anchor a key may score and still be kept: larger keeps more.
+    budgetKnob: { param: "theta", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const { device } = gpu;
       const queries = queryCount(shape);

@@ -123,6 +123,7 @@ export const blockTopkAttention = defineAttentionMethod({
   notes:
     "Quest scores pages per decoding query; here one selection serves a block of queries (the bound's maximum over the block), so prefill and a decoding batch share it. The query block's own (diagonal) block is always kept.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const block = params.blockSize;
       return setupBlockSparse(gpu, {

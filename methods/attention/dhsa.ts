@@ -497,6 +497,7 @@ export const dhsaAttention = defineAttentionMethod({
     "On the synthetic heads (a smoothly drifting context, no real segment boundaries) these dynamic chunks did about as well as fixed chunks of the same mean length, not better; on needle-retrieval's word-vector keys nearly every decision cuts, so chunks are minChunk long. " +
     "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup: (gpu, problem) => setupDhsa(gpu, problem),
     selectKeys(problem, head, row) {
       return selectedKeys(problem.shape, row, {

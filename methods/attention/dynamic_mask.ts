@@ -126,6 +126,7 @@ export const dynamicMaskAttention = defineAttentionMethod({
   notes:
     "Training-free inference form. DMA scores each key as exp(A·softplus(v·W_Δ)) with a learned projection W_Δ and scale A; for A > 0 that ranks keys exactly as v·W_Δ does, so this implementation ranks by v_j · w_h with w_h a fixed seeded N(0, I/d) direction per head in place of the trained weights (and per head only, where DMA projects all heads' values). With untrained weights the mask is content-aware in form but not in effect: on the synthetic tasks, whose values are noise independent of where attention goes, it keeps an arbitrary set of keys, and expected quality is that of the window plus random keys. DMA also adds the score to the attention logits as a bias; here attention over the selected keys is plain softmax (the reference every kernel is checked against). DMA takes the top keys per query row among the keys it may see; here they are taken per head among all keys and shared by every row (identical for decoding rows, fewer for early causal prefill rows). The local window is an addition for causal locality. Every row scans its whole bitmap (seq / 32 words) in the attend pass, so at small budgets the speed-up falls short of the density.",
   impl: {
+    budgetKnob: { param: "keep", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const { heads, seq, headDim: d } = shape;
       return setupKeyMasks(gpu, {

@@ -273,6 +273,7 @@ export const hipAttention = defineAttentionMethod({
   notes:
     "The budget is a share of the visible keys rather than the paper's fixed k, so selection is O(k log(T/k)) per query block with k growing with T. The paper (v2 of the arXiv text) takes each chunk's centre token as its representative; the v1 reference code samples the first token (both are offered). Its reference code adds a sliding window (128 by default; 64 here) and no sink tokens, so neither do we beyond `window`. Left out: the paper's SparQ-style reduced dimensions, lower-resolution estimation, score caching across levels, mask refresh across decoding steps and KV offloading. The search runs as GPU passes over chunk lists in a scratch buffer: per level one invocation scores each candidate half and one workgroup per (query block, head) radix-selects the survivors (2 passes per level, so short searches pay dispatch overhead); blocks whose k-th and (k+1)-th candidate scores come within 1e-4 (relative) at any level are excused by the correctness check. The attend pass scans the bitmap of every visible key word, so skipped keys still cost a bit test each.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       if (shape.seq > 65535) {
         throw new Error(

@@ -234,6 +234,8 @@ export const routingAttention = defineAttentionMethod({
   notes:
     "The paper learns its centroids online during training (exponential moving average, shared by q and k, on layer-normalised vectors) and routes with them at inference; with no training here, centroids are seeded from evenly spaced keys and refined by `iterations` rounds of spherical k-means on each input, on the GPU (that is the routing cost). So the clusters, unlike the paper's, depend on the whole input including later keys (attention itself stays causal). The paper mixes local-attention heads with routing heads; here every head unions its cluster with a local window of `window` keys (0 gives pure routing). Clusters are not balanced (the paper's implementation takes the top-k nearest per centroid); a query attends to every key of its cluster. Routing is a handful of tiny passes (one invocation per centroid sums its members, so its order is fixed and the CPU reference repeats it in float32); rows whose query or a visible key sits within 1e-6 of a tie between two centroids, and whole heads with such a tie in an earlier round, are excused by the correctness check. The attend pass scans the cluster bitmap of every visible key word, so the skipped keys still cost a bit test each.",
   impl: {
+    // More clusters split the keys finer: a row attends its own cluster (and its window).
+    budgetKnob: { param: "clusters", direction: "decreasing" },
     setup(gpu, { shape, inputs, params }) {
       const s = { clusters: clusterCount(shape, params.clusters), iterations: params.iterations };
       const queries = queryCount(shape);

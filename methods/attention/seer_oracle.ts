@@ -51,6 +51,7 @@ export const seerOracleAttention = defineAttentionMethod({
   notes:
     "Only the training-free oracle gate is implemented: computing it costs two dense passes over q·k, so it is slower than dense and is an upper bound on quality, not a speed-up. The learned gate, distilled from this oracle on pooled q and k, is seer-learned-attention.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       return setupBlockSparse(gpu, {
         shape,

@@ -60,6 +60,7 @@ export const sinkWindowAttention = defineAttentionMethod({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   impl: {
+    budgetKnob: { param: "window", direction: "increasing" },
     setup: (gpu, { shape, inputs, params }) =>
       setupBandedAttention(gpu, { shape, inputs, window: params.window, sinks: params.sinks }),
     selectKeys: ({ shape, params }, _head, row) => sinkWindowKeys(shape, params, row),

@@ -40,6 +40,7 @@ export const slidingWindowAttention = defineAttentionMethod({
   notes:
     "Non-causal windows are centred: floor(window/2) keys before the query, the rest after it.",
   impl: {
+    budgetKnob: { param: "window", direction: "increasing" },
     setup: (gpu, { shape, inputs, params }) =>
       setupBandedAttention(gpu, { shape, inputs, window: params.window }),
     selectKeys: ({ shape, params }, _head, row) =>

@@ -96,6 +96,7 @@ export const sparsedAttention = defineAttentionMethod({
   notes:
     "The pattern is computed from the exact attention of the first sparse step: a dense log-sum-exp pass and a block-mass pass over that step's q·k (one dense attention's FLOPs, counted in extraFlops), so on single-step tasks it is slower than dense and only multi-step tasks can show the speed-up (steps × dense / (dense steps + 1 + sparse steps × density)). The query block's own block is always kept. The paper's block size is 32–128 with select 0.3–0.5 on real DLMs; its prompt/generation split of the selection is not modelled. All steps are encoded in one submission (the timed unit is the whole run of steps).",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const steps = stepCount(shape);
       const perStep = shape.heads / steps;

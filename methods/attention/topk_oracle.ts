@@ -86,6 +86,7 @@ export const topkOracleAttention = defineAttentionMethod({
   notes:
     "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     async setup(gpu, { shape, inputs, params }) {
       assertIterationBound("topk-oracle", topkOracleIterations(shape));
       const { device } = gpu;

@@ -249,6 +249,7 @@ export const verticalSlashAttention = defineAttentionMethod({
   notes:
     "Follows MInference's online estimate (softmax of the last 64 queries, column and diagonal sums, top-k of each, leading columns and local diagonals forced in); the offline per-head pattern search that picks vertical-slash versus other patterns and per-head budgets is not done: every head is vertical-slash at one budget. nominalDensity is an upper bound (B keys per row, capped by what the row sees): for causal prefill a column counts only for rows at or after it, a diagonal only for rows past its offset, and lines overlap, so realized density is about a third of it. As in MInference, the slash sums also collect the mass the last queries give to sinks and far tokens (at offsets t − j near t), which spends some diagonals on offsets only late rows reach. Non-causal inputs use only backward diagonals (t − j ≥ 0); keys ahead come only from columns. The estimate is a dense pass of the last queries (64·seq dot products per head, a scratch of heads·64·seq floats): small beside prefill attention at seq ≥ 2048, but when decoding a few queries the estimate is the whole computation again, so it is slower than dense there.",
   impl: {
+    budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const s = verticalSlashSplit(shape, params);
       const { device } = gpu;

@@ -130,6 +130,11 @@ export interface AttentionKernel {
   blockChoice?: KernelBlockChoice;
   /** Where the kernel leaves the key bitmaps it chose, when it chooses keys on the GPU. */
   maskChoice?: KernelMaskChoice;
+  /**
+   * For a kernel that times candidate builds at setup and keeps the fastest: the one it chose
+   * (the cell's `sparsity.kernel`) and how long tuning took (`kernel_tune_ms`), outside timing.
+   */
+  tuning?: { chosen: string; tuneMs: number };
   dispose(): void;
 }
 
@@ -175,6 +180,20 @@ export interface AttentionMethod<V extends Readonly<ParamValues> = ParamValues> 
    * projected or block-representative scores are not exact scores of the pairs they stand for).
    */
   scoredPairs?(shape: AttentionShape, params: V, visited: Uint32Array): number;
+  /**
+   * The parameter that sets how many keys the method attends (its budget), and which way raising
+   * it moves the realized density, so a task can tune it to a target density (`tuneBudget`).
+   * Absent means the method has no budget to tune (dense attention, the peers).
+   */
+  budgetKnob?: BudgetKnob;
+}
+
+/** A method's budget parameter and the direction in which raising it moves realized density. */
+export interface BudgetKnob {
+  /** A parameter the method declares `int` or `number` (checked by methods/attention tests). */
+  param: string;
+  /** "increasing": a larger value attends more keys (a window, a share); "decreasing": fewer. */
+  direction: "increasing" | "decreasing";
 }
 
 /**
