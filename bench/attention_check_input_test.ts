@@ -19,6 +19,7 @@ import { structuredCheckInput } from "../datasets/synthetic_attention/attention_
  */
 const UNIT: Record<string, ((p: ParamValues) => number) | { exempt: string }> = {
   "dense-attention": { exempt: "attends every key" },
+  "dense-attention-per-query": { exempt: "attends every key" },
   "ort-wasm-dense-attention": { exempt: "attends every key" },
   "ort-webgpu-dense-attention": { exempt: "attends every key" },
   "sliding-window-attention": { exempt: "keeps only its window" },

@@ -174,6 +174,7 @@ function routingFlops(shape: AttentionShape, p: ParamValues): number {
 /** What each method's selection computes, for the methods an independent count is written for. */
 const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number> = {
   "dense-attention": () => 0,
+  "dense-attention-per-query": () => 0,
   "sliding-window-attention": () => 0,
   "sink-window-attention": () => 0,
   // The pattern search runs offline at setup, outside the timed work.

@@ -56,6 +56,7 @@ const CHOOSING: Record<string, ParamValues> = {
 // onnxruntime peers, dense).
 const NOT_READ_BACK = [
   "dense-attention",
+  "dense-attention-per-query",
   "sliding-window-attention",
   "sink-window-attention",
   "sparse-vdit-attention",
