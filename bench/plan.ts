@@ -140,12 +140,15 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
     const cases = cartesian(caseLists);
     const budget = task.meta.matchedBudget;
     const extra = budget?.cases?.[options.profile];
-    if (extra) {
+    // Cases chosen with --param replace the profile's, its matched-budget grid included.
+    const chosen = Object.keys(task.meta.parameters).some((name) =>
+      options.overrides[`${task.meta.id}.${name}`] ?? options.overrides[name]
+    );
+    if (extra && !chosen) {
       // The profile's matched-budget grid, beside its own; a case already planned is not repeated.
       const lists: Record<string, readonly ParamValue[]> = {};
       for (const [name, spec] of Object.entries(task.meta.parameters)) {
-        lists[name] = options.overrides[`${task.meta.id}.${name}`] ?? options.overrides[name] ??
-          extra[name] ?? [spec.default];
+        lists[name] = extra[name] ?? [spec.default];
       }
       const planned = new Set(cases.map(paramsKey));
       cases.push(...cartesian(lists).filter((c) => !planned.has(paramsKey(c))));

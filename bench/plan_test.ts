@@ -140,12 +140,23 @@ Deno.test("planRun() adds a profile's matched-budget cases and runs each method 
     ["echo-dense", 1],
     ["echo-other", 1],
   ]);
-  // Profiles without a grid keep their cases; --param still reaches matched cases.
+  // Profiles without a grid keep their cases, and so do cases chosen with --param; a target
+  // chosen so is a matched case too.
   const quick = planRun({ profile: "quick", tasks: [task], methods: [other], overrides: {} }, [
     dense,
     other,
   ]);
   assertEquals(quick.map((g) => g.caseKey), ["n=8,target=0", "n=16,target=0"]);
+  const chosen = planRun({
+    profile: "full",
+    tasks: [task],
+    methods: [other],
+    overrides: { n: [4] },
+  }, [
+    dense,
+    other,
+  ]);
+  assertEquals(chosen.map((g) => g.caseKey), ["n=4,target=0"]);
   const set = planRun({
     profile: "quick",
     tasks: [task],
