@@ -5,6 +5,7 @@ import type { Cell, RunFile } from "../bench/results/schema.ts";
 import { type Device, deviceOf, deviceOfCell } from "./devices.ts";
 import { latencyOf, metricOf, speedupOf } from "./figures.ts";
 import { paretoFrontier } from "./pareto.ts";
+import { BANDED_FAMILIES, bandOrder, densityBand, shapeOf } from "./density_bands.ts";
 
 /** One cell of one run, flattened for tables, charts, CSV and JSON. */
 export interface Row {
@@ -51,6 +52,21 @@ export interface Row {
   realizedDensity: number | null;
   flopsRatio: number | null;
   cellKey: string;
+  /** Realized-density band, for families compared by band (attention); null otherwise. */
+  densityBand: string | null;
+  /** The case without its matched-budget parameters: a method's curve joins cells sharing it. */
+  shapeKey: string;
+  /** How the cell's budget knob was tuned to its case's target density, when it was. */
+  tuning: { param: string; value: number; targetDensity: number; achievedDensity: number } | null;
+}
+
+/** The best rows of one realized-density band (see {@link TaskSummary.bestByBand}). */
+export interface BandBest {
+  band: string;
+  bestQuality: Row | null;
+  fastest: Row | null;
+  bestQualityAnyLabel: Row | null;
+  fastestAnyLabel: Row | null;
 }
 
 /** The rows of one task on one device (or all devices), with their Pareto frontier marked. */
@@ -85,6 +101,12 @@ export interface TaskSummary {
   bestQualityAnyLabel: Row | null;
   /** As `fastest`, stand-ins and oracles included. */
   fastestAnyLabel: Row | null;
+  /**
+   * For a family compared by band (attention): the same figures in each realized-density band,
+   * sparsest first; the overview shows these instead of the four above (which span every band),
+   * so "best" never sets a cell against one that attended a different share of keys.
+   */
+  bestByBand: BandBest[];
 }
 
 /** Labels "best" leaves out by default: their figures are a heuristic's or an upper bound. */
@@ -202,6 +224,18 @@ function toRow(
     realizedDensity: cell.sparsity?.realizedDensity ?? null,
     flopsRatio: cell.sparsity?.flopsRatio ?? null,
     cellKey: cell.key,
+    densityBand: BANDED_FAMILIES.includes(cell.task.family)
+      ? densityBand(cell.sparsity?.realizedDensity ?? null)
+      : null,
+    shapeKey: formatParams(shapeOf(cell.task.case)),
+    tuning: cell.tuning
+      ? {
+        param: cell.tuning.param,
+        value: cell.tuning.value,
+        targetDensity: cell.tuning.targetDensity,
+        achievedDensity: cell.tuning.achievedDensity,
+      }
+      : null,
   };
 }
 
@@ -239,13 +273,16 @@ export function buildBoard(rows: readonly Row[]): Board {
 
 /**
  * Pareto frontier indices of the ok rows that have both a speed-up and a main metric, one
- * frontier per (device, case): points of different shapes or devices are not comparable.
+ * frontier per (device, case): points of different shapes or devices are not comparable. Rows
+ * with a density band have one per (device, shape, band) instead: a matched-density case and the
+ * same shape at the methods' own parameters meet there, and no band's rows beat another's.
  */
 export function frontierOf(rows: readonly Row[]): number[] {
   const groups = new Map<string, { i: number; speedup: number; quality: number }[]>();
   rows.forEach((r, i) => {
     if (r.status !== "ok" || r.speedup === null || r.metric === null) return;
-    pushTo(groups, `${r.deviceId}\u0000${r.caseKey}`, { i, speedup: r.speedup, quality: r.metric });
+    const where = r.densityBand === null ? r.caseKey : `${r.shapeKey}\u0000${r.densityBand}`;
+    pushTo(groups, `${r.deviceId}\u0000${where}`, { i, speedup: r.speedup, quality: r.metric });
   });
   const frontier: number[] = [];
   for (const usable of groups.values()) {
@@ -367,6 +404,19 @@ export function aggregate(runs: readonly RunFile[], options: AggregateOptions = 
       pick(rows.filter((r) => r.metric !== null), (a, b) => compareRows(a, b) < 0);
     const fastestOf = (rows: Row[]) =>
       pick(rows.filter((r) => r.speedup !== null), (a, b) => (a.speedup ?? 0) > (b.speedup ?? 0));
+    // Banded families: "best" within each band.
+    const bands = [
+      ...new Set(anyLabel.flatMap((r) => r.densityBand === null ? [] : [r.densityBand])),
+    ]
+      .sort((a, b) => bandOrder(a) - bandOrder(b));
+    const inBand = (list: Row[], band: string) => list.filter((r) => r.densityBand === band);
+    const bestByBand: BandBest[] = bands.map((band) => ({
+      band,
+      bestQuality: bestOf(inBand(candidates, band)),
+      fastest: fastestOf(inBand(candidates, band)),
+      bestQualityAnyLabel: bestOf(inBand(anyLabel, band)),
+      fastestAnyLabel: fastestOf(inBand(anyLabel, band)),
+    }));
     const first = rows.at(-1)!;
     tasks.set(taskId, {
       id: taskId,
@@ -383,6 +433,7 @@ export function aggregate(runs: readonly RunFile[], options: AggregateOptions = 
       bestExcludes: BEST_EXCLUDES,
       bestQualityAnyLabel: bestOf(anyLabel),
       fastestAnyLabel: fastestOf(anyLabel),
+      bestByBand,
     });
   }
   // Task versions come from the cells; the newest run's wins.

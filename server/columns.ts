@@ -82,6 +82,20 @@ export const COLUMNS: readonly Column[] = [
     csv: (r) => r.realizedDensity,
   },
   {
+    // Attention rows compare within a band (the frontier and "best"); a tuned row says its knob.
+    key: "band",
+    label: "Density band",
+    sortValue: (r) => (r.densityBand === null ? null : r.realizedDensity),
+    text: (r) =>
+      (r.densityBand ?? "—") +
+      (r.tuning
+        ? ` (tuned to ${r.tuning.targetDensity}: ${r.tuning.param}=${
+          r.tuning.value.toPrecision(3)
+        })`
+        : ""),
+    csv: (r) => r.densityBand,
+  },
+  {
     key: "device",
     label: "Device",
     sortValue: (r) => r.deviceLabel,

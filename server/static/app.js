@@ -143,7 +143,61 @@ function trend(canvas, data) {
   });
 }
 
+// Quality against realized density, one line per method and shape: how a method trades quality
+// for keys attended, wherever its budget came from (its own sweep or a matched target).
+function curves(canvas, data) {
+  new Chart(canvas, {
+    type: "scatter",
+    data: {
+      datasets: data.series.map((s, i) => ({
+        label: s.label,
+        data: s.points,
+        showLine: true,
+        borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: PALETTE[i % PALETTE.length],
+        pointRadius: 4,
+      })),
+    },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        x: {
+          type: "logarithmic",
+          title: { display: true, text: "realized density (keys attended / visible, log)" },
+        },
+        y: {
+          title: {
+            display: true,
+            text: `${data.metric} (${data.higherIsBetter ? "higher" : "lower"} is better)`,
+          },
+          reverse: !data.higherIsBetter,
+        },
+      },
+      plugins: {
+        tooltip: {
+          callbacks: {
+            label: (ctx) =>
+              `${ctx.dataset.label}: ${ctx.raw.y.toPrecision(4)}${
+                ctx.raw.yCi
+                  ? ` [${ctx.raw.yCi[0].toPrecision(3)}, ${ctx.raw.yCi[1].toPrecision(3)}]`
+                  : ""
+              } at density ${ctx.raw.x.toPrecision(3)}${
+                ctx.raw.speedup === null ? "" : `, ×${ctx.raw.speedup.toPrecision(3)}`
+              }${ctx.raw.tuned ? " (tuned)" : ""}`,
+          },
+        },
+      },
+    },
+  });
+}
+
 function drawCharts() {
+  const density = document.getElementById("density-chart");
+  const densitySource = document.getElementById("density-chart-data");
+  if (density && densitySource && typeof Chart !== "undefined") {
+    curves(density, JSON.parse(densitySource.textContent));
+  }
   const canvas = document.getElementById("chart");
   const source = document.getElementById("chart-data");
   if (!canvas || !source || typeof Chart === "undefined") return;

@@ -32,8 +32,17 @@ export function overviewPage(
 ): string {
   const link = (p: string) => href(links, p);
   const anyLabel = options.anyLabel ?? false;
-  const bestQuality = (t: TaskSummary) => anyLabel ? t.bestQualityAnyLabel : t.bestQuality;
-  const fastest = (t: TaskSummary) => anyLabel ? t.fastestAnyLabel : t.fastest;
+  type Best = Pick<
+    TaskSummary,
+    "bestQuality" | "fastest" | "bestQualityAnyLabel" | "fastestAnyLabel"
+  >;
+  const bestQuality = (t: Best) => anyLabel ? t.bestQualityAnyLabel : t.bestQuality;
+  const fastest = (t: Best) => anyLabel ? t.fastestAnyLabel : t.fastest;
+  // A task compared by density band gets one line per band: "best" stays within a band.
+  const lines = (t: TaskSummary): { band: string | null; best: Best }[] =>
+    t.bestByBand.length === 0
+      ? [{ band: null, best: t }]
+      : t.bestByBand.map((b) => ({ band: b.band, best: b }));
   const families = new Map<string, number>();
   for (const t of data.tasks.values()) families.set(t.family, (families.get(t.family) ?? 0) + 1);
   const latest = data.runList.find((r) => r.verified) ?? data.runList[0];
@@ -57,20 +66,23 @@ ${
 <table class="board">
 <thead><tr><th>Task</th><th>Family</th><th>Main metric</th><th>Best quality (sparse)</th><th>Its ${"metric"}</th><th>Fastest</th><th>Speed-up</th><th>Runs</th></tr></thead>
 <tbody>${
-    [...data.tasks.values()].map((t) =>
-      h`<tr><td><a href="${
-        link(`/tasks/${t.id}`)
-      }">${t.id}</a></td><td>${t.family}</td><td>${t.metricName} (${
-        t.higherIsBetter ? "↑" : "↓"
-      })</td><td>${best(bestQuality(t), links)}</td><td class="num">${
-        num(bestQuality(t)?.metric ?? null, 4)
-      }</td><td>${best(fastest(t), links)}</td><td class="num">${
-        speedup(fastest(t)?.speedup ?? null, fastest(t)?.speedupCi ?? null)
-      }${noisyBadge(fastest(t)?.noisy ?? null)}</td><td class="num">${t.runIds.length}</td></tr>`
+    [...data.tasks.values()].flatMap((t) =>
+      lines(t).map(({ band, best: b }) =>
+        h`<tr><td><a href="${link(`/tasks/${t.id}`)}">${t.id}</a>${
+          band === null ? "" : h` <span class="muted">density ${band}</span>`
+        }</td><td>${t.family}</td><td>${t.metricName} (${t.higherIsBetter ? "↑" : "↓"})</td><td>${
+          best(bestQuality(b), links)
+        }</td><td class="num">${num(bestQuality(b)?.metric ?? null, 4)}</td><td>${
+          best(fastest(b), links)
+        }</td><td class="num">${
+          speedup(fastest(b)?.speedup ?? null, fastest(b)?.speedupCi ?? null)
+        }${noisyBadge(fastest(b)?.noisy ?? null)}</td><td class="num">${t.runIds.length}</td></tr>`
+      )
     )
   }</tbody>
 </table>
-<p class="note">"Best" is computed on the device of each task's latest verified run, over verified runs only, ${
+<p class="note">"Best" is computed on the device of each task's latest verified run, over verified runs only,
+and for attention within each band of realized density (keys attended / visible), ${
     anyLabel
       ? h`<strong>including</strong> methods labelled ${
         BEST_EXCLUDES.join(" or ")

@@ -76,9 +76,11 @@ export function boardTable(board: Board, q: BoardQuery, links: Links): Html {
 </table>`;
 }
 
-/** Which frontier a point belongs to: one per device and case. */
+/** Which frontier a point belongs to: one per device and case, or shape and band (frontierOf). */
 function seriesOf(r: Board["rows"][number]): string {
-  return `${r.caseLabel} · ${r.deviceLabel}`;
+  return r.densityBand === null
+    ? `${r.caseLabel} · ${r.deviceLabel}`
+    : `${r.shapeKey} · density ${r.densityBand} · ${r.deviceLabel}`;
 }
 
 function chartData(board: Board, task: TaskSummary, links: Links) {
@@ -106,6 +108,54 @@ function chartData(board: Board, task: TaskSummary, links: Links) {
     higherIsBetter: task.higherIsBetter,
     points,
   };
+}
+
+/**
+ * Quality against realized density for the rows that have a density band: one series per
+ * method, shape (the case without its target density) and device, sparsest point first.
+ */
+function densityChartData(board: Board, task: TaskSummary) {
+  const series = new Map<string, {
+    label: string;
+    points: {
+      x: number;
+      y: number;
+      yCi: [number, number] | null;
+      speedup: number | null;
+      tuned: boolean;
+    }[];
+  }>();
+  for (const r of board.rows) {
+    if (r.status !== "ok" || r.densityBand === null || r.isReference) continue;
+    if (r.realizedDensity === null || r.metric === null) continue;
+    const label = `${r.methodTitle} · ${r.shapeKey} · ${r.deviceLabel}`;
+    const s = series.get(label) ?? { label, points: [] };
+    s.points.push({
+      x: r.realizedDensity,
+      y: r.metric,
+      yCi: r.metricCi,
+      speedup: r.speedup,
+      tuned: r.tuning !== null,
+    });
+    series.set(label, s);
+  }
+  for (const s of series.values()) s.points.sort((a, b) => a.x - b.x);
+  return {
+    kind: "curves",
+    metric: task.metricName,
+    higherIsBetter: task.higherIsBetter,
+    series: [...series.values()].sort((a, b) => a.label.localeCompare(b.label)),
+  };
+}
+
+function densityChart(board: Board, task: TaskSummary): Html {
+  const data = densityChartData(board, task);
+  if (data.series.length === 0) return h``;
+  return h`<figure class="chart"><div class="chart-box"><canvas id="density-chart" role="img" aria-label="${task.metricName} against realized density"></canvas></div>
+<figcaption>${task.metricName} against realized density, one line per method and shape (own
+parameters and tuned targets together). Rows are compared within their density band: the frontier
+(◆) and "best" never set a cell against one that attended a different share of keys.</figcaption></figure>
+<script type="application/json" id="density-chart-data">${jsonForScript(data)}</script>`;
 }
 
 function deviceFilter(data: Aggregates, task: TaskSummary, q: BoardQuery, links: Links): Html {
@@ -172,6 +222,7 @@ heuristic's, not the paper's method, and an oracle's are an upper bound.
 <script type="application/json" id="chart-data">${
     jsonForScript(chartData(board, task, links))
   }</script>
+${densityChart(board, task)}
 ${
     board.rows.length
       ? boardTable(board, q, links)
