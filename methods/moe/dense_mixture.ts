@@ -25,6 +25,8 @@ export const denseMixture = defineMoeMethod({
   version: "1.0.0",
   parameters: {},
   capabilities: { requires: [], features: ["moe-layer"] },
+  notes:
+    "The most accurate model on mnist-moe (98.01% at E = 8) at E times the expert compute of a top-1 gate.",
   impl: {
     trainedParams: [],
     nominalActive: (experts) => experts,

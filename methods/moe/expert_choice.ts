@@ -49,7 +49,7 @@ export const expertChoice = defineMoeMethod({
   },
   capabilities: { requires: [], features: ["moe-layer"] },
   notes:
-    "Selection is over the batch, so a token's experts depend on the other tokens of its batch (the task evaluates in fixed batches in test-set order). The paper's EC-CAP cap on experts per token is left out.",
+    "Selection is over the batch, so a token's experts depend on the other tokens of its batch (the task evaluates in fixed batches in test-set order). The paper's EC-CAP cap on experts per token is left out. On mnist-moe (E = 8): 97.92%, above the dense FFN of equal active parameters (width 2: 97.78%) by less than the interval; at E = 16, 0.25% of test tokens are chosen by no expert, and on a Zipf-skewed digit stream (s = 1.5, E = 8) 5.9%. Its per-expert sort over the batch is ~46% of the CPU layer's time at batch 256.",
   impl: {
     trainedParams: ["c"],
     nominalActive: (experts, params) => Math.min(params.c, experts),

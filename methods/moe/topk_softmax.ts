@@ -68,7 +68,7 @@ export const topkSoftmax = defineMoeMethod({
   },
   capabilities: { requires: [], features: ["moe-layer"] },
   notes:
-    "W_g and W_noise start at zero as in the paper. The load loss's gradient flows through each expert's threshold (the k-th largest noisy logit of the others) too. At evaluation the noise is off, so routing is deterministic. The paper's hierarchical MoE and its batch-size tricks are out of scope at this size.",
+    "W_g and W_noise start at zero as in the paper. The load loss's gradient flows through each expert's threshold (the k-th largest noisy logit of the others) too. At evaluation the noise is off, so routing is deterministic. The paper's hierarchical MoE and its batch-size tricks are out of scope at this size. On mnist-moe (E = 8) its 97.79% equals the dense FFN of equal active parameters (width 2: 97.78%) within the interval, below the dense mixture (98.01%): at this size 4× the expert parameters buy nothing measurable (a finding); balance is good (load CV 0.04, no dead expert) on the test set, and degrades on a Zipf-skewed digit stream (s = 1.5: CV 0.71, MaxVio 2.2) since nothing caps an expert's load at evaluation.",
   impl: {
     trainedParams: ["k", "wImportance", "wLoad"],
     nominalActive: (experts, params) => Math.min(params.k, experts),
