@@ -15,6 +15,8 @@
  * counts, held to the size of its selection by the gate) over keys visible, summed over every
  * query row of the timed input; keys a method scores only to choose are not in it (they are in
  * its FLOPs ratio, through `extraFlops`). The cell repeats it as `attended_key_share`.
+ * - matched budgets: {@link tuneBudget} tunes a method's budget knob on its CPU reference to a
+ *   target realized density, {@link matchDensity} binds every method of a case at its tuned value;
  * - the machinery methods build on: the banded kernel (dense, window, sinks), block-sparse and
  *   staged block-sparse attention, key masks, the block-pooled attention map, float32 helpers in
  *   the kernels' order, and the WGSL they share (dot products, online softmax, row log-sum-exp,
