@@ -7,6 +7,7 @@ import { attentionMethods } from "./mod.ts";
 
 const PARAMS: Record<string, ParamValues[]> = {
   "dense-attention": [{}],
+  "dense-attention-per-query": [{}],
   "ort-wasm-dense-attention": [{}],
   "ort-webgpu-dense-attention": [{}],
   "sliding-window-attention": [{ window: 1 }, { window: 16 }, { window: 100 }],

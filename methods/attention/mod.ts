@@ -3,7 +3,7 @@
 import { adaspaAttention } from "./adaspa.ts";
 import { anchorAttention } from "./anchor_attention.ts";
 import { blockTopkAttention } from "./block_topk.ts";
-import { denseAttention } from "./dense.ts";
+import { denseAttention, densePerQueryAttention } from "./dense.ts";
 import { dhsaAttention } from "./dhsa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { hipAttention } from "./hip.ts";
@@ -21,6 +21,7 @@ import { verticalSlashAttention } from "./vertical_slash.ts";
 
 export const attentionMethods = [
   denseAttention,
+  densePerQueryAttention,
   slidingWindowAttention,
   sinkWindowAttention,
   topkOracleAttention,

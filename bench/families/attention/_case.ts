@@ -333,11 +333,13 @@ export async function prepareAttentionCase(
               attended_key_share: pairs / densePairs,
               scored_key_share: (impl.scoredPairs?.(shape, params, result.visited) ?? pairs) /
                 densePairs,
+              ...(kernel.tuning ? { kernel_tune_ms: kernel.tuning.tuneMs } : {}),
             },
             sparsity: {
               nominalDensity: impl.nominalDensity(shape, params),
               realizedDensity: pairs / densePairs,
               flopsRatio: flops / attentionFlops(densePairs, d),
+              ...(kernel.tuning ? { kernel: kernel.tuning.chosen } : {}),
             },
             flops,
             dumps: ctx.dump ? checkDumps(impl, params, dumped) : [],

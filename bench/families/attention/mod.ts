@@ -17,10 +17,11 @@
  * its FLOPs ratio, through `extraFlops`). The cell repeats it as `attended_key_share`.
  * - matched budgets: {@link tuneBudget} tunes a method's budget knob on its CPU reference to a
  *   target realized density, {@link matchDensity} binds every method of a case at its tuned value;
- * - the machinery methods build on: the banded kernel (dense, window, sinks), block-sparse and
- *   staged block-sparse attention, key masks, the block-pooled attention map, float32 helpers in
- *   the kernels' order, and the WGSL they share (dot products, online softmax, row log-sum-exp,
- *   block selection).
+ * - the machinery methods build on: the tiled dense kernel (several query rows per invocation,
+ *   chunked online softmax, variant autotuned at setup), the banded kernel (dense, window, sinks),
+ *   block-sparse and staged block-sparse attention, key masks, the block-pooled attention map,
+ *   float32 helpers in the kernels' order, and the WGSL they share (dot products, online softmax,
+ *   row log-sum-exp, block selection).
  *
  * @module
  */
@@ -40,6 +41,15 @@ export * from "./_pipelines.ts";
 export * from "./_wgsl.ts";
 export * from "./_iteration_bound.ts";
 export { setupBandedAttention, windowBand } from "./_banded.ts";
+export {
+  denseTiledIterations,
+  denseTiledWgsl,
+  type DenseTuning,
+  type DenseVariant,
+  denseVariantName,
+  denseVariants,
+  setupTiledDense,
+} from "./_dense_tiled.ts";
 export * from "./_block_sparse.ts";
 export {
   BLOCK_WORKGROUP,
