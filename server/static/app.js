@@ -118,16 +118,27 @@ const PALETTE = [
 ];
 
 function trend(canvas, data) {
+  const lines = data.series.map((s, i) => ({
+    label: s.label,
+    data: s.points.map((p) => ({ x: Date.parse(p.x), y: p.y })),
+    borderColor: PALETTE[i % PALETTE.length],
+    backgroundColor: PALETTE[i % PALETTE.length],
+  }));
+  // Each series' detected steps as large triangles on its first run at the new level.
+  const steps = data.series.flatMap((s, i) =>
+    (s.steps ?? []).length === 0 ? [] : [{
+      label: `steps: ${s.label}`,
+      type: "scatter",
+      data: s.steps.map((p) => ({ x: Date.parse(p.x), y: p.y })),
+      pointStyle: "triangle",
+      pointRadius: 9,
+      borderColor: PALETTE[i % PALETTE.length],
+      backgroundColor: "transparent",
+    }]
+  );
   new Chart(canvas, {
     type: "line",
-    data: {
-      datasets: data.series.map((s, i) => ({
-        label: s.label,
-        data: s.points.map((p) => ({ x: Date.parse(p.x), y: p.y })),
-        borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length],
-      })),
-    },
+    data: { datasets: [...lines, ...steps] },
     options: {
       animation: false,
       maintainAspectRatio: false,

@@ -7,12 +7,20 @@ import { date, sparsity, speedup, withCi } from "./format.ts";
 import { layout } from "./layout.ts";
 import { href, type Links } from "./links.ts";
 import { fidelityBadge, noisyBadge, unverifiedBadge } from "./badges.ts";
+import { detectSteps } from "../steps.ts";
 
 // The trend chart keeps the series with most points: a readable chart over a complete one.
 const MAX_SERIES = 8;
 
+interface TrendSeries {
+  label: string;
+  points: { x: string; y: number; runId: string; halfWidth: number }[];
+  /** Steps the detector found in the series (server/steps.ts), at their first night. */
+  steps: { x: string; y: number; runId: string; ratio: number }[];
+}
+
 function trend(rows: readonly Row[], data: Aggregates) {
-  const series = new Map<string, { label: string; points: { x: string; y: number }[] }>();
+  const series = new Map<string, TrendSeries>();
   for (const r of rows) {
     if (r.status !== "ok" || r.p50Ms === null || !r.verified) continue;
     const key = `${r.taskId}|${r.caseKey}|${r.paramsText}|${r.deviceId}`;
@@ -21,9 +29,20 @@ function trend(rows: readonly Row[], data: Aggregates) {
         data.devices.get(r.deviceId)?.label ?? r.deviceId
       }`,
       points: [],
+      steps: [],
     };
-    s.points.push({ x: r.runStartedAt, y: r.p50Ms });
+    const halfWidth = r.p50Ci ? (r.p50Ci[1] - r.p50Ci[0]) / 2 : 0;
+    s.points.push({ x: r.runStartedAt, y: r.p50Ms, runId: r.runId, halfWidth });
     series.set(key, s);
+  }
+  for (const s of series.values()) {
+    const nights = s.points.map((p) => ({ runId: p.runId, value: p.y, halfWidth: p.halfWidth }));
+    s.steps = detectSteps(nights).map((step) => ({
+      x: s.points[step.at].x,
+      y: s.points[step.at].y,
+      runId: step.runId,
+      ratio: step.ratio,
+    }));
   }
   const kept = [...series.values()].sort((a, b) => b.points.length - a.points.length).slice(
     0,
@@ -46,6 +65,8 @@ export function methodPage(
     for (const r of board?.rows ?? []) if (r.methodId === method.id) latest.push(r);
   }
   const fidelity = method.fidelity ?? info?.fidelity ?? null;
+  const chart = trend(data.methodRows.get(method.id) ?? [], data);
+  const steps = chart.series.flatMap((se) => se.steps.map((st) => ({ ...st, label: se.label })));
   const body = h`<h1>${method.title}</h1>
 <p class="lede"><code>${method.id}</code> · family <strong>${method.family}</strong> · versions ${
     method.versions.join(", ")
@@ -104,9 +125,18 @@ ${
   }</tbody></table>
 <h2>Trend over runs</h2>
 <figure class="chart"><div class="chart-box"><canvas id="chart" role="img" aria-label="p50 latency over runs"></canvas></div>
-<figcaption>p50 latency of each task, case and parameter setting over verified runs, per device.</figcaption></figure>
-<script type="application/json" id="chart-data">${
-    jsonForScript(trend(data.methodRows.get(method.id) ?? [], data))
-  }</script>`;
+<figcaption>p50 latency of each task, case and parameter setting over verified runs, per device; ▲
+marks a step: a change that held for two runs and exceeded the series' own noise.</figcaption></figure>
+<script type="application/json" id="chart-data">${jsonForScript(chart)}</script>
+${
+    steps.length === 0 ? "" : h`<h3>Detected steps</h3>
+<table><thead><tr><th>series</th><th>first run at the new level</th><th class="num">p50 ratio</th></tr></thead><tbody>${
+      steps.map((st) =>
+        h`<tr><td>${st.label}</td><td><a href="${
+          link(`/runs/${st.runId}`)
+        }">${st.runId}</a></td><td class="num">×${st.ratio.toFixed(2)}</td></tr>`
+      )
+    }</tbody></table>`
+  }`;
   return layout({ title: method.title, links, body, charts: true });
 }
