@@ -10,7 +10,13 @@ import { deviceOfCell } from "./devices.ts";
 /** One cell's finding. */
 export interface CellChange {
   key: string;
-  kind: "quality" | "latency-regression" | "latency-improvement" | "status";
+  kind:
+    | "quality"
+    | "latency-regression"
+    | "latency-improvement"
+    | "speedup-regression"
+    | "speedup-improvement"
+    | "status";
   /** What changed, in words a reader can act on. */
   detail: string;
 }
@@ -90,6 +96,21 @@ export function compareForRegressions(
         detail: `${cb.mainMetric.name} ${qa} → ${qb}`,
       });
     }
+    // Speed-ups carry no machine (each is over its own run's baseline): compared on any devices,
+    // a change when their paired intervals are disjoint and beyond the threshold.
+    if (ca.status === "ok" && cb.status === "ok" && ca.speedup && cb.speedup) {
+      const [a0, a1] = ca.speedup.ci95 ?? [ca.speedup.value, ca.speedup.value];
+      const [b0, b1] = cb.speedup.ci95 ?? [cb.speedup.value, cb.speedup.value];
+      const ratio = cb.speedup.value / ca.speedup.value;
+      const text = `speed-up ×${ca.speedup.value.toFixed(2)} [${a0.toFixed(2)}–${
+        a1.toFixed(2)
+      }] → ×${cb.speedup.value.toFixed(2)} [${b0.toFixed(2)}–${b1.toFixed(2)}]`;
+      if (b1 < a0 && ratio < 1 - threshold) {
+        changes.push({ key: cb.key, kind: "speedup-regression", detail: text });
+      } else if (b0 > a1 && ratio > 1 + threshold) {
+        changes.push({ key: cb.key, kind: "speedup-improvement", detail: text });
+      }
+    }
     const sa = samplesOf(ca), sb = samplesOf(cb);
     if (!sa || !sb) continue;
     // Latency means nothing across machines: only cells measured on one device are compared.
@@ -112,7 +133,7 @@ export function compareForRegressions(
     common,
     latencyCompared,
     changes,
-    failing: changes.some((c) => c.kind !== "latency-improvement"),
+    failing: changes.some((c) => !c.kind.endsWith("-improvement")),
   };
 }
 
@@ -130,6 +151,8 @@ export function regressionMarkdown(r: RegressionReport): string {
     `- status changes: ${count("status")}`,
     `- latency regressions: ${count("latency-regression")}`,
     `- latency improvements: ${count("latency-improvement")}`,
+    `- speed-up regressions: ${count("speedup-regression")}`,
+    `- speed-up improvements: ${count("speedup-improvement")}`,
   ];
   if (r.changes.length > 0) {
     lines.push("", "| cell | finding | detail |", "| --- | --- | --- |");

@@ -38,3 +38,19 @@ Deno.test("quality is compared exactly, and latency only on one device", () => {
   assertEquals(quality.map((c) => c.key), [cell.key]);
   assert(r.failing);
 });
+
+Deno.test("speed-ups are compared across devices: disjoint intervals beyond the threshold", () => {
+  const a = makeRun({ runId: "a" });
+  const b = makeRun({ runId: "b", cpuModel: "Other host" });
+  const cell = b.cells.find((c) => c.status === "ok" && c.speedup && c.speedup.value > 1.5)!;
+  if (cell.status !== "ok" || !cell.speedup) throw new Error("fixture has no sped-up cell");
+  cell.speedup = {
+    ...cell.speedup,
+    value: cell.speedup.value / 2,
+    ci95: [0.1, cell.speedup.value / 1.9],
+  };
+  const r = compareForRegressions(a, b);
+  const found = r.changes.filter((c) => c.kind === "speedup-regression");
+  assertEquals(found.map((c) => c.key), [cell.key]);
+  assert(r.failing);
+});
