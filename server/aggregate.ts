@@ -48,6 +48,11 @@ export interface Row {
   speedup: number | null;
   /** The speed-up's 95% interval, when the run file has one. */
   speedupCi: [number, number] | null;
+  /** The speed-up against the case's fastest dense engine (null where the file has none). */
+  speedupVsFastestDense: number | null;
+  speedupVsFastestDenseCi: [number, number] | null;
+  /** Which method that engine was. */
+  fastestDenseMethod: string | null;
   nominalDensity: number | null;
   realizedDensity: number | null;
   flopsRatio: number | null;
@@ -189,6 +194,7 @@ function toRow(
   const fromCatalog = cell.method.fidelity ? undefined : labels.get(cell.method.id);
   const metric = metricOf(cell);
   const speedup = speedupOf(cell);
+  const fastest = cell.status === "ok" ? cell.speedupVsFastestDense : undefined;
   return {
     runId: run.runId,
     runStartedAt: run.startedAt,
@@ -220,6 +226,9 @@ function toRow(
     noisy: latency?.noisy ?? null,
     speedup: speedup?.value ?? null,
     speedupCi: speedup?.ci95 ?? null,
+    speedupVsFastestDense: fastest?.value ?? null,
+    speedupVsFastestDenseCi: fastest?.ci95 ?? null,
+    fastestDenseMethod: fastest?.method ?? null,
     nominalDensity: cell.sparsity?.nominalDensity ?? null,
     realizedDensity: cell.sparsity?.realizedDensity ?? null,
     flopsRatio: cell.sparsity?.flopsRatio ?? null,

@@ -68,6 +68,18 @@ export const COLUMNS: readonly Column[] = [
     csv: (r) => r.speedup,
   },
   {
+    key: "speedup_vs_fastest_dense",
+    label: "vs fastest dense",
+    sortValue: (r) => r.speedupVsFastestDense,
+    text: (r) =>
+      r.fastestDenseMethod === null
+        ? "—"
+        : `${
+          speedup(r.speedupVsFastestDense, r.speedupVsFastestDenseCi)
+        } (${r.fastestDenseMethod})`,
+    csv: (r) => r.speedupVsFastestDense,
+  },
+  {
     key: "nominal",
     label: "Nominal sparsity",
     sortValue: (r) => (r.nominalDensity === null ? null : 1 - r.nominalDensity),
@@ -156,6 +168,9 @@ const CSV_EXTRAS: [string, (r: Row) => string | number | null][] = [
   ["label_reason", (r) => r.fidelity?.reason ?? null],
   ["label_from", (r) => r.fidelityFrom],
   ["verified", (r) => String(r.verified)],
+  ["fastest_dense_method", (r) => r.fastestDenseMethod],
+  ["speedup_vs_fastest_dense_ci95_low", (r) => r.speedupVsFastestDenseCi?.[0] ?? null],
+  ["speedup_vs_fastest_dense_ci95_high", (r) => r.speedupVsFastestDenseCi?.[1] ?? null],
 ];
 
 function csvField(value: string | number | null): string {

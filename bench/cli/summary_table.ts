@@ -99,7 +99,12 @@ function varyingParams(cells: readonly Cell[]): Map<string, Set<string>> {
 
 function row(
   cell: Cell,
-  options: { wide: boolean; varying: ReadonlySet<string>; labels?: ReadonlyMap<string, Fidelity> },
+  options: {
+    wide: boolean;
+    varying: ReadonlySet<string>;
+    labels?: ReadonlyMap<string, Fidelity>;
+    vsFastest: boolean;
+  },
 ): string[] {
   const { wide } = options;
   const headline = cell.latency ? (cell.latency.kernel ?? cell.latency.wall) : null;
@@ -111,13 +116,15 @@ function row(
     cell.latency ? formatNumber(headlineP50(cell.latency)) : "—",
     formatRelativeInterval(headline),
     formatSpeedup(cell.speedup),
+    formatSpeedup(cell.status === "ok" ? cell.speedupVsFastestDense ?? null : null),
     formatNumber(cell.sparsity?.realizedDensity, 3),
     headline ? String(headline.n) : "—",
     statusOf(cell),
   ];
+  if (!options.vsFastest) cells.splice(7, 1);
   if (wide) {
     cells.splice(
-      8,
+      options.vsFastest ? 9 : 8,
       0,
       formatNumber(flopsRealized(cell.speedup?.value ?? null, cell.sparsity?.flopsRatio), 2),
     );
@@ -147,6 +154,16 @@ export function summaryTable(
     "speed-up [95% CI]",
     "density",
   ];
+  // The speed-up against the fastest dense engine, where in some case that is not the reference
+  // (elsewhere it equals the speed-up, and the column would only take the parameters' room).
+  const references = new Map(
+    run.cells.filter((c) => c.isReference).map((c) => [caseKeyOf(c), c.method.id]),
+  );
+  const vsFastest = run.cells.some((c) =>
+    c.status === "ok" && c.speedupVsFastestDense &&
+    c.speedupVsFastestDense.method !== references.get(caseKeyOf(c))
+  );
+  if (vsFastest) header.splice(7, 0, "vs fastest dense");
   if (wide) header.push("realized");
   header.push("n", "status");
   const cases = new Map<string, Cell[]>();
@@ -159,7 +176,12 @@ export function summaryTable(
     return {
       cells,
       rows: cells.map((c) =>
-        row(c, { wide, varying: varying.get(c.method.id) ?? new Set(), labels: options.labels })
+        row(c, {
+          wide,
+          varying: varying.get(c.method.id) ?? new Set(),
+          labels: options.labels,
+          vsFastest,
+        })
       ),
     };
   });
@@ -177,8 +199,12 @@ export function summaryTable(
   for (const { cells, rows } of blocks) {
     const first = cells[0];
     const direction = first.mainMetric.higherIsBetter ? "higher is better" : "lower is better";
+    const engine = cells.find((c) => c.status === "ok" && c.speedupVsFastestDense);
+    const fastest = engine?.status === "ok"
+      ? `, fastest dense: ${engine.speedupVsFastestDense!.method}`
+      : "";
     const title =
-      `${first.task.id} [${first.task.caseLabel}] · main: ${first.mainMetric.name} (${direction})`;
+      `${first.task.id} [${first.task.caseLabel}] · main: ${first.mainMetric.name} (${direction})${fastest}`;
     out.push("", wide ? title : clip(title, TABLE_WIDTH), ...rows.map(line));
   }
   return out.join("\n");

@@ -109,3 +109,22 @@ Deno.test("summaryTable() and fidelityLines() take today's label, marked *, for 
   assertEquals(notes[1], "  nosa — stand-in*: ‖k‖₁");
   assertEquals(fidelityLines(run), []);
 });
+
+Deno.test("summaryTable() shows the speed-up against the fastest dense engine where it is not the reference", () => {
+  const peer = okCellFixture({ methodId: "peer-dense", latency: latencyFixture([2, 2, 2]) });
+  peer.method.fidelity = { level: "peer", reason: "test" };
+  peer.sparsity.nominalDensity = 1;
+  const cells = [
+    okCellFixture({ methodId: "dense", isReference: true, latency: latencyFixture([4, 4, 4]) }),
+    peer,
+    okCellFixture({ methodId: "sparse", latency: latencyFixture([1, 1, 1]) }),
+  ];
+  applySpeedups(cells);
+  const text = summaryTable({ ...emptyRun(), cells });
+  assertStringIncludes(text, "vs fastest dense");
+  assertStringIncludes(text, "fastest dense: peer-dense");
+  const sparseRow = text.split("\n").find((l) => l.startsWith("sparse"))!;
+  assertStringIncludes(sparseRow, "×4.00");
+  assertStringIncludes(sparseRow, "×2.00");
+  assertStringIncludes(summaryTable({ ...emptyRun(), cells }, { wide: true }), "realized");
+});

@@ -72,9 +72,45 @@ export function speedupOf(reference: Latency, cell: Latency): Speedup {
 }
 
 /**
+ * Whether an ok cell is a dense engine of its case: the reference, or a baseline or peer that
+ * computes every pair (nominal density 1), e.g. an older dense kernel or another library's.
+ */
+function isDenseEngine(cell: OkCell): boolean {
+  if (cell.isReference) return true;
+  const level = cell.method.fidelity?.level;
+  return (level === "baseline" || level === "peer") && cell.sparsity.nominalDensity === 1;
+}
+
+/**
+ * The fastest dense engine of each case, by its speed-up over the case's reference (so a kernel
+ * timed on the GPU and a library timed by wall clock compare on their common clock); the
+ * reference itself where nothing beats it.
+ *
+ * @param cells a run's cells
+ * @returns by case key, the fastest ok dense engine
+ */
+export function fastestDenseEngines(cells: readonly Cell[]): Map<string, OkCell> {
+  const fastest = new Map<string, { cell: OkCell; speedup: number }>();
+  const references = new Map<string, OkCell>();
+  for (const cell of cells) {
+    if (cell.isReference && cell.status === "ok") references.set(caseKeyOf(cell), cell);
+  }
+  for (const cell of cells) {
+    if (cell.status !== "ok" || !isDenseEngine(cell)) continue;
+    const key = caseKeyOf(cell);
+    const ref = references.get(key);
+    const speedup = ref ? speedupOf(ref.latency, cell.latency).value : 1;
+    const best = fastest.get(key);
+    if (!best || speedup > best.speedup) fastest.set(key, { cell, speedup });
+  }
+  return new Map([...fastest].map(([key, { cell }]) => [key, cell]));
+}
+
+/**
  * Sets `speedup` on every `ok` cell whose case has an `ok` reference cell and that has none yet
- * (speed-ups are deterministic, so one computed stays right); never a speed-up against a failed
- * baseline.
+ * (speed-ups are deterministic, so one computed stays right), and `speedupVsFastestDense` on every
+ * `ok` cell whose case has an ok dense engine ({@link fastestDenseEngines}); never a speed-up
+ * against a failed baseline.
  */
 export function applySpeedups(cells: Cell[]): void {
   const references = new Map<string, OkCell>();
@@ -85,5 +121,18 @@ export function applySpeedups(cells: Cell[]): void {
     if (cell.status !== "ok" || cell.speedup !== null) continue;
     const ref = references.get(caseKeyOf(cell));
     if (ref) cell.speedup = speedupOf(ref.latency, cell.latency);
+  }
+  // Against the fastest dense engine: recomputed each time, as a later cell (a resumed run's)
+  // may be a faster engine.
+  const engines = fastestDenseEngines(cells);
+  for (const cell of cells) {
+    if (cell.status !== "ok") continue;
+    const engine = engines.get(caseKeyOf(cell));
+    if (engine) {
+      cell.speedupVsFastestDense = {
+        ...speedupOf(engine.latency, cell.latency),
+        method: engine.method.id,
+      };
+    }
   }
 }

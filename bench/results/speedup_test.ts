@@ -42,3 +42,35 @@ Deno.test("applySpeedups() sets speed-ups against the ok reference of the same c
   applySpeedups(cells);
   assertEquals(cells.map((c) => c.speedup?.value ?? null), [1, 4, null]);
 });
+
+Deno.test("applySpeedups() also compares every cell with the case's fastest dense engine", () => {
+  const engine = (methodId: string, level: "baseline" | "peer", ms: number[], density = 1) => {
+    const cell = okCellFixture({ methodId, latency: latencyFixture(ms) });
+    cell.method.fidelity = { level, reason: "test" };
+    cell.sparsity.nominalDensity = density;
+    return cell;
+  };
+  const cells: Cell[] = [
+    okCellFixture({ methodId: "dense", isReference: true, latency: latencyFixture([8, 8, 8]) }),
+    engine("old-dense", "baseline", [16, 16, 16]),
+    engine("peer-dense", "peer", [4, 4, 4]),
+    // A peer computing part of the pairs is no dense engine, however fast.
+    engine("peer-sparse", "peer", [1, 1, 1], 0.5),
+    okCellFixture({ methodId: "sparse", latency: latencyFixture([2, 2, 2]) }),
+  ];
+  applySpeedups(cells);
+  const vs = cells.map((c) => c.status === "ok" ? c.speedupVsFastestDense : undefined);
+  assertEquals(vs.map((s) => s?.method), Array(5).fill("peer-dense"));
+  assertEquals(vs.map((s) => s?.value), [0.5, 0.25, 1, 4, 2]);
+  assertEquals(cells.map((c) => c.speedup?.value ?? null), [1, 0.5, 2, 8, 4]);
+});
+
+Deno.test("applySpeedups() takes the reference as fastest dense when no engine beats it", () => {
+  const cells: Cell[] = [
+    okCellFixture({ methodId: "dense", isReference: true, latency: latencyFixture([3, 3, 3]) }),
+    okCellFixture({ methodId: "sparse", latency: latencyFixture([2, 2, 2]) }),
+  ];
+  applySpeedups(cells);
+  const s = cells[1].status === "ok" ? cells[1].speedupVsFastestDense : undefined;
+  assertEquals([s?.method, s?.value], ["dense", 1.5]);
+});
