@@ -2,6 +2,7 @@
 // long KV cache of structured synthetic heads, scored against dense like `attention-fidelity`.
 // Decoding is where sparse attention is used most: one query reads the whole cache per step.
 import { defineTask } from "../../bench/metadata.ts";
+import type { PreparedCase } from "../../bench/plugin.ts";
 import { attentionFidelity, prepareStructuredCase } from "./attention_fidelity.ts";
 import { KEY_NORMS_PARAM, keyNormsOf } from "./generator.ts";
 
@@ -12,9 +13,19 @@ export const attentionDecoding = defineTask({
   description:
     "The same structured synthetic heads as attention-fidelity; the queries are the last `steps` positions, each attending (causally) to the whole cache of `seq` keys.",
   // 2.0.0: key norms randomized by default (1.0.0's inputs are keyNorms=planted).
-  version: "2.0.0",
+  // 2.1.0: kv_bytes_per_step.
+  version: "2.1.0",
   mainMetric: "rel_l2_error",
-  metrics: attentionFidelity.meta.metrics,
+  metrics: [
+    ...attentionFidelity.meta.metrics,
+    {
+      name: "kv_bytes_per_step",
+      description:
+        "bytes of K and V read per decoding step, all heads, float32: the keys the kernel attended (its own visited counts) × 2 × headDim × 4; dense reads every cached key (NOSA's offloading claim and any memory-bound GPU pay this)",
+      higherIsBetter: false,
+      unit: "B",
+    },
+  ],
   referenceMethod: "dense-attention",
   dataset: attentionFidelity.meta.dataset,
   parameters: {
@@ -54,17 +65,57 @@ export const attentionDecoding = defineTask({
   // The default suite sweeps budgets on attention-fidelity; here every method runs its defaults.
   quickSweep: false,
   impl: {
-    prepare: (caseParams, ctx) =>
-      prepareStructuredCase(
-        {
-          heads: caseParams.heads,
-          seq: caseParams.seq,
-          headDim: caseParams.headDim,
-          causal: true,
-          queries: caseParams.steps,
-        },
+    async prepare(caseParams, ctx) {
+      const { heads, seq, headDim, steps } = caseParams;
+      const prepared = await prepareStructuredCase(
+        { heads, seq, headDim, causal: true, queries: steps },
         ctx,
         keyNormsOf(caseParams.keyNorms),
-      ),
+      );
+      return withKvBytes(prepared, { heads, seq, headDim, steps });
+    },
   },
 });
+
+/**
+ * Keys visible to the `steps` last positions of a causal cache of `seq`, summed over the steps.
+ */
+function visibleKeys(seq: number, steps: number): number {
+  let n = 0;
+  for (let i = 0; i < steps; i++) n += seq - steps + 1 + i;
+  return n;
+}
+
+/**
+ * The case with `kv_bytes_per_step` added to every cell: the attended share of the visible keys
+ * (from the kernel's own visited counts) turned into K and V bytes per step.
+ */
+export function withKvBytes(
+  prepared: PreparedCase,
+  shape: { heads: number; seq: number; headDim: number; steps: number },
+): PreparedCase {
+  const bytesPerKey = 2 * shape.headDim * 4;
+  const densePerStep = (shape.heads * visibleKeys(shape.seq, shape.steps)) / shape.steps;
+  return {
+    ...prepared,
+    async bind(method, params) {
+      const trial = await prepared.bind(method, params);
+      return {
+        ...trial,
+        sample: (info) => trial.sample(info),
+        async finish() {
+          const result = await trial.finish();
+          const share = result.metrics.attended_key_share;
+          if (share === undefined) return result;
+          return {
+            ...result,
+            metrics: { ...result.metrics, kv_bytes_per_step: share * densePerStep * bytesPerKey },
+          };
+        },
+        dispose: () => trial.dispose(),
+      };
+    },
+    referenceMetrics: (method, params) => prepared.referenceMetrics(method, params),
+    dispose: () => prepared.dispose(),
+  };
+}
