@@ -10,6 +10,13 @@ export interface NeedleLayout {
   queryRows: number[];
 }
 
+/**
+ * Unscored rows after the needle queries. Methods that estimate their selection from the last
+ * query rows (vertical-slash's default 64) would otherwise see the very rows they are scored on;
+ * with 16 more rows of margin the scored queries lie outside every method's default window.
+ */
+export const NEEDLE_TAIL_ROWS = 80;
+
 export interface NeedleOptions {
   /** Position of the needles as a share of the context, 0 (start) to 1 (end). */
   depth: number;
@@ -44,15 +51,18 @@ export function buildNeedleInputs(
   const { vectors, size: vocabularySize } = vocabulary;
   const { heads, seq, headDim: d } = shape;
   const n = options.needlesPerHead;
-  if (seq < 3 * n) throw new RangeError(`needle inputs need seq ≥ ${3 * n}: got ${seq}`);
+  const tail = NEEDLE_TAIL_ROWS;
+  if (seq < 3 * n + tail) {
+    throw new RangeError(`needle inputs need seq ≥ ${3 * n + tail}: got ${seq}`);
+  }
   const uniform = mulberry32(options.seed);
   const gauss = normal(uniform);
   const s = Math.sqrt(options.matchLogit * Math.sqrt(d));
   const q = new Float32Array(heads * seq * d);
   const k = new Float32Array(heads * seq * d);
   const v = Float32Array.from({ length: heads * seq * d }, gauss);
-  const start = Math.round(options.depth * (seq - 2 * n));
-  const queryRows = Array.from({ length: n }, (_, r) => seq - n + r);
+  const start = Math.round(options.depth * (seq - tail - 2 * n));
+  const queryRows = Array.from({ length: n }, (_, r) => seq - tail - n + r);
   const needlePositions: number[][] = [];
   // Writes word's vector times scale at token `slot` (head · seq + position) of target.
   const put = (target: Float32Array, slot: number, word: number, scale: number) =>

@@ -1,7 +1,12 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { attendRow, denseKeys, keyRange } from "../../bench/families/attention/mod.ts";
 import { GLOVE_DIM, loadGloveVocabulary } from "./loader.ts";
-import { buildNeedleInputs, DEFAULT_NEEDLE_OPTIONS, normalizeRows } from "./needle_inputs.ts";
+import {
+  buildNeedleInputs,
+  DEFAULT_NEEDLE_OPTIONS,
+  NEEDLE_TAIL_ROWS,
+  normalizeRows,
+} from "./needle_inputs.ts";
 import { readOut } from "../attention_common/readout.ts";
 
 const shape = { heads: 2, seq: 300, headDim: GLOVE_DIM, causal: true };
@@ -14,8 +19,11 @@ Deno.test("needle inputs: dense attention reads out every needle; a window that 
     depth: 0.2,
     seed: 7,
   });
-  assertEquals(layout.queryRows, [292, 293, 294, 295, 296, 297, 298, 299]);
-  assertEquals(layout.needlePositions[0], [57, 58, 59, 60, 61, 62, 63, 64]);
+  // The scored queries end NEEDLE_TAIL_ROWS before the sequence does: outside the last-64-row
+  // estimation window vertical-slash uses by default.
+  assertEquals(layout.queryRows, [212, 213, 214, 215, 216, 217, 218, 219]);
+  assert(layout.queryRows.every((row) => row < shape.seq - 64));
+  assertEquals(layout.needlePositions[0], [41, 42, 43, 44, 45, 46, 47, 48]);
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
       const dense = attendRow(shape, inputs, { head, row, keys: denseKeys(shape, row) }).out;

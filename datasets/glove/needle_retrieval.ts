@@ -1,6 +1,7 @@
 // Task `needle-retrieval`: a few needle keys hidden at a controlled depth among real word
-// vectors; the last queries each ask for one. A method passes a query when its attention output,
-// read out against the values, names the needle. Where sparse methods drop the needle, it shows.
+// vectors; 8 queries near the end (80 unscored rows after them) each ask for one. A method passes
+// a query when its attention output, read out against the values, names the needle. Where sparse
+// methods drop the needle, it shows.
 import { defineTask } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
 import { mulberry32, normal, sha256Hex } from "../../bench/random.ts";
@@ -87,8 +88,10 @@ export const needleRetrieval = defineTask({
   family: "attention",
   title: "Needle retrieval through attention",
   description:
-    "Keys are GloVe word vectors; 8 needle words per head sit at a controlled depth and the last 8 queries each ask for one. Accuracy: the attention output, read out against the values, names the needle.",
-  version: "1.0.0",
+    "Keys are GloVe word vectors; 8 needle words per head sit at a controlled depth and 8 queries each ask for one, followed by 80 unscored rows so that no method's estimation window (vertical-slash's last 64 rows) holds a scored query. Accuracy: the attention output, read out against the values, names the needle.",
+  // 2.0.0: the scored queries end 80 rows before the sequence (NEEDLE_TAIL_ROWS), outside
+  // vertical-slash's 64-row estimation window; 1.0.0 scored the last 8 rows.
+  version: "2.0.0",
   mainMetric: "needle_accuracy",
   metrics: [
     {
@@ -123,7 +126,7 @@ export const needleRetrieval = defineTask({
       type: "int",
       description: "context length",
       default: 2048,
-      min: 64,
+      min: 104,
       max: 65536,
       sweep: [2048],
     },
