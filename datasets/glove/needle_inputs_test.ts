@@ -22,7 +22,8 @@ Deno.test("needle inputs: dense attention reads out every needle; a window that 
   // The scored queries end NEEDLE_TAIL_ROWS before the sequence does: outside the last-64-row
   // estimation window vertical-slash uses by default.
   assertEquals(layout.queryRows, [212, 213, 214, 215, 216, 217, 218, 219]);
-  assert(layout.queryRows.every((row) => row < shape.seq - 64));
+  assert(NEEDLE_TAIL_ROWS >= 64 + 16);
+  assert(layout.queryRows.every((row) => row < shape.seq - NEEDLE_TAIL_ROWS));
   assertEquals(layout.needlePositions[0], [41, 42, 43, 44, 45, 46, 47, 48]);
   for (let head = 0; head < shape.heads; head++) {
     layout.queryRows.forEach((row, r) => {
