@@ -7,6 +7,7 @@ import {
 import { defaultParams } from "../../bench/metadata.ts";
 import {
   bm25TrainTuned,
+  cachedTuneBm25,
   meanNdcg10,
   tuneBm25,
   TUNING_GRID,
@@ -97,4 +98,16 @@ Deno.test("tuningQueries() is a seeded subset: the same for a seed, another for 
   assertEquals(new Set(a).size, 10);
   assert(tuningQueries(many, 10, 2).map((q) => q.id).join() !== a.join());
   assertEquals(tuningQueries(many, 0, 1).length, 50);
+});
+
+Deno.test("cachedTuneBm25() reuses a tuning of the same corpus and queries, and only those", async () => {
+  const unique = { ...corpus, texts: [...corpus.texts.slice(0, 5), `birds singing ${Date.now()}`] };
+  const first = await cachedTuneBm25(unique, train);
+  const again = await cachedTuneBm25(unique, train);
+  assertEquals(first.cached, false);
+  assertEquals(again.cached, true);
+  assertEquals(again.best, first.best);
+  assertEquals(again.ms, first.ms);
+  const otherQueries = await cachedTuneBm25(unique, train.slice(0, 2));
+  assertEquals(otherQueries.cached, false);
 });
