@@ -1,8 +1,10 @@
-// The committed MNIST MoE checkpoints reproduce: the bench's accuracy and routing figures of
-// each equal what its training log recorded, through the task's own prepare/bind/finish; and
-// training is deterministic (same seed, same steps: the same checkpoint bytes).
+// The committed MNIST and Fashion-MNIST MoE checkpoints reproduce: the bench's accuracy and routing
+// figures of each equal what its training log recorded, through the task's own prepare/bind/finish;
+// and training is deterministic (same seed, same steps: the same checkpoint bytes).
 import { mnistMoe, MODELS_DIR, zipfStream } from "../datasets/mnist_moe/mnist_moe_task.ts";
 import { loadMnist } from "../datasets/mnist/mnist.ts";
+import { FMNIST_MOE_MODELS, fmnistMoe } from "../datasets/fashion_mnist/fmnist_moe.ts";
+import { FASHION_DIR } from "../datasets/fashion_mnist/fashion_mnist.ts";
 import { trainMnistMoe } from "../datasets/mnist_moe/train_moe.ts";
 import { methodRegistry } from "../methods/mod.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
@@ -11,10 +13,21 @@ import { testGpu } from "../tests/gpu.ts";
 import { defaultParams } from "./metadata.ts";
 
 const methods = methodRegistry();
-const cards = [...Deno.readDirSync(MODELS_DIR)]
-  .filter((f) => f.name.endsWith(".json"))
-  .map((f) => JSON.parse(Deno.readTextFileSync(new URL(f.name, MODELS_DIR))))
-  .sort((a, b) => a.name.localeCompare(b.name));
+const cardsIn = (dir: URL, prefix: string) =>
+  [...Deno.readDirSync(dir)]
+    .filter((f) => f.name.startsWith(`${prefix}-`) && f.name.endsWith(".json"))
+    .map((f) => JSON.parse(Deno.readTextFileSync(new URL(f.name, dir))))
+    .sort((a, b) => a.name.localeCompare(b.name));
+const fashion = await Deno.stat(FASHION_DIR).then(() => true, () => false);
+const sources = [
+  { task: mnistMoe, prefix: "mnist-moe", cards: cardsIn(MODELS_DIR, "mnist-moe"), ignore: false },
+  {
+    task: fmnistMoe,
+    prefix: "fmnist-moe",
+    cards: cardsIn(FMNIST_MOE_MODELS, "fmnist-moe"),
+    ignore: !fashion,
+  },
+];
 
 const ctx: TaskContext = {
   gpu: null,
@@ -25,35 +38,43 @@ const ctx: TaskContext = {
   minSampleMs: 1,
 };
 
-Deno.test("every MoE method of the registry has a committed E = 8 checkpoint", () => {
-  const names = new Set(cards.map((c) => c.name));
-  for (const m of methods.list().filter((m) => m.meta.family === "moe")) {
-    const name = m.meta.id === "dense-ffn" ? "mnist-moe-dense-ffn-e1" : `mnist-moe-${m.meta.id}-e8`;
-    assert(names.has(name), `no checkpoint ${name}`);
-  }
-});
-
-for (const card of cards) {
-  Deno.test(`${card.name}: the bench's test accuracy and routing figures equal its training log`, async () => {
-    const method = methods.get(card.gate.method);
-    const params = { ...defaultParams(method.meta.parameters), ...card.gate.params };
-    const prepared = await mnistMoe.impl.prepare(
-      { engine: "wasm", experts: card.experts, batch: 37, zipf: 0, testImages: 10000 },
-      ctx,
-    );
-    const trial = await prepared.bind(method, params);
-    await trial.sample();
-    const result = await trial.finish();
-    assert(result.check.passed, result.check.description);
-    assertEquals(result.metrics.accuracy, card.metrics.testAccuracy);
-    for (
-      const figure of ["load_cv", "max_vio", "dropped_share", "dead_experts", "active_experts"]
-    ) {
-      assertEquals(result.metrics[figure], card.metrics[figure], figure);
+for (const { task, prefix, cards, ignore } of sources) {
+  Deno.test(`every MoE method of the registry has a committed ${prefix} E = 8 checkpoint`, () => {
+    const names = new Set(cards.map((c) => c.name));
+    for (const m of methods.list().filter((m) => m.meta.family === "moe")) {
+      const name = m.meta.id === "dense-ffn"
+        ? `${prefix}-dense-ffn-e1`
+        : `${prefix}-${m.meta.id}-e8`;
+      assert(names.has(name), `no checkpoint ${name}`);
     }
-    trial.dispose();
-    prepared.dispose();
   });
+
+  for (const card of cards) {
+    Deno.test({
+      name: `${card.name}: the bench's test accuracy and routing figures equal its training log`,
+      ignore,
+      async fn() {
+        const method = methods.get(card.gate.method);
+        const params = { ...defaultParams(method.meta.parameters), ...card.gate.params };
+        const prepared = await task.impl.prepare(
+          { engine: "wasm", experts: card.experts, batch: 37, zipf: 0, testImages: 10000 },
+          ctx,
+        );
+        const trial = await prepared.bind(method, params);
+        await trial.sample();
+        const result = await trial.finish();
+        assert(result.check.passed, result.check.description);
+        assertEquals(result.metrics.accuracy, card.metrics.testAccuracy);
+        for (
+          const figure of ["load_cv", "max_vio", "dropped_share", "dead_experts", "active_experts"]
+        ) {
+          assertEquals(result.metrics[figure], card.metrics[figure], figure);
+        }
+        trial.dispose();
+        prepared.dispose();
+      },
+    });
+  }
 }
 
 Deno.test("trainMnistMoe() is deterministic: the same seed gives the same checkpoint bytes", async () => {

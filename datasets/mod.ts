@@ -14,6 +14,7 @@ import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
 import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
 import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "./mnist_moe/mnist_moe_task.ts";
+import { fmnistMoe } from "./fashion_mnist/fmnist_moe.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -30,5 +31,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     attentionMultistep,
     spmmCrossover,
     mnistMoe,
+    fmnistMoe,
   ]);
 }

@@ -3,7 +3,7 @@ import { loadFashionMnist } from "./fashion_mnist/fashion_mnist.ts";
 import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "./mnist/mnist.ts";
 import { trainImageMlp } from "./mnist/train_mlp.ts";
 import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
-import { trainMnistMoe } from "./mnist_moe/train_moe.ts";
+import { MNIST_MOE_DATA, type MoeTrainingData, trainMnistMoe } from "./mnist_moe/train_moe.ts";
 import { defaultParams, parseParamValue } from "../bench/metadata.ts";
 // The one datasets file that sees methods: a CLI entry, as bench/main.ts is (MoE recipes train a
 // method's gate).
@@ -30,28 +30,36 @@ const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => 
       }, log),
     "sotu-lm": (log, args) =>
       trainSotuLm({ log, steps: stepsArg(args), resume: args.includes("--resume") }),
-    ...Object.fromEntries(moeMethods.map((method) => [
-      `mnist-moe-${method.meta.id}`,
-      (log: (line: string) => void, args: string[]) => {
-        // --experts N (default 8), --param name=value for the gate's trained parameters.
-        const experts = Number(argValue(args, "--experts") ?? 8);
-        const params = defaultParams(method.meta.parameters);
-        for (const [i, a] of args.entries()) {
-          if (a !== "--param") continue;
-          const [name, value] = (args[i + 1] ?? "").split("=");
-          const spec = method.meta.parameters[name];
-          if (!spec) throw new RangeError(`${method.meta.id} has no parameter '${name}'`);
-          params[name] = parseParamValue(name, spec, value ?? "");
-        }
-        return trainMnistMoe({
-          method,
-          params,
-          experts,
-          out: new URL("./mnist_moe/models/", import.meta.url),
-        }, log);
-      },
-    ])),
+    ...moeTrainers(MNIST_MOE_DATA, new URL("./mnist_moe/models/", import.meta.url)),
+    ...moeTrainers({
+      prefix: "fmnist-moe",
+      id: "fashion-mnist",
+      source: "Debian dataset-fashion-mnist",
+      load: loadFashionMnist,
+    }, new URL("./fashion_mnist/models/", import.meta.url)),
   };
+
+/** `<prefix>-<gate>` for every MoE method: --experts N (default 8), --param name=value. */
+function moeTrainers(
+  data: MoeTrainingData,
+  out: URL,
+): Record<string, (log: (line: string) => void, args: string[]) => Promise<unknown>> {
+  return Object.fromEntries(moeMethods.map((method) => [
+    `${data.prefix}-${method.meta.id}`,
+    (log: (line: string) => void, args: string[]) => {
+      const experts = Number(argValue(args, "--experts") ?? 8);
+      const params = defaultParams(method.meta.parameters);
+      for (const [i, a] of args.entries()) {
+        if (a !== "--param") continue;
+        const [name, value] = (args[i + 1] ?? "").split("=");
+        const spec = method.meta.parameters[name];
+        if (!spec) throw new RangeError(`${method.meta.id} has no parameter '${name}'`);
+        params[name] = parseParamValue(name, spec, value ?? "");
+      }
+      return trainMnistMoe({ method, params, experts, out, data }, log);
+    },
+  ]));
+}
 
 function argValue(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);

@@ -1,6 +1,6 @@
-// Task `mnist-moe`: a gate's committed MNIST MoE checkpoint (datasets/mnist_moe/models/) scored
-// on the test split (accuracy with its bootstrap interval, the routing figures), and its MoE
-// layer's forward timed per batch against the dense mixture's in the same run.
+// Image MoE tasks (`mnist-moe`, and `fmnist-moe` in datasets/fashion_mnist/): a gate's committed
+// MoE checkpoint scored on the test split (accuracy with its bootstrap interval, the routing
+// figures), and its MoE layer's forward timed per batch against the dense mixture's in the same run.
 import {
   compareWithReference,
   createGpuMoeLayer,
@@ -15,9 +15,16 @@ import {
   type Method,
   type ParamSpecs,
   type ParamValues,
+  type Task,
 } from "../../bench/metadata.ts";
 import { loadCheckpoint } from "../../bench/nn/checkpoint.ts";
-import type { PreparedCase, TaskContext, Trial, TrialResult } from "../../bench/plugin.ts";
+import type {
+  PreparedCase,
+  TaskContext,
+  TaskImpl,
+  Trial,
+  TrialResult,
+} from "../../bench/plugin.ts";
 import { SkipCase } from "../../bench/plugin.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
@@ -129,15 +136,17 @@ export async function loadMoeCheckpoint(
   method: Method,
   experts: number,
   params: ParamValues,
+  source: { prefix: string; modelsDir: URL } = { prefix: "mnist-moe", modelsDir: MODELS_DIR },
 ): Promise<{ model: MoeMlp; card: Record<string, unknown>; name: string }> {
-  const name = checkpointName(method, experts, params);
-  const found = await Deno.stat(new URL(`${name}.json`, MODELS_DIR)).then(() => true, () => false);
+  const { prefix, modelsDir } = source;
+  const name = checkpointName(method, experts, params, prefix);
+  const found = await Deno.stat(new URL(`${name}.json`, modelsDir)).then(() => true, () => false);
   if (!found) {
     throw new SkipCase(
-      `no committed checkpoint '${name}': train it with \`deno task train mnist-moe-${method.meta.id} --experts ${experts}\` and the cell's trained parameters`,
+      `no committed checkpoint '${name}': train it with \`deno task train ${prefix}-${method.meta.id} --experts ${experts}\` and the cell's trained parameters`,
     );
   }
-  const { card, bytes } = await readCheckpoint(MODELS_DIR, name);
+  const { card, bytes } = await readCheckpoint(modelsDir, name);
   const model = createModel(method, experts, params);
   loadCheckpoint(model.parameters(), bytes);
   return { model, card: card as unknown as Record<string, unknown>, name };
@@ -197,76 +206,278 @@ function denseMixtureMacs(experts: number, tokens: number): number {
   return tokens * (experts * 2 * MOE_MODEL.dim * MOE_MODEL.hidden + MOE_MODEL.dim * experts);
 }
 
-export const mnistMoe = defineTask({
+/** What an image MoE task is built over: its data, its checkpoints and its metadata. */
+export interface ImageMoeTaskSpec {
+  id: string;
+  title: string;
+  description: string;
+  /** Checkpoint name prefix, e.g. "mnist-moe". */
+  prefix: string;
+  modelsDir: URL;
+  dataset: Task["meta"]["dataset"];
+  load: (split: "train" | "test") => Promise<ImageSet>;
+  /**
+   * Whether quick sweeps methods' parameters here, and its engines and streams (default: yes,
+   * both engines, zipf 0 and 1.5); a second dataset's task may run less so quick stays short.
+   */
+  quick?: { sweep: boolean; engine: string[]; zipf: number[] };
+}
+
+/** Declares an image MoE task (`mnist-moe`, `fmnist-moe`) over one dataset's checkpoints. */
+export function defineImageMoeTask(spec: ImageMoeTaskSpec): Task<TaskImpl> {
+  return defineTask({
+    id: spec.id,
+    family: "moe",
+    title: spec.title,
+    description: spec.description,
+    version: "1.0.0",
+    mainMetric: "accuracy",
+    metrics: [
+      {
+        name: "accuracy",
+        description:
+          "top-1 accuracy on the first `testImages` test images in batches of 256; accuracy_ci95_low/high bound it (bootstrap over the images)",
+        higherIsBetter: true,
+      },
+      {
+        name: "load_cv",
+        description: "coefficient of variation (std/mean) of the slots routed to each expert",
+        higherIsBetter: false,
+      },
+      {
+        name: "max_vio",
+        description: "MaxVio: most loaded expert's slots / the mean",
+        higherIsBetter: false,
+      },
+      {
+        name: "dropped_share",
+        description:
+          "share of tokens reaching no expert (dropped at a capacity, or chosen by none)",
+        higherIsBetter: false,
+      },
+      { name: "dead_experts", description: "experts no test token reached", higherIsBetter: false },
+      {
+        name: "active_experts",
+        description: "mean experts a token reaches",
+        higherIsBetter: false,
+      },
+      {
+        name: "router_entropy",
+        description:
+          "mean per-token entropy of the router's softmax over experts / ln E (absent without a router)",
+        higherIsBetter: false,
+      },
+      {
+        name: "card_test_accuracy",
+        description: "test accuracy the training log recorded (at the method's default parameters)",
+        higherIsBetter: true,
+      },
+      { name: "parameters", description: "parameters of the whole model", higherIsBetter: false },
+      {
+        name: "active_parameters",
+        description: "parameters one token uses on average (stem, head, router, its experts)",
+        higherIsBetter: false,
+      },
+      { name: "train_flops", description: "FLOPs training executed (card)", higherIsBetter: false },
+      {
+        name: "train_minutes",
+        description: "training wall time (card)",
+        higherIsBetter: false,
+        unit: "min",
+      },
+      {
+        name: "routing_time_share",
+        description:
+          "share of the layer's time in the gate and the permutation by expert (medians of 7 untimed runs)",
+        higherIsBetter: false,
+      },
+      {
+        name: "achieved_gflops",
+        description: "the layer's multiply-adds ×2 on the timed batch / p50 latency",
+        higherIsBetter: true,
+        unit: "GFLOP/s",
+      },
+    ],
+    referenceMethod: "dense-mixture",
+    dataset: spec.dataset,
+    parameters: PARAMS,
+    profiles: {
+      smoke: { engine: ["wasm"], experts: [8], batch: [256], zipf: [0], testImages: [500] },
+      quick: {
+        engine: ["wasm", "webgpu"],
+        experts: [8],
+        batch: [256],
+        zipf: [0, 1.5],
+        testImages: [10000],
+      },
+      full: {
+        engine: ["wasm", "webgpu"],
+        experts: [4, 8, 16],
+        batch: [256, 2048],
+        zipf: [0, 1, 2],
+        testImages: [10000],
+      },
+    },
+    requiresFeatures: ["moe-layer"],
+    quickSweep: spec.quick?.sweep,
+    impl: {
+      async prepare(caseParams, ctx: TaskContext): Promise<PreparedCase> {
+        const { experts, batch, testImages: count } = caseParams;
+        const full = await spec.load("test");
+        if (count > full.count || batch > count) {
+          throw new RangeError(
+            `testImages ${count} must be ≤ ${full.count} and batch ${batch} ≤ testImages`,
+          );
+        }
+        // The evaluated stream (the test set, or its Zipf-skewed draw) and its timed first batch.
+        const test = zipfStream(full, count, caseParams.zipf);
+        const x = imagesAsFloat(test, 0, batch);
+        const ids = imageIds(x, batch, MOE_MODEL.inputs);
+        // One evaluation per checkpoint, parameters and stream for the whole run: the engines'
+        // cases time the same model (a failed one is forgotten, so the next cell tries again).
+        const quality = (method: Method, params: ParamValues) => {
+          const key = [spec.id, method.meta.id, JSON.stringify(params), experts, caseParams.zipf]
+            .concat(count).join("|");
+          const hit = QUALITY_CACHE.get(key);
+          if (hit) return hit;
+          const made = evaluate(method, params);
+          made.catch(() => QUALITY_CACHE.delete(key));
+          QUALITY_CACHE.set(key, made);
+          while (QUALITY_CACHE.size > 64) QUALITY_CACHE.delete(QUALITY_CACHE.keys().next().value!);
+          return made;
+        };
+        const evaluate = async (method: Method, params: ParamValues) => {
+          const { model, card } = await loadMoeCheckpoint(method, experts, params, spec);
+          const { metrics, problem } = scoreMoe(model, test, count);
+          const cardMetrics = card.metrics as Record<string, number>;
+          const impl = method.impl as MoeMethod;
+          const slotsPerToken = metrics.active_experts;
+          const shared = model.stem.weight.size + model.stem.bias!.size + model.head.weight.size +
+            model.head.bias!.size + model.layer.gate.parameters().reduce((n, p) => n + p.size, 0);
+          const perExpert = model.layer.experts[0].parameters().reduce((n, p) => n + p.size, 0);
+          return {
+            model,
+            problem,
+            metrics: {
+              ...metrics,
+              card_test_accuracy: cardMetrics.testAccuracy,
+              parameters: card.parameters as number,
+              active_parameters: shared + slotsPerToken * perExpert,
+              train_flops: card.trainFlops as number,
+              train_minutes: card.trainMinutes as number,
+            } as Record<string, number>,
+            nominalActive: impl.nominalActive(experts, params),
+          };
+        };
+        /** The layer on WebGPU with the gate's routing of the timed batch uploaded. */
+        const gpuEngine = async (model: MoeMlp, h: Float32Array) => {
+          if (!ctx.gpu) throw new SkipCase("no WebGPU adapter on this machine");
+          const routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
+          const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
+            h,
+            tokens: batch,
+            k: routing.k,
+          });
+          layer.setRouting(routing);
+          const timer = new TimedSubmit(ctx.gpu, (encoder) => layer.encode(encoder), {
+            targetSubmitMs: ctx.minSampleMs,
+          });
+          return { layer, routing, timer };
+        };
+        return {
+          datasetSha256: caseParams.zipf === 0
+            ? full.sha256
+            : await sha256Hex(test.images, test.labels),
+          async referenceMetrics(method, params) {
+            return (await quality(method, params)).metrics;
+          },
+          async bind(method, params): Promise<Trial> {
+            const q = await quality(method, params);
+            const { model } = q;
+            // The layer's input: the stem's output on the timed images (outside the timed region).
+            model.forward(x, batch, ids, "eval");
+            const h = model.lastHidden!;
+            const gpuLayer = caseParams.engine === "webgpu" ? await gpuEngine(model, h) : null;
+            const timer = gpuLayer
+              ? gpuLayer.timer
+              : wallTimer(() => void model.layer.forward(h, batch, ids, "eval"), {
+                targetSampleMs: ctx.minSampleMs,
+              });
+            return {
+              setup: {
+                compileMs: gpuLayer?.layer.compileMs ?? null,
+                uploadMs: gpuLayer?.layer.uploadMs ?? null,
+              },
+              sample: () => timer.sample(),
+              async finish(): Promise<TrialResult> {
+                const cpu = model.layer.forward(h, batch, ids, "eval");
+                const routing = gpuLayer?.routing ?? cpu.routing;
+                const y = gpuLayer ? await gpuLayer.layer.readOutput() : cpu.y;
+                const ref = moeLayerReference(model.layer, h, routing);
+                const { passed, maxAbsError } = compareWithReference(y, ref);
+                let slots = 0;
+                for (const e of routing.experts) if (e >= 0) slots++;
+                const macs = layerMacs(model, slots, batch);
+                const routingShare = routingTimeShare(model, h, batch, ids);
+                const ok = passed && q.problem === null;
+                return {
+                  check: {
+                    passed: ok,
+                    description: q.problem
+                      ? `malformed routing: ${q.problem}`
+                      : passed
+                      ? `the MoE layer's output on ${batch} test images equals the float64 reference, and every test batch's routing is well formed`
+                      : `the MoE layer's output differs from the float64 reference (max |err| ${
+                        maxAbsError.toExponential(2)
+                      })`,
+                    maxAbsError,
+                    tolerance: MOE_TOLERANCE_TEXT,
+                  },
+                  metrics: { ...q.metrics, routing_time_share: routingShare },
+                  sparsity: {
+                    nominalDensity: q.nominalActive * MOE_MODEL.hidden /
+                      (experts * MOE_MODEL.hidden),
+                    realizedDensity: q.metrics.active_experts * model.shape.hidden /
+                      (experts * MOE_MODEL.hidden),
+                    flopsRatio: macs / denseMixtureMacs(experts, batch),
+                    kernel: gpuLayer
+                      ? "webgpu-grouped-ffn (gate on the CPU, untimed)"
+                      : "wasm-gemm-per-expert",
+                  },
+                  flops: 2 * macs,
+                  dumps: ctx.dump
+                    ? [
+                      { name: "layer_input", shape: [batch, MOE_MODEL.dim], data: h },
+                      { name: "layer_output", shape: [batch, MOE_MODEL.dim], data: y },
+                      {
+                        name: "layer_output_reference",
+                        shape: [batch, MOE_MODEL.dim],
+                        data: Float32Array.from(ref),
+                      },
+                    ]
+                    : [],
+                };
+              },
+              dispose() {
+                gpuLayer?.timer.dispose();
+                gpuLayer?.layer.dispose();
+              },
+            };
+          },
+          dispose() {},
+        };
+      },
+    },
+  });
+}
+
+export const mnistMoe = defineImageMoeTask({
   id: "mnist-moe",
-  family: "moe",
   title: "MNIST MoE classifier",
   description:
-    "An MLP whose hidden block is an MoE layer (784 → 64 → E experts 64→32→64 with a residual → 10), trained per gate with one recipe (datasets/mnist_moe/README.md); scored on the MNIST test split, its MoE layer's CPU forward (WebAssembly GEMM per expert) timed per batch against the dense mixture's.",
-  version: "1.0.0",
-  mainMetric: "accuracy",
-  metrics: [
-    {
-      name: "accuracy",
-      description:
-        "top-1 accuracy on the first `testImages` test images in batches of 256; accuracy_ci95_low/high bound it (bootstrap over the images)",
-      higherIsBetter: true,
-    },
-    {
-      name: "load_cv",
-      description: "coefficient of variation (std/mean) of the slots routed to each expert",
-      higherIsBetter: false,
-    },
-    {
-      name: "max_vio",
-      description: "MaxVio: most loaded expert's slots / the mean",
-      higherIsBetter: false,
-    },
-    {
-      name: "dropped_share",
-      description: "share of tokens reaching no expert (dropped at a capacity, or chosen by none)",
-      higherIsBetter: false,
-    },
-    { name: "dead_experts", description: "experts no test token reached", higherIsBetter: false },
-    { name: "active_experts", description: "mean experts a token reaches", higherIsBetter: false },
-    {
-      name: "router_entropy",
-      description:
-        "mean per-token entropy of the router's softmax over experts / ln E (absent without a router)",
-      higherIsBetter: false,
-    },
-    {
-      name: "card_test_accuracy",
-      description: "test accuracy the training log recorded (at the method's default parameters)",
-      higherIsBetter: true,
-    },
-    { name: "parameters", description: "parameters of the whole model", higherIsBetter: false },
-    {
-      name: "active_parameters",
-      description: "parameters one token uses on average (stem, head, router, its experts)",
-      higherIsBetter: false,
-    },
-    { name: "train_flops", description: "FLOPs training executed (card)", higherIsBetter: false },
-    {
-      name: "train_minutes",
-      description: "training wall time (card)",
-      higherIsBetter: false,
-      unit: "min",
-    },
-    {
-      name: "routing_time_share",
-      description:
-        "share of the layer's time in the gate and the permutation by expert (medians of 7 untimed runs)",
-      higherIsBetter: false,
-    },
-    {
-      name: "achieved_gflops",
-      description: "the layer's multiply-adds ×2 on the timed batch / p50 latency",
-      higherIsBetter: true,
-      unit: "GFLOP/s",
-    },
-  ],
-  referenceMethod: "dense-mixture",
+    "An MLP whose hidden block is an MoE layer (784 → 64 → E experts 64→32→64 with a residual → 10), trained per gate with one recipe (datasets/mnist_moe/README.md); scored on the MNIST test split and a Zipf-skewed stream of its digits, its MoE layer's forward timed per batch against the dense mixture's on the CPU (WebAssembly GEMM per expert) or WebGPU (grouped expert FFN).",
+  prefix: "mnist-moe",
+  modelsDir: MODELS_DIR,
   dataset: {
     id: "mnist",
     version: "1.2.6",
@@ -274,172 +485,5 @@ export const mnistMoe = defineTask({
     license: "CC-BY-SA-3.0 (MNIST, Yann LeCun and Corinna Cortes); package ISC",
     sha256: MNIST_FILES.test.images[1],
   },
-  parameters: PARAMS,
-  profiles: {
-    smoke: { engine: ["wasm"], experts: [8], batch: [256], zipf: [0], testImages: [500] },
-    quick: {
-      engine: ["wasm", "webgpu"],
-      experts: [8],
-      batch: [256],
-      zipf: [0, 1.5],
-      testImages: [10000],
-    },
-    full: {
-      engine: ["wasm", "webgpu"],
-      experts: [4, 8, 16],
-      batch: [256, 2048],
-      zipf: [0, 1, 2],
-      testImages: [10000],
-    },
-  },
-  requiresFeatures: ["moe-layer"],
-  impl: {
-    async prepare(caseParams, ctx: TaskContext): Promise<PreparedCase> {
-      const { experts, batch, testImages: count } = caseParams;
-      const full = await loadMnist("test");
-      if (count > full.count || batch > count) {
-        throw new RangeError(
-          `testImages ${count} must be ≤ ${full.count} and batch ${batch} ≤ testImages`,
-        );
-      }
-      // The evaluated stream (the test set, or its Zipf-skewed draw) and its timed first batch.
-      const test = zipfStream(full, count, caseParams.zipf);
-      const x = imagesAsFloat(test, 0, batch);
-      const ids = imageIds(x, batch, MOE_MODEL.inputs);
-      // One evaluation per checkpoint, parameters and stream for the whole run: the engines'
-      // cases time the same model (a failed one is forgotten, so the next cell tries again).
-      const quality = (method: Method, params: ParamValues) => {
-        const key = [method.meta.id, JSON.stringify(params), experts, caseParams.zipf, count].join(
-          "|",
-        );
-        const hit = QUALITY_CACHE.get(key);
-        if (hit) return hit;
-        const made = evaluate(method, params);
-        made.catch(() => QUALITY_CACHE.delete(key));
-        QUALITY_CACHE.set(key, made);
-        while (QUALITY_CACHE.size > 64) QUALITY_CACHE.delete(QUALITY_CACHE.keys().next().value!);
-        return made;
-      };
-      const evaluate = async (method: Method, params: ParamValues) => {
-        const { model, card } = await loadMoeCheckpoint(method, experts, params);
-        const { metrics, problem } = scoreMoe(model, test, count);
-        const cardMetrics = card.metrics as Record<string, number>;
-        const impl = method.impl as MoeMethod;
-        const slotsPerToken = metrics.active_experts;
-        const shared = model.stem.weight.size + model.stem.bias!.size + model.head.weight.size +
-          model.head.bias!.size + model.layer.gate.parameters().reduce((n, p) => n + p.size, 0);
-        const perExpert = model.layer.experts[0].parameters().reduce((n, p) => n + p.size, 0);
-        return {
-          model,
-          problem,
-          metrics: {
-            ...metrics,
-            card_test_accuracy: cardMetrics.testAccuracy,
-            parameters: card.parameters as number,
-            active_parameters: shared + slotsPerToken * perExpert,
-            train_flops: card.trainFlops as number,
-            train_minutes: card.trainMinutes as number,
-          } as Record<string, number>,
-          nominalActive: impl.nominalActive(experts, params),
-        };
-      };
-      /** The layer on WebGPU with the gate's routing of the timed batch uploaded. */
-      const gpuEngine = async (model: MoeMlp, h: Float32Array) => {
-        if (!ctx.gpu) throw new SkipCase("no WebGPU adapter on this machine");
-        const routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
-        const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
-          h,
-          tokens: batch,
-          k: routing.k,
-        });
-        layer.setRouting(routing);
-        const timer = new TimedSubmit(ctx.gpu, (encoder) => layer.encode(encoder), {
-          targetSubmitMs: ctx.minSampleMs,
-        });
-        return { layer, routing, timer };
-      };
-      return {
-        datasetSha256: caseParams.zipf === 0
-          ? full.sha256
-          : await sha256Hex(test.images, test.labels),
-        async referenceMetrics(method, params) {
-          return (await quality(method, params)).metrics;
-        },
-        async bind(method, params): Promise<Trial> {
-          const q = await quality(method, params);
-          const { model } = q;
-          // The layer's input: the stem's output on the timed images (outside the timed region).
-          model.forward(x, batch, ids, "eval");
-          const h = model.lastHidden!;
-          const gpuLayer = caseParams.engine === "webgpu" ? await gpuEngine(model, h) : null;
-          const timer = gpuLayer
-            ? gpuLayer.timer
-            : wallTimer(() => void model.layer.forward(h, batch, ids, "eval"), {
-              targetSampleMs: ctx.minSampleMs,
-            });
-          return {
-            setup: {
-              compileMs: gpuLayer?.layer.compileMs ?? null,
-              uploadMs: gpuLayer?.layer.uploadMs ?? null,
-            },
-            sample: () => timer.sample(),
-            async finish(): Promise<TrialResult> {
-              const cpu = model.layer.forward(h, batch, ids, "eval");
-              const routing = gpuLayer?.routing ?? cpu.routing;
-              const y = gpuLayer ? await gpuLayer.layer.readOutput() : cpu.y;
-              const ref = moeLayerReference(model.layer, h, routing);
-              const { passed, maxAbsError } = compareWithReference(y, ref);
-              let slots = 0;
-              for (const e of routing.experts) if (e >= 0) slots++;
-              const macs = layerMacs(model, slots, batch);
-              const routingShare = routingTimeShare(model, h, batch, ids);
-              const ok = passed && q.problem === null;
-              return {
-                check: {
-                  passed: ok,
-                  description: q.problem
-                    ? `malformed routing: ${q.problem}`
-                    : passed
-                    ? `the MoE layer's output on ${batch} test images equals the float64 reference, and every test batch's routing is well formed`
-                    : `the MoE layer's output differs from the float64 reference (max |err| ${
-                      maxAbsError.toExponential(2)
-                    })`,
-                  maxAbsError,
-                  tolerance: MOE_TOLERANCE_TEXT,
-                },
-                metrics: { ...q.metrics, routing_time_share: routingShare },
-                sparsity: {
-                  nominalDensity: q.nominalActive * MOE_MODEL.hidden /
-                    (experts * MOE_MODEL.hidden),
-                  realizedDensity: q.metrics.active_experts * model.shape.hidden /
-                    (experts * MOE_MODEL.hidden),
-                  flopsRatio: macs / denseMixtureMacs(experts, batch),
-                  kernel: gpuLayer
-                    ? "webgpu-grouped-ffn (gate on the CPU, untimed)"
-                    : "wasm-gemm-per-expert",
-                },
-                flops: 2 * macs,
-                dumps: ctx.dump
-                  ? [
-                    { name: "layer_input", shape: [batch, MOE_MODEL.dim], data: h },
-                    { name: "layer_output", shape: [batch, MOE_MODEL.dim], data: y },
-                    {
-                      name: "layer_output_reference",
-                      shape: [batch, MOE_MODEL.dim],
-                      data: Float32Array.from(ref),
-                    },
-                  ]
-                  : [],
-              };
-            },
-            dispose() {
-              gpuLayer?.timer.dispose();
-              gpuLayer?.layer.dispose();
-            },
-          };
-        },
-        dispose() {},
-      };
-    },
-  },
+  load: loadMnist,
 });

