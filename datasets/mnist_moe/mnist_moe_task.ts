@@ -304,10 +304,10 @@ export function defineImageMoeTask(spec: ImageMoeTaskSpec): Task<TaskImpl> {
     profiles: {
       smoke: { engine: ["wasm"], experts: [8], batch: [256], zipf: [0], testImages: [500] },
       quick: {
-        engine: ["wasm", "webgpu"],
+        engine: spec.quick?.engine ?? ["wasm", "webgpu"],
         experts: [8],
         batch: [256],
-        zipf: [0, 1.5],
+        zipf: spec.quick?.zipf ?? [0, 1.5],
         testImages: [10000],
       },
       full: {
