@@ -1,6 +1,8 @@
-// The WGSL kernel behind dense, sliding-window and sink + window attention: one invocation per
-// query row, an online softmax over the row's key band, so memory stays O(headDim) per query
-// whatever the length. On the software adapter this simple form beat workgroup-tiled variants.
+// The plain banded kernel (dense, window, sinks): one invocation per query row, an online softmax
+// over the row's key band, so memory stays O(headDim) per query whatever the length. The dense,
+// sliding-window and sink + window methods now run the tiled kernel (`_dense_tiled.ts`), which
+// reuses each loaded key across several rows; this one is dense-attention-per-query's, the row
+// that shows what the tiled loop gained, and `windowBand` is the band both kernels compute.
 import type { GpuContext } from "../../gpu/device.ts";
 import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";

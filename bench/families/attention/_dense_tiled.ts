@@ -147,7 +147,7 @@ function maskedKeyWgsl(
       (i) => `{ let kv = ${key(i)}; ${R.map((r) => `l${r} += q${r}[${i}] * kv;`).join(" ")} }`,
     ),
     ...R.flatMap((r) => [
-      `let see${r} = j <= hi${r};`,
+      `let see${r} = (j >= lo${r} && j <= hi${r}) || j < sink${r};`,
       `let s${r} = select(-3.0e38, l${r}.x + l${r}.y + l${r}.z + l${r}.w, see${r});`,
       `let top${r} = max(m${r}, s${r});`,
       `let c${r} = exp(m${r} - top${r});`,
@@ -202,7 +202,7 @@ ${maskedBody}
       j++;
     }`;
   const header = /* wgsl */ `
-struct Params { seq: u32, queries: u32, causal: u32, row_base: u32, scale: f32 };
+struct Params { seq: u32, queries: u32, causal: u32, row_base: u32, scale: f32, window: u32, sinks: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -217,10 +217,22 @@ ${
       }>;\nvar<workgroup> vs: array<vec4<f32>, ${tile * lanes}>;`
       : ""
   }
-// The last key row 'row' attends to.
-fn last_key(row: u32) -> u32 {
-  if (p.causal == 1u) { return p.seq - p.queries + row; }
-  return p.seq - 1u;
+// The key band [lo, hi] of row 'row', as the banded kernel has it: every (causal) key when window
+// is 0, else the last 'window' keys up to the row (causal) or 'window' keys centred on it.
+fn band(row: u32) -> vec2<u32> {
+  let pos = p.seq - p.queries + row;
+  var lo = 0u;
+  var hi = p.seq - 1u;
+  if (p.causal == 1u) {
+    hi = pos;
+    if (p.window > 0u && pos + 1u > p.window) { lo = pos + 1u - p.window; }
+  } else if (p.window > 0u) {
+    let before = p.window / 2u;
+    let after = p.window - before - 1u;
+    if (pos > before) { lo = pos - before; }
+    hi = min(p.seq - 1u, pos + after);
+  }
+  return vec2<u32>(lo, hi);
 }`;
   const rowSetup = /* wgsl */ `
   let head = wid.y;
@@ -230,7 +242,7 @@ fn last_key(row: u32) -> u32 {
   let last_row = p.queries - 1u;
 ${
     R.map((r) =>
-      `  let row${r} = min(first_row + ${r}u, last_row);\n  let hi${r} = last_key(row${r});\n  let qrow${r} = (head * p.queries + row${r}) * D4;`
+      `  let row${r} = min(first_row + ${r}u, last_row);\n  let band${r} = band(row${r});\n  let lo${r} = band${r}.x;\n  let hi${r} = band${r}.y;\n  let sink${r} = min(p.sinks, lo${r});\n  let qrow${r} = (head * p.queries + row${r}) * D4;`
     ).join("\n")
   }
 ${R.map((r) => `  var q${r}: array<vec4<f32>, D4>;\n  var a${r}: array<vec4<f32>, D4>;`).join("\n")}
@@ -246,7 +258,7 @@ ${
   const store = R.map((r) => /* wgsl */ `
   if (first_row + ${r}u < p.queries) {
 ${each(lanes, (i) => `    o[qrow${r} + ${i}u] = a${r}[${i}] / d${r};`)}
-    visited[head * p.queries + row${r}] = hi${r} + 1u;
+    visited[head * p.queries + row${r}] = hi${r} - lo${r} + 1u + sink${r};
   }`).join("");
   const signature =
     `@compute @workgroup_size(${workgroup})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>)`;
@@ -255,7 +267,16 @@ ${each(lanes, (i) => `    o[qrow${r} + ${i}u] = a${r}[${i}] / d${r};`)}
 ${signature} {
 ${rowSetup}
   if (!in_range) { return; }
-  {${attend("0u", "hi0 + 1u", `hi${rows - 1} + 1u`)}
+  // Sink keys every row sees; the band's start, which only later rows skip; the keys every row
+  // sees (chunked), then the band's end, which only later rows see. Rows' bands start and end
+  // in row order, so each range is one loop; where the bands do not overlap (window < rows) the
+  // middle range is empty and the masked ranges meet.
+  {${attend("0u", "sink0", "sink0")}
+  }
+  let mid_start = min(lo${rows - 1}, hi${rows - 1} + 1u);
+  {${attend("lo0", "lo0", "mid_start")}
+  }
+  {${attend("mid_start", "max(hi0 + 1u, mid_start)", `hi${rows - 1} + 1u`)}
   }
 ${store}
 }`;
@@ -267,7 +288,7 @@ ${store}
 ${signature} {
 ${rowSetup}
   let group_last = min(p.row_base + (wid.x + 1u) * ${workgroup * rows}u - 1u, last_row);
-  let group_end = last_key(group_last) + 1u;
+  let group_end = band(group_last).y + 1u;
   var t0 = 0u;
   loop {
     if (t0 >= group_end) { break; }
@@ -292,14 +313,25 @@ ${store}
  *
  * @param shape the attention shape
  * @param variant the variant
+ * @param band the window (0: every key) and sink keys the rows attend
  * @returns iterations, for {@link assertIterationBound}
  */
-export function denseTiledIterations(shape: AttentionShape, variant: DenseVariant): number {
+export function denseTiledIterations(
+  shape: AttentionShape,
+  variant: DenseVariant,
+  band: { window: number; sinks: number } = { window: 0, sinks: 0 },
+): number {
   const { rows, chunk, tile, workgroup } = variant;
-  const keys = shape.seq;
+  const keys = band.window > 0 ? Math.min(band.window, shape.seq) : shape.seq;
   // One key range: whole chunks, then at most chunk − 1 + rows − 1 masked keys; an exit each.
   const range = (n: number) => Math.floor(n / chunk) + chunk + rows + 2;
-  if (tile === 0) return range(keys);
+  if (tile === 0) {
+    // The sinks (chunks and fewer than a chunk left), the band's start (under rows keys), the
+    // rest of the band; where bands do not overlap, the last range is all masked keys (≤ rows
+    // more than the chunked count).
+    return Math.floor(band.sinks / chunk) + chunk + 2 + rows + 1 + range(keys) +
+      Math.min(keys, rows);
+  }
   const tiles = Math.ceil(keys / tile);
   const load = Math.ceil((tile * shape.headDim) / 4 / workgroup) + 1;
   return tiles * (1 + load + range(tile)) + 1;
@@ -311,6 +343,10 @@ export interface DenseTiledOptions {
   inputs: AttentionGpuInputs;
   /** The candidates to tune among (default {@link denseVariants} of the head dimension). */
   variants?: readonly DenseVariant[];
+  /** Keys per row; 0 (default) means every (causal) key, as in the banded kernel. */
+  window?: number;
+  /** Leading keys every row attends to besides its band (default 0). */
+  sinks?: number;
 }
 
 /** How the autotune chose: each candidate's best time and the time tuning took. */
@@ -335,6 +371,25 @@ interface Built {
   groups: (heads: number, rows: number) => [number, number, number];
 }
 
+// A candidate's source depends on the head dim alone and setup compiles every candidate, so the
+// pipelines are kept per device: a case's check input, the next case and the window methods reuse
+// them (lavapipe spent 7–15 s compiling the six under load, and a check compiling them again ran
+// past its 60 s limit at seq 2048). As with shared pipelines (`_pipelines.ts`), a reused pipeline
+// reports the time its first compile took.
+const compiledOnce = new WeakMap<GPUDevice, Map<string, ReturnType<typeof compilePipeline>>>();
+
+function compileOnce(device: GPUDevice, code: string, label: string) {
+  const cache = compiledOnce.get(device) ?? new Map<string, ReturnType<typeof compilePipeline>>();
+  compiledOnce.set(device, cache);
+  let compiled = cache.get(code);
+  if (!compiled) {
+    compiled = compilePipeline(device, code, label);
+    cache.set(code, compiled);
+    compiled.catch(() => cache.delete(code));
+  }
+  return compiled;
+}
+
 async function timeDispatch(gpu: GpuContext, pass: Pass): Promise<number> {
   const start = performance.now();
   const encoder = gpu.device.createCommandEncoder();
@@ -344,7 +399,11 @@ async function timeDispatch(gpu: GpuContext, pass: Pass): Promise<number> {
   return performance.now() - start;
 }
 
-function uniformsFor(device: GPUDevice, shape: AttentionShape, rowBase: number): GPUBuffer {
+function uniformsFor(
+  device: GPUDevice,
+  shape: AttentionShape,
+  band: { window: number; sinks: number; rowBase: number },
+): GPUBuffer {
   const buffer = device.createBuffer({
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -353,8 +412,10 @@ function uniformsFor(device: GPUDevice, shape: AttentionShape, rowBase: number):
   params.setUint32(0, shape.seq, true);
   params.setUint32(4, queryCount(shape), true);
   params.setUint32(8, shape.causal ? 1 : 0, true);
-  params.setUint32(12, rowBase, true);
+  params.setUint32(12, band.rowBase, true);
   params.setFloat32(16, 1 / Math.sqrt(shape.headDim), true);
+  params.setUint32(20, band.window, true);
+  params.setUint32(24, band.sinks, true);
   device.queue.writeBuffer(buffer, 0, params.buffer);
   return buffer;
 }
@@ -376,13 +437,16 @@ export async function setupTiledDense(
   gpu: GpuContext,
   options: DenseTiledOptions,
 ): Promise<AttentionKernel & { tuning: DenseTuning }> {
-  const { shape, inputs } = options;
+  const { shape, inputs, window = 0, sinks = 0 } = options;
   if (shape.headDim % 4 !== 0 || shape.headDim > 256) {
     throw new RangeError(
       `Cannot run tiled dense attention as 'headDim' must be a multiple of 4 up to 256: current value is ${shape.headDim}`,
     );
   }
-  const variants = options.variants ?? denseVariants(shape.headDim);
+  // Staged tiles span a workgroup's whole key range, which only dense rows share.
+  const variants = (options.variants ?? denseVariants(shape.headDim)).filter((v) =>
+    v.tile === 0 || (window === 0 && sinks === 0)
+  );
   if (variants.length === 0) {
     throw new RangeError(
       `Cannot run tiled dense attention as no variant fits head dim ${shape.headDim}`,
@@ -399,14 +463,14 @@ export async function setupTiledDense(
   for (const variant of variants) {
     assertIterationBound(
       `dense-attention (${denseVariantName(variant)})`,
-      denseTiledIterations(shape, variant),
+      denseTiledIterations(shape, variant, { window, sinks }),
     );
   }
   const { device } = gpu;
   const queries = queryCount(shape);
   const built: Built[] = await Promise.all(variants.map(async (variant) => {
     const name = denseVariantName(variant);
-    const { pipeline, compileMs } = await compilePipeline(
+    const { pipeline, compileMs } = await compileOnce(
       device,
       denseTiledWgsl(shape.headDim, variant),
       `${name}-d${shape.headDim}`,
@@ -425,7 +489,7 @@ export async function setupTiledDense(
   let compileMs = Math.max(...built.map((b) => b.compileMs));
   const { output, visited } = createAttentionOutputs(device, shape);
   const buffers = [inputs.q, inputs.k, inputs.v, output, visited];
-  const uniforms = uniformsFor(device, shape, 0);
+  const uniforms = uniformsFor(device, shape, { window, sinks, rowBase: 0 });
 
   let tuneStart = performance.now();
   const candidates: Record<string, number> = {};
@@ -433,10 +497,14 @@ export async function setupTiledDense(
   if (built.length > 1) {
     const slabRows = Math.min(queries, TUNE_ROWS);
     const slabBase = queries - slabRows;
-    const keysPerRow = shape.causal ? shape.seq - slabRows / 2 : shape.seq;
+    const keysPerRow = window > 0
+      ? Math.min(shape.seq, window + sinks)
+      : shape.causal
+      ? shape.seq - slabRows / 2
+      : shape.seq;
     const headFlops = slabRows * keysPerRow * 4 * shape.headDim;
     const slabHeads = Math.max(1, Math.min(shape.heads, Math.floor(TUNE_FLOPS / headFlops)));
-    const slabUniforms = uniformsFor(device, shape, slabBase);
+    const slabUniforms = uniformsFor(device, shape, { window, sinks, rowBase: slabBase });
     try {
       const groups = built.map((b) => bindInOrder(device, b.pipeline, [...buffers, slabUniforms]));
       // A first dispatch of one workgroup carries any lazy compilation.

@@ -14,6 +14,7 @@ import {
   LOOP_LIMIT,
   setupTiledDense,
   TEST_SHAPES,
+  windowBand,
 } from "./mod.ts";
 import type { DenseVariant } from "./_dense_tiled.ts";
 
@@ -83,8 +84,14 @@ Deno.test("tiled dense's iteration bound grows with keys / chunk and refuses wha
   const plain = { rows: 1, chunk: 1, tile: 0, workgroup: 64 };
   const chunked = { rows: 2, chunk: 4, tile: 0, workgroup: 64 };
   const shape = (seq: number) => ({ heads: 1, seq, headDim: 64, causal: true });
-  assertEquals(denseTiledIterations(shape(1000), plain), 1000 + 1 + 1 + 2);
-  assertEquals(denseTiledIterations(shape(1000), chunked), 250 + 4 + 2 + 2);
+  // Dense rows: about one iteration per key (plain) or per chunk, plus a few loop exits.
+  const plainCount = denseTiledIterations(shape(1000), plain);
+  const chunkedCount = denseTiledIterations(shape(1000), chunked);
+  assert(1000 < plainCount && plainCount <= 1000 + 12, `${plainCount}`);
+  assert(250 < chunkedCount && chunkedCount <= 250 + 24, `${chunkedCount}`);
+  // A window bounds it whatever the length; sinks add theirs.
+  const band = denseTiledIterations(shape(70_000), chunked, { window: 256, sinks: 64 });
+  assert(64 + 16 < band && band <= 64 + 16 + 30, `${band}`);
   assert(denseTiledIterations(shape(200_000), chunked) <= LOOP_LIMIT);
   assert(denseTiledIterations(shape(70_000), plain) > LOOP_LIMIT);
   const buffer = {} as GPUBuffer;
@@ -104,3 +111,44 @@ Deno.test("denseVariants() offers staged tiles only where two fit workgroup memo
   assert(!denseVariants(256).some((v) => v.tile > 0));
   assert(denseVariants(256).length > 0);
 });
+
+function bandedMethod(variant: DenseVariant): AttentionMethod<{ window: number; sinks: number }> {
+  return {
+    setup: (gpu, { shape, inputs, params }) =>
+      setupTiledDense(gpu, { shape, inputs, variants: [variant], ...params }),
+    selectKeys: ({ shape, params }, _head, row) => {
+      const [lo, hi] = windowBand(shape, params.window, row);
+      const sinks = Math.min(params.sinks, lo);
+      return Int32Array.from(
+        { length: sinks + hi - lo + 1 },
+        (_, i) => i < sinks ? i : lo + i - sinks,
+      );
+    },
+    nominalDensity: () => 1,
+  };
+}
+
+for (const variant of denseVariants(64).filter((v) => v.tile === 0)) {
+  Deno.test({
+    name: `tiled dense ${
+      denseVariantName(variant)
+    } over windows and sinks equals the CPU reference`,
+    ignore: testGpu === null,
+    async fn() {
+      // Windows narrower than a row group (1, 3), wider, and sinks inside and beyond the band.
+      await expectMatchesReference(testGpu!, bandedMethod(variant), {
+        params: [
+          { window: 1, sinks: 0 },
+          { window: 3, sinks: 2 },
+          { window: 16, sinks: 4 },
+          { window: 100, sinks: 60 },
+        ],
+        shapes: [
+          { heads: 2, seq: 201, headDim: 64, causal: false },
+          { heads: 1, seq: 257, headDim: 64, causal: true },
+          { heads: 2, seq: 300, headDim: 64, causal: true, queries: 5 },
+        ],
+      });
+    },
+  });
+}
