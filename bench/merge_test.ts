@@ -23,9 +23,10 @@ async function only(dir: string): Promise<RunFile> {
 }
 
 // Quality figures are deterministic; timings are not, so they are left out of the comparison.
-// postings_per_query averages the timed rounds' queries, so it depends on how many rounds ran.
+// postings_per_query averages the timed rounds' queries, so it depends on how many rounds ran;
+// tuning_cached says whether an earlier run had tuned the same case.
 const TIMED =
-  /^(qps|latency_|index_build_ms|analysis_ms|tuning_ms|timed_rounds|achieved_gflops|postings_per_query)/;
+  /^(qps|latency_|index_build_ms|analysis_ms|tuning_ms|tuning_cached|timed_rounds|achieved_gflops|postings_per_query)/;
 const quality = (r: RunFile) =>
   Object.fromEntries(
     r.cells.map((c) => [
