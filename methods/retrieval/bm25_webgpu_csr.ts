@@ -292,6 +292,7 @@ async function buildGpuCsr(
         return overflow;
       },
       shader_compile_ms: gpu?.compileMs ?? 0,
+      analysis_ms: postings.analysisMs,
     },
     config: {
       scorer: "bm25-lucene-idf, impacts quantized to 1/16384",
