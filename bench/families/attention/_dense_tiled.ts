@@ -362,6 +362,13 @@ export interface DenseTuning {
 const TUNE_ROWS = 1024;
 const TUNE_FLOPS = 4e8;
 const TUNE_ROUNDS = 3;
+/**
+ * Cases with fewer query–key pairs per head than this (smoke's shapes, the small check inputs)
+ * run the plain variant untuned: compiling the unrolled variants on lavapipe took longer than a
+ * cell's 60 s setup limit on two idle cores, far more than any of them could save on so little
+ * work. From seq 1024 up (every quick and full case) the autotune runs.
+ */
+export const MIN_TUNED_PAIRS = 1 << 20;
 
 interface Built {
   variant: DenseVariant;
@@ -444,9 +451,10 @@ export async function setupTiledDense(
     );
   }
   // Staged tiles span a workgroup's whole key range, which only dense rows share.
-  const variants = (options.variants ?? denseVariants(shape.headDim)).filter((v) =>
-    v.tile === 0 || (window === 0 && sinks === 0)
-  );
+  const small = queryCount(shape) * shape.seq < MIN_TUNED_PAIRS;
+  const offered = options.variants ??
+    (small ? denseVariants(shape.headDim).slice(0, 1) : denseVariants(shape.headDim));
+  const variants = offered.filter((v) => v.tile === 0 || (window === 0 && sinks === 0));
   if (variants.length === 0) {
     throw new RangeError(
       `Cannot run tiled dense attention as no variant fits head dim ${shape.headDim}`,

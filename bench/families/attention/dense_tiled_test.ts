@@ -67,7 +67,12 @@ Deno.test({
     const n = shape.heads * shape.seq * shape.headDim * 4;
     const buffer = () => testGpu!.device.createBuffer({ size: n, usage: GPUBufferUsage.STORAGE });
     const inputs = { q: buffer(), k: buffer(), v: buffer() };
-    const kernel = await setupTiledDense(testGpu!, { shape, inputs });
+    // A case this small runs the plain variant untuned unless it is given the candidates.
+    const untuned = await setupTiledDense(testGpu!, { shape, inputs });
+    assertEquals(Object.keys(untuned.tuning.candidates), []);
+    assertEquals(untuned.tuning.chosen, denseVariantName(denseVariants(64)[0]));
+    untuned.dispose();
+    const kernel = await setupTiledDense(testGpu!, { shape, inputs, variants: denseVariants(64) });
     try {
       const times = kernel.tuning.candidates;
       assertEquals(Object.keys(times).sort(), denseVariants(64).map(denseVariantName).sort());
