@@ -35,7 +35,7 @@ export const bm25BlockMaxWand = defineRetrievalMethod({
   },
   capabilities: { requires: [], features: ["exact-top-k"] },
   notes:
-    "Not reproduced on our collections with stopwords removed: the paper's several-fold gain over exhaustive scoring needs long posting lists. Quick run 20261202T032736Z-b9b32f (NLTK stopwords, stemmed; both cores loaded by other work, hence the wide intervals), paired against exhaustive BM25 at the same parameters: WordNet ×0.85 [0.24–4.79] scoring 168 of 932 postings per query, spam ×0.95 [0.33–2.11] scoring 254 of 1,091; queries keep 3.5 and 4.9 distinct terms. Without stopword removal (5.8 and 6.6 terms) WordNet gains ×4.0 [2.4–5.7] (642 of 50,776 postings), spam ×0.98 [0.57–1.50].",
+    "Not reproduced on our collections with stopwords removed: the paper's several-fold gain over exhaustive scoring needs long posting lists. Quick run 20261202T050355Z-964cb7 (NLTK stopwords, stemmed, quiet machine), paired against exhaustive BM25 at the same parameters: WordNet ×0.95 [0.89–1.09] scoring 177 of 964 postings per query, spam ×0.84 [0.77–0.91] scoring 253 of 1,115 (slower, though it scores a quarter of the postings); queries keep 3.5 and 4.9 distinct terms. Without stopword removal (5.8 and 6.6 terms) WordNet gains ×4.75 [3.97–6.13] (616 of 49,151 postings) and spam ×0.84 [0.73–1.01].",
   impl: {
     build: (corpus, params) => buildBm25Index(corpus, { ...params, algorithm: "block-max-wand" }),
   },
