@@ -19,11 +19,6 @@ export class QueryTimes {
     this.#rounds.push({ queries: perQueryMs.length, ms: roundMs });
   }
 
-  /** Timed rounds so far. */
-  get rounds(): number {
-    return this.#rounds.length;
-  }
-
   /**
    * `qps` (queries over time summed across rounds) with a bootstrap interval over rounds, and the
    * per-query p50 and p95 with bootstrap intervals over queries; all 0 before any timed round.
