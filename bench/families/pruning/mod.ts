@@ -39,6 +39,13 @@
  *   ({@link COMPRESSION_PARAM}, {@link parseCompression}), {@link symmetricEigen},
  *   {@link truncatedSvd}, the calibration Gram's whitening ({@link inputWhitening},
  *   {@link whitenRows}, {@link unwhitenRows}) and the forward-order loop {@link factorizeLayers}.
+ * - sparse training: methods whose masks are learned while the model trains
+ *   ({@link defineSparseTrainingMethod}, {@link SparseTraining}, {@link SparseTrainer}: hooks a
+ *   task's training loop calls around each step), their FLOPs count ({@link trainingStepFlops}),
+ *   the card's training cost the bench shows ({@link TrainedCard}, {@link trainingCostMetrics}),
+ *   compact checkpoints ({@link encodeSparseCheckpoint}, {@link loadSparseCheckpoint}) and the
+ *   mask rules they share ({@link erkLayerDensities}, {@link randomMask}, {@link nmMagnitudeMask},
+ *   {@link lowestScoring}, {@link highestScoring}).
  *
  * @module
  */
@@ -60,3 +67,6 @@ export * from "./_sparse_gpu.ts";
 export * from "./_sparse_cpu.ts";
 export * from "./_crossover.ts";
 export * from "./_svd.ts";
+export * from "./_sparse_training.ts";
+export * from "./_sparse_topology.ts";
+export * from "./_sparse_checkpoint.ts";

@@ -1,0 +1,87 @@
+// Random pruning at initialization: a seeded random mask (uniform or ERK layer densities) fixed
+// before training, the sparse network trained from scratch with it; at two model widths, to test
+// the paper's claim that random pruning closes on dense as the network widens.
+import {
+  allocateLayerDensities,
+  defineSparseTrainingMethod,
+  randomMask,
+} from "../../bench/families/pruning/mod.ts";
+import { hashString, mulberry32 } from "../../bench/random.ts";
+
+export const randomInitSparseTraining = defineSparseTrainingMethod({
+  id: "random-init",
+  family: "pruning",
+  title: "Random pruning at initialization (sparse training)",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "a seeded random mask at uniform or ERK layer densities fixed at initialization and trained from scratch, as the paper; AdamW as the shared budget's optimizer",
+  },
+  description:
+    "Prunes the freshly initialized MLP at random (seeded; every layer at the sparsity, or at Erdős–Rényi-Kernel densities) and trains the sparse network from scratch with the mask fixed. Two widths (784-300-100-10 and 784-600-200-10) test whether random pruning gets competitive as the model widens. The committed checkpoint is evaluated.",
+  paper: {
+    title:
+      "The Unreasonable Effectiveness of Random Pruning: Return of the Most Naive Baseline for Sparse Training",
+    year: 2022,
+    link: "https://arxiv.org/abs/2202.02643",
+  },
+  version: "1.0.0",
+  parameters: {
+    sparsity: {
+      type: "enum",
+      description: "share of the Linear weights pruned at initialization (model-wide)",
+      values: ["80%", "90%", "95%", "98%"],
+      default: "90%",
+      sweep: ["90%"],
+    },
+    allocation: {
+      type: "enum",
+      description:
+        "layer densities: the same in every layer (uniform) or Erdős–Rényi-Kernel (erk, ∝ (n_in+n_out)/(n_in·n_out))",
+      values: ["uniform", "erk"],
+      default: "erk",
+      sweep: ["uniform", "erk"],
+    },
+    width: {
+      type: "int",
+      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
+      default: 1,
+      min: 1,
+      max: 4,
+      sweep: [1, 2],
+    },
+    seed: {
+      type: "int",
+      description: "seed of the random mask (each layer's stream from it and its name)",
+      default: 0,
+      min: 0,
+      max: 2 ** 31 - 1,
+      sweep: [0],
+    },
+  },
+  capabilities: { requires: [], features: ["mlp"] },
+  notes:
+    "Trained by `deno task train mnist-mlp-random-init-…` within the shared budget (the dense-trained baseline's steps, data order, seed and AdamW, at the same width); the bench evaluates the committed checkpoint. The mask keeps exactly round(density·size) weights per layer, drawn by a seeded Fisher–Yates shuffle, and never changes; every layer is sparse, the classifier included. The one-shot `random` method applies such a mask to the trained dense model instead. The paper's 'wider' is a wider network at the same sparsity, so a width-2 model has 2.2× the weights and its dense-trained baseline is the width-2 dense one. FLOPs: every product counts kept weights only.",
+  impl: {
+    target: (params) => ({
+      pattern: "unstructured",
+      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+    }),
+    training: {
+      recipe: (p) =>
+        `random-init-${p.allocation}-s${p.sparsity.slice(0, -1)}-w${p.width}` +
+        (p.seed !== 0 ? `-seed${p.seed}` : ""),
+      width: (p) => p.width,
+      start(ctx, p) {
+        const density = 1 - Number(p.sparsity.slice(0, -1)) / 100;
+        const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
+        const densities = allocateLayerDensities(p.allocation, shapes, density);
+        ctx.layers.forEach((l, i) => {
+          const random = mulberry32(hashString(l.weight.name, p.seed));
+          l.weight.setMask(randomMask(l.weight.size, densities[i], random));
+        });
+        return { denseWeightGradient: () => false };
+      },
+    },
+  },
+});

@@ -1,0 +1,199 @@
+// RigL: dynamic sparse training from a random mask at ERK densities; every ΔT steps each layer
+// drops its lowest-|w| connections and grows as many where the dense gradient is largest.
+import {
+  allocateLayerDensities,
+  defineSparseTrainingMethod,
+  highestScoring,
+  lowestScoring,
+  maskPositions,
+  randomMask,
+} from "../../bench/families/pruning/mod.ts";
+import { hashString, mulberry32 } from "../../bench/random.ts";
+
+/** What one RigL update changes in a weight. */
+export interface TopologyChange {
+  /** Positions that were kept and are now pruned. */
+  dropped: number[];
+  /** Positions newly kept that were pruned before the update (they start at zero). */
+  grown: number[];
+}
+
+/**
+ * RigL's drop fraction at step t: α/2·(1 + cos(π·t/T_end)), cosine-annealed to 0 at T_end.
+ *
+ * @example
+ * ```ts
+ * import { riglDropFraction } from "./rigl.ts";
+ * riglDropFraction(0, { alpha: 0.3, endStep: 1000 }); // 0.3
+ * riglDropFraction(500, { alpha: 0.3, endStep: 1000 }); // 0.15
+ * ```
+ */
+export function riglDropFraction(step: number, s: { alpha: number; endStep: number }): number {
+  if (step >= s.endStep) return 0;
+  return s.alpha / 2 * (1 + Math.cos(Math.PI * step / s.endStep));
+}
+
+/**
+ * One RigL update of a hard-masked weight, in place: k = round(fraction · kept) connections of
+ * lowest |w| are dropped, then the k of largest |gradient| among the pruned positions (those just
+ * dropped included, as in RigL's code) are grown. A grown position that was kept before the
+ * update keeps its weight (its drop is undone); a new one starts at zero.
+ *
+ * @param weight data, dense gradient (∂loss/∂effective weight, every entry) and mask
+ * @param fraction share of the kept connections to replace
+ * @returns the positions dropped and grown (new connections only)
+ * @example
+ * ```ts
+ * import { riglUpdate } from "./rigl.ts";
+ * const weight = {
+ *   data: Float32Array.from([0.5, -0.1, 0, 0.3]),
+ *   grad: Float32Array.from([0, 0, -0.7, 0.2]),
+ *   mask: Float32Array.from([1, 1, 0, 1]),
+ * };
+ * riglUpdate(weight, 1 / 3); // { dropped: [1], grown: [2] }: −0.1 out, position 2 in at 0
+ * ```
+ */
+export function riglUpdate(
+  weight: { data: Float32Array; grad: Float32Array; mask: Float32Array },
+  fraction: number,
+): TopologyChange {
+  const { data, grad, mask } = weight;
+  const kept = maskPositions(mask, true), count = Math.round(fraction * kept.length);
+  if (count === 0) return { dropped: [], grown: [] };
+  const magnitude = Float32Array.from(data, Math.abs);
+  const dropping = lowestScoring(magnitude, kept, count);
+  const before = Float32Array.from(mask);
+  for (const i of dropping) mask[i] = 0;
+  const growing = highestScoring(
+    Float32Array.from(grad, Math.abs),
+    maskPositions(mask, false),
+    count,
+  );
+  for (const i of growing) mask[i] = 1;
+  const grown = growing.filter((i) => before[i] === 0);
+  for (const i of grown) data[i] = 0;
+  const dropped = dropping.filter((i) => mask[i] === 0);
+  for (const i of dropped) data[i] = 0;
+  return { dropped, grown };
+}
+
+export const riglSparseTraining = defineSparseTrainingMethod({
+  id: "rigl",
+  family: "pruning",
+  title: "RigL (dynamic sparse training)",
+  fidelity: {
+    level: "faithful",
+    reason:
+      "drop by |w|, grow by the dense gradient, cosine drop fraction, ERK, ΔT=100, new weights at zero; AdamW as the shared budget's optimizer (the paper's MNIST runs use SGD)",
+  },
+  description:
+    "Trains the MLP sparse from a seeded random mask at Erdős–Rényi-Kernel densities; every ΔT steps until 75% of training, each layer drops the fraction α/2·(1+cos(πt/T_end)) of its kept connections with the lowest |w| and grows as many where the dense gradient of that step's batch is largest, new weights at zero. The committed checkpoint is evaluated.",
+  paper: {
+    title: "Rigging the Lottery: Making All Tickets Winners",
+    year: 2020,
+    link: "https://arxiv.org/abs/1911.11134",
+  },
+  version: "1.0.0",
+  parameters: {
+    sparsity: {
+      type: "enum",
+      description: "share of the Linear weights pruned throughout training (model-wide)",
+      values: ["80%", "90%", "95%", "98%"],
+      default: "90%",
+      sweep: ["90%", "95%"],
+    },
+    allocation: {
+      type: "enum",
+      description:
+        "layer densities: Erdős–Rényi-Kernel (erk, ∝ (n_in+n_out)/(n_in·n_out)) or the same in every layer (uniform)",
+      values: ["erk", "uniform"],
+      default: "erk",
+      sweep: ["erk"],
+    },
+    width: {
+      type: "int",
+      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
+      default: 1,
+      min: 1,
+      max: 4,
+      sweep: [1, 2],
+    },
+    updateEvery: {
+      type: "int",
+      description: "ΔT: optimizer steps between topology updates",
+      default: 100,
+      min: 1,
+      max: 10000,
+      sweep: [100],
+    },
+    dropFraction: {
+      type: "number",
+      description: "α: the drop fraction at step 0, cosine-annealed to 0 at T_end",
+      default: 0.3,
+      min: 0,
+      max: 1,
+      sweep: [0.3],
+    },
+    endFraction: {
+      type: "number",
+      description: "T_end as a share of the training steps (no updates after it)",
+      default: 0.75,
+      min: 0,
+      max: 1,
+      sweep: [0.75],
+    },
+    seed: {
+      type: "int",
+      description: "seed of the initial random mask (each layer's stream from it and its name)",
+      default: 0,
+      min: 0,
+      max: 2 ** 31 - 1,
+      sweep: [0],
+    },
+  },
+  capabilities: { requires: [], features: ["mlp"] },
+  notes:
+    "Trained by `deno task train mnist-mlp-rigl-…` within the shared budget (the dense-trained baseline's steps, data order, seed and AdamW); the bench evaluates the committed checkpoint. Every Linear layer is sparse, the classifier included (ERK leaves the 100×10 layer denser). Update steps t are the multiples of ΔT with 0 < t < T_end; at each, the step's backward has filled every weight's dense gradient (the engine's ∂W product is dense), the update runs before the optimizer's step, and the grown connections' AdamW moments are zeroed. Drop and grow counts are round(fraction·kept) per layer; ties go to the lower index. A grown position that was dropped in the same update keeps its weight, as in RigL's code; truly new ones start at zero. FLOPs: the forward and ∂x products count kept weights only; ∂W counts kept weights on ordinary steps and every weight on update steps (the dense gradient growth reads), RigL's own accounting.",
+  impl: {
+    target: (params) => ({
+      pattern: "unstructured",
+      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+    }),
+    training: {
+      recipe: (p) =>
+        `rigl-${p.allocation}-s${p.sparsity.slice(0, -1)}-w${p.width}` +
+        (p.updateEvery !== 100 ? `-dt${p.updateEvery}` : "") +
+        (p.dropFraction !== 0.3 ? `-a${p.dropFraction}` : "") +
+        (p.endFraction !== 0.75 ? `-end${p.endFraction}` : "") +
+        (p.seed !== 0 ? `-seed${p.seed}` : ""),
+      width: (p) => p.width,
+      start(ctx, p) {
+        const density = 1 - Number(p.sparsity.slice(0, -1)) / 100;
+        const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
+        const densities = allocateLayerDensities(p.allocation, shapes, density);
+        ctx.layers.forEach((l, i) => {
+          const random = mulberry32(hashString(l.weight.name, p.seed));
+          l.weight.setMask(randomMask(l.weight.size, densities[i], random));
+        });
+        const endStep = Math.floor(p.endFraction * ctx.totalSteps);
+        const isUpdate = (t: number) => t > 0 && t < endStep && t % p.updateEvery === 0;
+        let updates = 0, grown = 0;
+        return {
+          denseWeightGradient: isUpdate,
+          afterBackward(step) {
+            if (!isUpdate(step)) return;
+            const fraction = riglDropFraction(step, { alpha: p.dropFraction, endStep });
+            for (const l of ctx.layers) {
+              const w = l.weight;
+              const change = riglUpdate({ data: w.data, grad: w.grad, mask: w.mask! }, fraction);
+              ctx.resetOptimizerState(w, change.grown);
+              grown += change.grown.length;
+            }
+            updates++;
+          },
+          figures: () => ({ topologyUpdates: updates, connectionsGrown: grown }),
+        };
+      },
+    },
+  },
+});
