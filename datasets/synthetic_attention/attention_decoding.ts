@@ -14,7 +14,8 @@ export const attentionDecoding = defineTask({
     "The same structured synthetic heads as attention-fidelity; the queries are the last `steps` positions, each attending (causally) to the whole cache of `seq` keys.",
   // 2.0.0: key norms randomized by default (1.0.0's inputs are keyNorms=planted).
   // 2.1.0: kv_bytes_per_step.
-  version: "2.1.0",
+  // 3.0.0: heads split into model (fixed structure) and input (prompt); held-out calibration.
+  version: "3.0.0",
   mainMetric: "rel_l2_error",
   metrics: [
     ...attentionFidelity.meta.metrics,

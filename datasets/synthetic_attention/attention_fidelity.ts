@@ -7,6 +7,7 @@ import { bootstrapInterval } from "../../bench/stats.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
   attendRow,
+  ATTENTION_CALIBRATION_METRICS,
   ATTENTION_CHECK_SEQ,
   ATTENTION_GATE_METRICS,
   type AttentionInputs,
@@ -17,13 +18,16 @@ import {
   queryCount,
   type ScoredRow,
 } from "../../bench/families/attention/mod.ts";
+import { syntheticCalibration } from "./calibration.ts";
 import {
+  type AttentionSeeds,
   DEFAULT_STRUCTURE,
   generateAttentionInputs,
+  inputSeed,
   KEY_NORMS_PARAM,
   type KeyNorms,
   keyNormsOf,
-  structureSeed,
+  modelSeed,
 } from "./generator.ts";
 
 /** Query rows per head whose outputs are scored against dense on the CPU. */
@@ -120,16 +124,14 @@ export function qualityAgainstDense(
   };
 }
 
-/**
- * The check input of a structured case of `shape`: ATTENTION_CHECK_SEQ keys, 2 heads, at most 5
- * decoding queries, generated from the run's seed ^ 0x5eed.
- */
-export function structuredCheckInput(
-  shape: AttentionShape,
-  seed: number,
-  keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
-): { shape: AttentionShape; inputs: AttentionInputs } {
-  const checkShape = {
+/** Input seed of a case's check input: the evaluated input's seed ^ 0x5eed. */
+export function checkInputSeed(seed: number): number {
+  return (seed ^ 0x5eed) >>> 0;
+}
+
+/** The check input's shape for a case of `shape`: ATTENTION_CHECK_SEQ keys, 2 heads, ≤ 5 queries. */
+export function structuredCheckShape(shape: AttentionShape): AttentionShape {
+  return {
     ...shape,
     heads: CHECK_HEADS,
     seq: ATTENTION_CHECK_SEQ,
@@ -137,8 +139,25 @@ export function structuredCheckInput(
       ? {}
       : { queries: Math.min(shape.queries, CHECK_DECODE_STEPS) }),
   };
+}
+
+/**
+ * The check input of a structured case of `shape`: ATTENTION_CHECK_SEQ keys, 2 heads (the
+ * model's heads 0 and 1), at most 5 decoding queries; another prompt to the case's model, input
+ * seed {@link checkInputSeed}. A plain number `seeds` stands for that seed as model and input.
+ */
+export function structuredCheckInput(
+  shape: AttentionShape,
+  seeds: AttentionSeeds | number,
+  keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
+): { shape: AttentionShape; inputs: AttentionInputs } {
+  const { model, input } = typeof seeds === "number" ? { model: seeds, input: seeds } : seeds;
+  const checkShape = structuredCheckShape(shape);
   const options = { ...DEFAULT_STRUCTURE, keyNorms };
-  return { shape: checkShape, inputs: generateAttentionInputs(checkShape, seed ^ 0x5eed, options) };
+  return {
+    shape: checkShape,
+    inputs: generateAttentionInputs(checkShape, { model, input: checkInputSeed(input) }, options),
+  };
 }
 
 /**
@@ -176,12 +195,28 @@ export async function prepareStructuredCase(
   keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
   targetDensity = 0,
 ): Promise<PreparedCase> {
-  // Planted and randomized cases of one shape share a seed: their inputs differ in key norms only.
-  const seed = structureSeed(ctx.taskSeed, { ...shape });
-  const inputs = generateAttentionInputs(shape, seed, { ...DEFAULT_STRUCTURE, keyNorms });
+  // One model for the task; planted and randomized cases of one shape share an input seed, so
+  // their inputs differ in key norms only.
+  const seeds = { model: modelSeed(ctx.taskSeed), input: inputSeed(ctx.taskSeed, { ...shape }) };
+  const options = { ...DEFAULT_STRUCTURE, keyNorms };
+  const inputs = generateAttentionInputs(shape, seeds, options);
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
-  const check = structuredCheckInput(shape, seed, keyNorms);
+  const check = structuredCheckInput(shape, seeds, keyNorms);
+  const checkSeeds = { ...seeds, input: checkInputSeed(seeds.input) };
+  // Held-out prompts to the same model, for the timed shape and the check shape apart.
+  const calibrationFor = (on: AttentionShape, evaluated: AttentionSeeds, role: string) =>
+    syntheticCalibration({
+      task: "synthetic-attention",
+      shape: on,
+      taskSeed: ctx.taskSeed,
+      caseParams: { ...shape, calibrationFor: role },
+      seeds: evaluated,
+      exclude: [seeds.input, checkSeeds.input],
+      variant: JSON.stringify(options),
+      make: (s) => generateAttentionInputs(on, s, options),
+    });
+  const calibration = calibrationFor(shape, seeds, "timed");
   const prepared = await prepareAttentionCase({
     shape,
     inputs,
@@ -189,9 +224,13 @@ export async function prepareStructuredCase(
     rows,
     checkShape: check.shape,
     checkInputs: check.inputs,
+    calibration,
+    checkCalibration: calibrationFor(check.shape, checkSeeds, "check"),
     score: (rowOut, rowKeys) => qualityAgainstDense(rowOut, rowKeys, dense),
   }, ctx);
-  return targetDensity > 0 ? matchDensity(prepared, { shape, inputs, targetDensity }) : prepared;
+  return targetDensity > 0
+    ? matchDensity(prepared, { shape, inputs, targetDensity, calibration })
+    : prepared;
 }
 
 export const attentionFidelity = defineTask({
@@ -201,7 +240,8 @@ export const attentionFidelity = defineTask({
   description:
     "Seeded q, k, v with attention sinks, a local diagonal and a few strong far tokens (datasets/synthetic_attention/README.md). Each method's output is compared with dense attention on sampled rows.",
   // 2.0.0: key norms randomized by default (1.0.0's inputs are keyNorms=planted).
-  version: "2.0.0",
+  // 3.0.0: heads split into model (fixed structure) and input (prompt); held-out calibration.
+  version: "3.0.0",
   mainMetric: "rel_l2_error",
   metrics: [
     {
@@ -216,15 +256,17 @@ export const attentionFidelity = defineTask({
       higherIsBetter: true,
     },
     ...ATTENTION_GATE_METRICS,
+    ...ATTENTION_CALIBRATION_METRICS,
     ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",
   dataset: {
     id: "synthetic-attention",
-    version: "2.0.0",
-    source: "generated by datasets/synthetic_attention/generator.ts from the run seed",
+    version: "3.0.0",
+    source:
+      "generated by datasets/synthetic_attention/generator.ts from the run seed (a model seed per task, an input seed per case)",
     license: "CC0-1.0 (generated data)",
-    sha256: "bc1d83826e2f32642a288f60ea11f36a735e9a74aad3ac940b75f768df56d038",
+    sha256: "5ba9a8129d63d6b7d2a71cf998784cb902bee9d66aec140c368971ddb557b8e5",
   },
   parameters: {
     seq: {

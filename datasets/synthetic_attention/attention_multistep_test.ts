@@ -4,8 +4,8 @@ import { attentionMultistep, multistepShape, stepReuseMetrics } from "./attentio
 import { generateMultistepInputs, MULTISTEP_PINNED_SAMPLE } from "./multistep_inputs.ts";
 
 Deno.test("generateMultistepInputs() reproduces the sha256 pinned in the task's metadata", async () => {
-  const { shape, seed, drift } = MULTISTEP_PINNED_SAMPLE;
-  const inputs = generateMultistepInputs(shape, seed, drift);
+  const { shape, seeds, drift } = MULTISTEP_PINNED_SAMPLE;
+  const inputs = generateMultistepInputs(shape, seeds, drift);
   assertEquals(
     await sha256Hex(inputs.q, inputs.k, inputs.v),
     attentionMultistep.meta.dataset.sha256,
@@ -29,7 +29,7 @@ Deno.test("generateMultistepInputs() drifts adjacent steps to a correlation of â
   const steps = 4;
   const shape = { heads: 2 * steps, seq: 256, headDim: 64, causal: false, steps };
   for (const drift of [0.05, 0.2, 0.5]) {
-    const inputs = generateMultistepInputs(shape, 3, drift);
+    const inputs = generateMultistepInputs(shape, { model: 3, input: 3 }, drift);
     for (const x of [inputs.q, inputs.k, inputs.v]) {
       for (let s = 1; s < steps; s++) {
         assertAlmostEquals(stepCorrelation(x, steps, s), Math.sqrt(1 - drift * drift), 0.02);
@@ -37,20 +37,24 @@ Deno.test("generateMultistepInputs() drifts adjacent steps to a correlation of â
     }
   }
   // No drift: every step is step 0; full drift: steps are independent draws.
-  const still = generateMultistepInputs(shape, 3, 0);
+  const still = generateMultistepInputs(shape, { model: 3, input: 3 }, 0);
   assertEquals(
     still.k.subarray(0, still.k.length / steps),
     still.k.subarray(still.k.length / 2, 3 * still.k.length / 4),
   );
-  const free = generateMultistepInputs(shape, 3, 1);
+  const free = generateMultistepInputs(shape, { model: 3, input: 3 }, 1);
   assert(Math.abs(stepCorrelation(free.k, steps, 1)) < 0.1);
 });
 
 Deno.test("generateMultistepInputs() refuses a drift outside [0, 1] and unfoldable heads", () => {
   const shape = { heads: 6, seq: 8, headDim: 4, causal: false, steps: 3 };
-  assertThrows(() => generateMultistepInputs(shape, 0, 1.5), RangeError, "'drift'");
   assertThrows(
-    () => generateMultistepInputs({ ...shape, heads: 4 }, 0, 0.1),
+    () => generateMultistepInputs(shape, { model: 0, input: 0 }, 1.5),
+    RangeError,
+    "'drift'",
+  );
+  assertThrows(
+    () => generateMultistepInputs({ ...shape, heads: 4 }, { model: 0, input: 0 }, 0.1),
     RangeError,
     "multiple",
   );

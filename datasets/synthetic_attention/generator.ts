@@ -1,6 +1,7 @@
 // Seeded synthetic q, k, v with the structure real attention heads show: a few sink tokens that
 // every query attends to, a local diagonal, and a handful of strong far tokens that only some
-// queries seek out. README.md beside this file documents every parameter.
+// queries seek out. Each head's structure is a model's (model seed), each prompt an input (input
+// seed). README.md beside this file documents every parameter.
 import {
   type AttentionInputs,
   type AttentionShape,
@@ -31,20 +32,62 @@ export function keyNormsOf(text: string): KeyNorms {
 }
 
 /**
- * The generator seed of a case: the task's seed and every case parameter but `keyNorms`, so a
+ * The two seeds behind one generated input. `model` fixes every head's structure (its sink
+ * direction, far-token directions and the strengths of its sinks, locality and far tokens), as a
+ * trained model's weights do; `input` fixes everything a prompt changes (noise, values, the
+ * drifting context behind locality, where the far tokens sit and which queries seek them, the key
+ * norms). Inputs of one model and other input seeds are held-out prompts to the same heads.
+ */
+export interface AttentionSeeds {
+  model: number;
+  input: number;
+}
+
+/**
+ * The model seed of a task: one model per task and run seed, shared by all its cases (every
+ * shape, causal or not, planted or randomized norms): head h of any case is the same head.
+ *
+ * @param taskSeed the run's seed for the task (TaskContext.taskSeed)
+ */
+export function modelSeed(taskSeed: number): number {
+  return hashString("synthetic-attention model", taskSeed);
+}
+
+/** A case's parameters but `keyNorms`, in a fixed order: what names a case's input. */
+function caseKey(caseParams: Readonly<Record<string, number | boolean | string | undefined>>) {
+  return Object.keys(caseParams).filter((k) => k !== "keyNorms" && caseParams[k] !== undefined)
+    .sort().map((k) => `${k}=${caseParams[k]}`).join(",");
+}
+
+/**
+ * The input seed of a case: the task's seed and every case parameter but `keyNorms`, so a
  * case's planted and randomized inputs share their structure (every direction, sink and far
  * position) and differ only in their key norms: the two compare pairwise.
  *
  * @param taskSeed the run's seed for the task (TaskContext.taskSeed)
  * @param caseParams the case's parameters (any `keyNorms` among them is ignored)
  */
-export function structureSeed(
+export function inputSeed(
   taskSeed: number,
   caseParams: Readonly<Record<string, number | boolean | string | undefined>>,
 ): number {
-  const key = Object.keys(caseParams).filter((k) => k !== "keyNorms" && caseParams[k] !== undefined)
-    .sort().map((k) => `${k}=${caseParams[k]}`).join(",");
-  return hashString(key, taskSeed);
+  return hashString(caseKey(caseParams), taskSeed);
+}
+
+/**
+ * The input seed of the case's `index`-th held-out calibration input: a namespace of its own
+ * (so never the evaluated input's seed, nor its check input's), one list per case.
+ *
+ * @param taskSeed the run's seed for the task
+ * @param caseParams the case's parameters (`keyNorms` ignored, as by {@link inputSeed})
+ * @param index which calibration input, from 0
+ */
+export function calibrationSeed(
+  taskSeed: number,
+  caseParams: Readonly<Record<string, number | boolean | string | undefined>>,
+  index: number,
+): number {
+  return hashString(`calibration ${index}|${caseKey(caseParams)}`, taskSeed);
 }
 
 /** The `keyNorms` parameter the synthetic attention tasks declare. */
@@ -85,6 +128,11 @@ export interface StructureOptions {
   keyNorms: KeyNorms;
   /** With `randomized` norms: the standard deviation of log ‖k‖ around the head's median norm. */
   keyNormSpread: number;
+  /**
+   * How much heads of one model differ: each head's sinkLogit, localLogit and farLogit are the
+   * defaults times exp(σ·z − σ²/2), σ = headSpread, z ~ N(0, 1) from the model seed.
+   */
+  headSpread: number;
 }
 
 export const DEFAULT_STRUCTURE: StructureOptions = {
@@ -98,68 +146,106 @@ export const DEFAULT_STRUCTURE: StructureOptions = {
   noise: 0.8,
   keyNorms: "randomized",
   keyNormSpread: 0.2,
+  headSpread: 0.2,
 };
 
-/** The seed of the norm draws: a stream apart, so `planted` inputs are the same with or without. */
-const KEY_NORM_SEED = 0x6b6e6f72;
+/** One head's fixed structure: what the model seed decides. */
+export interface HeadModel {
+  /** Unit direction every query shares and the sink keys carry. */
+  sink: number[];
+  /** Unit directions of the far tokens (their positions are the input's). */
+  far: number[][];
+  sinkLogit: number;
+  localLogit: number;
+  farLogit: number;
+}
 
 /**
- * Generates q, k, v (heads × seq × headDim) for `shape` from `seed`.
+ * Head `head` of the model `model`: drawn from its own stream (the model seed and the head's
+ * index), so it is the same head in every input, shape and head count.
+ */
+export function headModel(
+  headDim: number,
+  at: { model: number; head: number },
+  options: StructureOptions = DEFAULT_STRUCTURE,
+): HeadModel {
+  const gauss = normal(mulberry32(hashString(`head ${at.head}`, at.model)));
+  const unitDirection = () => {
+    const u = Array.from({ length: headDim }, gauss);
+    const norm = Math.hypot(...u);
+    return u.map((x) => x / norm);
+  };
+  const sigma = options.headSpread;
+  const strength = (logit: number) => logit * Math.exp(sigma * gauss() - (sigma * sigma) / 2);
+  return {
+    sink: unitDirection(),
+    far: Array.from({ length: options.farTokens }, unitDirection),
+    sinkLogit: strength(options.sinkLogit),
+    localLogit: strength(options.localLogit),
+    farLogit: strength(options.farLogit),
+  };
+}
+
+/**
+ * Generates q, k, v (heads × seq × headDim) for `shape`: head h is head h of the model
+ * `seeds.model` ({@link headModel}), given the prompt `seeds.input`.
  *
- * Every head is built the same way with its own random directions (c = d^¼, so that a
- * component a·c in q and b·c in k adds a·b to the scaled logit q·k/√d):
+ * Every head is built the same way (c = d^¼, so that a component a·c in q and b·c in k adds a·b
+ * to the scaled logit q·k/√d), with the head's own directions and strengths (sinkLogit_h,
+ * localLogit_h, farLogit_h: the options' values times the head's log-normal factor):
  * - noise: q, k ~ N(0, noise²) per component; v ~ N(0, 1).
  * - local diagonal: a context vector x_t drifts along the sequence as an AR(1) process,
  *   x_t = ρ·x_{t-1} + √(1-ρ²)·ξ_t with ρ = localDecay and ξ_t ~ N(0, I/d), so x_i·x_j ≈ ρ^|i-j|;
- *   q_t and k_t both add √localLogit·c·x_t, giving a logit of about localLogit·ρ^|i-j|.
- * - sinks: a unit direction s per head; every query adds c·s, keys 0..sinks-1 add
- *   sinkLogit·c·s, so sinks draw mass from every row.
- * - far tokens: farTokens key positions drawn uniformly, each with a unit direction u; its key
- *   adds √farLogit·c·u, and a farQueryFraction of queries (not earlier than the key when causal)
- *   add √farLogit·c·u of one of them.
+ *   q_t and k_t both add √localLogit_h·c·x_t, giving a logit of about localLogit_h·ρ^|i-j|. The
+ *   context is the input's (it is what the prompt says); its strength is the head's.
+ * - sinks: the head's unit direction s; every query adds c·s, keys 0..sinks-1 add
+ *   sinkLogit_h·c·s, so sinks draw mass from every row.
+ * - far tokens: the head's farTokens directions u, each placed at a key position the input draws
+ *   uniformly; its key adds √farLogit_h·c·u, and a farQueryFraction of queries (drawn by the
+ *   input; not earlier than the key when causal) add √farLogit_h·c·u of one of them.
  * - key norms (`keyNorms`): `planted` leaves them as the above makes them, so sinks and far keys
  *   have larger norms than the rest and ‖k‖ alone ranks them first. `randomized` (the default)
  *   then redraws every key's L2 norm as m·exp(σ·z − σ²/2), m the head's median key norm, σ =
- *   keyNormSpread, z ~ N(0, 1) from a separate stream (seed ^ 0x6b6e6f72), independently of the
- *   key's role; so that sinks and far keys keep their logits, the queries' sink and far components
- *   are scaled up by the norm those keys lost (their mean planted norm over m).
+ *   keyNormSpread, z ~ N(0, 1) from a stream of its own (so `planted` inputs are the same with or
+ *   without), independently of the key's role; so that sinks and far keys keep their logits, the
+ *   queries' sink and far components are scaled up by the norm those keys lost (their mean
+ *   planted norm over m).
+ *
+ * Each head draws from streams of its own (model: seed and head; input: seed and head), so a
+ * head's q, k and v do not depend on how many heads the shape has.
  */
 export function generateAttentionInputs(
   shape: AttentionShape,
-  seed: number,
+  seeds: AttentionSeeds,
   options: StructureOptions = DEFAULT_STRUCTURE,
 ): AttentionInputs {
   const { heads, seq, headDim: d } = shape;
-  const uniform = mulberry32(seed);
-  const gauss = normal(uniform);
-  const normGauss = normal(mulberry32((seed ^ KEY_NORM_SEED) >>> 0));
   const n = heads * seq * d;
   const q = new Float32Array(n);
   const k = new Float32Array(n);
   const v = new Float32Array(n);
-  const unitDirection = () => {
-    const u = Array.from({ length: d }, gauss);
-    const norm = Math.hypot(...u);
-    return u.map((x) => x / norm);
-  };
   const c = Math.pow(d, 0.25);
-  const local = Math.sqrt(options.localLogit) * c;
   const drift = Math.sqrt(1 - options.localDecay ** 2);
-  const farScale = Math.sqrt(options.farLogit) * c;
   for (let h = 0; h < heads; h++) {
+    const head = headModel(d, { model: seeds.model, head: h }, options);
+    const uniform = mulberry32(hashString(`input head ${h}`, seeds.input));
+    const gauss = normal(uniform);
+    const unitDirection = () => {
+      const u = Array.from({ length: d }, gauss);
+      const norm = Math.hypot(...u);
+      return u.map((x) => x / norm);
+    };
+    const local = Math.sqrt(head.localLogit) * c;
+    const farScale = Math.sqrt(head.farLogit) * c;
     const base = h * seq * d;
-    const sink = unitDirection();
-    const far = Array.from({ length: options.farTokens }, () => ({
-      pos: Math.floor(uniform() * seq),
-      dir: unitDirection(),
-    }));
+    const far = head.far.map((dir) => ({ pos: Math.floor(uniform() * seq), dir }));
     // Which far key each query seeks (-1: none), for the norm compensation of `randomized`.
     const seeks = new Int32Array(seq).fill(-1);
     let context = unitDirection();
     for (let t = 0; t < seq; t++) {
       const off = base + t * d;
       for (let i = 0; i < d; i++) {
-        q[off + i] = options.noise * gauss() + c * sink[i];
+        q[off + i] = options.noise * gauss() + c * head.sink[i];
         k[off + i] = options.noise * gauss();
         v[off + i] = gauss();
       }
@@ -171,7 +257,7 @@ export function generateAttentionInputs(
         k[off + i] += local * context[i];
       }
       if (t < options.sinks) {
-        for (let i = 0; i < d; i++) k[off + i] += options.sinkLogit * c * sink[i];
+        for (let i = 0; i < d; i++) k[off + i] += head.sinkLogit * c * head.sink[i];
       }
     }
     for (const token of far) {
@@ -190,9 +276,10 @@ export function generateAttentionInputs(
       }
     }
     if (options.keyNorms === "randomized") {
+      const normGauss = normal(mulberry32(hashString(`key norms head ${h}`, seeds.input)));
       randomizeKeyNorms({ q, k, base, seq, d, gauss: normGauss, spread: options.keyNormSpread }, {
         sink: options.sinks > 0
-          ? { dir: sink, scale: c, count: Math.min(options.sinks, seq) }
+          ? { dir: head.sink, scale: c, count: Math.min(options.sinks, seq) }
           : null,
         far: far.map((f) => ({ ...f, scale: farScale })),
         seeks,
@@ -263,4 +350,7 @@ function randomizeKeyNorms(
 }
 
 /** The pinned sample whose sha256 the task's metadata records: a change to the generator shows. */
-export const PINNED_SAMPLE = { shape: { heads: 2, seq: 64, headDim: 16, causal: true }, seed: 0 };
+export const PINNED_SAMPLE: { shape: AttentionShape; seeds: AttentionSeeds } = {
+  shape: { heads: 2, seq: 64, headDim: 16, causal: true },
+  seeds: { model: 0, input: 0 },
+};

@@ -4,6 +4,7 @@
 import type { Method, ParamValues } from "../../metadata.ts";
 import { type PreparedCase, SkipCase, type Trial } from "../../plugin.ts";
 import type { Tuning } from "../../results/schema.ts";
+import type { AttentionCalibration } from "./_calibration.ts";
 import type { ScoredRow } from "./_gate.ts";
 import {
   type AttentionInputs,
@@ -218,13 +219,24 @@ function tuningRecord(t: BudgetTuning): Tuning {
  */
 export function matchDensity(
   prepared: PreparedCase,
-  spec: { shape: AttentionShape; inputs: AttentionInputs; targetDensity: number },
+  spec: {
+    shape: AttentionShape;
+    inputs: AttentionInputs;
+    targetDensity: number;
+    /** The case's held-out calibration inputs, as `prepareAttentionCase` was given them. */
+    calibration?: AttentionCalibration;
+  },
 ): PreparedCase {
   const rows = tuningRows(spec.shape);
   const tuned = (method: Method, params: ParamValues) => {
     const m = method as Method<AttentionMethod>;
     if (!m.impl.budgetKnob) return { params, tuning: undefined };
-    const problem = { shape: spec.shape, inputs: spec.inputs, params };
+    const problem = {
+      shape: spec.shape,
+      inputs: spec.inputs,
+      params,
+      calibration: spec.calibration,
+    };
     const t = tuneBudget(m, problem, spec.targetDensity, { rows });
     if (!t.reached) throw new SkipCase(describeUnreachable(method, t));
     return { params: { ...params, [t.param]: t.value }, tuning: tuningRecord(t) };

@@ -14,6 +14,7 @@ import type {
   Trial,
   TrialResult,
 } from "../../plugin.ts";
+import type { AttentionCalibration, CalibrationRecord } from "./_calibration.ts";
 import { describeTolerance } from "./_compare.ts";
 import {
   allRows,
@@ -120,6 +121,14 @@ export interface AttentionCaseSpec {
   checkShape: AttentionShape;
   checkInputs: AttentionInputs;
   /**
+   * Held-out inputs of the same model and of `shape` (never `inputs`), for methods that
+   * calibrate offline; absent when the task has none (such methods then calibrate on seeded
+   * random inputs and their cells say so).
+   */
+  calibration?: AttentionCalibration;
+  /** The same for the check input: held-out inputs of `checkShape`. */
+  checkCalibration?: AttentionCalibration;
+  /**
    * The task's quality metrics for a method, from its output rows and the keys each attended,
    * both indexed like `rows`: the GPU's output and the keys the kernel chose, read back where it
    * leaves its choice (block-sparse and key-mask kernels) and otherwise the selection the gate
@@ -208,6 +217,15 @@ function describeCheck(
     })${note}`;
 }
 
+/** A calibration's figures under the names of ATTENTION_CALIBRATION_METRICS. */
+function calibrationMetrics(c: CalibrationRecord): Record<string, number> {
+  return {
+    calibration_ms: c.ms,
+    calibration_inputs: c.inputs,
+    calibration_held_out: c.heldOut ? 1 : 0,
+  };
+}
+
 /** A verdict's figures under the names of {@link ATTENTION_GATE_METRICS}. */
 function gateMetrics(input: "timed" | "check", v: GateVerdict): Record<string, number> {
   return {
@@ -229,7 +247,7 @@ export async function prepareAttentionCase(
   spec: AttentionCaseSpec,
   ctx: TaskContext,
 ): Promise<PreparedCase> {
-  const { shape, inputs, rows, checkShape, checkInputs } = spec;
+  const { shape, inputs, rows, checkShape, checkInputs, calibration, checkCalibration } = spec;
   const gpu: GpuContext | null = ctx.gpu;
   // A timed input no larger than the check input is checked in full itself (small cases).
   const separateCheck = checkSize(shape) > checkSize(checkShape);
@@ -247,7 +265,7 @@ export async function prepareAttentionCase(
   }
 
   const referenceRows = (method: AttentionMethod, params: ParamValues): RowReference[] =>
-    rows.map((at) => referenceRow(method, { shape, inputs, params }, at));
+    rows.map((at) => referenceRow(method, { shape, inputs, params, calibration }, at));
 
   return {
     datasetSha256: spec.datasetSha256,
@@ -263,7 +281,7 @@ export async function prepareAttentionCase(
       if (!method.meta.capabilities.features.includes(mode)) {
         throw new Error(`${method.meta.id} does not declare '${mode}' attention`);
       }
-      const kernel = await impl.setup(gpu, { shape, inputs: gpuInputs, params });
+      const kernel = await impl.setup(gpu, { shape, inputs: gpuInputs, params, calibration });
       const run = kernel.run?.bind(kernel);
       const timer = run ? null : new TimedSubmit(gpu, (encoder) => kernel.encode(encoder), {
         targetSubmitMs: ctx.minSampleMs,
@@ -281,7 +299,7 @@ export async function prepareAttentionCase(
             const slot = rows[i].head * queryCount(shape) + rows[i].row;
             return result.out.subarray(slot * d, (slot + 1) * d);
           };
-          const timedProblem = { shape, inputs, params };
+          const timedProblem = { shape, inputs, params, calibration };
           let timed: GateVerdict;
           let check: GateVerdict | null = null;
           // The keys scored row i attended, as the gate matched the GPU's row (index into timed).
@@ -294,7 +312,12 @@ export async function prepareAttentionCase(
             });
             const selections = timed.selections;
             gpuKeys = (i) => selections[i];
-            const checkProblem = { shape: checkShape, inputs: checkInputs, params };
+            const checkProblem = {
+              shape: checkShape,
+              inputs: checkInputs,
+              params,
+              calibration: checkCalibration,
+            };
             const checkResult = await computeOnce(gpu, impl, {
               ...checkProblem,
               inputs: checkBuffers,
@@ -334,6 +357,7 @@ export async function prepareAttentionCase(
               scored_key_share: (impl.scoredPairs?.(shape, params, result.visited) ?? pairs) /
                 densePairs,
               ...(kernel.tuning ? { kernel_tune_ms: kernel.tuning.tuneMs } : {}),
+              ...(kernel.calibration ? calibrationMetrics(kernel.calibration) : {}),
             },
             sparsity: {
               nominalDensity: impl.nominalDensity(shape, params),

@@ -3,6 +3,7 @@
 // heads × queries × headDim, row-major, float32. Prefill has a query per position; decoding has a
 // few queries, the last positions, against the whole KV cache.
 import type { GpuContext } from "../../gpu/device.ts";
+import type { AttentionCalibration, CalibrationRecord } from "./_calibration.ts";
 import {
   defineMethod,
   type Method,
@@ -76,12 +77,18 @@ export interface AttentionGpuInputs {
 
 /**
  * One computation a method is asked for: the shape, the inputs (GPU buffers for `setup`, host
- * arrays for the CPU reference) and the method's parameter values.
+ * arrays for the CPU reference), the method's parameter values and, where the task has them,
+ * held-out inputs to the same model for a method to calibrate on (the same set on both paths).
  */
 export interface AttentionProblem<I, V = ParamValues> {
   shape: AttentionShape;
   inputs: I;
   params: V;
+  /**
+   * Inputs of the same model and shape, never the evaluated one, for offline calibration
+   * (read them through `heldOutInputs`); absent when the task has none.
+   */
+  calibration?: AttentionCalibration;
 }
 
 /**
@@ -135,6 +142,11 @@ export interface AttentionKernel {
    * (the cell's `sparsity.kernel`) and how long tuning took (`kernel_tune_ms`), outside timing.
    */
   tuning?: { chosen: string; tuneMs: number };
+  /**
+   * For a method that calibrates offline on held-out inputs (gate training, pattern search)
+   * before it is bound: what it used and how long it took (`calibration_ms`, outside timing).
+   */
+  calibration?: CalibrationRecord;
   dispose(): void;
 }
 

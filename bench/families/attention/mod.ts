@@ -33,6 +33,7 @@ export * from "./_gate.ts";
 export * from "./_ties.ts";
 export { type AttentionResult, runOnGpu } from "./_run.ts";
 export * from "./_case.ts";
+export * from "./_calibration.ts";
 export * from "./_budget.ts";
 export * from "./_test_inputs.ts";
 export * from "./_float32.ts";
