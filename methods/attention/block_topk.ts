@@ -20,16 +20,38 @@ import {
 } from "../../bench/families/attention/mod.ts";
 import { blockScoreWgsl, questIterations, summaryWgsl } from "./block_topk_kernel.ts";
 
-/** Keys (and query rows) per block and the share of visible blocks each query block keeps. */
+/**
+ * Keys per block, query rows per selection and the share of visible blocks each selection keeps.
+ */
 export interface QuestBlocks {
   block: number;
+  /** Query rows sharing one selection: 1 per decoding query as in Quest, `block` in prefill. */
+  queryBlock: number;
   density: number;
+}
+
+/**
+ * Query rows per selection for the `queryBlock` parameter: its value, or where it is 0 (auto) one
+ * row per selection when decoding (Quest chooses pages for each decoding query) and a square tile
+ * of `block` rows in prefill, where a selection per row would cost a score pass per query.
+ */
+export function questQueryBlock(shape: AttentionShape, block: number, queryBlock: number): number {
+  // Absent (a caller passing only density and blockSize) is auto too.
+  if (!queryBlock) return shape.queries === undefined ? block : 1;
+  // A query block straddling two key blocks would leave its first rows before its own block.
+  if (block % queryBlock !== 0) {
+    throw new RangeError(
+      `Cannot select pages for ${queryBlock} query rows at a time as 'queryBlock' must divide 'blockSize' (${block}) or be 0 (auto)`,
+    );
+  }
+  return queryBlock;
 }
 
 /**
  * Quest's block scores in float32, in the kernel's order of operations (so ties and near-ties
  * resolve as on the GPU): per key block the element-wise min and max of its keys, then per
- * (query block, key block) the largest over the block's queries of Σ_d max(q_d·max_d, q_d·min_d).
+ * (query block, key block) the largest over the block's queries of Σ_d max(q_d·max_d, q_d·min_d)
+ * (with one row per query block, that row's bound, as Quest scores a page for one query).
  */
 export function questScores(
   shape: AttentionShape,
@@ -63,8 +85,8 @@ export function questScores(
     const perBlock: Float64Array[] = [];
     for (let qb = 0; qb < geometry.queryBlocks; qb++) {
       const scores = new Float64Array(geometry.visible(qb));
-      const first = qb * s.block;
-      const last = Math.min(first + s.block, queries);
+      const first = qb * geometry.queryBlock;
+      const last = Math.min(first + geometry.queryBlock, queries);
       for (let kb = 0; kb < scores.length; kb++) {
         let best = -3.0e38;
         for (let row = first; row < last; row++) {
@@ -92,7 +114,7 @@ export function selectBlocks(
   inputs: AttentionInputs,
   s: QuestBlocks,
 ): Int32Array[][] {
-  const geometry = blockGeometry(shape, s.block);
+  const geometry = blockGeometry(shape, s.block, s.queryBlock);
   return questScores(shape, inputs, s, geometry).map((perBlock) =>
     chooseBlocks(geometry, s.density, (qb, kb) => perBlock[qb][kb])
   );
@@ -107,33 +129,48 @@ export const blockTopkAttention = defineAttentionMethod({
   fidelity: {
     level: "simplified",
     reason:
-      "Quest's min/max bound on q·k per key block, but one selection per query block (max over its rows) instead of per decoding query",
+      "Quest's min/max bound on q·k per key page and its per-query page choice when decoding; the query's own page is always kept, and prefill shares one choice per query block",
   },
   description:
-    "Keys in blocks summarised by element-wise min/max; each query block keeps its own block and the blocks with the highest upper bound on q·k, up to `density` of the blocks it can see.",
+    "Keys in blocks (pages) summarised by element-wise min/max; each decoding query (each query block in prefill) keeps its own block and the blocks with the highest upper bound on q·k, up to `density` of the blocks it can see.",
   paper: {
     title: "Quest: Query-Aware Sparsity for Efficient Long-Context LLM Inference",
     year: 2024,
     link: "https://arxiv.org/abs/2406.10774",
   },
-  version: "1.0.0",
-  // Quest's pages are 16 tokens; 64 amortizes selection better on this hardware.
-  parameters: blockSparseParameters([16, 64]),
+  // 1.1.0: a selection per decoding query (queryBlock auto); 1.0.0 shared one per 64 rows.
+  version: "1.1.0",
+  parameters: {
+    // Quest's pages are 16 tokens; 64 amortizes selection better on this hardware.
+    ...blockSparseParameters([16, 64]),
+    queryBlock: {
+      type: "int",
+      description:
+        "query rows sharing one page selection; 0: one per decoding query (as Quest), blockSize in prefill",
+      default: 0,
+      min: 0,
+      max: 1024,
+      sweep: [0],
+      valueLabels: { "0": "auto" },
+    },
+  },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "Quest scores pages per decoding query; here one selection serves a block of queries (the bound's maximum over the block), so prefill and a decoding batch share it. The query block's own (diagonal) block is always kept.",
+    "When decoding, each query chooses its own pages (queryBlock auto = 1, as in Quest), while a page stays blockSize keys; 1.0.0 let one selection (the bound's maximum over 64 rows) serve the whole 16-query decoding batch. In prefill, where Quest does not apply, one selection serves a block of blockSize queries. The query's own (last) page is always kept.",
   impl: {
     budgetKnob: { param: "density", direction: "increasing" },
     setup(gpu, { shape, inputs, params }) {
       const block = params.blockSize;
+      const queryBlock = questQueryBlock(shape, block, params.queryBlock);
       return setupBlockSparse(gpu, {
         shape,
         inputs,
         block,
+        queryBlock,
         density: params.density,
         scoring: {
           async build({ gpu, uniforms, scores, geometry, bind }) {
-            assertIterationBounds(questIterations(shape.headDim, block));
+            assertIterationBounds(questIterations(shape.headDim, block, queryBlock));
             const { device } = gpu;
             const summaryBytes = shape.heads * geometry.blocks * shape.headDim * 4;
             const kmin = createStorage(device, summaryBytes, "kmin");
@@ -146,7 +183,8 @@ export const blockTopkAttention = defineAttentionMethod({
             // query block may be partial).
             let boundRows = 0;
             for (let qb = 0; qb < geometry.queryBlocks; qb++) {
-              boundRows += geometry.visible(qb) * Math.min(block, queryCount(shape) - qb * block);
+              boundRows += geometry.visible(qb) *
+                Math.min(queryBlock, queryCount(shape) - qb * queryBlock);
             }
             return {
               passes: [
@@ -174,13 +212,18 @@ export const blockTopkAttention = defineAttentionMethod({
       });
     },
     selectKeys({ shape, params, inputs }, head, row) {
-      const s = { block: params.blockSize, density: params.density };
+      const block = params.blockSize;
+      const s = {
+        block,
+        queryBlock: questQueryBlock(shape, block, params.queryBlock),
+        density: params.density,
+      };
       const chosen = cached(
         inputs,
-        `${JSON.stringify(shape)}|${s.block}|${s.density}`,
+        `${JSON.stringify(shape)}|${s.block}|${s.queryBlock}|${s.density}`,
         () => selectBlocks(shape, inputs, s),
       );
-      return keysOfBlocks(shape, s.block, chosen[head][Math.floor(row / s.block)], row);
+      return keysOfBlocks(shape, s.block, chosen[head][Math.floor(row / s.queryBlock)], row);
     },
     nominalDensity: (_shape, params) => params.density,
   },

@@ -1,7 +1,8 @@
 // WGSL for block-sparse top-k attention with block summaries (Quest-style), in four passes:
 // 1. per key block, the element-wise min and max of its keys;
 // 2. per (query block, key block), an upper bound of q·k over the block for every query of the
-//    query block (Σ_d max(q_d·max_d, q_d·min_d)), maximised over the query block;
+//    query block (Σ_d max(q_d·max_d, q_d·min_d)), maximised over the query block (one row per
+//    query block when decoding: each query its own bound, as Quest);
 // 3. per query block, the diagonal block plus the top-scoring other blocks, up to the budget;
 // 4. per query row, online-softmax attention over the keys of the selected blocks only.
 // Passes 3 and 4 are the family's shared block-sparse passes; this file holds 1 and 2.
@@ -55,8 +56,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (kb >= p.blocks || qb >= p.q_blocks) { return; }
   let slot = (head * p.q_blocks + qb) * p.blocks + kb;
   if (p.causal == 1u && kb > last_position(qb) / p.block) { scores[slot] = -3.0e38; return; }
-  let first = qb * p.block;
-  let last = min(first + p.block, p.queries);
+  let first = qb * p.q_block;
+  let last = min(first + p.q_block, p.queries);
   let qbase = head * p.queries * D4;
   let summary = (head * p.blocks + kb) * D4;
   var best = -3.0e38;
@@ -72,12 +73,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`;
 }
 
-/** Loop iterations one invocation of each pass above runs at most, for blocks of `block` keys. */
-export function questIterations(headDim: number, block: number): Record<string, number> {
+/**
+ * Loop iterations one invocation of each pass above runs at most, for blocks of `block` keys and
+ * selections of `queryBlock` query rows.
+ */
+export function questIterations(
+  headDim: number,
+  block: number,
+  queryBlock: number = block,
+): Record<string, number> {
   return {
     // A lane loop holding the block's key loop: counted in full (loop, exits and all).
     "quest-summary": (headDim / 4 + 1) * (block + 1) + 1,
     // Per row of the query block, a lane loop.
-    "quest-scores": block * (1 + laneLoop(headDim)) + 1,
+    "quest-scores": queryBlock * (1 + laneLoop(headDim)) + 1,
   };
 }

@@ -59,15 +59,22 @@ function hipSearchFlops(shape: AttentionShape, p: ParamValues): number {
 /**
  * Quest-style bounds as the block-top-k kernels compute them, walked key by key and row by row:
  * a min and a max per element of every key after its block's first, then per query row and
- * each key block its query block sees, two products, a max and an add per element.
+ * each key block its query block sees, two products, a max and an add per element. A decoding
+ * query is its own query block at the default (queryBlock 0: auto), a prefill row shares one of
+ * blockSize rows.
  */
 function blockTopkFlops(shape: AttentionShape, p: ParamValues): number {
   const block = Number(p.blockSize);
   const queries = queryCount(shape);
+  const rows = Number(p.queryBlock) > 0
+    ? Number(p.queryBlock)
+    : shape.queries === undefined
+    ? block
+    : 1;
   let flops = 0;
   for (let j = 0; j < shape.seq; j++) if (j % block !== 0) flops += 2 * shape.headDim;
   for (let row = 0; row < queries; row++) {
-    const lastRow = Math.min(queries, (Math.floor(row / block) + 1) * block) - 1;
+    const lastRow = Math.min(queries, (Math.floor(row / rows) + 1) * rows) - 1;
     const seen = shape.causal
       ? Math.floor((queryOffset(shape) + lastRow) / block) + 1
       : Math.ceil(shape.seq / block);

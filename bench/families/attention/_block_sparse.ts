@@ -21,6 +21,7 @@ import {
   type AttentionGpuInputs,
   type AttentionKernel,
   type AttentionShape,
+  type KernelBlockChoice,
   queryCount,
   queryOffset,
 } from "./_interface.ts";
@@ -71,20 +72,38 @@ export function blockSparseParameters(blockSweep: number[]): {
 export interface BlockGeometry {
   blocks: number;
   queryBlocks: number;
+  /** Query rows per query block (the last one may hold fewer). */
+  queryBlock: number;
   /** The key block holding the query block's last position: always kept. */
   own(qb: number): number;
   visible(qb: number): number;
 }
 
-/** The block geometry of `shape` with `block` keys (and query rows) per block. */
-export function blockGeometry(shape: AttentionShape, block: number): BlockGeometry {
+/**
+ * The block geometry of `shape` with `block` keys per key block and `queryBlock` query rows per
+ * query block (`block` unless given: one selection per square tile; 1 selects for every query
+ * row on its own, as Quest does per decoding query).
+ *
+ * @throws {RangeError} when `queryBlock` is not a positive integer
+ */
+export function blockGeometry(
+  shape: AttentionShape,
+  block: number,
+  queryBlock: number = block,
+): BlockGeometry {
+  if (!Number.isInteger(queryBlock) || queryBlock < 1) {
+    throw new RangeError(
+      `Cannot block query rows as 'queryBlock' must be a positive integer: current value is ${queryBlock}`,
+    );
+  }
   const blocks = Math.ceil(shape.seq / block);
   const queries = queryCount(shape);
   const own = (qb: number) =>
-    Math.floor((queryOffset(shape) + Math.min((qb + 1) * block, queries) - 1) / block);
+    Math.floor((queryOffset(shape) + Math.min((qb + 1) * queryBlock, queries) - 1) / block);
   return {
     blocks,
-    queryBlocks: Math.ceil(queries / block),
+    queryBlocks: Math.ceil(queries / queryBlock),
+    queryBlock,
     own,
     visible: (qb) => (shape.causal ? own(qb) + 1 : blocks),
   };
@@ -189,6 +208,11 @@ export interface BlockScoring {
     gpu: GpuContext;
     uniforms: GPUBuffer;
     scores: GPUBuffer;
+    /**
+     * heads × q_blocks u32: how many blocks each query block keeps, for the method's passes to
+     * fill where its budget is computed on the GPU (`countedBudget`); unread otherwise.
+     */
+    keepCounts: GPUBuffer;
     geometry: BlockGeometry;
     bind(pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup;
   }): Promise<{ passes: Pass[]; compileMs: number; buffers: GPUBuffer[]; extraFlops: number }>;
@@ -198,12 +222,29 @@ export interface BlockScoring {
 export interface BlockSparseOptions {
   shape: AttentionShape;
   inputs: AttentionGpuInputs;
-  /** Keys (and query rows) per block. */
+  /** Keys per key block (and query rows per query block unless `queryBlock` is given). */
   block: number;
-  /** Share of the visible key blocks each query block keeps. */
+  /** Query rows per query block, each with a selection of its own; `block` when absent. */
+  queryBlock?: number;
+  /** Share of the visible key blocks each query block keeps (unless `countedBudget`). */
   density: number;
+  /**
+   * Whether each query block keeps the block count the method's passes leave in `keepCounts`
+   * instead of `density` of its visible blocks (the uniforms still carry `density`).
+   */
+  countedBudget?: boolean;
+  /** With `countedBudget`, the most blocks any query block may keep (every block when absent). */
+  maxKeep?: number;
   /** The method's passes that score the blocks. */
   scoring: BlockScoring;
+}
+
+/**
+ * A block-sparse kernel's choice as {@link KernelBlockChoice} describes it, with the query rows
+ * each listed selection serves: `queryBlock` rows per slot instead of `block`.
+ */
+export interface QueryBlockedChoice extends KernelBlockChoice {
+  queryBlock: number;
 }
 
 /**
@@ -212,9 +253,9 @@ export interface BlockSparseOptions {
  */
 export function blockUniforms(
   shape: AttentionShape,
-  at: { block: number; density: number; sliceBase?: number; lseLag?: number },
+  at: { block: number; queryBlock?: number; density: number; sliceBase?: number; lseLag?: number },
 ): ArrayBuffer {
-  const geometry = blockGeometry(shape, at.block);
+  const geometry = blockGeometry(shape, at.block, at.queryBlock);
   const view = new DataView(new ArrayBuffer(BLOCK_UNIFORM_BYTES));
   [shape.seq, shape.heads, shape.causal ? 1 : 0, at.block, geometry.blocks].forEach((x, i) =>
     view.setUint32(i * 4, x, true)
@@ -223,6 +264,7 @@ export function blockUniforms(
   view.setFloat32(24, 1 / Math.sqrt(shape.headDim), true);
   [geometry.blocks, queryCount(shape), geometry.queryBlocks, at.sliceBase ?? 0, at.lseLag ?? 0]
     .forEach((x, i) => view.setUint32(28 + i * 4, x, true));
+  view.setUint32(48, geometry.queryBlock, true);
   return view.buffer;
 }
 
@@ -238,37 +280,54 @@ export async function setupBlockSparse(
   options: BlockSparseOptions,
 ): Promise<AttentionKernel> {
   const { shape, inputs, block, density, scoring } = options;
+  const counted = options.countedBudget ?? false;
   const { device } = gpu;
-  const geometry = blockGeometry(shape, block);
-  const { blocks, queryBlocks } = geometry;
+  const geometry = blockGeometry(shape, block, options.queryBlock);
+  const { blocks, queryBlocks, queryBlock } = geometry;
   const queries = queryCount(shape);
-  // The most any query block keeps: the select keeps a share of what it sees.
-  const keep = keepCount(blocks, density);
+  // The most any query block keeps: the select keeps a share of what it sees, or (counted) any
+  // number of them.
+  const keep = counted ? Math.min(blocks, options.maxKeep ?? blocks) : keepCount(blocks, density);
   assertIterationBound("block-select", selectBlocksIterations(blocks));
   assertIterationBound("block-attend", blockAttendIterations(shape, block, keep));
   const uniforms = device.createBuffer({
     size: BLOCK_UNIFORM_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  device.queue.writeBuffer(uniforms, 0, blockUniforms(shape, { block, density }));
+  device.queue.writeBuffer(uniforms, 0, blockUniforms(shape, { block, queryBlock, density }));
   const scores = createStorage(device, shape.heads * queryBlocks * blocks * 4, "block-scores");
   const chosen = createStorage(device, shape.heads * queryBlocks * blocks * 4, "chosen-blocks");
   const chosenCount = createStorage(device, shape.heads * queryBlocks * 4, "chosen-count");
+  const keepCounts = createStorage(device, shape.heads * queryBlocks * 4, "keep-counts");
   const { output, visited } = createAttentionOutputs(device, shape);
   const bind = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]) =>
     bindInOrder(device, pipeline, buffers);
   const [method, select, attend] = await Promise.all([
-    scoring.build({ gpu, uniforms, scores, geometry, bind }),
-    compilePipeline(device, blockSelectPassWgsl(shape.headDim), "block-select"),
+    scoring.build({ gpu, uniforms, scores, keepCounts, geometry, bind }),
+    compilePipeline(
+      device,
+      blockSelectPassWgsl(shape.headDim, { counted }),
+      counted ? "block-select-counted" : "block-select",
+    ),
     compilePipeline(device, blockAttendPassWgsl(shape.headDim, { lse: false }), "block-attend"),
   ]);
   const passes: Pass[] = [
     ...method.passes,
-    [select.pipeline, bind(select.pipeline, [scores, chosen, chosenCount, uniforms]), [
-      Math.ceil(queryBlocks / BLOCK_WORKGROUP),
-      shape.heads,
-      1,
-    ]],
+    [
+      select.pipeline,
+      bind(select.pipeline, [
+        scores,
+        chosen,
+        chosenCount,
+        uniforms,
+        ...(counted ? [keepCounts] : []),
+      ]),
+      [
+        Math.ceil(queryBlocks / BLOCK_WORKGROUP),
+        shape.heads,
+        1,
+      ],
+    ],
     [
       attend.pipeline,
       bind(attend.pipeline, [
@@ -284,15 +343,33 @@ export async function setupBlockSparse(
       [Math.ceil(queries / BLOCK_WORKGROUP), shape.heads, 1],
     ],
   ];
+  const blockChoice: QueryBlockedChoice = {
+    block,
+    queryBlock,
+    stride: blocks,
+    chosen,
+    counts: chosenCount,
+  };
   return {
     encode: (encoder) => encodePasses(encoder, passes),
     output,
     visited,
     compileMs: method.compileMs + select.compileMs + attend.compileMs,
     extraFlops: method.extraFlops,
-    blockChoice: { block, stride: blocks, chosen, counts: chosenCount },
+    blockChoice,
     dispose() {
-      for (const b of [uniforms, scores, chosen, chosenCount, output, visited, ...method.buffers]) {
+      for (
+        const b of [
+          uniforms,
+          scores,
+          chosen,
+          chosenCount,
+          keepCounts,
+          output,
+          visited,
+          ...method.buffers,
+        ]
+      ) {
         b.destroy();
       }
     },

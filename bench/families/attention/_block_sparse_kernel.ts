@@ -17,31 +17,40 @@ import { type AttentionShape, queryCount } from "./_interface.ts";
 /** Invocations per workgroup of the block passes. */
 export const BLOCK_WORKGROUP = 64;
 
-/** Bytes of the uniform block {@link blockParamsWgsl} declares. */
-export const BLOCK_UNIFORM_BYTES = 48;
+/** Bytes of the uniform block {@link blockParamsWgsl} declares (13 u32s, padded to 16 bytes). */
+export const BLOCK_UNIFORM_BYTES = 64;
 
 /**
  * WGSL the block passes start with: their uniform block `p` (keys, heads, causal, keys per block,
  * key blocks, density, 1/√d, the most blocks a query block keeps, queries, query blocks, the first
- * slice a staged pass sees as gid 0 and how many slices back it reads the row log-sum-exp from),
- * `last_position(qb)` (the position of a query block's last row: it sets which key blocks the
- * block sees) and `D4`. A method's own block passes declare `@binding(n) var<uniform> p: Params`.
+ * slice a staged pass sees as gid 0, how many slices back it reads the row log-sum-exp from, and
+ * query rows per query block: `block` unless a method selects for fewer rows, e.g. one per
+ * decoding query as Quest does), `last_position(qb)` (the position of a query block's last row:
+ * it sets which key blocks the block sees) and `D4`. A method's own block passes declare `@binding(n) var<uniform> p: Params`.
  */
 export function blockParamsWgsl(headDim: number): string {
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, block: u32, blocks: u32, density: f32, scale: f32, max_keep: u32, queries: u32, q_blocks: u32, slice_base: u32, lse_lag: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, block: u32, blocks: u32, density: f32, scale: f32, max_keep: u32, queries: u32, q_blocks: u32, slice_base: u32, lse_lag: u32, q_block: u32 };
 // Query rows are the last positions; a query block's last row sets which key blocks it sees.
-fn last_position(qb: u32) -> u32 { return p.seq - p.queries + min((qb + 1u) * p.block, p.queries) - 1u; }
+fn last_position(qb: u32) -> u32 { return p.seq - p.queries + min((qb + 1u) * p.q_block, p.queries) - 1u; }
 ${headDimWgsl(headDim)}`;
 }
 
-/** Selection: per (query block, head), the own block and the best-scoring others, ascending. */
-export function blockSelectPassWgsl(headDim: number): string {
+/**
+ * Selection: per (query block, head), the own block and the best-scoring others, ascending. With
+ * `counted`, each query block keeps the number of blocks the method's passes left in
+ * `keep_counts` (heads × query blocks u32, e.g. a threshold on cumulative mass) instead of
+ * `density` of the visible ones.
+ */
+export function blockSelectPassWgsl(headDim: number, options: { counted?: boolean } = {}): string {
+  const counted = options.counted ?? false;
   return blockParamsWgsl(headDim) + /* wgsl */ `
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
 @group(0) @binding(1) var<storage, read_write> chosen: array<u32>;
 @group(0) @binding(2) var<storage, read_write> chosen_count: array<u32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: Params;${
+    counted ? "\n@group(0) @binding(4) var<storage, read> keep_counts: array<u32>;" : ""
+  }
 ${blockSelectWgsl()}
 @compute @workgroup_size(${BLOCK_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -51,7 +60,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let own = last_position(qb) / p.block;
   var visible = p.blocks;
   if (p.causal == 1u) { visible = own + 1u; }
-  let keep = min(visible, max(1u, u32(floor(p.density * f32(visible) + 0.5))));
+  let keep = min(visible, max(1u, ${
+    counted ? "keep_counts[head * p.q_blocks + qb]" : "u32(floor(p.density * f32(visible) + 0.5))"
+  }));
   let row_scores = (head * p.q_blocks + qb) * p.blocks;
   let out = (head * p.q_blocks + qb) * p.max_keep;
   chosen_count[head * p.q_blocks + qb] = select_blocks(row_scores, visible, keep, own, out);
@@ -118,7 +129,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let head = gid.y + p.slice_base;
   if (row >= p.queries) { return; }
   let pos = p.seq - p.queries + row;
-  let qb = row / p.block;
+  let qb = row / p.q_block;
   let base = head * p.seq * D4;
   let qrow = (head * p.queries + row) * D4;
   var qr: array<vec4<f32>, D4>;
@@ -203,7 +214,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let end_key = min(first_key + p.block, p.seq);
   let lse_base = (slice - p.lse_lag) * p.queries;
   var pooled = 0.0;
-  for (var row = qb * p.block; row < min((qb + 1u) * p.block, p.queries); row++) {
+  for (var row = qb * p.q_block; row < min((qb + 1u) * p.q_block, p.queries); row++) {
     var last = end_key;
     if (p.causal == 1u) { last = min(end_key, p.seq - p.queries + row + 1u); }
     let qrow = (slice * p.queries + row) * D4;

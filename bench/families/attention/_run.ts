@@ -4,6 +4,7 @@ import { uploadStorage } from "../../gpu/buffers.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import type { ParamValues } from "../../metadata.ts";
 import { maskLayout } from "./_key_masks.ts";
+import type { QueryBlockedChoice } from "./_block_sparse.ts";
 import {
   type AttentionGpuInputs,
   type AttentionInputs,
@@ -64,12 +65,18 @@ function maskChoiceKeys(
 /** The keys of row `row` given the read-back block lists of `choice` (as keysOfBlocks gives). */
 function blockChoiceKeys(
   shape: AttentionShape,
-  choice: { block: number; stride: number; chosen: Uint32Array; counts: Uint32Array },
+  choice: {
+    block: number;
+    queryBlock: number;
+    stride: number;
+    chosen: Uint32Array;
+    counts: Uint32Array;
+  },
 ): (head: number, row: number) => Int32Array {
-  const { block, stride, chosen, counts } = choice;
-  const queryBlocks = Math.ceil(queryCount(shape) / block);
+  const { block, queryBlock, stride, chosen, counts } = choice;
+  const queryBlocks = Math.ceil(queryCount(shape) / queryBlock);
   return (head, row) => {
-    const slot = head * queryBlocks + Math.floor(row / block);
+    const slot = head * queryBlocks + Math.floor(row / queryBlock);
     const blocks = chosen.slice(slot * stride, slot * stride + counts[slot]).sort();
     const pos = queryOffset(shape) + row;
     const keys: number[] = [];
@@ -125,12 +132,16 @@ export async function readResults(
   const { device } = gpu;
   const rows = shape.heads * queryCount(shape);
   const choice = kernel.blockChoice;
+  // Query rows per listed selection: `block` unless the kernel selects for fewer rows.
+  const queryBlock = choice
+    ? (choice as Partial<QueryBlockedChoice>).queryBlock ?? choice.block
+    : 1;
   const sources: [GPUBuffer, number][] = [
     [kernel.output, rows * shape.headDim * 4],
     [kernel.visited, rows * 4],
   ];
   if (choice) {
-    const slots = shape.heads * Math.ceil(queryCount(shape) / choice.block);
+    const slots = shape.heads * Math.ceil(queryCount(shape) / queryBlock);
     sources.push([choice.chosen, slots * choice.stride * 4], [choice.counts, slots * 4]);
   }
   const masks = kernel.maskChoice;
@@ -156,6 +167,7 @@ export async function readResults(
         ? {
           selection: blockChoiceKeys(shape, {
             block: choice.block,
+            queryBlock,
             stride: choice.stride,
             chosen: new Uint32Array(read(2)),
             counts: new Uint32Array(read(3)),
