@@ -38,6 +38,7 @@ const UNIT: Record<string, ((p: ParamValues) => number) | { exempt: string }> = 
   "sparse-vdit-attention": (p) => Number(p.blockSize),
   "sparsed-attention": (p) => Number(p.blockSize),
   "adaspa-attention": (p) => Number(p.blockSize),
+  "asa-attention": (p) => Number(p.blockSize),
   "nosa-attention": () => 1,
   "dynamic-mask-attention": () => 1,
 };

@@ -36,6 +36,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "dynamic-mask-attention": "dynamic_mask_test.ts",
   "sparsed-attention": "sparsed_test.ts",
   "adaspa-attention": "adaspa_test.ts",
+  "asa-attention": "asa_test.ts",
   "seer-learned-attention": "seer_learned_test.ts",
   "dhsa-attention": "dhsa_test.ts",
   "sparse-vdit-attention": "sparse_vdit_test.ts",

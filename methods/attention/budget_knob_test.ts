@@ -12,6 +12,7 @@ import {
 import type { Method, ParamValues } from "../../bench/metadata.ts";
 import { type PreparedCase, SkipCase } from "../../bench/plugin.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
+import { asaAttention } from "./asa.ts";
 import { blockTopkAttention } from "./block_topk.ts";
 import { attentionMethods } from "./mod.ts";
 import { sinkWindowAttention } from "./sink_window.ts";
@@ -145,4 +146,17 @@ Deno.test("matchDensity() binds each method at its tuned value, and skips one th
     "cannot reach realized density 0.02",
   );
   assertEquals(bound.length, 1);
+});
+
+Deno.test("tuneBudget() tunes ASA's threshold to 0.1 and 0.2, a budget its threshold sets", () => {
+  // A data-dependent budget (the fewest blocks reaching the threshold) is tuned like the others:
+  // bisection on the threshold, the realized density within the tolerance.
+  const shape = { heads: 2, seq: 1536, headDim: 16, causal: true };
+  const problem = { shape, inputs: randomInputs(shape, 11), params: defaults(asaAttention) };
+  for (const target of [0.1, 0.2]) {
+    const t = tuneBudget(asaAttention as Method<AttentionMethod>, problem, target);
+    assert(t.reached, `ASA at ${target}: ${t.reason}`);
+    assertEquals(t.param, "threshold");
+    assert(Math.abs(t.achievedDensity / target - 1) <= t.tolerance, `${t.achievedDensity}`);
+  }
 });

@@ -15,6 +15,8 @@ import {
   runOnGpu,
 } from "../../bench/families/attention/mod.ts";
 import { attentionMethods } from "./mod.ts";
+import { asaSamples } from "./asa.ts";
+import { NO_SAMPLE } from "./asa_kernel.ts";
 
 const CAUSAL: AttentionShape = { heads: 2, seq: 77, headDim: 16, causal: true };
 const DECODING: AttentionShape = { heads: 2, seq: 91, headDim: 16, causal: true, queries: 5 };
@@ -178,6 +180,39 @@ function routingFlops(shape: AttentionShape, p: ParamValues): number {
   return shape.heads * flops;
 }
 
+/**
+ * ASA's prober and budget walked over the tokens it sampled (its seeded draw, asaSamples): per
+ * sampled query row, a q·k for every sampled key it can see, in the log-sum-exp pass and again in
+ * the pooling pass; then per query block, an add per (visible block, visible block) in the rank
+ * pass and one per visible block for the row's total. Exps, maxima and compares are not counted.
+ */
+function asaFlops(shape: AttentionShape, p: ParamValues): number {
+  const [block, samples, d] = [Number(p.blockSize), Number(p.samples), shape.headDim];
+  const { queries, keys } = asaSamples(shape, block, samples);
+  const keyBlocks = Math.ceil(shape.seq / block);
+  const queryBlocks = Math.ceil(queryCount(shape) / block);
+  let flops = 0;
+  for (let h = 0; h < shape.heads; h++) {
+    for (let qb = 0; qb < queryBlocks; qb++) {
+      const lastRow = Math.min(queryCount(shape), (qb + 1) * block) - 1;
+      const seen = shape.causal
+        ? Math.floor((queryOffset(shape) + lastRow) / block) + 1
+        : keyBlocks;
+      flops += seen * seen + seen;
+      for (let r = 0; r < samples; r++) {
+        const row = queries[(h * queryBlocks + qb) * samples + r];
+        if (row === NO_SAMPLE) continue;
+        for (let i = 0; i < seen * samples; i++) {
+          const j = keys[h * keyBlocks * samples + i];
+          if (j === NO_SAMPLE || (shape.causal && j > queryOffset(shape) + row)) continue;
+          flops += 2 * 2 * d;
+        }
+      }
+    }
+  }
+  return flops;
+}
+
 /** What each method's selection computes, for the methods an independent count is written for. */
 const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number> = {
   "dense-attention": () => 0,
@@ -200,6 +235,7 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
   "nosa-attention": nosaFlops,
   "anchor-attention": anchorFlops,
   "routing-attention": routingFlops,
+  "asa-attention": asaFlops,
 };
 
 /** Methods without an independent count yet, and why. */

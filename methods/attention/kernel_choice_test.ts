@@ -29,6 +29,7 @@ const CHOOSING: Record<string, ParamValues> = {
   },
   "sparsed-attention": { density: 0.3, blockSize: 16, skip: 0.5 },
   "adaspa-attention": { recall: 0.8, searchEvery: 2, blockSize: 16 },
+  "asa-attention": { threshold: 0.8, samples: 4, minRetain: 0, maxRetain: 1, blockSize: 16 },
   "hip-attention": {
     density: 0.2,
     blockSizeQ: 16,

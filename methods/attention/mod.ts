@@ -2,6 +2,7 @@
 // training-free selection, gates, multi-step methods, decoding-oriented ones, and the peers.
 import { adaspaAttention } from "./adaspa.ts";
 import { anchorAttention } from "./anchor_attention.ts";
+import { asaAttention } from "./asa.ts";
 import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention, densePerQueryAttention } from "./dense.ts";
 import { dhsaAttention } from "./dhsa.ts";
@@ -29,6 +30,7 @@ export const attentionMethods = [
   verticalSlashAttention,
   routingAttention,
   hipAttention,
+  asaAttention,
   seerOracleAttention,
   seerLearnedAttention,
   anchorAttention,

@@ -94,6 +94,11 @@ const CASES: Record<
   },
   "anchor-attention": { shape: CAUSAL, params: anchorOnTheThreshold(CAUSAL) },
   "adaspa-attention": { shape: STEPS, params: { recall: 0.5, searchEvery: 2, blockSize: 8 } },
+  // Every token sampled, so that paired blocks have near-equal importances.
+  "asa-attention": {
+    shape: CAUSAL,
+    params: { threshold: 0.6, samples: 8, minRetain: 0, maxRetain: 1, blockSize: 8 },
+  },
   "routing-attention": {
     shape: CAUSAL,
     params: { clusters: 2, iterations: 0, window: 4 },

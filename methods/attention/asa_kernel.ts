@@ -1,0 +1,212 @@
+// WGSL for Video-BLADE's Adaptive Block-Sparse Attention (ASA), the passes before the family's
+// counted select and attend:
+// 1. probe log-sum-exp: per sampled query row, the log-sum-exp of its scaled logits over the
+//    sampled keys it can see (the softmax of the low-resolution map Q_s·K_sᵀ/√d);
+// 2. probe pool: per (query block, key block), the largest probability of that map in the tile
+//    of the blocks' sampled rows and keys (max pooling to the block importance matrix);
+// 3. rank: per (query block, key block), the block's place in its query block's descending order
+//    and the importance summed down to it (the sorted cumulative sum, split from 4 so that no
+//    invocation loops over blocks² at 256 blocks);
+// 4. budget: per query block, the fewest blocks whose importance reaches `threshold` of the
+//    query block's total, clamped to the retention range; the select pass keeps that many.
+import {
+  BLOCK_WORKGROUP,
+  blockParamsWgsl,
+  KEY_DOT_UNROLLED,
+  laneLoop,
+  STORED_KEY_DOT_WGSL,
+} from "../../bench/families/attention/mod.ts";
+
+/** Marks a sample slot of a block with fewer tokens than samples. */
+export const NO_SAMPLE = 0xffffffff;
+
+/** Bytes of ASA's own uniform block (samples per block, threshold, retention range). */
+export const ASA_UNIFORM_BYTES = 16;
+
+// ASA's uniforms beside the family's: sampled tokens per block, the cumulative threshold, and the
+// retention range as shares of the visible blocks.
+const ASA_PARAMS = /* wgsl */ `
+struct AsaParams { samples: u32, threshold: f32, min_retain: f32, max_retain: f32 };
+`;
+
+// Probabilities below float32's smallest normal are flushed to zero on both sides (the CPU
+// reference does the same): a GPU may flush denormals where JavaScript keeps them.
+const FLUSH = "1.17549435e-38";
+
+/** Pass 1: per (sampled query slot, head), the probe row's log-sum-exp over its sampled keys. */
+export function probeLseWgsl(headDim: number): string {
+  return blockParamsWgsl(headDim) + ASA_PARAMS + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> query_samples: array<u32>;
+@group(0) @binding(3) var<storage, read> key_samples: array<u32>;
+@group(0) @binding(4) var<storage, read_write> probe_lse: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> a: AsaParams;
+${STORED_KEY_DOT_WGSL}
+@compute @workgroup_size(${BLOCK_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let slot = gid.x;
+  let head = gid.y;
+  if (slot >= p.q_blocks * a.samples) { return; }
+  let qb = slot / a.samples;
+  let row = query_samples[head * p.q_blocks * a.samples + slot];
+  if (row == ${NO_SAMPLE}u) { return; }
+  let pos = p.seq - p.queries + row;
+  var visible = p.blocks;
+  if (p.causal == 1u) { visible = last_position(qb) / p.block + 1u; }
+  let qrow = (head * p.queries + row) * D4;
+  let base = head * p.seq * D4;
+  let keys = head * p.blocks * a.samples;
+  var running_max = -3.0e38;
+  var denom = 0.0;
+  for (var i = 0u; i < visible * a.samples; i++) {
+    let j = key_samples[keys + i];
+    if (j == ${NO_SAMPLE}u || (p.causal == 1u && j > pos)) { continue; }
+    let s = stored_key_dot(qrow, base + j * D4) * p.scale;
+    let new_max = max(running_max, s);
+    denom = denom * exp(running_max - new_max) + exp(s - new_max);
+    running_max = new_max;
+  }
+  probe_lse[head * p.q_blocks * a.samples + slot] = running_max + log(denom);
+}`;
+}
+
+/**
+ * Pass 2: per (key block, query block, head), the block importance: the largest probe
+ * probability exp(s − lse(row)) over the tile's sampled rows and visible sampled keys (0 where
+ * none is visible), into the family's scores buffer.
+ */
+export function probePoolWgsl(headDim: number): string {
+  return blockParamsWgsl(headDim) + ASA_PARAMS + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> query_samples: array<u32>;
+@group(0) @binding(3) var<storage, read> key_samples: array<u32>;
+@group(0) @binding(4) var<storage, read> probe_lse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(7) var<uniform> a: AsaParams;
+${STORED_KEY_DOT_WGSL}
+@compute @workgroup_size(${BLOCK_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let kb = gid.x;
+  let qb = gid.y;
+  let head = gid.z;
+  if (kb >= p.blocks || qb >= p.q_blocks) { return; }
+  let slot = (head * p.q_blocks + qb) * p.blocks + kb;
+  if (p.causal == 1u && kb > last_position(qb) / p.block) { scores[slot] = 0.0; return; }
+  let base = head * p.seq * D4;
+  let rows = (head * p.q_blocks + qb) * a.samples;
+  let keys = (head * p.blocks + kb) * a.samples;
+  var pooled = 0.0;
+  for (var r = 0u; r < a.samples; r++) {
+    let row = query_samples[rows + r];
+    if (row == ${NO_SAMPLE}u) { continue; }
+    let pos = p.seq - p.queries + row;
+    let qrow = (head * p.queries + row) * D4;
+    let lse = probe_lse[rows + r];
+    for (var i = 0u; i < a.samples; i++) {
+      let j = key_samples[keys + i];
+      if (j == ${NO_SAMPLE}u || (p.causal == 1u && j > pos)) { continue; }
+      var probability = exp(stored_key_dot(qrow, base + j * D4) * p.scale - lse);
+      if (probability < ${FLUSH}) { probability = 0.0; }
+      pooled = max(pooled, probability);
+    }
+  }
+  scores[slot] = pooled;
+}`;
+}
+
+/**
+ * Pass 3: per (key block, query block, head), the block's rank among its query block's visible
+ * blocks (importance descending, ties to the lower block, as the select takes them) and the
+ * importance summed in block order over it and every block ranked before it: the sorted
+ * cumulative sum at the block's place.
+ */
+export function rankWgsl(headDim: number): string {
+  return blockParamsWgsl(headDim) + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read_write> reached: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rank: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(${BLOCK_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let kb = gid.x;
+  let qb = gid.y;
+  let head = gid.z;
+  if (kb >= p.blocks || qb >= p.q_blocks) { return; }
+  var visible = p.blocks;
+  if (p.causal == 1u) { visible = last_position(qb) / p.block + 1u; }
+  if (kb >= visible) { return; }
+  let row = (head * p.q_blocks + qb) * p.blocks;
+  let own_score = scores[row + kb];
+  var sum = 0.0;
+  var before = 0u;
+  for (var b = 0u; b < visible; b++) {
+    let s = scores[row + b];
+    let ahead = s > own_score || (s == own_score && b < kb);
+    // An add for every block (of zero for those ranked after): the count extraFlops gives.
+    sum += select(0.0, s, ahead || b == kb);
+    before += select(0u, 1u, ahead);
+  }
+  reached[row + kb] = sum;
+  rank[row + kb] = before;
+}`;
+}
+
+/**
+ * Pass 4: per (query block, head), the fewest blocks whose sorted cumulative importance reaches
+ * `threshold` × the total (summed in block order), clamped to [max(1, ⌊min_retain · visible⌋),
+ * max(1, ⌊max_retain · visible⌋)], left in `keep_counts` for the counted select.
+ */
+export function budgetWgsl(headDim: number): string {
+  return blockParamsWgsl(headDim) + ASA_PARAMS + /* wgsl */ `
+@group(0) @binding(0) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read> reached: array<f32>;
+@group(0) @binding(2) var<storage, read> rank: array<u32>;
+@group(0) @binding(3) var<storage, read_write> keep_counts: array<u32>;
+@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> a: AsaParams;
+
+@compute @workgroup_size(${BLOCK_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let qb = gid.x;
+  let head = gid.y;
+  if (qb >= p.q_blocks) { return; }
+  var visible = p.blocks;
+  if (p.causal == 1u) { visible = last_position(qb) / p.block + 1u; }
+  let row = (head * p.q_blocks + qb) * p.blocks;
+  var total = 0.0;
+  for (var b = 0u; b < visible; b++) { total += scores[row + b]; }
+  let goal = a.threshold * total;
+  var count = visible;
+  for (var b = 0u; b < visible; b++) {
+    if (reached[row + b] >= goal) { count = min(count, rank[row + b] + 1u); }
+  }
+  let least = max(1u, u32(floor(a.min_retain * f32(visible))));
+  let most = max(1u, u32(floor(a.max_retain * f32(visible))));
+  keep_counts[head * p.q_blocks + qb] = min(max(count, least), most);
+}`;
+}
+
+/**
+ * Loop iterations one invocation of each pass above runs at most, for `blocks` key blocks and
+ * `samples` sampled tokens per block.
+ */
+export function asaIterations(
+  headDim: number,
+  blocks: number,
+  samples: number,
+): Record<string, number> {
+  const dot = 1 + laneLoop(headDim, KEY_DOT_UNROLLED);
+  return {
+    // One loop over every visible sampled key, a dot each (its exit and the loop's).
+    "asa-probe-lse": blocks * samples * dot + 1,
+    // Sampled rows × sampled keys of one block.
+    "asa-probe-pool": 1 + samples * (1 + samples * dot),
+    "asa-rank": blocks + 1,
+    "asa-budget": 2 * (blocks + 1),
+  };
+}
