@@ -7,6 +7,7 @@ import { densePruning } from "./dense.ts";
 import { denseTrainedBaseline } from "./dense_trained.ts";
 import { dsnotPruning } from "./dsnot.ts";
 import { ftwtPruning } from "./ftwt.ts";
+import { granetSparseTraining } from "./granet.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
 import { rSparsePruning } from "./r_sparse.ts";
@@ -39,6 +40,7 @@ export const pruningMethods = [
   srSteSparseTraining,
   riglSparseTraining,
   setSparseTraining,
+  granetSparseTraining,
   randomInitSparseTraining,
   spmmDense,
   spmmCsr,

@@ -3,20 +3,11 @@
 import {
   allocateLayerDensities,
   defineSparseTrainingMethod,
-  highestScoring,
-  lowestScoring,
-  maskPositions,
+  dropByMagnitudeGrowByGradient,
   randomMask,
+  type TopologyChange,
 } from "../../bench/families/pruning/mod.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
-
-/** What one RigL update changes in a weight. */
-export interface TopologyChange {
-  /** Positions that were kept and are now pruned. */
-  dropped: number[];
-  /** Positions newly kept that were pruned before the update (they start at zero). */
-  grown: number[];
-}
 
 /**
  * RigL's drop fraction at step t: α/2·(1 + cos(π·t/T_end)), cosine-annealed to 0 at T_end.
@@ -57,24 +48,9 @@ export function riglUpdate(
   weight: { data: Float32Array; grad: Float32Array; mask: Float32Array },
   fraction: number,
 ): TopologyChange {
-  const { data, grad, mask } = weight;
-  const kept = maskPositions(mask, true), count = Math.round(fraction * kept.length);
-  if (count === 0) return { dropped: [], grown: [] };
-  const magnitude = Float32Array.from(data, Math.abs);
-  const dropping = lowestScoring(magnitude, kept, count);
-  const before = Float32Array.from(mask);
-  for (const i of dropping) mask[i] = 0;
-  const growing = highestScoring(
-    Float32Array.from(grad, Math.abs),
-    maskPositions(mask, false),
-    count,
-  );
-  for (const i of growing) mask[i] = 1;
-  const grown = growing.filter((i) => before[i] === 0);
-  for (const i of grown) data[i] = 0;
-  const dropped = dropping.filter((i) => mask[i] === 0);
-  for (const i of dropped) data[i] = 0;
-  return { dropped, grown };
+  let kept = 0;
+  for (const m of weight.mask) kept += m !== 0 ? 1 : 0;
+  return dropByMagnitudeGrowByGradient(weight, Math.round(fraction * kept));
 }
 
 export const riglSparseTraining = defineSparseTrainingMethod({

@@ -173,3 +173,41 @@ export function maskPositions(mask: Float32Array, kept: boolean): number[] {
   for (let i = 0; i < mask.length; i++) if ((mask[i] !== 0) === kept) out.push(i);
   return out;
 }
+
+/** What one drop-and-grow update changes in a weight. */
+export interface TopologyChange {
+  /** Positions that were kept and are now pruned. */
+  dropped: number[];
+  /** Positions newly kept that were pruned before the update (they start at zero). */
+  grown: number[];
+}
+
+/**
+ * RigL's drop-and-grow on a hard-masked weight, in place (GraNet's regeneration too): the `count`
+ * kept connections of lowest |w| are dropped, then the `count` pruned positions of largest
+ * |gradient| (those just dropped included, as in RigL's code) are grown. A grown position that
+ * was kept before keeps its weight (its drop is undone); a new one starts at zero.
+ *
+ * @param weight data, dense gradient (∂loss/∂effective weight, every entry) and mask
+ * @param count connections to replace (at most the kept ones)
+ * @returns the positions dropped and grown (new connections only)
+ */
+export function dropByMagnitudeGrowByGradient(
+  weight: { data: Float32Array; grad: Float32Array; mask: Float32Array },
+  count: number,
+): TopologyChange {
+  const { data, grad, mask } = weight;
+  if (count <= 0) return { dropped: [], grown: [] };
+  const kept = maskPositions(mask, true);
+  const dropping = lowestScoring(Float32Array.from(data, Math.abs), kept, count);
+  const before = Float32Array.from(mask);
+  for (const i of dropping) mask[i] = 0;
+  const pruned = maskPositions(mask, false);
+  const growing = highestScoring(Float32Array.from(grad, Math.abs), pruned, dropping.length);
+  for (const i of growing) mask[i] = 1;
+  const grown = growing.filter((i) => before[i] === 0);
+  for (const i of grown) data[i] = 0;
+  const dropped = dropping.filter((i) => mask[i] === 0);
+  for (const i of dropped) data[i] = 0;
+  return { dropped, grown };
+}

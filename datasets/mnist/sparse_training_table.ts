@@ -1,0 +1,92 @@
+// `deno run -A datasets/mnist/sparse_training_table.ts`: the committed MNIST sparse-training
+// checkpoints side by side, as markdown: test accuracy with its bootstrap interval over the
+// 10,000 test images, the paired difference from the dense model trained on the same budget at
+// the same width (bootstrap over the images, both models scored on each), realized density,
+// training FLOPs against dense, and wall and CPU time. Then the gaps the issue's bars ask for.
+import type { TrainedCard } from "../../bench/families/pruning/mod.ts";
+import { bootstrapInterval, mean } from "../../bench/stats.ts";
+import { loadMnist } from "./mnist.ts";
+import { loadTrainedMlp } from "./trained_mlp.ts";
+import { mlpCorrect } from "./train_mlp.ts";
+
+const MODELS = new URL("./models/", import.meta.url);
+
+interface Row {
+  card: TrainedCard & {
+    method: { id: string };
+    checkpointBytes: number;
+    density: Record<string, number>;
+  };
+  correct: number[];
+  density: number;
+}
+
+/** Mean of a − b per image with its paired bootstrap interval, in points. */
+function pairedGap(a: Row, b: Row): string {
+  const diff = a.correct.map((c, i) => c - b.correct[i]);
+  const [low, high] = bootstrapInterval(diff, mean);
+  const f = (x: number) => (100 * x).toFixed(2);
+  return `${f(mean(diff))} [${f(low)}, ${f(high)}]`;
+}
+
+async function rows(): Promise<Row[]> {
+  const test = await loadMnist("test");
+  const out: Row[] = [];
+  for await (const entry of Deno.readDir(MODELS)) {
+    if (!entry.name.endsWith(".json")) continue;
+    const card = JSON.parse(await Deno.readTextFile(new URL(entry.name, MODELS)));
+    if (!card.training || !card.method) continue;
+    const { model } = await loadTrainedMlp(MODELS, card.name);
+    const correct = Array.from(mlpCorrect(model, test, { start: 0, count: test.count }));
+    const sizes = model.layers.map((l) => l.weight.size), all = sizes.reduce((a, b) => a + b, 0);
+    const kept = model.layers.reduce((n, l) => n + l.weight.density() * l.weight.size, 0);
+    out.push({ card, correct, density: kept / all });
+  }
+  return out.sort((a, b) => a.card.name.localeCompare(b.card.name));
+}
+
+if (import.meta.main) {
+  const all = await rows();
+  const width = (r: Row) => Number(r.card.name.match(/-w(\d+)/)?.[1] ?? 1);
+  const dense = (w: number) =>
+    all.find((r) => r.card.method.id === "dense-trained" && width(r) === w);
+  console.log(
+    "| checkpoint | sizes | density | test accuracy % [95% CI] | Δ vs dense-trained, points [paired 95% CI] | train FLOPs (× dense) | wall min (load) | CPU min | KB |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of all) {
+    const [low, high] = bootstrapInterval(r.correct, mean);
+    const base = dense(width(r));
+    const t = r.card.training;
+    console.log(
+      `| ${r.card.name} | ${r.card.sizes.join("-")} | ${r.density.toFixed(4)} | ${
+        (100 * mean(r.correct)).toFixed(2)
+      } [${(100 * low).toFixed(2)}, ${(100 * high).toFixed(2)}] | ${
+        base && base !== r ? pairedGap(r, base) : "—"
+      } | ${(t.flops.total / 1e12).toFixed(2)} T (${(t.flops.total / t.denseFlops).toFixed(3)}) | ${
+        t.wallMinutes.toFixed(2)
+      } (${t.loadAverage.toFixed(1)}) | ${t.cpuMinutes.toFixed(2)} | ${
+        Math.round(r.card.checkpointBytes / 1024)
+      } |`,
+    );
+  }
+  const named = (name: string) => all.find((r) => r.card.name === `mnist-mlp-${name}`);
+  console.log("\nGaps (points, paired 95% bootstrap interval over the 10,000 test images):");
+  for (
+    const [a, b] of [
+      ["rigl-erk-s90-w1", "dense-trained-w1"],
+      ["rigl-erk-s95-w1", "dense-trained-w1"],
+      ["sr-ste-2of4-w1", "dense-trained-w1"],
+      ["random-init-erk-s90-w1", "rigl-erk-s90-w1"],
+      ["random-init-erk-s90-w2", "rigl-erk-s90-w2"],
+      ["random-init-erk-s90-w1", "dense-trained-w1"],
+      ["random-init-erk-s90-w2", "dense-trained-w2"],
+      ["random-init-uniform-s90-w1", "dense-trained-w1"],
+      ["random-init-uniform-s90-w2", "dense-trained-w2"],
+      ["granet-s90-from50-w1", "rigl-erk-s90-w1"],
+    ]
+  ) {
+    const ra = named(a), rb = named(b);
+    if (ra && rb) console.log(`- ${a} − ${b}: ${pairedGap(ra, rb)}`);
+  }
+}
