@@ -10,6 +10,7 @@ import {
   ATTENTION_CALIBRATION_METRICS,
   ATTENTION_CHECK_SEQ,
   ATTENTION_GATE_METRICS,
+  type AttentionCalibration,
   type AttentionInputs,
   type AttentionShape,
   denseKeys,
@@ -184,6 +185,58 @@ export const TARGET_DENSITY_PARAM: {
   valueLabels: { "0": "own" },
 };
 
+/** One structured case's inputs: evaluated, check, and the held-out calibration of each. */
+export interface StructuredCase {
+  seeds: AttentionSeeds;
+  inputs: AttentionInputs;
+  check: { shape: AttentionShape; inputs: AttentionInputs };
+  calibration: AttentionCalibration;
+  checkCalibration: AttentionCalibration;
+}
+
+/**
+ * The inputs of a structured case of `shape`: the task's model, the case's input seed, its check
+ * input, and held-out calibration inputs of the timed and the check shape (other input seeds of
+ * the same model: never the evaluated input's nor the check input's).
+ *
+ * @param shape the case's shape
+ * @param taskSeed the run's seed for the task (TaskContext.taskSeed)
+ * @param keyNorms how key norms come out
+ */
+export function structuredCase(
+  shape: AttentionShape,
+  taskSeed: number,
+  keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
+): StructuredCase {
+  // One model for the task; planted and randomized cases of one shape share an input seed, so
+  // their inputs differ in key norms only.
+  const seeds = { model: modelSeed(taskSeed), input: inputSeed(taskSeed, { ...shape }) };
+  const options = { ...DEFAULT_STRUCTURE, keyNorms };
+  const inputs = generateAttentionInputs(shape, seeds, options);
+  const check = structuredCheckInput(shape, seeds, keyNorms);
+  const checkSeeds = { ...seeds, input: checkInputSeed(seeds.input) };
+  // Held-out prompts to the same model, for the timed shape and the check shape apart.
+  const calibrationFor = (on: AttentionShape, evaluated: AttentionSeeds, role: string) =>
+    syntheticCalibration({
+      task: "synthetic-attention",
+      shape: on,
+      taskSeed,
+      caseParams: { ...shape, calibrationFor: role },
+      seeds: evaluated,
+      exclude: [seeds.input, checkSeeds.input],
+      variant: JSON.stringify(options),
+      make: (s) => generateAttentionInputs(on, s, options),
+    });
+  const calibration = calibrationFor(shape, seeds, "timed");
+  return {
+    seeds,
+    inputs,
+    check,
+    calibration,
+    checkCalibration: calibrationFor(check.shape, checkSeeds, "check"),
+  };
+}
+
 /**
  * A case of structured synthetic heads: prefill when `shape.queries` is absent, decoding steps
  * otherwise. Shared by `attention-fidelity` and `attention-decoding`. With a `targetDensity`
@@ -195,28 +248,13 @@ export async function prepareStructuredCase(
   keyNorms: KeyNorms = DEFAULT_STRUCTURE.keyNorms,
   targetDensity = 0,
 ): Promise<PreparedCase> {
-  // One model for the task; planted and randomized cases of one shape share an input seed, so
-  // their inputs differ in key norms only.
-  const seeds = { model: modelSeed(ctx.taskSeed), input: inputSeed(ctx.taskSeed, { ...shape }) };
-  const options = { ...DEFAULT_STRUCTURE, keyNorms };
-  const inputs = generateAttentionInputs(shape, seeds, options);
+  const { inputs, check, calibration, checkCalibration } = structuredCase(
+    shape,
+    ctx.taskSeed,
+    keyNorms,
+  );
   const rows = sampledRows(shape);
   const dense = denseRows(inputs, shape, rows);
-  const check = structuredCheckInput(shape, seeds, keyNorms);
-  const checkSeeds = { ...seeds, input: checkInputSeed(seeds.input) };
-  // Held-out prompts to the same model, for the timed shape and the check shape apart.
-  const calibrationFor = (on: AttentionShape, evaluated: AttentionSeeds, role: string) =>
-    syntheticCalibration({
-      task: "synthetic-attention",
-      shape: on,
-      taskSeed: ctx.taskSeed,
-      caseParams: { ...shape, calibrationFor: role },
-      seeds: evaluated,
-      exclude: [seeds.input, checkSeeds.input],
-      variant: JSON.stringify(options),
-      make: (s) => generateAttentionInputs(on, s, options),
-    });
-  const calibration = calibrationFor(shape, seeds, "timed");
   const prepared = await prepareAttentionCase({
     shape,
     inputs,
@@ -225,7 +263,7 @@ export async function prepareStructuredCase(
     checkShape: check.shape,
     checkInputs: check.inputs,
     calibration,
-    checkCalibration: calibrationFor(check.shape, checkSeeds, "check"),
+    checkCalibration,
     score: (rowOut, rowKeys) => qualityAgainstDense(rowOut, rowKeys, dense),
   }, ctx);
   return targetDensity > 0

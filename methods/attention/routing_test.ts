@@ -2,10 +2,13 @@
 // itself on hand-made inputs whose clusters are known.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
+import { readBack, uploadStorage } from "../../bench/gpu/buffers.ts";
 import {
   type AttentionInputs,
   type AttentionShape,
+  checkAgainstReference,
   expectMatchesReference,
+  randomInputs,
 } from "../../bench/families/attention/mod.ts";
 import { routeHead, routingAttention } from "./routing.ts";
 
@@ -73,4 +76,81 @@ Deno.test("routing-attention ambiguousRow: a query halfway between two centroids
   inputs.q.set(tie, 8);
   assert(routingAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 2));
   assert(!routingAttention.impl.ambiguousRow!({ shape, params, inputs }, 0, 1));
+});
+
+Deno.test({
+  name: "routing-attention counts its k-means in extraFlops: a hand count on a tiny input",
+  ignore: testGpu === null,
+  async fn() {
+    // 1 head, 8 keys and 3 query rows (11 points), d = 4, 2 centroids, 1 round. Normalising: a
+    // square, an add and a division per element, 3 · 4 · 11 = 132. Two assignments (the round's
+    // and the final one): a 4-long dot (8 FLOPs) per point and centroid, 2 · 11 · 2 · 8 = 352. One
+    // update: an add per member element, 11 · 4 = 44, and normalising 2 centroids, 2 · 3 · 4 = 24.
+    const { shape, inputs } = twoDirections();
+    const kernel = await setupOn(shape, inputs, { clusters: 2, iterations: 1, window: 0 });
+    kernel.dispose();
+    assertEquals(kernel.extraFlops, 132 + 352 + 44 + 24);
+    for (const b of Object.values(kernel.gpuInputs)) b.destroy();
+  },
+});
+
+/** Uploads `inputs` and sets routing attention up on them; the buffers stay with the kernel. */
+async function setupOn(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  params: { clusters: number; iterations: number; window: number },
+) {
+  const device = testGpu!.device;
+  const gpuInputs = {
+    q: uploadStorage(device, inputs.q, "q"),
+    k: uploadStorage(device, inputs.k, "k"),
+    v: uploadStorage(device, inputs.v, "v"),
+  };
+  const kernel = await routingAttention.impl.setup(testGpu!, { shape, inputs: gpuInputs, params });
+  return { ...kernel, gpuInputs };
+}
+
+Deno.test({
+  name: "routing-attention runs its k-means in the timed work: new q and k after setup re-route",
+  ignore: testGpu === null,
+  async fn() {
+    const shape = { heads: 2, seq: 203, headDim: 32, causal: true };
+    const params = { clusters: 4, iterations: 2, window: 8 };
+    const first = randomInputs(shape, 71);
+    const second = randomInputs(shape, 72);
+    const device = testGpu!.device;
+    const kernel = await setupOn(shape, first, params);
+    try {
+      // Only the timed work (encode) runs after the inputs change: a routing fixed at setup
+      // would attend the first input's clusters and fail against the second's reference.
+      device.queue.writeBuffer(kernel.gpuInputs.q, 0, second.q as Float32Array<ArrayBuffer>);
+      device.queue.writeBuffer(kernel.gpuInputs.k, 0, second.k as Float32Array<ArrayBuffer>);
+      device.queue.writeBuffer(kernel.gpuInputs.v, 0, second.v as Float32Array<ArrayBuffer>);
+      const encoder = device.createCommandEncoder();
+      kernel.encode(encoder);
+      device.queue.submit([encoder.finish()]);
+      const queries = shape.seq;
+      const out = new Float32Array(
+        await readBack(device, kernel.output, shape.heads * queries * shape.headDim * 4),
+      );
+      const visited = new Uint32Array(
+        await readBack(device, kernel.visited, shape.heads * queries * 4),
+      );
+      const verdict = checkAgainstReference(
+        routingAttention.impl,
+        { shape, inputs: second, params },
+        { out, visited },
+      );
+      assert(verdict.passed, verdict.problems.join("; "));
+      // And the first input's routing differs, so the check above could fail.
+      const moved = [0, 1].some((h) =>
+        routeHead(shape, first, params, h).keyCluster.join() !==
+          routeHead(shape, second, params, h).keyCluster.join()
+      );
+      assert(moved, "the two inputs route alike: the test would not tell");
+    } finally {
+      kernel.dispose();
+      for (const b of Object.values(kernel.gpuInputs)) b.destroy();
+    }
+  },
 });

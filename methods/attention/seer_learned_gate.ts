@@ -1,7 +1,7 @@
 // SeerAttention's learned block gate on the CPU: block pooling of q and k, the gate's scores in
 // float32 (in the WGSL kernel's order of operations), and its deterministic distillation from
-// the oracle gate (block max-pooled true attention). The same code trains the gate in the GPU
-// method's setup (on q and k read back) and in the CPU reference, so both get identical weights.
+// the oracle gate (block max-pooled true attention) on held-out calibration inputs. The GPU
+// method's setup and the CPU reference share one trained gate per calibration set.
 import { hashString, mulberry32, normal } from "../../bench/random.ts";
 import {
   type AttentionInputs,
@@ -20,7 +20,7 @@ export interface GateConfig {
   gateDim: number;
   /** Full-batch Adam steps. */
   trainSteps: number;
-  /** Query blocks sampled per head as training data (their oracle gates are the targets). */
+  /** Query blocks sampled per head and calibration input (their oracle gates are the targets). */
   trainBlocks: number;
 }
 
@@ -190,18 +190,19 @@ interface Sample {
 /**
  * A seeded sample of up to `trainBlocks` query blocks that see more than one key block (with
  * one there is nothing to choose), ascending, and their distillation targets: the oracle gate
- * normalised per query block.
+ * normalised per query block. Each calibration input (`input`, its index) draws its own blocks.
  */
 export function trainingSamples(
   shape: AttentionShape,
   inputs: AttentionInputs,
   config: GateConfig,
-  head: number,
+  at: { head: number; input: number },
 ): Sample[] {
+  const { head } = at;
   const geometry = blockGeometry(shape, config.blockSize);
   const candidates = Array.from({ length: geometry.queryBlocks }, (_, qb) => qb)
     .filter((qb) => geometry.visible(qb) > 1);
-  const uniform = mulberry32(hashString(`seer-learned-attention|${head}`));
+  const uniform = mulberry32(hashString(`seer-learned-attention|${head}|${at.input}`));
   // Partial Fisher–Yates: the first trainBlocks of a seeded shuffle.
   const n = Math.min(config.trainBlocks, candidates.length);
   for (let i = 0; i < n; i++) {
@@ -231,23 +232,34 @@ function adamStep(
   }
 }
 
+/** One calibration input's training data for one head: its pooled q and k and its samples. */
+interface HeadData {
+  pooled: PooledHead;
+  samples: Sample[];
+}
+
 /**
- * Distils one head's gate: minimises the mean over the sampled query blocks of
- * KL(target ‖ softmax(gate logits over the visible key blocks)) with full-batch Adam, in
- * float64, from a seeded initialisation, in a fixed order, so every run gives the same weights.
+ * Distils one head's gate on calibration inputs: minimises the mean over every input's sampled
+ * query blocks of KL(target ‖ softmax(gate logits over the visible key blocks)) with full-batch
+ * Adam, in float64, from a seeded initialisation, in a fixed order, so every run gives the same
+ * weights.
  *
+ * @param inputs the calibration inputs (held out from any input the gate is evaluated on)
  * @returns the weights rounded to float32, and the final mean KL (nats)
  */
 export function trainGate(
   shape: AttentionShape,
-  inputs: AttentionInputs,
+  inputs: readonly AttentionInputs[],
   config: GateConfig,
   head: number,
 ): { weights: GateWeights; loss: number } {
   const d = shape.headDim;
   const dg = config.gateDim;
-  const pooled = poolHead(shape, inputs, config.blockSize, head);
-  const samples = trainingSamples(shape, inputs, config, head);
+  const data: HeadData[] = inputs.map((x, input) => ({
+    pooled: poolHead(shape, x, config.blockSize, head),
+    samples: trainingSamples(shape, x, config, { head, input }),
+  }));
+  const sampleCount = data.reduce((n, x) => n + x.samples.length, 0);
   const gauss = normal(mulberry32(hashString(`seer-learned-attention-init|${head}`)));
   const wq = Float64Array.from({ length: d * dg }, () => gauss() / Math.sqrt(d));
   const wk = Float64Array.from({ length: 3 * d * dg }, () => gauss() / Math.sqrt(3 * d));
@@ -256,9 +268,11 @@ export function trainGate(
     v: new Float64Array(w.length),
   }));
   // Only key blocks some sample sees take part.
-  const blocks = samples.reduce((n, s) => Math.max(n, s.target.length), 0);
-  const kp = new Float64Array(blocks * dg);
-  const dkp = new Float64Array(blocks * dg);
+  const blocks = data.map(({ samples }) =>
+    samples.reduce((n, s) => Math.max(n, s.target.length), 0)
+  );
+  const kp = data.map((_, i) => new Float64Array(blocks[i] * dg));
+  const dkp = data.map((_, i) => new Float64Array(blocks[i] * dg));
   const qp = new Float64Array(dg);
   const dqp = new Float64Array(dg);
   const gq = new Float64Array(wq.length);
@@ -266,67 +280,71 @@ export function trainGate(
   const scale = 1 / Math.sqrt(dg);
   let loss = 0;
   for (let t = 1; t <= config.trainSteps; t++) {
-    kp.fill(0);
-    for (let kb = 0; kb < blocks; kb++) {
-      for (let i = 0; i < 3 * d; i++) {
-        const x = pooled.k[kb * 3 * d + i];
-        for (let j = 0; j < dg; j++) kp[kb * dg + j] += x * wk[i * dg + j];
-      }
-    }
-    dkp.fill(0);
     gq.fill(0);
+    gk.fill(0);
     loss = 0;
-    for (const { qb, target } of samples) {
-      qp.fill(0);
-      for (let i = 0; i < d; i++) {
-        const x = pooled.q[qb * d + i];
-        for (let j = 0; j < dg; j++) qp[j] += x * wq[i * dg + j];
-      }
-      const logits = new Float64Array(target.length);
-      let max = -Infinity;
-      for (let kb = 0; kb < logits.length; kb++) {
-        let dot = 0;
-        for (let j = 0; j < dg; j++) dot += qp[j] * kp[kb * dg + j];
-        logits[kb] = dot * scale;
-        max = Math.max(max, logits[kb]);
-      }
-      let sum = 0;
-      for (let kb = 0; kb < logits.length; kb++) sum += Math.exp(logits[kb] - max);
-      const logSum = max + Math.log(sum);
-      dqp.fill(0);
-      for (let kb = 0; kb < logits.length; kb++) {
-        const logP = logits[kb] - logSum;
-        if (target[kb] > 0) loss += target[kb] * (Math.log(target[kb]) - logP);
-        // d KL / d logit = p − target, averaged over samples, through the 1/√gateDim scale.
-        const g = ((Math.exp(logP) - target[kb]) * scale) / samples.length;
-        for (let j = 0; j < dg; j++) {
-          dqp[j] += g * kp[kb * dg + j];
-          dkp[kb * dg + j] += g * qp[j];
+    data.forEach(({ pooled, samples }, n) => {
+      const kpn = kp[n];
+      const dkpn = dkp[n];
+      kpn.fill(0);
+      for (let kb = 0; kb < blocks[n]; kb++) {
+        for (let i = 0; i < 3 * d; i++) {
+          const x = pooled.k[kb * 3 * d + i];
+          for (let j = 0; j < dg; j++) kpn[kb * dg + j] += x * wk[i * dg + j];
         }
       }
-      for (let i = 0; i < d; i++) {
-        const x = pooled.q[qb * d + i];
-        for (let j = 0; j < dg; j++) gq[i * dg + j] += x * dqp[j];
+      dkpn.fill(0);
+      for (const { qb, target } of samples) {
+        qp.fill(0);
+        for (let i = 0; i < d; i++) {
+          const x = pooled.q[qb * d + i];
+          for (let j = 0; j < dg; j++) qp[j] += x * wq[i * dg + j];
+        }
+        const logits = new Float64Array(target.length);
+        let max = -Infinity;
+        for (let kb = 0; kb < logits.length; kb++) {
+          let dot = 0;
+          for (let j = 0; j < dg; j++) dot += qp[j] * kpn[kb * dg + j];
+          logits[kb] = dot * scale;
+          max = Math.max(max, logits[kb]);
+        }
+        let sum = 0;
+        for (let kb = 0; kb < logits.length; kb++) sum += Math.exp(logits[kb] - max);
+        const logSum = max + Math.log(sum);
+        dqp.fill(0);
+        for (let kb = 0; kb < logits.length; kb++) {
+          const logP = logits[kb] - logSum;
+          if (target[kb] > 0) loss += target[kb] * (Math.log(target[kb]) - logP);
+          // d KL / d logit = p − target, averaged over samples, through the 1/√gateDim scale.
+          const g = ((Math.exp(logP) - target[kb]) * scale) / sampleCount;
+          for (let j = 0; j < dg; j++) {
+            dqp[j] += g * kpn[kb * dg + j];
+            dkpn[kb * dg + j] += g * qp[j];
+          }
+        }
+        for (let i = 0; i < d; i++) {
+          const x = pooled.q[qb * d + i];
+          for (let j = 0; j < dg; j++) gq[i * dg + j] += x * dqp[j];
+        }
       }
-    }
-    loss /= Math.max(1, samples.length);
-    gk.fill(0);
-    for (let kb = 0; kb < blocks; kb++) {
-      for (let i = 0; i < 3 * d; i++) {
-        const x = pooled.k[kb * 3 * d + i];
-        for (let j = 0; j < dg; j++) gk[i * dg + j] += x * dkp[kb * dg + j];
+      for (let kb = 0; kb < blocks[n]; kb++) {
+        for (let i = 0; i < 3 * d; i++) {
+          const x = pooled.k[kb * 3 * d + i];
+          for (let j = 0; j < dg; j++) gk[i * dg + j] += x * dkpn[kb * dg + j];
+        }
       }
-    }
+    });
+    loss /= Math.max(1, sampleCount);
     adamStep(wq, gq, { ...state[0], t });
     adamStep(wk, gk, { ...state[1], t });
   }
   return { weights: { wq: Float32Array.from(wq), wk: Float32Array.from(wk) }, loss };
 }
 
-/** Trains every head's gate (heads of all folded steps alike). */
+/** Trains every head's gate (heads of all folded steps alike) on the calibration inputs. */
 export function trainGates(
   shape: AttentionShape,
-  inputs: AttentionInputs,
+  inputs: readonly AttentionInputs[],
   config: GateConfig,
 ): { weights: GateWeights[]; loss: number[] } {
   const trained = Array.from(

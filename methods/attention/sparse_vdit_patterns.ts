@@ -234,15 +234,16 @@ function evaluate(
 }
 
 /**
- * The offline search: per head, dense block masses of the calibration rows (every step of the
- * head pooled), then the cheapest candidate pattern whose mean mass recall reaches the threshold;
- * dense is a candidate too, so a head that fits no pattern runs dense. Deterministic: the same
- * q and k give the same plan on every path.
+ * The offline search: per head, dense block masses of the calibration rows of every calibration
+ * input (every step of the head pooled), then the cheapest candidate pattern whose mean mass
+ * recall reaches the threshold; dense is a candidate too, so a head that fits no pattern runs
+ * dense. Deterministic: the same calibration inputs give the same plan on every path.
+ *
+ * @param calibration q and k of the inputs to search on (held out from the evaluated one)
  */
 export function searchPatterns(
   shape: AttentionShape,
-  q: Float32Array,
-  k: Float32Array,
+  calibration: readonly { q: Float32Array; k: Float32Array }[],
   s: SearchSettings,
 ): PatternPlan {
   const geometry = blockGeometry(shape, s.blockSize);
@@ -258,14 +259,16 @@ export function searchPatterns(
   const heads: HeadChoice[] = [];
   for (let h = 0; h < perStep; h++) {
     const samples: Sample[] = [];
-    for (let step = 0; step < steps; step++) {
-      for (const row of rows) {
-        const mass = rowBlockMass(shape, { q, k }, {
-          slice: step * perStep + h,
-          row,
-          block: s.blockSize,
-        });
-        samples.push({ qb: Math.floor(row / s.blockSize), mass });
+    for (const qk of calibration) {
+      for (let step = 0; step < steps; step++) {
+        for (const row of rows) {
+          const mass = rowBlockMass(shape, qk, {
+            slice: step * perStep + h,
+            row,
+            block: s.blockSize,
+          });
+          samples.push({ qb: Math.floor(row / s.blockSize), mass });
+        }
       }
     }
     const column = new Float64Array(geometry.blocks);

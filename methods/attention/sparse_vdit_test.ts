@@ -1,13 +1,15 @@
 // Sparse-vDiT: the pattern library on hand-made geometries, the offline search on heads built to
 // show one pattern each, and the GPU attend pass against the CPU reference.
-import { assert, assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import {
+  type AttentionCalibration,
   type AttentionShape,
   blockGeometry,
   expectMatchesReference,
+  randomInputs,
 } from "../../bench/families/attention/mod.ts";
-import { sparseVditAttention } from "./sparse_vdit.ts";
+import { sparseVditAttention, vditPlan } from "./sparse_vdit.ts";
 import {
   blockPairCount,
   calibrationRows,
@@ -17,10 +19,10 @@ import {
 } from "./sparse_vdit_patterns.ts";
 
 export const SPARSE_VDIT_TEST_PARAMS = [
-  { density: 0.3, blockSize: 16, threshold: 0.3 },
-  { density: 0.1, blockSize: 8, threshold: 0.9 },
-  { density: 0.5, blockSize: 4, threshold: 0.6 },
-  { density: 1, blockSize: 32, threshold: 0.8 },
+  { density: 0.3, blockSize: 16, threshold: 0.3, calibrationInputs: 2 },
+  { density: 0.1, blockSize: 8, threshold: 0.9, calibrationInputs: 1 },
+  { density: 0.5, blockSize: 4, threshold: 0.6, calibrationInputs: 1 },
+  { density: 1, blockSize: 32, threshold: 0.8, calibrationInputs: 1 },
 ];
 
 const causal64: AttentionShape = { heads: 1, seq: 64, headDim: 8, causal: true };
@@ -100,7 +102,7 @@ function patternedHeads(): { shape: AttentionShape; q: Float32Array; k: Float32A
 
 Deno.test("searchPatterns() gives each hand-made head its pattern, the uniform head dense", () => {
   const { shape, q, k } = patternedHeads();
-  const plan = searchPatterns(shape, q, k, { blockSize: 4, density: 0.25, threshold: 0.9 });
+  const plan = searchPatterns(shape, [{ q, k }], { blockSize: 4, density: 0.25, threshold: 0.9 });
   const [diagonal, multi, vertical, uniform] = plan.heads;
   // Own block only is the cheapest layout and already holds the match; ties go to diagonal.
   assertEquals(diagonal.pattern.kind, "diagonal");
@@ -125,7 +127,7 @@ Deno.test("searchPatterns() gives each hand-made head its pattern, the uniform h
 
 Deno.test("searchPatterns() falls back to dense when the threshold is out of every pattern's reach", () => {
   const { shape, q, k } = patternedHeads();
-  const plan = searchPatterns(shape, q, k, { blockSize: 4, density: 0.25, threshold: 1 });
+  const plan = searchPatterns(shape, [{ q, k }], { blockSize: 4, density: 0.25, threshold: 1 });
   // No sparse layout keeps every last bit of mass (non-matching keys keep e^-15 each).
   assert(plan.heads.every((h) => h.pattern.kind === "dense"));
 });
@@ -133,7 +135,7 @@ Deno.test("searchPatterns() falls back to dense when the threshold is out of eve
 Deno.test("searchPatterns() shares one pattern across the steps folded into the heads", () => {
   const { shape, q, k } = patternedHeads();
   const stepped = { ...shape, steps: 2 };
-  const plan = searchPatterns(stepped, q, k, { blockSize: 4, density: 0.25, threshold: 0.5 });
+  const plan = searchPatterns(stepped, [{ q, k }], { blockSize: 4, density: 0.25, threshold: 0.5 });
   // Two heads per step, each searched on both steps' rows pooled; both steps run the same blocks.
   assertEquals(plan.heads.length, 2);
   for (let qb = 0; qb < 16; qb++) {
@@ -143,11 +145,31 @@ Deno.test("searchPatterns() shares one pattern across the steps folded into the 
   assert(plan.heads.some((h) => h.pattern.kind !== "dense"));
 });
 
+/** The patterned heads as the one held-out input of a calibration set (of `shape`). */
+function patternedCalibration(shape: AttentionShape): AttentionCalibration {
+  const { q, k } = patternedHeads();
+  return {
+    key: `patterned|${JSON.stringify(shape)}`,
+    ids: ["patterned heads"],
+    evaluatedId: "the evaluated input",
+    input: () => ({ q, k, v: new Float32Array(k.length) }),
+  };
+}
+
 Deno.test("selectKeys() returns the keys of the searched blocks, causal bounds applied", () => {
-  const { shape, q, k } = patternedHeads();
-  const inputs = { q, k, v: new Float32Array(k.length) };
-  const params = { density: 0.25, blockSize: 4, threshold: 0.9 };
-  assertEquals([...sparseVditAttention.impl.selectKeys({ shape, params, inputs }, 2, 41)], [
+  const { shape } = patternedHeads();
+  // The evaluated input is noise: the plan comes from the held-out patterned heads alone.
+  const inputs = randomInputs(shape, 5);
+  const calibration = patternedCalibration(shape);
+  const params = { density: 0.25, blockSize: 4, threshold: 0.9, calibrationInputs: 1 };
+  const select = (on: AttentionShape, head: number, row: number) => [
+    ...sparseVditAttention.impl.selectKeys(
+      { shape: on, params, inputs, calibration: patternedCalibration(on) },
+      head,
+      row,
+    ),
+  ];
+  assertEquals(select(shape, 2, 41), [
     12,
     13,
     14,
@@ -158,8 +180,23 @@ Deno.test("selectKeys() returns the keys of the searched blocks, causal bounds a
     43,
   ]);
   const causal = { ...shape, causal: true };
-  const keys = sparseVditAttention.impl.selectKeys({ shape: causal, params, inputs }, 0, 41);
-  assertEquals([...keys], [40, 41]);
+  assertEquals(select(causal, 0, 41), [40, 41]);
+  // Another evaluated input, the same held-out set: the same plan (the search never sees it).
+  const other = randomInputs(shape, 6);
+  const plan = vditPlan({ shape, inputs: other, params, calibration });
+  assertEquals(plan.record.ids, ["patterned heads"]);
+  assertEquals(plan.plan, vditPlan({ shape, inputs, params, calibration }).plan);
+});
+
+Deno.test("sparse-vdit-attention searches held-out inputs only: a set holding the evaluated input is refused", () => {
+  const { shape } = patternedHeads();
+  const leaky = { ...patternedCalibration(shape), evaluatedId: "patterned heads" };
+  const params = { density: 0.25, blockSize: 4, threshold: 0.9, calibrationInputs: 1 };
+  assertThrows(
+    () => vditPlan({ shape, inputs: randomInputs(shape, 5), params, calibration: leaky }),
+    Error,
+    "holds the evaluated input",
+  );
 });
 
 Deno.test({
