@@ -22,7 +22,7 @@ export async function loadTrainedMlp(
   const found = await Deno.stat(new URL(`${name}.json`, dir)).then(() => true, () => false);
   if (!found) {
     throw new SkipCase(
-      `no committed sparse-training checkpoint '${name}': train it with \`deno task train ${name}\``,
+      `no sparse-training checkpoint '${name}' committed: \`deno task train\` lists the recipes there are (\`deno task train ${name}\` where one is listed)`,
     );
   }
   const { card, bytes } = await readCheckpoint(dir, name);
