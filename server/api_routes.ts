@@ -1,6 +1,6 @@
 // The JSON API as a sub-app: what the pages show, as data, plus POST /runs for submissions
 // (bearer token compared in constant time by Hono, body size capped before it is parsed).
-import { Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -10,7 +10,8 @@ import { compareRuns } from "./compare.ts";
 import { parseBoardQuery, parseCompareQuery, runOf, selectBoard, taskOf } from "./query.ts";
 import { type Cached, type Env, json } from "./response_cache.ts";
 import type { ResultsStore } from "./store.ts";
-import { storeSubmission } from "./submit.ts";
+import { storeSubmission, type Submitter } from "./submit.ts";
+import { clientOf, type RateLimit, rateLimiter } from "./rate_limit.ts";
 import type { MethodInfo } from "./catalog.ts";
 
 /** What the API needs besides the snapshot. */
@@ -18,10 +19,14 @@ export interface ApiDeps {
   store: ResultsStore;
   methodInfo: ReadonlyMap<string, MethodInfo>;
   cached: Cached;
-  /** The submission token; null turns submissions off (POST /runs is then a 404). */
+  /** The submission token; null: only browser runs, where accepted (else POST /runs is a 404). */
   submitToken: string | null;
   /** Largest accepted submission, in bytes. */
   maxSubmissionBytes: number;
+  /** Whether a request without an Authorization header may store a browser run. */
+  acceptBrowserRuns: boolean;
+  /** Submissions per client per window, with or without a token. */
+  submissionRate: RateLimit;
 }
 
 /** Tokens bearerAuth can match (RFC 6750's b64token); any other token could never be sent. */
@@ -38,7 +43,7 @@ const NEEDS_TOKEN = "Submissions need 'Authorization: Bearer <token>' with the s
  * @throws {Error} when the submission token is one no client could send
  */
 export function apiRoutes(deps: ApiDeps): Hono<Env> {
-  const { store, methodInfo, cached, submitToken, maxSubmissionBytes } = deps;
+  const { store, methodInfo, cached, submitToken, maxSubmissionBytes, acceptBrowserRuns } = deps;
   if (submitToken !== null && !TOKEN_PATTERN.test(submitToken)) {
     throw new Error(
       `The submission token must match ${TOKEN_PATTERN.source} to be sent as a bearer token`,
@@ -100,7 +105,7 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
     }));
   app.get("/schema", (c) => cached(c, () => json(runFileJsonSchema())));
 
-  if (submitToken === null) {
+  if (submitToken === null && !acceptBrowserRuns) {
     app.post("/runs", () => {
       throw new HTTPException(404, { message: "Submissions are not enabled on this server" });
     });
@@ -109,14 +114,33 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
   // The same challenge for a missing, malformed or wrong token: which one it was is no help to
   // someone guessing tokens.
   const refused = { message: NEEDS_TOKEN, wwwAuthenticateHeader: REALM };
+  // Typed to this app's environment, so it can be called from the middleware below.
+  const tokenAuth: MiddlewareHandler<Env> | null = submitToken === null ? null : bearerAuth({
+    token: submitToken,
+    noAuthenticationHeader: refused,
+    invalidAuthenticationHeader: refused,
+    invalidToken: refused,
+  });
+  const limiter = rateLimiter(deps.submissionRate);
+  const submitterOf = (c: Context): Submitter =>
+    !c.req.header("authorization") && acceptBrowserRuns ? "anonymous" : "token";
   app.post(
     "/runs",
-    bearerAuth({
-      token: submitToken,
-      noAuthenticationHeader: refused,
-      invalidAuthenticationHeader: refused,
-      invalidToken: refused,
-    }),
+    // Who is submitting: a request with a token is checked against it; one without is an
+    // anonymous browser run, taken only where the server was started to accept those.
+    async (c, next) => {
+      if (submitterOf(c) === "anonymous") return await next();
+      if (!tokenAuth) {
+        throw new HTTPException(401, {
+          message: "This server takes only anonymous browser runs: send no Authorization header",
+        });
+      }
+      return await tokenAuth(c, next);
+    },
+    async (c, next) => {
+      limiter.take(clientOf(c));
+      await next();
+    },
     bodyLimit({
       maxSize: maxSubmissionBytes,
       onError: () => {
@@ -127,7 +151,11 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
     }),
     async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
-      const runId = await storeSubmission(store.dir, body);
+      const snapshot = await store.refresh();
+      const runId = await storeSubmission(store.dir, body, {
+        submitter: submitterOf(c),
+        existing: snapshot.data.runs.values(),
+      });
       await store.refresh();
       return c.json({ runId, verified: false, url: `/runs/${runId}` }, 201);
     },

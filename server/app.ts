@@ -12,6 +12,7 @@ import { type Env, responseCache } from "./response_cache.ts";
 import { staticRoutes } from "./static_routes.ts";
 import type { ResultsStore } from "./store.ts";
 import { MAX_SUBMISSION_BYTES } from "./submit.ts";
+import { DEFAULT_SUBMISSION_RATE, type RateLimit } from "./rate_limit.ts";
 import { errorPage } from "./views/error_page.ts";
 import { type Links, SERVER_LINKS } from "./views/links.ts";
 import type { MethodInfo } from "./catalog.ts";
@@ -31,6 +32,13 @@ export interface AppOptions {
   maxSubmissionBytes?: number;
   /** Responses kept per snapshot, so repeated requests cost a lookup. */
   cacheEntries?: number;
+  /**
+   * Whether POST /api/runs stores runs from the runner page without a token (unverified,
+   * `source: "browser"` only); default false (`deno task serve --accept-browser-runs`).
+   */
+  acceptBrowserRuns?: boolean;
+  /** Submissions one client may make per window; default {@link DEFAULT_SUBMISSION_RATE}. */
+  submissionRate?: RateLimit;
 }
 
 // Hono does not export the type of its CSP option, so it is taken from the function.
@@ -83,6 +91,8 @@ export async function createApp(options: AppOptions): Promise<Hono<Env>> {
     : options.submitToken;
   const methodInfo = options.methodInfo ?? new Map<string, MethodInfo>();
   const cached = responseCache(options.cacheEntries ?? 2000);
+  const assets = options.assets ?? await loadAssets();
+  const acceptBrowserRuns = options.acceptBrowserRuns ?? false;
 
   const app = new Hono<Env>();
   // Outermost, so error pages and 304s carry the headers too.
@@ -105,10 +115,21 @@ export async function createApp(options: AppOptions): Promise<Hono<Env>> {
       cached,
       submitToken: token || null,
       maxSubmissionBytes: options.maxSubmissionBytes ?? MAX_SUBMISSION_BYTES,
+      acceptBrowserRuns,
+      submissionRate: options.submissionRate ?? DEFAULT_SUBMISSION_RATE,
     }),
   );
-  app.route("/static", staticRoutes(options.assets ?? await loadAssets()));
-  app.route("/", pageRoutes({ links, methodInfo, cached }));
+  app.route("/static", staticRoutes(assets));
+  app.route(
+    "/",
+    pageRoutes({
+      links,
+      methodInfo,
+      cached,
+      runnerBundled: assets.has("runner.js"),
+      acceptsBrowserRuns: acceptBrowserRuns && !links.static,
+    }),
+  );
 
   // --- errors: a message and a status, never a stack trace -----------------------------------
 
@@ -123,9 +144,11 @@ export async function createApp(options: AppOptions): Promise<Hono<Env>> {
     const { status, message } = await describe(error);
     if (status === 500) console.error(`unexpected error on ${c.req.method} ${c.req.path}:`, error);
     const headers: Record<string, string> = {};
-    const challenge = error instanceof HTTPException &&
-      error.res?.headers.get("WWW-Authenticate");
-    if (challenge) headers["WWW-Authenticate"] = challenge;
+    // A refusal's own headers a client acts on: the auth challenge, when to retry.
+    for (const name of ["WWW-Authenticate", "Retry-After"]) {
+      const value = error instanceof HTTPException && error.res?.headers.get(name);
+      if (value) headers[name] = value;
+    }
     return isApi(c.req.path)
       ? c.json({ error: message, status }, status as 400, headers)
       : c.html(errorPage(status, message, links), status as 400, headers);

@@ -1,5 +1,6 @@
-// The files under /static/: the page script and style shipped in server/static/, and chart.js
-// read from its npm package in Deno's cache, so the site works offline and without a CDN.
+// The files under /static/: the page script and style shipped in server/static/, chart.js
+// read from its npm package in Deno's cache, so the site works offline and without a CDN, and
+// the runner page's bundle (runner.js) where `deno task bundle-browser` has built it.
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -44,14 +45,33 @@ export async function chartJsPath(): Promise<string> {
   return join(dirname(main), "chart.umd.min.js");
 }
 
+/** Where `deno task bundle-browser` writes the runner bundle (web/build.ts's BUNDLE_DIR). */
+export const RUNNER_BUNDLE = new URL("../.build/web/runner.js", import.meta.url);
+
+/** The runner bundle's asset, or null when it has not been built. */
+async function runnerBundle(path: URL | string): Promise<Asset | null> {
+  try {
+    return await asset(await Deno.readFile(path), "text/javascript; charset=utf-8");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
 /**
  * Loads every static asset, keyed by its file name under /static/.
  *
+ * @param options `runnerBundle`: where the runner bundle is (default {@link RUNNER_BUNDLE});
+ *   left out of the map when it is not there
  * @throws {Error} when a shipped file or chart.js cannot be read
  */
-export async function loadAssets(): Promise<Map<string, Asset>> {
+export async function loadAssets(
+  options: { runnerBundle?: URL | string } = {},
+): Promise<Map<string, Asset>> {
   const here = (name: string) => new URL(`./static/${name}`, import.meta.url);
+  const runner = await runnerBundle(options.runnerBundle ?? RUNNER_BUNDLE);
   return new Map([
+    ...(runner ? [["runner.js", runner] as [string, Asset]] : []),
     ["app.js", await asset(await Deno.readFile(here("app.js")), "text/javascript; charset=utf-8")],
     ["app.css", await asset(await Deno.readFile(here("app.css")), "text/css; charset=utf-8")],
     [

@@ -19,6 +19,8 @@ export interface Device {
   host: { cpuModel: string; cores: number } | null;
   /** What people read: adapter · backend, and · host where the host is part of the device. */
   label: string;
+  /** For a run from the runner page: the browser, its major version and the OS family. */
+  browser?: string;
 }
 
 /** Ids of devices accepted in URLs: the alphabet {@link deviceOf} produces. */
@@ -80,6 +82,7 @@ export function deviceOfCell(run: RunFile, cell: RunFile["cells"][number]): Devi
 export function deviceOf(run: RunFile): Device {
   const env = run.environment;
   const gpu = env.gpu;
+  if (run.source === "browser" && gpu) return browserDeviceOf(run, gpu);
   const hostOf = () => ({ cpuModel: env.cpuModel.trim() || "unknown CPU", cores: env.cores });
   if (!gpu) {
     const host = hostOf();
@@ -114,5 +117,32 @@ export function deviceOf(run: RunFile): Device {
     software,
     host,
     label,
+  };
+}
+
+/**
+ * The device of a run from the runner page: adapter.info's vendor, architecture and device, the
+ * browser and its major version, and the OS family. A browser records no host, so a software
+ * adapter there (SwiftShader) is one device per browser version and OS family, whatever the CPU
+ * under it: the label says so.
+ */
+function browserDeviceOf(run: RunFile, gpu: NonNullable<RunFile["environment"]["gpu"]>): Device {
+  const adapter = [gpu.vendor, gpu.architecture, gpu.device].map((s) => s.trim()).filter((s) => s)
+    .join(" ") || "unknown adapter";
+  const b = run.browser;
+  const browser = b ? `${b.name} ${b.majorVersion} on ${b.osFamily}` : "a browser";
+  const software = isSoftwareAdapter(gpu);
+  const label = `${adapter} · ${browser}${software ? " (software, host not recorded)" : ""}`;
+  const fingerprint = ["browser", gpu.vendor, gpu.architecture, gpu.device, browser];
+  return {
+    id: `browser-${slug(adapter) || "gpu"}-${fnv1a(fingerprint.join("\u0000"))}`,
+    vendor: gpu.vendor,
+    architecture: gpu.architecture,
+    description: gpu.description,
+    backend: gpu.backend,
+    software,
+    host: null,
+    label,
+    browser,
   };
 }

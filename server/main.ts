@@ -11,6 +11,8 @@ export interface ServeOptions {
   port: number;
   hostname: string;
   catalog: string | null;
+  /** Store anonymous runs from the runner page (unverified): `--accept-browser-runs`. */
+  acceptBrowserRuns: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export function parseServeArgs(
       port: { type: "string" },
       hostname: { type: "string" },
       catalog: { type: "string" },
+      "accept-browser-runs": { type: "boolean" },
     },
     strict: true,
   });
@@ -42,6 +45,7 @@ export function parseServeArgs(
     port,
     hostname: values.hostname ?? env("HOSTNAME_BIND") ?? "0.0.0.0",
     catalog: values.catalog ?? null,
+    acceptBrowserRuns: values["accept-browser-runs"] ?? false,
   };
 }
 
@@ -52,7 +56,7 @@ if (import.meta.main) {
   } catch (error) {
     console.error((error as Error).message);
     console.error(
-      "usage: deno task serve [--results DIR] [--port N] [--hostname H] [--catalog FILE]",
+      "usage: deno task serve [--results DIR] [--port N] [--hostname H] [--catalog FILE] [--accept-browser-runs]",
     );
     Deno.exit(2);
   }
@@ -62,6 +66,9 @@ if (import.meta.main) {
   console.error(
     `loaded ${snapshot.files.length} run files from ${options.results}, skipped ${snapshot.skipped.length}`,
   );
-  const app = await createApp({ store, methodInfo });
+  const app = await createApp({ store, methodInfo, acceptBrowserRuns: options.acceptBrowserRuns });
+  if (options.acceptBrowserRuns) {
+    console.error("accepting anonymous browser runs from /run (stored unverified)");
+  }
   Deno.serve({ port: options.port, hostname: options.hostname }, app.fetch);
 }

@@ -24,12 +24,19 @@ import { methodPage } from "./views/method_page.ts";
 import { overviewPage } from "./views/overview_page.ts";
 import { runPage, runsPage } from "./views/runs_page.ts";
 import { taskPage } from "./views/task_page.ts";
+import { runnerPage } from "./views/run_page.ts";
+import { devicesPage } from "./views/devices_page.ts";
+import { deviceBoards } from "./device_boards.ts";
 
 /** What the pages need besides the snapshot. */
 export interface PageDeps {
   links: Links;
   methodInfo: ReadonlyMap<string, MethodInfo>;
   cached: Cached;
+  /** Whether /static/runner.js is there for the runner page. */
+  runnerBundled: boolean;
+  /** Whether POST /api/runs takes anonymous runs from the runner page. */
+  acceptsBrowserRuns: boolean;
 }
 
 function query(c: Context): URLSearchParams {
@@ -116,6 +123,26 @@ export function pageRoutes(deps: PageDeps): Hono<Env> {
       const method = s.data.methods.get(id);
       if (!method) throw new HTTPException(404, { message: `No method '${id}' in any loaded run` });
       return page(methodPage(s.data, method, methodInfo.get(id), links));
+    }));
+
+  app.get("/run", async (c) => {
+    refuseQuery(query(c));
+    const res = await cached(c, () =>
+      page(runnerPage({
+        links,
+        bundled: deps.runnerBundled,
+        acceptsBrowserRuns: deps.acceptsBrowserRuns,
+      })));
+    // With COOP (set by secureHeaders) this makes the page cross-origin isolated, which gives it
+    // a finer performance.now(); the run file records whether it was.
+    res.headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+    return res;
+  });
+
+  app.get("/devices", (c) =>
+    cached(c, (s) => {
+      refuseQuery(query(c));
+      return page(devicesPage(deviceBoards(s.data), links));
     }));
 
   app.get("/compare", (c) =>

@@ -57,6 +57,8 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
     "/",
     "/best-any-label",
     "/runs",
+    "/run",
+    "/devices",
     "/static/app.js",
     "/static/app.css",
     "/static/chart.umd.min.js",
@@ -66,6 +68,13 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
     "/api/methods",
     "/api/schema",
   ];
+  // The runner page's bundle, where `deno task bundle-browser` built it; without it the /run
+  // page says how to build it.
+  const probe = await app.request("/static/runner.js");
+  await probe.body?.cancel();
+  const runnerBundled = probe.status === 200;
+  if (runnerBundled) paths.push("/static/runner.js");
+  else console.error("no runner bundle: /run will say so (deno task bundle-browser builds it)");
   for (const id of data.runs.keys()) paths.push(`/runs/${id}`, `/api/runs/${id}`);
   for (const [id, task] of data.tasks) {
     paths.push(`/tasks/${id}`, `/tasks/${id}/leaderboard.csv`, `/api/tasks/${id}/leaderboard`);

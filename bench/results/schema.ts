@@ -290,6 +290,17 @@ export const ShardRecord = z.object({
   environment: Environment,
 });
 
+/** The browser of a run from the runner page: no user-agent string, nothing about the person. */
+export const BrowserClient = z.object({
+  /** The browser's brand, e.g. "Chrome", "Firefox", "Safari". */
+  name: z.string().max(40),
+  majorVersion: z.number().int().min(0),
+  /** linux, windows, macos, android, ios, chromeos or unknown. */
+  osFamily: z.string().max(20),
+  /** Whether the page was cross-origin isolated (finer performance.now()). */
+  crossOriginIsolated: z.boolean(),
+});
+
 export const RunFile = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   runId: RunId,
@@ -300,6 +311,13 @@ export const RunFile = z.object({
   seed: z.number().int(),
   /** Whether the file was produced by this project's machines or submitted by someone else. */
   verified: z.boolean(),
+  /**
+   * Where it was measured: `deno task bench` ("cli"; also when absent, as in every file written
+   * before browser runs) or the runner page in a visitor's browser ("browser").
+   */
+  source: z.enum(["cli", "browser"]).optional(),
+  /** A browser run's client, coarse on purpose: what the runner page says it sends. */
+  browser: BrowserClient.optional(),
   options: RunOptions,
   environment: Environment,
   cells: z.array(Cell),
@@ -329,6 +347,7 @@ export type CellStatus = Cell["status"];
 export type RunOptions = z.infer<typeof RunOptions>;
 export type RunFile = z.infer<typeof RunFile>;
 export type ShardRecord = z.infer<typeof ShardRecord>;
+export type BrowserClient = z.infer<typeof BrowserClient>;
 
 /** The JSON Schema of a run file, as published in results/schema.json and /api/schema. */
 export function runFileJsonSchema(): Record<string, unknown> {

@@ -1,0 +1,111 @@
+// `deno task bundle-browser`: bundles the runner page's script (web/runner_page.ts: the harness,
+// the attention family package, its methods and its synthetic tasks, from the same files the CLI
+// runs, so every WGSL kernel and CPU reference has one source) with esbuild-wasm into
+// .build/web/runner.js, which the server and the static site serve as /static/runner.js.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild-wasm";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** Where the bundle is written, relative to the project root (ignored by git). */
+export const BUNDLE_DIR = ".build/web";
+/** The bundle's file name inside {@link BUNDLE_DIR}, and under /static/. */
+export const BUNDLE_NAME = "runner.js";
+
+/** What a build produced. */
+export interface BundleResult {
+  path: string;
+  bytes: number;
+  ms: number;
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+async function git(args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", { args, cwd: ROOT, stdout: "piped", stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+// onnxruntime-web is imported by the two peer methods the page leaves out (web/capabilities.ts);
+// an empty module in its place keeps its 20+ MB of wasm out of the bundle. Calling a peer in the
+// page would fail loudly (its namespace is empty), and the page never offers one.
+const leaveOutOnnxRuntime: esbuild.Plugin = {
+  name: "leave-out-onnxruntime",
+  setup(build) {
+    build.onResolve({ filter: /^onnxruntime-web(\/.*)?$/ }, (args) => ({
+      path: args.path,
+      namespace: "left-out",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "left-out" }, () => ({
+      contents: "export {};",
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * Builds the runner bundle.
+ *
+ * @param options `outDir` (default {@link BUNDLE_DIR} under the project root), `minify` (default true)
+ * @returns the bundle's path, size and the commit it was built from
+ * @throws {Error} with esbuild's messages when the bundle does not build
+ */
+export async function buildRunnerBundle(
+  options: { outDir?: string; minify?: boolean } = {},
+): Promise<BundleResult> {
+  const start = performance.now();
+  const outDir = options.outDir ?? join(ROOT, BUNDLE_DIR);
+  const commit = await git(["rev-parse", "HEAD"]);
+  const status = commit === null
+    ? null
+    : await git(["status", "--porcelain", "--untracked-files=no"]);
+  const dirty = status === null ? null : status.length > 0;
+  await esbuild.initialize({ worker: false }).catch((error: Error) => {
+    // A second build in one process finds esbuild already started: that is fine.
+    if (!/more than once/.test(error.message)) throw error;
+  });
+  const path = join(outDir, BUNDLE_NAME);
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, "web/runner_page.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    minify: options.minify ?? true,
+    sourcemap: false,
+    legalComments: "none",
+    outfile: path,
+    write: false,
+    logLevel: "silent",
+    define: {
+      SPARSEBENCH_BUILD: JSON.stringify({ commit, dirty }),
+    },
+    plugins: [leaveOutOnnxRuntime],
+  });
+  const out = result.outputFiles[0];
+  await Deno.writeFile(path, out.contents);
+  return { path, bytes: out.contents.length, ms: performance.now() - start, commit, dirty };
+}
+
+if (import.meta.main) {
+  try {
+    const built = await buildRunnerBundle();
+    console.error(
+      `wrote ${built.path}: ${(built.bytes / 1024).toFixed(0)} KiB in ${
+        (built.ms / 1000).toFixed(1)
+      } s (commit ${built.commit ?? "unknown"}${built.dirty ? ", dirty" : ""})`,
+    );
+    await esbuild.stop();
+  } catch (error) {
+    console.error(`cannot build the runner bundle: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}

