@@ -1,4 +1,4 @@
-// The committed MNIST and Fashion-MNIST MoE checkpoints reproduce: the bench's accuracy and routing
+// The committed MNIST, Fashion-MNIST and routing-recovery MoE checkpoints reproduce: the bench's accuracy and routing
 // figures of each equal what its training log recorded, through the task's own prepare/bind/finish;
 // and training is deterministic (same seed, same steps: the same checkpoint bytes).
 import { mnistMoe, MODELS_DIR, zipfStream } from "../datasets/mnist_moe/mnist_moe_task.ts";
@@ -11,6 +11,13 @@ import { assert, assertEquals } from "../tests/assert.ts";
 import type { TaskContext } from "./plugin.ts";
 import { testGpu } from "../tests/gpu.ts";
 import { defaultParams } from "./metadata.ts";
+import { sha256Hex } from "./random.ts";
+import {
+  ROUTING_RECOVERY_MODELS,
+  ROUTING_RECOVERY_TEST_SHA256,
+  routingRecovery,
+} from "../datasets/routing_recovery/routing_recovery_task.ts";
+import { generateRoutingRecovery } from "../datasets/routing_recovery/generator.ts";
 
 const methods = methodRegistry();
 const cardsIn = (dir: URL, prefix: string) =>
@@ -151,3 +158,65 @@ Deno.test({
     prepared.dispose();
   },
 });
+
+const routingCards = cardsIn(ROUTING_RECOVERY_MODELS, "routing-recovery");
+const partitionOf = (card: { data: { partition?: string } }) => card.data.partition ?? "sign";
+
+for (const partition of ["sign", "voronoi"]) {
+  const prefix = partition === "sign" ? "routing-recovery" : `routing-recovery-${partition}`;
+  Deno.test(`every MoE method of the registry has a committed ${prefix} E = 8 checkpoint`, () => {
+    const names = new Set(routingCards.map((c) => c.name));
+    for (const m of methods.list().filter((m) => m.meta.family === "moe")) {
+      const name = m.meta.id === "dense-ffn"
+        ? `${prefix}-dense-ffn-e1`
+        : `${prefix}-${m.meta.id}-e8`;
+      assert(names.has(name), `no checkpoint ${name}`);
+    }
+  });
+}
+
+Deno.test("routing-recovery's sign test split is the one its checkpoints were scored on", async () => {
+  const test = generateRoutingRecovery("test");
+  assertEquals(await sha256Hex(test.x, test.y), ROUTING_RECOVERY_TEST_SHA256);
+  for (const card of routingCards.filter((c) => partitionOf(c) === "sign")) {
+    assertEquals(card.data.testSha256, ROUTING_RECOVERY_TEST_SHA256);
+  }
+});
+
+for (const card of routingCards) {
+  Deno.test(`${card.name}: the bench's ARI, error and routing figures equal its training log`, async () => {
+    const method = methods.get(card.gate.method);
+    const params = { ...defaultParams(method.meta.parameters), ...card.gate.params };
+    const prepared = await routingRecovery.impl.prepare(
+      {
+        partition: partitionOf(card),
+        engine: "wasm",
+        experts: card.experts,
+        batch: 37,
+        testPoints: 4096,
+      },
+      ctx,
+    );
+    const trial = await prepared.bind(method, params);
+    await trial.sample();
+    const result = await trial.finish();
+    assert(result.check.passed, result.check.description);
+    for (
+      const figure of [
+        "ari",
+        "ari_ci95_low",
+        "ari_ci95_high",
+        "mse",
+        "load_cv",
+        "max_vio",
+        "dropped_share",
+        "dead_experts",
+        "active_experts",
+      ]
+    ) {
+      assertEquals(result.metrics[figure], card.metrics[figure], figure);
+    }
+    trial.dispose();
+    prepared.dispose();
+  });
+}

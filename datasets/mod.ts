@@ -11,10 +11,12 @@ import { spamKnownItemRetrieval } from "./spam_known_item/spam_known_item_retrie
 import { mnistMlpAccuracy } from "./mnist/mnist_mlp_accuracy.ts";
 import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
 import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
+import { sotuAttentionTrace } from "./sotu/attention_trace_task.ts";
 import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
 import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "./mnist_moe/mnist_moe_task.ts";
 import { fmnistMoe } from "./fashion_mnist/fmnist_moe.ts";
+import { routingRecovery } from "./routing_recovery/routing_recovery_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -28,9 +30,11 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     mnistMlpAccuracy,
     fmnistMlpAccuracy,
     sotuLmPerplexity,
+    sotuAttentionTrace,
     attentionMultistep,
     spmmCrossover,
     mnistMoe,
     fmnistMoe,
+    routingRecovery,
   ]);
 }

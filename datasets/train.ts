@@ -4,6 +4,11 @@ import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "./mnist/mnist.ts";
 import { trainImageMlp } from "./mnist/train_mlp.ts";
 import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
 import { MNIST_MOE_DATA, type MoeTrainingData, trainMnistMoe } from "./mnist_moe/train_moe.ts";
+import { trainRoutingRecovery } from "./routing_recovery/train_routing_recovery.ts";
+import {
+  ROUTING_RECOVERY_PARTITIONS,
+  type RoutingRecoveryPartition,
+} from "./routing_recovery/generator.ts";
 import { defaultParams, parseParamValue } from "../bench/metadata.ts";
 // The one datasets file that sees methods: a CLI entry, as bench/main.ts is (MoE recipes train a
 // method's gate).
@@ -42,6 +47,7 @@ const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => 
       source: "Debian dataset-fashion-mnist",
       load: loadFashionMnist,
     }, new URL("./fashion_mnist/models/", import.meta.url)),
+    ...routingRecoveryTrainers(new URL("./routing_recovery/models/", import.meta.url)),
     ...sparseMnistTrainers(),
   };
 
@@ -99,17 +105,54 @@ function moeTrainers(
     `${data.prefix}-${method.meta.id}`,
     (log: (line: string) => void, args: string[]) => {
       const experts = Number(argValue(args, "--experts") ?? 8);
-      const params = defaultParams(method.meta.parameters);
-      for (const [i, a] of args.entries()) {
-        if (a !== "--param") continue;
-        const [name, value] = (args[i + 1] ?? "").split("=");
-        const spec = method.meta.parameters[name];
-        if (!spec) throw new RangeError(`${method.meta.id} has no parameter '${name}'`);
-        params[name] = parseParamValue(name, spec, value ?? "");
-      }
+      const params = gateParams(method, args);
       return trainMnistMoe({ method, params, experts, out, data }, log);
     },
   ]));
+}
+
+/**
+ * `routing-recovery-<gate>` for every MoE method: --experts N (default 8), --partition sign|voronoi
+ * (default sign), --param name=value.
+ */
+function routingRecoveryTrainers(
+  out: URL,
+): Record<string, (log: (line: string) => void, args: string[]) => Promise<unknown>> {
+  return Object.fromEntries(moeMethods.map((method) => [
+    `routing-recovery-${method.meta.id}`,
+    (log: (line: string) => void, args: string[]) => {
+      const experts = Number(argValue(args, "--experts") ?? 8);
+      const params = gateParams(method, args);
+      const partition = argValue(args, "--partition") ?? "sign";
+      if (!(ROUTING_RECOVERY_PARTITIONS as readonly string[]).includes(partition)) {
+        throw new RangeError(
+          `--partition must be one of ${
+            ROUTING_RECOVERY_PARTITIONS.join(", ")
+          }: got '${partition}'`,
+        );
+      }
+      return trainRoutingRecovery({
+        method,
+        params,
+        experts,
+        out,
+        partition: partition as RoutingRecoveryPartition,
+      }, log);
+    },
+  ]));
+}
+
+/** A gate's parameters: its defaults, with each `--param name=value` applied. */
+function gateParams(method: (typeof moeMethods)[number], args: string[]) {
+  const params = defaultParams(method.meta.parameters);
+  for (const [i, a] of args.entries()) {
+    if (a !== "--param") continue;
+    const [name, value] = (args[i + 1] ?? "").split("=");
+    const spec = method.meta.parameters[name];
+    if (!spec) throw new RangeError(`${method.meta.id} has no parameter '${name}'`);
+    params[name] = parseParamValue(name, spec, value ?? "");
+  }
+  return params;
 }
 
 function argValue(args: string[], flag: string): string | undefined {

@@ -2,13 +2,10 @@
 // MoE checkpoint scored on the test split (accuracy with its bootstrap interval, the routing
 // figures), and its MoE layer's forward timed per batch against the dense mixture's in the same run.
 import {
-  compareWithReference,
-  createGpuMoeLayer,
-  MOE_TOLERANCE_TEXT,
-  moeLayerReference,
+  bindMoeLayerTrial,
+  type MoeEngine,
   type MoeMethod,
   type MoeMlp,
-  permuteByExpert,
 } from "../../bench/families/moe/mod.ts";
 import {
   defineTask,
@@ -18,18 +15,10 @@ import {
   type Task,
 } from "../../bench/metadata.ts";
 import { loadCheckpoint } from "../../bench/nn/checkpoint.ts";
-import type {
-  PreparedCase,
-  TaskContext,
-  TaskImpl,
-  Trial,
-  TrialResult,
-} from "../../bench/plugin.ts";
+import type { PreparedCase, TaskContext, TaskImpl, Trial } from "../../bench/plugin.ts";
 import { SkipCase } from "../../bench/plugin.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
-import { wallTimer } from "../../bench/wall_timer.ts";
-import { TimedSubmit } from "../../bench/gpu/timed_submit.ts";
 import { imagesAsFloat, type ImageSet } from "../mnist/idx.ts";
 import { loadMnist, MNIST_FILES } from "../mnist/mnist.ts";
 import { readCheckpoint } from "../mnist/reference_mlp.ts";
@@ -170,40 +159,6 @@ export function scoreMoe(
     },
     problem: e.problem,
   };
-}
-
-/** Multiply-adds of the layer on a batch: experts as routed, plus the router (its weights per token). */
-function layerMacs(model: MoeMlp, slots: number, tokens: number): number {
-  const { dim, hidden } = model.shape;
-  const router = model.layer.gate.parameters().reduce((n, p) => n + p.size, 0);
-  return slots * 2 * dim * hidden + tokens * router;
-}
-
-/**
- * Share of the layer's time spent in the gate and the permutation by expert: medians of 7 untimed
- * repetitions of each, after the timed rounds (an estimate beside the sampled latency).
- */
-function routingTimeShare(model: MoeMlp, h: Float32Array, batch: number, ids: Uint32Array): number {
-  const med = (f: () => void) => {
-    const times: number[] = [];
-    for (let r = 0; r < 7; r++) {
-      const t = performance.now();
-      f();
-      times.push(performance.now() - t);
-    }
-    return times.sort((a, b) => a - b)[3];
-  };
-  const route = med(() => {
-    const r = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
-    permuteByExpert(r, model.shape.experts);
-  });
-  const whole = med(() => void model.layer.forward(h, batch, ids, "eval"));
-  return whole > 0 ? Math.min(1, route / whole) : 0;
-}
-
-/** The dense mixture's multiply-adds on a batch at E experts of the base width. */
-function denseMixtureMacs(experts: number, tokens: number): number {
-  return tokens * (experts * 2 * MOE_MODEL.dim * MOE_MODEL.hidden + MOE_MODEL.dim * experts);
 }
 
 /** What an image MoE task is built over: its data, its checkpoints and its metadata. */
@@ -369,21 +324,6 @@ export function defineImageMoeTask(spec: ImageMoeTaskSpec): Task<TaskImpl> {
             nominalActive: impl.nominalActive(experts, params),
           };
         };
-        /** The layer on WebGPU with the gate's routing of the timed batch uploaded. */
-        const gpuEngine = async (model: MoeMlp, h: Float32Array) => {
-          if (!ctx.gpu) throw new SkipCase("no WebGPU adapter on this machine");
-          const routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
-          const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
-            h,
-            tokens: batch,
-            k: routing.k,
-          });
-          layer.setRouting(routing);
-          const timer = new TimedSubmit(ctx.gpu, (encoder) => layer.encode(encoder), {
-            targetSubmitMs: ctx.minSampleMs,
-          });
-          return { layer, routing, timer };
-        };
         return {
           datasetSha256: caseParams.zipf === 0
             ? full.sha256
@@ -396,73 +336,20 @@ export function defineImageMoeTask(spec: ImageMoeTaskSpec): Task<TaskImpl> {
             const { model } = q;
             // The layer's input: the stem's output on the timed images (outside the timed region).
             model.forward(x, batch, ids, "eval");
-            const h = model.lastHidden!;
-            const gpuLayer = caseParams.engine === "webgpu" ? await gpuEngine(model, h) : null;
-            const timer = gpuLayer
-              ? gpuLayer.timer
-              : wallTimer(() => void model.layer.forward(h, batch, ids, "eval"), {
-                targetSampleMs: ctx.minSampleMs,
-              });
-            return {
-              setup: {
-                compileMs: gpuLayer?.layer.compileMs ?? null,
-                uploadMs: gpuLayer?.layer.uploadMs ?? null,
-              },
-              sample: () => timer.sample(),
-              async finish(): Promise<TrialResult> {
-                const cpu = model.layer.forward(h, batch, ids, "eval");
-                const routing = gpuLayer?.routing ?? cpu.routing;
-                const y = gpuLayer ? await gpuLayer.layer.readOutput() : cpu.y;
-                const ref = moeLayerReference(model.layer, h, routing);
-                const { passed, maxAbsError } = compareWithReference(y, ref);
-                let slots = 0;
-                for (const e of routing.experts) if (e >= 0) slots++;
-                const macs = layerMacs(model, slots, batch);
-                const routingShare = routingTimeShare(model, h, batch, ids);
-                const ok = passed && q.problem === null;
-                return {
-                  check: {
-                    passed: ok,
-                    description: q.problem
-                      ? `malformed routing: ${q.problem}`
-                      : passed
-                      ? `the MoE layer's output on ${batch} test images equals the float64 reference, and every test batch's routing is well formed`
-                      : `the MoE layer's output differs from the float64 reference (max |err| ${
-                        maxAbsError.toExponential(2)
-                      })`,
-                    maxAbsError,
-                    tolerance: MOE_TOLERANCE_TEXT,
-                  },
-                  metrics: { ...q.metrics, routing_time_share: routingShare },
-                  sparsity: {
-                    nominalDensity: q.nominalActive * MOE_MODEL.hidden /
-                      (experts * MOE_MODEL.hidden),
-                    realizedDensity: q.metrics.active_experts * model.shape.hidden /
-                      (experts * MOE_MODEL.hidden),
-                    flopsRatio: macs / denseMixtureMacs(experts, batch),
-                    kernel: gpuLayer
-                      ? "webgpu-grouped-ffn (gate on the CPU, untimed)"
-                      : "wasm-gemm-per-expert",
-                  },
-                  flops: 2 * macs,
-                  dumps: ctx.dump
-                    ? [
-                      { name: "layer_input", shape: [batch, MOE_MODEL.dim], data: h },
-                      { name: "layer_output", shape: [batch, MOE_MODEL.dim], data: y },
-                      {
-                        name: "layer_output_reference",
-                        shape: [batch, MOE_MODEL.dim],
-                        data: Float32Array.from(ref),
-                      },
-                    ]
-                    : [],
-                };
-              },
-              dispose() {
-                gpuLayer?.timer.dispose();
-                gpuLayer?.layer.dispose();
-              },
-            };
+            return bindMoeLayerTrial({
+              model,
+              h: model.lastHidden!,
+              ids,
+              batch,
+              engine: caseParams.engine as MoeEngine,
+              ctx,
+              metrics: q.metrics,
+              problem: q.problem,
+              nominalActive: q.nominalActive,
+              experts,
+              hidden: MOE_MODEL.hidden,
+              batchLabel: `${batch} test images`,
+            });
           },
           dispose() {},
         };

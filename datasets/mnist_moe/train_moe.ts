@@ -111,6 +111,7 @@ export async function trainMnistMoe(
         for (let j = 0; j < d; j++) x[k * d + j] = train.images[row * d + j] / 255;
         y[k] = train.labels[row];
       }
+      model.layer.gate.progress?.(step / total);
       opt.lr = cosineLr(step++, { maxLr: r.maxLr, minLr: r.minLr, warmup: r.warmupSteps, total });
       opt.zeroGrad();
       const xs = x.subarray(0, n * d);
@@ -137,6 +138,7 @@ export async function trainMnistMoe(
       } min`,
     );
   }
+  model.layer.gate.progress?.(1);
   const trainMinutes = (performance.now() - start) / 60000;
   const cpu = process.cpuUsage(cpuStart);
   // Forward multiply-adds the training executed (experts as routed), ×2 FLOPs, ×3 for the

@@ -78,6 +78,12 @@ export interface Gate {
    * ∂loss/∂x [tokens × dim] through the gate.
    */
   backward(dWeights: Float32Array): Float32Array;
+  /**
+   * For gates whose training has a schedule (COMET's local search, then its hardened
+   * permutation): the recipe calls it before each training step with the share of training done,
+   * in [0, 1), and with 1 once training ends. Absent: no schedule.
+   */
+  progress?(fraction: number): void;
 }
 
 /** The experts a method's model has, where it differs from the task's (the dense FFN). */

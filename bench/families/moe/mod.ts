@@ -24,3 +24,6 @@ export * from "./_layer.ts";
 export * from "./_reference.ts";
 export * from "./_router.ts";
 export * from "./_gpu_layer.ts";
+export * from "./_assignment.ts";
+export * from "./_smooth_step.ts";
+export * from "./_layer_trial.ts";
