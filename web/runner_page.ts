@@ -15,12 +15,16 @@ import {
   LEFT_OUT_TASKS,
 } from "./capabilities.ts";
 import { fingerprintOf, formatCell } from "./page_format.ts";
+import { BrowserGpuProvider } from "./browser_gpu.ts";
+import { probeKernel, type ProbeRequest, type ProbeResult } from "./kernel_probe.ts";
 
 declare const SPARSEBENCH_BUILD: BuildInfo;
 
 /** What tests and curious visitors can read once a run is done. */
 declare global {
   var sparsebenchRun: RunFile | undefined;
+  /** One kernel's output on seeded inputs: the browser test compares it with Deno's. */
+  var sparsebenchKernelProbe: ((request: ProbeRequest) => Promise<ProbeResult>) | undefined;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -237,7 +241,19 @@ async function start(form: HTMLElement): Promise<void> {
   }
 }
 
+async function probe(request: ProbeRequest): Promise<ProbeResult> {
+  const gpu = new BrowserGpuProvider();
+  const context = await gpu.current();
+  if (!context) throw new Error(gpu.unavailableReason ?? "no WebGPU adapter");
+  try {
+    return await probeKernel(context, BROWSER_METHODS, request);
+  } finally {
+    gpu.destroy();
+  }
+}
+
 function main(): void {
+  globalThis.sparsebenchKernelProbe = probe;
   const form = byId("choices");
   drawChoices(form);
   byId<HTMLButtonElement>("start").addEventListener("click", () => start(form));
