@@ -12,7 +12,6 @@ import { mnistMlpAccuracy } from "./mnist/mnist_mlp_accuracy.ts";
 import { fmnistMlpAccuracy } from "./fashion_mnist/fmnist_mlp_accuracy.ts";
 import { sotuLmPerplexity } from "./sotu/lm_perplexity_task.ts";
 import { sotuAttentionTrace } from "./sotu/attention_trace_task.ts";
-import { sotuAttentionTrace } from "./sotu/attention_trace_task.ts";
 import { attentionMultistep } from "./synthetic_attention/attention_multistep.ts";
 import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "./mnist_moe/mnist_moe_task.ts";
@@ -31,7 +30,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     mnistMlpAccuracy,
     fmnistMlpAccuracy,
     sotuLmPerplexity,
-    sotuAttentionTrace,
     sotuAttentionTrace,
     attentionMultistep,
     spmmCrossover,
