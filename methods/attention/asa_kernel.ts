@@ -4,6 +4,9 @@
 //    sampled keys it can see (the softmax of the low-resolution map Q_s·K_sᵀ/√d);
 // 2. probe pool: per (query block, key block), the largest probability of that map in the tile
 //    of the blocks' sampled rows and keys (max pooling to the block importance matrix);
+// Each lane keeps what differs between lanes in private memory (pass 1 its query row, pass 2
+// each key it scores) and reads what all lanes share from storage: reloading the row for every
+// key made pass 1 cost more than the sparse attention at seq 4096 on llvmpipe.
 // 3. rank: per (query block, key block), the block's place in its query block's descending order
 //    and the importance summed down to it (the sorted cumulative sum, split from 4 so that no
 //    invocation loops over blocks² at 256 blocks);
@@ -13,8 +16,8 @@ import {
   BLOCK_WORKGROUP,
   blockParamsWgsl,
   KEY_DOT_UNROLLED,
+  KEY_DOT_WGSL,
   laneLoop,
-  STORED_KEY_DOT_WGSL,
 } from "../../bench/families/attention/mod.ts";
 
 /** Marks a sample slot of a block with fewer tokens than samples. */
@@ -43,7 +46,7 @@ export function probeLseWgsl(headDim: number): string {
 @group(0) @binding(4) var<storage, read_write> probe_lse: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 @group(0) @binding(6) var<uniform> a: AsaParams;
-${STORED_KEY_DOT_WGSL}
+${KEY_DOT_WGSL}
 @compute @workgroup_size(${BLOCK_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let slot = gid.x;
@@ -56,6 +59,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var visible = p.blocks;
   if (p.causal == 1u) { visible = last_position(qb) / p.block + 1u; }
   let qrow = (head * p.queries + row) * D4;
+  // The row once in private memory (unscaled: the scale follows the dot, as the CPU's order):
+  // every lane of a head walks the same sampled keys, so only the query differs between lanes.
+  var qr: array<vec4<f32>, D4>;
+  for (var i = 0u; i < D4; i++) { qr[i] = q[qrow + i]; }
   let base = head * p.seq * D4;
   let keys = head * p.blocks * a.samples;
   var running_max = -3.0e38;
@@ -63,7 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var i = 0u; i < visible * a.samples; i++) {
     let j = key_samples[keys + i];
     if (j == ${NO_SAMPLE}u || (p.causal == 1u && j > pos)) { continue; }
-    let s = stored_key_dot(qrow, base + j * D4) * p.scale;
+    let s = key_dot(&qr, base + j * D4) * p.scale;
     let new_max = max(running_max, s);
     denom = denom * exp(running_max - new_max) + exp(s - new_max);
     running_max = new_max;
@@ -87,7 +94,14 @@ export function probePoolWgsl(headDim: number): string {
 @group(0) @binding(5) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 @group(0) @binding(7) var<uniform> a: AsaParams;
-${STORED_KEY_DOT_WGSL}
+// q·k with the key in private memory and the query row read from storage: the lanes of a
+// workgroup score one query block's rows (the same rows, read once for all) against their own
+// key blocks' keys.
+fn query_dot(kr: ptr<function, array<vec4<f32>, D4>>, qrow: u32) -> f32 {
+  var lanes = vec4<f32>(0.0);
+  for (var i = 0u; i < D4; i++) { lanes += q[qrow + i] * (*kr)[i]; }
+  return lanes.x + lanes.y + lanes.z + lanes.w;
+}
 @compute @workgroup_size(${BLOCK_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let kb = gid.x;
@@ -100,16 +114,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let rows = (head * p.q_blocks + qb) * a.samples;
   let keys = (head * p.blocks + kb) * a.samples;
   var pooled = 0.0;
-  for (var r = 0u; r < a.samples; r++) {
-    let row = query_samples[rows + r];
-    if (row == ${NO_SAMPLE}u) { continue; }
-    let pos = p.seq - p.queries + row;
-    let qrow = (head * p.queries + row) * D4;
-    let lse = probe_lse[rows + r];
-    for (var i = 0u; i < a.samples; i++) {
-      let j = key_samples[keys + i];
-      if (j == ${NO_SAMPLE}u || (p.causal == 1u && j > pos)) { continue; }
-      var probability = exp(stored_key_dot(qrow, base + j * D4) * p.scale - lse);
+  var kr: array<vec4<f32>, D4>;
+  for (var i = 0u; i < a.samples; i++) {
+    let j = key_samples[keys + i];
+    if (j == ${NO_SAMPLE}u) { continue; }
+    for (var c = 0u; c < D4; c++) { kr[c] = k[base + j * D4 + c]; }
+    for (var r = 0u; r < a.samples; r++) {
+      let row = query_samples[rows + r];
+      if (row == ${NO_SAMPLE}u || (p.causal == 1u && j > p.seq - p.queries + row)) { continue; }
+      let s = query_dot(&kr, (head * p.queries + row) * D4) * p.scale;
+      var probability = exp(s - probe_lse[rows + r]);
       if (probability < ${FLUSH}) { probability = 0.0; }
       pooled = max(pooled, probability);
     }
@@ -201,11 +215,13 @@ export function asaIterations(
   samples: number,
 ): Record<string, number> {
   const dot = 1 + laneLoop(headDim, KEY_DOT_UNROLLED);
+  // Copies of a row into private memory: a lane loop (unrolled up to 16 lanes).
+  const copy = laneLoop(headDim);
   return {
-    // One loop over every visible sampled key, a dot each (its exit and the loop's).
-    "asa-probe-lse": blocks * samples * dot + 1,
-    // Sampled rows × sampled keys of one block.
-    "asa-probe-pool": 1 + samples * (1 + samples * dot),
+    // The row's copy, then one loop over every visible sampled key, a dot each.
+    "asa-probe-lse": copy + blocks * samples * dot + 1,
+    // Per sampled key its copy, then the sampled rows (a dot each).
+    "asa-probe-pool": 1 + samples * (1 + copy + 1 + samples * dot),
     "asa-rank": blocks + 1,
     "asa-budget": 2 * (blocks + 1),
   };
