@@ -127,15 +127,16 @@ function flushed(x: number): number {
 }
 
 /**
- * The CPU reference of ASA's mask generation in float32, in the kernels' order of operations:
- * per head and query block, the block importances and the budget (ties and near-ties resolve as
- * on the GPU up to the exp and log of each side's maths library).
+ * The CPU reference of ASA's prober in float32, in the kernels' order of operations: per head
+ * and query block, the importance of every visible key block (the max-pooled probe probability;
+ * ties and near-ties resolve as on the GPU up to the exp and log of each side's maths library).
+ * It does not depend on the threshold or the retention range, so budget tuning reuses it.
  */
-export function asaChoices(
+export function asaImportances(
   shape: AttentionShape,
   inputs: AttentionInputs,
-  params: AsaParams,
-): AsaChoice[][] {
+  params: Pick<AsaParams, "blockSize" | "samples">,
+): Float64Array[][] {
   const { blockSize: block, samples } = params;
   const f = Math.fround;
   const d = shape.headDim;
@@ -189,9 +190,20 @@ export function asaChoices(
         });
         scores[kb] = pooled;
       }
-      return { scores, ...asaBudget(scores, visible, params) };
+      return scores;
     });
   });
+}
+
+/** The CPU reference of ASA's mask generation: per head and query block, importances and budget. */
+export function asaChoices(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  params: AsaParams,
+): AsaChoice[][] {
+  return asaImportances(shape, inputs, params).map((perHead) =>
+    perHead.map((scores) => ({ scores, ...asaBudget(scores, scores.length, params) }))
+  );
 }
 
 /**
@@ -231,14 +243,21 @@ export function asaBudget(
   };
 }
 
-const cached = perInputCache<AsaChoice[][]>();
+const cachedImportances = perInputCache<Float64Array[][]>();
+const cachedChoices = perInputCache<AsaChoice[][]>();
 
 function choicesOf(problem: AttentionProblem<AttentionInputs, AsaParams>): AsaChoice[][] {
   const { shape, inputs, params } = problem;
-  const key = `${
-    JSON.stringify(shape)
-  }|${params.blockSize}|${params.samples}|${params.threshold}|${params.minRetain}|${params.maxRetain}`;
-  return cached(inputs, key, () => asaChoices(shape, inputs, params));
+  const probe = `${JSON.stringify(shape)}|${params.blockSize}|${params.samples}`;
+  const key = `${probe}|${params.threshold}|${params.minRetain}|${params.maxRetain}`;
+  return cachedChoices(
+    inputs,
+    key,
+    () =>
+      cachedImportances(inputs, probe, () => asaImportances(shape, inputs, params)).map((perHead) =>
+        perHead.map((scores) => ({ scores, ...asaBudget(scores, scores.length, params) }))
+      ),
+  );
 }
 
 function chosenBlocks(geometry: BlockGeometry, qb: number, choice: AsaChoice, keep: number) {
