@@ -3,16 +3,51 @@
 // pairs outnumber what a sparse budget keeps, which is the point.
 import { defineTask } from "../../bench/metadata.ts";
 import type { PreparedCase, TaskContext } from "../../bench/plugin.ts";
-import { sha256Hex } from "../../bench/random.ts";
+import { hashString, sha256Hex } from "../../bench/random.ts";
 import {
   ACHIEVED_GFLOPS_METRIC,
+  ATTENTION_CALIBRATION_METRICS,
   ATTENTION_CHECK_SEQ,
   ATTENTION_GATE_METRICS,
+  type AttentionCalibration,
+  type AttentionInputs,
   type AttentionShape,
   prepareAttentionCase,
 } from "../../bench/families/attention/mod.ts";
 import { readoutRows, readoutScorer } from "../attention_common/readout.ts";
-import { buildRecallInputs, DEFAULT_RECALL_OPTIONS } from "./recall_inputs.ts";
+import { buildRecallInputs, DEFAULT_RECALL_OPTIONS, type RecallOptions } from "./recall_inputs.ts";
+
+/** Held-out inputs each case offers: other seeds of the same task (MQAR has no fixed heads). */
+const CALIBRATION_INPUTS = 8;
+
+/**
+ * Held-out MQAR inputs of `shape`: seeds hashString(`calibration i`, seed), never `seed` itself
+ * nor the check input's (a collision, never seen, throws).
+ */
+function recallCalibration(
+  shape: AttentionShape,
+  seed: number,
+  options: RecallOptions,
+): AttentionCalibration {
+  const seeds = Array.from(
+    { length: CALIBRATION_INPUTS },
+    (_, i) => hashString(`calibration ${i}`, seed),
+  );
+  if (seeds.some((s) => s === seed >>> 0 || s === (seed ^ 0x5eed) >>> 0)) {
+    throw new Error(`a calibration seed of associative-recall is an evaluated input's`);
+  }
+  const made = new Map<number, AttentionInputs>();
+  return {
+    key: `synthetic-mqar|${JSON.stringify(shape)}|${JSON.stringify(options)}|${seed}`,
+    ids: seeds.map((s) => `seed ${s}`),
+    evaluatedId: `seed ${seed}`,
+    input(i) {
+      let inputs = made.get(i);
+      if (!inputs) made.set(i, inputs = buildRecallInputs(shape, seeds[i], options).inputs);
+      return inputs;
+    },
+  };
+}
 
 async function prepare(
   caseParams: { heads: number; seq: number; pairs: number },
@@ -27,10 +62,8 @@ async function prepare(
   const options = { ...DEFAULT_RECALL_OPTIONS, pairs: caseParams.pairs };
   const { inputs, layout } = buildRecallInputs(shape, ctx.seed, options);
   const checkShape = { ...shape, heads: 2, seq: ATTENTION_CHECK_SEQ };
-  const check = buildRecallInputs(checkShape, ctx.seed ^ 0x5eed, {
-    ...options,
-    pairs: Math.min(options.pairs, 32),
-  });
+  const checkOptions = { ...options, pairs: Math.min(options.pairs, 32) };
+  const check = buildRecallInputs(checkShape, ctx.seed ^ 0x5eed, checkOptions);
   const { rows, keys: answers } = readoutRows(shape.heads, layout.queryRows, layout.answers);
   return await prepareAttentionCase({
     shape,
@@ -39,6 +72,9 @@ async function prepare(
     rows,
     checkShape,
     checkInputs: check.inputs,
+    // Other MQAR draws: there are no fixed heads to learn, only what the task looks like.
+    calibration: recallCalibration(shape, ctx.seed, options),
+    checkCalibration: recallCalibration(checkShape, (ctx.seed ^ 0x5eed) >>> 0, checkOptions),
     score: readoutScorer({
       inputs,
       shape,
@@ -55,7 +91,8 @@ export const associativeRecall = defineTask({
   title: "Multi-query associative recall (MQAR)",
   description:
     "Key→value pairs scattered among filler tokens; the last 8 queries per head each present one pair's key. Accuracy: the output reads out as that pair's value.",
-  version: "1.0.0",
+  // 1.1.0: held-out calibration inputs for methods that calibrate offline.
+  version: "1.1.0",
   mainMetric: "recall_accuracy",
   metrics: [
     {
@@ -74,6 +111,7 @@ export const associativeRecall = defineTask({
       higherIsBetter: true,
     },
     ...ATTENTION_GATE_METRICS,
+    ...ATTENTION_CALIBRATION_METRICS,
     ACHIEVED_GFLOPS_METRIC,
   ],
   referenceMethod: "dense-attention",
