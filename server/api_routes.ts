@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { runFileJsonSchema } from "../bench/results/schema.ts";
 import { ALL_DEVICES, knownLabels } from "./aggregate.ts";
 import { compareRuns } from "./compare.ts";
+import { deviceBoards } from "./device_boards.ts";
 import { parseBoardQuery, parseCompareQuery, runOf, selectBoard, taskOf } from "./query.ts";
 import { type Cached, type Env, json } from "./response_cache.ts";
 import type { ResultsStore } from "./store.ts";
@@ -104,6 +105,8 @@ export function apiRoutes(deps: ApiDeps): Hono<Env> {
       return json(compareRuns(a, b, knownLabels(s.data)));
     }));
   app.get("/schema", (c) => cached(c, () => json(runFileJsonSchema())));
+  // What /devices shows, as data: the runner page sets its results beside these.
+  app.get("/devices", (c) => cached(c, (s) => json(deviceBoards(s.data))));
 
   if (submitToken === null && !acceptBrowserRuns) {
     app.post("/runs", () => {

@@ -2,7 +2,7 @@
 // speed-up on it (with the run's paired-bootstrap interval); then, per device class (software
 // adapters, or one GPU vendor and architecture), the best sparse method of each task.
 import { type Aggregates, BEST_EXCLUDES, type Row } from "./aggregate.ts";
-import type { Device } from "./devices.ts";
+import { type Device, deviceClassOf } from "./devices.ts";
 
 /** One method's newest figure on one device and task. */
 export interface DeviceMethodFigure {
@@ -28,6 +28,8 @@ export interface DeviceBoard {
   verifiedRuns: number;
   /** Whether any run of it came from the runner page. */
   fromBrowser: boolean;
+  /** See deviceClassOf(). */
+  deviceClass: string;
   tasks: { taskId: string; figures: DeviceMethodFigure[] }[];
 }
 
@@ -37,16 +39,6 @@ export interface ClassBest {
   taskId: string;
   figure: DeviceMethodFigure;
   deviceLabel: string;
-}
-
-/**
- * The class a device is compared within: CPU-backed adapters are one class, GPUs one per
- * vendor and architecture.
- */
-export function deviceClassOf(device: Device): string {
-  if (device.software) return "software adapter (CPU)";
-  const parts = [device.vendor, device.architecture].map((s) => s.trim()).filter((s) => s);
-  return parts.length > 0 ? parts.join(" ") : "unknown GPU";
 }
 
 function figureOf(row: Row): DeviceMethodFigure {
@@ -115,6 +107,7 @@ export function deviceBoards(data: Aggregates): { devices: DeviceBoard[]; best: 
     }
     devices.push({
       device,
+      deviceClass: deviceClassOf(device),
       runs: runs.length,
       verifiedRuns: runs.filter((r) => r.verified).length,
       fromBrowser: runs.some((r) => r.source === "browser"),

@@ -146,3 +146,16 @@ function browserDeviceOf(run: RunFile, gpu: NonNullable<RunFile["environment"]["
     browser,
   };
 }
+
+/**
+ * The class a device is compared within when its own figures are missing: CPU-backed adapters
+ * are one class, GPUs one per vendor and architecture.
+ *
+ * @param device a device from {@link deviceOf}
+ * @example deviceClassOf(deviceOf(run)) // "software adapter (CPU)"
+ */
+export function deviceClassOf(device: Device): string {
+  if (device.software) return "software adapter (CPU)";
+  const parts = [device.vendor, device.architecture].map((s) => s.trim()).filter((s) => s);
+  return parts.length > 0 ? parts.join(" ") : "unknown GPU";
+}

@@ -67,6 +67,7 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
     "/api/tasks",
     "/api/methods",
     "/api/schema",
+    "/api/devices",
   ];
   // The runner page's bundle, where `deno task bundle-browser` built it; without it the /run
   // page says how to build it.

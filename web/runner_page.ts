@@ -15,6 +15,8 @@ import {
   LEFT_OUT_TASKS,
 } from "./capabilities.ts";
 import { fingerprintOf, formatCell } from "./page_format.ts";
+import { type DevicesDocument, leaderboardFigure } from "./leaderboard_figures.ts";
+import { deviceClassOf, deviceOf } from "../server/devices.ts";
 import { BrowserGpuProvider } from "./browser_gpu.ts";
 import { probeKernel, type ProbeRequest, type ProbeResult } from "./kernel_probe.ts";
 
@@ -112,7 +114,16 @@ function rowOf(key: string): HTMLTableRowElement | null {
   return document.querySelector<HTMLTableRowElement>(`#progress tr[data-key="${CSS.escape(key)}"]`);
 }
 
-function showCell(cell: Cell): void {
+// The leaderboard's figures, fetched once when a run starts; null where the site has none.
+let leaderboard: Promise<DevicesDocument | null> = Promise.resolve(null);
+
+function fetchLeaderboard(): Promise<DevicesDocument | null> {
+  const url = byId("progress").dataset.devicesUrl;
+  if (!url) return Promise.resolve(null);
+  return fetch(url).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+}
+
+function showCell(cell: Cell, run: RunFile): void {
   const row = rowOf(cell.key);
   if (!row) return;
   const f = formatCell(cell);
@@ -121,6 +132,12 @@ function showCell(cell: Cell): void {
   row.cells[4].textContent = f.latency;
   row.cells[5].textContent = f.speedup;
   row.cells[6].textContent = f.note;
+  const device = deviceOf(run);
+  leaderboard.then((doc) => {
+    row.cells[7].textContent = doc
+      ? leaderboardFigure(doc, { id: device.id, deviceClass: deviceClassOf(device) }, cell)
+      : "—";
+  });
 }
 
 function offerDownload(run: RunFile): void {
@@ -183,6 +200,7 @@ async function start(form: HTMLElement): Promise<void> {
   const profile = form.querySelector<HTMLInputElement>('input[name="profile"]:checked')?.value;
   const allMethods = chosen(form, "method").length === BROWSER_METHODS.length;
   const t0 = performance.now();
+  leaderboard = fetchLeaderboard();
   try {
     const run = await runInBrowser(
       {
@@ -206,6 +224,7 @@ async function start(form: HTMLElement): Promise<void> {
                 el("td"),
                 el("td"),
                 el("td"),
+                el("td"),
               ),
             );
           }
@@ -217,10 +236,10 @@ async function start(form: HTMLElement): Promise<void> {
             row.cells[3].textContent = "running";
           }
         },
-        onCellDone: (cell) => showCell(cell),
+        onCellDone: (cell, partial) => showCell(cell, partial),
       },
     );
-    for (const cell of run.cells) showCell(cell);
+    for (const cell of run.cells) showCell(cell, run);
     globalThis.sparsebenchRun = run;
     byId("run-summary").textContent = `${run.cells.length} cells in ${
       ((performance.now() - t0) / 1000).toFixed(1)

@@ -47,8 +47,8 @@ ${
 <section id="choices" class="run-choices"></section>
 <p><button id="start" type="button" disabled>Start</button> <span id="run-summary"></span></p>
 <p id="run-error" class="error-message"></p>
-<table id="progress" class="board">
-<thead><tr><th>task</th><th>method</th><th>parameters</th><th>status</th><th>latency p50 (95% CI)</th><th>speed-up vs dense (95% CI)</th><th>gate / reason</th></tr></thead>
+<table id="progress" class="board" data-devices-url="${href(links, "/api/devices")}">
+<thead><tr><th>task</th><th>method</th><th>parameters</th><th>status</th><th>latency p50 (95% CI)</th><th>speed-up vs dense (95% CI)</th><th>gate / reason</th><th>leaderboard: same device, else same class</th></tr></thead>
 <tbody></tbody>
 </table>
 <p><a id="download" hidden>Download the run file (JSON)</a></p>
