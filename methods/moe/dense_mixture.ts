@@ -1,11 +1,6 @@
 // The dense (soft) mixture of experts: every token goes to every expert, weighted by the
 // router's softmax: the family's baseline, whose cost every sparse gate is timed against.
-import {
-  defineMoeMethod,
-  Router,
-  softmaxBackward,
-  softmaxRows,
-} from "../../bench/families/moe/mod.ts";
+import { defineMoeMethod, SoftmaxRouter } from "../../bench/families/moe/mod.ts";
 
 export const denseMixture = defineMoeMethod({
   id: "dense-mixture",
@@ -32,25 +27,16 @@ export const denseMixture = defineMoeMethod({
     nominalActive: (experts) => experts,
     createGate(shape, _params, ctx) {
       const E = shape.experts;
-      const router = new Router("gate.router", shape, {
-        std: Math.sqrt(0.1 / shape.dim),
-        seed: ctx.seed,
-      });
-      let cache: { x: Float32Array; p: Float32Array; tokens: number } | null = null;
+      const router = new SoftmaxRouter(shape, ctx.seed);
       return {
-        parameters: () => [router.weight],
+        parameters: () => [router.router.weight],
         route({ x, tokens }, mode) {
-          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const p = router.probabilities(x, tokens, mode);
           const experts = new Int32Array(tokens * E);
           for (let i = 0; i < experts.length; i++) experts[i] = i % E;
-          cache = mode === "train" ? { x, p, tokens } : null;
           return { tokens, k: E, experts, weights: p.slice(), auxLoss: 0, probabilities: p };
         },
-        backward(dWeights) {
-          if (!cache) throw new Error("dense-mixture: backward without a train-mode route");
-          const { x, p, tokens } = cache;
-          return router.backward(softmaxBackward(p, dWeights, tokens, E), x, tokens);
-        },
+        backward: (dWeights) => router.backward(dWeights, "dense-mixture"),
       };
     },
   },

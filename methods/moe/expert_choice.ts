@@ -1,12 +1,7 @@
 // Expert-choice routing (Zhou et al., 2022): the router's per-token softmax scores S [T × E];
 // each expert takes its top k = ⌈T·c/E⌉ tokens by score, so every expert is full and a token
 // may meet zero, one or several experts, each weighted by its score.
-import {
-  defineMoeMethod,
-  Router,
-  softmaxBackward,
-  softmaxRows,
-} from "../../bench/families/moe/mod.ts";
+import { defineMoeMethod, SoftmaxRouter } from "../../bench/families/moe/mod.ts";
 
 /**
  * Tokens each expert takes: ⌈T·c/E⌉, at most T.
@@ -55,15 +50,11 @@ export const expertChoice = defineMoeMethod({
     nominalActive: (experts, params) => Math.min(params.c, experts),
     createGate(shape, params, ctx) {
       const E = shape.experts;
-      const router = new Router("gate.router", shape, {
-        std: Math.sqrt(0.1 / shape.dim),
-        seed: ctx.seed,
-      });
-      let cache: { x: Float32Array; p: Float32Array; tokens: number } | null = null;
+      const router = new SoftmaxRouter(shape, ctx.seed);
       return {
-        parameters: () => [router.weight],
+        parameters: () => [router.router.weight],
         route({ x, tokens }, mode) {
-          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const p = router.probabilities(x, tokens, mode);
           const take = expertChoiceK(tokens, E, params.c);
           const experts = new Int32Array(tokens * E).fill(-1),
             weights = new Float32Array(tokens * E);
@@ -81,15 +72,10 @@ export const expertChoice = defineMoeMethod({
               weights[t * E + e] = p[t * E + e];
             }
           }
-          cache = mode === "train" ? { x, p, tokens } : null;
           return { tokens, k: E, experts, weights, auxLoss: 0, probabilities: p };
         },
-        backward(dWeights) {
-          if (!cache) throw new Error("expert-choice: backward without a train-mode route");
-          const { x, p, tokens } = cache;
-          // Unchosen slots get ∂w = 0 from the layer; chosen ones carry ∂S[t,e].
-          return router.backward(softmaxBackward(p, dWeights, tokens, E), x, tokens);
-        },
+        // Unchosen slots get ∂w = 0 from the layer; chosen ones carry ∂S[t,e].
+        backward: (dWeights) => router.backward(dWeights, "expert-choice"),
       };
     },
   },

@@ -2,10 +2,11 @@
 // probability 2·g₂ during training (g normalized over the two), each expert taking at most
 // ⌈cf·T/E⌉ slots (first choices placed before second ones), with the balance loss α·E·Σ fᵢ·Pᵢ.
 import {
+  argmaxRow,
+  balanceLossGradient,
   defineMoeMethod,
-  Router,
-  softmaxBackward,
-  softmaxRows,
+  firstChoiceBalanceLoss,
+  SoftmaxRouter,
 } from "../../bench/families/moe/mod.ts";
 import { mulberry32 } from "../../bench/random.ts";
 
@@ -53,13 +54,9 @@ export const gshardTop2 = defineMoeMethod({
     nominalActive: (experts) => Math.min(2, experts),
     createGate(shape, params, ctx) {
       const E = shape.experts, k = Math.min(2, E);
-      const router = new Router("gate.router", shape, {
-        std: Math.sqrt(0.1 / shape.dim),
-        seed: ctx.seed,
-      });
+      const router = new SoftmaxRouter(shape, ctx.seed);
       const uniform = mulberry32(ctx.seed ^ 0x72616e64);
       let cache: {
-        x: Float32Array;
         p: Float32Array;
         tokens: number;
         top: Int32Array;
@@ -67,24 +64,21 @@ export const gshardTop2 = defineMoeMethod({
         used: Uint8Array;
       } | null = null;
       return {
-        parameters: () => [router.weight],
+        parameters: () => [router.router.weight],
         route({ x, tokens }, mode) {
-          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const p = router.probabilities(x, tokens, mode);
           const capacity = Math.ceil(params.capacityFactor * tokens / E);
           const top = new Int32Array(tokens * k).fill(-1);
-          const f = new Float64Array(E), P = new Float64Array(E);
           for (let t = 0; t < tokens; t++) {
-            let a = 0;
-            for (let e = 1; e < E; e++) if (p[t * E + e] > p[t * E + a]) a = e;
-            top[t * k] = a;
+            const a = top[t * k] = argmaxRow(p, t * E, E);
             if (k > 1) {
               let b = a === 0 ? 1 : 0;
               for (let e = 0; e < E; e++) if (e !== a && p[t * E + e] > p[t * E + b]) b = e;
               top[t * k + 1] = b;
             }
-            f[a] += 1 / tokens;
-            for (let e = 0; e < E; e++) P[e] += p[t * E + e] / tokens;
           }
+          const balance = { tokens, experts: E, alpha: params.alpha };
+          const { f, loss: auxLoss } = firstChoiceBalanceLoss(p, (t) => top[t * k], balance);
           const experts = new Int32Array(tokens * k).fill(-1),
             weights = new Float32Array(tokens * k);
           const used = new Uint8Array(tokens * k), fill = new Int32Array(E);
@@ -102,18 +96,14 @@ export const gshardTop2 = defineMoeMethod({
               weights[t * k + s] = g;
             }
           }
-          let auxLoss = 0;
-          for (let e = 0; e < E; e++) auxLoss += f[e] * P[e];
-          auxLoss *= params.alpha * E;
-          cache = mode === "train" ? { x, p, tokens, top, f, used } : null;
+          cache = mode === "train" ? { p, tokens, top, f, used } : null;
           return { tokens, k, experts, weights, auxLoss, probabilities: p };
         },
         backward(dWeights) {
           if (!cache) throw new Error("gshard-top2: backward without a train-mode route");
-          const { x, p, tokens, top, f, used } = cache;
-          const dp = new Float32Array(tokens * E);
+          const { p, tokens, top, f, used } = cache;
+          const dp = balanceLossGradient(f, { tokens, experts: E, alpha: params.alpha });
           for (let t = 0; t < tokens; t++) {
-            for (let e = 0; e < E; e++) dp[t * E + e] = params.alpha * E * f[e] / tokens;
             // One expert (E = 1): its weight is 1 whatever the router says, so no gradient.
             if (k < 2) continue;
             const a = top[t * k], b = top[t * k + 1];
@@ -125,7 +115,7 @@ export const gshardTop2 = defineMoeMethod({
             dp[t * E + b] += (d2 * g1 - d1 * g1) / s2;
           }
           cache = null;
-          return router.backward(softmaxBackward(p, dp, tokens, E), x, tokens);
+          return router.backward(dp, "gshard-top2");
         },
       };
     },

@@ -2,10 +2,11 @@
 // taking at most ⌈cf·T/E⌉ tokens in batch order (the rest pass through the residual), trained
 // with the auxiliary loss α·E·Σ fᵢ·Pᵢ.
 import {
+  argmaxRow,
+  balanceLossGradient,
   defineMoeMethod,
-  Router,
-  softmaxBackward,
-  softmaxRows,
+  firstChoiceBalanceLoss,
+  SoftmaxRouter,
 } from "../../bench/families/moe/mod.ts";
 
 /**
@@ -73,34 +74,20 @@ export const switchGate = defineMoeMethod({
     nominalActive: () => 1,
     createGate(shape, params, ctx) {
       const E = shape.experts;
-      const router = new Router("gate.router", shape, {
-        std: Math.sqrt(0.1 / shape.dim),
-        seed: ctx.seed,
-      });
-      let cache: {
-        x: Float32Array;
-        p: Float32Array;
-        tokens: number;
-        top: Int32Array;
-        kept: Uint8Array;
-        f: Float64Array;
-      } | null = null;
+      const router = new SoftmaxRouter(shape, ctx.seed);
+      let cache: { tokens: number; top: Int32Array; kept: Uint8Array; f: Float64Array } | null =
+        null;
       return {
-        parameters: () => [router.weight],
+        parameters: () => [router.router.weight],
         route({ x, tokens }, mode) {
-          const p = softmaxRows(router.logits(x, tokens), tokens, E);
+          const p = router.probabilities(x, tokens, mode);
           const cf = mode === "train" ? params.trainCapacityFactor : params.capacityFactor;
           const capacity = switchCapacity(tokens, E, cf);
           const fill = new Int32Array(E), top = new Int32Array(tokens);
           const kept = new Uint8Array(tokens);
           const experts = new Int32Array(tokens).fill(-1), weights = new Float32Array(tokens);
-          const f = new Float64Array(E), P = new Float64Array(E);
           for (let t = 0; t < tokens; t++) {
-            let best = 0;
-            for (let e = 1; e < E; e++) if (p[t * E + e] > p[t * E + best]) best = e;
-            top[t] = best;
-            f[best] += 1 / tokens;
-            for (let e = 0; e < E; e++) P[e] += p[t * E + e] / tokens;
+            const best = top[t] = argmaxRow(p, t * E, E);
             if (fill[best] < capacity) {
               fill[best]++;
               kept[t] = 1;
@@ -108,23 +95,18 @@ export const switchGate = defineMoeMethod({
               weights[t] = p[t * E + best];
             }
           }
-          let auxLoss = 0;
-          for (let e = 0; e < E; e++) auxLoss += f[e] * P[e];
-          auxLoss *= params.alpha * E;
-          cache = mode === "train" ? { x, p, tokens, top, kept, f } : null;
-          return { tokens, k: 1, experts, weights, auxLoss, probabilities: p };
+          const balance = { tokens, experts: E, alpha: params.alpha };
+          const { f, loss } = firstChoiceBalanceLoss(p, (t) => top[t], balance);
+          cache = mode === "train" ? { tokens, top, kept, f } : null;
+          return { tokens, k: 1, experts, weights, auxLoss: loss, probabilities: p };
         },
         backward(dWeights) {
           if (!cache) throw new Error("switch: backward without a train-mode route");
-          const { x, p, tokens, top, kept, f } = cache;
-          const dp = new Float32Array(tokens * E);
-          for (let t = 0; t < tokens; t++) {
-            // ∂(α·E·Σ fᵢ·Pᵢ)/∂p[t,i] = α·E·fᵢ/T (f is a count: no gradient, as in the paper).
-            for (let e = 0; e < E; e++) dp[t * E + e] = params.alpha * E * f[e] / tokens;
-            if (kept[t]) dp[t * E + top[t]] += dWeights[t];
-          }
+          const { tokens, top, kept, f } = cache;
+          const dp = balanceLossGradient(f, { tokens, experts: E, alpha: params.alpha });
+          for (let t = 0; t < tokens; t++) if (kept[t]) dp[t * E + top[t]] += dWeights[t];
           cache = null;
-          return router.backward(softmaxBackward(p, dp, tokens, E), x, tokens);
+          return router.backward(dp, "switch");
         },
       };
     },

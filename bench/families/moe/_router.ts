@@ -135,3 +135,48 @@ export function cvSquaredGrad(v: Float64Array): Float64Array {
   }
   return g;
 }
+
+/** The index of the largest of `row[offset … offset+n)`; ties go to the lower index. */
+export function argmaxRow(row: Float32Array, offset: number, n: number): number {
+  let best = 0;
+  for (let e = 1; e < n; e++) if (row[offset + e] > row[offset + best]) best = e;
+  return best;
+}
+
+/**
+ * A linear router followed by a softmax over experts, which keeps what its backward needs from a
+ * "train" pass: the router of dense-mixture, expert-choice, switch and gshard-top2, named
+ * `gate.router` and initialized N(0, 0.1/d) (Switch's scale, untruncated).
+ */
+export class SoftmaxRouter {
+  readonly router: Router;
+  #cache: { x: Float32Array; p: Float32Array; tokens: number } | null = null;
+
+  constructor(shape: { dim: number; experts: number }, seed: number) {
+    this.router = new Router("gate.router", shape, { std: Math.sqrt(0.1 / shape.dim), seed });
+  }
+
+  /** Probabilities [tokens × experts]; a "train" pass is kept for {@link backward}. */
+  probabilities(x: Float32Array, tokens: number, mode: "train" | "eval"): Float32Array {
+    const p = softmaxRows(this.router.logits(x, tokens), tokens, this.router.experts);
+    this.#cache = mode === "train" ? { x, p, tokens } : null;
+    return p;
+  }
+
+  /**
+   * Accumulates the router's gradient from ∂loss/∂p of the last "train" pass; returns ∂loss/∂x.
+   *
+   * @throws {Error} naming `gate` when no "train" pass precedes it
+   */
+  backward(dp: Float32Array, gate: string): Float32Array {
+    const cache = this.#cache;
+    if (!cache) throw new Error(`${gate}: backward without a train-mode route`);
+    const { x, p, tokens } = cache;
+    this.#cache = null;
+    return this.router.backward(
+      softmaxBackward(p, dp, tokens, this.router.experts),
+      x,
+      tokens,
+    );
+  }
+}

@@ -27,3 +27,4 @@ export * from "./_gpu_layer.ts";
 export * from "./_assignment.ts";
 export * from "./_smooth_step.ts";
 export * from "./_layer_trial.ts";
+export * from "./_balance_loss.ts";
