@@ -213,7 +213,7 @@ export const routingRecovery = defineTask({
     },
     quick: {
       partition: ["sign", "voronoi"],
-      engine: ["wasm", "webgpu"],
+      engine: ["wasm"],
       experts: [8],
       batch: [256],
       testPoints: [ROUTING_RECOVERY_SPLITS.test],

@@ -1,6 +1,9 @@
 // Every MoE method, in the order tables list them: the dense baselines first, then the gates.
+import { baseLayer } from "./base.ts";
+import { comet } from "./comet.ts";
 import { denseFfn } from "./dense_ffn.ts";
 import { denseMixture } from "./dense_mixture.ts";
+import { dselectK } from "./dselect_k.ts";
 import { expertChoice } from "./expert_choice.ts";
 import { gshardTop2 } from "./gshard_top2.ts";
 import { hashGate } from "./hash.ts";
@@ -15,4 +18,7 @@ export const moeMethods = [
   gshardTop2,
   expertChoice,
   hashGate,
+  baseLayer,
+  dselectK,
+  comet,
 ];

@@ -14,8 +14,13 @@
  *   dead experts, router entropy);
  * - the layer after its gate on WebGPU ({@link createGpuMoeLayer}: permutation by expert,
  *   grouped expert FFN in one dispatch per product, combine), checked against the same reference;
- * - what learned gates share: {@link Router}, {@link softmaxRows}, {@link softmaxBackward},
- *   {@link topKIndices}, {@link cvSquared}.
+ * - a trained model's layer bound as a timed trial on either engine ({@link bindMoeLayerTrial}),
+ *   every MoE task's timed part;
+ * - what learned gates share: {@link Router}, {@link SoftmaxRouter}, {@link softmaxRows},
+ *   {@link softmaxBackward}, {@link topKIndices}, {@link argmaxRow}, {@link cvSquared}, the
+ *   balance loss α·E·Σ fᵢPᵢ ({@link firstChoiceBalanceLoss}), the auction's balanced assignment
+ *   ({@link balancedAssignment}: BASE, COMET's hardened permutation) and the smooth-step
+ *   selectors of DSelect-k and COMET ({@link SmoothStepSelectors}).
  *
  * @module
  */
