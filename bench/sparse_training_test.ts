@@ -1,7 +1,7 @@
 // Sparse training end to end, where methods and the MNIST loop meet (a test may see both): short
 // runs are byte-deterministic, the FLOPs count equals a hand count of the run, and the bench's
 // evaluation of every committed sparse-training checkpoint reproduces its card's accuracy.
-import { assert, assertEquals } from "../tests/assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
 import { sparseTrainingOf, type TrainedCard } from "./families/pruning/mod.ts";
 import { loadMnist } from "../datasets/mnist/mnist.ts";
 import { mnistMlpAccuracy } from "../datasets/mnist/mnist_mlp_accuracy.ts";
@@ -11,6 +11,7 @@ import { randomInitSparseTraining } from "../methods/pruning/random_init.ts";
 import { riglSparseTraining } from "../methods/pruning/rigl.ts";
 import { srSteSparseTraining } from "../methods/pruning/sr_ste.ts";
 import type { Method, ParamValues } from "./metadata.ts";
+import { SkipCase } from "./plugin.ts";
 
 const MODELS = new URL("../datasets/mnist/models/", import.meta.url);
 
@@ -130,6 +131,25 @@ Deno.test("the bench's evaluation of every committed sparse-training checkpoint 
         `${card.name}: onnxruntime ${metrics.accuracy_onnxruntime} vs ${metrics.accuracy}`,
       );
     }
+  } finally {
+    prepared.dispose();
+  }
+});
+
+Deno.test("a sparse-training method without a committed checkpoint is skipped with the command", async () => {
+  const prepared = await mnistMlpAccuracy.impl.prepare({
+    engine: "wasm",
+    batch: 1,
+    testImages: 100,
+    calibration: 1,
+  }, { gpu: null, seed: 0, taskSeed: 0, profile: "smoke", dump: false, minSampleMs: 10 });
+  try {
+    const error = await assertRejects(
+      () => prepared.bind(riglSparseTraining, { ...RIGL, seed: 7 }),
+      SkipCase,
+      "mnist-mlp-rigl-erk-s90-w1-dt3-seed7",
+    );
+    assertStringIncludes(error.message, "deno task train");
   } finally {
     prepared.dispose();
   }
