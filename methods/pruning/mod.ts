@@ -16,6 +16,7 @@ import { randomInitSparseTraining } from "./random_init.ts";
 import { riglSparseTraining } from "./rigl.ts";
 import { setSparseTraining } from "./set.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
+import { sparseIftSparseTraining } from "./sparse_ift.ts";
 import { srSteSparseTraining } from "./sr_ste.ts";
 import { spmmCsr } from "./spmm_csr.ts";
 import { spmmDense } from "./spmm_dense.ts";
@@ -42,6 +43,7 @@ export const pruningMethods = [
   setSparseTraining,
   granetSparseTraining,
   randomInitSparseTraining,
+  sparseIftSparseTraining,
   spmmDense,
   spmmCsr,
   spmmNm,

@@ -2,6 +2,7 @@
 // drops its lowest-|w| connections and grows as many where the dense gradient is largest.
 import {
   allocateLayerDensities,
+  cosineUpdateFraction,
   defineSparseTrainingMethod,
   dropByMagnitudeGrowByGradient,
   randomMask,
@@ -20,8 +21,7 @@ import { hashString, mulberry32 } from "../../bench/random.ts";
  * ```
  */
 export function riglDropFraction(step: number, s: { alpha: number; endStep: number }): number {
-  if (step >= s.endStep) return 0;
-  return s.alpha / 2 * (1 + Math.cos(Math.PI * step / s.endStep));
+  return cosineUpdateFraction(step, s);
 }
 
 /**

@@ -211,3 +211,20 @@ export function dropByMagnitudeGrowByGradient(
   for (const i of dropped) data[i] = 0;
   return { dropped, grown };
 }
+
+/**
+ * RigL's cosine-annealed update fraction at step t: α/2·(1 + cos(π·t/T_end)), 0 from T_end on.
+ *
+ * @param step the optimizer step
+ * @param s α (the fraction at step 0) and T_end
+ * @returns the fraction of kept connections an update at `step` replaces
+ * @example
+ * ```ts
+ * import { cosineUpdateFraction } from "./mod.ts";
+ * cosineUpdateFraction(500, { alpha: 0.3, endStep: 1000 }); // 0.15
+ * ```
+ */
+export function cosineUpdateFraction(step: number, s: { alpha: number; endStep: number }): number {
+  if (step >= s.endStep) return 0;
+  return s.alpha / 2 * (1 + Math.cos(Math.PI * step / s.endStep));
+}
