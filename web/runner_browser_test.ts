@@ -19,7 +19,7 @@ import {
 import { ResultsStore } from "../server/store.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { testGpu } from "../tests/gpu.ts";
-import { buildRunnerBundle } from "./build.ts";
+import { ensureRunnerBundle } from "./build.ts";
 import { BROWSER_METHODS } from "./capabilities.ts";
 import { probeKernel, type ProbeRequest, type ProbeResult } from "./kernel_probe.ts";
 
@@ -43,8 +43,12 @@ Deno.test({
     const results = join(work, "runs");
     await Deno.mkdir(results);
     try {
-      const bundle = await buildRunnerBundle({ outDir: join(work, "bundle") });
-      console.log(`bundle: ${bundle.bytes} bytes in ${(bundle.ms / 1000).toFixed(1)} s`);
+      const bundle = await ensureRunnerBundle();
+      console.log(
+        `bundle: ${bundle.bytes} bytes, ${
+          bundle.ms === 0 ? "current, reused" : `built in ${(bundle.ms / 1000).toFixed(1)} s`
+        }`,
+      );
       const store = new ResultsStore(results, { checkIntervalMs: 0, log: () => {} });
       await store.refresh();
       const app = await createApp({
