@@ -84,6 +84,8 @@ if (import.meta.main) {
       ["random-init-uniform-s90-w1", "dense-trained-w1"],
       ["random-init-uniform-s90-w2", "dense-trained-w2"],
       ["granet-s90-from50-w1", "rigl-erk-s90-w1"],
+      // Sparse-IFT's comparison is at equal FLOPs: the dense model of width 1.
+      ["sparse-ift-wide-w2", "dense-trained-w1"],
     ]
   ) {
     const ra = named(a), rb = named(b);
