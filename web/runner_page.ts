@@ -260,15 +260,13 @@ async function start(form: HTMLElement): Promise<void> {
   }
 }
 
+// One device for every probe, so kernels compiled for one request serve the next.
+const probeGpu = new BrowserGpuProvider();
+
 async function probe(request: ProbeRequest): Promise<ProbeResult> {
-  const gpu = new BrowserGpuProvider();
-  const context = await gpu.current();
-  if (!context) throw new Error(gpu.unavailableReason ?? "no WebGPU adapter");
-  try {
-    return await probeKernel(context, BROWSER_METHODS, request);
-  } finally {
-    gpu.destroy();
-  }
+  const context = await probeGpu.current();
+  if (!context) throw new Error(probeGpu.unavailableReason ?? "no WebGPU adapter");
+  return await probeKernel(context, BROWSER_METHODS, request);
 }
 
 function main(): void {
