@@ -147,6 +147,11 @@ Deno.test("/devices lists every device with its runs and the best sparse method 
   assertStringIncludes(html, "from the runner page");
   assertStringIncludes(html, 'id="best-sparse"');
   assertStringIncludes(html, "software adapter (CPU)");
+  const api = await (await f.app.request("/api/devices")).json();
+  const browser = api.devices.find((d: { device: { browser?: string } }) => d.device.browser);
+  assertEquals(browser.device.browser, "HeadlessChrome 156 on linux");
+  assertEquals([browser.runs, browser.verifiedRuns, browser.fromBrowser], [1, 0, true]);
+  assert(api.best.length > 0);
 });
 
 Deno.test("the static site has /run (no submissions) and /devices", async () => {
