@@ -5,6 +5,7 @@ import { trainImageMlp } from "./mnist/train_mlp.ts";
 import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
 import { MNIST_MOE_DATA, type MoeTrainingData, trainMnistMoe } from "./mnist_moe/train_moe.ts";
 import { trainRoutingRecovery } from "./routing_recovery/train_routing_recovery.ts";
+import { routingRecoverySeedSpread } from "./routing_recovery/seed_spread.ts";
 import {
   ROUTING_RECOVERY_PARTITIONS,
   type RoutingRecoveryPartition,
@@ -48,6 +49,7 @@ const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => 
       load: loadFashionMnist,
     }, new URL("./fashion_mnist/models/", import.meta.url)),
     ...routingRecoveryTrainers(new URL("./routing_recovery/models/", import.meta.url)),
+    "routing-recovery-seed-spread": routingRecoverySeedSpreadStudy,
     ...sparseMnistTrainers(),
   };
 
@@ -140,6 +142,29 @@ function routingRecoveryTrainers(
       }, log);
     },
   ]));
+}
+
+/**
+ * `routing-recovery-seed-spread`: noisy top-k, COMET with and without its search and DSelect-k
+ * retrained at 4 recipe seeds (the committed one first) on both partitions; writes
+ * datasets/routing_recovery/seed_spread.json.
+ */
+async function routingRecoverySeedSpreadStudy(log: (line: string) => void): Promise<unknown> {
+  const byId = (id: string) => moeMethods.find((m) => m.meta.id === id)!;
+  const gate = (id: string, label: string, set: Record<string, number> = {}) => {
+    const method = byId(id);
+    return { label, method, params: { ...defaultParams(method.meta.parameters), ...set } };
+  };
+  const result = await routingRecoverySeedSpread([
+    gate("topk-softmax", "topk-softmax"),
+    gate("comet", "comet searchShare=0.25"),
+    gate("comet", "comet searchShare=0", { searchShare: 0 }),
+    gate("dselect-k", "dselect-k"),
+  ], { seeds: [20251, 1, 2, 3], baseline: "topk-softmax", log });
+  const file = new URL("./routing_recovery/seed_spread.json", import.meta.url);
+  await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+  log(`wrote ${file.pathname}`);
+  return result;
 }
 
 /** A gate's parameters: its defaults, with each `--param name=value` applied. */

@@ -41,6 +41,8 @@ export interface RoutingRecoveryTrainingSpec {
   out: URL;
   /** The partition the data's regions follow ("sign" by default). */
   partition?: RoutingRecoveryPartition;
+  /** Replaces the recipe's seed (model initialization and data order): the seed-spread study. */
+  seed?: number;
   /** Stop after this many steps (tests). */
   maxSteps?: number;
 }
@@ -53,7 +55,7 @@ export async function trainRoutingRecovery(
   spec: RoutingRecoveryTrainingSpec,
   log: (line: string) => void = console.log,
 ): Promise<{ name: string; card: Record<string, unknown> }> {
-  const r = ROUTING_RECOVERY_RECIPE;
+  const r = { ...ROUTING_RECOVERY_RECIPE, seed: spec.seed ?? ROUTING_RECOVERY_RECIPE.seed };
   const partition = spec.partition ?? "sign";
   const name = routingRecoveryCheckpoint(spec.method, spec.experts, spec.params, partition);
   const train = generateRoutingRecovery("train", partition);
