@@ -21,7 +21,7 @@ const BAD_ARGUMENTS: [string[], string][] = [
   [["--family", "atention"], "Did you mean 'attention'?"],
   [["--method", "dense"], "Unknown method 'dense'. Did you mean 'dense-attention'"],
   [["--task", "nope"], "Unknown task 'nope'. Valid tasks: "],
-  [["--param", "windw=3"], "Unknown parameter 'windw'. Did you mean 'window'?"],
+  [["--param", "windw=3"], "Unknown parameter 'windw'. Did you mean 'window'"],
   [["--param", "window=abc"], "Parameter 'window' must be an integer: got 'abc'"],
   [["--param", "window"], "--param must look like [id.]name=value"],
   [["--param", "sliding-window-attention.windw=3"], "Did you mean 'window'?"],
