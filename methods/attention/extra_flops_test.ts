@@ -22,6 +22,14 @@ const CAUSAL: AttentionShape = { heads: 2, seq: 77, headDim: 16, causal: true };
 const DECODING: AttentionShape = { heads: 2, seq: 91, headDim: 16, causal: true, queries: 5 };
 // SparseD needs steps: 3 steps of 2 heads, the first dense at skip 0.2.
 const STEPS: AttentionShape = { heads: 6, seq: 45, headDim: 16, causal: false, steps: 3 };
+// Vertical-slash's non-causal rows see every key but score only the diagonals up to their position.
+const NON_CAUSAL: AttentionShape = { heads: 2, seq: 77, headDim: 16, causal: false };
+
+/** Shapes a method's count is checked on, where not CAUSAL and DECODING. */
+const SHAPES: Record<string, AttentionShape[]> = {
+  "sparsed-attention": [STEPS],
+  "vertical-slash-attention": [CAUSAL, DECODING, NON_CAUSAL],
+};
 
 /** Keys row `row` of `shape` can see. */
 function visible(shape: AttentionShape, row: number): number {
@@ -213,6 +221,28 @@ function asaFlops(shape: AttentionShape, p: ParamValues): number {
   return flops;
 }
 
+/**
+ * Vertical-slash's estimate as its four passes run, walked over the last rows and the keys each
+ * sees: the logits pass scales the row's q afresh for every key (a multiply per element) before
+ * its q·k; the max pass a max per visible key; the log-sum-exp pass a subtraction, an exp and an
+ * add per visible key and a log and an add per row; the sums pass a subtraction, an exp and an
+ * add per visible key for its column and per offset 0 .. position for its diagonal. Compares are
+ * not counted, nor the two top-k selects (integer radix passes, as for the other key-mask
+ * methods).
+ */
+function verticalSlashFlops(shape: AttentionShape, p: ParamValues): number {
+  const d = shape.headDim;
+  const queries = queryCount(shape);
+  const last = Math.min(queries, Number(p.lastQueries));
+  let flops = 0;
+  for (let row = queries - last; row < queries; row++) {
+    for (let j = 0; j < visible(shape, row); j++) flops += d + 2 * d + 1 + 3 + 3;
+    for (let offset = 0; offset <= queryOffset(shape) + row; offset++) flops += 3;
+    flops += 2;
+  }
+  return shape.heads * flops;
+}
+
 /** What each method's selection computes, for the methods an independent count is written for. */
 const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number> = {
   "dense-attention": () => 0,
@@ -236,12 +266,12 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
   "anchor-attention": anchorFlops,
   "routing-attention": routingFlops,
   "asa-attention": asaFlops,
+  "vertical-slash-attention": verticalSlashFlops,
 };
 
 /** Methods without an independent count yet, and why. */
 const NOT_COUNTED: Record<string, string> = {
   "dhsa-attention": "its extraFlops is an upper bound: chunk counts are known only on the GPU",
-  "vertical-slash-attention": "estimate passes not counted here yet",
   "adaspa-attention": "search passes not counted here yet",
   "ort-wasm-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
   "ort-webgpu-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
@@ -267,7 +297,7 @@ for (const method of attentionMethods.filter((m) => m.meta.id in EXPECTED)) {
     ignore: testGpu === null,
     async fn() {
       const params = defaults(method.meta.parameters);
-      const shapes = method.meta.id === "sparsed-attention" ? [STEPS] : [CAUSAL, DECODING];
+      const shapes = SHAPES[method.meta.id] ?? [CAUSAL, DECODING];
       for (const shape of shapes) {
         const host = randomInputs(shape, 4);
         const device = testGpu!.device;
