@@ -25,10 +25,15 @@ const STEPS: AttentionShape = { heads: 6, seq: 45, headDim: 16, causal: false, s
 // Vertical-slash's non-causal rows see every key but score only the diagonals up to their position.
 const NON_CAUSAL: AttentionShape = { heads: 2, seq: 77, headDim: 16, causal: false };
 
+// AdaSpa at 4 steps of 2 heads searches twice; 77 keys make two key blocks of its 64.
+const SEARCH_STEPS: AttentionShape = { heads: 8, seq: 77, headDim: 16, causal: true, steps: 4 };
+
 /** Shapes a method's count is checked on, where not CAUSAL and DECODING. */
 const SHAPES: Record<string, AttentionShape[]> = {
   "sparsed-attention": [STEPS],
   "vertical-slash-attention": [CAUSAL, DECODING, NON_CAUSAL],
+  // STEPS searches once at searchEvery 3, SEARCH_STEPS twice (steps 1 and 2 reuse step 0's).
+  "adaspa-attention": [CAUSAL, DECODING, STEPS, SEARCH_STEPS],
 };
 
 /** Keys row `row` of `shape` can see. */
@@ -243,6 +248,40 @@ function verticalSlashFlops(shape: AttentionShape, p: ParamValues): number {
   return shape.heads * flops;
 }
 
+/**
+ * AdaSpa's search walked step by step and block by block: at each search step (the first, then
+ * every searchEvery steps), per slice of the step, the search pass's q·k for every key of every
+ * key block a query block's rows see; at the first step also the dense log-sum-exp pass's q·k
+ * per visible pair. As for SeerAttention's oracle, whose two passes these are, the exps, scales
+ * and the pooling's adds are not counted, nor the budget passes' few adds per block.
+ */
+function adaspaFlops(shape: AttentionShape, p: ParamValues): number {
+  const [block, every, d] = [Number(p.blockSize), Number(p.searchEvery), shape.headDim];
+  const steps = shape.steps ?? 1;
+  const queries = queryCount(shape);
+  let searchPairs = 0;
+  for (let qb = 0; qb < Math.ceil(queries / block); qb++) {
+    const lastRow = Math.min(queries, (qb + 1) * block) - 1;
+    const own = Math.floor((queryOffset(shape) + lastRow) / block);
+    for (let kb = 0; kb < Math.ceil(shape.seq / block); kb++) {
+      if (shape.causal && kb > own) continue;
+      const end = Math.min((kb + 1) * block, shape.seq);
+      for (let row = qb * block; row <= lastRow; row++) {
+        const last = shape.causal ? Math.min(end, queryOffset(shape) + row + 1) : end;
+        for (let j = kb * block; j < last; j++) searchPairs++;
+      }
+    }
+  }
+  let flops = 0;
+  for (let step = 0; step < steps; step += every) {
+    for (let slice = 0; slice < shape.heads / steps; slice++) {
+      if (step === 0) flops += visiblePairs(shape) * 2 * d;
+      flops += searchPairs * 2 * d;
+    }
+  }
+  return flops;
+}
+
 /** What each method's selection computes, for the methods an independent count is written for. */
 const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number> = {
   "dense-attention": () => 0,
@@ -267,12 +306,12 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
   "routing-attention": routingFlops,
   "asa-attention": asaFlops,
   "vertical-slash-attention": verticalSlashFlops,
+  "adaspa-attention": adaspaFlops,
 };
 
 /** Methods without an independent count yet, and why. */
 const NOT_COUNTED: Record<string, string> = {
   "dhsa-attention": "its extraFlops is an upper bound: chunk counts are known only on the GPU",
-  "adaspa-attention": "search passes not counted here yet",
   "ort-wasm-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
   "ort-webgpu-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
 };
