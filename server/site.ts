@@ -1,6 +1,8 @@
-// `deno task site --out DIR [--base PATH] [--results DIR]`: the leaderboard as a static site
-// (for GitHub Pages): the same pages, CSV and JSON, written by asking the app for each of them.
+// `deno task site --out DIR [--base PATH] [--results DIR] [--without-runner]`: the leaderboard as
+// a static site (for GitHub Pages): the same pages, CSV and JSON, written by asking the app for
+// each of them, and the runner page's bundle, built first so the published /run page works.
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { labelsOf, readCatalogOrDefault } from "./catalog.ts";
 import { ALL_DEVICES } from "./aggregate.ts";
@@ -15,6 +17,35 @@ export interface SiteOptions {
   out: string;
   /** The path the site is served under, such as "/sparsebench"; "" for the root. */
   base?: string;
+  /**
+   * Build the runner page's bundle first (`deno task bundle-browser`), and fail when it does not
+   * build (default true). With false, a bundle already built is copied and /run otherwise says
+   * it is not built.
+   */
+  buildRunner?: boolean;
+}
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+// Through the task rather than an import: the server imports nothing of web/ (esbuild and the
+// attention methods stay out of its module graph), and deno.json stays the one definition.
+async function buildRunnerBundle(): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "bundle-browser"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `Cannot export /static/runner.js: deno task bundle-browser exited with ${out.code}: ` +
+        log.trim().slice(-2000),
+    );
+  }
+  const wrote = log.match(/wrote \S+runner\.js[^\n]*/);
+  console.error(wrote ? wrote[0] : "built the runner bundle");
 }
 
 /** Base paths accepted: absolute, no trailing slash, a safe alphabet. */
@@ -40,6 +71,9 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   if (!BASE_PATTERN.test(base)) {
     throw new Error(`--base must look like /name (no trailing slash): got '${base}'`);
   }
+  const buildRunner = options.buildRunner ?? true;
+  // Before the app starts: it reads the bundle once, when it loads its assets.
+  if (buildRunner) await buildRunnerBundle();
   const methodInfo = await readCatalogOrDefault(null);
   const store = new ResultsStore(options.results, {
     checkIntervalMs: Infinity,
@@ -73,9 +107,12 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   // page says how to build it.
   const probe = await app.request("/static/runner.js");
   await probe.body?.cancel();
-  const runnerBundled = probe.status === 200;
-  if (runnerBundled) paths.push("/static/runner.js");
-  else console.error("no runner bundle: /run will say so (deno task bundle-browser builds it)");
+  if (probe.status === 200) paths.push("/static/runner.js");
+  else if (buildRunner) {
+    // Built, yet not where the server looks (server/assets.ts's RUNNER_BUNDLE): a site whose /run
+    // says "not built" must not be published as if it were whole.
+    throw new Error("Cannot export /static/runner.js: built, but the app does not serve it");
+  } else console.error("no runner bundle: /run will say so (deno task bundle-browser builds it)");
   for (const id of data.runs.keys()) paths.push(`/runs/${id}`, `/api/runs/${id}`);
   for (const [id, task] of data.tasks) {
     paths.push(`/tasks/${id}`, `/tasks/${id}/leaderboard.csv`, `/api/tasks/${id}/leaderboard`);
@@ -102,11 +139,18 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { out: { type: "string" }, base: { type: "string" }, results: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      base: { type: "string" },
+      results: { type: "string" },
+      "without-runner": { type: "boolean" },
+    },
     strict: true,
   });
   if (!values.out) {
-    console.error("usage: deno task site --out DIR [--base /path] [--results DIR]");
+    console.error(
+      "usage: deno task site --out DIR [--base /path] [--results DIR] [--without-runner]",
+    );
     Deno.exit(2);
   }
   try {
@@ -114,6 +158,7 @@ if (import.meta.main) {
       out: values.out,
       base: values.base ?? "",
       results: values.results ?? Deno.env.get("RESULTS_DIR") ?? "results/runs",
+      buildRunner: !values["without-runner"],
     });
     console.error(`wrote ${written.length} pages and files to ${values.out}`);
   } catch (error) {

@@ -1,11 +1,13 @@
 import { assert, assertRejects, assertStringIncludes } from "../tests/assert.ts";
+import { RUNNER_BUNDLE } from "./assets.ts";
 import { exportSite } from "./site.ts";
 import { writeFixtures } from "./testdata/fixture.ts";
 
-Deno.test("exportSite() writes pages, CSV and JSON with links under the base path", async () => {
+Deno.test("exportSite() writes pages, CSV, JSON and the runner bundle under the base path", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "sparsebench-site-" });
   try {
     await writeFixtures(`${tmp}/runs`);
+    const start = Date.now();
     const paths = await exportSite({ results: `${tmp}/runs`, out: `${tmp}/out`, base: "/sb" });
     assert(paths.length > 20);
     const index = await Deno.readTextFile(`${tmp}/out/index.html`);
@@ -29,6 +31,15 @@ Deno.test("exportSite() writes pages, CSV and JSON with links under the base pat
     ) {
       await Deno.stat(`${tmp}/out/${file}`);
     }
+    // It built the runner bundle itself (not just copied one left by an earlier build), so /run
+    // loads it instead of saying it is not built.
+    const built = (await Deno.stat(RUNNER_BUNDLE)).mtime!.getTime();
+    assert(built >= start - 2000, `the runner bundle is from ${new Date(built).toISOString()}`);
+    assert(paths.includes("/static/runner.js"));
+    assert((await Deno.stat(`${tmp}/out/static/runner.js`)).size > 100_000);
+    const run = await Deno.readTextFile(`${tmp}/out/run/index.html`);
+    assertStringIncludes(run, 'src="/sb/static/runner.js"');
+    assert(!run.includes("not built"), "the exported /run page says the runner is not built");
     // Every internal link of every page points at a file that was written.
     for await (const entry of walk(`${tmp}/out`)) {
       if (!entry.endsWith(".html")) continue;

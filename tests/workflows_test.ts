@@ -95,7 +95,8 @@ Deno.test("hosted jobs run in Debian's image and install only packages it has", 
 });
 
 Deno.test({
-  name: ".github/run-local.sh runs the nightly steps (two shards, merge, site) on a tiny plan",
+  name:
+    ".github/run-local.sh runs the nightly steps (two shards, merge, site with /run) on a tiny plan",
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -113,6 +114,10 @@ Deno.test({
       assertEquals(run.shards.length, 2);
       assertEquals(new Set(run.cells.map((c: { shard: number }) => c.shard)), new Set([1, 2]));
       assert(Deno.statSync(`${dir}/site/index.html`).isFile);
+      // The published /run page needs the runner bundle, which `deno task site` builds.
+      assert(Deno.statSync(`${dir}/site/static/runner.js`).size > 100_000);
+      const page = Deno.readTextFileSync(`${dir}/site/run/index.html`);
+      assert(page.includes('src="/static/runner.js"') && !page.includes("not built"), page);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
