@@ -1,29 +1,15 @@
 // The leaderboard in a real browser: Debian's chromium driven by playwright-core loads a task
 // page served on 127.0.0.1, sorts the table by clicking a header and checks the chart was drawn.
 // Skipped, with the reason printed, where /usr/bin/chromium is not installed.
-import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../tests/assert.ts";
+import {
+  CHROMIUM,
+  hasChromium,
+  launchChromium,
+  NO_GPU_FLAGS,
+  serveLocally,
+} from "./testdata/chromium.ts";
 import { fixtureApp } from "./testdata/test_app.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
 
 const available = hasChromium();
 if (!available) {
@@ -37,71 +23,51 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using f = await fixtureApp();
-    const ac = new AbortController();
-    let port = 0;
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      signal: ac.signal,
-      onListen: (addr) => (port = addr.port),
-    }, f.app.fetch);
-    const profile = await Deno.makeTempDir({ prefix: "sparsebench-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1400, height: 1100 },
-    });
-    try {
-      const page = context.pages()[0] ?? await context.newPage();
-      const problems: string[] = [];
-      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-      page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
-      const res = await page.goto(`http://127.0.0.1:${port}/tasks/synthetic-attention`);
-      assertEquals(res?.status(), 200);
-      await page.waitForLoadState("load");
+    await using server = await serveLocally(f.app.fetch);
+    await using browser = await launchChromium(NO_GPU_FLAGS);
+    const page = browser.context.pages()[0] ?? await browser.context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    const res = await page.goto(`${server.url}/tasks/synthetic-attention`);
+    assertEquals(res?.status(), 200);
+    await page.waitForLoadState("load");
 
-      const rows = page.locator("#board tbody tr");
-      const count = await rows.count();
-      const api = await (await f.app.request("/api/tasks/synthetic-attention/leaderboard")).json();
-      assertEquals(count, api.rows.length);
+    const rows = page.locator("#board tbody tr");
+    const count = await rows.count();
+    const api = await (await f.app.request("/api/tasks/synthetic-attention/leaderboard")).json();
+    assertEquals(count, api.rows.length);
 
-      const column = await page.locator("#board thead th").evaluateAll((ths) =>
-        ths.findIndex((th) => th.getAttribute("data-key") === "speedup")
+    const column = await page.locator("#board thead th").evaluateAll((ths) =>
+      ths.findIndex((th) => th.getAttribute("data-key") === "speedup")
+    );
+    const speedups = () =>
+      page.locator(`#board tbody tr td:nth-child(${column + 1})`).evaluateAll((tds) =>
+        tds.map((td) => td.getAttribute("data-v")).filter((v) => v !== "").map(Number)
       );
-      const speedups = () =>
-        page.locator(`#board tbody tr td:nth-child(${column + 1})`).evaluateAll((tds) =>
-          tds.map((td) => td.getAttribute("data-v")).filter((v) => v !== "").map(Number)
-        );
-      await page.locator('#board thead th[data-key="speedup"]').click();
-      const down = await speedups();
-      assertEquals(down, [...down].sort((a, b) => b - a));
-      await page.locator('#board thead th[data-key="speedup"]').click();
-      const up = await speedups();
-      assertEquals(up, [...up].sort((a, b) => a - b));
-      assert(up.length > 2 && up[0] < up.at(-1)!, "the column has distinct values to sort");
+    await page.locator('#board thead th[data-key="speedup"]').click();
+    const down = await speedups();
+    assertEquals(down, [...down].sort((a, b) => b - a));
+    await page.locator('#board thead th[data-key="speedup"]').click();
+    const up = await speedups();
+    assertEquals(up, [...up].sort((a, b) => a - b));
+    assert(up.length > 2 && up[0] < up.at(-1)!, "the column has distinct values to sort");
 
-      // The chart counts as drawn when its canvas has a good share of painted pixels.
-      // Written as page-side source text: this module is type-checked without the DOM library.
-      await page.waitForFunction(`document.getElementById("chart")?.width > 0`);
-      const painted = await page.evaluate<number>(`(() => {
-        const c = document.getElementById("chart");
-        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-        let n = 0;
-        for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
-        return n / (c.width * c.height);
-      })()`);
-      assert(painted > 0.01, `chart canvas is blank (${painted} painted)`);
-      assertEquals(problems, []);
+    // The chart counts as drawn when its canvas has a good share of painted pixels.
+    // Written as page-side source text: this module is type-checked without the DOM library.
+    await page.waitForFunction(`document.getElementById("chart")?.width > 0`);
+    const painted = await page.evaluate<number>(`(() => {
+      const c = document.getElementById("chart");
+      const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+      return n / (c.width * c.height);
+    })()`);
+    assert(painted > 0.01, `chart canvas is blank (${painted} painted)`);
+    assertEquals(problems, []);
 
-      const dir = Deno.env.get("SPARSEBENCH_ARTIFACTS") ?? "tmp/artifacts";
-      await Deno.mkdir(dir, { recursive: true });
-      await page.screenshot({ path: `${dir}/leaderboard_task_page.png`, fullPage: true });
-    } finally {
-      await context.close();
-      ac.abort();
-      await server.finished;
-      await Deno.remove(profile, { recursive: true });
-    }
+    const dir = Deno.env.get("SPARSEBENCH_ARTIFACTS") ?? "tmp/artifacts";
+    await Deno.mkdir(dir, { recursive: true });
+    await page.screenshot({ path: `${dir}/leaderboard_task_page.png`, fullPage: true });
   },
 });

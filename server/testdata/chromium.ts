@@ -1,6 +1,7 @@
-// Debian's chromium for the real-browser tests, launched headless by playwright-core: where it
+// Debian's chromium for the real-browser tests (the leaderboard's, server/browser_test.ts, and
+// the runner page's, web/runner_browser_test.ts), launched headless by playwright-core: where it
 // is, whether it is installed, and the flags that give it a WebGPU adapter on a machine without
-// a GPU (SwiftShader, with timestamp queries; checked on Chromium 156).
+// a GPU (SwiftShader, with timestamp queries; checked on Chromium 156), or no GPU at all.
 import { type BrowserContext, chromium } from "playwright-core";
 
 /** Where Debian's chromium package puts the browser. */
@@ -23,6 +24,9 @@ export const HEADLESS_FLAGS = [
  */
 export const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"];
 
+/** No GPU process, for pages that draw only on 2D canvases (the leaderboard's charts). */
+export const NO_GPU_FLAGS = ["--disable-gpu"];
+
 /** Whether {@link CHROMIUM} is installed. */
 export function hasChromium(): boolean {
   try {
@@ -36,7 +40,7 @@ export function hasChromium(): boolean {
  * A fresh headless browser with a throwaway profile; disposing it closes the browser and
  * removes the profile.
  *
- * @param args extra flags (e.g. {@link WEBGPU_FLAGS})
+ * @param args extra flags ({@link WEBGPU_FLAGS} or {@link NO_GPU_FLAGS})
  */
 export async function launchChromium(args: string[] = []) {
   const profile = await Deno.makeTempDir({ prefix: "sparsebench-chromium-" });
