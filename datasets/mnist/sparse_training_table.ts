@@ -1,15 +1,24 @@
-// `deno run -A datasets/mnist/sparse_training_table.ts`: the committed MNIST sparse-training
-// checkpoints side by side, as markdown: test accuracy with its bootstrap interval over the
+// `deno run -A datasets/mnist/sparse_training_table.ts [--dataset fmnist]`: the committed MNIST
+// (or Fashion-MNIST) sparse-training checkpoints side by side, as markdown: test accuracy with its bootstrap interval over the
 // 10,000 test images, the paired difference from the dense model trained on the same budget at
 // the same width (bootstrap over the images, both models scored on each), realized density,
 // training FLOPs against dense, and wall and CPU time. Then the gaps the issue's bars ask for.
 import type { TrainedCard } from "../../bench/families/pruning/mod.ts";
 import { bootstrapInterval, mean } from "../../bench/stats.ts";
 import { loadMnist } from "./mnist.ts";
+import { loadFashionMnist } from "../fashion_mnist/fashion_mnist.ts";
 import { loadTrainedMlp } from "./trained_mlp.ts";
 import { mlpCorrect } from "./train_mlp.ts";
 
-const MODELS = new URL("./models/", import.meta.url);
+/** Each dataset's checkpoint folder, test split and checkpoint-name prefix. */
+const DATASETS = {
+  mnist: { models: new URL("./models/", import.meta.url), load: loadMnist, prefix: "mnist-mlp" },
+  fmnist: {
+    models: new URL("../fashion_mnist/models/", import.meta.url),
+    load: loadFashionMnist,
+    prefix: "fmnist-mlp",
+  },
+};
 
 interface Row {
   card: TrainedCard & {
@@ -29,14 +38,14 @@ function pairedGap(a: Row, b: Row): string {
   return `${f(mean(diff))} [${f(low)}, ${f(high)}]`;
 }
 
-async function rows(): Promise<Row[]> {
-  const test = await loadMnist("test");
+async function rows(data: (typeof DATASETS)[keyof typeof DATASETS]): Promise<Row[]> {
+  const test = await data.load("test");
   const out: Row[] = [];
-  for await (const entry of Deno.readDir(MODELS)) {
+  for await (const entry of Deno.readDir(data.models)) {
     if (!entry.name.endsWith(".json")) continue;
-    const card = JSON.parse(await Deno.readTextFile(new URL(entry.name, MODELS)));
+    const card = JSON.parse(await Deno.readTextFile(new URL(entry.name, data.models)));
     if (!card.training || !card.method) continue;
-    const { model } = await loadTrainedMlp(MODELS, card.name);
+    const { model } = await loadTrainedMlp(data.models, card.name);
     const correct = Array.from(mlpCorrect(model, test, { start: 0, count: test.count }));
     const sizes = model.layers.map((l) => l.weight.size), all = sizes.reduce((a, b) => a + b, 0);
     const kept = model.layers.reduce((n, l) => n + l.weight.density() * l.weight.size, 0);
@@ -46,7 +55,14 @@ async function rows(): Promise<Row[]> {
 }
 
 if (import.meta.main) {
-  const all = await rows();
+  const flag = Deno.args.indexOf("--dataset");
+  const id = flag >= 0 ? Deno.args[flag + 1] : "mnist";
+  if (id !== "mnist" && id !== "fmnist") {
+    console.error(`--dataset must be mnist or fmnist: got '${id}'`);
+    Deno.exit(2);
+  }
+  const data = DATASETS[id];
+  const all = await rows(data);
   const width = (r: Row) => Number(r.card.name.match(/-w(\d+)/)?.[1] ?? 1);
   const dense = (w: number) =>
     all.find((r) => r.card.method.id === "dense-trained" && width(r) === w);
@@ -70,8 +86,8 @@ if (import.meta.main) {
       } |`,
     );
   }
-  const named = (name: string) => all.find((r) => r.card.name === `mnist-mlp-${name}`);
-  console.log("\nGaps (points, paired 95% bootstrap interval over the 10,000 test images):");
+  const named = (name: string) => all.find((r) => r.card.name === `${data.prefix}-${name}`);
+  console.log("\nGaps (points, paired 95% bootstrap interval over the test images):");
   for (
     const [a, b] of [
       ["rigl-erk-s90-w1", "dense-trained-w1"],
