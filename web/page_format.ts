@@ -7,7 +7,10 @@ export interface CellText {
   status: string;
   latency: string;
   speedup: string;
+  /** Short: "gate passed", or why the cell did not pass. */
   note: string;
+  /** The gate's full description, shown on hover (it runs to several lines in a table cell). */
+  detail: string;
 }
 
 function ms(value: number): string {
@@ -23,7 +26,13 @@ function ms(value: number): string {
  */
 export function formatCell(cell: Cell): CellText {
   if (cell.status !== "ok") {
-    return { status: cell.status, latency: "—", speedup: "—", note: cell.error };
+    return {
+      status: cell.status,
+      latency: "—",
+      speedup: "—",
+      note: cell.error,
+      detail: cell.error,
+    };
   }
   const l = cell.latency;
   const summary = l.kernel ?? l.wall;
@@ -38,7 +47,8 @@ export function formatCell(cell: Cell): CellText {
     status: l.noisy ? "ok (noisy)" : "ok",
     latency: `${ms(summary.p50)} ms${ci} ${l.source}`,
     speedup,
-    note: `gate passed: ${cell.check.description}`,
+    note: "gate passed",
+    detail: cell.check.description,
   };
 }
 

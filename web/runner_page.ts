@@ -132,6 +132,7 @@ function showCell(cell: Cell, run: RunFile): void {
   row.cells[4].textContent = f.latency;
   row.cells[5].textContent = f.speedup;
   row.cells[6].textContent = f.note;
+  row.cells[6].title = f.detail;
   const device = deviceOf(run);
   leaderboard.then((doc) => {
     row.cells[7].textContent = doc
