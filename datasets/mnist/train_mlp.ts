@@ -66,15 +66,18 @@ export function mlpCorrect(
 }
 
 /** Where {@link shifted} writes an image, and by how much it moves it. */
-interface ShiftedCopy {
+export interface ShiftedCopy {
   dx: number;
   dy: number;
   out: Float32Array;
   offset: number;
 }
 
-/** Copies image `index` shifted by (dx, dy) into `out` at `offset`, as floats in [0, 1]. */
-function shifted(set: ImageSet, index: number, copy: ShiftedCopy): void {
+/**
+ * Copies image `index` shifted by (dx, dy) into `out` at `offset`, zero-filled, as floats in
+ * [0, 1] (the reference recipe's augmentation; the sparse-training loop uses it too).
+ */
+export function shifted(set: ImageSet, index: number, copy: ShiftedCopy): void {
   const { dx, dy, out, offset } = copy;
   const w = set.cols, h = set.rows, base = index * w * h;
   for (let y = 0; y < h; y++) {

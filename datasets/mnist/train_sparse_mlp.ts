@@ -18,7 +18,7 @@ import { Mlp } from "../../bench/nn/mlp.ts";
 import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import type { ImageSet } from "./idx.ts";
-import { MLP_RECIPE, mlpAccuracy } from "./train_mlp.ts";
+import { MLP_RECIPE, mlpAccuracy, shifted } from "./train_mlp.ts";
 
 /**
  * The shared sparse-training budget: the reference recipe (datasets/mnist/train_mlp.ts: batch
@@ -50,25 +50,6 @@ export interface SparseMlpTrainingSpec {
   trainImages?: number;
   /** Changes to {@link SPARSE_BUDGET} (tests), recorded in the card. */
   recipe?: Partial<typeof SPARSE_BUDGET>;
-}
-
-/** Copies image `index` of `set` shifted by (dx, dy) into `out` at `offset`, zero-filled, in [0, 1]. */
-function copyShifted(
-  set: ImageSet,
-  index: number,
-  copy: { dx: number; dy: number; out: Float32Array; offset: number },
-): void {
-  const { dx, dy, out, offset } = copy;
-  const w = set.cols, h = set.rows, base = index * w * h;
-  for (let y = 0; y < h; y++) {
-    const sy = y - dy;
-    for (let x = 0; x < w; x++) {
-      const sx = x - dx;
-      out[offset + y * w + x] = sy >= 0 && sy < h && sx >= 0 && sx < w
-        ? set.images[base + sy * w + sx] / 255
-        : 0;
-    }
-  }
 }
 
 /** Share of each layer's weights its mask keeps. */
@@ -124,7 +105,7 @@ export async function trainSparseMlp(
       for (let k = 0; k < n; k++) {
         const dx = Math.floor(rand() * (2 * r.shift + 1)) - r.shift;
         const dy = Math.floor(rand() * (2 * r.shift + 1)) - r.shift;
-        copyShifted(train, order[s + k], { dx, dy, out: x, offset: k * d });
+        shifted(train, order[s + k], { dx, dy, out: x, offset: k * d });
         y[k] = train.labels[order[s + k]];
       }
       trainer.beforeForward?.(step);
