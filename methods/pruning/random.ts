@@ -2,63 +2,13 @@
 // Kernel layer densities. The floor below which a pruning criterion has learned nothing.
 import {
   definePruningMethod,
+  erkLayerDensities,
   layerMask,
   parseTarget,
   rowMask,
   TARGET_PARAM,
 } from "../../bench/families/pruning/mod.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
-
-/** A layer's shape as ERK sees it: outputs × inputs. */
-export interface LayerShape {
-  rows: number;
-  cols: number;
-}
-
-/**
- * Erdős–Rényi-Kernel layer densities for a model-wide density, as RigL's code computes them:
- * each layer's density ∝ (n_in + n_out)/(n_in·n_out), scaled so the layers together keep
- * `density` of their weights; a layer whose density would exceed 1 is kept dense and the rest are
- * rescaled, until none exceeds 1.
- *
- * @param shapes the prunable layers' shapes
- * @param density the share of all their weights to keep, in (0, 1]
- * @returns one density per layer, in order, each in (0, 1]
- * @throws {RangeError} when `density` is outside (0, 1]
- * @example
- * ```ts
- * import { erkDensities } from "./random.ts";
- * // A 10×10 and a 100×100 layer at 10% together: 0.2·ε and 0.02·ε with 100·0.2ε + 10,000·0.02ε = 1,010.
- * erkDensities([{ rows: 10, cols: 10 }, { rows: 100, cols: 100 }], 0.1); // ≈ [0.918, 0.0918]
- * ```
- */
-export function erkDensities(shapes: readonly LayerShape[], density: number): number[] {
-  if (!(density > 0 && density <= 1)) {
-    throw new RangeError(
-      `Cannot spread a density of ${density} over layers: it must be in (0, 1]`,
-    );
-  }
-  const size = (s: LayerShape) => s.rows * s.cols;
-  const raw = shapes.map((s) => (s.rows + s.cols) / size(s));
-  const total = shapes.reduce((n, s) => n + size(s), 0);
-  const dense = new Set<number>();
-  for (;;) {
-    // Weights the sparse layers must hold once the dense ones keep all of theirs.
-    let kept = density * total, divisor = 0;
-    shapes.forEach((s, i) => {
-      if (dense.has(i)) kept -= size(s);
-      else divisor += raw[i] * size(s);
-    });
-    const eps = kept / divisor;
-    const sparse = shapes.map((_, i) => i).filter((i) => !dense.has(i));
-    const maxRaw = Math.max(...sparse.map((i) => raw[i]));
-    if (sparse.length === 0 || maxRaw * eps <= 1) {
-      return shapes.map((_, i) => (dense.has(i) ? 1 : raw[i] * eps));
-    }
-    // As RigL: every layer at the largest raw density turns dense at once, then rescale.
-    for (const i of sparse) if (raw[i] === maxRaw) dense.add(i);
-  }
-}
 
 export const randomPruning = definePruningMethod({
   id: "random",
@@ -104,8 +54,10 @@ export const randomPruning = definePruningMethod({
     prune(model, _calibration, target, params) {
       const start = performance.now();
       const layers = model.linears();
-      const densities = target.pattern === "n:m" ? [] : params.density === "erk"
-        ? erkDensities(
+      const densities = target.pattern === "n:m"
+        ? []
+        : params.density === "erk"
+        ? erkLayerDensities(
           layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures })),
           1 - target.sparsity,
         )

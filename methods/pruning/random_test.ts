@@ -1,7 +1,8 @@
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { checkPruneTarget, noCalibration, pruneModel } from "../../bench/families/pruning/mod.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
-import { erkDensities, randomPruning } from "./random.ts";
+import { randomPruning } from "./random.ts";
+import { erkLayerDensities as erkDensities } from "../../bench/families/pruning/mod.ts";
 
 const noData = noCalibration("random pruning");
 
