@@ -7,6 +7,7 @@ import {
   dropByMagnitudeGrowByGradient,
   lowestScoring,
   randomMask,
+  unstructuredSparsity,
 } from "../../bench/families/pruning/mod.ts";
 import type { Linear } from "../../bench/nn/layers.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
@@ -156,7 +157,7 @@ export const granetSparseTraining = defineSparseTrainingMethod({
   impl: {
     target: (params) => ({
       pattern: "unstructured",
-      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+      sparsity: unstructuredSparsity(params.sparsity),
     }),
     training: {
       recipe: (p) =>
@@ -167,7 +168,7 @@ export const granetSparseTraining = defineSparseTrainingMethod({
         (p.seed !== 0 ? `-seed${p.seed}` : ""),
       width: (p) => p.width,
       start(ctx, p) {
-        const final = Number(p.sparsity.slice(0, -1)) / 100;
+        const final = unstructuredSparsity(p.sparsity);
         const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
         const densities = allocateLayerDensities("erk", shapes, 1 - p.initialSparsity);
         ctx.layers.forEach((l, i) => {

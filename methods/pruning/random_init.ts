@@ -5,6 +5,7 @@ import {
   allocateLayerDensities,
   defineSparseTrainingMethod,
   randomMask,
+  unstructuredSparsity,
 } from "../../bench/families/pruning/mod.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
 
@@ -65,7 +66,7 @@ export const randomInitSparseTraining = defineSparseTrainingMethod({
   impl: {
     target: (params) => ({
       pattern: "unstructured",
-      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+      sparsity: unstructuredSparsity(params.sparsity),
     }),
     training: {
       recipe: (p) =>
@@ -73,7 +74,7 @@ export const randomInitSparseTraining = defineSparseTrainingMethod({
         (p.seed !== 0 ? `-seed${p.seed}` : ""),
       width: (p) => p.width,
       start(ctx, p) {
-        const density = 1 - Number(p.sparsity.slice(0, -1)) / 100;
+        const density = 1 - unstructuredSparsity(p.sparsity);
         const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
         const densities = allocateLayerDensities(p.allocation, shapes, density);
         ctx.layers.forEach((l, i) => {

@@ -7,6 +7,7 @@ import {
   dropByMagnitudeGrowByGradient,
   randomMask,
   type TopologyChange,
+  unstructuredSparsity,
 } from "../../bench/families/pruning/mod.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
 
@@ -133,7 +134,7 @@ export const riglSparseTraining = defineSparseTrainingMethod({
   impl: {
     target: (params) => ({
       pattern: "unstructured",
-      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+      sparsity: unstructuredSparsity(params.sparsity),
     }),
     training: {
       recipe: (p) =>
@@ -144,7 +145,7 @@ export const riglSparseTraining = defineSparseTrainingMethod({
         (p.seed !== 0 ? `-seed${p.seed}` : ""),
       width: (p) => p.width,
       start(ctx, p) {
-        const density = 1 - Number(p.sparsity.slice(0, -1)) / 100;
+        const density = 1 - unstructuredSparsity(p.sparsity);
         const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
         const densities = allocateLayerDensities(p.allocation, shapes, density);
         ctx.layers.forEach((l, i) => {

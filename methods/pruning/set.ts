@@ -8,6 +8,7 @@ import {
   lowestScoring,
   maskPositions,
   randomMask,
+  unstructuredSparsity,
 } from "../../bench/families/pruning/mod.ts";
 import { hashString, mulberry32 } from "../../bench/random.ts";
 
@@ -120,7 +121,7 @@ export const setSparseTraining = defineSparseTrainingMethod({
   impl: {
     target: (params) => ({
       pattern: "unstructured",
-      sparsity: Number(params.sparsity.slice(0, -1)) / 100,
+      sparsity: unstructuredSparsity(params.sparsity),
     }),
     training: {
       recipe: (p) =>
@@ -128,7 +129,7 @@ export const setSparseTraining = defineSparseTrainingMethod({
         (p.seed !== 0 ? `-seed${p.seed}` : ""),
       width: (p) => p.width,
       start(ctx, p) {
-        const density = 1 - Number(p.sparsity.slice(0, -1)) / 100;
+        const density = 1 - unstructuredSparsity(p.sparsity);
         const shapes = ctx.layers.map((l) => ({ rows: l.outFeatures, cols: l.inFeatures }));
         const densities = allocateLayerDensities("erk", shapes, density);
         const streams = ctx.layers.map((l) => mulberry32(hashString(l.weight.name, p.seed)));

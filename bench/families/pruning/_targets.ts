@@ -49,6 +49,20 @@ export function parseTarget(text: string): MaskTarget {
   );
 }
 
+/**
+ * The sparsity of an unstructured target such as '90%' (as {@link parseTarget} reads it), for
+ * methods whose parameter can only be one.
+ *
+ * @throws {RangeError} for an N:M pattern or text that is no target
+ */
+export function unstructuredSparsity(text: string): number {
+  const target = parseTarget(text);
+  if (target.pattern !== "unstructured") {
+    throw new RangeError(`'${text}' is not an unstructured sparsity such as '90%'`);
+  }
+  return target.sparsity;
+}
+
 /** A Linear layer's weight scores, row-major [rows × cols] (rows = outputs, cols = inputs). */
 export interface ScoreMatrix {
   scores: ArrayLike<number>;
