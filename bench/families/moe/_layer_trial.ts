@@ -123,7 +123,11 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
           realizedDensity: spec.metrics.active_experts * model.shape.hidden /
             (spec.experts * spec.hidden),
           flopsRatio: macs / denseMixtureMacs,
-          kernel: gpu ? "webgpu-grouped-ffn (gate on the CPU, untimed)" : "wasm-gemm-per-expert",
+          // The expert count is part of the kernel: one GEMM over every token (a dense FFN, E=1)
+          // is not the work of E smaller GEMMs after a permutation, even at equal FLOPs.
+          kernel: `${
+            gpu ? "webgpu-grouped-ffn (gate on the CPU, untimed)" : "wasm-gemm-per-expert"
+          }, ${model.shape.experts} expert(s)`,
         },
         flops: 2 * macs,
         dumps: ctx.dump
