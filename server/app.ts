@@ -48,11 +48,12 @@ type CspOptions = NonNullable<
 
 /**
  * The Content-Security-Policy of every response: the site's own scripts and styles only (no
- * inline script or style anywhere, so no nonce is needed).
+ * inline script or style anywhere, so no nonce is needed). 'wasm-unsafe-eval' lets the runner
+ * page compile the MoE family's WebAssembly GEMM (bundled bytes); it allows no JavaScript eval.
  */
 export const CSP_DIRECTIVES: CspOptions = {
   defaultSrc: ["'none'"],
-  scriptSrc: ["'self'"],
+  scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
   styleSrc: ["'self'"],
   imgSrc: ["'self'", "data:"],
   connectSrc: ["'self'"],

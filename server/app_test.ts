@@ -57,7 +57,7 @@ Deno.test("every page and API route answers 200 on the fixtures", async () => {
 // The policy spelled out here rather than imported, so the test checks what browsers receive.
 const CSP = [
   "default-src 'none'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data:",
   "connect-src 'self'",

@@ -1,6 +1,9 @@
 // The files under /static/: the page script and style shipped in server/static/, chart.js
 // read from its npm package in Deno's cache, so the site works offline and without a CDN, and
-// the runner page's bundle (runner.js) where `deno task bundle-browser` has built it.
+// the runner page's bundle (runner.js) where `deno task bundle-browser` has built it, and the
+// data files that bundle pins (listed in .build/web/assets.json), each under
+// assets/<sha256>/<name>: the sha256 of the bytes served, hashed here, so a file changed since
+// the build is not served under the hash the page expects (the page checks it again).
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -48,6 +51,55 @@ export async function chartJsPath(): Promise<string> {
 /** Where `deno task bundle-browser` writes the runner bundle (web/build.ts's BUNDLE_DIR). */
 export const RUNNER_BUNDLE = new URL("../.build/web/runner.js", import.meta.url);
 
+/** The asset list beside the runner bundle (web/build.ts's ASSETS_NAME). */
+function assetListOf(bundle: URL | string): URL {
+  return new URL("assets.json", typeof bundle === "string" ? new URL(`file://${bundle}`) : bundle);
+}
+
+/** What assets.json lists per file (web/browser_assets.ts's AssetList). */
+interface ListedAsset {
+  file: string;
+  name: string;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The data files the runner bundle pins, keyed `assets/<sha256>/<name>`; none where the bundle
+ * or its list is not there.
+ *
+ * @throws {Error} when a listed file cannot be read (the list is stale: rebuild the bundle)
+ */
+export async function runnerDataAssets(bundle: URL | string): Promise<[string, Asset][]> {
+  let listed: ListedAsset[];
+  try {
+    listed = JSON.parse(await Deno.readTextFile(assetListOf(bundle))).files;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw new Error(`cannot read the runner's asset list: ${(error as Error).message}`);
+  }
+  const out: [string, Asset][] = [];
+  for (const { file, name } of listed) {
+    if (!SAFE_NAME.test(name)) throw new Error(`the runner's asset list names '${name}'`);
+    let body: Uint8Array;
+    try {
+      body = await Deno.readFile(file);
+    } catch (error) {
+      throw new Error(
+        `cannot read ${file}, which the runner bundle pins (${
+          (error as Error).message
+        }): rebuild it with \`deno task bundle-browser\``,
+      );
+    }
+    const sha = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    out.push([`assets/${sha}/${name}`, await asset(body, "application/octet-stream")]);
+  }
+  return out;
+}
+
 /** The runner bundle's asset, or null when it has not been built. */
 async function runnerBundle(path: URL | string): Promise<Asset | null> {
   try {
@@ -70,8 +122,10 @@ export async function loadAssets(
 ): Promise<Map<string, Asset>> {
   const here = (name: string) => new URL(`./static/${name}`, import.meta.url);
   const runner = await runnerBundle(options.runnerBundle ?? RUNNER_BUNDLE);
+  const data = runner ? await runnerDataAssets(options.runnerBundle ?? RUNNER_BUNDLE) : [];
   return new Map([
     ...(runner ? [["runner.js", runner] as [string, Asset]] : []),
+    ...data,
     ["app.js", await asset(await Deno.readFile(here("app.js")), "text/javascript; charset=utf-8")],
     ["app.css", await asset(await Deno.readFile(here("app.css")), "text/css; charset=utf-8")],
     [

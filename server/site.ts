@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { labelsOf, readCatalogOrDefault } from "./catalog.ts";
 import { ALL_DEVICES } from "./aggregate.ts";
 import { createApp } from "./app.ts";
+import { loadAssets } from "./assets.ts";
 import { ResultsStore } from "./store.ts";
 
 /** Options of {@link exportSite}. */
@@ -54,6 +55,8 @@ export const BASE_PATTERN = /^(\/[A-Za-z0-9._~-]+)*$/;
 /** Where a site path is written inside the output folder. */
 function fileFor(path: string): string {
   if (path.startsWith("/api/")) return `${path}.json`;
+  // Static files keep their names, with or without a dot (an IDX file has none).
+  if (path.startsWith("/static/")) return path;
   const last = path.slice(path.lastIndexOf("/") + 1);
   if (last.includes(".")) return path;
   return `${path.replace(/\/$/, "")}/index.html`;
@@ -80,11 +83,13 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
     labels: labelsOf(methodInfo),
   });
   const snap = await store.refresh();
+  const assets = await loadAssets();
   const app = await createApp({
     store,
     methodInfo,
     links: { base, static: true },
     submitToken: null,
+    assets,
   });
   const data = snap.data;
   const paths = [
@@ -107,8 +112,13 @@ export async function exportSite(options: SiteOptions): Promise<string[]> {
   // page says how to build it.
   const probe = await app.request("/static/runner.js");
   await probe.body?.cancel();
-  if (probe.status === 200) paths.push("/static/runner.js");
-  else if (buildRunner) {
+  if (probe.status === 200) {
+    paths.push("/static/runner.js");
+    // The data files it pins, under their content hashes (server/assets.ts).
+    paths.push(
+      ...[...assets.keys()].filter((k) => k.startsWith("assets/")).map((k) => `/static/${k}`),
+    );
+  } else if (buildRunner) {
     // Built, yet not where the server looks (server/assets.ts's RUNNER_BUNDLE): a site whose /run
     // says "not built" must not be published as if it were whole.
     throw new Error("Cannot export /static/runner.js: built, but the app does not serve it");

@@ -40,6 +40,10 @@ Deno.test("exportSite() writes pages, CSV, JSON and the runner bundle under the 
     const run = await Deno.readTextFile(`${tmp}/out/run/index.html`);
     assertStringIncludes(run, 'src="/sb/static/runner.js"');
     assert(!run.includes("not built"), "the exported /run page says the runner is not built");
+    // The data files the bundle pins are written under their sha256 (an IDX file, no dot, too).
+    const labels = "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2";
+    assert(paths.includes(`/static/assets/${labels}/t10k-labels-idx1-ubyte`));
+    assert((await Deno.stat(`${tmp}/out/static/assets/${labels}/t10k-labels-idx1-ubyte`)).isFile);
     // Every internal link of every page points at a file that was written.
     for await (const entry of walk(`${tmp}/out`)) {
       if (!entry.endsWith(".html")) continue;

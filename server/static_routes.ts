@@ -1,5 +1,7 @@
 // /static/:name: the page script, style and chart.js from a fixed list, so there is nothing to
-// list or traverse. Conditional requests are answered by the etag middleware in app.ts.
+// list or traverse; /static/assets/:sha256/:name: the runner's pinned data files, by content
+// hash, so they never change under a URL and are cached for good. Conditional requests are
+// answered by the etag middleware in app.ts.
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Asset } from "./assets.ts";
@@ -21,6 +23,16 @@ export function staticRoutes(assets: ReadonlyMap<string, Asset>): Hono<Env> {
       "Content-Type": asset.type,
       "ETag": asset.etag,
       "Cache-Control": "public, max-age=3600",
+    });
+  });
+  app.get("/assets/:sha/:name", (c) => {
+    const key = `assets/${c.req.param("sha")}/${c.req.param("name")}`;
+    const asset = assets.get(key);
+    if (!asset) throw new HTTPException(404, { message: `No pinned asset '${key.slice(0, 160)}'` });
+    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": asset.type,
+      "ETag": asset.etag,
+      "Cache-Control": "public, max-age=31536000, immutable",
     });
   });
   return app;

@@ -81,8 +81,11 @@ export function planBrowserRun(options: BrowserRunOptions) {
   }
   const tasks = choose(BROWSER_TASKS, options.tasks ?? [], "task")
     .filter((t) => families.includes(t.meta.family));
+  // Methods of a family none of whose tasks is chosen have nothing to run on: left out, so
+  // picking only an MoE task does not trip over the attention methods ticked by default.
+  const taskFamilies = new Set(tasks.map((t) => t.meta.family));
   const methods = choose(BROWSER_METHODS, options.methods ?? [], "method")
-    .filter((m) => families.includes(m.meta.family));
+    .filter((m) => taskFamilies.has(m.meta.family));
   try {
     return planRun(
       { profile: options.profile as Profile, tasks, methods, overrides: {} },

