@@ -3,7 +3,13 @@
 // browser's adapter. The result is a standard run file (`source: "browser"`, unverified),
 // validated against the same zod schema before anyone can download or send it.
 import { z } from "zod";
-import type { Method, Profile } from "../bench/metadata.ts";
+import {
+  type Method,
+  type ParamSpec,
+  type ParamValue,
+  parseParamValue,
+  type Profile,
+} from "../bench/metadata.ts";
 import { PlanError, planRun } from "../bench/plan.ts";
 import { PROFILE_SETTINGS } from "../bench/profiles.ts";
 import { runCells, type RunnerHooks } from "../bench/runner.ts";
@@ -24,6 +30,12 @@ export interface BrowserRunOptions {
   tasks?: string[];
   /** Only these methods besides each task's baseline (empty: every method that fits). */
   methods?: string[];
+  /**
+   * Parameter values as the CLI's `--param` takes them, space-separated `name=value[,value…]`
+   * (e.g. "engine=webgpu"): they replace the profile's values where a chosen task or method
+   * has that parameter. Empty: the profile's.
+   */
+  params?: string;
   seed?: number;
 }
 
@@ -63,6 +75,41 @@ function choose<T extends { meta: { id: string } }>(
 }
 
 /**
+ * The visitor's parameter text as the planner's overrides, each value checked against the spec
+ * of every chosen task and method that has the parameter.
+ *
+ * @throws {BrowserRunError} for a malformed entry, an unknown name or a value that does not fit
+ */
+export function parseBrowserParams(
+  text: string,
+  plugins: readonly { meta: { parameters: Record<string, ParamSpec> } }[],
+): Record<string, ParamValue[]> {
+  const out: Record<string, ParamValue[]> = {};
+  for (const entry of text.split(/\s+/).filter((e) => e !== "")) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0 || eq === entry.length - 1) {
+      throw new BrowserRunError(`Parameters are name=value: got '${entry}'`);
+    }
+    const name = entry.slice(0, eq);
+    const specs = plugins.map((p) => p.meta.parameters[name]).filter((s) => s !== undefined);
+    if (specs.length === 0) {
+      const known = [...new Set(plugins.flatMap((p) => Object.keys(p.meta.parameters)))];
+      throw new BrowserRunError(
+        `No chosen task or method has a parameter '${name}': ${known.sort().join(", ")}`,
+      );
+    }
+    try {
+      out[name] = entry.slice(eq + 1).split(",").map((v) =>
+        specs.map((spec) => parseParamValue(name, spec, v))[0]
+      );
+    } catch (error) {
+      throw new BrowserRunError((error as Error).message);
+    }
+  }
+  return out;
+}
+
+/**
  * Plans the run the visitor chose, without running it.
  *
  * @throws {BrowserRunError} for an unknown profile, family, task or method
@@ -86,9 +133,10 @@ export function planBrowserRun(options: BrowserRunOptions) {
   const taskFamilies = new Set(tasks.map((t) => t.meta.family));
   const methods = choose(BROWSER_METHODS, options.methods ?? [], "method")
     .filter((m) => taskFamilies.has(m.meta.family));
+  const overrides = parseBrowserParams(options.params ?? "", [...tasks, ...methods]);
   try {
     return planRun(
-      { profile: options.profile as Profile, tasks, methods, overrides: {} },
+      { profile: options.profile as Profile, tasks, methods, overrides },
       BROWSER_METHODS as Method[],
     );
   } catch (error) {
@@ -111,11 +159,15 @@ export async function runInBrowser(
   hooks: BrowserRunHooks = {},
 ): Promise<RunFile> {
   const groups = planBrowserRun(options);
+  const params = parseBrowserParams(options.params ?? "", [...BROWSER_TASKS, ...BROWSER_METHODS]);
   if (groups.length === 0) throw new BrowserRunError("Nothing to run: no task fits the choice.");
   const settings = PROFILE_SETTINGS[options.profile];
   const gpu = new BrowserGpuProvider();
   const context = await gpu.current();
-  const client = browserClient(navigator, globalThis.crossOriginIsolated === true);
+  const client = browserClient(
+    navigator,
+    (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+  );
   const s = settings.sampling;
   const run: RunFile = {
     schemaVersion: SCHEMA_VERSION,
@@ -132,7 +184,7 @@ export async function runInBrowser(
       families: options.families,
       methods: options.methods ?? [],
       tasks: options.tasks ?? [],
-      params: {},
+      params,
       warmup: s.warmup,
       runs: s.minRuns,
       maxRuns: s.maxRuns,

@@ -2,7 +2,9 @@
 // builds the bundle, runs the smoke profile of the attention family's attention-fidelity task,
 // checks the run file validates and every cell passed the GPU correctness gate, that nothing is
 // sent without consent, and that a consented run is stored unverified and listed on /devices;
-// then that kernels give the browser the same outputs as Deno on the same inputs. Ignored, with
+// then that picking the MoE family runs routing-recovery's smoke cells on the WebGPU engine
+// (checkpoints fetched as pinned assets) with the gate passed; then that kernels give the
+// browser the same outputs as Deno on the same inputs. Ignored, with
 // the reason printed, where /usr/bin/chromium is not installed.
 import { join } from "node:path";
 import { compareWithin, TEST_SHAPES } from "../bench/families/attention/mod.ts";
@@ -134,6 +136,51 @@ Deno.test({
         await page.screenshot({ path: `${dir}/devices_page.png`, fullPage: true });
         await page.goto(`${server.url}/run`);
       });
+
+      await t.step(
+        "picking MoE runs routing-recovery on the GPU from pinned checkpoints",
+        async () => {
+          await page.waitForSelector('body[data-run-state="idle"]');
+          const only = (name: string, keep: string[]) =>
+            page.locator(`input[name="${name}"]:not([disabled])`).evaluateAll(
+              (inputs, keep) =>
+                inputs.forEach((i) => {
+                  const input = i as unknown as { checked: boolean; value: string };
+                  input.checked = (keep as string[]).includes(input.value);
+                }),
+              keep,
+            );
+          await only("family", ["moe"]);
+          await only("task", ["routing-recovery"]);
+          // Two gates beside the baseline (which always runs): a few seconds on SwiftShader.
+          await only("method", ["topk-softmax", "switch"]);
+          await page.fill("#params", "engine=webgpu");
+          const runStart = performance.now();
+          await page.click("#start");
+          await page.waitForSelector(
+            'body[data-run-state="done"], body[data-run-state="error"]',
+            { timeout: 120_000 },
+          );
+          console.log(`MoE smoke run in ${((performance.now() - runStart) / 1000).toFixed(1)} s`);
+          assertEquals(await page.locator("#run-error").textContent(), "");
+          const run = RunFile.parse(JSON.parse(await page.evaluate<string>(RUN_JSON)));
+          assertEquals(run.options.params, { engine: ["webgpu"] });
+          assertEquals(
+            run.cells.map((c) => c.method.id).sort(),
+            ["dense-mixture", "switch", "topk-softmax"],
+          );
+          for (const cell of run.cells) {
+            assertEquals(cell.task.id, "routing-recovery");
+            assertEquals(cell.task.case.engine, "webgpu");
+            assertEquals(cell.status, "ok", `${cell.method.id}: ${cell.error}`);
+            assert(cell.check?.passed, `${cell.method.id}: the gate did not pass`);
+            assert(cell.metrics.ari > 0, `${cell.method.id}: ari ${cell.metrics.ari}`);
+          }
+          const gpu = run.environment.gpu!;
+          assertEquals(run.cells[0].latency?.source, gpu.timestampQuery ? "gpu-timestamp" : "wall");
+          await page.goto(`${server.url}/run`);
+        },
+      );
 
       await t.step({
         name: "kernels give the browser the same outputs as Deno on the same inputs",

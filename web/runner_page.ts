@@ -99,11 +99,22 @@ function drawChoices(root: HTMLElement): void {
   for (const [id, why] of Object.entries({ ...LEFT_OUT_TASKS, ...LEFT_OUT_METHODS })) {
     leftOut.append(el("li", {}, el("code", {}, id), `: ${why}`));
   }
+  const params = el(
+    "fieldset",
+    {},
+    el(
+      "legend",
+      {},
+      "Parameters (optional, as the CLI's --param: name=value[,value…], space-separated)",
+    ),
+    el("input", { type: "text", id: "params", name: "params", placeholder: "engine=webgpu" }),
+  );
   root.append(
     profiles,
     families,
     tasks,
     methods,
+    params,
     el("p", {}, "Left out of the browser build:"),
     leftOut,
   );
@@ -213,6 +224,7 @@ async function start(form: HTMLElement): Promise<void> {
         families: chosen(form, "family"),
         tasks: chosen(form, "task"),
         methods: allMethods ? [] : chosen(form, "method"),
+        params: form.querySelector<HTMLInputElement>("#params")?.value ?? "",
       },
       SPARSEBENCH_BUILD,
       {
