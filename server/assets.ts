@@ -2,8 +2,9 @@
 // read from its npm package in Deno's cache, so the site works offline and without a CDN, and
 // the runner page's bundle (runner.js) where `deno task bundle-browser` has built it, and the
 // data files that bundle pins (listed in .build/web/assets.json), each under
-// assets/<sha256>/<name>: the sha256 of the bytes served, hashed here, so a file changed since
-// the build is not served under the hash the page expects (the page checks it again).
+// assets/<sha256>/<name>. Those are read on their first request, not at start (tens of MB that
+// most visits never ask for), and hashed then: a file changed since the build is refused, not
+// served under the hash the page expects (the page checks it again).
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -12,6 +13,11 @@ export interface Asset {
   body: Uint8Array;
   type: string;
   etag: string;
+  /**
+   * For a pinned data file: reads it on first use (`body` is empty until then), resolving to
+   * null when its bytes no longer hash to the pinned sha256.
+   */
+  load?: () => Promise<Asset | null>;
 }
 
 /**
@@ -60,15 +66,30 @@ function assetListOf(bundle: URL | string): URL {
 interface ListedAsset {
   file: string;
   name: string;
+  sha256: string;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+async function pinnedBody(file: string, sha256: string): Promise<Asset | null> {
+  let body: Uint8Array;
+  try {
+    body = await Deno.readFile(file);
+  } catch {
+    return null;
+  }
+  const served = await asset(body, "application/octet-stream");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource));
+  const sha = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha === sha256 ? served : null;
+}
 
 /**
- * The data files the runner bundle pins, keyed `assets/<sha256>/<name>`; none where the bundle
- * or its list is not there.
+ * The data files the runner bundle pins, keyed `assets/<sha256>/<name>`, each read on its first
+ * request; none where the bundle or its list is not there.
  *
- * @throws {Error} when a listed file cannot be read (the list is stale: rebuild the bundle)
+ * @throws {Error} when the list does not parse or names a file unsafely (rebuild the bundle)
  */
 export async function runnerDataAssets(bundle: URL | string): Promise<[string, Asset][]> {
   let listed: ListedAsset[];
@@ -76,28 +97,26 @@ export async function runnerDataAssets(bundle: URL | string): Promise<[string, A
     listed = JSON.parse(await Deno.readTextFile(assetListOf(bundle))).files;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
-    throw new Error(`cannot read the runner's asset list: ${(error as Error).message}`);
+    throw new Error(
+      `cannot read the runner's asset list (${
+        (error as Error).message
+      }): rebuild it with \`deno task bundle-browser\``,
+    );
   }
-  const out: [string, Asset][] = [];
-  for (const { file, name } of listed) {
-    if (!SAFE_NAME.test(name)) throw new Error(`the runner's asset list names '${name}'`);
-    let body: Uint8Array;
-    try {
-      body = await Deno.readFile(file);
-    } catch (error) {
-      throw new Error(
-        `cannot read ${file}, which the runner bundle pins (${
-          (error as Error).message
-        }): rebuild it with \`deno task bundle-browser\``,
-      );
+  return listed.map(({ file, name, sha256 }) => {
+    if (!SAFE_NAME.test(name) || !SHA256.test(sha256)) {
+      throw new Error(`the runner's asset list names '${name}' (${sha256}): rebuild it`);
     }
-    const sha = Array.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    out.push([`assets/${sha}/${name}`, await asset(body, "application/octet-stream")]);
-  }
-  return out;
+    let loaded: Promise<Asset | null> | null = null;
+    const entry: Asset = {
+      body: new Uint8Array(0),
+      type: "application/octet-stream",
+      // Content-addressed: the pinned hash is the entity tag, known before reading.
+      etag: `"${sha256.slice(0, 24)}"`,
+      load: () => (loaded ??= pinnedBody(file, sha256)),
+    };
+    return [`assets/${sha256}/${name}`, entry];
+  });
 }
 
 /** The runner bundle's asset, or null when it has not been built. */

@@ -1,10 +1,10 @@
-// The runner's pinned data files are served under the sha256 of the bytes the server read, with
-// caching for good; a hash the server does not hold is a 404, and a list naming a file that is
-// gone is an error saying to rebuild the bundle.
+// The runner's pinned data files are served under their sha256, read on first request, with
+// caching for good; a hash the server does not hold is a 404, and so is a file that changed
+// since the build, with a message saying to rebuild the bundle.
 import { join } from "node:path";
 import { sha256Hex } from "../bench/random.ts";
-import { assert, assertEquals, assertRejects } from "../tests/assert.ts";
-import { loadAssets, runnerDataAssets } from "./assets.ts";
+import { assert, assertEquals, assertStringIncludes } from "../tests/assert.ts";
+import { loadAssets } from "./assets.ts";
 import { staticRoutes } from "./static_routes.ts";
 
 async function bundleDir(files: Record<string, Uint8Array>) {
@@ -13,7 +13,8 @@ async function bundleDir(files: Record<string, Uint8Array>) {
   const listed = [];
   for (const [name, body] of Object.entries(files)) {
     await Deno.writeFile(join(dir, name), body);
-    listed.push({ key: `datasets/x/${name}`, file: join(dir, name), name, sha256: "", bytes: 0 });
+    const sha256 = await sha256Hex(body);
+    listed.push({ key: `datasets/x/${name}`, file: join(dir, name), name, sha256, bytes: 0 });
   }
   await Deno.writeTextFile(
     join(dir, "assets.json"),
@@ -41,15 +42,15 @@ Deno.test("pinned assets are served by content hash, immutable, and nothing else
   }
 });
 
-Deno.test("an asset list naming a missing file says to rebuild the bundle", async () => {
-  const dir = await bundleDir({ "a.json": new Uint8Array([1]) });
+Deno.test("a pinned file changed since the build is refused, saying to rebuild", async () => {
+  const body = new Uint8Array([1]);
+  const dir = await bundleDir({ "a.json": body });
   try {
-    await Deno.remove(join(dir, "a.json"));
-    await assertRejects(
-      () => runnerDataAssets(join(dir, "runner.js")),
-      Error,
-      "deno task bundle-browser",
-    );
+    const app = staticRoutes(await loadAssets({ runnerBundle: join(dir, "runner.js") }));
+    await Deno.writeFile(join(dir, "a.json"), new Uint8Array([2]));
+    const res = await app.request(`/assets/${await sha256Hex(body)}/a.json`);
+    assertEquals(res.status, 404);
+    assertStringIncludes(await res.text(), "deno task bundle-browser");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

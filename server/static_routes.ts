@@ -25,10 +25,17 @@ export function staticRoutes(assets: ReadonlyMap<string, Asset>): Hono<Env> {
       "Cache-Control": "public, max-age=3600",
     });
   });
-  app.get("/assets/:sha/:name", (c) => {
+  app.get("/assets/:sha/:name", async (c) => {
     const key = `assets/${c.req.param("sha")}/${c.req.param("name")}`;
-    const asset = assets.get(key);
-    if (!asset) throw new HTTPException(404, { message: `No pinned asset '${key.slice(0, 160)}'` });
+    const listed = assets.get(key);
+    const asset = listed?.load ? await listed.load() : listed;
+    if (!asset) {
+      throw new HTTPException(404, {
+        message: listed
+          ? `The file behind '${key}' is gone or changed since the runner was built: rebuild it with deno task bundle-browser`
+          : `No pinned asset '${key.slice(0, 160)}'`,
+      });
+    }
     return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
       "Content-Type": asset.type,
       "ETag": asset.etag,
