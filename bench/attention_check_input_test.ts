@@ -42,6 +42,7 @@ const UNIT: Record<string, ((p: ParamValues) => number) | { exempt: string }> = 
   "adaspa-attention": (p) => Number(p.blockSize),
   "asa-attention": (p) => Number(p.blockSize),
   "nosa-attention": () => 1,
+  "nosa-trained-attention": () => 1,
   "dynamic-mask-attention": () => 1,
 };
 

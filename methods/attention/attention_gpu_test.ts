@@ -33,6 +33,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "vertical-slash-attention": "vertical_slash_test.ts",
   "anchor-attention": "anchor_attention_test.ts",
   "nosa-attention": "nosa_test.ts",
+  "nosa-trained-attention": "nosa_trained_test.ts",
   "dynamic-mask-attention": "dynamic_mask_test.ts",
   "sparsed-attention": "sparsed_test.ts",
   "adaspa-attention": "adaspa_test.ts",

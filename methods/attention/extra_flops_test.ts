@@ -134,7 +134,9 @@ function nosaFlops(shape: AttentionShape, p: ParamValues): number {
   const [block, rows, d] = [Number(p.blockSize), Number(p.queryBlock), shape.headDim];
   const queries = queryCount(shape);
   let flops = 0;
-  for (let j = 0; j < shape.seq; j++) flops += d + 2 * d;
+  // The trained eviction head: a multiply and an add per key and value element instead.
+  const agnostic = p.trained ? 4 * d : 2 * d;
+  for (let j = 0; j < shape.seq; j++) flops += d + agnostic;
   for (let row = 0; row < queries; row++) {
     const lastRow = Math.min(queries, (Math.floor(row / rows) + 1) * rows) - 1;
     const seen = shape.causal
@@ -302,6 +304,7 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
   "block-topk-attention": blockTopkFlops,
   "seer-learned-attention": seerGateFlops,
   "nosa-attention": nosaFlops,
+  "nosa-trained-attention": (shape, p) => nosaFlops(shape, { ...p, trained: 1 }),
   "anchor-attention": anchorFlops,
   "routing-attention": routingFlops,
   "asa-attention": asaFlops,

@@ -9,6 +9,7 @@ import { dhsaAttention } from "./dhsa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { hipAttention } from "./hip.ts";
 import { nosaAttention } from "./nosa.ts";
+import { nosaTrainedAttention } from "./nosa_trained.ts";
 import { ortWasmDenseAttention, ortWebgpuDenseAttention } from "./ort_dense.ts";
 import { routingAttention } from "./routing.ts";
 import { seerLearnedAttention } from "./seer_learned.ts";
@@ -39,6 +40,7 @@ export const attentionMethods = [
   sparsedAttention,
   adaspaAttention,
   nosaAttention,
+  nosaTrainedAttention,
   dynamicMaskAttention,
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,

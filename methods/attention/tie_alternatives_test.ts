@@ -113,6 +113,10 @@ const CASES: Record<
     shape: CAUSAL,
     params: { budget: 65, queryAwareShare: 0.5, blockSize: 8, window: 4, queryBlock: 1 },
   },
+  "nosa-trained-attention": {
+    shape: CAUSAL,
+    params: { budget: 65, queryAwareShare: 0.5, blockSize: 8, window: 4, queryBlock: 1 },
+  },
 };
 
 Deno.test("CASES names every attention method that gives tie alternatives", () => {

@@ -1,0 +1,232 @@
+// NOSA's trained query-agnostic eviction head, fitted offline on held-out inputs of the same
+// model: per head, a linear scorer over each key slot's features [k_j, v_j, 1] (the paper's head
+// reads the value, A·softplus(v_j·δ); softplus is monotone, so ranking by v_j·δ ranks alike, and
+// the key is added because the synthetic heads mark their sinks in the key). Its target is the
+// log of the attention mass slot j receives: the mean softmax probability over the (sampled)
+// later query rows that can see it. Closed-form ridge least squares in float64: deterministic.
+import {
+  type AttentionInputs,
+  type AttentionProblem,
+  type AttentionShape,
+  type CalibrationRecord,
+  heldOutInputs,
+  MASKS_PARAMS,
+  queryCount,
+  queryOffset,
+} from "../../bench/families/attention/mod.ts";
+
+/** Held-out inputs the head is fitted on. */
+export const HEAD_CALIBRATION_INPUTS = 4;
+/** Query rows per head and calibration input whose attention gives the targets (evenly spaced). */
+export const HEAD_TARGET_ROWS = 256;
+const RIDGE = 1e-3;
+const MASS_FLOOR = 1e-9;
+
+/** Per head, weights over [k (headDim), v (headDim)] and a bias: score = w·[k, v] + b. */
+export interface EvictionHead {
+  /** heads × (2 · headDim + 1) float32: per head wk, then wv, then the bias. */
+  weights: Float32Array;
+  record: CalibrationRecord;
+}
+
+const trained = new Map<string, EvictionHead>();
+
+/** The rows whose attention gives the targets: up to HEAD_TARGET_ROWS, evenly spaced, last kept. */
+export function targetRows(shape: AttentionShape): number[] {
+  const queries = queryCount(shape);
+  const count = Math.min(queries, HEAD_TARGET_ROWS);
+  return Array.from({ length: count }, (_, i) => queries - 1 - Math.floor((i * queries) / count));
+}
+
+/** Per head and key, the mean softmax probability over the target rows that see it (float64). */
+export function receivedMass(shape: AttentionShape, inputs: AttentionInputs): Float64Array[] {
+  const { heads, seq, headDim: d } = shape;
+  const queries = queryCount(shape);
+  const scale = 1 / Math.sqrt(d);
+  const rows = targetRows(shape);
+  return Array.from({ length: heads }, (_, h) => {
+    const sum = new Float64Array(seq);
+    const seen = new Float64Array(seq);
+    const logits = new Float64Array(seq);
+    for (const row of rows) {
+      const visible = shape.causal ? queryOffset(shape) + row + 1 : seq;
+      let max = -Infinity;
+      for (let j = 0; j < visible; j++) {
+        let dot = 0;
+        for (let i = 0; i < d; i++) {
+          dot += inputs.q[(h * queries + row) * d + i] * inputs.k[(h * seq + j) * d + i];
+        }
+        logits[j] = dot * scale;
+        max = Math.max(max, logits[j]);
+      }
+      let total = 0;
+      for (let j = 0; j < visible; j++) total += logits[j] = Math.exp(logits[j] - max);
+      for (let j = 0; j < visible; j++) {
+        sum[j] += logits[j] / total;
+        seen[j]++;
+      }
+    }
+    return sum.map((s, j) => (seen[j] > 0 ? s / seen[j] : 0));
+  });
+}
+
+/** Solves the symmetric positive definite system a·x = b in place (Gaussian elimination). */
+function solve(a: Float64Array[], b: Float64Array): Float64Array {
+  const n = b.length;
+  for (let c = 0; c < n; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[pivot][c])) pivot = r;
+    [a[c], a[pivot]] = [a[pivot], a[c]];
+    [b[c], b[pivot]] = [b[pivot], b[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = a[r][c] / a[c][c];
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) a[r][k] -= f * a[c][k];
+      b[r] -= f * b[c];
+    }
+  }
+  const x = new Float64Array(n);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = b[r];
+    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
+    x[r] = s / a[r][r];
+  }
+  return x;
+}
+
+/** Fits one head's weights by ridge least squares on [k, v, 1] → log(mass) over the inputs. */
+function fitHead(
+  shape: AttentionShape,
+  sets: { inputs: AttentionInputs; mass: Float64Array }[],
+  h: number,
+) {
+  const { seq, headDim: d } = shape;
+  const n = 2 * d + 1;
+  const xtx = Array.from({ length: n }, () => new Float64Array(n));
+  const xty = new Float64Array(n);
+  const x = new Float64Array(n);
+  for (const { inputs, mass } of sets) {
+    for (let j = 0; j < seq; j++) {
+      for (let i = 0; i < d; i++) {
+        x[i] = inputs.k[(h * seq + j) * d + i];
+        x[d + i] = inputs.v[(h * seq + j) * d + i];
+      }
+      x[2 * d] = 1;
+      const y = Math.log(mass[j] + MASS_FLOOR);
+      for (let a = 0; a < n; a++) {
+        xty[a] += x[a] * y;
+        for (let b = a; b < n; b++) xtx[a][b] += x[a] * x[b];
+      }
+    }
+  }
+  const rows = sets.length * seq;
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b < a; b++) xtx[a][b] = xtx[b][a];
+    // Ridge on the weights, not the bias, scaled to the data so it means the same at any size.
+    if (a < 2 * d) xtx[a][a] += RIDGE * rows;
+  }
+  return solve(xtx, xty);
+}
+
+/**
+ * The head trained on the problem's held-out inputs (the family refuses a set holding the
+ * evaluated input), once per calibration set and shape; its wall time is `calibration_ms`.
+ */
+export function evictionHead<I, V>(
+  problem: AttentionProblem<I, V>,
+  method: string,
+): EvictionHead {
+  const { shape } = problem;
+  const set = heldOutInputs(problem, HEAD_CALIBRATION_INPUTS, method);
+  const key = `${set.key}|${JSON.stringify(shape)}`;
+  let head = trained.get(key);
+  if (!head) {
+    const started = performance.now();
+    const sets = set.ids.map((_, i) => set.input(i));
+    const masses = sets.map((inputs) => receivedMass(shape, inputs));
+    const n = 2 * shape.headDim + 1;
+    const weights = new Float32Array(shape.heads * n);
+    for (let h = 0; h < shape.heads; h++) {
+      weights.set(
+        fitHead(shape, sets.map((inputs, i) => ({ inputs, mass: masses[i][h] })), h),
+        h * n,
+      );
+    }
+    head = {
+      weights,
+      record: {
+        inputs: set.ids.length,
+        ms: performance.now() - started,
+        ids: set.ids,
+        heldOut: set.heldOut,
+      },
+    };
+    trained.set(key, head);
+  }
+  return head;
+}
+
+/**
+ * The head's score of every key slot of one head, in float32 as the kernel computes it: 4 lanes
+ * of w_k·k, then the same lanes of w_v·v, then the lanes summed and the bias added.
+ */
+export function headScores(
+  shape: AttentionShape,
+  inputs: AttentionInputs,
+  at: { weights: Float32Array; head: number },
+): { scores: Float32Array; magnitude: Float32Array } {
+  const { seq, headDim: d } = shape;
+  const f = Math.fround;
+  const base = at.head * (2 * d + 1);
+  const w = at.weights;
+  const scores = new Float32Array(seq);
+  const magnitude = new Float32Array(seq);
+  for (let j = 0; j < seq; j++) {
+    const lanes = [0, 0, 0, 0];
+    let size = 0;
+    for (let i = 0; i < d; i++) {
+      const kx = inputs.k[(at.head * seq + j) * d + i];
+      lanes[i % 4] = f(lanes[i % 4] + f(w[base + i] * kx));
+      size += Math.abs(w[base + i] * kx);
+    }
+    for (let i = 0; i < d; i++) {
+      const vx = inputs.v[(at.head * seq + j) * d + i];
+      lanes[i % 4] = f(lanes[i % 4] + f(w[base + d + i] * vx));
+      size += Math.abs(w[base + d + i] * vx);
+    }
+    scores[j] = f(f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]) + w[base + 2 * d]);
+    magnitude[j] = size + Math.abs(w[base + 2 * d]);
+  }
+  return { scores, magnitude };
+}
+
+/** Per (key, head): the eviction head's score w_k·k_j + w_v·v_j + b, as headScores computes it. */
+export function headScoreWgsl(headDim: number, workgroup: number): string {
+  const n = 2 * headDim + 1;
+  return MASKS_PARAMS + /* wgsl */ `
+const D: u32 = ${headDim}u;
+const D4: u32 = ${headDim / 4}u;
+const N: u32 = ${n}u;
+@group(0) @binding(0) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn weights4(at: u32) -> vec4<f32> {
+  return vec4<f32>(w[at], w[at + 1u], w[at + 2u], w[at + 3u]);
+}
+
+@compute @workgroup_size(${workgroup})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let head = gid.y;
+  if (j >= p.seq) { return; }
+  let base = (head * p.seq + j) * D4;
+  let wb = head * N;
+  var s4 = vec4<f32>(0.0);
+  for (var i = 0u; i < D4; i++) { s4 += weights4(wb + 4u * i) * k[base + i]; }
+  for (var i = 0u; i < D4; i++) { s4 += weights4(wb + D + 4u * i) * v[base + i]; }
+  scores[head * p.seq + j] = s4.x + s4.y + s4.z + s4.w + w[wb + 2u * D];
+}`;
+}
