@@ -44,6 +44,7 @@ const UNIT: Record<string, ((p: ParamValues) => number) | { exempt: string }> = 
   "nosa-attention": () => 1,
   "nosa-trained-attention": () => 1,
   "dynamic-mask-attention": () => 1,
+  "dynamic-mask-trained-attention": () => 1,
 };
 
 /** Each parameter's default. */

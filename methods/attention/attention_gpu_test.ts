@@ -35,6 +35,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "nosa-attention": "nosa_test.ts",
   "nosa-trained-attention": "nosa_trained_test.ts",
   "dynamic-mask-attention": "dynamic_mask_test.ts",
+  "dynamic-mask-trained-attention": "dynamic_mask_trained_test.ts",
   "sparsed-attention": "sparsed_test.ts",
   "adaspa-attention": "adaspa_test.ts",
   "asa-attention": "asa_test.ts",

@@ -300,6 +300,7 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
   "sparsed-attention": (s) => (s.heads / (s.steps ?? 1)) * visiblePairs(s) * 2 * 2 * s.headDim,
   // One multiply-add per element of every value (its projection to an importance).
   "dynamic-mask-attention": (s) => s.heads * s.seq * s.headDim * 2,
+  "dynamic-mask-trained-attention": (s) => s.heads * s.seq * s.headDim * 2,
   "hip-attention": hipSearchFlops,
   "block-topk-attention": blockTopkFlops,
   "seer-learned-attention": seerGateFlops,

@@ -56,6 +56,7 @@ const CHOOSING: Record<string, ParamValues> = {
     queryBlock: 1,
   },
   "dynamic-mask-attention": { keep: 24, window: 8 },
+  "dynamic-mask-trained-attention": { keep: 24, window: 8 },
 };
 
 // Methods whose choice is fixed by the shape (banded), made on the host (Sparse-vDiT's offline

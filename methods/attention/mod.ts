@@ -7,6 +7,7 @@ import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention, densePerQueryAttention } from "./dense.ts";
 import { dhsaAttention } from "./dhsa.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
+import { dynamicMaskTrainedAttention } from "./dynamic_mask_trained.ts";
 import { hipAttention } from "./hip.ts";
 import { nosaAttention } from "./nosa.ts";
 import { nosaTrainedAttention } from "./nosa_trained.ts";
@@ -42,6 +43,7 @@ export const attentionMethods = [
   nosaAttention,
   nosaTrainedAttention,
   dynamicMaskAttention,
+  dynamicMaskTrainedAttention,
   ortWasmDenseAttention,
   ortWebgpuDenseAttention,
 ];

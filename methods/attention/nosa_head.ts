@@ -94,24 +94,22 @@ function solve(a: Float64Array[], b: Float64Array): Float64Array {
   return x;
 }
 
-/** Fits one head's weights by ridge least squares on [k, v, 1] → log(mass) over the inputs. */
-function fitHead(
+/**
+ * Fits one head's weights by ridge least squares on features(inputs, j) → log(mass_j) over the
+ * inputs; the last feature is the bias (1), which the ridge leaves alone.
+ */
+export function fitHead(
   shape: AttentionShape,
   sets: { inputs: AttentionInputs; mass: Float64Array }[],
-  h: number,
-) {
-  const { seq, headDim: d } = shape;
-  const n = 2 * d + 1;
+  at: { n: number; features: (inputs: AttentionInputs, j: number, x: Float64Array) => void },
+): Float64Array {
+  const n = at.n;
   const xtx = Array.from({ length: n }, () => new Float64Array(n));
   const xty = new Float64Array(n);
   const x = new Float64Array(n);
   for (const { inputs, mass } of sets) {
-    for (let j = 0; j < seq; j++) {
-      for (let i = 0; i < d; i++) {
-        x[i] = inputs.k[(h * seq + j) * d + i];
-        x[d + i] = inputs.v[(h * seq + j) * d + i];
-      }
-      x[2 * d] = 1;
+    for (let j = 0; j < shape.seq; j++) {
+      at.features(inputs, j, x);
       const y = Math.log(mass[j] + MASS_FLOOR);
       for (let a = 0; a < n; a++) {
         xty[a] += x[a] * y;
@@ -119,13 +117,25 @@ function fitHead(
       }
     }
   }
-  const rows = sets.length * seq;
+  const rows = sets.length * shape.seq;
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < a; b++) xtx[a][b] = xtx[b][a];
     // Ridge on the weights, not the bias, scaled to the data so it means the same at any size.
-    if (a < 2 * d) xtx[a][a] += RIDGE * rows;
+    if (a < n - 1) xtx[a][a] += RIDGE * rows;
   }
   return solve(xtx, xty);
+}
+
+/** NOSA's head's features of slot j of head h: [k_j, v_j, 1]. */
+function keyValueFeatures(shape: AttentionShape, h: number) {
+  const { seq, headDim: d } = shape;
+  return (inputs: AttentionInputs, j: number, x: Float64Array) => {
+    for (let i = 0; i < d; i++) {
+      x[i] = inputs.k[(h * seq + j) * d + i];
+      x[d + i] = inputs.v[(h * seq + j) * d + i];
+    }
+    x[2 * d] = 1;
+  };
 }
 
 /**
@@ -148,7 +158,10 @@ export function evictionHead<I, V>(
     const weights = new Float32Array(shape.heads * n);
     for (let h = 0; h < shape.heads; h++) {
       weights.set(
-        fitHead(shape, sets.map((inputs, i) => ({ inputs, mass: masses[i][h] })), h),
+        fitHead(shape, sets.map((inputs, i) => ({ inputs, mass: masses[i][h] })), {
+          n,
+          features: keyValueFeatures(shape, h),
+        }),
         h * n,
       );
     }

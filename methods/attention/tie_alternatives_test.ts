@@ -88,6 +88,7 @@ const CASES: Record<
     params: { density: 0.2, blockSizeQ: 8, blockSizeK: 2, window: 4, representative: "middle" },
   },
   "dynamic-mask-attention": { shape: CAUSAL, params: { keep: 7, window: 4 } },
+  "dynamic-mask-trained-attention": { shape: CAUSAL, params: { keep: 7, window: 4 } },
   "vertical-slash-attention": {
     shape: CAUSAL,
     params: { density: 0.2, verticalShare: 0.3, lastQueries: 16, window: 4, sinks: 1 },
