@@ -1,5 +1,5 @@
 // The MoE layer after its gate on WebGPU: the routing's slots permuted by expert (a stable count
-// and scatter per expert), a grouped expert FFN over every expert's tokens in one dispatch per
+// and scatter per chunk of slots and expert), a grouped expert FFN over every expert's tokens in one dispatch per
 // product (each row reads its own expert's weights; no padding to a capacity), and the weighted
 // combine into the residual. The gate runs on the CPU (the method's own `route`) and its routing
 // is uploaded before the timed passes; its plain reference is `moeLayerReference`.
@@ -20,51 +20,74 @@ struct P { tokens: u32, k: u32, experts: u32, dim: u32, hidden: u32, p0: u32, p1
 @group(0) @binding(0) var<uniform> p: P;
 `;
 
-/** One invocation per expert: how many slots it takes, in slot order. */
+/**
+ * Slots per chunk of the permutation: each invocation scans one chunk for one expert, so no loop
+ * runs past llvmpipe's limit however many slots there are.
+ */
+const CHUNK = 4096;
+
+/** One invocation per (chunk, expert): how many of the chunk's slots the expert takes. */
 const COUNT_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> slotExpert: array<i32>;
 @group(0) @binding(2) var<storage, read_write> counts: array<u32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let e = id.x;
-  if (e >= p.experts) { return; }
+  let slots = p.tokens * p.k;
+  let chunks = (slots + ${CHUNK}u - 1u) / ${CHUNK}u;
+  let e = id.x % p.experts;
+  let c = id.x / p.experts;
+  if (c >= chunks) { return; }
+  let end = min(slots, (c + 1u) * ${CHUNK}u);
   var n = 0u;
-  for (var s = 0u; s < p.tokens * p.k; s++) {
+  for (var s = c * ${CHUNK}u; s < end; s++) {
     if (slotExpert[s] == i32(e)) { n++; }
   }
-  counts[e] = n;
+  counts[c * p.experts + e] = n;
 }`;
 
-/** One invocation: exclusive prefix sum of the counts (offsets[E] = slots routed). */
+/**
+ * One invocation: each (chunk, expert)'s first row, expert-major then chunk order (so the
+ * permutation stays stable in slot order), and offsets[e] (offsets[E] = slots routed).
+ */
 const OFFSETS_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
 @group(0) @binding(2) var<storage, read_write> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read_write> chunkStart: array<u32>;
 @compute @workgroup_size(1)
 fn main() {
+  let chunks = (p.tokens * p.k + ${CHUNK}u - 1u) / ${CHUNK}u;
   var run = 0u;
   for (var e = 0u; e < p.experts; e++) {
     offsets[e] = run;
-    run += counts[e];
+    for (var c = 0u; c < chunks; c++) {
+      chunkStart[c * p.experts + e] = run;
+      run += counts[c * p.experts + e];
+    }
   }
   offsets[p.experts] = run;
 }`;
 
 /**
- * One invocation per expert: its slots, in slot order, written at its offset (the permutation:
- * row → slot, row → expert) and each slot's row (its inverse, −1 for an empty slot).
+ * One invocation per (chunk, expert): its slots of the chunk, in slot order, written from the
+ * chunk's first row (the permutation: row → slot, row → expert) and each slot's row (its
+ * inverse, −1 for an empty slot).
  */
 const SCATTER_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> slotExpert: array<i32>;
-@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(2) var<storage, read> chunkStart: array<u32>;
 @group(0) @binding(3) var<storage, read_write> rowSlot: array<u32>;
 @group(0) @binding(4) var<storage, read_write> rowExpert: array<u32>;
 @group(0) @binding(5) var<storage, read_write> slotRow: array<i32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let e = id.x;
-  if (e >= p.experts) { return; }
-  var r = offsets[e];
-  for (var s = 0u; s < p.tokens * p.k; s++) {
+  let slots = p.tokens * p.k;
+  let chunks = (slots + ${CHUNK}u - 1u) / ${CHUNK}u;
+  let e = id.x % p.experts;
+  let c = id.x / p.experts;
+  if (c >= chunks) { return; }
+  let end = min(slots, (c + 1u) * ${CHUNK}u);
+  var r = chunkStart[c * p.experts + e];
+  for (var s = c * ${CHUNK}u; s < end; s++) {
     let x = slotExpert[s];
     if (x == i32(e)) {
       rowSlot[r] = s;
@@ -155,7 +178,8 @@ export interface GpuMoeLayer {
 /**
  * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token.
  *
- * @throws {RangeError} when a scan would run past llvmpipe's loop limit (tokens·k > 65,535)
+ * @throws {RangeError} when the offsets pass would loop past llvmpipe's limit (more than 65,535
+ *   chunks of 4,096 slots) or a pass needs more than 65,535 workgroups
  */
 export async function createGpuMoeLayer(
   gpu: GpuContext,
@@ -163,9 +187,10 @@ export async function createGpuMoeLayer(
   batch: { h: Float32Array; tokens: number; k: number },
 ): Promise<GpuMoeLayer> {
   const { device } = gpu, { dim, hidden, experts } = layer.shape, { tokens, k } = batch;
-  if (tokens * k > MAX_GPU_LOOP) {
+  const chunks = Math.max(1, Math.ceil(tokens * k / CHUNK));
+  if (chunks > MAX_GPU_LOOP) {
     throw new RangeError(
-      `Cannot route ${tokens} tokens × ${k} slots on the GPU as the per-expert scan loops over every slot: at most ${MAX_GPU_LOOP}`,
+      `Cannot route ${tokens} tokens × ${k} slots on the GPU: ${chunks} chunks of ${CHUNK} slots, at most ${MAX_GPU_LOOP}`,
     );
   }
   const start = performance.now();
@@ -191,7 +216,8 @@ export async function createGpuMoeLayer(
     b2: uploadStorage(device, b2, "moe b2"),
     slotExpert: createStorage(device, slots * 4, "moe slot experts"),
     weights: createStorage(device, slots * 4, "moe slot weights"),
-    counts: createStorage(device, experts * 4, "moe counts"),
+    counts: createStorage(device, chunks * experts * 4, "moe counts"),
+    chunkStart: createStorage(device, chunks * experts * 4, "moe chunk starts"),
     offsets: createStorage(device, (experts + 1) * 4, "moe offsets"),
     rowSlot: createStorage(device, slots * 4, "moe row slot"),
     rowExpert: createStorage(device, slots * 4, "moe row expert"),
@@ -209,19 +235,27 @@ export async function createGpuMoeLayer(
   const [count, offsets, scatter, fc1, fc2, combine] = compiled.map((c) => c.pipeline);
   const b = buffers, groups = (n: number) => Math.max(1, Math.ceil(n / WG));
   const passes: Pass[] = [
-    [count, bindInOrder(device, count, [params, b.slotExpert, b.counts]), [groups(experts), 1, 1]],
-    [offsets, bindInOrder(device, offsets, [params, b.counts, b.offsets]), [1, 1, 1]],
+    [
+      count,
+      bindInOrder(device, count, [params, b.slotExpert, b.counts]),
+      [groups(chunks * experts), 1, 1],
+    ],
+    [
+      offsets,
+      bindInOrder(device, offsets, [params, b.counts, b.offsets, b.chunkStart]),
+      [1, 1, 1],
+    ],
     [
       scatter,
       bindInOrder(device, scatter, [
         params,
         b.slotExpert,
-        b.offsets,
+        b.chunkStart,
         b.rowSlot,
         b.rowExpert,
         b.slotRow,
       ]),
-      [groups(experts), 1, 1],
+      [groups(chunks * experts), 1, 1],
     ],
     [
       fc1,

@@ -1,5 +1,6 @@
 // The WebGPU MoE layer (permutation by expert, grouped expert FFN, combine) against the float64
-// reference on odd shapes, with empty slots, k = 1, 2 and every expert.
+// reference on odd shapes, with empty slots, k = 1, 2 and every expert, and more slots than
+// llvmpipe lets one invocation loop over.
 import { testGpu } from "../../../tests/gpu.ts";
 import { assert } from "../../../tests/assert.ts";
 import { mulberry32, normal } from "../../random.ts";
@@ -49,6 +50,8 @@ Deno.test({
       { tokens: 37, dim: 11, hidden: 7, experts: 5, k: 2 },
       { tokens: 130, dim: 9, hidden: 13, experts: 8, k: 8 },
       { tokens: 301, dim: 64, hidden: 32, experts: 8, k: 1 },
+      // Past llvmpipe's 65,535-iteration loop limit in slots (70,002), and chunks that end mid-way.
+      { tokens: 35_001, dim: 3, hidden: 2, experts: 9, k: 2 },
     ];
     for (const [n, c] of cases.entries()) {
       const layer = new MoeLayer({ dim: c.dim, hidden: c.hidden, experts: c.experts }, noGate);
