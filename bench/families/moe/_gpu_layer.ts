@@ -13,6 +13,8 @@ import type { MoeLayer } from "./_layer.ts";
 export const MAX_GPU_LOOP = 65_535;
 
 const WG = 64;
+/** Workgroups in one dimension of a dispatch (WebGPU's default limit). */
+const MAX_DISPATCH = 65_535;
 
 // Uniform: tokens, k, experts, dim, hidden (padded to 8 u32).
 const PARAMS_WGSL = /* wgsl */ `
@@ -110,9 +112,10 @@ const FC1_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(6) var<storage, read> rowExpert: array<u32>;
 @group(0) @binding(7) var<storage, read_write> a: array<f32>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let i = id.x % p.hidden;
-  let row = id.x / p.hidden;
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let flat = id.x + id.y * grid.x * ${WG}u;
+  let i = flat % p.hidden;
+  let row = flat / p.hidden;
   if (row >= offsets[p.experts]) { return; }
   let e = rowExpert[row];
   let t = rowSlot[row] / p.k;
@@ -131,9 +134,10 @@ const FC2_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(5) var<storage, read> rowExpert: array<u32>;
 @group(0) @binding(6) var<storage, read_write> o: array<f32>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let j = id.x % p.dim;
-  let row = id.x / p.dim;
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let flat = id.x + id.y * grid.x * ${WG}u;
+  let j = flat % p.dim;
+  let row = flat / p.dim;
   if (row >= offsets[p.experts]) { return; }
   let e = rowExpert[row];
   let wBase = (e * p.dim + j) * p.hidden;
@@ -150,9 +154,10 @@ const COMBINE_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(4) var<storage, read> o: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  let j = id.x % p.dim;
-  let t = id.x / p.dim;
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let flat = id.x + id.y * grid.x * ${WG}u;
+  let j = flat % p.dim;
+  let t = flat / p.dim;
   if (t >= p.tokens) { return; }
   var sum = h[t * p.dim + j];
   for (var s = 0u; s < p.k; s++) {
@@ -179,7 +184,7 @@ export interface GpuMoeLayer {
  * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token.
  *
  * @throws {RangeError} when the offsets pass would loop past llvmpipe's limit (more than 65,535
- *   chunks of 4,096 slots) or a pass needs more than 65,535 workgroups
+ *   chunks of 4,096 slots)
  */
 export async function createGpuMoeLayer(
   gpu: GpuContext,
@@ -234,6 +239,12 @@ export async function createGpuMoeLayer(
   );
   const [count, offsets, scatter, fc1, fc2, combine] = compiled.map((c) => c.pipeline);
   const b = buffers, groups = (n: number) => Math.max(1, Math.ceil(n / WG));
+  // Row-parallel passes spread their workgroups over a 2-D grid (a dimension holds at most 65,535);
+  // each invocation rebuilds its flat index, and the ones past the end return.
+  const grid = (n: number): [number, number, number] => {
+    const total = groups(n), x = Math.min(total, MAX_DISPATCH);
+    return [x, Math.ceil(total / x), 1];
+  };
   const passes: Pass[] = [
     [
       count,
@@ -269,22 +280,19 @@ export async function createGpuMoeLayer(
         b.rowExpert,
         b.a,
       ]),
-      [groups(slots * hidden), 1, 1],
+      grid(slots * hidden),
     ],
     [
       fc2,
       bindInOrder(device, fc2, [params, b.a, b.w2, b.b2, b.offsets, b.rowExpert, b.o]),
-      [groups(slots * dim), 1, 1],
+      grid(slots * dim),
     ],
     [
       combine,
       bindInOrder(device, combine, [params, b.h, b.weights, b.slotRow, b.o, b.y]),
-      [groups(tokens * dim), 1, 1],
+      grid(tokens * dim),
     ],
   ];
-  if (groups(slots * hidden) > 65_535 || groups(slots * dim) > 65_535) {
-    throw new RangeError(`Cannot dispatch ${slots} rows: more than 65,535 workgroups`);
-  }
   return {
     setRouting(routing) {
       if (routing.tokens !== tokens || routing.k !== k) {
