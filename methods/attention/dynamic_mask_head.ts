@@ -7,9 +7,11 @@ import {
   type AttentionProblem,
   type AttentionShape,
   type CalibrationRecord,
+  fitHead,
+  HEAD_CALIBRATION_INPUTS,
   heldOutInputs,
+  receivedMass,
 } from "../../bench/families/attention/mod.ts";
-import { fitHead, HEAD_CALIBRATION_INPUTS, receivedMass } from "./nosa_head.ts";
 
 /** Per head the fitted direction (heads × headDim, float32) and what fitting it cost. */
 export interface TrainedProjection {

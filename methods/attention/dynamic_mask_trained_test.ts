@@ -9,11 +9,11 @@ import {
   type AttentionShape,
   expectMatchesReference,
   randomInputs,
+  receivedMass,
 } from "../../bench/families/attention/mod.ts";
 import { type DynamicMaskParams, valueScores } from "./dynamic_mask.ts";
 import { trainedProjection } from "./dynamic_mask_head.ts";
 import { dynamicMaskTrainedAttention } from "./dynamic_mask_trained.ts";
-import { receivedMass } from "./nosa_head.ts";
 
 const SHAPE: AttentionShape = { heads: 2, seq: 96, headDim: 8, causal: true };
 const params: DynamicMaskParams = { keep: 16, window: 4 };

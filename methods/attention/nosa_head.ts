@@ -9,18 +9,12 @@ import {
   type AttentionProblem,
   type AttentionShape,
   type CalibrationRecord,
+  fitHead,
+  HEAD_CALIBRATION_INPUTS,
   heldOutInputs,
   MASKS_PARAMS,
-  queryCount,
-  queryOffset,
+  receivedMass,
 } from "../../bench/families/attention/mod.ts";
-
-/** Held-out inputs the head is fitted on. */
-export const HEAD_CALIBRATION_INPUTS = 4;
-/** Query rows per head and calibration input whose attention gives the targets (evenly spaced). */
-export const HEAD_TARGET_ROWS = 256;
-const RIDGE = 1e-3;
-const MASS_FLOOR = 1e-9;
 
 /** Per head, weights over [k (headDim), v (headDim)] and a bias: score = w·[k, v] + b. */
 export interface EvictionHead {
@@ -30,101 +24,6 @@ export interface EvictionHead {
 }
 
 const trained = new Map<string, EvictionHead>();
-
-/** The rows whose attention gives the targets: up to HEAD_TARGET_ROWS, evenly spaced, last kept. */
-export function targetRows(shape: AttentionShape): number[] {
-  const queries = queryCount(shape);
-  const count = Math.min(queries, HEAD_TARGET_ROWS);
-  return Array.from({ length: count }, (_, i) => queries - 1 - Math.floor((i * queries) / count));
-}
-
-/** Per head and key, the mean softmax probability over the target rows that see it (float64). */
-export function receivedMass(shape: AttentionShape, inputs: AttentionInputs): Float64Array[] {
-  const { heads, seq, headDim: d } = shape;
-  const queries = queryCount(shape);
-  const scale = 1 / Math.sqrt(d);
-  const rows = targetRows(shape);
-  return Array.from({ length: heads }, (_, h) => {
-    const sum = new Float64Array(seq);
-    const seen = new Float64Array(seq);
-    const logits = new Float64Array(seq);
-    for (const row of rows) {
-      const visible = shape.causal ? queryOffset(shape) + row + 1 : seq;
-      let max = -Infinity;
-      for (let j = 0; j < visible; j++) {
-        let dot = 0;
-        for (let i = 0; i < d; i++) {
-          dot += inputs.q[(h * queries + row) * d + i] * inputs.k[(h * seq + j) * d + i];
-        }
-        logits[j] = dot * scale;
-        max = Math.max(max, logits[j]);
-      }
-      let total = 0;
-      for (let j = 0; j < visible; j++) total += logits[j] = Math.exp(logits[j] - max);
-      for (let j = 0; j < visible; j++) {
-        sum[j] += logits[j] / total;
-        seen[j]++;
-      }
-    }
-    return sum.map((s, j) => (seen[j] > 0 ? s / seen[j] : 0));
-  });
-}
-
-/** Solves the symmetric positive definite system a·x = b in place (Gaussian elimination). */
-function solve(a: Float64Array[], b: Float64Array): Float64Array {
-  const n = b.length;
-  for (let c = 0; c < n; c++) {
-    let pivot = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[pivot][c])) pivot = r;
-    [a[c], a[pivot]] = [a[pivot], a[c]];
-    [b[c], b[pivot]] = [b[pivot], b[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = a[r][c] / a[c][c];
-      if (f === 0) continue;
-      for (let k = c; k < n; k++) a[r][k] -= f * a[c][k];
-      b[r] -= f * b[c];
-    }
-  }
-  const x = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = b[r];
-    for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k];
-    x[r] = s / a[r][r];
-  }
-  return x;
-}
-
-/**
- * Fits one head's weights by ridge least squares on features(inputs, j) → log(mass_j) over the
- * inputs; the last feature is the bias (1), which the ridge leaves alone.
- */
-export function fitHead(
-  shape: AttentionShape,
-  sets: { inputs: AttentionInputs; mass: Float64Array }[],
-  at: { n: number; features: (inputs: AttentionInputs, j: number, x: Float64Array) => void },
-): Float64Array {
-  const n = at.n;
-  const xtx = Array.from({ length: n }, () => new Float64Array(n));
-  const xty = new Float64Array(n);
-  const x = new Float64Array(n);
-  for (const { inputs, mass } of sets) {
-    for (let j = 0; j < shape.seq; j++) {
-      at.features(inputs, j, x);
-      const y = Math.log(mass[j] + MASS_FLOOR);
-      for (let a = 0; a < n; a++) {
-        xty[a] += x[a] * y;
-        for (let b = a; b < n; b++) xtx[a][b] += x[a] * x[b];
-      }
-    }
-  }
-  const rows = sets.length * shape.seq;
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < a; b++) xtx[a][b] = xtx[b][a];
-    // Ridge on the weights, not the bias, scaled to the data so it means the same at any size.
-    if (a < n - 1) xtx[a][a] += RIDGE * rows;
-  }
-  return solve(xtx, xty);
-}
 
 /** NOSA's head's features of slot j of head h: [k_j, v_j, 1]. */
 function keyValueFeatures(shape: AttentionShape, h: number) {

@@ -9,8 +9,9 @@ import {
   type AttentionShape,
   expectMatchesReference,
   randomInputs,
+  receivedMass,
 } from "../../bench/families/attention/mod.ts";
-import { evictionHead, headScores, receivedMass } from "./nosa_head.ts";
+import { evictionHead, headScores } from "./nosa_head.ts";
 import { nosaTrainedAttention } from "./nosa_trained.ts";
 import type { NosaParams } from "./nosa.ts";
 

@@ -15,6 +15,8 @@
  * counts, held to the size of its selection by the gate) over keys visible, summed over every
  * query row of the timed input; keys a method scores only to choose are not in it (they are in
  * its FLOPs ratio, through `extraFlops`). The cell repeats it as `attended_key_share`.
+ * - trained KV-selection heads: {@link receivedMass} (the attention mass each key slot receives)
+ *   and {@link fitHead} (ridge least squares of its log on per-slot features);
  * - matched budgets: {@link tuneBudget} tunes a method's budget knob on its CPU reference to a
  *   target realized density, {@link matchDensity} binds every method of a case at its tuned value;
  * - the machinery methods build on: the tiled dense kernel (several query rows per invocation,
@@ -34,6 +36,7 @@ export * from "./_ties.ts";
 export { type AttentionResult, runOnGpu } from "./_run.ts";
 export * from "./_case.ts";
 export * from "./_calibration.ts";
+export * from "./_received_mass.ts";
 export * from "./_budget.ts";
 export * from "./_test_inputs.ts";
 export * from "./_float32.ts";
