@@ -5,12 +5,8 @@
 // quantity its mask ranks by, trained to what a KV mask should keep.
 import {
   type AttentionProblem,
-  type AttentionShape,
   type CalibrationRecord,
-  fitHead,
-  HEAD_CALIBRATION_INPUTS,
-  heldOutInputs,
-  receivedMass,
+  fitHeadsOnHeldOut,
 } from "../../bench/families/attention/mod.ts";
 
 /** Per head the fitted direction (heads × headDim, float32) and what fitting it cost. */
@@ -19,43 +15,25 @@ export interface TrainedProjection {
   record: CalibrationRecord;
 }
 
-const trained = new Map<string, TrainedProjection>();
-
 /** The projection fitted on the problem's held-out inputs (never the evaluated one), cached. */
 export function trainedProjection<I, V>(
   problem: AttentionProblem<I, V>,
   method: string,
 ): TrainedProjection {
-  const shape: AttentionShape = problem.shape;
-  const set = heldOutInputs(problem, HEAD_CALIBRATION_INPUTS, method);
-  const key = `${set.key}|${JSON.stringify(shape)}`;
-  let projection = trained.get(key);
-  if (!projection) {
-    const started = performance.now();
-    const { heads, seq, headDim: d } = shape;
-    const sets = set.ids.map((_, i) => set.input(i));
-    const masses = sets.map((inputs) => receivedMass(shape, inputs));
-    const weights = new Float32Array(heads * d);
-    for (let h = 0; h < heads; h++) {
-      const fitted = fitHead(shape, sets.map((inputs, i) => ({ inputs, mass: masses[i][h] })), {
-        n: d + 1,
-        features: (inputs, j, x) => {
-          for (let i = 0; i < d; i++) x[i] = inputs.v[(h * seq + j) * d + i];
-          x[d] = 1;
-        },
-      });
-      weights.set(fitted.subarray(0, d), h * d);
-    }
-    projection = {
-      weights,
-      record: {
-        inputs: set.ids.length,
-        ms: performance.now() - started,
-        ids: set.ids,
-        heldOut: set.heldOut,
-      },
-    };
-    trained.set(key, projection);
+  const { heads, seq, headDim: d } = problem.shape;
+  const fitted = fitHeadsOnHeldOut(problem, {
+    kind: "dma-value-projection [v, 1]",
+    method,
+    n: d + 1,
+    features: (h) => (inputs, j, x) => {
+      for (let i = 0; i < d; i++) x[i] = inputs.v[(h * seq + j) * d + i];
+      x[d] = 1;
+    },
+  });
+  // The kernel reads heads × headDim: each head's bias (the last weight) ranks nothing.
+  const weights = new Float32Array(heads * d);
+  for (let h = 0; h < heads; h++) {
+    weights.set(fitted.weights.subarray(h * (d + 1), h * (d + 1) + d), h * d);
   }
-  return projection;
+  return { weights, record: fitted.record };
 }

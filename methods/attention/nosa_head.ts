@@ -8,27 +8,22 @@ import {
   type AttentionInputs,
   type AttentionProblem,
   type AttentionShape,
-  type CalibrationRecord,
-  fitHead,
-  HEAD_CALIBRATION_INPUTS,
-  heldOutInputs,
+  fitHeadsOnHeldOut,
+  type FittedHeads,
   MASKS_PARAMS,
-  receivedMass,
+  type SlotFeatures,
 } from "../../bench/families/attention/mod.ts";
 
-/** Per head, weights over [k (headDim), v (headDim)] and a bias: score = w·[k, v] + b. */
-export interface EvictionHead {
-  /** heads × (2 · headDim + 1) float32: per head wk, then wv, then the bias. */
-  weights: Float32Array;
-  record: CalibrationRecord;
-}
-
-const trained = new Map<string, EvictionHead>();
+/**
+ * Per head, weights over [k (headDim), v (headDim)] and a bias: score = w·[k, v] + b; weights are
+ * heads × (2 · headDim + 1) float32, per head wk, then wv, then the bias.
+ */
+export type EvictionHead = FittedHeads;
 
 /** NOSA's head's features of slot j of head h: [k_j, v_j, 1]. */
-function keyValueFeatures(shape: AttentionShape, h: number) {
+function keyValueFeatures(shape: AttentionShape, h: number): SlotFeatures {
   const { seq, headDim: d } = shape;
-  return (inputs: AttentionInputs, j: number, x: Float64Array) => {
+  return (inputs, j, x) => {
     for (let i = 0; i < d; i++) {
       x[i] = inputs.k[(h * seq + j) * d + i];
       x[d + i] = inputs.v[(h * seq + j) * d + i];
@@ -46,36 +41,12 @@ export function evictionHead<I, V>(
   method: string,
 ): EvictionHead {
   const { shape } = problem;
-  const set = heldOutInputs(problem, HEAD_CALIBRATION_INPUTS, method);
-  const key = `${set.key}|${JSON.stringify(shape)}`;
-  let head = trained.get(key);
-  if (!head) {
-    const started = performance.now();
-    const sets = set.ids.map((_, i) => set.input(i));
-    const masses = sets.map((inputs) => receivedMass(shape, inputs));
-    const n = 2 * shape.headDim + 1;
-    const weights = new Float32Array(shape.heads * n);
-    for (let h = 0; h < shape.heads; h++) {
-      weights.set(
-        fitHead(shape, sets.map((inputs, i) => ({ inputs, mass: masses[i][h] })), {
-          n,
-          features: keyValueFeatures(shape, h),
-        }),
-        h * n,
-      );
-    }
-    head = {
-      weights,
-      record: {
-        inputs: set.ids.length,
-        ms: performance.now() - started,
-        ids: set.ids,
-        heldOut: set.heldOut,
-      },
-    };
-    trained.set(key, head);
-  }
-  return head;
+  return fitHeadsOnHeldOut(problem, {
+    kind: "nosa-eviction-head [k, v, 1]",
+    method,
+    n: 2 * shape.headDim + 1,
+    features: (h) => keyValueFeatures(shape, h),
+  });
 }
 
 /**

@@ -2,18 +2,19 @@
 // held-out inputs (NOSA's eviction head, DMA's value projection): the attention mass each key
 // slot receives from later query rows, and a closed-form ridge least-squares fit of its log on
 // per-slot features. Float64 and deterministic.
-import type { AttentionInputs, AttentionShape } from "./_interface.ts";
+import type { AttentionInputs, AttentionProblem, AttentionShape } from "./_interface.ts";
 import { queryCount, queryOffset } from "./_interface.ts";
+import { type CalibrationRecord, heldOutInputs } from "./_calibration.ts";
 
 /** Held-out inputs a trained head is fitted on. */
 export const HEAD_CALIBRATION_INPUTS = 4;
 /** Query rows per head and calibration input whose attention gives the targets (evenly spaced). */
-export const HEAD_TARGET_ROWS = 256;
+const HEAD_TARGET_ROWS = 256;
 const RIDGE = 1e-3;
 const MASS_FLOOR = 1e-9;
 
 /** The rows whose attention gives the targets: up to HEAD_TARGET_ROWS, evenly spaced, last kept. */
-export function targetRows(shape: AttentionShape): number[] {
+function targetRows(shape: AttentionShape): number[] {
   const queries = queryCount(shape);
   const count = Math.min(queries, HEAD_TARGET_ROWS);
   return Array.from({ length: count }, (_, i) => queries - 1 - Math.floor((i * queries) / count));
@@ -79,7 +80,7 @@ function solve(a: Float64Array[], b: Float64Array): Float64Array {
  * Fits one head's weights by ridge least squares on features(inputs, j) → log(mass_j) over the
  * inputs; the last feature is the bias (1), which the ridge leaves alone.
  */
-export function fitHead(
+function fitHead(
   shape: AttentionShape,
   sets: { inputs: AttentionInputs; mass: Float64Array }[],
   at: { n: number; features: (inputs: AttentionInputs, j: number, x: Float64Array) => void },
@@ -105,4 +106,54 @@ export function fitHead(
     if (a < n - 1) xtx[a][a] += RIDGE * rows;
   }
   return solve(xtx, xty);
+}
+
+/** Writes key slot j's features into x (n of them, the last the bias's 1). */
+export type SlotFeatures = (inputs: AttentionInputs, j: number, x: Float64Array) => void;
+
+/** Every head's fitted weights (heads × n float32, head-major) and what fitting them cost. */
+export interface FittedHeads {
+  weights: Float32Array;
+  record: CalibrationRecord;
+}
+
+const fittedHeads = new Map<string, FittedHeads>();
+
+/**
+ * {@link fitHead} for every head on the problem's {@link HEAD_CALIBRATION_INPUTS} held-out inputs
+ * (refused when the set holds the evaluated input), once per head kind, calibration set and
+ * shape; the wall time of loading the inputs, their received mass and the fits is the record's.
+ *
+ * @param at `kind` names the features in the cache, `method` the caller in errors, `features(h)`
+ *   head h's slot features (n of them)
+ */
+export function fitHeadsOnHeldOut<I, V>(
+  problem: AttentionProblem<I, V>,
+  at: { kind: string; method: string; n: number; features: (head: number) => SlotFeatures },
+): FittedHeads {
+  const { shape } = problem;
+  const set = heldOutInputs(problem, HEAD_CALIBRATION_INPUTS, at.method);
+  const key = `${at.kind}|${set.key}|${JSON.stringify(shape)}`;
+  let fitted = fittedHeads.get(key);
+  if (!fitted) {
+    const started = performance.now();
+    const sets = set.ids.map((_, i) => set.input(i));
+    const masses = sets.map((inputs) => receivedMass(shape, inputs));
+    const weights = new Float32Array(shape.heads * at.n);
+    for (let h = 0; h < shape.heads; h++) {
+      const perInput = sets.map((inputs, i) => ({ inputs, mass: masses[i][h] }));
+      weights.set(fitHead(shape, perInput, { n: at.n, features: at.features(h) }), h * at.n);
+    }
+    fitted = {
+      weights,
+      record: {
+        inputs: set.ids.length,
+        ms: performance.now() - started,
+        ids: set.ids,
+        heldOut: set.heldOut,
+      },
+    };
+    fittedHeads.set(key, fitted);
+  }
+  return fitted;
 }

@@ -16,7 +16,8 @@
  * query row of the timed input; keys a method scores only to choose are not in it (they are in
  * its FLOPs ratio, through `extraFlops`). The cell repeats it as `attended_key_share`.
  * - trained KV-selection heads: {@link receivedMass} (the attention mass each key slot receives)
- *   and {@link fitHead} (ridge least squares of its log on per-slot features);
+ *   and {@link fitHeadsOnHeldOut} (per head, ridge least squares of its log on per-slot features,
+ *   on held-out inputs, cached);
  * - matched budgets: {@link tuneBudget} tunes a method's budget knob on its CPU reference to a
  *   target realized density, {@link matchDensity} binds every method of a case at its tuned value;
  * - the machinery methods build on: the tiled dense kernel (several query rows per invocation,
