@@ -12,18 +12,30 @@ export interface GptConfig {
   layers: number;
 }
 
+/** What a block needs of its attention layer (CausalSelfAttention, or a sparse variant of it). */
+export type SelfAttention = Pick<
+  CausalSelfAttention,
+  "qkv" | "proj" | "dim" | "heads" | "parameters" | "forward" | "backward"
+>;
+
+export interface GptOptions {
+  /** Builds each block's attention layer (default: dense CausalSelfAttention). */
+  attention?: (name: string, dim: number, heads: number) => SelfAttention;
+}
+
 /** One transformer block: x + attn(ln1(x)), then + mlp(ln2(x)). */
 class Block {
   readonly ln1: LayerNorm;
-  readonly attn: CausalSelfAttention;
+  readonly attn: SelfAttention;
   readonly ln2: LayerNorm;
   readonly fc: Linear;
   readonly act = new GELU();
   readonly fcProj: Linear;
 
-  constructor(name: string, c: GptConfig) {
+  constructor(name: string, c: GptConfig, options: GptOptions) {
     this.ln1 = new LayerNorm(`${name}.ln1`, c.dim);
-    this.attn = new CausalSelfAttention(`${name}.attn`, c.dim, c.heads);
+    this.attn = options.attention?.(`${name}.attn`, c.dim, c.heads) ??
+      new CausalSelfAttention(`${name}.attn`, c.dim, c.heads);
     this.ln2 = new LayerNorm(`${name}.ln2`, c.dim);
     this.fc = new Linear(`${name}.mlp.fc`, c.dim, 4 * c.dim);
     this.fcProj = new Linear(`${name}.mlp.proj`, 4 * c.dim, c.dim);
@@ -69,11 +81,14 @@ export class Gpt {
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
   readonly head: Linear;
-  constructor(config: GptConfig) {
+  constructor(config: GptConfig, options: GptOptions = {}) {
     this.config = config;
     this.tokens = new Embedding("tok_emb", config.vocab, config.dim);
     this.positions = new Embedding("pos_emb", config.context, config.dim);
-    this.blocks = Array.from({ length: config.layers }, (_, i) => new Block(`blocks.${i}`, config));
+    this.blocks = Array.from(
+      { length: config.layers },
+      (_, i) => new Block(`blocks.${i}`, config, options),
+    );
     this.lnF = new LayerNorm("ln_f", config.dim);
     this.head = new Linear("head", config.dim, config.vocab, { bias: false });
   }
