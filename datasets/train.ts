@@ -3,6 +3,7 @@ import { loadFashionMnist } from "./fashion_mnist/fashion_mnist.ts";
 import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "./mnist/mnist.ts";
 import { trainImageMlp } from "./mnist/train_mlp.ts";
 import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
+import { SHORT_VARIANTS, trainSotuLmShort } from "./sotu/train_sotu_lm_short.ts";
 import { MNIST_MOE_DATA, type MoeTrainingData, trainMnistMoe } from "./mnist_moe/train_moe.ts";
 import { trainRoutingRecovery } from "./routing_recovery/train_routing_recovery.ts";
 import { routingRecoverySeedSpread } from "./routing_recovery/seed_spread.ts";
@@ -94,6 +95,11 @@ const TRAINERS: Record<string, Trainer> = {
     }, log),
   "sotu-lm": (log, args) =>
     trainSotuLm({ log, steps: stepsArg(args), resume: args.includes("--resume") }),
+  ...Object.fromEntries(
+    SHORT_VARIANTS.map((
+      v,
+    ) => [`sotu-lm-short-${v}`, (log) => trainSotuLmShort({ variant: v, log })]),
+  ),
   ...Object.fromEntries(
     retrainableRecipes().map((r) => [r.name, (log, args) => r.train(log, args)] as const),
   ),
