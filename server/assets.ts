@@ -72,14 +72,14 @@ interface ListedAsset {
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 
-async function pinnedBody(file: string, sha256: string): Promise<Asset | null> {
+async function pinnedBody(file: string, sha256: string, type: string): Promise<Asset | null> {
   let body: Uint8Array;
   try {
     body = await Deno.readFile(file);
   } catch {
     return null;
   }
-  const served = await asset(body, "application/octet-stream");
+  const served = await asset(body, type);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body as BufferSource));
   const sha = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   return sha === sha256 ? served : null;
@@ -108,12 +108,17 @@ export async function runnerDataAssets(bundle: URL | string): Promise<[string, A
       throw new Error(`the runner's asset list names '${name}' (${sha256}): rebuild it`);
     }
     let loaded: Promise<Asset | null> | null = null;
+    // onnxruntime-web's loaders are imported as modules (and run its worker threads), which a
+    // browser refuses under any other type.
+    const type = name.endsWith(".mjs")
+      ? "text/javascript; charset=utf-8"
+      : "application/octet-stream";
     const entry: Asset = {
       body: new Uint8Array(0),
-      type: "application/octet-stream",
+      type,
       // Content-addressed: the pinned hash is the entity tag, known before reading.
       etag: `"${sha256.slice(0, 24)}"`,
-      load: () => (loaded ??= pinnedBody(file, sha256)),
+      load: () => (loaded ??= pinnedBody(file, sha256, type)),
     };
     return [`assets/${sha256}/${name}`, entry];
   });

@@ -55,3 +55,23 @@ Deno.test("a pinned file changed since the build is refused, saying to rebuild",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an .mjs asset is served as JavaScript to isolated workers, data as bytes", async () => {
+  const mjs = new TextEncoder().encode("export default 1;\n");
+  const data = new Uint8Array([0, 97, 115, 109]);
+  const dir = await bundleDir({ "loader.mjs": mjs, "binary.wasm": data });
+  try {
+    const app = staticRoutes(await loadAssets({ runnerBundle: join(dir, "runner.js") }));
+    const script = await app.request(`/assets/${await sha256Hex(mjs)}/loader.mjs`);
+    assertEquals(script.headers.get("Content-Type"), "text/javascript; charset=utf-8");
+    // onnxruntime-web's worker threads start from its loader; an isolated page's workers
+    // start only from responses that are isolated too.
+    assertEquals(script.headers.get("Cross-Origin-Embedder-Policy"), "require-corp");
+    assertEquals(new Uint8Array(await script.arrayBuffer()), mjs);
+    const bytes = await app.request(`/assets/${await sha256Hex(data)}/binary.wasm`);
+    assertEquals(bytes.headers.get("Content-Type"), "application/octet-stream");
+    await bytes.body?.cancel();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

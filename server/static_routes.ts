@@ -40,6 +40,9 @@ export function staticRoutes(assets: ReadonlyMap<string, Asset>): Hono<Env> {
       "Content-Type": asset.type,
       "ETag": asset.etag,
       "Cache-Control": "public, max-age=31536000, immutable",
+      // onnxruntime-web starts its worker threads from its loader (an .mjs asset): a worker of the
+      // cross-origin-isolated /run page must be isolated too, or the browser refuses to start it.
+      "Cross-Origin-Embedder-Policy": "require-corp",
     });
   });
   return app;

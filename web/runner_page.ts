@@ -21,6 +21,8 @@ import { BrowserGpuProvider } from "./browser_gpu.ts";
 import { probeKernel, type ProbeRequest, type ProbeResult } from "./kernel_probe.ts";
 import { type AssetManifest, assetSource } from "./asset_source.ts";
 import { useFileSource } from "../datasets/file_source.ts";
+import { useOrtFiles } from "../bench/nn/ort.ts";
+import { ortFilesFromAssets } from "./ort_assets.ts";
 
 declare const SPARSEBENCH_BUILD: BuildInfo;
 /** The data files the bundle pins (web/build.ts): path → sha256, size, name. */
@@ -288,7 +290,14 @@ async function probe(request: ProbeRequest): Promise<ProbeResult> {
 
 function main(): void {
   // Every loader reads through the pinned assets beside this script (/static/assets/…).
-  useFileSource(assetSource(SPARSEBENCH_ASSETS, new URL("./", import.meta.url)));
+  const base = new URL("./", import.meta.url);
+  const source = assetSource(SPARSEBENCH_ASSETS, base);
+  useFileSource(source);
+  // onnxruntime-web's peers read its loader and binary as pinned assets too; worker threads
+  // need cross-origin isolation (SharedArrayBuffer), so without it every session gets one.
+  useOrtFiles(ortFilesFromAssets(source, SPARSEBENCH_ASSETS, base), {
+    threads: globalThis.crossOriginIsolated === true,
+  });
   globalThis.sparsebenchKernelProbe = probe;
   const form = byId("choices");
   drawChoices(form);

@@ -7,6 +7,7 @@
 import * as ortNode from "onnxruntime-web";
 import * as ortWebgpu from "onnxruntime-web/webgpu";
 import { readBack } from "../../bench/gpu/buffers.ts";
+import { ortReady } from "../../bench/nn/ort.ts";
 import type { Method } from "../../bench/metadata.ts";
 import {
   attentionFlops,
@@ -72,6 +73,7 @@ function ortMethod(provider: "wasm" | "webgpu"): Method<AttentionMethod> {
         const chunks = Math.ceil(queries / chunk);
         const ort = provider === "wasm" ? ortNode : ortWebgpu;
         ort.env.wasm.numThreads = provider === "wasm" ? 2 : 1;
+        await ortReady(ort.env, provider);
         const start = performance.now();
         const session = await ort.InferenceSession.create(
           denseAttentionOnnx(heads, chunk, seq, d),
