@@ -29,7 +29,7 @@ export const denseFfn = defineMoeMethod({
       sweep: [1, 2],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   impl: {
     trainedParams: ["width"],
     layout: (_experts, hidden, params) => ({ experts: 1, hidden: hidden * params.width }),

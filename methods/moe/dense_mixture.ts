@@ -19,7 +19,7 @@ export const denseMixture = defineMoeMethod({
   },
   version: "1.0.0",
   parameters: {},
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "The most accurate model on mnist-moe (98.01% at E = 8) at E times the expert compute of a top-1 gate.",
   impl: {
@@ -37,6 +37,14 @@ export const denseMixture = defineMoeMethod({
           return { tokens, k: E, experts, weights: p.slice(), auxLoss: 0, probabilities: p };
         },
         backward: (dWeights) => router.backward(dWeights, "dense-mixture"),
+        // On WebGPU the softmax over every expert runs in WGSL, timed like the sparse gates'.
+        gpuPlan: () => ({
+          router: router.router.weight.data,
+          select: "all",
+          k: E,
+          weighting: "probability",
+          capacity: () => null,
+        }),
       };
     },
   },

@@ -66,7 +66,7 @@ export const switchGate = defineMoeMethod({
       sweep: [0.01],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "fᵢ counts tokens whose argmax is expert i before the capacity cut, as in the paper's implementation. The router is initialized N(0, 0.1/d) (the paper's truncated normal, untruncated). The paper's router jitter noise and bfloat16 experts are left out: everything is float32 here. Finding on mnist-moe: at cf 1.25 and batches of 256 the trained router drops 3.3% of test tokens at E = 8 (0.2% at E = 4, 5.9% at E = 16), above the paper's ≤ 1%; accuracy 97.67% equals the dense FFN of equal active parameters (97.69%). Evaluated at cf 1.0 / 1.25 / 2.0 it drops 11.7% / 3.3% / 0.13% (run 20261202T035827Z-c63dbe); on a Zipf-skewed digit stream (s = 1.5) 22% at cf 1.25.",
   impl: {
@@ -108,6 +108,15 @@ export const switchGate = defineMoeMethod({
           cache = null;
           return router.backward(dp, "switch");
         },
+        // Evaluation's routing in WGSL: top-1 of the float32 softmax, each expert's first
+        // ⌈cf·T/E⌉ tokens kept in token order, as `route` keeps them.
+        gpuPlan: () => ({
+          router: router.router.weight.data,
+          select: "top-k",
+          k: 1,
+          weighting: "probability",
+          capacity: (tokens) => switchCapacity(tokens, E, params.capacityFactor),
+        }),
       };
     },
   },

@@ -5,6 +5,8 @@ import {
   cvSquared,
   cvSquaredGrad,
   defineMoeMethod,
+  type Gate,
+  MAX_GPU_TOP_K,
   Router,
   softmaxRows,
   topKIndices,
@@ -66,7 +68,7 @@ export const topkSoftmax = defineMoeMethod({
       sweep: [0.1],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "W_g and W_noise start at zero as in the paper. The load loss's gradient flows through each expert's threshold (the k-th largest noisy logit of the others) too. At evaluation the noise is off, so routing is deterministic. The paper's hierarchical MoE and its batch-size tricks are out of scope at this size. On mnist-moe (E = 8) its 97.79% equals the dense FFN of equal active parameters (width 2: 97.78%) within the interval, below the dense mixture (98.01%): at this size 4× the expert parameters buy nothing measurable (a finding); balance is good (load CV 0.04, no dead expert) on the test set, and degrades on a Zipf-skewed digit stream (s = 1.5: CV 0.71, MaxVio 2.2) since nothing caps an expert's load at evaluation.",
   impl: {
@@ -87,7 +89,16 @@ export const topkSoftmax = defineMoeMethod({
         sel: Int32Array;
         g: Float32Array;
       } | null = null;
+      // Evaluation is noise-free: the top k of the clean logits, softmaxed over the kept ones.
+      const gpuPlan: Gate["gpuPlan"] = () => ({
+        router: clean.weight.data,
+        select: "top-k",
+        k,
+        weighting: "kept-softmax",
+        capacity: () => null,
+      });
       return {
+        ...(k <= MAX_GPU_TOP_K ? { gpuPlan } : {}),
         parameters: () => [clean.weight, noisy.weight],
         route({ x, tokens }, mode) {
           const c = clean.logits(x, tokens);

@@ -1,24 +1,25 @@
-// The MoE layer after its gate on WebGPU: the routing's slots permuted by expert (a stable count
-// and scatter per chunk of slots and expert), a grouped expert FFN over every expert's tokens in one dispatch per
-// product (each row reads its own expert's weights; no padding to a capacity), and the weighted
-// combine into the residual. The gate runs on the CPU (the method's own `route`) and its routing
-// is uploaded before the timed passes; its plain reference is `moeLayerReference`.
+// The MoE layer on WebGPU: for a softmax-router gate that has a plan, its gate in WGSL (router
+// logits, softmax, top-k: _gpu_gate.ts); then the routing's slots permuted by expert (a stable
+// count and scatter per chunk of slots and expert, each expert's capacity cut in slot order), a
+// grouped expert FFN over every expert's tokens in one dispatch per product (each row reads its
+// own expert's weights; no padding to a capacity), and the weighted combine into the residual —
+// one command buffer. Other gates run on the CPU (the method's own `route`) and their routing is
+// uploaded before the timed passes. Plain references: `gateReference`, `moeLayerReference`.
 import { compileCompute, createStorage, readBack, uploadStorage } from "../../gpu/buffers.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
-import type { Routing } from "./_interface.ts";
+import { assertGpuLoops, createGpuGate, grid2d, MAX_GPU_LOOP } from "./_gpu_gate.ts";
+import type { GpuGatePlan, Routing } from "./_interface.ts";
 import type { MoeLayer } from "./_layer.ts";
 
-/** llvmpipe silently ends a shader invocation's loops after 65,535 iterations. */
-export const MAX_GPU_LOOP = 65_535;
-
 const WG = 64;
-/** Workgroups in one dimension of a dispatch (WebGPU's default limit). */
-const MAX_DISPATCH = 65_535;
 
-// Uniform: tokens, k, experts, dim, hidden (padded to 8 u32).
+/** "No capacity" in the uniform: more slots than any batch holds. */
+const NO_CAPACITY = 0xffffffff;
+
+// Uniform: tokens, k, experts, dim, hidden, capacity per expert (padded to 8 u32).
 const PARAMS_WGSL = /* wgsl */ `
-struct P { tokens: u32, k: u32, experts: u32, dim: u32, hidden: u32, p0: u32, p1: u32, p2: u32 };
+struct P { tokens: u32, k: u32, experts: u32, dim: u32, hidden: u32, capacity: u32, p1: u32, p2: u32 };
 @group(0) @binding(0) var<uniform> p: P;
 `;
 
@@ -49,7 +50,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 
 /**
  * One invocation: each (chunk, expert)'s first row, expert-major then chunk order (so the
- * permutation stays stable in slot order), and offsets[e] (offsets[E] = slots routed).
+ * permutation stays stable in slot order), and offsets[e] (offsets[E] = slots routed). An
+ * expert keeps its first `capacity` slots in slot order: its chunks start at most that far in,
+ * and its rows end there.
  */
 const OFFSETS_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
@@ -61,10 +64,12 @@ fn main() {
   var run = 0u;
   for (var e = 0u; e < p.experts; e++) {
     offsets[e] = run;
+    var seen = 0u;
     for (var c = 0u; c < chunks; c++) {
-      chunkStart[c * p.experts + e] = run;
-      run += counts[c * p.experts + e];
+      chunkStart[c * p.experts + e] = run + min(seen, p.capacity);
+      seen += counts[c * p.experts + e];
     }
+    run += min(seen, p.capacity);
   }
   offsets[p.experts] = run;
 }`;
@@ -72,7 +77,7 @@ fn main() {
 /**
  * One invocation per (chunk, expert): its slots of the chunk, in slot order, written from the
  * chunk's first row (the permutation: row → slot, row → expert) and each slot's row (its
- * inverse, −1 for an empty slot).
+ * inverse, −1 for an empty slot or one past its expert's capacity: dropped).
  */
 const SCATTER_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> slotExpert: array<i32>;
@@ -80,6 +85,7 @@ const SCATTER_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(3) var<storage, read_write> rowSlot: array<u32>;
 @group(0) @binding(4) var<storage, read_write> rowExpert: array<u32>;
 @group(0) @binding(5) var<storage, read_write> slotRow: array<i32>;
+@group(0) @binding(6) var<storage, read> offsets: array<u32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let slots = p.tokens * p.k;
@@ -88,14 +94,19 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let c = id.x / p.experts;
   if (c >= chunks) { return; }
   let end = min(slots, (c + 1u) * ${CHUNK}u);
+  let last = offsets[e + 1u];
   var r = chunkStart[c * p.experts + e];
   for (var s = c * ${CHUNK}u; s < end; s++) {
     let x = slotExpert[s];
     if (x == i32(e)) {
-      rowSlot[r] = s;
-      rowExpert[r] = e;
-      slotRow[s] = i32(r);
-      r++;
+      if (r < last) {
+        rowSlot[r] = s;
+        rowExpert[r] = e;
+        slotRow[s] = i32(r);
+        r++;
+      } else {
+        slotRow[s] = -1;
+      }
     } else if (x < 0 && e == 0u) {
       slotRow[s] = -1;
     }
@@ -167,36 +178,76 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   y[t * p.dim + j] = sum;
 }`;
 
+/** The layer's phases, in the order they run. */
+export const MOE_PHASES = ["gate", "permutation", "grouped_matmul", "combine"] as const;
+export type MoePhase = typeof MOE_PHASES[number];
+
+/** What the GPU routed: each slot's expert before the capacity cut, and the routing after it. */
+export interface GpuRouting {
+  /** Expert of each slot as the gate chose it [tokens × k] (before any capacity cut). */
+  chosen: Int32Array;
+  /** The routing the layer applied: dropped slots empty (expert −1, weight 0). */
+  routing: Routing;
+}
+
 /** The layer's experts and one batch's buffers on the device, ready to encode. */
 export interface GpuMoeLayer {
-  /** Uploads a routing of the bound batch (outside the timed passes). */
+  /** Whether the gate runs on the GPU (in the encoded passes) rather than being uploaded. */
+  gateOnGpu: boolean;
+  /**
+   * Uploads a routing of the bound batch (outside the timed passes); its capacity cut, if any,
+   * is already in it.
+   *
+   * @throws {RangeError} when the gate runs on the GPU, or the routing's shape is not the batch's
+   */
   setRouting(routing: Routing): void;
-  /** Records the permutation, the grouped FFN and the combine. */
+  /** Records the gate (when on the GPU), the permutation, the grouped FFN and the combine. */
   encode(encoder: GPUCommandEncoder): void;
+  /** The passes of each phase (the gate's empty when it is the CPU's), for timing them apart. */
+  phases: { name: MoePhase; passes: Pass[] }[];
   /** The layer's output [tokens × dim], read back. */
   readOutput(): Promise<Float32Array>;
+  /** The routing the last encoded passes applied, read back. */
+  readRouting(): Promise<GpuRouting>;
   compileMs: number;
   uploadMs: number;
   dispose(): void;
 }
 
 /**
- * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token.
+ * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token;
+ * with a `gate` plan, the gate runs in the encoded passes (its k is the plan's).
  *
- * @throws {RangeError} when the offsets pass would loop past llvmpipe's limit (more than 65,535
- *   chunks of 4,096 slots)
+ * @throws {RangeError} when a loop of one invocation would pass llvmpipe's limit (more than
+ *   65,535 chunks of 4,096 slots, or features, hidden units or slots per token), or the plan
+ *   does not fit the layer
  */
 export async function createGpuMoeLayer(
   gpu: GpuContext,
   layer: MoeLayer,
-  batch: { h: Float32Array; tokens: number; k: number },
+  batch: { h: Float32Array; tokens: number; k: number; gate?: GpuGatePlan },
 ): Promise<GpuMoeLayer> {
   const { device } = gpu, { dim, hidden, experts } = layer.shape, { tokens, k } = batch;
+  const plan = batch.gate ?? null;
+  if (plan && plan.k !== k) {
+    throw new RangeError(`Cannot route on the GPU: the gate keeps ${plan.k} slots, the batch ${k}`);
+  }
   const chunks = Math.max(1, Math.ceil(tokens * k / CHUNK));
   if (chunks > MAX_GPU_LOOP) {
     throw new RangeError(
       `Cannot route ${tokens} tokens × ${k} slots on the GPU: ${chunks} chunks of ${CHUNK} slots, at most ${MAX_GPU_LOOP}`,
     );
+  }
+  assertGpuLoops({
+    "a chunk's slots": Math.min(CHUNK, tokens * k),
+    "an expert's input features": dim,
+    "an expert's hidden units": hidden,
+    "a token's slots": k,
+    "the layer's experts": experts,
+  });
+  const capacity = plan?.capacity(tokens) ?? null;
+  if (capacity !== null && !(Number.isInteger(capacity) && capacity >= 0)) {
+    throw new RangeError(`Cannot route on the GPU: capacity ${capacity} is not an integer ≥ 0`);
   }
   const start = performance.now();
   const w1 = new Float32Array(experts * hidden * dim), b1 = new Float32Array(experts * hidden);
@@ -211,7 +262,12 @@ export async function createGpuMoeLayer(
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  device.queue.writeBuffer(params, 0, Uint32Array.from([tokens, k, experts, dim, hidden, 0, 0, 0]));
+  const cap = capacity === null ? NO_CAPACITY : Math.min(capacity, NO_CAPACITY - 1);
+  device.queue.writeBuffer(
+    params,
+    0,
+    Uint32Array.from([tokens, k, experts, dim, hidden, cap, 0, 0]),
+  );
   const slots = tokens * k;
   const buffers = {
     h: uploadStorage(device, batch.h.subarray(0, tokens * dim), "moe h"),
@@ -232,6 +288,16 @@ export async function createGpuMoeLayer(
     y: createStorage(device, tokens * dim * 4, "moe y"),
   };
   const uploadMs = performance.now() - start;
+  const gate = plan
+    ? await createGpuGate(device, plan, {
+      x: buffers.h,
+      tokens,
+      dim,
+      experts,
+      slotExpert: buffers.slotExpert,
+      weights: buffers.weights,
+    })
+    : null;
   const compiled = await Promise.all(
     [COUNT_WGSL, OFFSETS_WGSL, SCATTER_WGSL, FC1_WGSL, FC2_WGSL, COMBINE_WGSL].map((code, i) =>
       compileCompute(device, code, `moe pass ${i}`)
@@ -241,10 +307,7 @@ export async function createGpuMoeLayer(
   const b = buffers, groups = (n: number) => Math.max(1, Math.ceil(n / WG));
   // Row-parallel passes spread their workgroups over a 2-D grid (a dimension holds at most 65,535);
   // each invocation rebuilds its flat index, and the ones past the end return.
-  const grid = (n: number): [number, number, number] => {
-    const total = groups(n), x = Math.min(total, MAX_DISPATCH);
-    return [x, Math.ceil(total / x), 1];
-  };
+  const grid = grid2d;
   const passes: Pass[] = [
     [
       count,
@@ -265,6 +328,7 @@ export async function createGpuMoeLayer(
         b.rowSlot,
         b.rowExpert,
         b.slotRow,
+        b.offsets,
       ]),
       [groups(chunks * experts), 1, 1],
     ],
@@ -293,8 +357,17 @@ export async function createGpuMoeLayer(
       grid(tokens * dim),
     ],
   ];
+  const phases: GpuMoeLayer["phases"] = [
+    { name: "gate", passes: gate?.passes ?? [] },
+    { name: "permutation", passes: passes.slice(0, 3) },
+    { name: "grouped_matmul", passes: passes.slice(3, 5) },
+    { name: "combine", passes: passes.slice(5) },
+  ];
+  const all = phases.flatMap((phase) => phase.passes);
   return {
+    gateOnGpu: gate !== null,
     setRouting(routing) {
+      if (gate) throw new RangeError("Cannot upload a routing: this layer's gate runs on the GPU");
       if (routing.tokens !== tokens || routing.k !== k) {
         throw new RangeError(
           `Cannot upload a ${routing.tokens}×${routing.k} routing into a ${tokens}×${k} layer`,
@@ -303,13 +376,34 @@ export async function createGpuMoeLayer(
       device.queue.writeBuffer(b.slotExpert, 0, routing.experts as Int32Array<ArrayBuffer>);
       device.queue.writeBuffer(b.weights, 0, routing.weights as Float32Array<ArrayBuffer>);
     },
-    encode: (encoder) => encodePasses(encoder, passes),
+    encode: (encoder) => encodePasses(encoder, all),
+    phases,
     async readOutput() {
       return new Float32Array(await readBack(device, b.y, tokens * dim * 4));
     },
-    compileMs: compiled.reduce((n, c) => n + c.compileMs, 0),
+    async readRouting() {
+      const [chosen, weights, rows] = await Promise.all([
+        readBack(device, b.slotExpert, slots * 4),
+        readBack(device, b.weights, slots * 4),
+        readBack(device, b.slotRow, slots * 4),
+      ]);
+      const picked = new Int32Array(chosen), row = new Int32Array(rows);
+      const w = new Float32Array(weights), experts = picked.slice();
+      for (let s = 0; s < slots; s++) {
+        if (row[s] < 0) {
+          experts[s] = -1;
+          w[s] = 0;
+        }
+      }
+      return {
+        chosen: picked,
+        routing: { tokens, k, experts, weights: w, auxLoss: 0, probabilities: null },
+      };
+    },
+    compileMs: compiled.reduce((n, c) => n + c.compileMs, 0) + (gate?.compileMs ?? 0),
     uploadMs,
     dispose() {
+      gate?.dispose();
       params.destroy();
       for (const buffer of Object.values(buffers)) buffer.destroy();
     },

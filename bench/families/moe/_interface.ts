@@ -84,6 +84,36 @@ export interface Gate {
    * in [0, 1), and with 1 once training ends. Absent: no schedule.
    */
   progress?(fraction: number): void;
+  /**
+   * For softmax-router gates whose evaluation routing the WebGPU layer can compute itself (router
+   * logits, float32 softmax, top-k, capacity in WGSL, timed with the rest of the layer): how it
+   * routes in "eval" mode, as of the router's current weights. Absent: the routing is the CPU's.
+   */
+  gpuPlan?(): GpuGatePlan;
+}
+
+/**
+ * A softmax-router gate's evaluation routing, as data the WebGPU layer runs (and
+ * `gateReference` computes in float64): logits = x·Wᵀ, a softmax over experts, then the slots.
+ */
+export interface GpuGatePlan {
+  /** The router's weights [experts × dim]. */
+  router: Float32Array;
+  /** "top-k": the `k` highest-ranked experts, ties to the lower index; "all": every expert (k = E). */
+  select: "top-k" | "all";
+  /** Slots per token. */
+  k: number;
+  /**
+   * What ranks the experts and weights the kept ones. "probability": the softmax over all E
+   * (Switch, the dense mixture); "kept-softmax": the logits rank, and the weights are a softmax
+   * over the k kept logits (noisy top-k gating at evaluation).
+   */
+  weighting: "probability" | "kept-softmax";
+  /**
+   * Each expert's capacity for a batch of `tokens` (overflow slots dropped in slot order, as the
+   * CPU gate does), or null for a dropless gate.
+   */
+  capacity(tokens: number): number | null;
 }
 
 /** The experts a method's model has, where it differs from the task's (the dense FFN). */

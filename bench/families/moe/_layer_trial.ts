@@ -1,20 +1,30 @@
-// The timed part every MoE task shares: a trained model's MoE layer bound as a trial, its forward on
-// one batch timed on the CPU (WebAssembly GEMM per expert) or WebGPU (permutation, grouped expert
-// FFN, combine), then checked against the float64 reference with the task's quality figures.
+// The timed part every MoE task shares: a model's MoE layer bound as a trial, its forward on one
+// batch timed on the CPU (WebAssembly GEMM per expert) or WebGPU (the gate in WGSL where the gate
+// has a plan for it, permutation, grouped expert FFN, combine: one submission), then checked
+// against the float64 references with the task's quality figures.
 import { TimedSubmit } from "../../gpu/timed_submit.ts";
 import type { TaskContext, Trial, TrialResult } from "../../plugin.ts";
 import { SkipCase } from "../../plugin.ts";
 import { wallTimer } from "../../wall_timer.ts";
-import { createGpuMoeLayer } from "./_gpu_layer.ts";
-import { type MoeMlp, permuteByExpert } from "./_layer.ts";
+import { compareGateRouting, gateReference, NEAR_TIE } from "./_gate_reference.ts";
+import { createGpuMoeLayer, type GpuRouting } from "./_gpu_layer.ts";
+import type { Routing } from "./_interface.ts";
+import { type MoeLayer, type MoeLayerShape, permuteByExpert } from "./_layer.ts";
+import { measurePhaseTimes } from "./_phase_times.ts";
 import { compareWithReference, MOE_TOLERANCE_TEXT, moeLayerReference } from "./_reference.ts";
+
+/** What the trial times: an MoE layer and its shape (a trained `MoeMlp` is one). */
+export interface TimedMoeModel {
+  layer: MoeLayer;
+  shape: MoeLayerShape;
+}
 
 /** Where the timed layer runs. */
 export type MoeEngine = "wasm" | "webgpu";
 
 /** What a task hands over to time and check one method's layer. */
 export interface MoeLayerTrialSpec {
-  model: MoeMlp;
+  model: TimedMoeModel;
   /** The layer's input on the timed batch, row-major [batch × dim] (the stem's output). */
   h: Float32Array;
   /** The batch's token ids (hash routing). */
@@ -36,7 +46,7 @@ export interface MoeLayerTrialSpec {
 }
 
 /** Multiply-adds of the layer on a batch: experts as routed, plus the router (its weights per token). */
-function layerMacs(model: MoeMlp, slots: number, tokens: number): number {
+function layerMacs(model: TimedMoeModel, slots: number, tokens: number): number {
   const { dim, hidden } = model.shape;
   const router = model.layer.gate.parameters().reduce((n, p) => n + p.size, 0);
   return slots * 2 * dim * hidden + tokens * router;
@@ -46,7 +56,12 @@ function layerMacs(model: MoeMlp, slots: number, tokens: number): number {
  * Share of the layer's time spent in the gate and the permutation by expert: medians of 7 untimed
  * repetitions of each, after the timed rounds (an estimate beside the sampled latency).
  */
-function routingTimeShare(model: MoeMlp, h: Float32Array, batch: number, ids: Uint32Array): number {
+function routingTimeShare(
+  model: TimedMoeModel,
+  h: Float32Array,
+  batch: number,
+  ids: Uint32Array,
+): number {
   const med = (f: () => void) => {
     const times: number[] = [];
     for (let r = 0; r < 7; r++) {
@@ -65,11 +80,31 @@ function routingTimeShare(model: MoeMlp, h: Float32Array, batch: number, ids: Ui
 }
 
 /**
- * Binds a model's MoE layer as a trial: setup (on WebGPU, the gate's routing of the batch is
- * computed on the CPU and uploaded, pipelines compiled) outside timing; `sample()` times the
+ * Runs the GPU gate once (untimed) and checks its routing against {@link gateReference}: the
+ * verdict a latency is published under, known before the first timed sample.
+ */
+async function checkGpuGate(
+  layer: Awaited<ReturnType<typeof createGpuMoeLayer>>,
+  device: GPUDevice,
+  reference: ReturnType<typeof gateReference>,
+  capacity: number | null,
+): Promise<{ read: GpuRouting; problem: string | null; nearTies: number }> {
+  const encoder = device.createCommandEncoder();
+  layer.encode(encoder);
+  device.queue.submit([encoder.finish()]);
+  const read = await layer.readRouting();
+  const agreement = compareGateRouting(read, reference, capacity);
+  return { read, problem: agreement.problem, nearTies: agreement.nearTies };
+}
+
+/**
+ * Binds a model's MoE layer as a trial: setup outside timing (on WebGPU, pipelines compiled and,
+ * for a gate with a WGSL plan, its routing run once and checked against the float64 gate
+ * reference; for other gates, their CPU routing of the batch uploaded); `sample()` times the
  * layer's forward; `finish()` checks the output against {@link moeLayerReference} within
  * `MOE_TOLERANCE` and the evaluated stream's routings, and reports the figures, densities
- * (against the task's E experts of width `hidden`) and FLOPs against the dense mixture's.
+ * (against the task's E experts of width `hidden`), FLOPs against the dense mixture's and, on
+ * WebGPU, each phase's share of the layer's time.
  *
  * @throws {SkipCase} for the WebGPU engine on a machine without an adapter
  */
@@ -78,15 +113,38 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
   let gpu = null;
   if (spec.engine === "webgpu") {
     if (!ctx.gpu) throw new SkipCase("no WebGPU adapter on this machine");
-    const routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
-    const layer = await createGpuMoeLayer(ctx.gpu, model.layer, { h, tokens: batch, k: routing.k });
-    layer.setRouting(routing);
-    const timer = new TimedSubmit(ctx.gpu, (encoder) => layer.encode(encoder), {
-      targetSubmitMs: ctx.minSampleMs,
-    });
-    gpu = { layer, routing, timer };
+    const plan = model.layer.gate.gpuPlan?.() ?? null;
+    let gate: { problem: string | null; nearTies: number } | null = null;
+    let routing: Routing;
+    if (plan) {
+      const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
+        h,
+        tokens: batch,
+        k: plan.k,
+        gate: plan,
+      });
+      const reference = gateReference(plan, { x: h, tokens: batch, dim: model.shape.dim });
+      const checked = await checkGpuGate(layer, ctx.gpu.device, reference, plan.capacity(batch));
+      routing = checked.read.routing;
+      gate = { problem: checked.problem, nearTies: checked.nearTies };
+      gpu = { layer, routing, gate };
+    } else {
+      routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
+      const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
+        h,
+        tokens: batch,
+        k: routing.k,
+      });
+      layer.setRouting(routing);
+      gpu = { layer, routing, gate };
+    }
   }
-  const timer = gpu ? gpu.timer : wallTimer(() => void model.layer.forward(h, batch, ids, "eval"), {
+  const gpuTimer = gpu
+    ? new TimedSubmit(ctx.gpu!, (encoder) => gpu.layer.encode(encoder), {
+      targetSubmitMs: ctx.minSampleMs,
+    })
+    : null;
+  const timer = gpuTimer ?? wallTimer(() => void model.layer.forward(h, batch, ids, "eval"), {
     targetSampleMs: ctx.minSampleMs,
   });
   const { dim } = model.shape;
@@ -94,30 +152,55 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
     setup: { compileMs: gpu?.layer.compileMs ?? null, uploadMs: gpu?.layer.uploadMs ?? null },
     sample: () => timer.sample(),
     async finish(): Promise<TrialResult> {
-      const cpu = model.layer.forward(h, batch, ids, "eval");
-      const routing = gpu?.routing ?? cpu.routing;
-      const y = gpu ? await gpu.layer.readOutput() : cpu.y;
+      const cpu = gpu ? null : model.layer.forward(h, batch, ids, "eval");
+      const routing = gpu?.routing ?? cpu!.routing;
+      const y = gpu ? await gpu.layer.readOutput() : cpu!.y;
       const ref = moeLayerReference(model.layer, h, routing);
-      const { passed, maxAbsError } = compareWithReference(y, ref);
+      const { passed: layerPassed, maxAbsError } = compareWithReference(y, ref);
+      const gateProblem = gpu?.gate?.problem ?? null;
+      const passed = layerPassed && gateProblem === null;
       let slots = 0;
       for (const e of routing.experts) if (e >= 0) slots++;
       const macs = layerMacs(model, slots, batch);
       const denseMixtureMacs = batch * (spec.experts * 2 * dim * spec.hidden + dim * spec.experts);
       const ok = passed && spec.problem === null;
+      const gateText = gpu?.gate
+        ? `, the WGSL gate's routing equals the float64 gate reference (${gpu.gate.nearTies} near-tie token(s) of its logits within ${
+          NEAR_TIE.toExponential(0)
+        } forgiven)`
+        : "";
+      const phases = gpu ? await measurePhaseTimes(ctx.gpu!, gpu.layer) : null;
+      const gpuMetrics: Record<string, number> = phases
+        ? {
+          ...phases.metrics,
+          phase_times_from_timestamps: phases.clock === "gpu-timestamp" ? 1 : 0,
+          gate_on_gpu: gpu!.gate ? 1 : 0,
+          ...(gpu!.gate ? { gate_near_ties: gpu!.gate.nearTies } : {}),
+        }
+        : {};
+      // With the gate in the timed passes, routing's share is measured there; a CPU gate's is
+      // not in the GPU passes at all, so its estimate stays the CPU's.
+      const routingShare = phases && gpu!.gate
+        ? phases.metrics.gate_time_share + phases.metrics.permutation_time_share
+        : routingTimeShare(model, h, batch, ids);
       return {
         check: {
           passed: ok,
           description: spec.problem
             ? `malformed routing: ${spec.problem}`
+            : gateProblem
+            ? `the WGSL gate's routing differs from the float64 gate reference: ${gateProblem}`
             : passed
-            ? `the MoE layer's output on ${spec.batchLabel} equals the float64 reference, and every evaluated batch's routing is well formed`
+            ? `the MoE layer's output on ${spec.batchLabel} equals the float64 reference${gateText}, and every evaluated batch's routing is well formed`
             : `the MoE layer's output differs from the float64 reference (max |err| ${
               maxAbsError.toExponential(2)
             })`,
           maxAbsError,
-          tolerance: MOE_TOLERANCE_TEXT,
+          tolerance: gpu?.gate
+            ? `${MOE_TOLERANCE_TEXT}; gate: experts equal except float64-logit near-ties, weights within 1e-5, capacity exact`
+            : MOE_TOLERANCE_TEXT,
         },
-        metrics: { ...spec.metrics, routing_time_share: routingTimeShare(model, h, batch, ids) },
+        metrics: { ...spec.metrics, routing_time_share: routingShare, ...gpuMetrics },
         sparsity: {
           nominalDensity: spec.nominalActive / spec.experts,
           realizedDensity: spec.metrics.active_experts * model.shape.hidden /
@@ -126,7 +209,11 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
           // The expert count is part of the kernel: one GEMM over every token (a dense FFN, E=1)
           // is not the work of E smaller GEMMs after a permutation, even at equal FLOPs.
           kernel: `${
-            gpu ? "webgpu-grouped-ffn (gate on the CPU, untimed)" : "wasm-gemm-per-expert"
+            !gpu
+              ? "wasm-gemm-per-expert"
+              : gpu.gate
+              ? "webgpu-gate-grouped-ffn (gate in WGSL, timed in the same submission)"
+              : "webgpu-grouped-ffn (gate on the CPU: no WGSL plan for it; untimed)"
           }, ${model.shape.experts} expert(s)`,
         },
         flops: 2 * macs,
@@ -140,7 +227,7 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
       };
     },
     dispose() {
-      gpu?.timer.dispose();
+      gpuTimer?.dispose();
       gpu?.layer.dispose();
     },
   };

@@ -33,3 +33,6 @@ export * from "./_assignment.ts";
 export * from "./_smooth_step.ts";
 export * from "./_layer_trial.ts";
 export * from "./_balance_loss.ts";
+export * from "./_gpu_gate.ts";
+export * from "./_gate_reference.ts";
+export * from "./_phase_times.ts";
