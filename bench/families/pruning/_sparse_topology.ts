@@ -1,6 +1,7 @@
 // What sparse-training methods share to build and change masks: Erdős–Rényi-Kernel layer
-// densities, seeded random masks at a density, N:M masks by magnitude, and the selections of
-// lowest- and highest-scoring positions that drop-and-grow rules are made of. Ties go to the
+// densities, seeded random masks at a density, N:M masks by magnitude (along the inputs or the
+// outputs), SR-STE's sparse-refined term, and the selections of lowest- and highest-scoring
+// positions that drop-and-grow rules are made of. Ties go to the
 // lower index everywhere, so a mask is the same on every machine.
 
 /** A layer's shape as a density allocation sees it: outputs × inputs. */
@@ -133,6 +134,64 @@ export function nmMagnitudeMask(
     }
   }
   return out;
+}
+
+/**
+ * The N:M mask of largest magnitude along the outputs: in each column (input), of every M
+ * consecutive rows (outputs) the N with the largest |w| are kept (a shorter last group keeps at
+ * most N), ties to the lower row. It is {@link nmMagnitudeMask} of the transposed weight, the
+ * pattern a product reducing over the outputs (the input gradient ∂x = ∂y·W) can skip by.
+ *
+ * @param weight row-major [rows × cols]
+ * @param cols inputs per row
+ * @param pattern keep `n` of every `m`
+ * @returns 1 kept, 0 pruned, row-major as the weight
+ * @example
+ * ```ts
+ * import { nmMagnitudeMaskAlongOutputs } from "./mod.ts";
+ * // 4 rows × 1 column: the column is one group of 4 outputs.
+ * nmMagnitudeMaskAlongOutputs(Float32Array.from([0.1, -0.9, 0.5, 0.2]), 1, { n: 2, m: 4 }); // [0, 1, 1, 0]
+ * ```
+ */
+export function nmMagnitudeMaskAlongOutputs(
+  weight: Float32Array,
+  cols: number,
+  pattern: { n: number; m: number },
+): Float32Array {
+  const rows = weight.length / cols, transposed = new Float32Array(weight.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      transposed[c * rows + r] = weight[r * cols + c];
+    }
+  }
+  const maskT = nmMagnitudeMask(transposed, rows, pattern), mask = new Float32Array(weight.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      mask[r * cols + c] = maskT[c * rows + r];
+    }
+  }
+  return mask;
+}
+
+/**
+ * Adds SR-STE's sparse-refined term (SR-STE's and BDWP's dense-weight update) to a straight-through gradient, in place:
+ * g ← g + λ·(1 − mask)⊙w (the kept weights' gradients are unchanged).
+ *
+ * @param weight data, gradient (∂loss/∂effective weight, every entry) and the step's mask
+ * @param lambda λ_W
+ * @example
+ * ```ts
+ * import { addSparseRefinedDecay } from "./mod.ts";
+ * const w = { data: Float32Array.from([2, -4]), grad: Float32Array.from([0.5, 0.5]), mask: Float32Array.from([1, 0]) };
+ * addSparseRefinedDecay(w, 0.1); // grad = [0.5, 0.5 + 0.1·(−4)] = [0.5, 0.1]
+ * ```
+ */
+export function addSparseRefinedDecay(
+  weight: { data: Float32Array; grad: Float32Array; mask: Float32Array },
+  lambda: number,
+): void {
+  const { data, grad, mask } = weight;
+  for (let i = 0; i < grad.length; i++) if (mask[i] === 0) grad[i] += lambda * data[i];
 }
 
 /**

@@ -3,6 +3,7 @@ import { Linear } from "../../nn/layers.ts";
 import { Mlp } from "../../nn/mlp.ts";
 import { mulberry32 } from "../../random.ts";
 import {
+  addSparseRefinedDecay,
   allocateLayerDensities,
   encodeSparseCheckpoint,
   erkLayerDensities,
@@ -10,6 +11,7 @@ import {
   loadSparseCheckpoint,
   lowestScoring,
   nmMagnitudeMask,
+  nmMagnitudeMaskAlongOutputs,
   packMask,
   randomMask,
   trainingCostMetrics,
@@ -77,6 +79,40 @@ Deno.test("nmMagnitudeMask() keeps the N largest |w| of every M inputs per row, 
   // 1:4 on a row of 5: the last group of one keeps it.
   const v = Float32Array.from([0, -2, 2, 1, 0.3]);
   assertEquals([...nmMagnitudeMask(v, 5, { n: 1, m: 4 })], [0, 1, 0, 0, 1]);
+});
+
+Deno.test("nmMagnitudeMaskAlongOutputs() keeps the N largest |w| of every M outputs per column", () => {
+  // 5 rows (outputs) × 2 columns at 2:4: rows [0..3] form one group per column, row 4 a short
+  // group of one, which keeps its entry.
+  const w = Float32Array.from([
+    0.1,
+    4, //
+    -0.9,
+    3,
+    0.5,
+    -2,
+    0.2,
+    1,
+    0,
+    0.3,
+  ]);
+  const mask = nmMagnitudeMaskAlongOutputs(w, 2, { n: 2, m: 4 });
+  assertEquals([...mask], [0, 1, 1, 1, 1, 0, 0, 0, 1, 1]);
+  // The transpose of the row-wise rule: a 1-column weight is one group of outputs, a 1-row
+  // weight a group of one per input.
+  const v = Float32Array.from([0.1, -0.9, 0.5, 0.2]);
+  assertEquals([...nmMagnitudeMaskAlongOutputs(v, 1, { n: 1, m: 4 })], [0, 1, 0, 0]);
+  assertEquals([...nmMagnitudeMaskAlongOutputs(v, 4, { n: 1, m: 4 })], [1, 1, 1, 1]);
+});
+
+Deno.test("addSparseRefinedDecay() adds λ·w to the pruned weights' gradients only", () => {
+  const w = {
+    data: Float32Array.from([2, -4, 1, 3]),
+    grad: Float32Array.from([0.5, 0.5, -1, 0]),
+    mask: Float32Array.from([1, 0, 1, 0]),
+  };
+  addSparseRefinedDecay(w, 0.1);
+  [0.5, 0.1, -1, 0.3].forEach((g, i) => assertAlmostEquals(w.grad[i], g, 1e-7));
 });
 
 Deno.test("lowestScoring() and highestScoring() pick among candidates, ties to the lower index", () => {
