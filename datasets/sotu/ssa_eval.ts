@@ -2,7 +2,10 @@
 // Moby Dick, under full attention and under block-sparse attention at several budgets, and the
 // attention mass each budget drops under full attention (how sparse each model's attention is).
 // `deno run -A datasets/sotu/ssa_eval.ts [--bytes N]` writes datasets/sotu/ssa_eval.json.
-import type { BlockSparseSelfAttention } from "../../bench/nn/block_sparse_attention.ts";
+import type {
+  BlockSparseOptions,
+  BlockSparseSelfAttention,
+} from "../../bench/nn/block_sparse_attention.ts";
 import { loadCheckpoint } from "../../bench/nn/checkpoint.ts";
 import type { Gpt } from "../../bench/nn/gpt.ts";
 import { bootstrapInterval } from "../../bench/stats.ts";
@@ -11,7 +14,7 @@ import { lmIntervals } from "./lm_perplexity_task.ts";
 import { loadMobyDick } from "./moby_dick.ts";
 import { loadSotuSpeeches, sotuSplitBytes } from "./sotu.ts";
 import { SOTU_LM_DIR } from "./train_sotu_lm.ts";
-import { shortLmModel, SOTU_LM_SHORT_RECIPE } from "./train_sotu_lm_short.ts";
+import { shortLmModel } from "./train_sotu_lm_short.ts";
 
 /** Blocks of 16 kept per query (its own included) in the sparse modes, of ≤ 8 at context 128. */
 export const SSA_EVAL_BUDGETS = [1, 2, 4] as const;
@@ -75,8 +78,19 @@ export interface SsaPairRow {
   ci95: Interval;
 }
 
+/** Bits per byte of a fixed slice, which the checkpoints' test re-scores exactly. */
+export interface SsaSliceRow {
+  model: string;
+  mode: string;
+  bitsPerByte: number;
+}
+
+/** The slice: the first 4,097 bytes of the first text (32 windows), full and at the training budget. */
+export const SSA_SLICE_BYTES = 4097;
+
 export interface SsaEvalResult {
   bytesPerText: number;
+  slice: { text: string; bytes: number; rows: SsaSliceRow[] };
   rows: SsaEvalRow[];
   dropped: SsaDroppedRow[];
   pairs: SsaPairRow[];
@@ -109,6 +123,8 @@ export async function evaluateSsa(options: SsaEvalOptions = {}): Promise<SsaEval
   const texts = options.texts ?? await defaultTexts();
   const rows: SsaEvalRow[] = [], dropped: SsaDroppedRow[] = [], pairs: SsaPairRow[] = [];
   const modes = ["full", ...budgets.map((k) => `sparse@${k}`)];
+  // Each model's training budget, restored after the sweep.
+  const trained = models.map((m) => ({ ...m.attention[0].sparse }));
   for (const text of texts) {
     const bytes = text.bytes.subarray(0, limit);
     const bits = new Map<string, number[]>();
@@ -221,13 +237,42 @@ export async function evaluateSsa(options: SsaEvalOptions = {}): Promise<SsaEval
       }
     }
   }
-  for (const m of models) {
-    for (const a of m.attention) {
-      a.path = "full";
-      a.sparse = { ...SOTU_LM_SHORT_RECIPE.sparse };
-    }
+  models.forEach((m, k) => m.attention.forEach((a) => resetAttention(a, trained[k])));
+  const slice = {
+    text: texts[0].name,
+    bytes: SSA_SLICE_BYTES,
+    rows: models.flatMap((m) =>
+      (["full", "sparse"] as const).map((path) => ({
+        model: m.name,
+        mode: path === "full" ? "full" : `sparse@${m.attention[0].sparse.blocks}`,
+        bitsPerByte: scoreSlice(m, texts[0].bytes, path),
+      }))
+    ),
+  };
+  return { bytesPerText: limit, slice, rows, dropped, pairs };
+}
+
+/** Back to plain inference: full path, the given budget, nothing measured. */
+function resetAttention(a: BlockSparseSelfAttention, sparse: BlockSparseOptions): void {
+  a.path = "full";
+  a.sparse = { ...sparse };
+  a.alignWeight = 0;
+  a.measureBudgets = [];
+}
+
+/**
+ * Bits per byte of the first {@link SSA_SLICE_BYTES} bytes on one path, at the model's current
+ * budget (its training one after {@link evaluateSsa} or {@link loadShortModels}).
+ */
+export function scoreSlice(m: SsaEvalModel, bytes: Uint8Array, path: "full" | "sparse"): number {
+  const sparse = { ...m.attention[0].sparse };
+  for (const a of m.attention) {
+    resetAttention(a, sparse);
+    a.path = path;
   }
-  return { bytesPerText: limit, rows, dropped, pairs };
+  const bits = scoreWindows(m.model, bytes, { limit: SSA_SLICE_BYTES }).bitsPerByte;
+  for (const a of m.attention) resetAttention(a, sparse);
+  return bits;
 }
 
 /** The committed sotu-lm-short checkpoints, each in a model with sparse-capable attention. */
