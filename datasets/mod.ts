@@ -17,6 +17,7 @@ import { spmmCrossover } from "./spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "./mnist_moe/mnist_moe_task.ts";
 import { fmnistMoe } from "./fashion_mnist/fmnist_moe.ts";
 import { routingRecovery } from "./routing_recovery/routing_recovery_task.ts";
+import { moeLayerSpeed } from "./moe_layer_speed/moe_layer_speed_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -36,5 +37,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     mnistMoe,
     fmnistMoe,
     routingRecovery,
+    moeLayerSpeed,
   ]);
 }

@@ -113,8 +113,98 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   }
 }`;
 
+/** Routed rows and outputs one invocation of FC1 and FC2 computes: a 4 × 4 block. */
+const BLOCK = 4;
+
+/**
+ * A grouped linear layer over the routed rows, 4 rows × 4 outputs per invocation: out[row, o] =
+ * act(b[e, o] + Σ_j W[e, o, j]·in(row)[j]). Rows are grouped by expert, so a block whose first and
+ * last rows share an expert (all but ≤ E−1 blocks) loads each weight once for its 4 rows; a block
+ * across an expert boundary loads each row's own. Rows and outputs past the end repeat the last
+ * one for their loads and are not stored. `inputRow` is the WGSL index of a row's input vector.
+ */
+function groupedLinearWgsl(spec: {
+  bindings: string;
+  w: string;
+  b: string;
+  input: string;
+  inputRow: (row: string) => string;
+  out: string;
+  inF: string;
+  outF: string;
+  relu: boolean;
+}): string {
+  const { w, b, input, out, inF, outF } = spec;
+  const act = (v: string) => spec.relu ? `max(${v}, 0.0)` : v;
+  return PARAMS_WGSL + spec.bindings + /* wgsl */ `
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let flat = id.x + id.y * grid.x * ${WG}u;
+  let outBlocks = (${outF} + ${BLOCK - 1}u) / ${BLOCK}u;
+  let o0 = (flat % outBlocks) * ${BLOCK}u;
+  let r0 = (flat / outBlocks) * ${BLOCK}u;
+  let rows = offsets[p.experts];
+  if (r0 >= rows) { return; }
+  var row: array<u32, ${BLOCK}>;
+  var inBase: array<u32, ${BLOCK}>;
+  var col: array<u32, ${BLOCK}>;
+  for (var q = 0u; q < ${BLOCK}u; q++) {
+    row[q] = min(r0 + q, rows - 1u);
+    inBase[q] = (${spec.inputRow("row[q]")}) * ${inF};
+    col[q] = min(o0 + q, ${outF} - 1u);
+  }
+  var acc: array<vec4<f32>, ${BLOCK}>;
+  let e = rowExpert[row[0]];
+  if (rowExpert[row[${BLOCK - 1}]] == e) {
+    let base0 = (e * ${outF} + col[0]) * ${inF};
+    let base1 = (e * ${outF} + col[1]) * ${inF};
+    let base2 = (e * ${outF} + col[2]) * ${inF};
+    let base3 = (e * ${outF} + col[3]) * ${inF};
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var j = 0u; j < ${inF}; j++) {
+      let wv = vec4<f32>(${w}[base0 + j], ${w}[base1 + j], ${w}[base2 + j], ${w}[base3 + j]);
+      s0 += wv * ${input}[inBase[0] + j];
+      s1 += wv * ${input}[inBase[1] + j];
+      s2 += wv * ${input}[inBase[2] + j];
+      s3 += wv * ${input}[inBase[3] + j];
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+  } else {
+    for (var q = 0u; q < ${BLOCK}u; q++) {
+      let eq = rowExpert[row[q]];
+      let base0 = (eq * ${outF} + col[0]) * ${inF};
+      let base1 = (eq * ${outF} + col[1]) * ${inF};
+      let base2 = (eq * ${outF} + col[2]) * ${inF};
+      let base3 = (eq * ${outF} + col[3]) * ${inF};
+      var s = vec4<f32>(0.0);
+      for (var j = 0u; j < ${inF}; j++) {
+        let wv = vec4<f32>(${w}[base0 + j], ${w}[base1 + j], ${w}[base2 + j], ${w}[base3 + j]);
+        s += wv * ${input}[inBase[q] + j];
+      }
+      acc[q] = s;
+    }
+  }
+  for (var q = 0u; q < ${BLOCK}u; q++) {
+    if (r0 + q >= rows) { break; }
+    let eq = rowExpert[row[q]];
+    var v = acc[q];
+    for (var c = 0u; c < ${BLOCK}u; c++) {
+      if (o0 + c >= ${outF}) { break; }
+      ${out}[(r0 + q) * ${outF} + o0 + c] = ${act(`v[c] + ${b}[eq * ${outF} + o0 + c]`)};
+    }
+  }
+}`;
+}
+
 /** a[row, i] = relu(b1[e, i] + Σ_j W1[e, i, j]·h[token, j]) over every routed row of every expert. */
-const FC1_WGSL = PARAMS_WGSL + /* wgsl */ `
+const FC1_WGSL = groupedLinearWgsl({
+  bindings: /* wgsl */ `
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
 @group(0) @binding(3) var<storage, read> b1: array<f32>;
@@ -122,40 +212,36 @@ const FC1_WGSL = PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(5) var<storage, read> rowSlot: array<u32>;
 @group(0) @binding(6) var<storage, read> rowExpert: array<u32>;
 @group(0) @binding(7) var<storage, read_write> a: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
-  let flat = id.x + id.y * grid.x * ${WG}u;
-  let i = flat % p.hidden;
-  let row = flat / p.hidden;
-  if (row >= offsets[p.experts]) { return; }
-  let e = rowExpert[row];
-  let t = rowSlot[row] / p.k;
-  let wBase = (e * p.hidden + i) * p.dim;
-  var sum = b1[e * p.hidden + i];
-  for (var j = 0u; j < p.dim; j++) { sum += w1[wBase + j] * h[t * p.dim + j]; }
-  a[row * p.hidden + i] = max(sum, 0.0);
-}`;
+`,
+  w: "w1",
+  b: "b1",
+  input: "h",
+  inputRow: (row) => `rowSlot[${row}] / p.k`,
+  out: "a",
+  inF: "p.dim",
+  outF: "p.hidden",
+  relu: true,
+});
 
 /** o[row, j] = b2[e, j] + Σ_i W2[e, j, i]·a[row, i]. */
-const FC2_WGSL = PARAMS_WGSL + /* wgsl */ `
+const FC2_WGSL = groupedLinearWgsl({
+  bindings: /* wgsl */ `
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> w2: array<f32>;
 @group(0) @binding(3) var<storage, read> b2: array<f32>;
 @group(0) @binding(4) var<storage, read> offsets: array<u32>;
 @group(0) @binding(5) var<storage, read> rowExpert: array<u32>;
 @group(0) @binding(6) var<storage, read_write> o: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
-  let flat = id.x + id.y * grid.x * ${WG}u;
-  let j = flat % p.dim;
-  let row = flat / p.dim;
-  if (row >= offsets[p.experts]) { return; }
-  let e = rowExpert[row];
-  let wBase = (e * p.dim + j) * p.hidden;
-  var sum = b2[e * p.dim + j];
-  for (var i = 0u; i < p.hidden; i++) { sum += w2[wBase + i] * a[row * p.hidden + i]; }
-  o[row * p.dim + j] = sum;
-}`;
+`,
+  w: "w2",
+  b: "b2",
+  input: "a",
+  inputRow: (row) => row,
+  out: "o",
+  inF: "p.hidden",
+  outF: "p.dim",
+  relu: false,
+});
 
 /** y[t, j] = h[t, j] + Σ_slots w·o[row(slot), j], slots in order (as the CPU layer sums). */
 const COMBINE_WGSL = PARAMS_WGSL + /* wgsl */ `
@@ -218,7 +304,8 @@ export interface GpuMoeLayer {
  * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token;
  * with a `gate` plan, the gate runs in the encoded passes (its k is the plan's).
  *
- * @throws {RangeError} when a loop of one invocation would pass llvmpipe's limit (more than
+ * @throws {RangeError} when the routed rows exceed the adapter's largest storage binding, a loop
+ *   of one invocation would pass llvmpipe's limit (more than
  *   65,535 chunks of 4,096 slots, or features, hidden units or slots per token), or the plan
  *   does not fit the layer
  */
@@ -245,6 +332,12 @@ export async function createGpuMoeLayer(
     "a token's slots": k,
     "the layer's experts": experts,
   });
+  const largest = tokens * k * Math.max(dim, hidden) * 4;
+  if (largest > device.limits.maxStorageBufferBindingSize) {
+    throw new RangeError(
+      `Cannot hold ${tokens} tokens × ${k} slots on this adapter: the routed rows take ${largest} bytes, its largest storage binding ${device.limits.maxStorageBufferBindingSize}`,
+    );
+  }
   const capacity = plan?.capacity(tokens) ?? null;
   if (capacity !== null && !(Number.isInteger(capacity) && capacity >= 0)) {
     throw new RangeError(`Cannot route on the GPU: capacity ${capacity} is not an integer ≥ 0`);
@@ -307,7 +400,7 @@ export async function createGpuMoeLayer(
   const b = buffers, groups = (n: number) => Math.max(1, Math.ceil(n / WG));
   // Row-parallel passes spread their workgroups over a 2-D grid (a dimension holds at most 65,535);
   // each invocation rebuilds its flat index, and the ones past the end return.
-  const grid = grid2d;
+  const grid = grid2d, blocks = (n: number) => Math.ceil(n / BLOCK);
   const passes: Pass[] = [
     [
       count,
@@ -344,12 +437,12 @@ export async function createGpuMoeLayer(
         b.rowExpert,
         b.a,
       ]),
-      grid(slots * hidden),
+      grid(blocks(slots) * blocks(hidden)),
     ],
     [
       fc2,
       bindInOrder(device, fc2, [params, b.a, b.w2, b.b2, b.offsets, b.rowExpert, b.o]),
-      grid(slots * dim),
+      grid(blocks(slots) * blocks(dim)),
     ],
     [
       combine,

@@ -6,7 +6,12 @@ import { TimedSubmit } from "../../gpu/timed_submit.ts";
 import type { TaskContext, Trial, TrialResult } from "../../plugin.ts";
 import { SkipCase } from "../../plugin.ts";
 import { wallTimer } from "../../wall_timer.ts";
-import { compareGateRouting, gateReference, NEAR_TIE } from "./_gate_reference.ts";
+import {
+  compareGateRouting,
+  GATE_WEIGHT_TOLERANCE,
+  gateReference,
+  NEAR_TIE,
+} from "./_gate_reference.ts";
 import { createGpuMoeLayer, type GpuRouting } from "./_gpu_layer.ts";
 import type { Routing } from "./_interface.ts";
 import { type MoeLayer, type MoeLayerShape, permuteByExpert } from "./_layer.ts";
@@ -80,21 +85,42 @@ function routingTimeShare(
 }
 
 /**
- * Runs the GPU gate once (untimed) and checks its routing against {@link gateReference}: the
- * verdict a latency is published under, known before the first timed sample.
+ * Runs the GPU gate once (untimed) and checks its routing against {@link gateReference}, and
+ * against the gate's own CPU routing (`cpu`, its `route` in evaluation: the plan must be the
+ * gate's rule): the verdict a latency is published under, known before the first timed sample.
  */
 async function checkGpuGate(
   layer: Awaited<ReturnType<typeof createGpuMoeLayer>>,
   device: GPUDevice,
-  reference: ReturnType<typeof gateReference>,
-  capacity: number | null,
+  expected: { reference: ReturnType<typeof gateReference>; capacity: number | null; cpu: Routing },
 ): Promise<{ read: GpuRouting; problem: string | null; nearTies: number }> {
   const encoder = device.createCommandEncoder();
   layer.encode(encoder);
   device.queue.submit([encoder.finish()]);
   const read = await layer.readRouting();
-  const agreement = compareGateRouting(read, reference, capacity);
-  return { read, problem: agreement.problem, nearTies: agreement.nearTies };
+  const agreement = compareGateRouting(read, expected.reference, expected.capacity);
+  let problem = agreement.problem;
+  // Without a near-tie (which may also move later capacity drops), the CPU gate's routing must
+  // be the GPU's slot for slot.
+  if (problem === null && agreement.nearTies === 0) {
+    const { cpu } = expected;
+    const slot = cpu.experts.length !== read.routing.experts.length
+      ? 0
+      : cpu.experts.findIndex((e, s) => e !== read.routing.experts[s]);
+    const weight = cpu.weights.findIndex((w, s) =>
+      !(Math.abs(w - read.routing.weights[s]) <= GATE_WEIGHT_TOLERANCE)
+    );
+    if (slot >= 0) {
+      problem = `slot ${slot}: the CPU gate routes to expert ${
+        cpu.experts[slot]
+      }, the WGSL gate to ${read.routing.experts[slot]} (its plan is not the gate's rule)`;
+    } else if (weight >= 0) {
+      problem = `slot ${weight}: the CPU gate weighs ${cpu.weights[weight]}, the WGSL gate ${
+        read.routing.weights[weight]
+      } (its plan is not the gate's rule)`;
+    }
+  }
+  return { read, problem, nearTies: agreement.nearTies };
 }
 
 /**
@@ -124,7 +150,12 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
         gate: plan,
       });
       const reference = gateReference(plan, { x: h, tokens: batch, dim: model.shape.dim });
-      const checked = await checkGpuGate(layer, ctx.gpu.device, reference, plan.capacity(batch));
+      const cpu = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
+      const checked = await checkGpuGate(layer, ctx.gpu.device, {
+        reference,
+        capacity: plan.capacity(batch),
+        cpu,
+      });
       routing = checked.read.routing;
       gate = { problem: checked.problem, nearTies: checked.nearTies };
       gpu = { layer, routing, gate };
