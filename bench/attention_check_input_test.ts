@@ -37,6 +37,7 @@ const UNIT: Record<string, ((p: ParamValues) => number) | { exempt: string }> = 
   "anchor-attention": () => 1,
   // Chunks are 8 to 32 keys and not aligned: counted in 32-key blocks, so never more than chunks.
   "dhsa-attention": (p) => Number(p.maxChunk),
+  "dhsa-trained-attention": (p) => Number(p.maxChunk),
   "sparse-vdit-attention": (p) => Number(p.blockSize),
   "sparsed-attention": (p) => Number(p.blockSize),
   "adaspa-attention": (p) => Number(p.blockSize),

@@ -41,6 +41,7 @@ const OWN_TEST_FILE: Record<string, string> = {
   "asa-attention": "asa_test.ts",
   "seer-learned-attention": "seer_learned_test.ts",
   "dhsa-attention": "dhsa_test.ts",
+  "dhsa-trained-attention": "dhsa_trained_test.ts",
   "sparse-vdit-attention": "sparse_vdit_test.ts",
 };
 

@@ -2,7 +2,8 @@
 // their content shifts, chunks of queries and keys are summarised by length-normalised sums, and
 // each query chunk keeps the keys whose chunk is most similar to it (chunk scores upsampled to
 // tokens, then top-k). Selection runs on the GPU each computation (dhsa_kernel.ts) on top of the
-// family's key-mask attend pass; the CPU reference below mirrors it in float32.
+// family's key-mask attend pass; the CPU reference below mirrors it in float32. Where chunks end
+// is the cosine stand-in's choice or a trained boundary predictor's (dhsa_boundary.ts).
 import { createStorage, uploadStorage } from "../../bench/gpu/buffers.ts";
 import type { GpuContext } from "../../bench/gpu/device.ts";
 import type { Pass } from "../../bench/gpu/passes.ts";
@@ -13,6 +14,7 @@ import {
   type AttentionKernel,
   type AttentionProblem,
   type AttentionShape,
+  type CalibrationRecord,
   compilePipeline,
   defineAttentionMethod,
   float32Dot4,
@@ -33,6 +35,12 @@ import {
   scanSegment,
   upsampleWgsl,
 } from "./dhsa_kernel.ts";
+import {
+  BOUNDARY_WINDOW,
+  boundaryIterations,
+  boundaryLogits,
+  boundaryWgsl,
+} from "./dhsa_boundary.ts";
 
 // Chunk scores this close (relatively) at the budget's edge decide nothing reliably across devices.
 const TIE_GAP = 1e-4;
@@ -40,6 +48,9 @@ const TIE_GAP = 1e-4;
 // they differ at most by rounding a fused multiply-add would change (~1e-7), so a tighter gap.
 // (A flipped cut changes every later chunk of the head, so a wide gap would excuse many rows.)
 const CUT_GAP = 1e-5;
+// A predicted cut compares a logit of ~2·headDim float32 terms (and two cosines, whose sqrt and
+// division the GPU need not round correctly) with the threshold's: relative to the terms' size.
+const PREDICTED_CUT_GAP = 3e-5;
 // The chunk and upsampled key scores of one round of query chunks share scratch buffers this big.
 const SCRATCH_BYTES = 64 * 1024 * 1024;
 
@@ -101,16 +112,32 @@ export interface HeadChunks {
   nearCut: number;
 }
 
+/** A trained predictor's boundary logits of one head, and the logit a cut must pass. */
+export interface PredictedCuts {
+  logits: Float32Array;
+  /** Per position, Σ|terms| of its logit: how far rounding can move it. */
+  magnitude: Float32Array;
+  /** The logit of the probability threshold (float32). */
+  cut: number;
+}
+
+/** The logit of a boundary probability threshold, as the GPU's uniform holds it. */
+export function cutLogit(threshold: number): number {
+  return Math.fround(Math.log(threshold / (1 - threshold)));
+}
+
 /**
  * The CPU reference of the chunking scan, in the kernel's float32 order: key t starts a new
  * chunk when the current one has maxChunk keys, or has at least minChunk keys and
- * cos(k_t, Σ chunk keys) < threshold (compared as dot·|dot| < t·|t|·|k|²·|Σ|²).
+ * cos(k_t, Σ chunk keys) < threshold (compared as dot·|dot| < t·|t|·|k|²·|Σ|²) — or, with
+ * `predicted`, the predictor's logit at t is above the cut's.
  */
 export function chunkKeys(
   shape: AttentionShape,
   keys: Float32Array,
   s: DhsaParams,
   head: number,
+  predicted?: PredictedCuts,
 ): HeadChunks {
   const { seq, headDim: d } = shape;
   const base = head * seq * d;
@@ -128,7 +155,12 @@ export function chunkKeys(
   for (let t = 0; t < seq; t++) {
     const len = t - starts[starts.length - 1];
     let cut = len >= s.maxChunk;
-    if (!cut && len >= s.minChunk) {
+    if (!cut && len >= s.minChunk && predicted) {
+      const logit = predicted.logits[t];
+      cut = logit > predicted.cut;
+      const gap = PREDICTED_CUT_GAP * Math.max(predicted.magnitude[t], Math.abs(predicted.cut));
+      if (Math.abs(logit - predicted.cut) <= gap) nearCut = Math.min(nearCut, t);
+    } else if (!cut && len >= s.minChunk) {
       const dot = dot32(keys, sum, { a: base + t * d, b: 0 }, d);
       const kk = dot32(keys, keys, { a: base + t * d, b: base + t * d }, d);
       const ss = dot32(sum, sum, { a: 0, b: 0 }, d);
@@ -233,35 +265,72 @@ export function selectForQueryChunk(
   return { ...topChunkKeys(scores, chunks.starts, keepCount(visible, s.density)), chunk };
 }
 
+/** A trained boundary predictor's weights (heads × features), or null for the cosine stand-in. */
+export type BoundaryWeights = { weights: Float32Array; record: CalibrationRecord } | null;
+
+/** Where a DHSA variant's chunks end, for a problem: its predictor, or null (the stand-in). */
+export type BoundarySource = (problem: AttentionProblem<unknown, DhsaParams>) => BoundaryWeights;
+
 const cachedChunks = perInputCache<HeadChunks>();
 const cachedSelection = perInputCache<QueryChunkSelection>();
+const weightIds = new WeakMap<Float32Array, number>();
+let nextWeightId = 0;
 
-function settingsKey(shape: AttentionShape, s: DhsaParams): string {
-  return `${JSON.stringify(shape)}|${s.density}|${s.threshold}|${s.minChunk}|${s.maxChunk}`;
+/** Names a predictor's weights in cache keys ("cosine" for the stand-in). */
+function predictorKey(predictor: BoundaryWeights): string {
+  if (!predictor) return "cosine";
+  let id = weightIds.get(predictor.weights);
+  if (id === undefined) weightIds.set(predictor.weights, id = nextWeightId++);
+  return `predictor ${id}`;
 }
 
-function chunksOf(shape: AttentionShape, inputs: AttentionInputs, s: DhsaParams, head: number) {
+function settingsKey(shape: AttentionShape, s: DhsaParams, predictor: BoundaryWeights): string {
+  return `${JSON.stringify(shape)}|${s.density}|${s.threshold}|${s.minChunk}|${s.maxChunk}|${
+    predictorKey(predictor)
+  }`;
+}
+
+function chunksOf(
+  problem: AttentionProblem<AttentionInputs, DhsaParams>,
+  head: number,
+  predictor: BoundaryWeights,
+) {
+  const { shape, inputs, params: s } = problem;
   return cachedChunks(
     inputs,
-    `${shape.heads}|${shape.seq}|${shape.headDim}|${s.threshold}|${s.minChunk}|${s.maxChunk}|${head}`,
-    () => chunkKeys(shape, inputs.k, s, head),
+    `${shape.heads}|${shape.seq}|${shape.headDim}|${s.threshold}|${s.minChunk}|${s.maxChunk}|${head}|${
+      predictorKey(predictor)
+    }`,
+    () =>
+      chunkKeys(
+        shape,
+        inputs.k,
+        s,
+        head,
+        predictor
+          ? {
+            ...boundaryLogits(shape, inputs, { weights: predictor.weights, head }),
+            cut: cutLogit(s.threshold),
+          }
+          : undefined,
+      ),
   );
 }
 
 /** The row's chunking and its query chunk's selection (computed once per query chunk). */
 function rowSelection(
   problem: AttentionProblem<AttentionInputs, DhsaParams>,
-  head: number,
-  row: number,
+  at: { head: number; row: number; predictor: BoundaryWeights },
 ): { chunks: HeadChunks; selection: QueryChunkSelection } {
   const { shape, inputs, params: s } = problem;
+  const { head, row, predictor } = at;
   checkChunkBounds(s);
-  const chunks = chunksOf(shape, inputs, s, head);
+  const chunks = chunksOf(problem, head, predictor);
   const pos = queryOffset(shape) + row;
   const qc = chunks.chunkOf[pos] - chunks.chunkOf[queryOffset(shape)];
   const selection = cachedSelection(
     inputs,
-    `${settingsKey(shape, s)}|${head}|${qc}`,
+    `${settingsKey(shape, s, predictor)}|${head}|${qc}`,
     () => selectForQueryChunk(problem, { chunks, head, qc }),
   );
   return { chunks, selection };
@@ -269,13 +338,17 @@ function rowSelection(
 
 /**
  * Sets DHSA up on the GPU: the chunking, scoring and upsampling passes, topkPass per round of
- * query chunks whose key scores fit `scratchBytes`, then the shared attend pass.
+ * query chunks whose key scores fit `scratchBytes`, then the shared attend pass; with a
+ * `predictor`, its boundary pass first and a scan that cuts where the predictor's logit says.
  */
 export async function setupDhsa(
   gpu: GpuContext,
-  options: AttentionProblem<AttentionGpuInputs, DhsaParams> & { scratchBytes?: number },
+  options: AttentionProblem<AttentionGpuInputs, DhsaParams> & {
+    scratchBytes?: number;
+    predictor?: BoundaryWeights;
+  },
 ): Promise<AttentionKernel> {
-  const { shape, inputs, params: s, scratchBytes = SCRATCH_BYTES } = options;
+  const { shape, inputs, params: s, scratchBytes = SCRATCH_BYTES, predictor = null } = options;
   checkChunkBounds(s);
   const { device } = gpu;
   const { maxChunks, qChunks } = chunkSlots(shape, s);
@@ -293,7 +366,7 @@ export async function setupDhsa(
       ),
     ),
   );
-  return await setupKeyMasks(gpu, {
+  const kernel = await setupKeyMasks(gpu, {
     shape,
     inputs,
     groups: shape.heads * qChunks,
@@ -306,12 +379,18 @@ export async function setupDhsa(
         created.push(b);
         return b;
       };
-      const invSqrt = uploadStorage(
-        device,
-        invSqrtTable(Math.min(s.maxChunk, shape.seq)),
-        "dhsa-inv-sqrt",
-      );
+      const table = invSqrtTable(Math.min(s.maxChunk, shape.seq));
+      const invSqrt = uploadStorage(device, table, "dhsa-inv-sqrt");
       created.push(invSqrt);
+      // With a predictor, the scan reads the boundary logits and the 1/√n table (after them) from
+      // one buffer.
+      let scanTable = invSqrt;
+      if (predictor) {
+        const joined = new Float32Array(heads * shape.seq + table.length);
+        joined.set(table, heads * shape.seq);
+        scanTable = uploadStorage(device, joined, "dhsa-inv-sqrt-logits");
+        created.push(scanTable);
+      }
       const chunkOf = storage(heads * shape.seq * 4, "dhsa-chunk-of");
       const chunkStart = storage(heads * (maxChunks + 1) * 4, "dhsa-chunk-start");
       const chunkCount = storage(heads * 4, "dhsa-chunk-count");
@@ -337,24 +416,52 @@ export async function setupDhsa(
         [shape.seq, heads, shape.causal ? 1 : 0, queries, maxChunks, qChunks, s.minChunk]
           .forEach((x, i) => view.setUint32(i * 4, x, true));
         view.setUint32(28, s.maxChunk, true);
-        view.setFloat32(32, s.threshold * Math.abs(s.threshold), true);
+        view.setFloat32(
+          32,
+          predictor ? cutLogit(s.threshold) : s.threshold * Math.abs(s.threshold),
+          true,
+        );
         view.setFloat32(36, s.density, true);
         view.setUint32(40, slot0, true);
         view.setUint32(44, count, true);
         return uploadUniform(view);
       };
       const uniforms = uniformFor(0, slots);
-      const [scan, query, score, upsample] = await Promise.all([
-        compilePipeline(device, chunkScanWgsl(shape.headDim), "dhsa-chunk-scan"),
+      const [scan, query, score, upsample, boundary] = await Promise.all([
+        compilePipeline(
+          device,
+          chunkScanWgsl(shape.headDim, predictor !== null),
+          "dhsa-chunk-scan",
+        ),
         compilePipeline(device, queryChunksWgsl(shape.headDim), "dhsa-query-chunks"),
         compilePipeline(device, chunkScoresWgsl(shape.headDim), "dhsa-chunk-scores"),
         compilePipeline(device, upsampleWgsl(), "dhsa-upsample"),
+        predictor
+          ? compilePipeline(
+            device,
+            boundaryWgsl(shape.headDim, DHSA_WORKGROUP),
+            "dhsa-boundary",
+          )
+          : null,
       ]);
       const wg = (n: number) => Math.ceil(n / DHSA_WORKGROUP);
       // The chunking scan, one dispatch per segment of keys (see scanSegment).
       const passes: Pass[] = [];
       const segment = scanSegment(shape.headDim);
-      assertIterationBounds(dhsaIterations(shape.headDim, { segment, maxChunk: s.maxChunk }));
+      assertIterationBounds({
+        ...dhsaIterations(shape.headDim, { segment, maxChunk: s.maxChunk }),
+        ...(predictor ? { "dhsa-boundary": boundaryIterations(shape.headDim) } : {}),
+      });
+      // The predictor's logit at every position, before the scan reads them.
+      if (predictor && boundary) {
+        const weights = uploadStorage(device, predictor.weights, "dhsa-boundary-weights");
+        created.push(weights);
+        passes.push([
+          boundary.pipeline,
+          bind(boundary.pipeline, [inputs.k, weights, scanTable, uniforms]),
+          [wg(shape.seq), heads, 1],
+        ]);
+      }
       for (let first = 0; first < shape.seq; first += segment) {
         const seg = uploadUniform(
           new Uint32Array([first, Math.min(shape.seq, first + segment), 0, 0]),
@@ -363,7 +470,7 @@ export async function setupDhsa(
           scan.pipeline,
           bind(scan.pipeline, [
             inputs.k,
-            invSqrt,
+            scanTable,
             chunkOf,
             chunkStart,
             chunkCount,
@@ -426,69 +533,124 @@ export async function setupDhsa(
       return {
         passes,
         compileMs: scan.compileMs + query.compileMs + score.compileMs + upsample.compileMs +
-          topkMs,
+          topkMs + (boundary?.compileMs ?? 0),
         buffers: [...created, ...topkBuffers],
         extraFlops: heads *
-          (7 * shape.seq * d + 2 * queries * d + 2 * d * chunkPairs +
+          // The scan: a cosine and an add per key element, or (trained) the predictor's window
+          // sums (2 per window key element) and ~19 operations per element for its features,
+          // products and logit, plus the scan's add.
+          ((predictor ? 2 * BOUNDARY_WINDOW + 19 : 7) * shape.seq * d + 2 * queries * d +
+            2 * d * chunkPairs +
             6 * qChunks * shape.seq),
       };
     },
   });
+  if (predictor) kernel.calibration = predictor.record;
+  return kernel;
 }
 
-export const dhsaAttention = defineAttentionMethod({
+/** What one DHSA row declares: its id and words, its threshold's meaning, where cuts come from. */
+export interface DhsaVariant {
+  id: string;
+  title: string;
+  fidelity: { level: "faithful" | "simplified" | "stand-in"; reason: string };
+  version: string;
+  description: string;
+  notes: string;
+  threshold: { description: string; default: number; min: number; max: number };
+  /** The variant's boundary predictor for a problem (trained at setup), or null: the cosine. */
+  boundary: BoundarySource;
+}
+
+/** A DHSA method: the chunk scoring and top-k below, its chunks ended as `variant` says. */
+export function defineDhsa(variant: DhsaVariant) {
+  const { boundary } = variant;
+  const at = (problem: AttentionProblem<AttentionInputs, DhsaParams>, head: number, row: number) =>
+    rowSelection(problem, { head, row, predictor: boundary(problem) });
+  return defineAttentionMethod({
+    id: variant.id,
+    family: "attention",
+    title: variant.title,
+    fidelity: variant.fidelity,
+    description: variant.description,
+    paper: {
+      title: "Long-Context Modeling with Dynamic Hierarchical Sparse Attention for On-Device LLMs",
+      year: 2025,
+      link: "https://arxiv.org/abs/2510.24606",
+    },
+    version: variant.version,
+    parameters: {
+      density: {
+        type: "number",
+        description: "share of the keys visible to a query chunk that it keeps",
+        default: 0.1,
+        min: 0.001,
+        max: 1,
+        sweep: [0.05, 0.1, 0.2],
+      },
+      threshold: { type: "number", ...variant.threshold, sweep: [variant.threshold.default] },
+      minChunk: {
+        type: "int",
+        description: "fewest keys in a chunk (except the sequence's last)",
+        default: 8,
+        min: 1,
+        max: 1024,
+        sweep: [8],
+      },
+      maxChunk: {
+        type: "int",
+        description: "most keys in a chunk; at least minChunk",
+        default: 32,
+        min: 1,
+        max: 4096,
+        sweep: [32],
+      },
+    },
+    capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
+    notes: variant.notes,
+    impl: {
+      budgetKnob: { param: "density", direction: "increasing" },
+      // A trained predictor is fitted here, outside timing (or already, by the CPU reference).
+      setup: (gpu, problem) => setupDhsa(gpu, { ...problem, predictor: boundary(problem) }),
+      selectKeys(problem, head, row) {
+        return selectedKeys(problem.shape, row, { group: at(problem, head, row).selection.keys });
+      },
+      // The boundary chunks' near-tie broken the other way; a near cut, which changes the
+      // chunking itself, is not followed (such rows stay excused).
+      tieAlternatives(problem, head, row) {
+        const { selection } = at(problem, head, row);
+        return otherSelections(
+          selectedKeys(problem.shape, row, { group: selection.keys }),
+          selection.alternatives.map((group) => selectedKeys(problem.shape, row, { group })),
+        );
+      },
+      ambiguousRow(problem, head, row) {
+        const { shape } = problem;
+        const { chunks, selection } = at(problem, head, row);
+        if (selection.nearTie) return true;
+        if (chunks.nearCut === Infinity) return false;
+        // A flipped cut at t changes the chunk holding t − 1 and every later one; causal rows of
+        // earlier chunks see only unchanged chunks.
+        if (!shape.causal) return true;
+        const pos = queryOffset(shape) + row;
+        return pos >= chunks.starts[chunks.chunkOf[chunks.nearCut - 1]];
+      },
+      nominalDensity: (_shape, params) => params.density,
+    },
+  });
+}
+
+export const dhsaAttention = defineDhsa({
   id: "dhsa-attention",
-  family: "attention",
   title: "DHSA (cosine-threshold boundary stand-in)",
   fidelity: {
     level: "stand-in",
     reason:
       "DHSA's learned boundary predictor is replaced by a cosine-similarity threshold; chunk scoring and top-k follow the paper",
   },
+  version: "1.0.0",
   description:
     "Keys are cut into variable-length chunks where a key's cosine similarity with its chunk drops below a threshold; query and key chunks are summarised by their sums / √size; each query chunk keeps the `density` share of its visible keys whose chunk scores highest against it (chunk scores upsampled to keys, top-k).",
-  paper: {
-    title: "Long-Context Modeling with Dynamic Hierarchical Sparse Attention for On-Device LLMs",
-    year: 2025,
-    link: "https://arxiv.org/abs/2510.24606",
-  },
-  version: "1.0.0",
-  parameters: {
-    density: {
-      type: "number",
-      description: "share of the keys visible to a query chunk that it keeps",
-      default: 0.1,
-      min: 0.001,
-      max: 1,
-      sweep: [0.05, 0.1, 0.2],
-    },
-    threshold: {
-      type: "number",
-      description:
-        "a chunk ends before a key whose cosine similarity with the chunk's key sum is below this",
-      default: 0.6,
-      min: -1,
-      max: 1,
-      sweep: [0.6],
-    },
-    minChunk: {
-      type: "int",
-      description: "fewest keys in a chunk (except the sequence's last)",
-      default: 8,
-      min: 1,
-      max: 1024,
-      sweep: [8],
-    },
-    maxChunk: {
-      type: "int",
-      description: "most keys in a chunk; at least minChunk",
-      default: 32,
-      min: 1,
-      max: 4096,
-      sweep: [32],
-    },
-  },
-  capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
     "Training-free stand-in for DHSA's learned boundary predictor: per head, one GPU invocation scans the keys (in dispatches of a few hundred keys, the scan's state kept in a buffer between them, since llvmpipe silently ends an invocation's loops after 65,535 iterations) and starts a new chunk at key t when the current chunk has maxChunk keys, or has at least minChunk keys and cos(k_t, sum of the chunk's keys) < threshold (the paper's predictor is a small trained network, whose labels came from similarity shifts between consecutive keys). " +
     "Query chunks use the key chunking (query rows of the same positions); a decoding query chunk's representation sums only the query rows present. Chunk representations are sum/√size (the paper's √size-scaled mean); chunk similarity is q̃·k̃; every key inherits its chunk's score; each query chunk (not each query row — the rows of a chunk share one upsampled score row in the paper as well) keeps the top round(density·visible) keys, visible meaning keys up to the chunk's last position when causal. Keys of one chunk tie, so ties go to the lower index: whole chunks are taken best first and the chunk at the budget's edge contributes its first keys. No local window or sink is forced; a causal row always sees at least one chosen key. " +
@@ -496,34 +658,12 @@ export const dhsaAttention = defineAttentionMethod({
     "The query side's 1/√rows scales a query chunk's whole score row, so only the key side's normalisation changes which keys are kept. " +
     "On the synthetic heads (a smoothly drifting context, no real segment boundaries) these dynamic chunks did about as well as fixed chunks of the same mean length, not better; on needle-retrieval's word-vector keys nearly every decision cuts, so chunks are minChunk long. " +
     "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density.",
-  impl: {
-    budgetKnob: { param: "density", direction: "increasing" },
-    setup: (gpu, problem) => setupDhsa(gpu, problem),
-    selectKeys(problem, head, row) {
-      return selectedKeys(problem.shape, row, {
-        group: rowSelection(problem, head, row).selection.keys,
-      });
-    },
-    // The boundary chunks' near-tie broken the other way; a near cut, which changes the
-    // chunking itself, is not followed (such rows stay excused).
-    tieAlternatives(problem, head, row) {
-      const { selection } = rowSelection(problem, head, row);
-      return otherSelections(
-        selectedKeys(problem.shape, row, { group: selection.keys }),
-        selection.alternatives.map((group) => selectedKeys(problem.shape, row, { group })),
-      );
-    },
-    ambiguousRow(problem, head, row) {
-      const { shape } = problem;
-      const { chunks, selection } = rowSelection(problem, head, row);
-      if (selection.nearTie) return true;
-      if (chunks.nearCut === Infinity) return false;
-      // A flipped cut at t changes the chunk holding t − 1 and every later one; causal rows of
-      // earlier chunks see only unchanged chunks.
-      if (!shape.causal) return true;
-      const pos = queryOffset(shape) + row;
-      return pos >= chunks.starts[chunks.chunkOf[chunks.nearCut - 1]];
-    },
-    nominalDensity: (_shape, params) => params.density,
+  threshold: {
+    description:
+      "a chunk ends before a key whose cosine similarity with the chunk's key sum is below this",
+    default: 0.6,
+    min: -1,
+    max: 1,
   },
+  boundary: () => null,
 });

@@ -26,7 +26,8 @@ export const DHSA_PARAMS = /* wgsl */ `
 struct Dhsa {
   seq: u32, heads: u32, causal: u32, queries: u32,
   max_chunks: u32, q_chunks: u32, min_len: u32, max_len: u32,
-  // threshold · |threshold|: cos < t  ⇔  dot·|dot| < t·|t|·|k|²·|s|² (no sqrt, no division).
+  // threshold · |threshold|: cos < t  ⇔  dot·|dot| < t·|t|·|k|²·|s|² (no sqrt, no division);
+  // with a trained boundary predictor, the logit of its probability threshold.
   // The round of query-chunk slots (head · q_chunks + query chunk) passes 3 and 4 handle.
   thr2: f32, density: f32, slot0: u32, round_slots: u32,
 };
@@ -55,9 +56,27 @@ export function scanSegment(headDim: number): number {
  * previous segment left in scan_sum / scan_at (the first segment starts them, the last one closes
  * the last chunk).
  */
-export function chunkScanWgsl(headDim: number): string {
+export function chunkScanWgsl(headDim: number, predicted = false): string {
+  // The stand-in's cut: the key turned away from its chunk (cos < threshold); the trained
+  // predictor's: its logit (boundaryWgsl's, per position) above the threshold's logit, in thr2.
+  // The logits (heads × seq) come first in the 1/√n table's buffer, the table after them: a
+  // ninth storage binding would pass the 8 per stage WebGPU guarantees.
+  const cutTest = predicted
+    ? /* wgsl */ `cut = inv_sqrt[head * p.seq + t] > p.thr2;`
+    : /* wgsl */ `var dot4 = vec4<f32>(0.0);
+      var kk4 = vec4<f32>(0.0);
+      var ss4 = vec4<f32>(0.0);
+      for (var i = 0u; i < D4; i++) {
+        let kv = k[base + t * D4 + i];
+        dot4 += kv * sum[i];
+        kk4 += kv * kv;
+        ss4 += sum[i] * sum[i];
+      }
+      let dot = hsum(dot4);
+      cut = dot * abs(dot) < p.thr2 * (hsum(kk4) * hsum(ss4));`;
   return common(headDim) + /* wgsl */ `
 struct Segment { first: u32, end: u32 };
+fn scale_of(n: u32) -> f32 { return inv_sqrt[${predicted ? "p.heads * p.seq + " : ""}n]; }
 @group(0) @binding(0) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> inv_sqrt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> chunk_of: array<u32>;
@@ -91,21 +110,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let len = t - start;
     var cut = len >= p.max_len;
     if (!cut && len >= p.min_len) {
-      var dot4 = vec4<f32>(0.0);
-      var kk4 = vec4<f32>(0.0);
-      var ss4 = vec4<f32>(0.0);
-      for (var i = 0u; i < D4; i++) {
-        let kv = k[base + t * D4 + i];
-        dot4 += kv * sum[i];
-        kk4 += kv * kv;
-        ss4 += sum[i] * sum[i];
-      }
-      let dot = hsum(dot4);
-      cut = dot * abs(dot) < p.thr2 * (hsum(kk4) * hsum(ss4));
+      ${cutTest}
     }
     if (cut) {
       let rep = (head * p.max_chunks + chunk) * D4;
-      for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * inv_sqrt[len]; sum[i] = vec4<f32>(0.0); }
+      for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * scale_of(len); sum[i] = vec4<f32>(0.0); }
       chunk++;
       start = t;
       chunk_start[starts + chunk] = t;
@@ -119,7 +128,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return;
   }
   let rep = (head * p.max_chunks + chunk) * D4;
-  for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * inv_sqrt[p.seq - start]; }
+  for (var i = 0u; i < D4; i++) { krep[rep + i] = sum[i] * scale_of(p.seq - start); }
   chunk_start[starts + chunk + 1u] = p.seq;
   chunk_count[head] = chunk + 1u;
 }`;

@@ -316,6 +316,7 @@ const EXPECTED: Record<string, (shape: AttentionShape, p: ParamValues) => number
 /** Methods without an independent count yet, and why. */
 const NOT_COUNTED: Record<string, string> = {
   "dhsa-attention": "its extraFlops is an upper bound: chunk counts are known only on the GPU",
+  "dhsa-trained-attention": "as dhsa-attention's: an upper bound, chunk counts known on the GPU",
   "ort-wasm-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
   "ort-webgpu-dense-attention": "the graph's masked scores need onnxruntime; not counted here yet",
 };

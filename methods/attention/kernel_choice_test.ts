@@ -47,6 +47,7 @@ const CHOOSING: Record<string, ParamValues> = {
   "routing-attention": { clusters: 4, iterations: 2, window: 8 },
   "anchor-attention": { theta: 7, blockSize: 16, initTokens: 4, window: 8 },
   "dhsa-attention": { density: 0.2, threshold: 0.6, minChunk: 4, maxChunk: 16 },
+  "dhsa-trained-attention": { density: 0.2, threshold: 0.5, minChunk: 4, maxChunk: 16 },
   "nosa-attention": { budget: 48, queryAwareShare: 0.5, blockSize: 8, window: 8, queryBlock: 1 },
   "nosa-trained-attention": {
     budget: 48,

@@ -6,6 +6,7 @@ import { asaAttention } from "./asa.ts";
 import { blockTopkAttention } from "./block_topk.ts";
 import { denseAttention, densePerQueryAttention } from "./dense.ts";
 import { dhsaAttention } from "./dhsa.ts";
+import { dhsaTrainedAttention } from "./dhsa_trained.ts";
 import { dynamicMaskAttention } from "./dynamic_mask.ts";
 import { dynamicMaskTrainedAttention } from "./dynamic_mask_trained.ts";
 import { hipAttention } from "./hip.ts";
@@ -37,6 +38,7 @@ export const attentionMethods = [
   seerLearnedAttention,
   anchorAttention,
   dhsaAttention,
+  dhsaTrainedAttention,
   sparseVditAttention,
   sparsedAttention,
   adaspaAttention,

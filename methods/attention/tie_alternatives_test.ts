@@ -109,6 +109,10 @@ const CASES: Record<
     shape: CAUSAL,
     params: { density: 0.2, threshold: 0.6, minChunk: 4, maxChunk: 8 },
   },
+  "dhsa-trained-attention": {
+    shape: CAUSAL,
+    params: { density: 0.2, threshold: 0.5, minChunk: 4, maxChunk: 8 },
+  },
   // 4 query-aware blocks of 8 (3 beside block 0) and 33 query-agnostic keys.
   "nosa-attention": {
     shape: CAUSAL,
