@@ -1,6 +1,7 @@
 // Sparse training end to end, where methods and the MNIST loop meet (a test may see both): short
-// runs are byte-deterministic, the FLOPs count equals a hand count of the run, and the bench's
-// evaluation of every committed sparse-training checkpoint reproduces its card's accuracy.
+// runs are byte-deterministic, the FLOPs count equals a hand count of the run (BDWP's ∂x mask
+// included), and the bench's evaluation of every committed sparse-training checkpoint reproduces
+// its card's accuracy.
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../tests/assert.ts";
 import { sparseTrainingOf, type TrainedCard } from "./families/pruning/mod.ts";
 import { loadMnist } from "../datasets/mnist/mnist.ts";
@@ -9,6 +10,7 @@ import { fmnistMlpAccuracy } from "../datasets/fashion_mnist/fmnist_mlp_accuracy
 import { FASHION_DIR } from "../datasets/fashion_mnist/fashion_mnist.ts";
 import { trainSparseMlp } from "../datasets/mnist/train_sparse_mlp.ts";
 import { pruningMethods } from "../methods/pruning/mod.ts";
+import { bdwpSparseTraining } from "../methods/pruning/bdwp.ts";
 import { randomInitSparseTraining } from "../methods/pruning/random_init.ts";
 import { riglSparseTraining } from "../methods/pruning/rigl.ts";
 import { srSteSparseTraining } from "../methods/pruning/sr_ste.ts";
@@ -107,6 +109,16 @@ Deno.test("the training FLOPs count equals a hand count of the run", async () =>
     }, dir);
     const uniformKept = sizes.reduce((n, s) => n + Math.round(0.1 * s), 0);
     assertEquals(random.training.flops.total, 6 * 1000 * uniformKept);
+    // BDWP 2:4: the forward keeps half of every row; ∂x half of every column's groups of 4
+    // outputs, but fc3's 10 outputs group as 4, 4, 2, so 6 of 10 there; ∂W dense.
+    const bdwp = await shortRun(
+      bdwpSparseTraining,
+      { pattern: "2:4", lambda: 2e-4, width: 1 },
+      dir,
+    );
+    assertEquals(bdwp.training.flops.forward, 2 * 1000 * (all / 2));
+    assertEquals(bdwp.training.flops.backwardInput, 2 * 1000 * (784 * 150 + 300 * 50 + 100 * 6));
+    assertEquals(bdwp.training.flops.backwardWeight, 2 * 1000 * all);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -109,14 +109,20 @@ export async function trainSparseMlp(
         y[k] = train.labels[order[s + k]];
       }
       trainer.beforeForward?.(step);
-      const f = trainingStepFlops(model.layers, n, trainer.denseWeightGradient(step));
-      flops.forward += f.forward;
-      flops.backwardInput += f.backwardInput;
-      flops.backwardWeight += f.backwardWeight;
+      const denseWeightGradient = trainer.denseWeightGradient(step);
+      const f = trainingStepFlops(model.layers, n, denseWeightGradient);
       opt.lr = cosineLr(step, { maxLr: r.maxLr, minLr: r.minLr, warmup: r.warmupSteps, total });
       opt.zeroGrad();
       const xs = n === r.batch ? x : x.subarray(0, n * d);
       const { loss, dlogits } = softmaxCrossEntropy(model.forward(xs, n), y.subarray(0, n));
+      if (trainer.beforeBackward) {
+        // ∂x runs with the masks set now: count it with them.
+        trainer.beforeBackward(step);
+        f.backwardInput = trainingStepFlops(model.layers, n, denseWeightGradient).backwardInput;
+      }
+      flops.forward += f.forward;
+      flops.backwardInput += f.backwardInput;
+      flops.backwardWeight += f.backwardWeight;
       model.backward(dlogits);
       trainer.afterBackward?.(step);
       opt.step();

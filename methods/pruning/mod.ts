@@ -2,6 +2,7 @@
 // calibrated one-shot methods, the sparse-training methods (evaluated from committed checkpoints,
 // `deno task train mnist-mlp-<recipe>`); last, the kernels of the crossover task (feature "spmm"
 // only).
+import { bdwpSparseTraining } from "./bdwp.ts";
 import { cospadiPruning } from "./cospadi.ts";
 import { densePruning } from "./dense.ts";
 import { denseTrainedBaseline } from "./dense_trained.ts";
@@ -10,6 +11,7 @@ import { ftwtPruning } from "./ftwt.ts";
 import { granetSparseTraining } from "./granet.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
+import { pgfSparseTraining } from "./pgf.ts";
 import { rSparsePruning } from "./r_sparse.ts";
 import { randomPruning } from "./random.ts";
 import { randomInitSparseTraining } from "./random_init.ts";
@@ -39,6 +41,8 @@ export const pruningMethods = [
   rSparsePruning,
   denseTrainedBaseline,
   srSteSparseTraining,
+  pgfSparseTraining,
+  bdwpSparseTraining,
   riglSparseTraining,
   setSparseTraining,
   granetSparseTraining,

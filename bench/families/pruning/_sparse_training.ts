@@ -38,6 +38,13 @@ export interface SparseTrainer {
    */
   beforeForward?(step: number): void;
   /**
+   * After step `step`'s forward pass, before its backward: the masks set now are the ones the
+   * input-gradient product ∂x = ∂y·W uses, and the FLOPs count charges ∂x for them (BDWP prunes
+   * W along the outputs for it). The weight gradient ∂W = ∂yᵀ·x does not see them. Methods
+   * without it use the forward's masks in ∂x.
+   */
+  beforeBackward?(step: number): void;
+  /**
    * After step `step`'s backward pass, before the optimizer's update: each weight's `grad` holds
    * ∂loss/∂(effective weight) for every entry, pruned ones included (the engine's dW product is
    * dense), so a topology update can grow by the dense gradient here (RigL) or add a term to it
