@@ -32,6 +32,7 @@ import { spmmOnnxruntime } from "../methods/pruning/spmm_onnxruntime.ts";
 import { mnistMlpAccuracy } from "../datasets/mnist/mnist_mlp_accuracy.ts";
 import { spmmCrossover } from "../datasets/spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
+import { moeLayerSpeed } from "../datasets/moe_layer_speed/moe_layer_speed_task.ts";
 import { routingRecovery } from "../datasets/routing_recovery/routing_recovery_task.ts";
 import { associativeRecall } from "../datasets/synthetic_attention/associative_recall.ts";
 import { attentionDecoding } from "../datasets/synthetic_attention/attention_decoding.ts";
@@ -45,8 +46,9 @@ export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
  * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
  * read from pinned assets (routing-recovery's, mnist-moe's and mnist-mlp's checkpoints, MNIST's
  * test split, and its training split, from which mnist-mlp-accuracy's methods calibrate), and
- * spmm-crossover's seeded matrices. onnxruntime-web's binaries are pinned assets too: its peers
- * run, and mnist-mlp-accuracy scores every pruned model on it as a second engine.
+ * spmm-crossover's and moe-layer-speed's seeded matrices and tokens. onnxruntime-web's binaries
+ * are pinned assets too: its peers run, and mnist-mlp-accuracy scores every pruned model on it as
+ * a second engine.
  */
 export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionFidelity,
@@ -55,6 +57,7 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionMultistep,
   routingRecovery,
   mnistMoe,
+  moeLayerSpeed,
   spmmCrossover,
   mnistMlpAccuracy,
 ];
