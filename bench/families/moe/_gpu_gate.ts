@@ -45,7 +45,11 @@ struct G { tokens: u32, experts: u32, dim: u32, k: u32, select: u32, weighting: 
 @group(0) @binding(0) var<uniform> g: G;
 `;
 
-/** logits[t, e] = Σ_j x[t, j]·W[e, j], one invocation per (token, expert). */
+/**
+ * logits[t, e] = Σ_j x[t, j]·W[e, j], 4 tokens × 4 experts per invocation (each loaded input and
+ * weight used four times). Tokens and experts past the end repeat the last one for their loads and
+ * are not stored.
+ */
 const LOGITS_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -53,12 +57,42 @@ const LOGITS_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
   let flat = id.x + id.y * grid.x * ${WG}u;
-  let e = flat % g.experts;
-  let t = flat / g.experts;
-  if (t >= g.tokens) { return; }
-  var sum = 0.0;
-  for (var j = 0u; j < g.dim; j++) { sum += x[t * g.dim + j] * w[e * g.dim + j]; }
-  logits[flat] = sum;
+  let expertBlocks = (g.experts + 3u) / 4u;
+  let e0 = (flat % expertBlocks) * 4u;
+  let t0 = (flat / expertBlocks) * 4u;
+  if (t0 >= g.tokens) { return; }
+  let x0 = min(t0, g.tokens - 1u) * g.dim;
+  let x1 = min(t0 + 1u, g.tokens - 1u) * g.dim;
+  let x2 = min(t0 + 2u, g.tokens - 1u) * g.dim;
+  let x3 = min(t0 + 3u, g.tokens - 1u) * g.dim;
+  let w0 = min(e0, g.experts - 1u) * g.dim;
+  let w1 = min(e0 + 1u, g.experts - 1u) * g.dim;
+  let w2 = min(e0 + 2u, g.experts - 1u) * g.dim;
+  let w3 = min(e0 + 3u, g.experts - 1u) * g.dim;
+  var acc: array<vec4<f32>, 4>;
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var s3 = vec4<f32>(0.0);
+  for (var j = 0u; j < g.dim; j++) {
+    let wv = vec4<f32>(w[w0 + j], w[w1 + j], w[w2 + j], w[w3 + j]);
+    s0 += wv * x[x0 + j];
+    s1 += wv * x[x1 + j];
+    s2 += wv * x[x2 + j];
+    s3 += wv * x[x3 + j];
+  }
+  acc[0] = s0;
+  acc[1] = s1;
+  acc[2] = s2;
+  acc[3] = s3;
+  for (var q = 0u; q < 4u; q++) {
+    if (t0 + q >= g.tokens) { break; }
+    var v = acc[q];
+    for (var c = 0u; c < 4u; c++) {
+      if (e0 + c >= g.experts) { break; }
+      logits[(t0 + q) * g.experts + e0 + c] = v[c];
+    }
+  }
 }`;
 
 /**
@@ -177,7 +211,7 @@ export async function createGpuGate(
       [
         scores.pipeline,
         bindInOrder(device, scores.pipeline, [params, batch.x, router, logits]),
-        grid2d(tokens * experts),
+        grid2d(Math.ceil(tokens / 4) * Math.ceil(experts / 4)),
       ],
       [
         select.pipeline,

@@ -95,8 +95,8 @@ const CASES: Case[] = [
     cf: 1,
     skew: 1,
   },
-  // Past 65,535 slots (70,002 and 70,001), chunks ending mid-way, a router GEMM past 65,535
-  // workgroups of 64 in one dimension, and a capacity cut across chunks.
+  // Past 65,535 slots (70,002 and 70,001), chunks ending mid-way, blocks of 4 tokens and 4
+  // experts cut short at both ends (70,001 tokens, E = 61), and a capacity cut across chunks.
   {
     tokens: 35_001,
     dim: 17,
