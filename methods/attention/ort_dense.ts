@@ -3,7 +3,8 @@
 // the same table, timed by wall clock per full computation, inputs passed as host tensors.
 // Two builds of the library: its Node build runs the wasm backend with worker threads under Deno;
 // the WebGPU build's threads need blob-URL workers, which Deno refuses, so it runs on one thread
-// (its wasm side only schedules the GPU work).
+// (its wasm side only schedules the GPU work). In the runner page the bundler puts the package's
+// browser builds in their place (web/build.ts), whose files bench/nn/ort.ts's ortReady supplies.
 import * as ortNode from "onnxruntime-web";
 import * as ortWebgpu from "onnxruntime-web/webgpu";
 import { readBack } from "../../bench/gpu/buffers.ts";
