@@ -16,7 +16,13 @@ import { createGpuMoeLayer, type GpuRouting } from "./_gpu_layer.ts";
 import type { Routing } from "./_interface.ts";
 import { type MoeLayer, type MoeLayerShape, permuteByExpert } from "./_layer.ts";
 import { measurePhaseTimes } from "./_phase_times.ts";
-import { compareWithReference, MOE_TOLERANCE_TEXT, moeLayerReference } from "./_reference.ts";
+import {
+  checkedTokens,
+  compareWithReference,
+  MOE_TOLERANCE_TEXT,
+  moeLayerReference,
+  pickTokens,
+} from "./_reference.ts";
 
 /** What the trial times: an MoE layer and its shape (a trained `MoeMlp` is one). */
 export interface TimedMoeModel {
@@ -186,8 +192,18 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
       const cpu = gpu ? null : model.layer.forward(h, batch, ids, "eval");
       const routing = gpu?.routing ?? cpu!.routing;
       const y = gpu ? await gpu.layer.readOutput() : cpu!.y;
-      const ref = moeLayerReference(model.layer, h, routing);
-      const { passed: layerPassed, maxAbsError } = compareWithReference(y, ref);
+      let routed = 0;
+      for (const e of routing.experts) if (e >= 0) routed++;
+      const picked = checkedTokens(
+        batch,
+        Math.ceil(routed / Math.max(1, batch)) * 2 * model.shape.dim * model.shape.hidden,
+      );
+      const rows = pickTokens(picked, { h, y, routing, dim: model.shape.dim });
+      const ref = moeLayerReference(model.layer, rows.h, rows.routing);
+      const { passed: layerPassed, maxAbsError } = compareWithReference(rows.y, ref);
+      const checkedLabel = picked.length === batch
+        ? spec.batchLabel
+        : `${picked.length} evenly spaced of ${spec.batchLabel}`;
       const gateProblem = gpu?.gate?.problem ?? null;
       const passed = layerPassed && gateProblem === null;
       let slots = 0;
@@ -222,7 +238,7 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
             : gateProblem
             ? `the WGSL gate's routing differs from the float64 gate reference: ${gateProblem}`
             : passed
-            ? `the MoE layer's output on ${spec.batchLabel} equals the float64 reference${gateText}, and every evaluated batch's routing is well formed`
+            ? `the MoE layer's output on ${checkedLabel} equals the float64 reference${gateText}, and every evaluated batch's routing is well formed`
             : `the MoE layer's output differs from the float64 reference (max |err| ${
               maxAbsError.toExponential(2)
             })`,
@@ -252,7 +268,12 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
           ? [
             { name: "layer_input", shape: [batch, dim], data: h },
             { name: "layer_output", shape: [batch, dim], data: y },
-            { name: "layer_output_reference", shape: [batch, dim], data: Float32Array.from(ref) },
+            {
+              name: "layer_output_reference",
+              shape: [picked.length, dim],
+              data: Float32Array.from(ref),
+            },
+            { name: "checked_tokens", shape: [picked.length], data: Float32Array.from(picked) },
           ]
           : [],
       };

@@ -160,3 +160,41 @@ export class RoutingTally {
     return out;
   }
 }
+
+/** Multiply-adds of the float64 reference a check may spend on one batch: past it, rows sample. */
+export const REFERENCE_MAC_BUDGET = 2 ** 26;
+
+/**
+ * The tokens a check compares: every one where the reference costs at most
+ * {@link REFERENCE_MAC_BUDGET} multiply-adds, else evenly spaced ones (the first and the last
+ * among them) within it, so a 64k-token dense mixture is checked in seconds, not minutes.
+ *
+ * @param tokens tokens in the batch
+ * @param macsPerToken the reference's multiply-adds per token (slots × 2·dim·hidden)
+ */
+export function checkedTokens(tokens: number, macsPerToken: number): number[] {
+  const n = Math.max(2, Math.floor(REFERENCE_MAC_BUDGET / Math.max(1, macsPerToken)));
+  if (tokens <= n) return Array.from({ length: tokens }, (_, t) => t);
+  return Array.from({ length: n }, (_, i) => Math.round(i * (tokens - 1) / (n - 1)));
+}
+
+/** The rows `picked` of a batch: its inputs [n × dim], routing, and an output's rows. */
+export function pickTokens(
+  picked: readonly number[],
+  batch: { h: Float32Array; y: Float32Array; routing: Routing; dim: number },
+): { h: Float32Array; y: Float32Array; routing: Routing } {
+  const { dim, routing } = batch, k = routing.k, n = picked.length;
+  const h = new Float32Array(n * dim), y = new Float32Array(n * dim);
+  const experts = new Int32Array(n * k), weights = new Float32Array(n * k);
+  picked.forEach((t, i) => {
+    h.set(batch.h.subarray(t * dim, t * dim + dim), i * dim);
+    y.set(batch.y.subarray(t * dim, t * dim + dim), i * dim);
+    experts.set(routing.experts.subarray(t * k, t * k + k), i * k);
+    weights.set(routing.weights.subarray(t * k, t * k + k), i * k);
+  });
+  return {
+    h,
+    y,
+    routing: { tokens: n, k, experts, weights, auxLoss: routing.auxLoss, probabilities: null },
+  };
+}
