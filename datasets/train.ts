@@ -96,9 +96,10 @@ const TRAINERS: Record<string, Trainer> = {
   "sotu-lm": (log, args) =>
     trainSotuLm({ log, steps: stepsArg(args), resume: args.includes("--resume") }),
   ...Object.fromEntries(
-    SHORT_VARIANTS.map((
-      v,
-    ) => [`sotu-lm-short-${v}`, (log) => trainSotuLmShort({ variant: v, log })]),
+    SHORT_VARIANTS.map((v) => [
+      `sotu-lm-short-${v}`,
+      (log, args) => trainSotuLmShort({ variant: v, log, steps: stepsArg(args) }),
+    ]),
   ),
   ...Object.fromEntries(
     retrainableRecipes().map((r) => [r.name, (log, args) => r.train(log, args)] as const),

@@ -48,6 +48,11 @@ export interface TrainSotuLmShortOptions {
   out?: URL;
   /** Changes to the recipe (tests use a tiny model). */
   recipe?: Partial<typeof SOTU_LM_SHORT_RECIPE>;
+  /**
+   * Another budget (`--steps N`): the warm-up scales with it as sotu-lm's 100 of 1,600 (the card
+   * records it; all three variants need the same one to compare).
+   */
+  steps?: number;
   /** Write the checkpoint and card (default true). */
   write?: boolean;
 }
@@ -84,7 +89,15 @@ export async function trainSotuLmShort(
   }
   const name = `sotu-lm-short-${variant}`;
   const log = options.log ?? console.log;
-  const r = { ...SOTU_LM_SHORT_RECIPE, ...options.recipe };
+  const steps = options.steps;
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) {
+    throw new RangeError(`--steps must be a positive integer: got ${steps}`);
+  }
+  const r = {
+    ...SOTU_LM_SHORT_RECIPE,
+    ...options.recipe,
+    ...(steps === undefined ? {} : { steps, warmup: Math.max(1, Math.round(steps / 16)) }),
+  };
   const out = options.out ?? SOTU_LM_DIR;
   const speeches = await loadSotuSpeeches();
   const train = sotuSplitBytes(speeches, "train");
@@ -165,7 +178,7 @@ export async function trainSotuLmShort(
     checkpointBytes: bytes.length,
     parameters: params.reduce((n, p) => n + p.size, 0),
     budget:
-      `${r.steps} steps of batch ${r.batch}: an eighth of sotu-lm's 1,600, shared by the three sotu-lm-short variants; not comparable to sotu-lm`,
+      `${r.steps} steps of batch ${r.batch} (sotu-lm: 1,600), shared by the three sotu-lm-short variants; not comparable to sotu-lm`,
     recipe: {
       ...r,
       variant,
