@@ -657,7 +657,8 @@ export const dhsaAttention = defineDhsa({
     "Rows are excused as near-ties when a cut decision of their head (before their chunk, when causal) is within 1e-5 of the threshold, or the chunk scores at their budget's edge are within 1e-4, relatively. extraFlops counts the scan, the representations, an upper bound on the chunk-pair scores (chunk counts are only known on the GPU) and 6 comparisons per key per query chunk for upsampling and the radix top-k. " +
     "The query side's 1/√rows scales a query chunk's whole score row, so only the key side's normalisation changes which keys are kept. " +
     "On the synthetic heads (a smoothly drifting context, no real segment boundaries) these dynamic chunks did about as well as fixed chunks of the same mean length, not better; on needle-retrieval's word-vector keys nearly every decision cuts, so chunks are minChunk long. " +
-    "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density.",
+    "Selection costs O(seq²/minChunk) comparisons, small beside attention at these densities, so the speed-up follows the realized density. " +
+    "dhsa-trained-attention is the same method with the boundaries of a predictor trained on held-out inputs (see its notes).",
   threshold: {
     description:
       "a chunk ends before a key whose cosine similarity with the chunk's key sum is below this",
