@@ -6,6 +6,8 @@
 //    (sum of its keys / √size) — as several dispatches of a segment of keys each, the scan's
 //    state carried between them in a buffer, since llvmpipe silently ends an invocation's loops
 //    after 65,535 iterations in all (a whole scan at seq 8192, head dim 100 stopped short);
+//    with a trained boundary predictor (dhsa_boundary.ts) the scan cuts where the predictor's
+//    logit, computed per position by a pass before it, is above the threshold's instead;
 // 2. per (query chunk, head, vec4 lane of the head dim), the query representation (sum of its
 //    query rows / √rows), the chunk's visible key count, and the group of each of its rows;
 // 3. per (key chunk, query chunk) of a round of query chunks (of any heads), the chunk
