@@ -117,11 +117,23 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 const BLOCK = 4;
 
 /**
+ * An expert's weights as FC1 and FC2 read them: [in][out] with each row padded to a multiple of 4
+ * outputs (zeros), so a block's 4 outputs at one input are one aligned vec4 — and neighbouring
+ * invocations (neighbouring output blocks) read neighbouring vec4s.
+ */
+function transposeForBlocks(w: Float32Array, outF: number, inF: number): Float32Array {
+  const outP = Math.ceil(outF / BLOCK) * BLOCK, t = new Float32Array(inF * outP);
+  for (let o = 0; o < outF; o++) for (let j = 0; j < inF; j++) t[j * outP + o] = w[o * inF + j];
+  return t;
+}
+
+/**
  * A grouped linear layer over the routed rows, 4 rows × 4 outputs per invocation: out[row, o] =
- * act(b[e, o] + Σ_j W[e, o, j]·in(row)[j]). Rows are grouped by expert, so a block whose first and
- * last rows share an expert (all but ≤ E−1 blocks) loads each weight once for its 4 rows; a block
- * across an expert boundary loads each row's own. Rows and outputs past the end repeat the last
- * one for their loads and are not stored. `inputRow` is the WGSL index of a row's input vector.
+ * act(b[e, o] + Σ_j W[e, o, j]·in(row)[j]), W stored as {@link transposeForBlocks} lays it out.
+ * Rows are grouped by expert, so a block whose first and last rows share an expert (all but ≤ E−1
+ * blocks) loads each weight vector once for its 4 rows; a block across an expert boundary loads
+ * each row's own. Rows past the end repeat the last one for their loads, and neither they nor the
+ * padded outputs are stored. `inputRow` is the WGSL index of a row's input vector.
  */
 function groupedLinearWgsl(spec: {
   bindings: string;
@@ -141,31 +153,27 @@ function groupedLinearWgsl(spec: {
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
   let flat = id.x + id.y * grid.x * ${WG}u;
   let outBlocks = (${outF} + ${BLOCK - 1}u) / ${BLOCK}u;
-  let o0 = (flat % outBlocks) * ${BLOCK}u;
+  let ob = flat % outBlocks;
+  let o0 = ob * ${BLOCK}u;
   let r0 = (flat / outBlocks) * ${BLOCK}u;
   let rows = offsets[p.experts];
   if (r0 >= rows) { return; }
   var row: array<u32, ${BLOCK}>;
   var inBase: array<u32, ${BLOCK}>;
-  var col: array<u32, ${BLOCK}>;
   for (var q = 0u; q < ${BLOCK}u; q++) {
     row[q] = min(r0 + q, rows - 1u);
     inBase[q] = (${spec.inputRow("row[q]")}) * ${inF};
-    col[q] = min(o0 + q, ${outF} - 1u);
   }
   var acc: array<vec4<f32>, ${BLOCK}>;
   let e = rowExpert[row[0]];
   if (rowExpert[row[${BLOCK - 1}]] == e) {
-    let base0 = (e * ${outF} + col[0]) * ${inF};
-    let base1 = (e * ${outF} + col[1]) * ${inF};
-    let base2 = (e * ${outF} + col[2]) * ${inF};
-    let base3 = (e * ${outF} + col[3]) * ${inF};
+    let base = e * ${inF} * outBlocks + ob;
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     var s2 = vec4<f32>(0.0);
     var s3 = vec4<f32>(0.0);
     for (var j = 0u; j < ${inF}; j++) {
-      let wv = vec4<f32>(${w}[base0 + j], ${w}[base1 + j], ${w}[base2 + j], ${w}[base3 + j]);
+      let wv = ${w}[base + j * outBlocks];
       s0 += wv * ${input}[inBase[0] + j];
       s1 += wv * ${input}[inBase[1] + j];
       s2 += wv * ${input}[inBase[2] + j];
@@ -177,16 +185,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     acc[3] = s3;
   } else {
     for (var q = 0u; q < ${BLOCK}u; q++) {
-      let eq = rowExpert[row[q]];
-      let base0 = (eq * ${outF} + col[0]) * ${inF};
-      let base1 = (eq * ${outF} + col[1]) * ${inF};
-      let base2 = (eq * ${outF} + col[2]) * ${inF};
-      let base3 = (eq * ${outF} + col[3]) * ${inF};
+      let base = rowExpert[row[q]] * ${inF} * outBlocks + ob;
       var s = vec4<f32>(0.0);
-      for (var j = 0u; j < ${inF}; j++) {
-        let wv = vec4<f32>(${w}[base0 + j], ${w}[base1 + j], ${w}[base2 + j], ${w}[base3 + j]);
-        s += wv * ${input}[inBase[q] + j];
-      }
+      for (var j = 0u; j < ${inF}; j++) { s += ${w}[base + j * outBlocks] * ${input}[inBase[q] + j]; }
       acc[q] = s;
     }
   }
@@ -206,7 +207,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 const FC1_WGSL = groupedLinearWgsl({
   bindings: /* wgsl */ `
 @group(0) @binding(1) var<storage, read> h: array<f32>;
-@group(0) @binding(2) var<storage, read> w1: array<f32>;
+@group(0) @binding(2) var<storage, read> w1: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> b1: array<f32>;
 @group(0) @binding(4) var<storage, read> offsets: array<u32>;
 @group(0) @binding(5) var<storage, read> rowSlot: array<u32>;
@@ -227,7 +228,7 @@ const FC1_WGSL = groupedLinearWgsl({
 const FC2_WGSL = groupedLinearWgsl({
   bindings: /* wgsl */ `
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> w2: array<f32>;
+@group(0) @binding(2) var<storage, read> w2: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> b2: array<f32>;
 @group(0) @binding(4) var<storage, read> offsets: array<u32>;
 @group(0) @binding(5) var<storage, read> rowExpert: array<u32>;
@@ -343,12 +344,13 @@ export async function createGpuMoeLayer(
     throw new RangeError(`Cannot route on the GPU: capacity ${capacity} is not an integer ≥ 0`);
   }
   const start = performance.now();
-  const w1 = new Float32Array(experts * hidden * dim), b1 = new Float32Array(experts * hidden);
-  const w2 = new Float32Array(experts * dim * hidden), b2 = new Float32Array(experts * dim);
+  const hiddenP = Math.ceil(hidden / BLOCK) * BLOCK, dimP = Math.ceil(dim / BLOCK) * BLOCK;
+  const w1 = new Float32Array(experts * dim * hiddenP), b1 = new Float32Array(experts * hidden);
+  const w2 = new Float32Array(experts * hidden * dimP), b2 = new Float32Array(experts * dim);
   layer.experts.forEach((ex, e) => {
-    w1.set(ex.fc1.weight.data, e * hidden * dim);
+    w1.set(transposeForBlocks(ex.fc1.weight.data, hidden, dim), e * dim * hiddenP);
     b1.set(ex.fc1.bias!.data, e * hidden);
-    w2.set(ex.fc2.weight.data, e * dim * hidden);
+    w2.set(transposeForBlocks(ex.fc2.weight.data, dim, hidden), e * hidden * dimP);
     b2.set(ex.fc2.bias!.data, e * dim);
   });
   const params = device.createBuffer({

@@ -148,6 +148,16 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
     const plan = model.layer.gate.gpuPlan?.() ?? null;
     let gate: { problem: string | null; nearTies: number } | null = null;
     let routing: Routing;
+    // The adapter's limit, not the method's fault: the cell is skipped with the sizes named.
+    const cpuRouting = plan ? null : model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
+    const k = plan?.k ?? cpuRouting!.k;
+    const rowBytes = batch * k * Math.max(model.shape.dim, model.shape.hidden) * 4;
+    const limit = ctx.gpu.device.limits.maxStorageBufferBindingSize;
+    if (rowBytes > limit) {
+      throw new SkipCase(
+        `${batch} tokens × ${k} slots need ${rowBytes} bytes of routed rows on the GPU; this adapter binds at most ${limit}`,
+      );
+    }
     if (plan) {
       const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
         h,
@@ -166,7 +176,7 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
       gate = { problem: checked.problem, nearTies: checked.nearTies };
       gpu = { layer, routing, gate };
     } else {
-      routing = model.layer.gate.route({ x: h, tokens: batch, ids }, "eval");
+      routing = cpuRouting!;
       const layer = await createGpuMoeLayer(ctx.gpu, model.layer, {
         h,
         tokens: batch,
