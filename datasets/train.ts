@@ -15,6 +15,10 @@ import { defaultParams, parseParamValue } from "../bench/metadata.ts";
 // The one datasets file that sees methods: a CLI entry, as bench/main.ts is (MoE recipes train a
 // method's gate).
 import { moeMethods } from "../methods/moe/mod.ts";
+// MoE-LLaVA's gate declares its staged recipe (train dense, copy the FFN into the experts).
+import { moeLlava, moeLlavaStages } from "../methods/moe/moe_llava.ts";
+import { trainUpcycledMoe } from "./mnist_moe/train_upcycled_moe.ts";
+import { upcyclingStudy } from "./mnist_moe/upcycling_study.ts";
 // Sparse-training recipes train a pruning method's masks (methods/pruning/, the trained ones).
 import { pruningMethods } from "../methods/pruning/mod.ts";
 import { sparseTrainingOf } from "../bench/families/pruning/mod.ts";
@@ -105,6 +109,7 @@ const TRAINERS: Record<string, Trainer> = {
     retrainableRecipes().map((r) => [r.name, (log, args) => r.train(log, args)] as const),
   ),
   "routing-recovery-seed-spread": routingRecoverySeedSpreadStudy,
+  "moe-upcycling-study": (log) => upcyclingStudy(moeMethods, log),
   "mnist-mlp-sparse-all": sparseAll(MNIST_SPARSE.out, sparseImageTrainers(MNIST_SPARSE)),
   "fmnist-mlp-sparse-all": sparseAll(FMNIST_SPARSE.out, sparseImageTrainers(FMNIST_SPARSE)),
 };
@@ -181,6 +186,8 @@ function moeTrainers(data: MoeTrainingData, committed: URL): RetrainableRecipe[]
     train: (log, args, out = committed) => {
       const experts = Number(argValue(args, "--experts") ?? 8);
       const params = gateParams(method, args);
+      const stages = method === moeLlava ? moeLlavaStages(params) : null;
+      if (stages) return trainUpcycledMoe({ method, params, experts, out, data, stages }, log);
       return trainMnistMoe({ method, params, experts, out, data }, log);
     },
   }));

@@ -7,6 +7,7 @@ import { dselectK } from "./dselect_k.ts";
 import { expertChoice } from "./expert_choice.ts";
 import { gshardTop2 } from "./gshard_top2.ts";
 import { hashGate } from "./hash.ts";
+import { moeLlava } from "./moe_llava.ts";
 import { switchGate } from "./switch.ts";
 import { topkSoftmax } from "./topk_softmax.ts";
 
@@ -21,4 +22,5 @@ export const moeMethods = [
   baseLayer,
   dselectK,
   comet,
+  moeLlava,
 ];
