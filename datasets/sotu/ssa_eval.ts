@@ -1,7 +1,8 @@
 // SSA's evaluation: bits per character of the sotu-lm-short models on the SOTU test years and on
 // Moby Dick, under full attention and under block-sparse attention at several budgets, and the
 // attention mass each budget drops under full attention (how sparse each model's attention is).
-// `deno run -A datasets/sotu/ssa_eval.ts [--bytes N]` writes datasets/sotu/ssa_eval.json.
+// `deno run -A datasets/sotu/ssa_eval.ts [--bytes N] [--models DIR] [--out FILE]` writes
+// datasets/sotu/ssa_eval.json (or FILE).
 import type {
   BlockSparseOptions,
   BlockSparseSelfAttention,
@@ -341,16 +342,32 @@ export function ssaTable(result: SsaEvalResult): string {
 }
 
 if (import.meta.main) {
+  const flag = (name: string) => {
+    const k = Deno.args.indexOf(name);
+    return k >= 0 ? Deno.args[k + 1] : undefined;
+  };
   const i = Deno.args.indexOf("--bytes");
   const bytes = i >= 0 ? Number(Deno.args[i + 1]) : 65536;
+  // --models DIR: checkpoints trained at another budget (deno task train … --steps N);
+  // --out FILE: where the result goes (default ssa_eval.json beside this file).
+  const dir = flag("--models");
+  const models = dir
+    ? new URL(dir.endsWith("/") ? dir : `${dir}/`, `file://${Deno.cwd()}/`)
+    : undefined;
   if (!Number.isInteger(bytes) || bytes < 2) {
     console.error(`--bytes must be an integer ≥ 2: got '${Deno.args[i + 1]}'`);
     Deno.exit(2);
   }
   try {
     const loadStart = Deno.loadavg(), started = performance.now();
-    const result = await evaluateSsa({ bytes });
-    const file = new URL("./ssa_eval.json", import.meta.url);
+    const result = await evaluateSsa({
+      bytes,
+      models: models ? await loadShortModels(models) : undefined,
+    });
+    const out = flag("--out");
+    const file = out
+      ? new URL(out, `file://${Deno.cwd()}/`)
+      : new URL("./ssa_eval.json", import.meta.url);
     const record = {
       ...result,
       minutes: (performance.now() - started) / 60000,
