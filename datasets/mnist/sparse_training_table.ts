@@ -102,6 +102,11 @@ if (import.meta.main) {
       ["granet-s90-from50-w1", "rigl-erk-s90-w1"],
       // Sparse-IFT's comparison is at equal FLOPs: the dense model of width 1.
       ["sparse-ift-wide-w2", "dense-trained-w1"],
+      // PGF's claim is against SR-STE at the same pattern; BDWP's second mask against SR-STE 2:4.
+      ...["2of4", "1of4", "1of8"].flatMap((nm) =>
+        ["linear", "exp"].map((decay) => [`pgf-${decay}-${nm}-w1`, `sr-ste-${nm}-w1`])
+      ),
+      ["bdwp-2of4-w1", "sr-ste-2of4-w1"],
     ]
   ) {
     const ra = named(a), rb = named(b);
