@@ -3,6 +3,7 @@
 // figures), and its MoE layer's forward timed per batch against the dense mixture's in the same run.
 import {
   bindMoeLayerTrial,
+  MOE_ENGINE_PARAM,
   type MoeEngine,
   type MoeMethod,
   type MoeMlp,
@@ -35,14 +36,7 @@ import { fileSource } from "../file_source.ts";
 export const MODELS_DIR = new URL("./models/", import.meta.url);
 
 const PARAMS = {
-  engine: {
-    type: "enum",
-    description:
-      "where the timed layer runs: the CPU (gate, permutation, one WebAssembly GEMM pair per expert, combine) or WebGPU (permutation, grouped expert FFN and combine in WGSL; the gate's routing computed on the CPU and uploaded before the timed passes)",
-    values: ["wasm", "webgpu"],
-    default: "wasm",
-    sweep: ["wasm", "webgpu"],
-  },
+  engine: MOE_ENGINE_PARAM,
   experts: {
     type: "int",
     description: "experts E in the model's MoE layer (a checkpoint per gate and E)",

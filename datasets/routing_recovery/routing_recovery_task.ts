@@ -4,6 +4,7 @@
 // error, each with a bootstrap interval; its MoE layer's forward is timed against the dense mixture's.
 import {
   bindMoeLayerTrial,
+  MOE_ENGINE_PARAM,
   type MoeEngine,
   type MoeMethod,
   type MoeMlp,
@@ -52,14 +53,7 @@ const PARAMS = {
     default: "sign",
     sweep: [...ROUTING_RECOVERY_PARTITIONS],
   },
-  engine: {
-    type: "enum",
-    description:
-      "where the timed layer runs: the CPU (gate, permutation, one WebAssembly GEMM pair per expert, combine) or WebGPU (permutation, grouped expert FFN and combine in WGSL; the gate's routing computed on the CPU and uploaded before the timed passes)",
-    values: ["wasm", "webgpu"],
-    default: "wasm",
-    sweep: ["wasm", "webgpu"],
-  },
+  engine: MOE_ENGINE_PARAM,
   experts: {
     type: "int",
     description:

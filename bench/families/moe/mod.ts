@@ -36,3 +36,4 @@ export * from "./_balance_loss.ts";
 export * from "./_gpu_gate.ts";
 export * from "./_gate_reference.ts";
 export * from "./_phase_times.ts";
+export * from "./_engine_param.ts";
