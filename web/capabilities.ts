@@ -7,28 +7,7 @@ import type { Method, Task } from "../bench/metadata.ts";
 import type { TaskImpl } from "../bench/plugin.ts";
 import { attentionMethods } from "../methods/attention/mod.ts";
 import { moeMethods } from "../methods/moe/mod.ts";
-import { densePruning } from "../methods/pruning/dense.ts";
-import { magnitudePruning } from "../methods/pruning/magnitude.ts";
-import { randomPruning } from "../methods/pruning/random.ts";
-import { wandaPruning } from "../methods/pruning/wanda.ts";
-import { sparseGptPruning } from "../methods/pruning/sparsegpt.ts";
-import { dsnotPruning } from "../methods/pruning/dsnot.ts";
-import { groupChannelPruning } from "../methods/pruning/group_channel.ts";
-import { svdLowRankPruning } from "../methods/pruning/svd_lowrank.ts";
-import { cospadiPruning } from "../methods/pruning/cospadi.ts";
-import { ftwtPruning } from "../methods/pruning/ftwt.ts";
-import { rSparsePruning } from "../methods/pruning/r_sparse.ts";
-import { denseTrainedBaseline } from "../methods/pruning/dense_trained.ts";
-import { srSteSparseTraining } from "../methods/pruning/sr_ste.ts";
-import { riglSparseTraining } from "../methods/pruning/rigl.ts";
-import { setSparseTraining } from "../methods/pruning/set.ts";
-import { granetSparseTraining } from "../methods/pruning/granet.ts";
-import { randomInitSparseTraining } from "../methods/pruning/random_init.ts";
-import { sparseIftSparseTraining } from "../methods/pruning/sparse_ift.ts";
-import { spmmCsr } from "../methods/pruning/spmm_csr.ts";
-import { spmmDense } from "../methods/pruning/spmm_dense.ts";
-import { spmmNm } from "../methods/pruning/spmm_nm.ts";
-import { spmmOnnxruntime } from "../methods/pruning/spmm_onnxruntime.ts";
+import { pruningMethods } from "../methods/pruning/mod.ts";
 import { mnistMlpAccuracy } from "../datasets/mnist/mnist_mlp_accuracy.ts";
 import { spmmCrossover } from "../datasets/spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
@@ -62,16 +41,8 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   mnistMlpAccuracy,
 ];
 
-const NOT_BUNDLED_YET =
-  "registered after the browser build's method list was drawn: not imported by web/capabilities.ts yet, so its code is not in the bundle";
-
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
-export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
-  // Sparse-training methods newer than this list; each runs on mnist-mlp-accuracy once imported
-  // below (with its committed checkpoint in datasets/mnist/models, which the build pins).
-  pgf: NOT_BUNDLED_YET,
-  bdwp: NOT_BUNDLED_YET,
-};
+export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {};
 
 /** Tasks of the project the page leaves out, by id, with the reason. */
 export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
@@ -95,26 +66,5 @@ export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
 export const BROWSER_METHODS: readonly Method[] = [
   ...(attentionMethods as readonly Method[]),
   ...(moeMethods as readonly Method[]),
-  densePruning,
-  magnitudePruning,
-  randomPruning,
-  wandaPruning,
-  sparseGptPruning,
-  dsnotPruning,
-  groupChannelPruning,
-  svdLowRankPruning,
-  cospadiPruning,
-  ftwtPruning,
-  rSparsePruning,
-  denseTrainedBaseline,
-  srSteSparseTraining,
-  riglSparseTraining,
-  setSparseTraining,
-  granetSparseTraining,
-  randomInitSparseTraining,
-  sparseIftSparseTraining,
-  spmmDense,
-  spmmCsr,
-  spmmNm,
-  spmmOnnxruntime,
+  ...(pruningMethods as readonly Method[]),
 ].filter((m) => !(m.meta.id in LEFT_OUT_METHODS));
