@@ -25,8 +25,8 @@ import { MNIST_MOE_DATA, MOE_RECIPE, type MoeTrainingSpec } from "./train_moe.ts
 export interface UpcyclingStages {
   /** Share of the recipe's steps spent on the dense model, in (0, 1). */
   denseShare: number;
-  /** "moe-layer": the router and experts train, every other weight frozen. */
-  moeStageTrains: "moe-layer";
+  /** "moe-layer": the router and experts train, every other weight frozen; "all": every weight. */
+  moeStageTrains: "moe-layer" | "all";
 }
 
 export interface UpcycledTrainingSpec extends MoeTrainingSpec {
@@ -127,7 +127,8 @@ export async function trainUpcycledMoe(
   dense.init(r.seed);
   const moe = createModel(spec.method, spec.experts, spec.params);
   moe.init(r.seed);
-  const moeTrained = moe.layer.parameters();
+  const frozen = spec.stages.moeStageTrains === "moe-layer";
+  const moeTrained = frozen ? moe.layer.parameters() : moe.parameters();
   const routerMacsPerToken = moe.layer.gate.parameters().reduce((n, p) => n + p.size, 0);
   let model = dense,
     opt = new AdamW(dense.parameters(), { lr: r.maxLr, weightDecay: r.weightDecay });
@@ -171,7 +172,7 @@ export async function trainUpcycledMoe(
       const xs = x.subarray(0, n * d);
       const { logits, auxLoss } = model.forward(xs, n, imageIds(xs, n, d), "train");
       const { loss, dlogits } = softmaxCrossEntropy(logits, y.subarray(0, n));
-      if (stage === 0) model.backward(dlogits);
+      if (stage === 0 || !frozen) model.backward(dlogits);
       // Frozen stem: the gradient stops at the MoE layer's input.
       else model.layer.backward(model.head.backward(dlogits));
       opt.step();
@@ -217,7 +218,8 @@ export async function trainUpcycledMoe(
   };
   const m0 = trained(dense, 0), m1 = trained(moe, 1);
   const denseFlops = 6 * (m0.stem + m0.layer + m0.head);
-  const moeFlops = 2 * m1.stem + 6 * (m1.layer + m1.head) + 6 * routerMacsPerToken * tokens[1];
+  const moeFlops = (frozen ? 2 : 6) * m1.stem + 6 * (m1.layer + m1.head) +
+    6 * routerMacsPerToken * tokens[1];
   const evaluation = evaluateMoe(moe, test, { start: 0, count: test.count, batch: r.evalBatch });
   const metrics = {
     testAccuracy: accuracyOf(evaluation),
@@ -278,7 +280,7 @@ export async function trainUpcycledMoe(
       {
         stage: "moe",
         init: "every expert a copy of the dense FFN; stem and head copied; router seeded",
-        trains: "router and experts (stem and head frozen)",
+        trains: frozen ? "router and experts (stem and head frozen)" : "every weight",
         steps: step - denseSteps,
         trainTokens: tokens[1],
         trainFlops: moeFlops,

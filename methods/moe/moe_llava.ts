@@ -33,8 +33,8 @@ export function moeLlavaCapacity(tokens: number, experts: number, k: number, cf:
 export interface MoeLlavaStages {
   /** Share of the training budget (steps) spent on the dense model before upcycling. */
   denseShare: number;
-  /** What the MoE stage trains: the MoE layer (router and experts), the rest frozen. */
-  moeStageTrains: "moe-layer";
+  /** What the MoE stage trains: the MoE layer (router and experts, the rest frozen) or all. */
+  moeStageTrains: "moe-layer" | "all";
 }
 
 /**
@@ -49,7 +49,8 @@ export interface MoeLlavaStages {
  */
 export function moeLlavaStages(params: ParamValues): MoeLlavaStages | null {
   const share = Number(params.denseShare);
-  return share > 0 ? { denseShare: share, moeStageTrains: "moe-layer" } : null;
+  const trains = params.moeStageTrains === "all" ? "all" : "moe-layer";
+  return share > 0 ? { denseShare: share, moeStageTrains: trains } : null;
 }
 
 /** A standard Gumbel draw from a uniform one, kept off log(0). */
@@ -118,12 +119,20 @@ export const moeLlava = defineMoeMethod({
       max: 0.9,
       sweep: [0.5],
     },
+    moeStageTrains: {
+      type: "enum",
+      description:
+        "what the MoE stage trains: 'moe-layer' (router and experts, the rest frozen, as MoE-LLaVA) or 'all' (an ablation; trained with it)",
+      values: ["moe-layer", "all"],
+      default: "moe-layer",
+      sweep: ["moe-layer"],
+    },
   },
   capabilities: { requires: [], features: ["moe-layer"] },
   notes:
-    "We have no vision-language model: the gate and the staged recipe are applied to our own image MLP (784 → 64 → MoE layer → 10). MoE-LLaVA's stage I (projector only) has no counterpart; its stage II (the whole dense model trained) is our dense stage, a model with one FFN of an expert's width, for half the shared budget (3,225 of 6,450 steps on MNIST); its stage III copies that FFN into every expert, starts the router from a seeded init (PyTorch's Linear default, U(±1/√d)), and trains only the MoE layers — its scripts pass train_modules = the expert FFNs and the router wg, every other weight frozen — which we follow: stem and head frozen for the second half, with a fresh AdamW and its own warm-up + cosine schedule, as a separate run would have. The gate follows DeepSpeed's top2gating, which MoE-LLaVA calls: top-1 of the softmax, the second expert the argmax of logits + Gumbel noise over the others (sampled ∝ the remaining probabilities), capacity ⌈2·cf·T/E⌉ with cf 1.0 in training and 2.0 at evaluation (its train.py defaults), first choices placed before second ones, then the kept gate values renormalized — so a token whose second slot is dropped keeps weight 1 on its first; the paper's formula (a softmax over the top-k logits) is the same when nothing is dropped. l_aux = E·Σ fᵢ·Pᵢ with fᵢ the first choices' share, times router_aux_loss_coef 0.01. Departure: DeepSpeed draws the Gumbel noise at inference too; here evaluation takes the second-highest probability, so routing is deterministic. k = 1 is DeepSpeed's top-1 (weight = the probability, no random token selection). denseShare = 0 trains the same gate from scratch. The routing-recovery checkpoints are trained from scratch (that recipe has no dense stage).",
+    "We have no vision-language model: the gate and the staged recipe are applied to our own image MLP (784 → 64 → MoE layer → 10). MoE-LLaVA's stage I (projector only) has no counterpart; its stage II (the whole dense model trained) is our dense stage, a model with one FFN of an expert's width, for half the shared budget (3,225 of 6,450 steps on MNIST); its stage III copies that FFN into every expert, starts the router from a seeded init (PyTorch's Linear default, U(±1/√d)), and trains only the MoE layers — its scripts pass train_modules = the expert FFNs and the router wg, every other weight frozen — which we follow: stem and head frozen for the second half, with a fresh AdamW and its own warm-up + cosine schedule, as a separate run would have. The gate follows DeepSpeed's top2gating, which MoE-LLaVA calls: top-1 of the softmax, the second expert the argmax of logits + Gumbel noise over the others (sampled ∝ the remaining probabilities), capacity ⌈2·cf·T/E⌉ with cf 1.0 in training and 2.0 at evaluation (its train.py defaults), first choices placed before second ones, then the kept gate values renormalized — so a token whose second slot is dropped keeps weight 1 on its first; the paper's formula (a softmax over the top-k logits) is the same when nothing is dropped. l_aux = E·Σ fᵢ·Pᵢ with fᵢ the first choices' share, times router_aux_loss_coef 0.01. Departure: DeepSpeed draws the Gumbel noise at inference too; here evaluation takes the second-highest probability, so routing is deterministic. k = 1 is DeepSpeed's top-1 (weight = the probability, no random token selection). denseShare = 0 trains the same gate from scratch; moeStageTrains = 'all' unfreezes the stem and head in the MoE stage (an ablation). The routing-recovery checkpoints are trained from scratch (that recipe has no dense stage). Finding (one seed, paired bootstrap over the test images, datasets/mnist_moe/upcycling_study.json): at equal steps and tokens the paper's claim that upcycling is at least as good as training the MoE from scratch does not hold here. The staged model trails the same gate from scratch by 0.35 points [0.09, 0.61] on MNIST E = 8 (97.62% vs 97.97%; 0.15 [−0.12, 0.41] at E = 4, 0.32 [0.06, 0.57] at E = 16) and by 1.05 [0.62, 1.49] on Fashion-MNIST, and is level with noisy top-k on MNIST (−0.17 [−0.44, 0.09]) but 1.03 [0.60, 1.45] below it on Fashion-MNIST. It does spend 32% fewer training FLOPs (199 G vs 291 G: half the steps on the dense model, no stem backward later). Most of the gap is the freezing: with every weight trained in the MoE stage it trails from-scratch by only 0.04 [−0.21, 0.30] (MNIST) and 0.44 [0.04, 0.84] (Fashion-MNIST). The upcycled router stays close to uniform (router entropy 0.94 of ln E vs 0.46 from scratch): with identical experts and weights summing to 1 the task loss gives the router no gradient at first, so only the balance loss moves it.",
   impl: {
-    trainedParams: ["k", "trainCapacityFactor", "alpha", "denseShare"],
+    trainedParams: ["k", "trainCapacityFactor", "alpha", "denseShare", "moeStageTrains"],
     nominalActive: (experts, params) => Math.min(params.k, experts),
     createGate(shape, params, ctx) {
       const E = shape.experts, k = Math.min(params.k, E);
