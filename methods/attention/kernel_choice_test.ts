@@ -1,5 +1,5 @@
-// Block-sparse and key-mask kernels leave their choice readable (AttentionKernel.blockChoice,
-// maskChoice): what the kernel chose, read back after the run, is the CPU reference's selection
+// Every kernel of ours leaves its choice readable (AttentionKernel.blockChoice, maskChoice,
+// keyChoice, bandChoice): what the kernel chose, read back after the run, is the CPU reference's selection
 // on every row not on a tie.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
@@ -58,22 +58,18 @@ const CHOOSING: Record<string, ParamValues> = {
   },
   "dynamic-mask-attention": { keep: 24, window: 8 },
   "dynamic-mask-trained-attention": { keep: 24, window: 8 },
+  // The per-row key bitmap of the attend stage, the band each row's invocation attended, the
+  // block lists the attend pass read.
+  "topk-oracle-attention": { density: 0.2 },
+  "dense-attention": {},
+  "dense-attention-per-query": {},
+  "sliding-window-attention": { window: 24 },
+  "sink-window-attention": { window: 24, sinks: 3 },
+  "sparse-vdit-attention": { density: 0.3, blockSize: 16, threshold: 0.3, calibrationInputs: 2 },
 };
 
-// Methods whose choice is fixed by the shape (banded), made on the host (Sparse-vDiT's offline
-// search, uploaded as block lists), kept as no list (the top-k oracle keeps a per-row threshold
-// over scores its scratch holds one chunk of rows at a time), or made elsewhere (the
-// onnxruntime peers, dense).
-const NOT_READ_BACK = [
-  "dense-attention",
-  "dense-attention-per-query",
-  "sliding-window-attention",
-  "sink-window-attention",
-  "sparse-vdit-attention",
-  "topk-oracle-attention",
-  "ort-wasm-dense-attention",
-  "ort-webgpu-dense-attention",
-];
+// Methods whose choice is made elsewhere (the onnxruntime peers).
+const NOT_READ_BACK = ["ort-wasm-dense-attention", "ort-webgpu-dense-attention"];
 
 Deno.test("every attention method's choice is read back here or said not to be", () => {
   const missing = attentionMethods.map((m) => m.meta.id).filter((id) =>

@@ -91,6 +91,9 @@ export async function setupPlannedAttention(
     compileMs: attend.compileMs,
     // The pattern search is offline (on held-out inputs, at setup): no selection work is timed.
     extraFlops: 0,
+    // The lists the attend pass read, read back from the GPU: what the kernel attended, not the
+    // host's plan (a packing or upload slip shows in mass_recall and fails the gate).
+    blockChoice: { block, stride: maxKeep, chosen, counts: chosenCount },
     dispose() {
       for (const b of [uniforms, chosen, chosenCount, output, visited]) b.destroy();
     },

@@ -28,6 +28,16 @@ import {
 const SCRATCH_BYTES = 96 * 1024 * 1024;
 // Scores this close to the k-th are a near-tie that rounding on another device may flip.
 const TIE_GAP = 1e-4;
+// The attend stage's record of taken keys (a bit per visible key and row) is kept when it fits
+// this: 64 MiB, 8 heads × 8,192 rows × 8,192 keys. Above it the kernel records nothing and the
+// selection figures fall back to the CPU reference (the notes say so).
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** u32 words of the taken-key record per row, or 0 when the case's record would not fit. */
+export function recordWords(shape: AttentionShape, maxBytes = MAX_RECORD_BYTES): number {
+  const words = Math.ceil(shape.seq / 32);
+  return shape.heads * queryCount(shape) * words * 4 <= maxBytes ? words : 0;
+}
 
 /** Scaled scores of one row in float32, in the kernel's order of operations. */
 export function rowScores(
@@ -71,7 +81,7 @@ export const topkOracleAttention = defineAttentionMethod({
     year: 2021,
     link: "https://arxiv.org/abs/2106.06899",
   },
-  version: "1.0.0",
+  version: "1.1.0",
   parameters: {
     density: {
       type: "number",
@@ -84,7 +94,7 @@ export const topkOracleAttention = defineAttentionMethod({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many.",
+    "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many. The attend stage records the keys it took in a per-row bitmap (an OR per taken key, a store per 32 visible keys, inside the timed work), read back after timing: mass recall and the other selection figures are the GPU's own selection wherever that record fits 64 MiB (8 heads × 8,192 rows × 8,192 keys); above it they are the CPU reference's keys, which the gate's output and visited checks then stand behind.",
   impl: {
     budgetKnob: { param: "density", direction: "increasing" },
     async setup(gpu, { shape, inputs, params }) {
@@ -108,6 +118,12 @@ export const topkOracleAttention = defineAttentionMethod({
         "topk-scratch",
       );
       const state = createStorage(device, shape.heads * rowsPerChunk * 16, "topk-state");
+      const words = recordWords(shape);
+      const takenBits = createStorage(
+        device,
+        Math.max(4, shape.heads * queries * words * 4),
+        "topk-taken-bits",
+      );
       const uniforms: GPUBuffer[] = [];
       const passes: Pass[] = [];
       for (let c = 0; c < chunks; c++) {
@@ -124,6 +140,7 @@ export const topkOracleAttention = defineAttentionMethod({
           view.setFloat32(24, params.density, true);
           view.setUint32(28, queries, true);
           view.setUint32(32, stage, true);
+          view.setUint32(36, words, true);
           device.queue.writeBuffer(u, 0, view.buffer);
           uniforms.push(u);
           passes.push([
@@ -137,6 +154,7 @@ export const topkOracleAttention = defineAttentionMethod({
               scratch,
               state,
               u,
+              takenBits,
             ]),
             [Math.ceil(rowsPerChunk / ORACLE_WORKGROUP), shape.heads, 1],
           ]);
@@ -149,8 +167,10 @@ export const topkOracleAttention = defineAttentionMethod({
         compileMs,
         // Scoring every visible key (2 FLOPs per element of q·k) is the selection's cost.
         extraFlops: shape.heads * densePairsPerHead(shape) * 2 * shape.headDim,
+        // Written by the timed attend stage (an OR per taken key, a store per 32 visible keys).
+        ...(words > 0 ? { keyChoice: { bitmap: takenBits, words } } : {}),
         dispose() {
-          for (const b of [output, visited, scratch, state, ...uniforms]) b.destroy();
+          for (const b of [output, visited, scratch, state, takenBits, ...uniforms]) b.destroy();
         },
       };
     },

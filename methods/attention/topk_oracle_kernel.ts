@@ -2,7 +2,8 @@
 // `stage` uniform): 0 writes the row's scores to a scratch buffer; 1–4 find the k-th largest by a
 // radix select over the scores' order-preserving bit patterns, one byte a pass (a 256-bin
 // histogram in private memory), keeping the select state in `state` between passes; 5 attends to
-// the keys above that value, and to keys equal to it in index order until k are taken. Passes,
+// the keys above that value, and to keys equal to it in index order until k are taken, setting a
+// bit per key taken in a per-row bitmap (read back after timing as what it attended). Passes,
 // because llvmpipe silently ends an invocation's loops after 65,535 iterations in all: one pass
 // for everything stopped short past about 10,600 visible keys.
 import {
@@ -23,7 +24,7 @@ export const ORACLE_STAGES = 6;
 
 export function topkOracleWgsl(headDim: number): string {
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32, words: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -33,6 +34,9 @@ struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, s
 // Per row of the chunk: the threshold's bits found so far, their mask, keys still to take.
 @group(0) @binding(6) var<storage, read_write> state: array<vec4<u32>>;
 @group(0) @binding(7) var<uniform> p: Params;
+// The attend stage's record of the keys it took: 'words' u32 per (head, query row), bit j for key
+// j; 'words' is 0 when the case is too large to keep one (nothing written then).
+@group(0) @binding(8) var<storage, read_write> taken_bits: array<u32>;
 ${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}${RADIX_SELECT_WGSL}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -79,15 +83,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var state = softmax_start();
   var ties = remaining;
   var taken = 0u;
+  let bits_at = (head * p.queries + row) * p.words;
+  var bits = 0u;
   for (var j = 0u; j < count; j++) {
     let key = scratch[slot + j];
-    if (key < prefix) { continue; }
-    if (key == prefix) {
-      if (ties == 0u) { continue; }
+    var take = key > prefix;
+    if (key == prefix && ties > 0u) {
       ties--;
+      take = true;
     }
-    softmax_add(&state, &acc, from_order_key(key), base + j * D4);
-    taken++;
+    if (take) {
+      softmax_add(&state, &acc, from_order_key(key), base + j * D4);
+      taken++;
+      bits |= 1u << (j & 31u);
+    }
+    // A word of the record each 32 keys (and at the row's last), from the same 'take' that
+    // attended: the record is what this loop did, not a second selection.
+    if (p.words > 0u && ((j & 31u) == 31u || j + 1u == count)) {
+      taken_bits[bits_at + j / 32u] = bits;
+      bits = 0u;
+    }
   }
   for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / state.denom; }
   visited[head * p.queries + row] = taken;

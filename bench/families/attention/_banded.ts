@@ -4,6 +4,7 @@
 // reuses each loaded key across several rows; this one is dense-attention-per-query's, the row
 // that shows what the tiled loop gained, and `windowBand` is the band both kernels compute.
 import type { GpuContext } from "../../gpu/device.ts";
+import { createStorage } from "../../gpu/buffers.ts";
 import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
@@ -48,6 +49,8 @@ struct Params { seq: u32, heads: u32, causal: u32, window: u32, scale: f32, sink
 @group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> visited: array<u32>;
 @group(0) @binding(5) var<uniform> p: Params;
+// Per row the band it attended (lo, hi, sink end), the kernel's own record of its selection.
+@group(0) @binding(6) var<storage, read_write> bands: array<u32>;
 ${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -91,6 +94,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   for (var i = 0u; i < D4; i++) { o[qrow + i] = acc[i] / state.denom; }
   visited[head * p.queries + row] = hi - lo + 1u + sink_end;
+  let at = (head * p.queries + row) * 3u;
+  bands[at] = lo;
+  bands[at + 1u] = hi;
+  bands[at + 2u] = sink_end;
 }`;
 }
 
@@ -137,6 +144,7 @@ export async function setupBandedAttention(
   );
   const queries = queryCount(shape);
   const { output, visited } = createAttentionOutputs(device, shape);
+  const bands = createStorage(device, shape.heads * queries * 3 * 4, "attention-bands");
   const uniforms = device.createBuffer({
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -152,7 +160,7 @@ export async function setupBandedAttention(
   device.queue.writeBuffer(uniforms, 0, params.buffer);
   const passes: Pass[] = [[
     pipeline,
-    bindInOrder(device, pipeline, [inputs.q, inputs.k, inputs.v, output, visited, uniforms]),
+    bindInOrder(device, pipeline, [inputs.q, inputs.k, inputs.v, output, visited, uniforms, bands]),
     [Math.ceil(queries / WORKGROUP), shape.heads, 1],
   ]];
   return {
@@ -161,9 +169,12 @@ export async function setupBandedAttention(
     visited,
     compileMs,
     extraFlops: 0,
+    // Written beside `visited` by the timed pass: what each row attended, read back after timing.
+    bandChoice: { bands },
     dispose() {
       output.destroy();
       visited.destroy();
+      bands.destroy();
       uniforms.destroy();
     },
   };

@@ -6,6 +6,7 @@
 // shape and keeps the fastest, outside the timed samples.
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
+import { createStorage } from "../../gpu/buffers.ts";
 import { createAttentionOutputs } from "./_outputs.ts";
 import { compilePipeline } from "./_pipelines.ts";
 import {
@@ -209,6 +210,8 @@ struct Params { seq: u32, queries: u32, causal: u32, row_base: u32, scale: f32, 
 @group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> visited: array<u32>;
 @group(0) @binding(5) var<uniform> p: Params;
+// Per row the band it attended (lo, hi, sink end), the kernel's own record of its selection.
+@group(0) @binding(6) var<storage, read_write> bands: array<u32>;
 const D4: u32 = ${lanes}u;
 ${
     tiled
@@ -259,6 +262,10 @@ ${
   if (first_row + ${r}u < p.queries) {
 ${each(lanes, (i) => `    o[qrow${r} + ${i}u] = a${r}[${i}] / d${r};`)}
     visited[head * p.queries + row${r}] = hi${r} - lo${r} + 1u + sink${r};
+    let at${r} = (head * p.queries + row${r}) * 3u;
+    bands[at${r}] = lo${r};
+    bands[at${r} + 1u] = hi${r};
+    bands[at${r} + 2u] = sink${r};
   }`).join("");
   const signature =
     `@compute @workgroup_size(${workgroup})\nfn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>)`;
@@ -496,6 +503,7 @@ export async function setupTiledDense(
   // adapter may finish compiling at a pipeline's first dispatch, counted here too, not as tuning.
   let compileMs = Math.max(...built.map((b) => b.compileMs));
   const { output, visited } = createAttentionOutputs(device, shape);
+  const bands = createStorage(device, shape.heads * queries * 3 * 4, "attention-bands");
   const buffers = [inputs.q, inputs.k, inputs.v, output, visited];
   const uniforms = uniformsFor(device, shape, { window, sinks, rowBase: 0 });
 
@@ -514,7 +522,9 @@ export async function setupTiledDense(
     const slabHeads = Math.max(1, Math.min(shape.heads, Math.floor(TUNE_FLOPS / headFlops)));
     const slabUniforms = uniformsFor(device, shape, { window, sinks, rowBase: slabBase });
     try {
-      const groups = built.map((b) => bindInOrder(device, b.pipeline, [...buffers, slabUniforms]));
+      const groups = built.map((b) =>
+        bindInOrder(device, b.pipeline, [...buffers, slabUniforms, bands])
+      );
       // A first dispatch of one workgroup carries any lazy compilation.
       for (const [i, b] of built.entries()) {
         await timeDispatch(gpu, [b.pipeline, groups[i], [1, 1, 1]]);
@@ -538,7 +548,7 @@ export async function setupTiledDense(
   const tuneMs = performance.now() - tuneStart;
   const passes: Pass[] = [[
     best.pipeline,
-    bindInOrder(device, best.pipeline, [...buffers, uniforms]),
+    bindInOrder(device, best.pipeline, [...buffers, uniforms, bands]),
     best.groups(shape.heads, queries),
   ]];
   return {
@@ -548,9 +558,13 @@ export async function setupTiledDense(
     compileMs,
     extraFlops: 0,
     tuning: { chosen: best.name, tuneMs, candidates },
+    // Written by the timed pass beside `visited` (three u32 per row, against the row's headDim
+    // floats of output): what each row attended, read back after timing.
+    bandChoice: { bands },
     dispose() {
       output.destroy();
       visited.destroy();
+      bands.destroy();
       uniforms.destroy();
     },
   };

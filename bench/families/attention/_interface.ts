@@ -115,6 +115,25 @@ export interface KernelMaskChoice {
   window: number;
 }
 
+/**
+ * Where a kernel that keeps no block or group list leaves the keys each row attended, written by
+ * the attend pass itself: per (head, query row) slot `head · queries + row`, `words` u32 from
+ * `bitmap[slot · words]`, bit j of the row's words set where the row attended key j.
+ */
+export interface KernelKeyChoice {
+  bitmap: GPUBuffer;
+  words: number;
+}
+
+/**
+ * Where a banded kernel leaves the band each row attended, written by the invocation that
+ * attended it: per (head, query row) slot three u32 from `bands[slot · 3]`, `lo`, `hi` and
+ * `sinkEnd`; the row attended keys [0, sinkEnd) and [lo, hi].
+ */
+export interface KernelBandChoice {
+  bands: GPUBuffer;
+}
+
 /** A method set up for one shape: the timed work and where it leaves its results. */
 export interface AttentionKernel {
   /** Records one full attention computation (any number of passes) into `encoder`. */
@@ -137,6 +156,10 @@ export interface AttentionKernel {
   blockChoice?: KernelBlockChoice;
   /** Where the kernel leaves the key bitmaps it chose, when it chooses keys on the GPU. */
   maskChoice?: KernelMaskChoice;
+  /** Where the kernel leaves a key bitmap per row, when it keeps no block or group list. */
+  keyChoice?: KernelKeyChoice;
+  /** Where a banded kernel leaves the band each row attended. */
+  bandChoice?: KernelBandChoice;
   /**
    * For a kernel that times candidate builds at setup and keeps the fastest: the one it chose
    * (the cell's `sparsity.kernel`) and how long tuning took (`kernel_tune_ms`), outside timing.

@@ -22,7 +22,8 @@ export interface AttentionResult {
   visited: Uint32Array;
   /**
    * The keys row `row` of head `head` attended as the kernel chose them (ascending), where the
-   * kernel leaves its choice readable (`AttentionKernel.blockChoice`).
+   * kernel leaves its choice readable (`AttentionKernel.blockChoice`, `maskChoice`,
+   * `keyChoice` or `bandChoice`).
    */
   selection?: (head: number, row: number) => Int32Array;
 }
@@ -119,8 +120,37 @@ export async function executeOnce(gpu: GpuContext, kernel: AttentionKernel): Pro
   gpu.device.queue.submit([encoder.finish()]);
 }
 
+/** The keys of row `row` given a read-back per-row key bitmap (`AttentionKernel.keyChoice`). */
+function keyChoiceKeys(
+  shape: AttentionShape,
+  choice: { bitmap: Uint32Array; words: number },
+): (head: number, row: number) => Int32Array {
+  const queries = queryCount(shape);
+  return (head, row) =>
+    Int32Array.from(
+      bitsOf(choice.bitmap, (head * queries + row) * choice.words, choice.words)
+        .filter((j) => j < shape.seq),
+    );
+}
+
+/** The keys of row `row` given the read-back bands of a banded kernel (`bandChoice`). */
+function bandChoiceKeys(
+  shape: AttentionShape,
+  bands: Uint32Array,
+): (head: number, row: number) => Int32Array {
+  const queries = queryCount(shape);
+  return (head, row) => {
+    const slot = (head * queries + row) * 3;
+    const [lo, hi, sinkEnd] = [bands[slot], bands[slot + 1], bands[slot + 2]];
+    const keys: number[] = [];
+    for (let j = 0; j < Math.min(sinkEnd, lo); j++) keys.push(j);
+    for (let j = lo; j <= Math.min(hi, shape.seq - 1); j++) keys.push(j);
+    return Int32Array.from(keys);
+  };
+}
+
 /**
- * Reads a kernel's output, visited counts and (where it leaves one) its block choice back after
+ * Reads a kernel's output, visited counts and (where it leaves one) its choice of keys back after
  * queued work, every copy in one submission: each submission costs a fixed round trip on the
  * software adapter.
  */
@@ -131,26 +161,56 @@ export async function readResults(
 ): Promise<AttentionResult> {
   const { device } = gpu;
   const rows = shape.heads * queryCount(shape);
-  const choice = kernel.blockChoice;
-  // Query rows per listed selection: `block` unless the kernel selects for fewer rows.
-  const queryBlock = choice
-    ? (choice as Partial<QueryBlockedChoice>).queryBlock ?? choice.block
-    : 1;
   const sources: [GPUBuffer, number][] = [
     [kernel.output, rows * shape.headDim * 4],
     [kernel.visited, rows * 4],
   ];
+  // Each readable choice: the buffers to copy and how to decode them once mapped.
+  type Decode = (words: Uint32Array[]) => (head: number, row: number) => Int32Array;
+  let decode: { from: number; read: Decode } | null = null;
+  const choose = (buffers: [GPUBuffer, number][], read: Decode) => {
+    decode = { from: sources.length, read };
+    sources.push(...buffers);
+  };
+  const choice = kernel.blockChoice;
   if (choice) {
+    // Query rows per listed selection: `block` unless the kernel selects for fewer rows.
+    const queryBlock = (choice as Partial<QueryBlockedChoice>).queryBlock ?? choice.block;
     const slots = shape.heads * Math.ceil(queryCount(shape) / queryBlock);
-    sources.push([choice.chosen, slots * choice.stride * 4], [choice.counts, slots * 4]);
+    choose(
+      [[choice.chosen, slots * choice.stride * 4], [choice.counts, slots * 4]],
+      ([chosen, counts]) =>
+        blockChoiceKeys(shape, {
+          block: choice.block,
+          queryBlock,
+          stride: choice.stride,
+          chosen,
+          counts,
+        }),
+    );
   }
   const masks = kernel.maskChoice;
   if (masks) {
-    sources.push(
-      [masks.masks, maskLayout(shape, masks.groups).totalWords * 4],
-      [masks.rowGroup, rows * 4],
+    choose(
+      [[masks.masks, maskLayout(shape, masks.groups).totalWords * 4], [masks.rowGroup, rows * 4]],
+      ([words, rowGroup]) =>
+        maskChoiceKeys(shape, {
+          masks: words,
+          rowGroup,
+          groups: masks.groups,
+          window: masks.window,
+        }),
     );
   }
+  const keys = kernel.keyChoice;
+  if (keys) {
+    choose(
+      [[keys.bitmap, rows * keys.words * 4]],
+      ([bitmap]) => keyChoiceKeys(shape, { bitmap, words: keys.words }),
+    );
+  }
+  const bands = kernel.bandChoice;
+  if (bands) choose([[bands.bands, rows * 3 * 4]], ([b]) => bandChoiceKeys(shape, b));
   const staging = sources.map(([, n]) =>
     device.createBuffer({ size: n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
   );
@@ -160,28 +220,15 @@ export async function readResults(
   try {
     await Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ)));
     const read = (i: number) => staging[i].getMappedRange().slice(0);
+    const chosen = decode as { from: number; read: Decode } | null;
     return {
       out: new Float32Array(read(0)),
       visited: new Uint32Array(read(1)),
-      ...(choice
+      ...(chosen
         ? {
-          selection: blockChoiceKeys(shape, {
-            block: choice.block,
-            queryBlock,
-            stride: choice.stride,
-            chosen: new Uint32Array(read(2)),
-            counts: new Uint32Array(read(3)),
-          }),
-        }
-        : {}),
-      ...(masks
-        ? {
-          selection: maskChoiceKeys(shape, {
-            masks: new Uint32Array(read(sources.length - 2)),
-            rowGroup: new Uint32Array(read(sources.length - 1)),
-            groups: masks.groups,
-            window: masks.window,
-          }),
+          selection: chosen.read(
+            sources.slice(chosen.from).map((_, i) => new Uint32Array(read(chosen.from + i))),
+          ),
         }
         : {}),
     };

@@ -34,7 +34,7 @@ export { createAttentionOutputs } from "./_outputs.ts";
 export * from "./_compare.ts";
 export * from "./_gate.ts";
 export * from "./_ties.ts";
-export { type AttentionResult, runOnGpu } from "./_run.ts";
+export { type AttentionResult, executeOnce, readResults, runOnGpu } from "./_run.ts";
 export * from "./_case.ts";
 export * from "./_calibration.ts";
 export * from "./_received_mass.ts";
