@@ -32,7 +32,7 @@ const SHAPES: AttentionShape[] = [
 
 /** The buffer holding the kernel's record of its selection. */
 function recordOf(kernel: AttentionKernel): GPUBuffer {
-  const record = kernel.keyChoice?.bitmap ?? kernel.bandChoice?.bands ??
+  const record = kernel.keyChoice?.bitmaps[0] ?? kernel.bandChoice?.bands ??
     kernel.blockChoice?.counts;
   assert(record, "the kernel leaves no record of its selection");
   return record;

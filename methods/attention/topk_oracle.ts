@@ -3,9 +3,13 @@
 // key-selection method at the same budget can reach.
 import { createStorage } from "../../bench/gpu/buffers.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../bench/gpu/passes.ts";
+import type { GpuContext } from "../../bench/gpu/device.ts";
 import {
   assertIterationBound,
+  type AttentionGpuInputs,
   type AttentionInputs,
+  type AttentionKernel,
+  type AttentionProblem,
   type AttentionShape,
   compilePipeline,
   createAttentionOutputs,
@@ -28,15 +32,47 @@ import {
 const SCRATCH_BYTES = 96 * 1024 * 1024;
 // Scores this close to the k-th are a near-tie that rounding on another device may flip.
 const TIE_GAP = 1e-4;
-// The attend stage's record of taken keys (a bit per visible key and row) is kept when it fits
-// this: 64 MiB, 8 heads × 8,192 rows × 8,192 keys. Above it the kernel records nothing and the
-// selection figures fall back to the CPU reference (the notes say so).
-export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+// The attend stage's record of taken keys, a bit per visible key and row, is split by query rows
+// into bitmaps of at most 64 MiB (one storage binding on any adapter) and kept up to 256 MiB in
+// all: 8 heads × 16,384 rows × 16,384 keys, the largest case any profile runs. Above it the
+// kernel records nothing and the selection figures fall back to the CPU reference.
+export const RECORD_BITMAP_BYTES = 64 * 1024 * 1024;
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
-/** u32 words of the taken-key record per row, or 0 when the case's record would not fit. */
-export function recordWords(shape: AttentionShape, maxBytes = MAX_RECORD_BYTES): number {
+/** How the taken-key record of a case is laid out, or null when it would not fit. */
+export interface RecordLayout {
+  /** u32 words per row. */
+  words: number;
+  /** Query rows per bitmap (a multiple of the rows scored per chunk), the last one holding less. */
+  rowsPerBitmap: number;
+  /** Bitmaps. */
+  bitmaps: number;
+}
+
+/** Query rows whose scores one chunk of the kernel's scratch holds. */
+export function rowsPerChunk(shape: AttentionShape, scratchBytes = SCRATCH_BYTES): number {
+  const byScratch = Math.floor(scratchBytes / (shape.heads * shape.seq * 4));
+  return Math.max(1, Math.min(queryCount(shape), byScratch));
+}
+
+/**
+ * The taken-key record's layout for `shape`: row `row` of head `head` is in bitmap
+ * ⌊row / rowsPerBitmap⌋, at word (head · rowsOfThatBitmap + row mod rowsPerBitmap) · words.
+ */
+export function recordLayout(
+  shape: AttentionShape,
+  limits: Omit<OracleSizes, "scratchBytes"> & { scratchBytes?: number } = SIZES,
+): RecordLayout | null {
+  const queries = queryCount(shape);
   const words = Math.ceil(shape.seq / 32);
-  return shape.heads * queryCount(shape) * words * 4 <= maxBytes ? words : 0;
+  const rowBytes = shape.heads * words * 4;
+  if (rowBytes * queries > limits.totalBytes) return null;
+  const chunk = rowsPerChunk(shape, limits.scratchBytes);
+  const rowsPerBitmap = Math.min(
+    queries,
+    chunk * Math.max(1, Math.floor(limits.bitmapBytes / (rowBytes * chunk))),
+  );
+  return { words, rowsPerBitmap, bitmaps: Math.ceil(queries / rowsPerBitmap) };
 }
 
 /** Scaled scores of one row in float32, in the kernel's order of operations. */
@@ -63,6 +99,109 @@ export function rowScores(
 /** Key indices by score, best first, ties by index. */
 function ranked(scores: Float32Array): number[] {
   return [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b);
+}
+
+/** Sizes the kernel's buffers are held to (tests shrink them to reach several of each). */
+export interface OracleSizes {
+  /** Bytes of scores one chunk of rows may hold. */
+  scratchBytes: number;
+  /** Bytes of one bitmap of the taken-key record, and of the whole record. */
+  bitmapBytes: number;
+  totalBytes: number;
+}
+
+const SIZES: OracleSizes = {
+  scratchBytes: SCRATCH_BYTES,
+  bitmapBytes: RECORD_BITMAP_BYTES,
+  totalBytes: MAX_RECORD_BYTES,
+};
+
+/**
+ * Sets the oracle up on uploaded inputs: six passes per chunk of rows, the attend stage keeping
+ * its record of the keys taken where {@link recordLayout} finds room.
+ */
+export async function setupTopkOracle(
+  gpu: GpuContext,
+  { shape, inputs, params }: AttentionProblem<AttentionGpuInputs, { density: number }>,
+  sizes: OracleSizes = SIZES,
+): Promise<AttentionKernel> {
+  assertIterationBound("topk-oracle", topkOracleIterations(shape));
+  const { device } = gpu;
+  const queries = queryCount(shape);
+  const chunkRows = rowsPerChunk(shape, sizes.scratchBytes);
+  const chunks = Math.ceil(queries / chunkRows);
+  const { pipeline, compileMs } = await compilePipeline(
+    device,
+    topkOracleWgsl(shape.headDim),
+    "topk-oracle",
+  );
+  const { output, visited } = createAttentionOutputs(device, shape);
+  const scratch = createStorage(
+    device,
+    shape.heads * chunkRows * shape.seq * 4,
+    "topk-scratch",
+  );
+  const state = createStorage(device, shape.heads * chunkRows * 16, "topk-state");
+  const record = recordLayout(shape, sizes);
+  const words = record?.words ?? 0;
+  const bitmapRows = record?.rowsPerBitmap ?? queries;
+  // Bitmap b holds rows [b · bitmapRows, …) of every head; a 4-byte stand-in when none.
+  const bitmaps = Array.from({ length: record?.bitmaps ?? 1 }, (_, b) => {
+    const rows = Math.min(bitmapRows, queries - b * bitmapRows);
+    return createStorage(device, Math.max(4, shape.heads * rows * words * 4), "topk-taken");
+  });
+  const uniforms: GPUBuffer[] = [];
+  const passes: Pass[] = [];
+  for (let c = 0; c < chunks; c++) {
+    for (let stage = 0; stage < ORACLE_STAGES; stage++) {
+      const u = device.createBuffer({
+        size: 48,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      });
+      const view = new DataView(new ArrayBuffer(48));
+      [shape.seq, shape.heads, shape.causal ? 1 : 0, c * chunkRows, chunkRows].forEach(
+        (x, i) => view.setUint32(i * 4, x, true),
+      );
+      const bitmap = Math.floor((c * chunkRows) / bitmapRows);
+      view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
+      view.setFloat32(24, params.density, true);
+      view.setUint32(28, queries, true);
+      view.setUint32(32, stage, true);
+      view.setUint32(36, words, true);
+      view.setUint32(40, bitmap * bitmapRows, true);
+      view.setUint32(44, Math.min(bitmapRows, queries - bitmap * bitmapRows), true);
+      device.queue.writeBuffer(u, 0, view.buffer);
+      uniforms.push(u);
+      passes.push([
+        pipeline,
+        bindInOrder(device, pipeline, [
+          inputs.q,
+          inputs.k,
+          inputs.v,
+          output,
+          visited,
+          scratch,
+          state,
+          u,
+          bitmaps[bitmap],
+        ]),
+        [Math.ceil(chunkRows / ORACLE_WORKGROUP), shape.heads, 1],
+      ]);
+    }
+  }
+  return {
+    encode: (encoder) => encodePasses(encoder, passes),
+    output,
+    visited,
+    compileMs,
+    // Scoring every visible key (2 FLOPs per element of q·k) is the selection's cost.
+    extraFlops: shape.heads * densePairsPerHead(shape) * 2 * shape.headDim,
+    // Written by the timed attend stage (an OR per taken key, a store per 32 visible keys).
+    ...(record ? { keyChoice: { bitmaps, words, rowsPerBitmap: bitmapRows } } : {}),
+    dispose() {
+      for (const b of [output, visited, scratch, state, ...bitmaps, ...uniforms]) b.destroy();
+    },
+  };
 }
 
 export const topkOracleAttention = defineAttentionMethod({
@@ -94,86 +233,10 @@ export const topkOracleAttention = defineAttentionMethod({
   },
   capabilities: { requires: ["webgpu"], features: ["causal", "non-causal"] },
   notes:
-    "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many. The attend stage records the keys it took in a per-row bitmap (an OR per taken key, a store per 32 visible keys, inside the timed work), read back after timing: mass recall and the other selection figures are the GPU's own selection wherever that record fits 64 MiB (8 heads × 8,192 rows × 8,192 keys); above it they are the CPU reference's keys, which the gate's output and visited checks then stand behind.",
+    "An upper bound, not a speed-up: it scores every key, so its latency is at least dense's. Rows whose k-th and (k+1)-th scores are within 1e-4 are near-ties the GPU may resolve differently; the correctness check excuses them and says how many. The attend stage records the keys it took in a per-row bitmap (an OR per taken key, a store per 32 visible keys, inside the timed work), read back after timing: mass recall and the other selection figures are the GPU's own selection wherever that record fits 256 MiB (8 heads × 16,384 rows × 16,384 keys, the largest case of any profile; split into bitmaps of at most 64 MiB by query rows); above it they are the CPU reference's keys, which the gate's output and visited checks then stand behind.",
   impl: {
     budgetKnob: { param: "density", direction: "increasing" },
-    async setup(gpu, { shape, inputs, params }) {
-      assertIterationBound("topk-oracle", topkOracleIterations(shape));
-      const { device } = gpu;
-      const queries = queryCount(shape);
-      const rowsPerChunk = Math.max(
-        1,
-        Math.min(queries, Math.floor(SCRATCH_BYTES / (shape.heads * shape.seq * 4))),
-      );
-      const chunks = Math.ceil(queries / rowsPerChunk);
-      const { pipeline, compileMs } = await compilePipeline(
-        device,
-        topkOracleWgsl(shape.headDim),
-        "topk-oracle",
-      );
-      const { output, visited } = createAttentionOutputs(device, shape);
-      const scratch = createStorage(
-        device,
-        shape.heads * rowsPerChunk * shape.seq * 4,
-        "topk-scratch",
-      );
-      const state = createStorage(device, shape.heads * rowsPerChunk * 16, "topk-state");
-      const words = recordWords(shape);
-      const takenBits = createStorage(
-        device,
-        Math.max(4, shape.heads * queries * words * 4),
-        "topk-taken-bits",
-      );
-      const uniforms: GPUBuffer[] = [];
-      const passes: Pass[] = [];
-      for (let c = 0; c < chunks; c++) {
-        for (let stage = 0; stage < ORACLE_STAGES; stage++) {
-          const u = device.createBuffer({
-            size: 48,
-            usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-          });
-          const view = new DataView(new ArrayBuffer(48));
-          [shape.seq, shape.heads, shape.causal ? 1 : 0, c * rowsPerChunk, rowsPerChunk].forEach(
-            (x, i) => view.setUint32(i * 4, x, true),
-          );
-          view.setFloat32(20, 1 / Math.sqrt(shape.headDim), true);
-          view.setFloat32(24, params.density, true);
-          view.setUint32(28, queries, true);
-          view.setUint32(32, stage, true);
-          view.setUint32(36, words, true);
-          device.queue.writeBuffer(u, 0, view.buffer);
-          uniforms.push(u);
-          passes.push([
-            pipeline,
-            bindInOrder(device, pipeline, [
-              inputs.q,
-              inputs.k,
-              inputs.v,
-              output,
-              visited,
-              scratch,
-              state,
-              u,
-              takenBits,
-            ]),
-            [Math.ceil(rowsPerChunk / ORACLE_WORKGROUP), shape.heads, 1],
-          ]);
-        }
-      }
-      return {
-        encode: (encoder) => encodePasses(encoder, passes),
-        output,
-        visited,
-        compileMs,
-        // Scoring every visible key (2 FLOPs per element of q·k) is the selection's cost.
-        extraFlops: shape.heads * densePairsPerHead(shape) * 2 * shape.headDim,
-        // Written by the timed attend stage (an OR per taken key, a store per 32 visible keys).
-        ...(words > 0 ? { keyChoice: { bitmap: takenBits, words } } : {}),
-        dispose() {
-          for (const b of [output, visited, scratch, state, takenBits, ...uniforms]) b.destroy();
-        },
-      };
-    },
+    setup: (gpu, problem) => setupTopkOracle(gpu, problem),
     selectKeys({ shape, params, inputs }, head, row) {
       const scores = rowScores(shape, inputs, head, row);
       const keep = keepCount(scores.length, params.density);

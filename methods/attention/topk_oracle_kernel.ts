@@ -24,7 +24,7 @@ export const ORACLE_STAGES = 6;
 
 export function topkOracleWgsl(headDim: number): string {
   return /* wgsl */ `
-struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32, words: u32 };
+struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, scale: f32, density: f32, queries: u32, stage: u32, words: u32, bits_row0: u32, bits_rows: u32 };
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
@@ -34,8 +34,9 @@ struct Params { seq: u32, heads: u32, causal: u32, row_offset: u32, rows: u32, s
 // Per row of the chunk: the threshold's bits found so far, their mask, keys still to take.
 @group(0) @binding(6) var<storage, read_write> state: array<vec4<u32>>;
 @group(0) @binding(7) var<uniform> p: Params;
-// The attend stage's record of the keys it took: 'words' u32 per (head, query row), bit j for key
-// j; 'words' is 0 when the case is too large to keep one (nothing written then).
+// The attend stage's record of the keys it took, for query rows [bits_row0, + bits_rows) of every
+// head: 'words' u32 per row, bit j for key j; 'words' is 0 when the case is too large to keep one
+// (nothing written then).
 @group(0) @binding(8) var<storage, read_write> taken_bits: array<u32>;
 ${headDimWgsl(headDim)}${KEY_DOT_WGSL}${ONLINE_SOFTMAX_WGSL}${RADIX_SELECT_WGSL}
 @compute @workgroup_size(${WORKGROUP})
@@ -83,7 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var state = softmax_start();
   var ties = remaining;
   var taken = 0u;
-  let bits_at = (head * p.queries + row) * p.words;
+  let bits_at = (head * p.bits_rows + row - p.bits_row0) * p.words;
   var bits = 0u;
   for (var j = 0u; j < count; j++) {
     let key = scratch[slot + j];

@@ -117,12 +117,15 @@ export interface KernelMaskChoice {
 
 /**
  * Where a kernel that keeps no block or group list leaves the keys each row attended, written by
- * the attend pass itself: per (head, query row) slot `head · queries + row`, `words` u32 from
- * `bitmap[slot · words]`, bit j of the row's words set where the row attended key j.
+ * the attend pass itself: `words` u32 per row, bit j set where the row attended key j; query rows
+ * split into bitmaps of `rowsPerBitmap` rows of every head (the last may hold fewer), row `row` of
+ * head `head` in `bitmaps[⌊row / rowsPerBitmap⌋]` at word (head · its rows + row mod
+ * rowsPerBitmap) · words.
  */
 export interface KernelKeyChoice {
-  bitmap: GPUBuffer;
+  bitmaps: GPUBuffer[];
   words: number;
+  rowsPerBitmap: number;
 }
 
 /**

@@ -120,17 +120,19 @@ export async function executeOnce(gpu: GpuContext, kernel: AttentionKernel): Pro
   gpu.device.queue.submit([encoder.finish()]);
 }
 
-/** The keys of row `row` given a read-back per-row key bitmap (`AttentionKernel.keyChoice`). */
+/** The keys of row `row` given read-back per-row key bitmaps (`AttentionKernel.keyChoice`). */
 function keyChoiceKeys(
   shape: AttentionShape,
-  choice: { bitmap: Uint32Array; words: number },
+  choice: { bitmaps: Uint32Array[]; words: number; rowsPerBitmap: number },
 ): (head: number, row: number) => Int32Array {
+  const { bitmaps, words, rowsPerBitmap } = choice;
   const queries = queryCount(shape);
-  return (head, row) =>
-    Int32Array.from(
-      bitsOf(choice.bitmap, (head * queries + row) * choice.words, choice.words)
-        .filter((j) => j < shape.seq),
-    );
+  return (head, row) => {
+    const b = Math.floor(row / rowsPerBitmap);
+    const rows = Math.min(rowsPerBitmap, queries - b * rowsPerBitmap);
+    const from = (head * rows + row - b * rowsPerBitmap) * words;
+    return Int32Array.from(bitsOf(bitmaps[b], from, words).filter((j) => j < shape.seq));
+  };
 }
 
 /** The keys of row `row` given the read-back bands of a banded kernel (`bandChoice`). */
@@ -204,9 +206,14 @@ export async function readResults(
   }
   const keys = kernel.keyChoice;
   if (keys) {
+    const queries = queryCount(shape);
     choose(
-      [[keys.bitmap, rows * keys.words * 4]],
-      ([bitmap]) => keyChoiceKeys(shape, { bitmap, words: keys.words }),
+      keys.bitmaps.map((b, i) => {
+        const bitmapRows = Math.min(keys.rowsPerBitmap, queries - i * keys.rowsPerBitmap);
+        return [b, shape.heads * bitmapRows * keys.words * 4];
+      }),
+      (bitmaps) =>
+        keyChoiceKeys(shape, { bitmaps, words: keys.words, rowsPerBitmap: keys.rowsPerBitmap }),
     );
   }
   const bands = kernel.bandChoice;
