@@ -39,7 +39,7 @@ export const ASSET_FILES = [
 /**
  * MNIST's test split (mnist-moe and mnist-mlp-accuracy score it) and training split (47 MB,
  * fetched only when mnist-mlp-accuracy's methods calibrate on it); onnxruntime-web's loaders and
- * binaries (web/ort_assets.ts); every State of the Union speech (10.7 MB in 226 files, by
+ * binaries (web/ort_assets.ts); every State of the Union speech (10.8 MB in 233 files, by
  * datasets/sotu/files.json's pins: the SOTU tasks split them by year) and Moby Dick (1.2 MB,
  * sotu-lm-perplexity's out-of-domain text).
  */

