@@ -144,9 +144,10 @@ function bandChoiceKeys(
   return (head, row) => {
     const slot = (head * queries + row) * 3;
     const [lo, hi, sinkEnd] = [bands[slot], bands[slot + 1], bands[slot + 2]];
+    // As recorded, unclipped: a band out of order or past the keys shows as a wrong selection.
     const keys: number[] = [];
-    for (let j = 0; j < Math.min(sinkEnd, lo); j++) keys.push(j);
-    for (let j = lo; j <= Math.min(hi, shape.seq - 1); j++) keys.push(j);
+    for (let j = 0; j < sinkEnd; j++) keys.push(j);
+    for (let j = lo; j <= hi && keys.length <= shape.seq; j++) keys.push(j);
     return Int32Array.from(keys);
   };
 }
