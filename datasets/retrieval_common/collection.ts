@@ -2,6 +2,7 @@
 // canonical hash, deterministic sampling for small profiles, and the cache of converted data.
 import type { Corpus, TrainingQuery } from "../../bench/families/retrieval/mod.ts";
 import { hashString, sha256OfText } from "../../bench/random.ts";
+import { fileSource } from "../file_source.ts";
 
 export interface JudgedQuery {
   id: string;
@@ -96,6 +97,8 @@ const CACHE_DIR = new URL("../../.cache/retrieval/", import.meta.url);
  * `key` must change whenever the sources or the converter change.
  */
 export async function readCachedCollection(name: string, key: string): Promise<Collection | null> {
+  // The runner page has no disk: it converts every time.
+  if (!fileSource().diskCache) return null;
   try {
     return JSON.parse(await Deno.readTextFile(new URL(`${name}-${key}.json`, CACHE_DIR)));
   } catch {
@@ -109,6 +112,7 @@ export async function writeCachedCollection(
   key: string,
   c: Collection,
 ): Promise<void> {
+  if (!fileSource().diskCache) return;
   await Deno.mkdir(CACHE_DIR, { recursive: true });
   const path = new URL(`${name}-${key}.json`, CACHE_DIR);
   const tmp = new URL(`${name}-${key}.json.${crypto.randomUUID().slice(0, 8)}.tmp`, CACHE_DIR);
