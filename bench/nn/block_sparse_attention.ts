@@ -1,7 +1,7 @@
 // Causal self-attention with a native block-sparse path (NSA's selection branch, MoBA-like) and
 // SSA's bidirectional alignment of the sparse and full outputs, for training and evaluation.
 import { gemm } from "./gemm.ts";
-import { Linear } from "./layers.ts";
+import { attentionBackward, Linear } from "./layers.ts";
 import type { Param } from "./param.ts";
 
 /** Which attention output feeds the output projection. */
@@ -241,80 +241,17 @@ export class BlockSparseSelfAttention {
 
   /** Adds one path's gradient (through its softmax, masked entries at zero) to dQkv. */
   #backwardPath(probs: Float32Array, dAtt: Float32Array, dQkv: Float32Array): void {
-    const d = this.dim, h = this.heads, hd = d / h, t = this.#seq, ld = 3 * d;
-    const qkv = this.#qkv!, batch = this.#batch;
-    const dP = new Float32Array(t * t);
-    const scale = 1 / Math.sqrt(hd);
-    for (let b = 0; b < batch; b++) {
-      for (let head = 0; head < h; head++) {
-        const pOff = (b * h + head) * t * t, rowOff = b * t * ld, attOff = b * t * d + head * hd;
-        gemm({
-          m: t,
-          n: t,
-          k: hd,
-          a: dAtt,
-          aOffset: attOff,
-          lda: d,
-          b: qkv,
-          bOffset: rowOff + 2 * d + head * hd,
-          ldb: ld,
-          transB: true,
-          c: dP,
-        });
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: probs,
-          aOffset: pOff,
-          lda: t,
-          transA: true,
-          b: dAtt,
-          bOffset: attOff,
-          ldb: d,
-          c: dQkv,
-          cOffset: rowOff + 2 * d + head * hd,
-          ldc: ld,
-          accumulate: true,
-        });
-        // Masked and future entries have P = 0, so their dS is 0: the masked softmax's gradient.
-        for (let i = 0; i < t; i++) {
-          const o = pOff + i * t;
-          let dot = 0;
-          for (let j = 0; j <= i; j++) dot += probs[o + j] * dP[i * t + j];
-          for (let j = 0; j <= i; j++) dP[i * t + j] = probs[o + j] * (dP[i * t + j] - dot) * scale;
-          for (let j = i + 1; j < t; j++) dP[i * t + j] = 0;
-        }
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: dP,
-          b: qkv,
-          bOffset: rowOff + d + head * hd,
-          ldb: ld,
-          c: dQkv,
-          cOffset: rowOff + head * hd,
-          ldc: ld,
-          accumulate: true,
-        });
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: dP,
-          transA: true,
-          lda: t,
-          b: qkv,
-          bOffset: rowOff + head * hd,
-          ldb: ld,
-          c: dQkv,
-          cOffset: rowOff + d + head * hd,
-          ldc: ld,
-          accumulate: true,
-        });
-      }
-    }
+    attentionBackward({
+      probs,
+      qkv: this.#qkv!,
+      dAtt,
+      dQkv,
+      batch: this.#batch,
+      seq: this.#seq,
+      dim: this.dim,
+      heads: this.heads,
+      accumulate: true,
+    });
   }
 
   /** Full-attention mass outside each measured budget's blocks, for one (row, head). */

@@ -348,83 +348,115 @@ export class CausalSelfAttention {
   }
 
   backward(dy: Float32Array): Float32Array {
-    const d = this.dim, h = this.heads, hd = d / h, t = this.#seq, ld = 3 * d;
+    const d = this.dim, h = this.heads, t = this.#seq;
     const qkv = this.#qkv!, probs = this.#probs!, batch = this.#batch;
     const dAtt = this.proj.backward(dy);
-    const dQkv = new Float32Array(batch * t * ld);
-    const dP = new Float32Array(t * t);
-    const scale = 1 / Math.sqrt(hd);
-    for (let b = 0; b < batch; b++) {
-      for (let head = 0; head < h; head++) {
-        const pOff = (b * h + head) * t * t, rowOff = b * t * ld, attOff = b * t * d + head * hd;
-        // dP = dO·Vᵀ
-        gemm({
-          m: t,
-          n: t,
-          k: hd,
-          a: dAtt,
-          aOffset: attOff,
-          lda: d,
-          b: qkv,
-          bOffset: rowOff + 2 * d + head * hd,
-          ldb: ld,
-          transB: true,
-          c: dP,
-        });
-        // dV = Pᵀ·dO
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: probs,
-          aOffset: pOff,
-          lda: t,
-          transA: true,
-          b: dAtt,
-          bOffset: attOff,
-          ldb: d,
-          c: dQkv,
-          cOffset: rowOff + 2 * d + head * hd,
-          ldc: ld,
-        });
-        // dS = P ⊙ (dP − Σ_j P·dP), times the 1/√d_head of the forward pass.
-        for (let i = 0; i < t; i++) {
-          const o = pOff + i * t;
-          let dot = 0;
-          for (let j = 0; j <= i; j++) dot += probs[o + j] * dP[i * t + j];
-          for (let j = 0; j <= i; j++) dP[i * t + j] = probs[o + j] * (dP[i * t + j] - dot) * scale;
-          for (let j = i + 1; j < t; j++) dP[i * t + j] = 0;
-        }
-        // dQ = dS·K, dK = dSᵀ·Q
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: dP,
-          b: qkv,
-          bOffset: rowOff + d + head * hd,
-          ldb: ld,
-          c: dQkv,
-          cOffset: rowOff + head * hd,
-          ldc: ld,
-        });
-        gemm({
-          m: t,
-          n: hd,
-          k: t,
-          a: dP,
-          transA: true,
-          lda: t,
-          b: qkv,
-          bOffset: rowOff + head * hd,
-          ldb: ld,
-          c: dQkv,
-          cOffset: rowOff + d + head * hd,
-          ldc: ld,
-        });
-      }
-    }
+    const dQkv = new Float32Array(batch * t * 3 * d);
+    attentionBackward({ probs, qkv, dAtt, dQkv, batch, seq: t, dim: d, heads: h });
     return this.qkv.backward(dQkv);
+  }
+}
+
+/** What {@link attentionBackward} reads and where it writes. */
+export interface AttentionGradients {
+  /** Softmax probabilities [batch × heads × seq × seq], zero where a row may not attend. */
+  probs: Float32Array;
+  /** The forward pass's fused q, k, v rows [batch × seq × 3·dim]. */
+  qkv: Float32Array;
+  /** Gradient of the heads' concatenated outputs [batch × seq × dim]. */
+  dAtt: Float32Array;
+  /** Gradient of qkv [batch × seq × 3·dim]: written, or added to when `accumulate`. */
+  dQkv: Float32Array;
+  batch: number;
+  seq: number;
+  dim: number;
+  heads: number;
+  accumulate?: boolean;
+}
+
+/**
+ * Backward of softmax attention through its probabilities: dV = Pᵀ·dO, dS = P ⊙ (dP − Σ P·dP)
+ * with dP = dO·Vᵀ, then dQ = dS·K and dK = dSᵀ·Q. Entries with P = 0 (the future, or keys a
+ * sparse selection left out) get dS = 0, so the same pass is the masked softmax's gradient; a
+ * caller with several attention paths sums them into one dQkv with `accumulate`.
+ */
+export function attentionBackward(g: AttentionGradients): void {
+  const { probs, qkv, dAtt, dQkv, batch, seq: t, dim: d, heads: h } = g;
+  const hd = d / h, ld = 3 * d, accumulate = g.accumulate ?? false;
+  const dP = new Float32Array(t * t);
+  const scale = 1 / Math.sqrt(hd);
+  for (let b = 0; b < batch; b++) {
+    for (let head = 0; head < h; head++) {
+      const pOff = (b * h + head) * t * t, rowOff = b * t * ld, attOff = b * t * d + head * hd;
+      // dP = dO·Vᵀ
+      gemm({
+        m: t,
+        n: t,
+        k: hd,
+        a: dAtt,
+        aOffset: attOff,
+        lda: d,
+        b: qkv,
+        bOffset: rowOff + 2 * d + head * hd,
+        ldb: ld,
+        transB: true,
+        c: dP,
+      });
+      // dV = Pᵀ·dO
+      gemm({
+        m: t,
+        n: hd,
+        k: t,
+        a: probs,
+        aOffset: pOff,
+        lda: t,
+        transA: true,
+        b: dAtt,
+        bOffset: attOff,
+        ldb: d,
+        c: dQkv,
+        cOffset: rowOff + 2 * d + head * hd,
+        ldc: ld,
+        accumulate,
+      });
+      // dS = P ⊙ (dP − Σ_j P·dP), times the 1/√d_head of the forward pass.
+      for (let i = 0; i < t; i++) {
+        const o = pOff + i * t;
+        let dot = 0;
+        for (let j = 0; j <= i; j++) dot += probs[o + j] * dP[i * t + j];
+        for (let j = 0; j <= i; j++) dP[i * t + j] = probs[o + j] * (dP[i * t + j] - dot) * scale;
+        for (let j = i + 1; j < t; j++) dP[i * t + j] = 0;
+      }
+      // dQ = dS·K, dK = dSᵀ·Q
+      gemm({
+        m: t,
+        n: hd,
+        k: t,
+        a: dP,
+        b: qkv,
+        bOffset: rowOff + d + head * hd,
+        ldb: ld,
+        c: dQkv,
+        cOffset: rowOff + head * hd,
+        ldc: ld,
+        accumulate,
+      });
+      gemm({
+        m: t,
+        n: hd,
+        k: t,
+        a: dP,
+        transA: true,
+        lda: t,
+        b: qkv,
+        bOffset: rowOff + head * hd,
+        ldb: ld,
+        c: dQkv,
+        cOffset: rowOff + d + head * hd,
+        ldc: ld,
+        accumulate,
+      });
+    }
   }
 }
 
