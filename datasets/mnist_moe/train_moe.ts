@@ -1,13 +1,12 @@
 // The recipe of the image MoE models (`mnist-moe-<gate>`, `fmnist-moe-<gate>`): the same budget, data order, seed and
 // optimizer for every gate; only the gate (and the dense FFN's layout) differs.
 import process from "node:process";
-import type { MoeMlp } from "../../bench/families/moe/mod.ts";
+import { type MoeMlp, writeMoeCheckpoint } from "../../bench/families/moe/mod.ts";
 import type { Method, ParamValues } from "../../bench/metadata.ts";
-import { encodeCheckpoint } from "../../bench/nn/checkpoint.ts";
 import { gemmBackend } from "../../bench/nn/gemm.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
-import { mulberry32, sha256Hex } from "../../bench/random.ts";
+import { mulberry32 } from "../../bench/random.ts";
 import type { ImageSet } from "../mnist/idx.ts";
 import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "../mnist/mnist.ts";
 import {
@@ -154,20 +153,11 @@ export async function trainMnistMoe(
     ...evaluation.tally.figures(),
   };
   log(`${name}: ${JSON.stringify(metrics)}`);
-  const bytes = encodeCheckpoint(params, {
-    model: name,
-    format: "sparsebench-moe-mlp-v1",
-    gate: spec.method.meta.id,
-  });
-  await Deno.mkdir(spec.out, { recursive: true });
-  await Deno.writeFile(new URL(`${name}.safetensors`, spec.out), bytes);
+  const file = await writeMoeCheckpoint(spec.out, name, spec.method.meta.id, params);
   const shape = model.shape;
   const card = {
     name,
-    checkpoint: `${name}.safetensors`,
-    checkpointSha256: await sha256Hex(bytes),
-    checkpointBytes: bytes.length,
-    parameters: params.reduce((n, p) => n + p.size, 0),
+    ...file,
     /** The task's E this checkpoint is for (the dense FFN's own layout is in `model`). */
     experts: spec.experts,
     model: { ...shape, base: MOE_MODEL },
@@ -189,6 +179,6 @@ export async function trainMnistMoe(
     trainedAt: new Date().toISOString(),
   };
   await Deno.writeTextFile(new URL(`${name}.json`, spec.out), JSON.stringify(card, null, 2) + "\n");
-  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${bytes.length} bytes)`);
+  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${file.checkpointBytes} bytes)`);
   return { name, card };
 }

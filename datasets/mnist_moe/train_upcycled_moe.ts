@@ -4,13 +4,12 @@
 // and head frozen. Writes the same checkpoint and card as train_moe.ts, with both stages' steps
 // and FLOPs.
 import process from "node:process";
-import { type Gate, MoeMlp } from "../../bench/families/moe/mod.ts";
-import { encodeCheckpoint } from "../../bench/nn/checkpoint.ts";
+import { type Gate, MoeMlp, writeMoeCheckpoint } from "../../bench/families/moe/mod.ts";
 import { gemmBackend } from "../../bench/nn/gemm.ts";
 import { softmaxCrossEntropy } from "../../bench/nn/layers.ts";
 import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
 import type { Param } from "../../bench/nn/param.ts";
-import { mulberry32, sha256Hex } from "../../bench/random.ts";
+import { mulberry32 } from "../../bench/random.ts";
 import {
   accuracyOf,
   checkpointName,
@@ -231,19 +230,10 @@ export async function trainUpcycledMoe(
   };
   log(`${name}: ${JSON.stringify(metrics)}`);
   const params = moe.parameters();
-  const bytes = encodeCheckpoint(params, {
-    model: name,
-    format: "sparsebench-moe-mlp-v1",
-    gate: spec.method.meta.id,
-  });
-  await Deno.mkdir(spec.out, { recursive: true });
-  await Deno.writeFile(new URL(`${name}.safetensors`, spec.out), bytes);
+  const file = await writeMoeCheckpoint(spec.out, name, spec.method.meta.id, params);
   const card = {
     name,
-    checkpoint: `${name}.safetensors`,
-    checkpointSha256: await sha256Hex(bytes),
-    checkpointBytes: bytes.length,
-    parameters: params.reduce((n, p) => n + p.size, 0),
+    ...file,
     experts: spec.experts,
     model: { ...moe.shape, base: MOE_MODEL },
     gate: { method: spec.method.meta.id, version: spec.method.meta.version, params: spec.params },
@@ -293,6 +283,6 @@ export async function trainUpcycledMoe(
     trainedAt: new Date().toISOString(),
   };
   await Deno.writeTextFile(new URL(`${name}.json`, spec.out), JSON.stringify(card, null, 2) + "\n");
-  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${bytes.length} bytes)`);
+  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${file.checkpointBytes} bytes)`);
   return { name, card };
 }

@@ -2,7 +2,7 @@
 // order, seed and optimizer for every gate; only the gate (and the dense FFN's layout) differs.
 import process from "node:process";
 import type { Method, ParamValues } from "../../bench/metadata.ts";
-import { encodeCheckpoint } from "../../bench/nn/checkpoint.ts";
+import { writeMoeCheckpoint } from "../../bench/families/moe/mod.ts";
 import { gemmBackend } from "../../bench/nn/gemm.ts";
 import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
@@ -135,19 +135,10 @@ export async function trainRoutingRecovery(
     ...figures,
   };
   log(`${name}: ${JSON.stringify(metrics)}`);
-  const bytes = encodeCheckpoint(params, {
-    model: name,
-    format: "sparsebench-moe-mlp-v1",
-    gate: spec.method.meta.id,
-  });
-  await Deno.mkdir(spec.out, { recursive: true });
-  await Deno.writeFile(new URL(`${name}.safetensors`, spec.out), bytes);
+  const file = await writeMoeCheckpoint(spec.out, name, spec.method.meta.id, params);
   const card = {
     name,
-    checkpoint: `${name}.safetensors`,
-    checkpointSha256: await sha256Hex(bytes),
-    checkpointBytes: bytes.length,
-    parameters: params.reduce((n, p) => n + p.size, 0),
+    ...file,
     experts: spec.experts,
     model: { ...model.shape, base: ROUTING_RECOVERY_MODEL },
     gate: { method: spec.method.meta.id, version: spec.method.meta.version, params: spec.params },
@@ -173,6 +164,6 @@ export async function trainRoutingRecovery(
     trainedAt: new Date().toISOString(),
   };
   await Deno.writeTextFile(new URL(`${name}.json`, spec.out), JSON.stringify(card, null, 2) + "\n");
-  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${bytes.length} bytes)`);
+  log(`wrote ${new URL(`${name}.safetensors`, spec.out).pathname} (${file.checkpointBytes} bytes)`);
   return { name, card };
 }

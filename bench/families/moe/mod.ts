@@ -37,3 +37,4 @@ export * from "./_gpu_gate.ts";
 export * from "./_gate_reference.ts";
 export * from "./_phase_times.ts";
 export * from "./_engine_param.ts";
+export * from "./_checkpoint_file.ts";
