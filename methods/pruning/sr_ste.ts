@@ -5,13 +5,8 @@ import {
   addSparseRefinedDecay,
   defineSparseTrainingMethod,
   nmMagnitudeMask,
+  parseNmPattern,
 } from "../../bench/families/pruning/mod.ts";
-
-/** The N:M pattern a `pattern` parameter names. */
-function nmOf(pattern: string): { n: number; m: number } {
-  const [n, m] = pattern.split(":").map(Number);
-  return { n, m };
-}
 
 export const srSteSparseTraining = defineSparseTrainingMethod({
   id: "sr-ste",
@@ -59,14 +54,14 @@ export const srSteSparseTraining = defineSparseTrainingMethod({
   notes:
     "Trained by `deno task train mnist-mlp-sr-ste-…` within the shared budget (the dense-trained baseline's steps, data order, seed and AdamW); the bench evaluates the committed checkpoint. The mask is recomputed before every step's forward from the dense weights (ties to the lower input); the straight-through gradient is the engine's ∂loss/∂(masked weight), applied to every dense weight; λ·(1−mask)⊙w is added to the pruned entries' gradients before AdamW, so Adam's per-weight normalization rescales it (under the paper's SGD it is a decay of strength lr·λ). After the last step the mask is recomputed once more from the final weights and made hard (pruned weights zeroed): that is the model stored and evaluated. The 784→300 and every other layer are N:M, along the input (the layout of the N:M kernels). FLOPs: forward and ∂x count kept weights; ∂W is dense every step (the estimator updates every weight). Measured (6-epoch budget, MNIST test set, paired bootstrap over the 10,000 images): 2:4 97.87% vs dense-trained 98.31%, −0.44 points [−0.66, −0.22]; 1:4 97.61%, −0.70 [−0.94, −0.47]; 1:8 96.92%, −1.39 [−1.69, −1.11] (Fashion-MNIST 87.27%, −1.43 [−1.83, −1.02]); training FLOPs 0.667×, 0.500× and 0.417× dense (∂W dense every step). The bar (2:4 within 0.5 points of dense) holds at the point estimate but not with confidence: the interval reaches −0.66.",
   impl: {
-    target: (params) => ({ pattern: "n:m", ...nmOf(params.pattern) }),
+    target: (params) => ({ pattern: "n:m", ...parseNmPattern(params.pattern) }),
     training: {
       recipe: (p) =>
         `sr-ste-${p.pattern.replace(":", "of")}-w${p.width}` +
         (p.lambda !== 2e-4 ? `-l${p.lambda}` : ""),
       width: (p) => p.width,
       start(ctx, p) {
-        const pattern = nmOf(p.pattern);
+        const pattern = parseNmPattern(p.pattern);
         const remask = () => {
           for (const l of ctx.layers) {
             const mask = nmMagnitudeMask(

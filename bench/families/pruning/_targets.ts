@@ -158,3 +158,22 @@ export function globalMasks(matrices: readonly ScoreMatrix[], sparsity: number):
   }
   return masks;
 }
+
+/**
+ * The N:M pattern a sparse-training method's `pattern` parameter names (its enum holds only N:M
+ * values, so anything else is a programming error, reported as parseTarget does).
+ *
+ * @example
+ * ```ts
+ * import { parseNmPattern } from "./mod.ts";
+ * import { assertEquals } from "../../../tests/assert.ts";
+ * assertEquals(parseNmPattern("1:8"), { n: 1, m: 8 });
+ * ```
+ */
+export function parseNmPattern(text: string): { n: number; m: number } {
+  const target = parseTarget(text);
+  if (target.pattern !== "n:m") {
+    throw new RangeError(`Cannot read '${text}' as an N:M pattern: expected e.g. '2:4'`);
+  }
+  return { n: target.n, m: target.m };
+}
