@@ -16,6 +16,7 @@ function pairs(n: number): number {
  * in one cluster, or every item in its own) the two partitions are equal, and the index is 1.
  *
  * @param table non-negative integer counts, every row of the same length
+ * @param copyPairs pairs in the table that are two copies of one item (0 unless resampled)
  * @returns the index, in [−1, 1]
  * @throws {RangeError} for a ragged table, a negative or fractional count, or fewer than 2 items
  * @example
@@ -24,7 +25,10 @@ function pairs(n: number): number {
  * adjustedRandFromTable([[2, 0], [0, 3]]); // 1
  * ```
  */
-export function adjustedRandFromTable(table: readonly (readonly number[])[]): number {
+export function adjustedRandFromTable(
+  table: readonly (readonly number[])[],
+  copyPairs = 0,
+): number {
   const cols = table[0]?.length ?? 0;
   const a = new Array<number>(table.length).fill(0), b = new Array<number>(cols).fill(0);
   let index = 0, n = 0;
@@ -49,15 +53,24 @@ export function adjustedRandFromTable(table: readonly (readonly number[])[]): nu
   if (n < 2) {
     throw new RangeError(`Cannot compute the adjusted Rand index of ${n} items: need at least 2`);
   }
-  const sumA = a.reduce((s, v) => s + pairs(v), 0), sumB = b.reduce((s, v) => s + pairs(v), 0);
-  const expected = sumA * sumB / pairs(n), max = (sumA + sumB) / 2;
+  // Pairs of two copies of one item (a resample's repeats) agree in both labellings whatever the
+  // partitions are, so they are taken out of every pair count.
+  const sumA = a.reduce((s, v) => s + pairs(v), 0) - copyPairs;
+  const sumB = b.reduce((s, v) => s + pairs(v), 0) - copyPairs;
+  index -= copyPairs;
+  const distinct = pairs(n) - copyPairs;
+  // Every item one item's copies: no pair to compare, as in the equal-partitions case below.
+  if (distinct === 0) return 1;
+  const expected = sumA * sumB / distinct, max = (sumA + sumB) / 2;
   if (max === expected) return 1;
   return (index - expected) / (max - expected);
 }
 
 /**
  * The adjusted Rand index of two labellings of the same items, optionally over a subset of them
- * (`items`: indices, repeats allowed, as a bootstrap resample draws them).
+ * (`items`: indices, repeats allowed, as a bootstrap resample draws them). Over a resample, pairs
+ * of two copies of one item are left out: they agree in any two labellings, and counting them
+ * biased resampled indices upward (near 0, an interval that excluded its own estimate).
  *
  * @param truth each item's cluster, integers ≥ 0
  * @param found each item's cluster in the other labelling, integers ≥ −1 (−1 is a cluster too:
@@ -93,9 +106,13 @@ export function adjustedRandIndex(
   }
   const table = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
   const count = items?.length ?? truth.length;
+  const copies = items ? new Uint32Array(truth.length) : null;
+  let copyPairs = 0;
   for (let s = 0; s < count; s++) {
     const i = items ? items[s] : s;
     table[truth[i]][found[i] + 1]++;
+    // The k-th copy of an item pairs with the k−1 before it.
+    if (copies) copyPairs += copies[i]++;
   }
-  return adjustedRandFromTable(table);
+  return adjustedRandFromTable(table, copyPairs);
 }

@@ -30,6 +30,17 @@ Deno.test("adjustedRandIndex() of labellings: relabelling-invariant, −1 is a c
   assertEquals(adjustedRandIndex(truth, found, [0, 0, 3, 4]), 1);
 });
 
+Deno.test("adjustedRandIndex() over a resample leaves out pairs of one item's copies", () => {
+  // Truth [0,0,1], found [0,1,1]: index 0, rows 1, columns 1, C(3,2) = 3: (0 − 1/3)/(1 − 1/3).
+  const truth = Int32Array.from([0, 0, 1]), found = Int32Array.from([0, 1, 1]);
+  assert(close(adjustedRandIndex(truth, found), -0.5));
+  // Every item twice compares each pair of distinct items four times over: the same index.
+  // Counting the copy pairs as agreements gave (3 − 49/15)/(7 − 49/15) = −1/14 instead.
+  assert(close(adjustedRandIndex(truth, found, [0, 0, 1, 1, 2, 2]), -0.5));
+  // One item's copies only: nothing to compare.
+  assertEquals(adjustedRandIndex(truth, found, [2, 2, 2]), 1);
+});
+
 Deno.test("adjustedRandIndex() refuses mismatched or out-of-range labels", () => {
   assertThrows(() => adjustedRandIndex(Int32Array.from([0, 1]), Int32Array.from([0])), RangeError);
   assertThrows(
