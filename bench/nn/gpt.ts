@@ -18,9 +18,18 @@ export type SelfAttention = Pick<
   "qkv" | "proj" | "dim" | "heads" | "parameters" | "forward" | "backward"
 >;
 
+/** A block's feed-forward layer in place of the dense one (an MoE layer): no residual inside. */
+export interface FeedForward {
+  parameters(): Param[];
+  forward(x: Float32Array, rows: number): Float32Array;
+  backward(dy: Float32Array): Float32Array;
+}
+
 export interface GptOptions {
   /** Builds each block's attention layer (default: dense CausalSelfAttention). */
   attention?: (name: string, dim: number, heads: number) => SelfAttention;
+  /** Builds each block's feed-forward layer (default: the dense fc → GELU → proj at 4·dim). */
+  ffn?: (name: string, dim: number) => FeedForward;
 }
 
 /** One transformer block: x + attn(ln1(x)), then + mlp(ln2(x)). */
@@ -28,15 +37,19 @@ class Block {
   readonly ln1: LayerNorm;
   readonly attn: SelfAttention;
   readonly ln2: LayerNorm;
-  readonly fc: Linear;
+  /** The dense FFN's layers (unset where `ffn` replaces them). */
+  readonly fc!: Linear;
   readonly act = new GELU();
-  readonly fcProj: Linear;
+  readonly fcProj!: Linear;
+  readonly ffn: FeedForward | null;
 
   constructor(name: string, c: GptConfig, options: GptOptions) {
     this.ln1 = new LayerNorm(`${name}.ln1`, c.dim);
     this.attn = options.attention?.(`${name}.attn`, c.dim, c.heads) ??
       new CausalSelfAttention(`${name}.attn`, c.dim, c.heads);
     this.ln2 = new LayerNorm(`${name}.ln2`, c.dim);
+    this.ffn = options.ffn?.(`${name}.moe`, c.dim) ?? null;
+    if (this.ffn) return;
     this.fc = new Linear(`${name}.mlp.fc`, c.dim, 4 * c.dim);
     this.fcProj = new Linear(`${name}.mlp.proj`, 4 * c.dim, c.dim);
   }
@@ -46,8 +59,9 @@ class Block {
       ...this.ln1.parameters(),
       ...this.attn.parameters(),
       ...this.ln2.parameters(),
-      ...this.fc.parameters(),
-      ...this.fcProj.parameters(),
+      ...(this.ffn
+        ? this.ffn.parameters()
+        : [...this.fc.parameters(), ...this.fcProj.parameters()]),
     ];
   }
 
@@ -56,7 +70,7 @@ class Block {
     const a = this.attn.forward(this.ln1.forward(x, rows), batch, seq);
     const h = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) h[i] = x[i] + a[i];
-    const m = this.fcProj.forward(
+    const m = this.ffn ? this.ffn.forward(this.ln2.forward(h, rows), rows) : this.fcProj.forward(
       this.act.forward(this.fc.forward(this.ln2.forward(h, rows), rows)),
       rows,
     );
@@ -65,7 +79,11 @@ class Block {
   }
 
   backward(dy: Float32Array): Float32Array {
-    const dh = this.ln2.backward(this.fc.backward(this.act.backward(this.fcProj.backward(dy))));
+    const dh = this.ln2.backward(
+      this.ffn
+        ? this.ffn.backward(dy)
+        : this.fc.backward(this.act.backward(this.fcProj.backward(dy))),
+    );
     for (let i = 0; i < dh.length; i++) dh[i] += dy[i];
     const dx = this.ln1.backward(this.attn.backward(dh));
     for (let i = 0; i < dx.length; i++) dx[i] += dh[i];
@@ -106,6 +124,7 @@ export class Gpt {
 
   /** Every Linear layer, the units pruning methods work on. */
   linears(): Linear[] {
+    this.#denseOnly("linears");
     return [...this.blocks.flatMap((b) => [b.attn.qkv, b.attn.proj, b.fc, b.fcProj]), this.head];
   }
 
@@ -115,6 +134,7 @@ export class Gpt {
    * mlp.proj). The residual stream and the head's logits are not units.
    */
   units(): UnitGroup[] {
+    this.#denseOnly("units");
     const { dim, heads } = this.config, hd = dim / heads;
     return this.blocks.flatMap((b, i): UnitGroup[] => [
       {
@@ -132,6 +152,12 @@ export class Gpt {
         consumers: [{ layer: b.fcProj, offset: 0, width: 1 }],
       },
     ]);
+  }
+
+  #denseOnly(what: string): void {
+    if (this.blocks.some((b) => b.ffn)) {
+      throw new Error(`Cannot list ${what} of a GPT whose FFNs are replaced (an MoE GPT)`);
+    }
   }
 
   /** GPT-2 initialization: N(0, 0.02), residual projections scaled by 1/√(2·layers), seeded. */
