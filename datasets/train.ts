@@ -14,7 +14,8 @@ import {
 import { defaultParams, parseParamValue } from "../bench/metadata.ts";
 // The one datasets file that sees methods: a CLI entry, as bench/main.ts is (MoE recipes train a
 // method's gate).
-import { moeMethods } from "../methods/moe/mod.ts";
+import { adapterMethods, moeMethods } from "../methods/moe/mod.ts";
+import { adapterTrainers } from "./adapter_transfer/recipes.ts";
 // MoE-LLaVA's gate declares its staged recipe (train dense, copy the FFN into the experts).
 import { moeLlava, moeLlavaStages } from "../methods/moe/moe_llava.ts";
 import { trainUpcycledMoe } from "./mnist_moe/train_upcycled_moe.ts";
@@ -112,6 +113,8 @@ const TRAINERS: Record<string, Trainer> = {
   "moe-upcycling-study": (log) => upcyclingStudy(moeMethods, log),
   "mnist-mlp-sparse-all": sparseAll(MNIST_SPARSE.out, sparseImageTrainers(MNIST_SPARSE)),
   "fmnist-mlp-sparse-all": sparseAll(FMNIST_SPARSE.out, sparseImageTrainers(FMNIST_SPARSE)),
+  // mnist-to-fmnist-<recipe> for every adapter method's sweep, and -all for every one in turn
+  ...adapterTrainers(adapterMethods, loadFashionMnist),
 };
 /** A sparse-training recipe with its hidden-width multiplier (`-sparse-all` trains narrow first). */
 type SparseRecipe = RetrainableRecipe & { width: number };

