@@ -188,7 +188,7 @@ export const anchorAttention = defineAttentionMethod({
     year: 2025,
     link: "https://arxiv.org/abs/2505.23520",
   },
-  version: "1.0.0",
+  version: "1.0.1",
   parameters: {
     theta: {
       type: "number",
@@ -328,11 +328,13 @@ export const anchorAttention = defineAttentionMethod({
             compileMs: rowPass.compileMs + poolPass.compileMs + stripePass.compileMs,
             buffers: [anchorUniforms, anchors, pooled, thresholds],
             // Anchors: a dot (2 per element) for each row's init + window keys; pooling: one add
-            // per query element; stripes: a dot and a compare per visible (query block, key).
+            // per query element; stripes: a dot per visible (query block, key). The stripe's
+            // scale-and-compare on each score is per-score work, not counted (the family's
+            // convention, AttentionKernel.extraFlops).
             extraFlops: shape.heads * (
               anchorKeys * 2 * shape.headDim +
               queries * shape.headDim +
-              stripePairs * (2 * shape.headDim + 2)
+              stripePairs * 2 * shape.headDim
             ),
           };
         },

@@ -1,6 +1,9 @@
 // Each attention method's extraFlops (the work it spends choosing what to attend to) against a
 // count of what its selection passes do, made here by walking the rows, keys and levels of a
-// small odd-shaped input rather than by the method's own formula.
+// small odd-shaped input rather than by the method's own formula. One convention throughout, the
+// one attentionFlops uses for the attended pairs: work over the head dimension (dots and
+// element-wise arithmetic on q, k, v rows or their pooled forms); per-score work (exps, maxima,
+// scaling or comparing a score, sums of scores) is not counted.
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import { uploadStorage } from "../../bench/gpu/buffers.ts";
@@ -150,7 +153,7 @@ function nosaFlops(shape: AttentionShape, p: ParamValues): number {
 /**
  * Anchor attention's passes walked row by row and block by block: a q·k for each init key and
  * each window key a row sees, a sum of every query element (pooling), and per query block a
- * pooled q·k and a scale-and-compare for each visible key past the init keys.
+ * pooled q·k for each visible key past the init keys (its scale-and-compare is per-score work).
  */
 function anchorFlops(shape: AttentionShape, p: ParamValues): number {
   const [block, init, window, d] = [
@@ -169,7 +172,7 @@ function anchorFlops(shape: AttentionShape, p: ParamValues): number {
   }
   for (let first = 0; first < queries; first += block) {
     const last = Math.min(queries, first + block) - 1;
-    for (let j = init; j < visible(shape, last); j++) flops += 2 * d + 2;
+    for (let j = init; j < visible(shape, last); j++) flops += 2 * d;
   }
   return shape.heads * flops;
 }
@@ -196,10 +199,9 @@ function routingFlops(shape: AttentionShape, p: ParamValues): number {
 }
 
 /**
- * ASA's prober and budget walked over the tokens it sampled (its seeded draw, asaSamples): per
- * sampled query row, a q·k for every sampled key it can see, in the log-sum-exp pass and again in
- * the pooling pass; then per query block, an add per (visible block, visible block) in the rank
- * pass and one per visible block for the row's total. Exps, maxima and compares are not counted.
+ * ASA's prober walked over the tokens it sampled (its seeded draw, asaSamples): per sampled
+ * query row, a q·k for every sampled key it can see, in the log-sum-exp pass and again in the
+ * pooling pass. The rank and budget passes add block importances: per-score work, not counted.
  */
 function asaFlops(shape: AttentionShape, p: ParamValues): number {
   const [block, samples, d] = [Number(p.blockSize), Number(p.samples), shape.headDim];
@@ -213,7 +215,6 @@ function asaFlops(shape: AttentionShape, p: ParamValues): number {
       const seen = shape.causal
         ? Math.floor((queryOffset(shape) + lastRow) / block) + 1
         : keyBlocks;
-      flops += seen * seen + seen;
       for (let r = 0; r < samples; r++) {
         const row = queries[(h * queryBlocks + qb) * samples + r];
         if (row === NO_SAMPLE) continue;
@@ -229,13 +230,10 @@ function asaFlops(shape: AttentionShape, p: ParamValues): number {
 }
 
 /**
- * Vertical-slash's estimate as its four passes run, walked over the last rows and the keys each
- * sees: the logits pass scales the row's q afresh for every key (a multiply per element) before
- * its q·k; the max pass a max per visible key; the log-sum-exp pass a subtraction, an exp and an
- * add per visible key and a log and an add per row; the sums pass a subtraction, an exp and an
- * add per visible key for its column and per offset 0 .. position for its diagonal. Compares are
- * not counted, nor the two top-k selects (integer radix passes, as for the other key-mask
- * methods).
+ * Vertical-slash's estimate as its logits pass runs, walked over the last rows and the keys each
+ * sees: it scales the row's q afresh for every key (a multiply per element) before its q·k. The
+ * max, log-sum-exp and column and diagonal sums after it are per-score work, and the two top-k
+ * selects integer radix passes: not counted.
  */
 function verticalSlashFlops(shape: AttentionShape, p: ParamValues): number {
   const d = shape.headDim;
@@ -243,9 +241,7 @@ function verticalSlashFlops(shape: AttentionShape, p: ParamValues): number {
   const last = Math.min(queries, Number(p.lastQueries));
   let flops = 0;
   for (let row = queries - last; row < queries; row++) {
-    for (let j = 0; j < visible(shape, row); j++) flops += d + 2 * d + 1 + 3 + 3;
-    for (let offset = 0; offset <= queryOffset(shape) + row; offset++) flops += 3;
-    flops += 2;
+    for (let j = 0; j < visible(shape, row); j++) flops += d + 2 * d;
   }
   return shape.heads * flops;
 }

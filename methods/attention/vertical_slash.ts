@@ -200,7 +200,7 @@ export const verticalSlashAttention = defineAttentionMethod({
     year: 2024,
     link: "https://arxiv.org/abs/2407.02490",
   },
-  version: "1.0.1",
+  version: "1.0.2",
   parameters: {
     density: {
       type: "number",
@@ -309,13 +309,10 @@ export const verticalSlashAttention = defineAttentionMethod({
             }),
           ]);
           const overSeq = Math.ceil(shape.seq / MASKS_WORKGROUP);
-          // Estimation pairs: each estimation row against the keys it sees; and the diagonals it
-          // scores, offsets 0 .. its position (fewer than its keys when not causal).
+          // Estimation pairs: each estimation row against the keys it sees.
           let pairs = 0;
-          let offsets = 0;
           for (let r = 0; r < s.last; r++) {
             pairs += shape.causal ? shape.seq - s.last + r + 1 : shape.seq;
-            offsets += shape.seq - s.last + r + 1;
           }
           return {
             passes: [
@@ -363,11 +360,10 @@ export const verticalSlashAttention = defineAttentionMethod({
               ...topSlashes.buffers,
             ],
             // Per estimation pair: q scaled afresh (1 per element, the logits pass loops rows
-            // inside keys) and a q·k dot (2 per element); a max; a subtraction, exp and add for
-            // the log-sum-exp and again for the column sum. The same three per scored diagonal,
-            // and a log and an add per row. The top-k selects are integer radix passes.
-            extraFlops: shape.heads *
-              (pairs * (3 * shape.headDim + 7) + 3 * offsets + 2 * s.last),
+            // inside keys) and a q·k dot (2 per element). The per-score work after it (max,
+            // log-sum-exp, column and diagonal sums) is not counted, by the family's convention
+            // (AttentionKernel.extraFlops); the top-k selects are integer radix passes.
+            extraFlops: shape.heads * pairs * 3 * shape.headDim,
           };
         },
       });

@@ -153,7 +153,15 @@ export interface AttentionKernel {
   /** One u32 per (head, query row): how many keys the kernel actually scored for that row. */
   visited: GPUBuffer;
   compileMs: number;
-  /** FLOPs spent choosing what to attend to, beyond the attended pairs themselves. */
+  /**
+   * FLOPs spent choosing what to attend to, beyond the attended pairs themselves. One
+   * convention for every method, the one `attentionFlops` uses for the attended pairs (which
+   * counts q·k and p·v, no softmax): work over the head dimension only — dot products and
+   * element-wise arithmetic on q, k, v rows or their pooled or projected forms, 2 per
+   * multiply-add, 1 per other element operation. Per-score work (exps, maxima, scaling or
+   * comparing a score, sums of scores or of block importances) and integer selection are not
+   * counted; a method whose selection does much of it says so in its notes.
+   */
   extraFlops: number;
   /** Where the kernel leaves the key blocks it chose, when it chooses blocks on the GPU. */
   blockChoice?: KernelBlockChoice;
