@@ -5,6 +5,7 @@
 import os from "node:os";
 import process from "node:process";
 import {
+  distillationLoss,
   encodeSparseCheckpoint,
   type SparseTraining,
   type StepFlops,
@@ -19,6 +20,7 @@ import { AdamW, cosineLr } from "../../bench/nn/optim.ts";
 import { mulberry32, sha256Hex } from "../../bench/random.ts";
 import type { ImageSet } from "./idx.ts";
 import { MLP_RECIPE, mlpAccuracy, shifted } from "./train_mlp.ts";
+import { loadTrainedMlp } from "./trained_mlp.ts";
 
 /**
  * The shared sparse-training budget: the reference recipe (datasets/mnist/train_mlp.ts: batch
@@ -50,6 +52,25 @@ export interface SparseMlpTrainingSpec {
   trainImages?: number;
   /** Changes to {@link SPARSE_BUDGET} (tests), recorded in the card. */
   recipe?: Partial<typeof SPARSE_BUDGET>;
+  /**
+   * Where a distilling method's teacher is committed: `<prefix>-<teacher recipe>` in `dir` (the
+   * dataset's committed models, whatever folder this run writes into).
+   */
+  teacherModels?: { dir: URL; prefix: string };
+}
+
+/** The dense teacher a method distills from, or null when it names none. */
+async function loadTeacher(spec: SparseMlpTrainingSpec) {
+  const recipe = spec.training.teacher?.(spec.params) ?? null;
+  if (recipe === null) return null;
+  if (!spec.teacherModels) {
+    throw new Error(
+      `Cannot train ${spec.name} as it distills from '${recipe}' but the run names no teacher folder (teacherModels)`,
+    );
+  }
+  const name = `${spec.teacherModels.prefix}-${recipe}`;
+  const { model, card } = await loadTrainedMlp(spec.teacherModels.dir, name);
+  return { model, name, sha256: card.checkpointSha256 };
 }
 
 /** Share of each layer's weights its mask keeps. */
@@ -72,6 +93,8 @@ export async function trainSparseMlp(
   const sizes = mlpSizesAtWidth(spec.training.width(spec.params));
   const model = new Mlp(sizes);
   model.init(r.seed);
+  const teacher = await loadTeacher(spec);
+  const teacherWeights = teacher?.model.layers.reduce((n, l) => n + l.weight.size, 0) ?? 0;
   const params = model.parameters();
   const opt = new AdamW(params, { lr: r.maxLr, weightDecay: r.weightDecay });
   const moments = opt.exportState();
@@ -80,6 +103,7 @@ export async function trainSparseMlp(
   const trainCount = spec.trainImages ?? train.count - r.validation, d = train.rows * train.cols;
   const order = Int32Array.from({ length: trainCount }, (_, i) => i);
   const stepsPerEpoch = Math.ceil(trainCount / r.batch), total = r.epochs * stepsPerEpoch;
+  const schedule = { maxLr: r.maxLr, minLr: r.minLr, warmup: r.warmupSteps, total };
   const trainer = spec.training.start({
     layers: model.layers,
     totalSteps: total,
@@ -88,11 +112,13 @@ export async function trainSparseMlp(
       const k = params.indexOf(param);
       for (const i of indices) moments.m[k][i] = moments.v[k][i] = 0;
     },
+    learningRate: (s) => cosineLr(s, schedule),
+    ...(teacher ? { teacher: teacher.model.layers } : {}),
   }, spec.params);
   const x = new Float32Array(r.batch * d), y = new Int32Array(r.batch);
   const start = performance.now(), cpuStart = process.cpuUsage();
   const flops: StepFlops = { forward: 0, backwardInput: 0, backwardWeight: 0 };
-  let step = 0, examples = 0;
+  let step = 0, examples = 0, teacherForward = 0;
   const lastStep = Math.min(total, spec.maxSteps ?? total);
   for (let epoch = 0; epoch < r.epochs && step < lastStep; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
@@ -111,10 +137,16 @@ export async function trainSparseMlp(
       trainer.beforeForward?.(step);
       const denseWeightGradient = trainer.denseWeightGradient(step);
       const f = trainingStepFlops(model.layers, n, denseWeightGradient);
-      opt.lr = cosineLr(step, { maxLr: r.maxLr, minLr: r.minLr, warmup: r.warmupSteps, total });
+      opt.lr = cosineLr(step, schedule);
       opt.zeroGrad();
       const xs = n === r.batch ? x : x.subarray(0, n * d);
-      const { loss, dlogits } = softmaxCrossEntropy(model.forward(xs, n), y.subarray(0, n));
+      const logits = model.forward(xs, n), labels = y.subarray(0, n);
+      const kd = teacher ? trainer.distillation?.(step) ?? null : null;
+      let loss: number, dlogits: Float32Array;
+      if (teacher && kd) {
+        ({ loss, dlogits } = distillationLoss(logits, teacher.model.forward(xs, n), labels, kd));
+        teacherForward += 2 * n * teacherWeights;
+      } else ({ loss, dlogits } = softmaxCrossEntropy(logits, labels));
       if (trainer.beforeBackward) {
         // ∂x runs with the masks set now: count it with them.
         trainer.beforeBackward(step);
@@ -170,12 +202,14 @@ export async function trainSparseMlp(
     metrics,
     density: densities(model),
     trainer: trainer.figures?.() ?? {},
+    ...(teacher ? { teacher: { name: teacher.name, checkpointSha256: teacher.sha256 } } : {}),
     training: {
       steps: step,
       examples,
       flops: {
         ...flops,
-        total: flops.forward + flops.backwardInput + flops.backwardWeight,
+        ...(teacher ? { teacherForward } : {}),
+        total: flops.forward + flops.backwardInput + flops.backwardWeight + teacherForward,
       },
       denseFlops,
       wallMinutes,

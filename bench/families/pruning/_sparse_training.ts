@@ -14,6 +14,7 @@ import {
   type ParamValuesOf,
 } from "../../metadata.ts";
 import type { MaskTarget, PruningMethod } from "./_interface.ts";
+import type { DistillationWeights } from "./_distillation.ts";
 
 /** What a training loop gives a method's trainer. */
 export interface SparseTrainingContext {
@@ -28,6 +29,16 @@ export interface SparseTrainingContext {
    * connection a method grows starts fresh instead of inheriting a dropped one's momentum.
    */
   resetOptimizerState(param: Param, indices: readonly number[]): void;
+  /**
+   * The optimizer's learning rate at a step (the budget's schedule), for trainers whose own
+   * updates are in the optimizer's units (CAST's L1 decay).
+   */
+  learningRate?(step: number): number;
+  /**
+   * The dense teacher's layers in forward order, when the method's {@link SparseTraining.teacher}
+   * names one: read only (a trainer may copy them to start from the dense model).
+   */
+  teacher?: readonly Linear[];
 }
 
 /** A method's side of one training run; the loop calls the hooks around every step. */
@@ -64,6 +75,12 @@ export interface SparseTrainer {
   finish?(): void;
   /** Counts the card records (topology updates, connections regrown). */
   figures?(): Record<string, number>;
+  /**
+   * How step `step`'s loss distills from the teacher (task and KD weights, temperature), or null
+   * for the plain cross-entropy. Only asked when the method names a teacher; the loop then runs
+   * the teacher's forward on the step's batch and counts it in the training FLOPs.
+   */
+  distillation?(step: number): DistillationWeights | null;
 }
 
 /** How a trained sparse method trains: its recipe's name, its model's width, and its trainer. */
@@ -77,6 +94,12 @@ export interface SparseTraining<V extends Readonly<ParamValues> = ParamValues> {
   width(params: V): number;
   /** Called once the model is initialized, before step 0: sets the initial masks. */
   start(context: SparseTrainingContext, params: V): SparseTrainer;
+  /**
+   * The recipe of the dense checkpoint these parameters distill from (e.g. "dense-trained-w1",
+   * the same budget's dense model, loaded as `<model>-<recipe>` from the dataset's committed
+   * models), or null; methods without it train without a teacher.
+   */
+  teacher?(params: V): string | null;
 }
 
 /** A pruning method whose masks come from training (its `prune` only reports). */
@@ -189,8 +212,11 @@ export interface TrainingCost {
   steps: number;
   /** Training examples seen (steps × batch, the last batch of an epoch shorter). */
   examples: number;
-  /** {@link trainingStepFlops} summed over the steps: forward, ∂x, ∂W. */
-  flops: StepFlops & { total: number };
+  /**
+   * {@link trainingStepFlops} summed over the steps: forward, ∂x, ∂W; with a teacher, also its
+   * forward products on the distilling steps (2 per teacher weight per row), in the total.
+   */
+  flops: StepFlops & { teacherForward?: number; total: number };
   /** What the same steps cost the dense model of the same sizes: 6 FLOPs per weight per example. */
   denseFlops: number;
   /** Wall time of the training loop (validation passes included), minutes. */

@@ -45,7 +45,8 @@
  *   the card's training cost the bench shows ({@link TrainedCard}, {@link trainingCostMetrics}),
  *   compact checkpoints ({@link encodeSparseCheckpoint}, {@link loadSparseCheckpoint}) and the
  *   mask rules they share ({@link erkLayerDensities}, {@link randomMask}, {@link nmMagnitudeMask},
- *   {@link lowestScoring}, {@link highestScoring}).
+ *   {@link lowestScoring}, {@link highestScoring}); distillation from a dense teacher
+ *   ({@link distillationLoss}).
  *
  * @module
  */
@@ -68,5 +69,6 @@ export * from "./_sparse_cpu.ts";
 export * from "./_crossover.ts";
 export * from "./_svd.ts";
 export * from "./_sparse_training.ts";
+export * from "./_distillation.ts";
 export * from "./_sparse_topology.ts";
 export * from "./_sparse_checkpoint.ts";
