@@ -7,6 +7,7 @@
 import {
   balanceLossGradient,
   firstChoiceBalanceLoss,
+  type Gate,
   permuteByExpert,
   Router,
   type Routing,
@@ -51,11 +52,11 @@ class GeluExpert {
 interface MoeFfnCache {
   x: Float32Array;
   rows: number;
-  p: Float32Array;
+  /** The layer's own routing's probabilities and first-choice shares (null: a gate's). */
+  own: { p: Float32Array; f: Float64Array } | null;
   routing: Routing;
   offsets: Int32Array;
   order: Int32Array;
-  f: Float64Array;
   outputs: (Float32Array | null)[];
 }
 
@@ -71,6 +72,13 @@ export class MoeFfn {
   auxLoss = 0;
   /** The last forward pass's routing (experts, weights, router probabilities). */
   lastRouting: Routing | null = null;
+  /**
+   * A gate of the MoE family routing in place of the layer's own (a method's, the router's weight
+   * copied in); null: the layer's own top-k. Its slots may be empty (dropped by a capacity).
+   */
+  gate: Gate | null = null;
+  /** What the gate is asked for ("eval": deterministic, nothing kept for backward). */
+  mode: "train" | "eval" = "train";
   #cache: MoeFfnCache | null = null;
 
   /**
@@ -99,7 +107,12 @@ export class MoeFfn {
   }
 
   forward(x: Float32Array, rows: number): Float32Array {
-    const { dim, experts: E, k, alpha } = this.shape;
+    if (this.gate) {
+      // Gates that route by token identity (hash) are not served: the layer sees features only.
+      const routing = this.gate.route({ x, tokens: rows, ids: new Uint32Array(rows) }, this.mode);
+      return this.#experts(x, rows, routing, null);
+    }
+    const { experts: E, k, alpha } = this.shape;
     const p = softmaxRows(this.router.logits(x, rows), rows, E);
     const chosen = new Int32Array(rows * k), weights = new Float32Array(rows * k);
     for (let t = 0; t < rows; t++) {
@@ -116,7 +129,6 @@ export class MoeFfn {
       experts: E,
       alpha,
     });
-    this.auxLoss = balance.loss;
     const routing: Routing = {
       tokens: rows,
       k,
@@ -125,6 +137,18 @@ export class MoeFfn {
       auxLoss: balance.loss,
       probabilities: p,
     };
+    return this.#experts(x, rows, routing, { p, f: balance.f });
+  }
+
+  /** The experts and the weighted combine for a routing. */
+  #experts(
+    x: Float32Array,
+    rows: number,
+    routing: Routing,
+    own: { p: Float32Array; f: Float64Array } | null,
+  ): Float32Array {
+    const { dim, experts: E } = this.shape, { k, weights } = routing;
+    this.auxLoss = routing.auxLoss;
     this.lastRouting = routing;
     const { offsets, order } = permuteByExpert(routing, E);
     const y = new Float32Array(rows * dim);
@@ -147,7 +171,7 @@ export class MoeFfn {
         for (let j = 0; j < dim; j++) y[o + j] += w * ye[q * dim + j];
       }
     }
-    this.#cache = { x, rows, p, routing, offsets, order, f: balance.f, outputs };
+    this.#cache = { x, rows, own, routing, offsets, order, outputs };
     return y;
   }
 
@@ -156,8 +180,8 @@ export class MoeFfn {
     const cache = this.#cache;
     if (!cache) throw new Error("Cannot run the MoE FFN backward: no forward pass before it");
     this.#cache = null;
-    const { x, rows, p, routing, offsets, order, f, outputs } = cache;
-    const { dim, experts: E, k, alpha } = this.shape;
+    const { x, rows, own, routing, offsets, order, outputs } = cache;
+    const { dim, experts: E } = this.shape, k = routing.k;
     const dx = new Float32Array(rows * dim);
     const dWeights = new Float32Array(rows * k);
     for (let e = 0; e < E; e++) {
@@ -180,6 +204,21 @@ export class MoeFfn {
         for (let j = 0; j < dim; j++) dx[o + j] += dxe[q * dim + j];
       }
     }
+    const dGate = own
+      ? this.#routerBackward(x, rows, routing, own, dWeights)
+      : this.gate!.backward(dWeights);
+    for (let i = 0; i < dx.length; i++) dx[i] += dGate[i];
+    return dx;
+  }
+
+  #routerBackward(
+    x: Float32Array,
+    rows: number,
+    routing: Routing,
+    own: { p: Float32Array; f: Float64Array },
+    dWeights: Float32Array,
+  ): Float32Array {
+    const { experts: E, alpha } = this.shape, k = routing.k, { p, f } = own;
     // ∂p: the balance loss's α·E·fᵢ/T everywhere, plus the mixing weights' share.
     const dp = balanceLossGradient(f, { tokens: rows, experts: E, alpha });
     for (let t = 0; t < rows; t++) {
@@ -197,8 +236,6 @@ export class MoeFfn {
         dp[t * E + routing.experts[t * k + s]] += (dWeights[t * k + s] - dot) / kept;
       }
     }
-    const dRouter = this.router.backward(softmaxBackward(p, dp, rows, E), x, rows);
-    for (let i = 0; i < dx.length; i++) dx[i] += dRouter[i];
-    return dx;
+    return this.router.backward(softmaxBackward(p, dp, rows, E), x, rows);
   }
 }

@@ -160,3 +160,40 @@ Deno.test("MoE FFN: k outside [1, experts] is a clear error", () => {
     "k must be an integer in [1, 3]",
   );
 });
+
+Deno.test("MoE FFN with a family gate: its routing drives the experts, empty slots add nothing", () => {
+  const ffn = layer(1, 3), rows = 3, dim = 6;
+  const x = Float32Array.from({ length: rows * dim }, (_, i) => Math.sin(i));
+  let received: Float32Array | null = null;
+  ffn.gate = {
+    parameters: () => [],
+    // Token 0 → expert 2 at weight 0.5, token 1 dropped, token 2 → expert 0 at weight 1.
+    route: ({ tokens }) => ({
+      tokens,
+      k: 1,
+      experts: Int32Array.from([2, -1, 0]),
+      weights: Float32Array.from([0.5, 0, 1]),
+      auxLoss: 0.25,
+      probabilities: null,
+    }),
+    backward(dWeights) {
+      received = dWeights;
+      return new Float32Array(rows * dim);
+    },
+  };
+  const y = ffn.forward(x, rows);
+  const e2 = ffn.experts[2].forward(x.slice(0, dim), 1),
+    e0 = ffn.experts[0].forward(x.slice(12), 1);
+  for (let j = 0; j < dim; j++) {
+    assert(Math.abs(y[j] - 0.5 * e2[j]) < 1e-6);
+    assertEquals(y[dim + j], 0);
+    assert(Math.abs(y[2 * dim + j] - e0[j]) < 1e-6);
+  }
+  assertEquals(ffn.auxLoss, 0.25);
+  ffn.forward(x, rows);
+  ffn.backward(new Float32Array(rows * dim).fill(1));
+  // ∂L/∂w of a slot = Σ_j ∂y_j · FFN_e(x)_j; the dropped slot's is 0.
+  const dW = received as unknown as Float32Array;
+  assert(Math.abs(dW[0] - e2.reduce((s, v) => s + v, 0)) < 1e-5);
+  assertEquals(dW[1], 0);
+});
