@@ -172,6 +172,7 @@ export async function trainSparseMlp(
     );
   }
   trainer.finish?.();
+  const statistics = trainer.statisticsFlops?.();
   for (const p of params) if (p.mask) p.setMask(p.mask, "hard");
   const wallMinutes = (performance.now() - start) / 60000;
   const cpu = process.cpuUsage(cpuStart);
@@ -209,7 +210,9 @@ export async function trainSparseMlp(
       flops: {
         ...flops,
         ...(teacher ? { teacherForward } : {}),
-        total: flops.forward + flops.backwardInput + flops.backwardWeight + teacherForward,
+        ...(statistics !== undefined ? { statistics } : {}),
+        total: flops.forward + flops.backwardInput + flops.backwardWeight + teacherForward +
+          (statistics ?? 0),
       },
       denseFlops,
       wallMinutes,

@@ -1,15 +1,18 @@
-// Progressive Gradient Flow (mask-decay gradient flow): N:M training in which the pruned weights
-// still pass through the forward scaled by β, W ⊙ (m + β(1−m)), and β decays over training, so
-// the gradient reaching the pruned weights through the network shrinks progressively until the
-// model is exactly N:M.
+// Progressive Gradient Flow: N:M training whose gradient flow to the pruned weights shrinks
+// progressively. Mask decay: the pruned weights still pass through the forward scaled by β,
+// W ⊙ (m + β(1−m)), and β decays over training until the model is exactly N:M. Structure decay
+// (stepwise): a binary mask whose pattern steps from (M−1):M through M/2:M, M/4:M, … to the target.
 import {
   defineSparseTrainingMethod,
   nmMagnitudeMask,
   parseNmPattern,
 } from "../../bench/families/pruning/mod.ts";
 
-/** The decay of β: the reference code's linear and exponential mask-decay schedules. */
-export type FlowSchedule = "linear" | "exp";
+/**
+ * The decay: the reference code's linear and exponential mask-decay schedules of β, or its
+ * stepwise structure decay of the pattern (binary masks, β = 0 throughout).
+ */
+export type FlowSchedule = "linear" | "exp" | "stepwise";
 
 /**
  * β at optimizer step t: max(0, 1 − α·t) (linear) or e^(−α·t) (exponential), and 0 from the
@@ -29,8 +32,44 @@ export function flowDecay(
   step: number,
   s: { schedule: FlowSchedule; decay: number; fineTuneStart: number },
 ): number {
-  if (step >= s.fineTuneStart) return 0;
+  if (step >= s.fineTuneStart || s.schedule === "stepwise") return 0;
   return s.schedule === "linear" ? Math.max(0, 1 - s.decay * step) : Math.exp(-s.decay * step);
+}
+
+/**
+ * The N:M pattern of structure decay at optimizer step t (the reference code's "sparsify" decay,
+ * SdGf-Stepwise): the steps before fine-tuning split into log2(M/N) + 1 equal frames whose
+ * patterns are (M−1):M, then M/2:M, M/4:M, … down to the target, which also holds while
+ * fine-tuning.
+ *
+ * @param step the optimizer step (0-based)
+ * @param target the final pattern (M/N a power of two)
+ * @param fineTuneStart the first fine-tuning step
+ * @returns the pattern of the step
+ * @throws {RangeError} when M/N is not a power of two
+ * @example
+ * ```ts
+ * import { stepwisePattern } from "./pgf.ts";
+ * // 1:8 over 800 steps before fine-tuning: 7:8, 4:8, 2:8, 1:8, 200 steps each.
+ * stepwisePattern(250, { n: 1, m: 8 }, 800); // { n: 4, m: 8 }
+ * ```
+ */
+export function stepwisePattern(
+  step: number,
+  target: { n: number; m: number },
+  fineTuneStart: number,
+): { n: number; m: number } {
+  const { n, m } = target;
+  const halvings = Math.log2(m / n);
+  if (!Number.isInteger(halvings)) {
+    throw new RangeError(
+      `Cannot step ${n}:${m} down by halving as M/N must be a power of two: got ${m / n}`,
+    );
+  }
+  const frames = halvings + 1;
+  if (step >= fineTuneStart) return target;
+  const frame = Math.min(frames - 1, Math.floor(step * frames / fineTuneStart));
+  return { n: frame === 0 ? m - 1 : m / 2 ** frame, m };
 }
 
 /**
@@ -65,16 +104,16 @@ export const pgfSparseTraining = defineSparseTrainingMethod({
   fidelity: {
     level: "simplified",
     reason:
-      "the reference code's mask decay (linear, exp) with straight-through backward and binary fine-tuning, on the shared AdamW budget; α and the fine-tuning share are ours; structure decay not built",
+      "the reference code's mask decay (linear, exp) and stepwise structure decay, straight-through backward, binary fine-tuning, shared AdamW budget; α and the fine-tuning share are ours",
   },
   description:
-    "Trains the MLP N:M with the pruned weights still in the forward, scaled by β: each step the mask is the N largest |w| of every M consecutive inputs of the dense weights and the forward uses W⊙(m + β(1−m)); β decays from 1 (linearly, max(0, 1−α·t), or exponentially, e^(−α·t)) and is 0 for the last fine-tuning share of the steps. The dense weights take the gradient of the scaled weight unchanged (straight-through). The committed checkpoint is exactly N:M (final mask, pruned weights zeroed).",
+    "Trains the MLP N:M with the pruned weights still in the forward, scaled by β: each step the mask is the N largest |w| of every M consecutive inputs of the dense weights and the forward uses W⊙(m + β(1−m)); β decays from 1 (linearly, max(0, 1−α·t), or exponentially, e^(−α·t)) and is 0 for the last fine-tuning share of the steps. The dense weights take the gradient of the scaled weight unchanged (straight-through). The stepwise schedule instead keeps a binary mask whose pattern steps down, (M−1):M, M/2:M, … to N:M, in equal frames before fine-tuning. The committed checkpoint is exactly N:M (final mask, pruned weights zeroed).",
   paper: {
     title: "Progressive Gradient Flow for Robust N:M Sparsity Training in Transformers",
     year: 2024,
     link: "https://arxiv.org/abs/2402.04744",
   },
-  version: "1.0.0",
+  version: "1.1.0",
   parameters: {
     pattern: {
       type: "enum",
@@ -85,10 +124,11 @@ export const pgfSparseTraining = defineSparseTrainingMethod({
     },
     schedule: {
       type: "enum",
-      description: "β's decay: linear max(0, 1−α·t) or exponential e^(−α·t), t the optimizer step",
-      values: ["linear", "exp"],
+      description:
+        "β's decay: linear max(0, 1−α·t) or exponential e^(−α·t), t the optimizer step; or stepwise structure decay of the pattern (β = 0, α unused)",
+      values: ["linear", "exp", "stepwise"],
       default: "linear",
-      sweep: ["linear", "exp"],
+      sweep: ["linear", "exp", "stepwise"],
     },
     decay: {
       type: "number",
@@ -137,25 +177,35 @@ export const pgfSparseTraining = defineSparseTrainingMethod({
         const binary = ctx.layers.map((l) => new Float32Array(l.weight.size));
         const scaled = ctx.layers.map((l) => new Float32Array(l.weight.size));
         let flowSteps = 0;
-        const remask = (beta: number) => {
+        const stepwise = p.schedule === "stepwise";
+        const remask = (beta: number, nm = pattern) => {
           ctx.layers.forEach((l, k) => {
-            nmMagnitudeMask(l.weight.data, l.inFeatures, pattern, binary[k]);
+            nmMagnitudeMask(l.weight.data, l.inFeatures, nm, binary[k]);
             l.weight.setMask(flowMask(binary[k], beta, scaled[k]), "straight-through");
           });
         };
-        remask(flowDecay(0, schedule));
+        const patternAt = (step: number) =>
+          stepwise ? stepwisePattern(step, pattern, schedule.fineTuneStart) : pattern;
+        remask(flowDecay(0, schedule), patternAt(0));
+        let patternChanges = 0, lastN = patternAt(0).n;
         return {
           denseWeightGradient: () => true,
           beforeForward(step) {
-            const beta = flowDecay(step, schedule);
+            const beta = flowDecay(step, schedule), nm = patternAt(step);
             if (beta > 0) flowSteps++;
-            remask(beta);
+            if (nm.n !== lastN) patternChanges++;
+            lastN = nm.n;
+            remask(beta, nm);
           },
           finish() {
             remask(0);
             for (const l of ctx.layers) l.weight.setMask(l.weight.mask, "hard");
           },
-          figures: () => ({ stepsWithFlow: flowSteps, fineTuneStart: schedule.fineTuneStart }),
+          figures: () => ({
+            stepsWithFlow: flowSteps,
+            fineTuneStart: schedule.fineTuneStart,
+            ...(stepwise ? { patternChanges } : {}),
+          }),
         };
       },
     },

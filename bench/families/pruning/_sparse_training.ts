@@ -76,6 +76,12 @@ export interface SparseTrainer {
   /** Counts the card records (topology updates, connections regrown). */
   figures?(): Record<string, number>;
   /**
+   * FLOPs of the products the method ran on the activations beyond the step's three (G2GNet's
+   * Hebbian statistic Σ yᵀ·x on its window steps), asked once after the last step: the card's
+   * `flops.statistics`, in the total.
+   */
+  statisticsFlops?(): number;
+  /**
    * How step `step`'s loss distills from the teacher (task and KD weights, temperature), or null
    * for the plain cross-entropy. Only asked when the method names a teacher; the loop then runs
    * the teacher's forward on the step's batch and counts it in the training FLOPs.
@@ -216,7 +222,7 @@ export interface TrainingCost {
    * {@link trainingStepFlops} summed over the steps: forward, ∂x, ∂W; with a teacher, also its
    * forward products on the distilling steps (2 per teacher weight per row), in the total.
    */
-  flops: StepFlops & { teacherForward?: number; total: number };
+  flops: StepFlops & { teacherForward?: number; statistics?: number; total: number };
   /** What the same steps cost the dense model of the same sizes: 6 FLOPs per weight per example. */
   denseFlops: number;
   /** Wall time of the training loop (validation passes included), minutes. */
