@@ -42,6 +42,8 @@ export interface AdapterTrainingSpec {
   out?: URL;
   /** Stop after this many steps (tests); the recipe runs them all. */
   maxSteps?: number;
+  /** Another recipe seed (init, data order and the method's own draws), for seed-spread studies. */
+  seed?: number;
 }
 
 /** Multiply-adds ×2 of one step's products, by kind (what the step needed, not all the engine ran). */
@@ -97,7 +99,8 @@ export async function trainAdapter(
   spec: AdapterTrainingSpec,
   log: (line: string) => void = console.log,
 ): Promise<Record<string, unknown>> {
-  const r = ADAPTER_RECIPE, scope = spec.impl.scope, out = spec.out ?? ADAPTER_MODELS;
+  const r = { ...ADAPTER_RECIPE, seed: spec.seed ?? ADAPTER_RECIPE.seed };
+  const scope = spec.impl.scope, out = spec.out ?? ADAPTER_MODELS;
   const train = await spec.load("train"), test = await spec.load("test");
   const bottleneck = spec.impl.bottleneck(spec.implParams);
   const { net, backboneSha256 } = await backboneNet(bottleneck);

@@ -51,14 +51,24 @@ export function partitionEntries(size: number, modules: number, uniform: () => n
  * entries, so the union of the disjoint modules computes it about K times over).
  *
  * @param modules the modules' tensors, all of one length, each zero outside its own entries
- * @returns a new tensor Σ_k modules[k] / K
+ * @param merge "mean" (default) or "sum" (no 1/K)
+ * @returns a new tensor Σ_k modules[k] / K (Σ_k modules[k] for "sum")
  */
-export function mergeModules(modules: readonly Float32Array[]): Float32Array {
+export function mergeModules(
+  modules: readonly Float32Array[],
+  merge: MosaMerge = "mean",
+): Float32Array {
   const out = new Float32Array(modules[0]?.length ?? 0);
   for (const m of modules) for (let i = 0; i < out.length; i++) out[i] += m[i];
-  for (let i = 0; i < out.length; i++) out[i] /= modules.length;
+  if (merge === "mean") { for (let i = 0; i < out.length; i++) out[i] /= modules.length; }
   return out;
 }
+
+/**
+ * How the modules are merged: "mean", the released code's sum / K; "sum", their plain union
+ * (kept to show what the 1/K is for).
+ */
+export type MosaMerge = "mean" | "sum";
 
 /** One tensor of a projection split into sparse modules, each with its own optimizer. */
 interface SplitTensor {
@@ -88,7 +98,13 @@ export class MosaTrainer implements AdapterTrainer {
   readonly projections: SplitProjection[];
   readonly #draw: () => number;
 
-  constructor(context: AdapterTrainerContext, options: { modules: number; shareDown: boolean }) {
+  readonly #merge: MosaMerge;
+
+  constructor(
+    context: AdapterTrainerContext,
+    options: { modules: number; shareDown: boolean; merge?: MosaMerge },
+  ) {
+    this.#merge = options.merge ?? "mean";
     const partitionRand = mulberry32(context.seed ^ 0x5a17);
     this.#draw = mulberry32(context.seed ^ 0xd7a3);
     this.projections = context.adapters.flatMap((adapter) =>
@@ -145,7 +161,7 @@ export class MosaTrainer implements AdapterTrainer {
 
   finish(): void {
     for (const p of this.projections) {
-      for (const t of p.tensors) t.param.data.set(mergeModules(t.modules));
+      for (const t of p.tensors) t.param.data.set(mergeModules(t.modules, this.#merge));
     }
   }
 }
@@ -191,6 +207,14 @@ export const mosa = defineAdapterMethod({
       default: false,
       sweep: [false, true],
     },
+    merge: {
+      type: "enum",
+      description:
+        "how the modules become one adapter: mean (the released code's sum / K) or sum (their plain union, to show what the 1/K is for)",
+      values: ["mean", "sum"],
+      default: "mean",
+      sweep: ["mean", "sum"],
+    },
   },
   capabilities: { requires: [], features: ["adapter-tuning"] },
   notes:
@@ -199,12 +223,19 @@ export const mosa = defineAdapterMethod({
     scope: "adapter",
     bottleneck: (params) => params.bottleneck,
     recipe: (params) =>
-      `mosa-r${params.bottleneck}-k${params.modules}${params.shareDown ? "-sharedown" : ""}`,
+      `mosa-r${params.bottleneck}-k${params.modules}${params.shareDown ? "-sharedown" : ""}${
+        params.merge === "sum" ? "-sum" : ""
+      }`,
     start: (context, params) =>
-      new MosaTrainer(context, { modules: params.modules, shareDown: params.shareDown }),
+      new MosaTrainer(context, {
+        modules: params.modules,
+        shareDown: params.shareDown,
+        merge: params.merge as MosaMerge,
+      }),
     describe: (params) => ({
       modules: params.modules,
       split: params.shareDown ? "up projections" : "down and up projections",
+      merge: params.merge === "sum" ? "sum of modules" : "sum of modules / K",
     }),
   },
 });

@@ -110,6 +110,19 @@ Deno.test("MosaTrainer.finish() merges the adapter into the sum of its modules o
       assertEquals([...t.param.data], [...sum.map((v) => v / k)]);
     }
   }
+  // the plain union (merge "sum") is the modules' sum itself
+  const union = new MosaTrainer({ adapters: adapters(), seed: 4, weightDecay: 0 }, {
+    modules: 3,
+    shareDown: false,
+    merge: "sum",
+  });
+  union.finish();
+  for (const t of union.projections.flatMap((p) => p.tensors)) {
+    assertEquals([...t.param.data], [...mergeModules(t.modules, "sum")]);
+    const sum = new Float32Array(t.param.size);
+    for (const m of t.modules) for (let i = 0; i < sum.length; i++) sum[i] += m[i];
+    assertEquals([...t.param.data], [...sum]);
+  }
   // shareDown: the down projections are one module, trained every step
   assertEquals(trainer.projections[0].tensors[0].modules.length, 1);
   assertEquals(trainer.projections[1].tensors[0].modules.length, 3);
