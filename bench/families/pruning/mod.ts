@@ -72,3 +72,5 @@ export * from "./_sparse_training.ts";
 export * from "./_distillation.ts";
 export * from "./_sparse_topology.ts";
 export * from "./_sparse_checkpoint.ts";
+export * from "./_model_soup.ts";
+export * from "./_sorted_widths.ts";
