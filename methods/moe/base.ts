@@ -30,7 +30,7 @@ export const baseLayer = defineMoeMethod({
   },
   version: "1.0.0",
   parameters: {},
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "The paper assigns over all workers' tokens after a random shuffle and runs one expert per worker; here the assignment is over one training batch (128 tokens), capacity ⌈T/E⌉. The auction stops at ε = 1e-7 of the score range (within T·ε of the optimum). The router entropy figure is the softmax of the scores hₜ·w_e, which BASE itself never normalizes. Because evaluation is greedy, nothing balances it there: load CV and MaxVio at evaluation show how far the learned embeddings alone balance. Measured: mnist-moe E = 8 97.72% (top-1 Switch 97.67%, the dense FFN of equal active parameters 97.69%), load CV 0.12 at greedy evaluation; routing-recovery sign ARI 0.260 [0.248–0.274] and MSE 0.213 [0.190–0.237] (top-k 0.491 and 0.071), voronoi 0.150 and 0.297: only hash routing does worse. Finding: the train/test mismatch costs here: at evaluation the greedy rule sends tokens where the balanced training assignment did not (load CV 1.12 on sign), so experts meet inputs they were not trained on. Timed in the quick run 20261202T063618Z-c9a6cb (mnist-moe, batch 256): on the CPU ×5.68 [4.45–6.55] the dense mixture's speed (Switch at cf 1.25 ×4.92 [3.94–5.66]), on WebGPU ×6.59 [5.50–9.88]; on the Zipf-skewed stream (s = 1.5) the greedy rule's load CV rises to 0.81, with no drops since nothing caps it.",
   impl: {
@@ -90,6 +90,15 @@ export const baseLayer = defineMoeMethod({
           cache = null;
           return router.backward(dScores, x, tokens);
         },
+        // Evaluation's greedy rule in WGSL: argmax of the float32 scores (ties to the lower
+        // index), weighted σ(score); training's balanced assignment stays on the CPU.
+        gpuPlan: () => ({
+          router: router.weight.data,
+          select: "top-k",
+          k: 1,
+          weighting: "sigmoid",
+          capacity: () => null,
+        }),
       };
     },
   },

@@ -42,7 +42,7 @@ export const expertChoice = defineMoeMethod({
       sweep: [2],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "Selection is over the batch, so a token's experts depend on the other tokens of its batch (the task evaluates in fixed batches in test-set order). The paper's EC-CAP cap on experts per token is left out. On mnist-moe (E = 8): 97.92%, above the dense FFN of equal active parameters (width 2: 97.78%) by less than the interval; at E = 16, 0.25% of test tokens are chosen by no expert, and on a Zipf-skewed digit stream (s = 1.5, E = 8) 5.9%. Its per-expert sort over the batch is ~46% of the CPU layer's time at batch 256.",
   impl: {
@@ -76,6 +76,14 @@ export const expertChoice = defineMoeMethod({
         },
         // Unchosen slots get ∂w = 0 from the layer; chosen ones carry ∂S[t,e].
         backward: (dWeights) => router.backward(dWeights, "expert-choice"),
+        // In WGSL: the float32 softmax, then each expert's top ⌈T·c/E⌉ tokens by a radix select
+        // over the probabilities (ties to the earlier token, as the sort above).
+        gpuPlan: () => ({
+          kind: "expert-choice",
+          router: router.router.weight.data,
+          k: E,
+          take: (tokens) => expertChoiceK(tokens, E, params.c),
+        }),
       };
     },
   },

@@ -46,7 +46,7 @@ export const gshardTop2 = defineMoeMethod({
       sweep: [0.01],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "At evaluation the second expert is always used (random routing is a training-time regularizer here, as in common implementations); capacity still applies. Group-level dispatch and the paper's sharding are out of scope. On mnist-moe (E = 8): 97.84%; at evaluation capacity 2T/E leaves 1.83 experts per token (one slot in twelve dropped, mostly second choices), no token loses both.",
   impl: {
@@ -117,6 +117,17 @@ export const gshardTop2 = defineMoeMethod({
           cache = null;
           return router.backward(dp, "gshard-top2");
         },
+        // Evaluation's routing in WGSL: the two highest float32 probabilities (ties to the lower
+        // index), renormalized over the two, each expert's ⌈cf·T/E⌉ slots filled by first choices
+        // in token order before second ones, as `route` fills them.
+        gpuPlan: () => ({
+          router: router.router.weight.data,
+          select: "top-k",
+          k,
+          weighting: "renormalized",
+          capacity: (tokens) => Math.ceil(params.capacityFactor * tokens / E),
+          capacityOrder: "choice",
+        }),
       };
     },
   },

@@ -29,7 +29,7 @@ export const hashGate = defineMoeMethod({
   },
   version: "1.0.0",
   parameters: {},
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "The paper hashes vocabulary ids, so the same word always meets the same expert; an image has no such identity, and a pixel hash sends two shifts of one digit to unrelated experts, so each expert sees a random eighth of the data: expect no gain from specialization on MNIST (a finding, not a bug). Random hash, not the paper's balanced or clustered hashes. Measured on mnist-moe: 97.12% at E = 4, 96.93% at E = 8, 96.16% at E = 16, each below the dense FFN of equal active parameters (97.69%): each expert trains on a random 1/E of the images.",
   impl: {
@@ -55,6 +55,8 @@ export const hashGate = defineMoeMethod({
           };
         },
         backward: (dWeights) => new Float32Array(dWeights.length * shape.dim),
+        // The same finalizer in WGSL, over the token ids uploaded with the batch.
+        gpuPlan: () => ({ kind: "hash", seed, experts: shape.experts, k: 1 }),
       };
     },
   },

@@ -128,7 +128,7 @@ export const moeLlava = defineMoeMethod({
       sweep: ["moe-layer"],
     },
   },
-  capabilities: { requires: [], features: ["moe-layer"] },
+  capabilities: { requires: [], features: ["moe-layer", "layer-speed"] },
   notes:
     "We have no vision-language model: the gate and the staged recipe are applied to our own image MLP (784 → 64 → MoE layer → 10). MoE-LLaVA's stage I (projector only) has no counterpart; its stage II (the whole dense model trained) is our dense stage, a model with one FFN of an expert's width, for half the shared budget (3,225 of 6,450 steps on MNIST); its stage III copies that FFN into every expert, starts the router from a seeded init (PyTorch's Linear default, U(±1/√d)), and trains only the MoE layers — its scripts pass train_modules = the expert FFNs and the router wg, every other weight frozen — which we follow: stem and head frozen for the second half, with a fresh AdamW and its own warm-up + cosine schedule, as a separate run would have. The gate follows DeepSpeed's top2gating, which MoE-LLaVA calls: top-1 of the softmax, the second expert the argmax of logits + Gumbel noise over the others (sampled ∝ the remaining probabilities), capacity ⌈2·cf·T/E⌉ with cf 1.0 in training and 2.0 at evaluation (its train.py defaults), first choices placed before second ones, then the kept gate values renormalized — so a token whose second slot is dropped keeps weight 1 on its first; the paper's formula (a softmax over the top-k logits) is the same when nothing is dropped. l_aux = E·Σ fᵢ·Pᵢ with fᵢ the first choices' share, times router_aux_loss_coef 0.01. Departure: DeepSpeed draws the Gumbel noise at inference too; here evaluation takes the second-highest probability, so routing is deterministic. k = 1 is DeepSpeed's top-1 (weight = the probability, no random token selection). denseShare = 0 trains the same gate from scratch; moeStageTrains = 'all' unfreezes the stem and head in the MoE stage (an ablation). The routing-recovery checkpoints are trained from scratch (that recipe has no dense stage). Finding (one seed, paired bootstrap over the test images, datasets/mnist_moe/upcycling_study.json): at equal steps and tokens the paper's claim that upcycling is at least as good as training the MoE from scratch does not hold here. The staged model trails the same gate from scratch by 0.35 points [0.09, 0.61] on MNIST E = 8 (97.62% vs 97.97%; 0.15 [−0.12, 0.41] at E = 4, 0.32 [0.06, 0.57] at E = 16) and by 1.05 [0.62, 1.49] on Fashion-MNIST, and is level with noisy top-k on MNIST (−0.17 [−0.44, 0.09]) but 1.03 [0.60, 1.45] below it on Fashion-MNIST. It does spend 32% fewer training FLOPs (199 G vs 291 G: half the steps on the dense model, no stem backward later). Most of the gap is the freezing: with every weight trained in the MoE stage it trails from-scratch by only 0.04 [−0.21, 0.30] (MNIST) and 0.44 [0.04, 0.84] (Fashion-MNIST). The upcycled router stays close to uniform (router entropy 0.94 of ln E vs 0.46 from scratch): with identical experts and weights summing to 1 the task loss gives the router no gradient at first, so only the balance loss moves it.",
   impl: {
@@ -223,6 +223,18 @@ export const moeLlava = defineMoeMethod({
           cache = null;
           return router.backward(dp, "moe-llava");
         },
+        // Evaluation's routing in WGSL: the top k float32 probabilities (the deterministic second
+        // choice, ties to the lower index), capacity ⌈cf·k·T/E⌉ filled by first choices before
+        // second ones, and for top-2 the kept probabilities renormalized after the cut.
+        gpuPlan: () => ({
+          router: router.router.weight.data,
+          select: "top-k",
+          k,
+          weighting: "probability",
+          capacity: (tokens) => moeLlavaCapacity(tokens, E, k, params.capacityFactor),
+          capacityOrder: "choice",
+          renormalizeKept: k > 1,
+        }),
       };
     },
   },

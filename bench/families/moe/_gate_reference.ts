@@ -28,7 +28,9 @@ export interface GateReference {
 
 /**
  * Which slots each expert keeps under a capacity: its first `capacity` slots in slot order (the
- * CPU gates' "first come" rule); every non-empty slot when `capacity` is null.
+ * CPU gates' "first come" rule), or with `order.by` "choice" in choice order (every token's
+ * first slot, then every token's second…; `order.k` slots per token); every non-empty slot when
+ * `capacity` is null.
  *
  * @returns 1 for a kept slot, 0 for a dropped or empty one
  */
@@ -36,15 +38,41 @@ export function applyCapacity(
   chosen: Int32Array,
   experts: number,
   capacity: number | null,
+  order: { by: "slot" | "choice"; k: number } = { by: "slot", k: 1 },
 ): Uint8Array {
   const fill = new Int32Array(experts), kept = new Uint8Array(chosen.length);
-  chosen.forEach((e, s) => {
+  const k = order.by === "choice" ? order.k : 1, tokens = chosen.length / k;
+  for (let i = 0; i < chosen.length; i++) {
+    const s = k === 1 ? i : (i % tokens) * k + Math.floor(i / tokens), e = chosen[s];
     if (e >= 0 && (capacity === null || fill[e] < capacity)) {
       fill[e]++;
       kept[s] = 1;
     }
-  });
+  }
   return kept;
+}
+
+/** A plan's capacity order, as {@link applyCapacity} takes it. */
+function orderOf(plan: Pick<GpuGatePlan, "capacityOrder" | "k">) {
+  return { by: plan.capacityOrder ?? "slot", k: plan.k } as const;
+}
+
+/**
+ * Each kept slot's weight divided by the sum of its token's kept weights (MoE-LLaVA's top-2
+ * after the capacity cut); a token with nothing kept keeps zeros.
+ */
+export function renormalizeKept(
+  weights: Float32Array,
+  kept: Uint8Array,
+  k: number,
+): Float32Array {
+  const out = new Float32Array(weights.length);
+  for (let t = 0; t < weights.length / k; t++) {
+    let sum = 0;
+    for (let s = 0; s < k; s++) if (kept[t * k + s]) sum += weights[t * k + s];
+    for (let s = 0; s < k; s++) if (kept[t * k + s]) out[t * k + s] = weights[t * k + s] / sum;
+  }
+  return out;
 }
 
 /**
@@ -74,21 +102,32 @@ export function gateReference(
     }
     for (let e = 0; e < E; e++) sum += p[e] = Math.exp(logits[t * E + e] - max);
     for (let e = 0; e < E; e++) p[e] /= sum;
-    const rank = plan.weighting === "probability" ? p : logits.subarray(t * E, t * E + E);
+    const byProbability = plan.weighting === "probability" || plan.weighting === "renormalized";
+    const rank = byProbability ? p : logits.subarray(t * E, t * E + E);
     const top = plan.select === "all" ? Array.from({ length: E }, (_, e) => e) : topK(rank, k);
     const lead = logits[t * E + top[0]];
-    let kept = 0;
-    for (const e of top) kept += Math.exp(logits[t * E + e] - lead);
+    let kept = 0, chosenSum = 0;
+    for (const e of top) {
+      kept += Math.exp(logits[t * E + e] - lead);
+      chosenSum += p[e];
+    }
     top.forEach((e, s) => {
       chosen[t * k + s] = e;
+      const l = logits[t * E + e];
       weights[t * k + s] = plan.weighting === "probability"
         ? p[e]
-        : Math.exp(logits[t * E + e] - lead) / kept;
+        : plan.weighting === "renormalized"
+        ? p[e] / chosenSum
+        : plan.weighting === "sigmoid"
+        ? 1 / (1 + Math.exp(-l))
+        : Math.exp(l - lead) / kept;
     });
   }
-  const keep = applyCapacity(chosen, E, plan.capacity(tokens));
+  const keep = applyCapacity(chosen, E, plan.capacity(tokens), orderOf(plan));
   const experts = chosen.map((e, s) => keep[s] ? e : -1);
-  const routed = weights.map((w, s) => keep[s] ? w : 0);
+  const routed = plan.renormalizeKept
+    ? renormalizeKept(weights, keep, k)
+    : weights.map((w, s) => keep[s] ? w : 0);
   return {
     chosen,
     chosenWeights: weights,
@@ -132,6 +171,7 @@ export function compareGateRouting(
   gpu: { chosen: Int32Array; routing: Routing },
   reference: GateReference,
   capacity: number | null,
+  rule: Pick<GpuGatePlan, "capacityOrder" | "renormalizeKept"> = {},
 ): GateAgreement {
   const { tokens, k } = reference.routing, E = reference.logits.length / Math.max(1, tokens);
   let nearTies = 0, maxWeightError = 0;
@@ -160,10 +200,16 @@ export function compareGateRouting(
       nearTies++;
       continue;
     }
+    // A renormalizing gate divides by the sum over the slots the GPU kept (checked below).
+    let keptSum = 0;
+    for (let s = 0; s < k; s++) {
+      if (gpu.routing.experts[t * k + s] >= 0) keptSum += reference.chosenWeights[t * k + s];
+    }
     for (let s = 0; s < k; s++) {
       // Dropped slots carry no weight on the GPU; kept ones must carry the reference's.
       if (gpu.routing.experts[t * k + s] < 0) continue;
-      const err = Math.abs(gpu.routing.weights[t * k + s] - reference.chosenWeights[t * k + s]);
+      const expected = reference.chosenWeights[t * k + s] / (rule.renormalizeKept ? keptSum : 1);
+      const err = Math.abs(gpu.routing.weights[t * k + s] - expected);
       if (!(err <= maxWeightError)) maxWeightError = Number.isNaN(err) ? Infinity : err;
     }
   }
@@ -172,14 +218,19 @@ export function compareGateRouting(
       `slot weights differ from the reference by up to ${maxWeightError.toExponential(2)}`,
     );
   }
-  const keep = applyCapacity(gpu.chosen, E, capacity);
+  const keep = applyCapacity(gpu.chosen, E, capacity, {
+    by: rule.capacityOrder ?? "slot",
+    k,
+  });
   for (let s = 0; s < tokens * k; s++) {
     const kept = gpu.routing.experts[s] >= 0 ? 1 : 0;
     if (kept !== keep[s]) {
       return fail(
         `slot ${s} (token ${Math.floor(s / k)}): ${
           kept ? "kept" : "dropped"
-        } on the GPU, but the capacity ${capacity} in slot order ${kept ? "drops" : "keeps"} it`,
+        } on the GPU, but the capacity ${capacity} in ${rule.capacityOrder ?? "slot"} order ${
+          kept ? "drops" : "keeps"
+        } it`,
       );
     }
     if (kept && gpu.routing.experts[s] !== gpu.chosen[s]) {

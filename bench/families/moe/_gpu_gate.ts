@@ -39,8 +39,9 @@ export function assertGpuLoops(loops: Record<string, number>): void {
   }
 }
 
-// Uniform: tokens, experts, dim, k, select (0 top-k, 1 all), weighting (0 probability, 1 kept).
-const GATE_PARAMS_WGSL = /* wgsl */ `
+// Uniform: tokens, experts, dim, k, select (0 top-k, 1 all), weighting (0 probability, 1 kept
+// softmax, 2 renormalized, 3 sigmoid), and two words other gates' passes use (expert choice).
+export const GATE_PARAMS_WGSL = /* wgsl */ `
 struct G { tokens: u32, experts: u32, dim: u32, k: u32, select: u32, weighting: u32, p0: u32, p1: u32 };
 @group(0) @binding(0) var<uniform> g: G;
 `;
@@ -50,7 +51,7 @@ struct G { tokens: u32, experts: u32, dim: u32, k: u32, select: u32, weighting: 
  * weight used four times). Tokens and experts past the end repeat the last one for their loads and
  * are not stored.
  */
-const LOGITS_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
+export const LOGITS_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> logits: array<f32>;
@@ -98,9 +99,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 /**
  * One invocation per token: softmax over the experts (max-subtracted), then either every expert
  * in order or the k highest-ranked by insertion (a later expert displaces an earlier one only
- * when strictly greater: ties go to the lower index), and the slots' weights.
+ * when strictly greater: ties go to the lower index), and the slots' weights. Probabilities rank
+ * for weightings 0 and 2, logits for 1 and 3.
  */
-const SELECT_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
+export const SELECT_WGSL = GATE_PARAMS_WGSL + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> slotExpert: array<i32>;
 @group(0) @binding(3) var<storage, read_write> weights: array<f32>;
@@ -126,7 +128,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   for (var e = 0u; e < g.experts; e++) {
     let l = logits[base + e];
     var v = l;
-    if (g.weighting == 0u) { v = exp(l - m) / sum; }
+    if (g.weighting == 0u || g.weighting == 2u) { v = exp(l - m) / sum; }
     var pos = g.k;
     loop {
       if (pos == 0u) { break; }
@@ -141,16 +143,30 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   let lead = logits[base + u32(top[0])];
   var kept = 0.0;
   for (var s = 0u; s < g.k; s++) { kept += exp(logits[base + u32(top[s])] - lead); }
+  var chosen = 0.0;
+  for (var s = 0u; s < g.k; s++) { chosen += val[s]; }
   for (var s = 0u; s < g.k; s++) {
     let l = logits[base + u32(top[s])];
     slotExpert[t * g.k + s] = top[s];
     if (g.weighting == 0u) {
       weights[t * g.k + s] = exp(l - m) / sum;
-    } else {
+    } else if (g.weighting == 1u) {
       weights[t * g.k + s] = exp(l - lead) / kept;
+    } else if (g.weighting == 2u) {
+      weights[t * g.k + s] = val[s] / chosen;
+    } else {
+      weights[t * g.k + s] = 1.0 / (1.0 + exp(-l));
     }
   }
 }`;
+
+/** The weighting's code in the uniform (the select pass's branches). */
+const WEIGHTING_CODE: Record<GpuGatePlan["weighting"], number> = {
+  "probability": 0,
+  "kept-softmax": 1,
+  "renormalized": 2,
+  "sigmoid": 3,
+};
 
 /** The gate's passes over a bound batch, and its buffers. */
 export interface GpuGate {
@@ -198,7 +214,7 @@ export async function createGpuGate(
     size: 32,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  const config = [tokens, experts, dim, k, topK ? 0 : 1, plan.weighting === "probability" ? 0 : 1];
+  const config = [tokens, experts, dim, k, topK ? 0 : 1, WEIGHTING_CODE[plan.weighting]];
   device.queue.writeBuffer(params, 0, Uint32Array.from([...config, 0, 0]));
   const router = uploadStorage(device, plan.router, "moe gate router");
   const logits = createStorage(device, Math.max(1, tokens * experts) * 4, "moe gate logits");

@@ -1,6 +1,8 @@
-// The MoE layer on WebGPU: for a softmax-router gate that has a plan, its gate in WGSL (router
-// logits, softmax, top-k: _gpu_gate.ts); then the routing's slots permuted by expert (a stable
-// count and scatter per chunk of slots and expert, each expert's capacity cut in slot order), a
+// The MoE layer on WebGPU: for a gate that has a plan, its gate in WGSL (a softmax router's
+// logits, softmax, top-k: _gpu_gate.ts; hash routing; expert choice: _gpu_gate_route.ts); then
+// the routing's slots permuted by expert (a stable count and scatter per chunk of slots and
+// expert, each expert's capacity cut in slot or choice order, kept weights renormalized if the
+// gate asks), a
 // grouped expert FFN over every expert's tokens in one dispatch per product (each row reads its
 // own expert's weights; no padding to a capacity), and the weighted combine into the residual —
 // one command buffer. Other gates run on the CPU (the method's own `route`) and their routing is
@@ -8,8 +10,9 @@
 import { compileCompute, createStorage, readBack, uploadStorage } from "../../gpu/buffers.ts";
 import type { GpuContext } from "../../gpu/device.ts";
 import { bindInOrder, encodePasses, type Pass } from "../../gpu/passes.ts";
-import { assertGpuLoops, createGpuGate, grid2d, MAX_GPU_LOOP } from "./_gpu_gate.ts";
-import type { GpuGatePlan, Routing } from "./_interface.ts";
+import { assertGpuLoops, grid2d, MAX_GPU_LOOP } from "./_gpu_gate.ts";
+import { createRouteGate, routeCut } from "./_gpu_gate_route.ts";
+import type { GpuRoutePlan, Routing } from "./_interface.ts";
 import type { MoeLayer } from "./_layer.ts";
 
 const WG = 64;
@@ -17,10 +20,15 @@ const WG = 64;
 /** "No capacity" in the uniform: more slots than any batch holds. */
 const NO_CAPACITY = 0xffffffff;
 
-// Uniform: tokens, k, experts, dim, hidden, capacity per expert (padded to 8 u32).
+// Uniform: tokens, k, experts, dim, hidden, capacity per expert, the order slots are scanned in
+// (0: slot order; 1: choice order, every token's first slot before any second), padding.
 const PARAMS_WGSL = /* wgsl */ `
-struct P { tokens: u32, k: u32, experts: u32, dim: u32, hidden: u32, capacity: u32, p1: u32, p2: u32 };
+struct P { tokens: u32, k: u32, experts: u32, dim: u32, hidden: u32, capacity: u32, order: u32, p2: u32 };
 @group(0) @binding(0) var<uniform> p: P;
+fn slotAt(i: u32) -> u32 {
+  if (p.order == 1u) { return (i % p.tokens) * p.k + i / p.tokens; }
+  return i;
+}
 `;
 
 /**
@@ -42,16 +50,16 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (c >= chunks) { return; }
   let end = min(slots, (c + 1u) * ${CHUNK}u);
   var n = 0u;
-  for (var s = c * ${CHUNK}u; s < end; s++) {
-    if (slotExpert[s] == i32(e)) { n++; }
+  for (var i = c * ${CHUNK}u; i < end; i++) {
+    if (slotExpert[slotAt(i)] == i32(e)) { n++; }
   }
   counts[c * p.experts + e] = n;
 }`;
 
 /**
  * One invocation: each (chunk, expert)'s first row, expert-major then chunk order (so the
- * permutation stays stable in slot order), and offsets[e] (offsets[E] = slots routed). An
- * expert keeps its first `capacity` slots in slot order: its chunks start at most that far in,
+ * permutation stays stable in scan order), and offsets[e] (offsets[E] = slots routed). An
+ * expert keeps its first `capacity` slots in scan order (`slotAt`): its chunks start at most that far in,
  * and its rows end there.
  */
 const OFFSETS_WGSL = PARAMS_WGSL + /* wgsl */ `
@@ -96,7 +104,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   let end = min(slots, (c + 1u) * ${CHUNK}u);
   let last = offsets[e + 1u];
   var r = chunkStart[c * p.experts + e];
-  for (var s = c * ${CHUNK}u; s < end; s++) {
+  for (var i = c * ${CHUNK}u; i < end; i++) {
+    let s = slotAt(i);
     let x = slotExpert[s];
     if (x == i32(e)) {
       if (r < last) {
@@ -110,6 +119,27 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     } else if (x < 0 && e == 0u) {
       slotRow[s] = -1;
     }
+  }
+}`;
+
+/**
+ * One invocation per token, after the cut: its kept slots' weights divided by their sum (a
+ * token whose slots were all dropped keeps its weights: the combine skips them).
+ */
+const RENORMALIZE_WGSL = PARAMS_WGSL + /* wgsl */ `
+@group(0) @binding(1) var<storage, read_write> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> slotRow: array<i32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>) {
+  let t = id.x + id.y * grid.x * ${WG}u;
+  if (t >= p.tokens) { return; }
+  var sum = 0.0;
+  for (var s = 0u; s < p.k; s++) {
+    if (slotRow[t * p.k + s] >= 0) { sum += weights[t * p.k + s]; }
+  }
+  if (sum <= 0.0) { return; }
+  for (var s = 0u; s < p.k; s++) {
+    if (slotRow[t * p.k + s] >= 0) { weights[t * p.k + s] = weights[t * p.k + s] / sum; }
   }
 }`;
 
@@ -313,7 +343,7 @@ export interface GpuMoeLayer {
 export async function createGpuMoeLayer(
   gpu: GpuContext,
   layer: MoeLayer,
-  batch: { h: Float32Array; tokens: number; k: number; gate?: GpuGatePlan },
+  batch: { h: Float32Array; tokens: number; k: number; gate?: GpuRoutePlan; ids?: Uint32Array },
 ): Promise<GpuMoeLayer> {
   const { device } = gpu, { dim, hidden, experts } = layer.shape, { tokens, k } = batch;
   const plan = batch.gate ?? null;
@@ -333,15 +363,18 @@ export async function createGpuMoeLayer(
     "a token's slots": k,
     "the layer's experts": experts,
   });
-  const largest = tokens * k * Math.max(dim, hidden) * 4;
+  const cut = plan ? routeCut(plan, tokens, experts) : null;
+  const capacity = cut?.capacity ?? null;
+  if (capacity !== null && !(Number.isInteger(capacity) && capacity >= 0)) {
+    throw new RangeError(`Cannot route on the GPU: capacity ${capacity} is not an integer ≥ 0`);
+  }
+  // A capacity or expert choice bounds the rows below the slots: only those get buffers.
+  const maxRows = cut?.maxRows ?? tokens * k;
+  const largest = maxRows * Math.max(dim, hidden) * 4;
   if (largest > device.limits.maxStorageBufferBindingSize) {
     throw new RangeError(
       `Cannot hold ${tokens} tokens × ${k} slots on this adapter: the routed rows take ${largest} bytes, its largest storage binding ${device.limits.maxStorageBufferBindingSize}`,
     );
-  }
-  const capacity = plan?.capacity(tokens) ?? null;
-  if (capacity !== null && !(Number.isInteger(capacity) && capacity >= 0)) {
-    throw new RangeError(`Cannot route on the GPU: capacity ${capacity} is not an integer ≥ 0`);
   }
   const start = performance.now();
   const hiddenP = Math.ceil(hidden / BLOCK) * BLOCK, dimP = Math.ceil(dim / BLOCK) * BLOCK;
@@ -361,7 +394,7 @@ export async function createGpuMoeLayer(
   device.queue.writeBuffer(
     params,
     0,
-    Uint32Array.from([tokens, k, experts, dim, hidden, cap, 0, 0]),
+    Uint32Array.from([tokens, k, experts, dim, hidden, cap, cut?.order === "choice" ? 1 : 0, 0]),
   );
   const slots = tokens * k;
   const buffers = {
@@ -378,14 +411,15 @@ export async function createGpuMoeLayer(
     rowSlot: createStorage(device, slots * 4, "moe row slot"),
     rowExpert: createStorage(device, slots * 4, "moe row expert"),
     slotRow: createStorage(device, slots * 4, "moe slot row"),
-    a: createStorage(device, slots * hidden * 4, "moe hidden"),
-    o: createStorage(device, slots * dim * 4, "moe expert out"),
+    a: createStorage(device, maxRows * hidden * 4, "moe hidden"),
+    o: createStorage(device, maxRows * dim * 4, "moe expert out"),
     y: createStorage(device, tokens * dim * 4, "moe y"),
   };
   const uploadMs = performance.now() - start;
   const gate = plan
-    ? await createGpuGate(device, plan, {
+    ? await createRouteGate(device, plan, {
       x: buffers.h,
+      ids: batch.ids,
       tokens,
       dim,
       experts,
@@ -393,12 +427,14 @@ export async function createGpuMoeLayer(
       weights: buffers.weights,
     })
     : null;
+  const renormalize = cut?.renormalizeKept ?? false;
+  const codes = [COUNT_WGSL, OFFSETS_WGSL, SCATTER_WGSL, FC1_WGSL, FC2_WGSL, COMBINE_WGSL];
   const compiled = await Promise.all(
-    [COUNT_WGSL, OFFSETS_WGSL, SCATTER_WGSL, FC1_WGSL, FC2_WGSL, COMBINE_WGSL].map((code, i) =>
+    [...codes, ...(renormalize ? [RENORMALIZE_WGSL] : [])].map((code, i) =>
       compileCompute(device, code, `moe pass ${i}`)
     ),
   );
-  const [count, offsets, scatter, fc1, fc2, combine] = compiled.map((c) => c.pipeline);
+  const [count, offsets, scatter, fc1, fc2, combine, renorm] = compiled.map((c) => c.pipeline);
   const b = buffers, groups = (n: number) => Math.max(1, Math.ceil(n / WG));
   // Row-parallel passes spread their workgroups over a 2-D grid (a dimension holds at most 65,535);
   // each invocation rebuilds its flat index, and the ones past the end return.
@@ -439,12 +475,12 @@ export async function createGpuMoeLayer(
         b.rowExpert,
         b.a,
       ]),
-      grid(blocks(slots) * blocks(hidden)),
+      grid(blocks(maxRows) * blocks(hidden)),
     ],
     [
       fc2,
       bindInOrder(device, fc2, [params, b.a, b.w2, b.b2, b.offsets, b.rowExpert, b.o]),
-      grid(blocks(slots) * blocks(dim)),
+      grid(blocks(maxRows) * blocks(dim)),
     ],
     [
       combine,
@@ -452,9 +488,18 @@ export async function createGpuMoeLayer(
       grid(tokens * dim),
     ],
   ];
+  // The renormalization after the cut belongs to routing: the permutation's phase.
+  const permutation = passes.slice(0, 3);
+  if (renorm) {
+    permutation.push([
+      renorm,
+      bindInOrder(device, renorm, [params, b.weights, b.slotRow]),
+      grid(tokens),
+    ]);
+  }
   const phases: GpuMoeLayer["phases"] = [
     { name: "gate", passes: gate?.passes ?? [] },
-    { name: "permutation", passes: passes.slice(0, 3) },
+    { name: "permutation", passes: permutation },
     { name: "grouped_matmul", passes: passes.slice(3, 5) },
     { name: "combine", passes: passes.slice(5) },
   ];

@@ -85,11 +85,12 @@ export interface Gate {
    */
   progress?(fraction: number): void;
   /**
-   * For softmax-router gates whose evaluation routing the WebGPU layer can compute itself (router
-   * logits, float32 softmax, top-k, capacity in WGSL, timed with the rest of the layer): how it
-   * routes in "eval" mode, as of the router's current weights. Absent: the routing is the CPU's.
+   * For gates whose evaluation routing the WebGPU layer can compute itself (a softmax router's
+   * logits, softmax, top-k and capacity; a hash of the token ids; expert choice's per-expert
+   * top-k over tokens: in WGSL, timed with the rest of the layer): how it routes in "eval" mode,
+   * as of its current weights. Absent: the routing is the CPU's.
    */
-  gpuPlan?(): GpuGatePlan;
+  gpuPlan?(): GpuRoutePlan;
 }
 
 /**
@@ -97,6 +98,8 @@ export interface Gate {
  * `gateReference` computes in float64): logits = x·Wᵀ, a softmax over experts, then the slots.
  */
 export interface GpuGatePlan {
+  /** Absent or "softmax-router": the plan of this interface (the other kinds name themselves). */
+  kind?: "softmax-router";
   /** The router's weights [experts × dim]. */
   router: Float32Array;
   /** "top-k": the `k` highest-ranked experts, ties to the lower index; "all": every expert (k = E). */
@@ -106,15 +109,57 @@ export interface GpuGatePlan {
   /**
    * What ranks the experts and weights the kept ones. "probability": the softmax over all E
    * (Switch, the dense mixture); "kept-softmax": the logits rank, and the weights are a softmax
-   * over the k kept logits (noisy top-k gating at evaluation).
+   * over the k kept logits (noisy top-k gating at evaluation); "renormalized": the probabilities
+   * rank, and each chosen one is divided by the sum of the k chosen (GShard's top-2);
+   * "sigmoid": the logits rank, each weighted σ(logit) (BASE layers at evaluation).
    */
-  weighting: "probability" | "kept-softmax";
+  weighting: "probability" | "kept-softmax" | "renormalized" | "sigmoid";
   /**
    * Each expert's capacity for a batch of `tokens` (overflow slots dropped in slot order, as the
    * CPU gate does), or null for a dropless gate.
    */
   capacity(tokens: number): number | null;
+  /**
+   * The order slots fill an expert's capacity in: "slot" (default: token by token, a token's
+   * slots in rank order) or "choice" (every token's first choice in token order, then every
+   * second choice: GShard's and DeepSpeed's top-2).
+   */
+  capacityOrder?: "slot" | "choice";
+  /**
+   * After the capacity cut, divide each token's kept weights by their sum (MoE-LLaVA's top-2:
+   * a token whose second slot is dropped keeps weight 1 on its first). Default false.
+   */
+  renormalizeKept?: boolean;
 }
+
+/** Hash routing's evaluation (and training) routing: expert = hash(token id ⊕ seed) mod E, weight 1. */
+export interface GpuHashPlan {
+  kind: "hash";
+  /** The gate's seed, as its CPU hash mixes it in (taken modulo 2³², as `^` does). */
+  seed: number;
+  /** Experts E. */
+  experts: number;
+  /** One slot per token. */
+  k: 1;
+}
+
+/**
+ * Expert-choice routing: a softmax router's probabilities S [tokens × E]; each expert takes the
+ * `take(tokens)` tokens of largest S[·, e] (ties to the earlier token), weighted by S. Slots are
+ * [tokens × E]: slot t·E + e holds e when expert e took token t, else −1.
+ */
+export interface GpuExpertChoicePlan {
+  kind: "expert-choice";
+  /** The router's weights [experts × dim]. */
+  router: Float32Array;
+  /** Slots per token: E. */
+  k: number;
+  /** Tokens each expert takes from a batch of `tokens` (in [1, tokens]). */
+  take(tokens: number): number;
+}
+
+/** What a gate's `gpuPlan` returns: one of the routings the WebGPU layer runs in WGSL. */
+export type GpuRoutePlan = GpuGatePlan | GpuHashPlan | GpuExpertChoicePlan;
 
 /** The experts a method's model has, where it differs from the task's (the dense FFN). */
 export interface ExpertLayout {

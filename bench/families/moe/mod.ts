@@ -41,3 +41,7 @@ export * from "./_checkpoint_file.ts";
 export * from "./_adapter.ts";
 export * from "./_adapter_net.ts";
 export * from "./_adapter_optim.ts";
+export * from "./_gpu_gate_route.ts";
+export * from "./_gpu_gate_hash.ts";
+export * from "./_gpu_gate_expert_choice.ts";
+export * from "./_gpu_gate_expert_choice_reference.ts";
