@@ -12,7 +12,7 @@ export const denseTrainedBaseline = defineSparseTrainingMethod({
       "the dense MLP trained by the same loop, budget, data order and seed as every sparse-training method: their accuracy reference",
   },
   description:
-    "The dense MLP (no mask) trained by the sparse-training loop on the shared budget, at width 1 (784-300-100-10) and 2 (784-600-200-10): what the sparse-training methods are compared with. The committed checkpoint is evaluated.",
+    "The dense MLP (no mask) trained by the sparse-training loop on the shared budget, at width 1 (784-300-100-10) and 2 (784-600-200-10): what the sparse-training methods are compared with; at widths 0.25, 0.5 and 0.75 (784-75-25-10 …) SortedNet's sub-networks are compared with it. The committed checkpoint is evaluated.",
   paper: {
     title: "Rigging the Lottery: Making All Tickets Winners",
     year: 2020,
@@ -21,12 +21,13 @@ export const denseTrainedBaseline = defineSparseTrainingMethod({
   version: "1.0.0",
   parameters: {
     width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
+      type: "number",
+      description:
+        "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10; 0.25, 0.5, 0.75: SortedNet's nested widths trained on their own)",
       default: 1,
-      min: 1,
+      min: 0.25,
       max: 4,
-      sweep: [1, 2],
+      sweep: [0.25, 0.5, 0.75, 1, 2],
     },
   },
   capabilities: { requires: [], features: ["mlp"] },

@@ -8,6 +8,7 @@ import { densePruning } from "./dense.ts";
 import { denseTrainedBaseline } from "./dense_trained.ts";
 import { dsnotPruning } from "./dsnot.ts";
 import { ftwtPruning } from "./ftwt.ts";
+import { g2gnetSparseTraining } from "./g2gnet.ts";
 import { granetSparseTraining } from "./granet.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
@@ -48,6 +49,7 @@ export const pruningMethods = [
   riglSparseTraining,
   setSparseTraining,
   granetSparseTraining,
+  g2gnetSparseTraining,
   randomInitSparseTraining,
   sparseIftSparseTraining,
   sparseModelSoups,
