@@ -31,6 +31,8 @@ import { sortedNet, sortedNetPlan } from "../methods/pruning/sortednet.ts";
 import { trainModelSoup } from "./mnist/train_model_soup.ts";
 import { trainSortedMlp } from "./mnist/train_sorted_mlp.ts";
 import type { ImageSet } from "./mnist/idx.ts";
+import { SPARSE_LM_RECIPES, trainSotuLmSparse } from "./sotu/train_sotu_lm_sparse.ts";
+import { spdfStudy } from "./sotu/spdf.ts";
 
 type Trainer = (log: (line: string) => void, args: string[]) => Promise<unknown>;
 
@@ -114,6 +116,8 @@ const TRAINERS: Record<string, Trainer> = {
   ...Object.fromEntries(
     retrainableRecipes().map((r) => [r.name, (log, args) => r.train(log, args)] as const),
   ),
+  ...sparseLmTrainers(),
+  "sotu-lm-short-spdf": (log) => spdfStudy(log),
   "routing-recovery-seed-spread": routingRecoverySeedSpreadStudy,
   "moe-upcycling-study": (log) => upcyclingStudy(moeMethods, log),
   "mnist-mlp-sparse-all": sparseAll(MNIST_SPARSE.out, sparseImageTrainers(MNIST_SPARSE)),
@@ -229,6 +233,30 @@ function ownRecipe(
     return { train };
   }
   return {};
+}
+
+/**
+ * `sotu-lm-short-<recipe>`: the byte LM sparse-trained by a pruning method at the 400-step budget
+ * (datasets/sotu/train_sotu_lm_sparse.ts), at the parameter settings SPARSE_LM_RECIPES lists.
+ */
+function sparseLmTrainers(): Record<string, Trainer> {
+  const trainers: Record<string, Trainer> = {};
+  for (const { method: id, params: set } of SPARSE_LM_RECIPES) {
+    const method = pruningMethods.find((m) => m.meta.id === id);
+    const training = method && sparseTrainingOf(method);
+    if (!method || !training) throw new Error(`no sparse-training method '${id}'`);
+    const params = { ...defaultParams(method.meta.parameters), ...set };
+    const name = `sotu-lm-short-${training.recipe(params)}`;
+    trainers[name] = (log) =>
+      trainSotuLmSparse({
+        name,
+        method: { id, version: method.meta.version },
+        training,
+        params,
+        log,
+      });
+  }
+  return trainers;
 }
 
 /** `<prefix>-sparse-all`: trains every sparse recipe whose card is not committed yet, width 1 first. */
