@@ -10,7 +10,9 @@ import { fmnistMlpAccuracy } from "../datasets/fashion_mnist/fmnist_mlp_accuracy
 import { FASHION_DIR } from "../datasets/fashion_mnist/fashion_mnist.ts";
 import { trainSparseMlp } from "../datasets/mnist/train_sparse_mlp.ts";
 import { pruningMethods } from "../methods/pruning/mod.ts";
+import { astSparseTraining } from "../methods/pruning/ast.ts";
 import { bdwpSparseTraining } from "../methods/pruning/bdwp.ts";
+import { castSparseTraining } from "../methods/pruning/cast.ts";
 import { randomInitSparseTraining } from "../methods/pruning/random_init.ts";
 import { riglSparseTraining } from "../methods/pruning/rigl.ts";
 import { srSteSparseTraining } from "../methods/pruning/sr_ste.ts";
@@ -119,6 +121,50 @@ Deno.test("the training FLOPs count equals a hand count of the run", async () =>
     assertEquals(bdwp.training.flops.forward, 2 * 1000 * (all / 2));
     assertEquals(bdwp.training.flops.backwardInput, 2 * 1000 * (784 * 150 + 300 * 50 + 100 * 6));
     assertEquals(bdwp.training.flops.backwardWeight, 2 * 1000 * all);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a distilling run counts the teacher's forward and records the teacher it read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const all = 784 * 300 + 300 * 100 + 100 * 10;
+    const models = new URL("../datasets/mnist/models/", import.meta.url);
+    const run = (method: Method, params: ParamValues) =>
+      trainSparseMlp({
+        name: "t",
+        method: { id: method.meta.id, version: method.meta.version },
+        training: sparseTrainingOf(method)!,
+        params,
+        dataset: { id: "mnist", source: "test" },
+        load: loadMnist,
+        out: new URL(`file://${dir}/`),
+        trainImages: 1000,
+        recipe: { epochs: 1, warmupSteps: 2 },
+        teacherModels: { dir: models, prefix: "mnist-mlp" },
+      }, () => {});
+    // CAST: every product dense (no mask in the forward) plus the teacher's forward.
+    const cast = await run(castSparseTraining, {
+      pattern: "2:4",
+      lambda: 1,
+      maskEvery: 10,
+      init: "scratch",
+      width: 1,
+    });
+    assertEquals(cast.training.flops.teacherForward, 2 * 1000 * all);
+    assertEquals(cast.training.flops.total, 8 * 1000 * all);
+    assertEquals((cast.teacher as { name: string }).name, "mnist-mlp-dense-trained-w1");
+    // AST from the dense model: forward and ∂x over half the weights, ∂W dense, the teacher.
+    const ast = await run(astSparseTraining, {
+      pattern: "2:4",
+      lambda: 2e-4,
+      init: "dense",
+      width: 1,
+    });
+    assertEquals(ast.training.flops.total, 2 * 1000 * (all / 2 + all / 2 + all + all));
+    // Started from the 98.3% teacher, 8 steps leave it far above a from-scratch start.
+    assert(ast.metrics.testAccuracy > 0.9, `from dense: ${ast.metrics.testAccuracy}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
