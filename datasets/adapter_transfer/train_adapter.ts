@@ -58,7 +58,8 @@ export interface StepFlops {
  * scope's gradients. Frozen layers need no ∂W; nothing below the lowest trained tensor needs ∂x;
  * an adapter projection counts only the entries its step activated (`active`, per projection in
  * adapter order, down then up). The first layer's output is computed once for scopes that freeze
- * it (see {@link featureFlops}). Biases, activations, the loss and the optimizer are O(parameters)
+ * it (see {@link featureFlops}); `updated` are the entries each projection's ∂W needs (default:
+ * `active`). Biases, activations, the loss and the optimizer are O(parameters)
  * per step and left out for every method.
  */
 export function stepFlops(
@@ -66,6 +67,7 @@ export function stepFlops(
   scope: AdapterScope,
   rows: number,
   active: readonly number[],
+  updated: readonly number[] = active,
 ): StepFlops {
   const f = { forward: 0, backwardInput: 0, backwardWeight: 0 };
   const [fc1, fc2] = net.backbone, head = net.head.weight.size;
@@ -79,7 +81,7 @@ export function stepFlops(
   if (scope !== "head") f.backwardInput += two * fc2.weight.size;
   active.forEach((entries, p) => {
     f.forward += two * entries;
-    f.backwardWeight += two * entries;
+    f.backwardWeight += two * updated[p];
     // adapter 1's down projection reads the frozen features: nothing below it trains
     if (p > 0) f.backwardInput += two * entries;
   });
@@ -163,7 +165,8 @@ export async function trainAdapter(
       net.backward(dlogits, scope);
       opt.step();
       trainer?.update(lr);
-      const f = stepFlops(net, scope, n, trainer?.activeWeights() ?? []);
+      const used = trainer?.activeWeights() ?? [];
+      const f = stepFlops(net, scope, n, used, trainer?.updatedWeights?.() ?? used);
       flops.forward += f.forward;
       flops.backwardInput += f.backwardInput;
       flops.backwardWeight += f.backwardWeight;

@@ -70,6 +70,14 @@ export function mergeModules(
  */
 export type MosaMerge = "mean" | "sum";
 
+/**
+ * Which reading of MoSA's training: "mean" (the default) and "sum" run each step's forward on
+ * the drawn sparse module alone and merge by {@link mergeModules}; "dense-forward" runs the
+ * forward on the whole adapter, updates only the drawn module's entries, and merges by the
+ * union (the adapter as it stands): the other reading of "sparse training", kept to test it.
+ */
+export type MosaVariant = MosaMerge | "dense-forward";
+
 /** One tensor of a projection split into sparse modules, each with its own optimizer. */
 interface SplitTensor {
   param: Param;
@@ -98,13 +106,13 @@ export class MosaTrainer implements AdapterTrainer {
   readonly projections: SplitProjection[];
   readonly #draw: () => number;
 
-  readonly #merge: MosaMerge;
+  readonly #variant: MosaVariant;
 
   constructor(
     context: AdapterTrainerContext,
-    options: { modules: number; shareDown: boolean; merge?: MosaMerge },
+    options: { modules: number; shareDown: boolean; variant?: MosaVariant },
   ) {
-    this.#merge = options.merge ?? "mean";
+    this.#variant = options.variant ?? "mean";
     const partitionRand = mulberry32(context.seed ^ 0x5a17);
     this.#draw = mulberry32(context.seed ^ 0xd7a3);
     this.projections = context.adapters.flatMap((adapter) =>
@@ -141,6 +149,7 @@ export class MosaTrainer implements AdapterTrainer {
     for (const p of this.projections) {
       const k = p.tensors[0].modules.length;
       p.active = Math.floor(this.#draw() * k);
+      if (this.#variant === "dense-forward") continue;
       for (const t of p.tensors) t.param.data.set(t.modules[p.active]);
     }
   }
@@ -148,20 +157,34 @@ export class MosaTrainer implements AdapterTrainer {
   update(lr: number): void {
     for (const p of this.projections) {
       for (const t of p.tensors) {
-        const module = t.modules[p.active];
-        t.optimizers[p.active].step(module, t.param.grad, lr);
-        t.param.data.set(module);
+        const module = t.modules[p.active], optimizer = t.optimizers[p.active];
+        if (this.#variant === "dense-forward") {
+          // the whole tensor is the forward's; its drawn entries train, the module mirrors them
+          optimizer.step(t.param.data, t.param.grad, lr);
+          for (const i of optimizer.entries) module[i] = t.param.data[i];
+        } else {
+          optimizer.step(module, t.param.grad, lr);
+          t.param.data.set(module);
+        }
       }
     }
   }
 
   activeWeights(): number[] {
+    if (this.#variant === "dense-forward") {
+      return this.projections.map((p) => p.tensors[0].param.size);
+    }
+    return this.updatedWeights();
+  }
+
+  updatedWeights(): number[] {
     return this.projections.map((p) => p.tensors[0].sizes[p.active]);
   }
 
   finish(): void {
+    const merge = this.#variant === "mean" ? "mean" : "sum";
     for (const p of this.projections) {
-      for (const t of p.tensors) t.param.data.set(mergeModules(t.modules, this.#merge));
+      for (const t of p.tensors) t.param.data.set(mergeModules(t.modules, merge));
     }
   }
 }
@@ -207,13 +230,13 @@ export const mosa = defineAdapterMethod({
       default: false,
       sweep: [false, true],
     },
-    merge: {
+    variant: {
       type: "enum",
       description:
-        "how the modules become one adapter: mean (the released code's sum / K) or sum (their plain union, to show what the 1/K is for)",
-      values: ["mean", "sum"],
+        "mean: each step's forward on the drawn sparse module, merged as the released code merges (sum / K); sum: the same, merged as the plain union (to show what the 1/K is for); dense-forward: the forward on the whole adapter, only the drawn module's entries updated, merged as the union",
+      values: ["mean", "sum", "dense-forward"],
       default: "mean",
-      sweep: ["mean", "sum"],
+      sweep: ["mean", "sum", "dense-forward"],
     },
   },
   capabilities: { requires: [], features: ["adapter-tuning"] },
@@ -224,18 +247,22 @@ export const mosa = defineAdapterMethod({
     bottleneck: (params) => params.bottleneck,
     recipe: (params) =>
       `mosa-r${params.bottleneck}-k${params.modules}${params.shareDown ? "-sharedown" : ""}${
-        params.merge === "sum" ? "-sum" : ""
+        params.variant === "mean" ? "" : `-${params.variant.replace("-", "")}`
       }`,
     start: (context, params) =>
       new MosaTrainer(context, {
         modules: params.modules,
         shareDown: params.shareDown,
-        merge: params.merge as MosaMerge,
+        variant: params.variant as MosaVariant,
       }),
     describe: (params) => ({
       modules: params.modules,
       split: params.shareDown ? "up projections" : "down and up projections",
-      merge: params.merge === "sum" ? "sum of modules" : "sum of modules / K",
+      variant: params.variant === "dense-forward"
+        ? "dense forward, drawn module's entries updated, union merge"
+        : params.variant === "sum"
+        ? "sparse-module forward, union merge"
+        : "sparse-module forward, merge sum of modules / K",
     }),
   },
 });

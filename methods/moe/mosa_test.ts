@@ -114,7 +114,7 @@ Deno.test("MosaTrainer.finish() merges the adapter into the sum of its modules o
   const union = new MosaTrainer({ adapters: adapters(), seed: 4, weightDecay: 0 }, {
     modules: 3,
     shareDown: false,
-    merge: "sum",
+    variant: "sum",
   });
   union.finish();
   for (const t of union.projections.flatMap((p) => p.tensors)) {
@@ -143,5 +143,36 @@ Deno.test("MosaTrainer.activeWeights() counts the active modules' weight entries
       counts[p] === Math.floor(n / 4) || counts[p] === Math.ceil(n / 4),
       `projection ${p}: ${counts[p]} active entries of ${n}`,
     )
+  );
+});
+
+Deno.test("MosaTrainer's dense-forward step changes only the drawn module's entries", () => {
+  const list = adapters();
+  const trainer = new MosaTrainer({ adapters: list, seed: 6, weightDecay: 0.01 }, {
+    modules: 4,
+    shareDown: false,
+    variant: "dense-forward",
+  });
+  for (let s = 0; s < 4; s++) {
+    const before = list.flatMap((a) => a.parameters().map((p) => Float32Array.from(p.data)));
+    step(trainer, list, s);
+    let t = 0;
+    for (const p of trainer.projections) {
+      for (const tensor of p.tensors) {
+        const own = new Set(tensor.optimizers[p.active].entries), was = before[t++];
+        tensor.param.data.forEach((v, i) =>
+          own.has(i) || assertEquals(v, was[i], `${tensor.param.name}[${i}] changed`)
+        );
+      }
+    }
+    // the forward used every entry; the update, the drawn module's
+    assertEquals(trainer.activeWeights(), [21, 21, 10, 10]);
+  }
+  // the merge is the union: the tensor as it stands, which is the modules' sum
+  const kept = list.flatMap((a) => a.parameters().map((p) => Float32Array.from(p.data)));
+  trainer.finish();
+  assertEquals(
+    list.flatMap((a) => a.parameters().flatMap((p) => [...p.data])),
+    kept.flatMap((k) => [...k]),
   );
 });

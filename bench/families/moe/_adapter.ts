@@ -38,6 +38,8 @@ export interface AdapterTrainer {
    * down, adapter 1 up, adapter 2 down, …: the training FLOPs count only these.
    */
   activeWeights(): number[];
+  /** Entries each projection's ∂W needs this step, where fewer than its products used. */
+  updatedWeights?(): number[];
   /** After the last step: leaves the final adapter in the tensors (MoSA: the merge). */
   finish(): void;
 }
