@@ -19,6 +19,7 @@ import { fmnistMoe } from "./fashion_mnist/fmnist_moe.ts";
 import { routingRecovery } from "./routing_recovery/routing_recovery_task.ts";
 import { moeLayerSpeed } from "./moe_layer_speed/moe_layer_speed_task.ts";
 import { adapterTransfer } from "./adapter_transfer/adapter_transfer_task.ts";
+import { sotuMoeLm } from "./sotu/moe_lm_task.ts";
 
 /** A fresh registry of every task (fresh, so a run can freeze its own). */
 export function taskRegistry(): Registry<Task<TaskImpl>> {
@@ -40,5 +41,6 @@ export function taskRegistry(): Registry<Task<TaskImpl>> {
     routingRecovery,
     moeLayerSpeed,
     adapterTransfer,
+    sotuMoeLm,
   ]);
 }
