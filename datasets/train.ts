@@ -4,6 +4,8 @@ import { loadMnist, MNIST_PACKAGE, MNIST_VERSION } from "./mnist/mnist.ts";
 import { trainImageMlp } from "./mnist/train_mlp.ts";
 import { trainSotuLm } from "./sotu/train_sotu_lm.ts";
 import { SHORT_VARIANTS, trainSotuLmShort } from "./sotu/train_sotu_lm_short.ts";
+import { SOTU_MOE_KS, sotuMoeName, trainSotuMoeLm } from "./sotu/train_sotu_moe_lm.ts";
+import { addMoeCardEvaluation } from "./sotu/moe_lm_card.ts";
 import { MNIST_MOE_DATA, type MoeTrainingData, trainMnistMoe } from "./mnist_moe/train_moe.ts";
 import { trainRoutingRecovery } from "./routing_recovery/train_routing_recovery.ts";
 import { routingRecoverySeedSpread } from "./routing_recovery/seed_spread.ts";
@@ -104,6 +106,16 @@ const TRAINERS: Record<string, Trainer> = {
     SHORT_VARIANTS.map((v) => [
       `sotu-lm-short-${v}`,
       (log, args) => trainSotuLmShort({ variant: v, log, steps: stepsArg(args) }),
+    ]),
+  ),
+  // The MoE byte LMs at the 400-step budget, each card then given its slice and routing figures.
+  ...Object.fromEntries(
+    SOTU_MOE_KS.map((k) => [
+      sotuMoeName(k),
+      async (log: (line: string) => void) => {
+        await trainSotuMoeLm({ k, log });
+        return addMoeCardEvaluation(k, undefined, log);
+      },
     ]),
   ),
   ...Object.fromEntries(
