@@ -3,7 +3,8 @@
 // years and on Moby Dick with 95% bootstrap intervals over context windows, each model's paired
 // difference from the baseline over the same windows, the realized density of the sparse layers
 // and the training cost from each card.
-// `deno run -A datasets/sotu/sparse_lm_eval.ts [--bytes N]` writes sparse_lm_eval.json beside it.
+// `deno run -A datasets/sotu/sparse_lm_eval.ts [--bytes N] [--add]` writes sparse_lm_eval.json
+// beside it (--add: scores only the checkpoints it lacks, against its stored baseline scores).
 import { loadSparseCheckpoint } from "../../bench/families/pruning/mod.ts";
 import { loadCheckpoint } from "../../bench/nn/checkpoint.ts";
 import type { Gpt } from "../../bench/nn/gpt.ts";
@@ -162,6 +163,8 @@ export interface SparseLmEvalResult {
     difference: number;
     ci95: [number, number];
   }[];
+  /** The baseline's bits per window, by text (so a model added later pairs without re-scoring it). */
+  baselineWindowBits: Record<string, number[]>;
   training: {
     model: string;
     steps: number;
@@ -173,15 +176,23 @@ export interface SparseLmEvalResult {
   }[];
 }
 
-/** Scores the dense baseline and every sparse-trained model on both texts. */
+/**
+ * Scores the dense baseline and every sparse-trained model on both texts; given an earlier
+ * result (`previous`), scores only the models it lacks and pairs them with its stored baseline.
+ */
 export async function evaluateSparseLms(
-  options: { bytes?: number; log?: (line: string) => void } = {},
+  options: { bytes?: number; log?: (line: string) => void; previous?: SparseLmEvalResult } = {},
 ): Promise<SparseLmEvalResult> {
-  const limit = options.bytes ?? 65536;
+  const previous = options.previous;
+  const limit = previous?.bytesPerText ?? options.bytes ?? 65536;
   const log = options.log ?? console.log;
+  const dense = await loadDense400();
+  const done = new Set(previous?.slice.rows.map((r) => r.model) ?? []);
   const models = [
-    await loadDense400(),
-    ...await Promise.all((await sparseLmNames()).map((n) => loadSparseLm(n))),
+    dense,
+    ...await Promise.all(
+      (await sparseLmNames()).filter((n) => !done.has(n)).map((n) => loadSparseLm(n)),
+    ),
   ];
   const speeches = await loadSotuSpeeches();
   const sotuTest = sotuSplitBytes(speeches, "test");
@@ -190,8 +201,17 @@ export async function evaluateSparseLms(
     { name: "moby-dick", bytes: (await loadMobyDick()).bytes.subarray(0, limit) },
   ];
   const rows: SparseLmEvalResult["rows"] = [], pairs: SparseLmEvalResult["pairs"] = [];
+  const baselineWindowBits: Record<string, number[]> = {};
   for (const text of texts) {
-    const scored = models.map((m) => {
+    const stored = previous?.baselineWindowBits[text.name];
+    const scored = models.map((m, i) => {
+      if (i === 0 && stored) {
+        // The baseline's windows as scored before (the same text and length: the same windows).
+        return scoreWindowsShape(text.bytes, m.model.config.context).map((w, k) => ({
+          ...w,
+          bits: stored[k],
+        }));
+      }
       const started = performance.now();
       const windows = scoreWindows(m.model, text.bytes).windows;
       const row = {
@@ -208,6 +228,7 @@ export async function evaluateSparseLms(
       );
       return windows;
     });
+    baselineWindowBits[text.name] = scored[0].map((w) => w.bits);
     for (let i = 1; i < models.length; i++) {
       pairs.push({
         model: models[i].name,
@@ -217,7 +238,7 @@ export async function evaluateSparseLms(
       });
     }
   }
-  const training = models.map((m) => {
+  const training = (previous ? models.slice(1) : models).map((m) => {
     const c = m.card as {
       recipe: { steps: number };
       trainMinutes?: number;
@@ -257,12 +278,38 @@ export async function evaluateSparseLms(
   const slice = {
     text: "sotu-test",
     bytes: SPARSE_LM_SLICE_BYTES,
-    rows: models.map((m) => ({
+    rows: (previous ? models.slice(1) : models).map((m) => ({
       model: m.name,
       bitsPerByte: scoreSparseLmSlice(m.model, sotuTest),
     })),
   };
-  return { budget: SPARSE_LM_BUDGET_TEXT, bytesPerText: limit, slice, rows, pairs, training };
+  if (!previous) {
+    return {
+      budget: SPARSE_LM_BUDGET_TEXT,
+      bytesPerText: limit,
+      slice,
+      rows,
+      pairs,
+      baselineWindowBits,
+      training,
+    };
+  }
+  return {
+    ...previous,
+    slice: { ...previous.slice, rows: [...previous.slice.rows, ...slice.rows] },
+    rows: [...previous.rows, ...rows.filter((r) => r.model !== dense.name)],
+    pairs: [...previous.pairs, ...pairs],
+    training: [...previous.training, ...training],
+  };
+}
+
+/** The windows {@link scoreWindows} scores on `bytes` (starts and lengths), in text order. */
+function scoreWindowsShape(bytes: Uint8Array, context: number): LmWindow[] {
+  const out: LmWindow[] = [];
+  for (let s = 0; s + 1 < bytes.length; s += context) {
+    out.push({ start: s, bytes: Math.min(context, bytes.length - s - 1), bits: 0 });
+  }
+  return out;
 }
 
 if (import.meta.main) {
@@ -273,8 +320,12 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
-    const result = await evaluateSparseLms({ bytes });
     const file = new URL("./sparse_lm_eval.json", import.meta.url);
+    // --add: score only the checkpoints the committed result lacks.
+    const previous = Deno.args.includes("--add")
+      ? JSON.parse(await Deno.readTextFile(file)) as SparseLmEvalResult
+      : undefined;
+    const result = await evaluateSparseLms({ bytes, previous });
     await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
     console.log(`wrote ${file.pathname}`);
   } catch (e) {
