@@ -241,7 +241,7 @@ export const mosa = defineAdapterMethod({
   },
   capabilities: { requires: [], features: ["adapter-tuning"] },
   notes:
-    "Applied to the project's own models, not the paper's ViT-B/16 on VTAB/FGVC: the frozen MNIST MLP (784-300-100) is the backbone, adapted to Fashion-MNIST with an adapter after each hidden layer and a new head. The paper's hierarchical sparse strategy is not reproduced as published; shareDown is our reading of its released code's SHARE option and is labelled so.",
+    "Applied to the project's own models, not the paper's ViT-B/16 on VTAB/FGVC: the frozen MNIST MLP (784-300-100) is the backbone, adapted to Fashion-MNIST with an adapter after each hidden layer and a new head. The paper's hierarchical sparse strategy is not reproduced as published; shareDown is our reading of its released code's SHARE option and is labelled so. The claim that MoSA beats the standard adapter at equal parameters did not reproduce: at 4,300 steps K = 4 is 5.0 points below the dense adapter on the Fashion-MNIST test set (81.00% vs 85.97%, paired interval [-5.6, -4.4], the same gap at 4 recipe seeds), shareDown 1.5 below, the dense-forward reading 1.6 (shareDown 0.8) below; merging by the plain union instead of sum / K collapses it to 19.5% (datasets/adapter_transfer/README.md).",
   impl: {
     scope: "adapter",
     bottleneck: (params) => params.bottleneck,
