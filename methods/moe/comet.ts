@@ -200,6 +200,23 @@ export const comet = defineMoeMethod({
           cache = null;
           return trees.backward(pass, du);
         },
+        // Evaluation's gate in WGSL: the trees' smooth-steps, the softmax over trees, the fixed
+        // permutation (leaf-expert σ(i)'s weight lands in slot i) and the experts of non-zero
+        // weight, as `route` computes them.
+        gpuPlan: () => {
+          const sigma = hardPermutation(), leafTarget = new Int32Array(E);
+          for (let i = 0; i < E; i++) leafTarget[sigma[i]] = i;
+          return {
+            kind: "smooth-step-selectors",
+            decisions: trees.decisions.weight.data,
+            mix: trees.mix?.weight.data ?? null,
+            selectors: params.k,
+            layout: "tree",
+            gamma: params.gamma,
+            k: E,
+            leafTarget,
+          };
+        },
       };
     },
   },

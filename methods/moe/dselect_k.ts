@@ -96,6 +96,17 @@ export const dselectK = defineMoeMethod({
           cache = null;
           return dx;
         },
+        // Evaluation's gate in WGSL: the binary codes' smooth-steps, the softmax over selectors
+        // and the experts of non-zero weight, as `route` computes them.
+        gpuPlan: () => ({
+          kind: "smooth-step-selectors",
+          decisions: selectors.decisions.weight.data,
+          mix: selectors.mix?.weight.data ?? null,
+          selectors: params.k,
+          layout: "binary-code",
+          gamma: params.gamma,
+          k: E,
+        }),
       };
     },
   },

@@ -7,6 +7,7 @@
 import {
   checkGpuRoute,
   compareExpertChoiceRouting,
+  compareSelectorRouting,
   createGpuMoeLayer,
   expertChoiceReference,
   type GpuExpertChoicePlan,
@@ -20,6 +21,7 @@ import { mulberry32, normal } from "../../bench/random.ts";
 import { testGpu } from "../../tests/gpu.ts";
 import { assert, assertEquals } from "../../tests/assert.ts";
 import { baseLayer } from "./base.ts";
+import { comet } from "./comet.ts";
 import { denseFfn } from "./dense_ffn.ts";
 import { denseMixture } from "./dense_mixture.ts";
 import { dselectK } from "./dselect_k.ts";
@@ -128,6 +130,19 @@ const CASES: Case[] = [
     experts: 8,
     exact: true,
   },
+  // Smooth-step selectors: codes at 65,536 tokens, a non-power-of-two E with 3 selectors, trees
+  // through a learned (random) permutation at E = 8 and 64, one tree (no mixing softmax).
+  { method: dselectK, params: params(dselectK), tokens: 65_536, dim: 9, experts: 8 },
+  { method: dselectK, params: params(dselectK, { k: 3 }), tokens: 1_001, dim: 6, experts: 5 },
+  { method: comet, params: params(comet), tokens: 20_001, dim: 7, experts: 8 },
+  { method: comet, params: params(comet), tokens: 4_099, dim: 8, experts: 64 },
+  {
+    method: comet,
+    params: params(comet, { k: 1, searchShare: 0 }),
+    tokens: 301,
+    dim: 5,
+    experts: 6,
+  },
 ];
 
 /** The gate of a case with its weights set: random, or quantized for `exact`. */
@@ -194,7 +209,7 @@ function firstDifference(a: Routing, b: Routing): number {
 }
 
 Deno.test("gates without a WGSL plan keep their routing on the CPU", () => {
-  for (const method of [dselectK, denseFfn]) {
+  for (const method of [denseFfn]) {
     const gate = (method.impl as MoeMethod).createGate(
       { dim: 4, experts: 4 },
       defaultParams(method.meta.parameters),
@@ -229,6 +244,16 @@ Deno.test({
         const ref = expertChoiceReference(plan, { ...input, tokens: c.tokens, dim: c.dim });
         const againstCpu = compareExpertChoiceRouting(read.routing, { ...ref, routing: cpu });
         assertEquals(againstCpu.problem, null, label);
+      } else if (plan.kind === "smooth-step-selectors") {
+        // Slots of weight < 1e-5 on one side only: decisions within float32 rounding of ±γ/2,
+        // of which a token has selectors × nodes (126 at E = 64, k = 2).
+        const decisions = plan.decisions.length / c.dim;
+        assert(
+          agreement.nearTies <= 1e-4 * c.tokens * decisions,
+          `${label}: ${agreement.nearTies} near-ties`,
+        );
+        // The CPU route as the reference: every weight within 1e-5 of the GPU's.
+        assertEquals(compareSelectorRouting(read.routing, cpu).problem, null, label);
       } else {
         assert(agreement.nearTies <= c.tokens * 1e-3, `${label}: ${agreement.nearTies} near-ties`);
       }
@@ -265,6 +290,22 @@ Deno.test({
         );
       }
     }
+  },
+});
+
+Deno.test({
+  name: "COMET's plan without its permutation disagrees with the CPU route",
+  ignore: !testGpu,
+  async fn() {
+    const n = CASES.findIndex((x) => x.method === comet && x.experts === 8), c = CASES[n];
+    const gate = gateOf(c, n), input = inputsOf(c, n);
+    const cpu = gate.route({ ...input, tokens: c.tokens }, "eval");
+    const plan = gate.gpuPlan!();
+    assert(plan.kind === "smooth-step-selectors" && plan.leafTarget !== undefined);
+    assert(plan.leafTarget.some((e, i) => e !== i), "the fixture's permutation is the identity");
+    const layer = new MoeLayer({ dim: c.dim, hidden: 2, experts: c.experts }, gate);
+    const wrong = await routeOnGpu(c, layer, input, { ...plan, leafTarget: undefined });
+    assert(compareSelectorRouting(wrong.routing, cpu).problem !== null);
   },
 });
 

@@ -15,6 +15,11 @@ import {
   expertChoiceReference,
 } from "./_gpu_gate_expert_choice_reference.ts";
 import { createGpuHashGate, hashRouteReference } from "./_gpu_gate_hash.ts";
+import {
+  compareSelectorRouting,
+  createGpuSelectorGate,
+  selectorRouteReference,
+} from "./_gpu_gate_selectors.ts";
 import type { GpuRoutePlan, Routing } from "./_interface.ts";
 
 /** The batch a plan routes: its inputs and ids on the host, its slot buffers on the device. */
@@ -45,6 +50,7 @@ export function createRouteGate(
     return createGpuHashGate(device, plan, { ...batch, ids: batch.ids });
   }
   if (plan.kind === "expert-choice") return createGpuExpertChoiceGate(device, plan, batch);
+  if (plan.kind === "smooth-step-selectors") return createGpuSelectorGate(device, plan, batch);
   return createGpuGate(device, plan, batch);
 }
 
@@ -64,6 +70,10 @@ export interface RouteCut {
 export function routeCut(plan: GpuRoutePlan, tokens: number, experts: number): RouteCut {
   if (plan.kind === "hash") {
     return { capacity: null, order: "slot", renormalizeKept: false, maxRows: tokens };
+  }
+  if (plan.kind === "smooth-step-selectors") {
+    // Unsaturated selectors may weigh every expert: any slot may be routed.
+    return { capacity: null, order: "slot", renormalizeKept: false, maxRows: tokens * plan.k };
   }
   if (plan.kind === "expert-choice") {
     // Every expert takes exactly `take` tokens (checked when the gate is built).
@@ -87,7 +97,7 @@ export function routeCut(plan: GpuRoutePlan, tokens: number, experts: number): R
 /**
  * Checks a GPU routing of `plan` against the plan's plain reference: the float64 gate reference
  * (softmax routers: near-ties of the logits forgiven; expert choice: near-ties with an expert's
- * threshold forgiven) or, for hash routing, the same hash in TypeScript (exact).
+ * threshold forgiven; smooth-step selectors: weights within 1e-5) or, for hash routing, the same hash in TypeScript (exact).
  *
  * @param gpu what the layer routed: each slot's expert before any cut, and the routing after it
  */
@@ -118,6 +128,12 @@ export function checkGpuRoute(
       forgiven: `tokens within ${
         NEAR_TIE.toExponential(0)
       } of an expert's threshold in float64 log-probability`,
+    };
+  }
+  if (plan.kind === "smooth-step-selectors") {
+    return {
+      ...compareSelectorRouting(gpu.routing, selectorRouteReference(plan, input)),
+      forgiven: "slots of weight below 1e-5 present on one side only (a decision at ±γ/2)",
     };
   }
   const agreement = compareGateRouting(

@@ -1,8 +1,8 @@
 // The MoE layer on WebGPU: for a gate that has a plan, its gate in WGSL (a softmax router's
-// logits, softmax, top-k: _gpu_gate.ts; hash routing; expert choice: _gpu_gate_route.ts); then
-// the routing's slots permuted by expert (a stable count and scatter per chunk of slots and
-// expert, each expert's capacity cut in slot or choice order, kept weights renormalized if the
-// gate asks), a
+// logits, softmax, top-k: _gpu_gate.ts; hash routing, expert choice, smooth-step selectors:
+// _gpu_gate_route.ts); then the routing's slots permuted by expert (a stable count and scatter
+// per chunk of slots and expert, each expert's capacity cut in slot or choice order, kept weights
+// renormalized if the gate asks), a
 // grouped expert FFN over every expert's tokens in one dispatch per product (each row reads its
 // own expert's weights; no padding to a capacity), and the weighted combine into the residual —
 // one command buffer. Other gates run on the CPU (the method's own `route`) and their routing is

@@ -158,8 +158,32 @@ export interface GpuExpertChoicePlan {
   take(tokens: number): number;
 }
 
+/**
+ * Smooth-step selectors at evaluation (DSelect-k's binary codes, COMET's trees): decisions
+ * S(w·x) with the cubic smooth-step, each selector's leaf probabilities the products along their
+ * paths, mixed by softmax(A·x); leaf l's weight goes to expert l mod E (then to slot
+ * `leafTarget[l mod E]`, COMET's permutation). Slots are [tokens × E]: an expert of weight 0
+ * is empty.
+ */
+export interface GpuSelectorPlan {
+  kind: "smooth-step-selectors";
+  /** Decision weights [selectors·nodes × dim], selector-major. */
+  decisions: Float32Array;
+  /** Mixing weights [selectors × dim]; null for one selector (its weight is 1). */
+  mix: Float32Array | null;
+  selectors: number;
+  /** "binary-code": one decision per bit; "tree": one per internal node, heap order. */
+  layout: "binary-code" | "tree";
+  /** Smooth-step width γ. */
+  gamma: number;
+  /** Slots per token: E. */
+  k: number;
+  /** The slot expert e's weight lands in (a permutation of 0…E−1); absent: e itself. */
+  leafTarget?: Int32Array;
+}
+
 /** What a gate's `gpuPlan` returns: one of the routings the WebGPU layer runs in WGSL. */
-export type GpuRoutePlan = GpuGatePlan | GpuHashPlan | GpuExpertChoicePlan;
+export type GpuRoutePlan = GpuGatePlan | GpuHashPlan | GpuExpertChoicePlan | GpuSelectorPlan;
 
 /** The experts a method's model has, where it differs from the task's (the dense FFN). */
 export interface ExpertLayout {

@@ -1,6 +1,7 @@
 // The plain references of the WGSL gates beyond top-k softmax, worked by hand — choice-order
 // capacity, renormalization after the cut, expert choice's ties and its near-tie forgiveness,
-// the hash — and the WGSL expert-choice and hash gates against them on odd shapes.
+// the hash, the smooth-step selectors — and the WGSL expert-choice and hash gates against them on
+// odd shapes.
 import { testGpu } from "../../../tests/gpu.ts";
 import { assert, assertEquals } from "../../../tests/assert.ts";
 import { mulberry32, normal } from "../../random.ts";
@@ -8,15 +9,18 @@ import {
   applyCapacity,
   checkGpuRoute,
   compareExpertChoiceRouting,
+  compareSelectorRouting,
   createGpuMoeLayer,
   expertChoiceReference,
   type GpuExpertChoicePlan,
   type GpuHashPlan,
+  type GpuSelectorPlan,
   hashRouteReference,
   MoeLayer,
   renormalizeKept,
   routeCut,
   type Routing,
+  selectorRouteReference,
 } from "./mod.ts";
 
 function randn(n: number, seed: number, scale = 1): Float32Array {
@@ -100,6 +104,31 @@ Deno.test("expertChoiceReference() takes tied tokens in token order; the check f
   far.experts[6] = 0;
   far.weights[6] = swapped.weights[2];
   assert(compareExpertChoiceRouting(far, near).problem !== null);
+});
+
+Deno.test("selectorRouteReference() puts a saturated code's whole weight on one expert", () => {
+  // One selector, E = 2: one decision a = x; S(1) = 1 (past γ/2 = 0.5) → leaf 1 only; S(0) = ½.
+  const plan: GpuSelectorPlan = {
+    kind: "smooth-step-selectors",
+    decisions: Float32Array.of(1),
+    mix: null,
+    selectors: 1,
+    layout: "binary-code",
+    gamma: 1,
+    k: 2,
+  };
+  const ref = selectorRouteReference(plan, { x: Float32Array.of(1, 0), tokens: 2, dim: 1 });
+  assertEquals(Array.from(ref.experts), [-1, 1, 0, 1]);
+  assertEquals(Array.from(ref.weights), [0, 1, 0.5, 0.5]);
+  // Through a permutation (leaf-expert 1 → slot 0), and a check that sees a moved weight.
+  const swapped = selectorRouteReference({ ...plan, leafTarget: Int32Array.of(1, 0) }, {
+    x: Float32Array.of(1, 0),
+    tokens: 2,
+    dim: 1,
+  });
+  assertEquals(Array.from(swapped.experts), [0, -1, 0, 1]);
+  assert(compareSelectorRouting(swapped, ref).problem !== null);
+  assertEquals(compareSelectorRouting(ref, ref).problem, null);
 });
 
 Deno.test({

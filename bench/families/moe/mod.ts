@@ -45,3 +45,4 @@ export * from "./_gpu_gate_route.ts";
 export * from "./_gpu_gate_hash.ts";
 export * from "./_gpu_gate_expert_choice.ts";
 export * from "./_gpu_gate_expert_choice_reference.ts";
+export * from "./_gpu_gate_selectors.ts";
