@@ -390,8 +390,11 @@ export const sotuMoeLm = defineTask({
     full: { text: ["sotu-test", "moby-dick"], bytes: [2000000] },
   },
   requiresFeatures: ["moe-layer"],
-  quickSweep: false,
-  // The checkpoints trained dropless: Switch and GShard at a capacity factor of E.
+  // The checkpoints trained dropless: Switch and GShard at a capacity factor of E. The runner
+  // applies these in smoke and in quick's first case (sotu-test); other cases and `full` run the
+  // methods' own sweeps, whose rows skip (no checkpoint trained with capacity): pass
+  // `--param switch.capacityFactor=8 --param switch.trainCapacityFactor=8
+  // --param gshard-top2.capacityFactor=8` to score the MoE rows there.
   methodValues: {
     smoke: {
       "switch.capacityFactor": [8],
