@@ -331,19 +331,134 @@ export interface GpuMoeLayer {
   dispose(): void;
 }
 
+/** What {@link createGpuMoeLayer} binds: a batch, its slots per token, and its gate's plan. */
+export interface GpuMoeBatch {
+  h: Float32Array;
+  tokens: number;
+  k: number;
+  gate?: GpuRoutePlan;
+  ids?: Uint32Array;
+  /** The largest storage binding to plan for (default: the adapter's; tests set a small one). */
+  maxBindingBytes?: number;
+}
+
+/**
+ * Whether `plan` routes each token on its own (every expert, no capacity: the dense mixture), so
+ * a batch too large for one binding can run as consecutive slices of tokens with the same result.
+ */
+export function routesTokenByToken(plan: GpuRoutePlan | undefined, tokens: number): boolean {
+  return plan !== undefined && plan.kind === undefined && plan.select === "all" &&
+    plan.capacity(tokens) === null;
+}
+
 /**
  * Uploads `layer`'s experts and a batch `h` [tokens × dim] with room for `k` slots per token;
- * with a `gate` plan, the gate runs in the encoded passes (its k is the plan's).
+ * with a `gate` plan, the gate runs in the encoded passes (its k is the plan's). A plan that
+ * routes token by token ({@link routesTokenByToken}) whose routed rows exceed one storage
+ * binding runs as slices of tokens, each in its own buffers, all in the same passes' order.
  *
- * @throws {RangeError} when the routed rows exceed the adapter's largest storage binding, a loop
- *   of one invocation would pass llvmpipe's limit (more than
+ * @throws {RangeError} when the routed rows exceed the adapter's largest storage binding (and the
+ *   plan cannot be sliced), a loop of one invocation would pass llvmpipe's limit (more than
  *   65,535 chunks of 4,096 slots, or features, hidden units or slots per token), or the plan
  *   does not fit the layer
  */
 export async function createGpuMoeLayer(
   gpu: GpuContext,
   layer: MoeLayer,
-  batch: { h: Float32Array; tokens: number; k: number; gate?: GpuRoutePlan; ids?: Uint32Array },
+  batch: GpuMoeBatch,
+): Promise<GpuMoeLayer> {
+  const { dim, hidden } = layer.shape, { tokens, k } = batch;
+  const limit = batch.maxBindingBytes ?? gpu.device.limits.maxStorageBufferBindingSize;
+  const rowBytes = k * Math.max(dim, hidden) * 4;
+  if (tokens * rowBytes <= limit || !routesTokenByToken(batch.gate, tokens)) {
+    return await createWholeGpuMoeLayer(gpu, layer, batch, limit);
+  }
+  const perSlice = Math.floor(limit / rowBytes);
+  if (perSlice < 1) {
+    throw new RangeError(`Cannot hold one token's ${k} routed rows in a binding of ${limit} bytes`);
+  }
+  const parts: GpuMoeLayer[] = [];
+  try {
+    for (let start = 0; start < tokens; start += perSlice) {
+      const n = Math.min(perSlice, tokens - start);
+      parts.push(
+        await createWholeGpuMoeLayer(gpu, layer, {
+          ...batch,
+          h: batch.h.subarray(start * dim, (start + n) * dim),
+          ids: batch.ids?.subarray(start, start + n),
+          tokens: n,
+        }, limit),
+      );
+    }
+  } catch (e) {
+    for (const part of parts) part.dispose();
+    throw e;
+  }
+  return joinSlices(parts, { tokens, k });
+}
+
+/** Consecutive token slices as one layer: passes phase by phase, outputs and routings joined. */
+function joinSlices(parts: GpuMoeLayer[], batch: { tokens: number; k: number }): GpuMoeLayer {
+  const joined = (arrays: ArrayLike<number>[], make: (n: number) => Float32Array | Int32Array) => {
+    const out = make(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) {
+      out.set(a, at);
+      at += a.length;
+    }
+    return out;
+  };
+  return {
+    gateOnGpu: parts[0].gateOnGpu,
+    setRouting() {
+      throw new RangeError("Cannot upload a routing: this layer's gate runs on the GPU");
+    },
+    encode(encoder) {
+      for (const part of parts) part.encode(encoder);
+    },
+    phases: MOE_PHASES.map((name) => ({
+      name,
+      passes: parts.flatMap((part) => part.phases.find((p) => p.name === name)!.passes),
+    })),
+    async readOutput() {
+      const outputs = [];
+      for (const part of parts) outputs.push(await part.readOutput());
+      return joined(outputs, (n) => new Float32Array(n)) as Float32Array;
+    },
+    async readRouting() {
+      const read = [];
+      for (const part of parts) read.push(await part.readRouting());
+      return {
+        chosen: joined(read.map((r) => r.chosen), (n) => new Int32Array(n)) as Int32Array,
+        routing: {
+          tokens: batch.tokens,
+          k: batch.k,
+          experts: joined(
+            read.map((r) => r.routing.experts),
+            (n) => new Int32Array(n),
+          ) as Int32Array,
+          weights: joined(
+            read.map((r) => r.routing.weights),
+            (n) => new Float32Array(n),
+          ) as Float32Array,
+          auxLoss: 0,
+          probabilities: null,
+        },
+      };
+    },
+    compileMs: parts.reduce((n, p) => n + p.compileMs, 0),
+    uploadMs: parts.reduce((n, p) => n + p.uploadMs, 0),
+    dispose() {
+      for (const part of parts) part.dispose();
+    },
+  };
+}
+
+async function createWholeGpuMoeLayer(
+  gpu: GpuContext,
+  layer: MoeLayer,
+  batch: GpuMoeBatch,
+  limit: number,
 ): Promise<GpuMoeLayer> {
   const { device } = gpu, { dim, hidden, experts } = layer.shape, { tokens, k } = batch;
   const plan = batch.gate ?? null;
@@ -371,9 +486,9 @@ export async function createGpuMoeLayer(
   // A capacity or expert choice bounds the rows below the slots: only those get buffers.
   const maxRows = cut?.maxRows ?? tokens * k;
   const largest = maxRows * Math.max(dim, hidden) * 4;
-  if (largest > device.limits.maxStorageBufferBindingSize) {
+  if (largest > limit) {
     throw new RangeError(
-      `Cannot hold ${tokens} tokens × ${k} slots on this adapter: the routed rows take ${largest} bytes, its largest storage binding ${device.limits.maxStorageBufferBindingSize}`,
+      `Cannot hold ${tokens} tokens × ${k} slots on this adapter: the routed rows take ${largest} bytes, its largest storage binding ${limit}`,
     );
   }
   const start = performance.now();

@@ -8,7 +8,7 @@ import { SkipCase } from "../../plugin.ts";
 import { wallTimer } from "../../wall_timer.ts";
 import { GATE_WEIGHT_TOLERANCE } from "./_gate_reference.ts";
 import { checkGpuRoute, routeCut } from "./_gpu_gate_route.ts";
-import { createGpuMoeLayer, type GpuRouting } from "./_gpu_layer.ts";
+import { createGpuMoeLayer, type GpuRouting, routesTokenByToken } from "./_gpu_layer.ts";
 import type { GpuRoutePlan, Routing } from "./_interface.ts";
 import { type MoeLayer, type MoeLayerShape, permuteByExpert } from "./_layer.ts";
 import { measurePhaseTimes } from "./_phase_times.ts";
@@ -156,7 +156,8 @@ export async function bindMoeLayerTrial(spec: MoeLayerTrialSpec): Promise<Trial>
     const rows = plan ? routeCut(plan, batch, model.shape.experts).maxRows : batch * k;
     const rowBytes = rows * Math.max(model.shape.dim, model.shape.hidden) * 4;
     const limit = ctx.gpu.device.limits.maxStorageBufferBindingSize;
-    if (rowBytes > limit) {
+    // The dense mixture routes token by token: its layer runs as slices of tokens that fit.
+    if (rowBytes > limit && !routesTokenByToken(plan ?? undefined, batch)) {
       throw new SkipCase(
         `${batch} tokens × ${k} slots need ${rowBytes} bytes of routed rows (${rows} rows) on the GPU; this adapter binds at most ${limit}`,
       );

@@ -19,6 +19,7 @@ import {
   MoeLayer,
   renormalizeKept,
   routeCut,
+  routesTokenByToken,
   type Routing,
   selectorRouteReference,
 } from "./mod.ts";
@@ -183,6 +184,74 @@ Deno.test({
           gpu.dispose();
         }
       }
+    }
+  },
+});
+
+Deno.test({
+  name: "a dense mixture too large for one binding runs as token slices with the same output",
+  ignore: !testGpu,
+  async fn() {
+    const tokens = 1003, dim = 7, hidden = 5, experts = 6;
+    const layer = new MoeLayer({ dim, hidden, experts }, noGate);
+    for (const [i, p] of layer.parameters().entries()) p.data.set(randn(p.size, 90 + i, 0.3));
+    const h = randn(tokens * dim, 91);
+    const plan = {
+      router: randn(experts * dim, 92, 1 / Math.sqrt(dim)),
+      select: "all" as const,
+      k: experts,
+      weighting: "probability" as const,
+      capacity: () => null,
+    };
+    assert(routesTokenByToken(plan, tokens));
+    assert(!routesTokenByToken({ ...plan, select: "top-k", k: 2 }, tokens));
+    const run = async (maxBindingBytes?: number) => {
+      const gpu = await createGpuMoeLayer(testGpu!, layer, {
+        h,
+        tokens,
+        k: experts,
+        gate: plan,
+        maxBindingBytes,
+      });
+      try {
+        const encoder = testGpu!.device.createCommandEncoder();
+        gpu.encode(encoder);
+        testGpu!.device.queue.submit([encoder.finish()]);
+        return {
+          y: await gpu.readOutput(),
+          routing: (await gpu.readRouting()).routing,
+          gatePasses: gpu.phases[0].passes.length,
+        };
+      } finally {
+        gpu.dispose();
+      }
+    };
+    const whole = await run();
+    // 100 tokens' rows per binding: 11 slices, the last of 3 tokens.
+    const sliced = await run(100 * experts * dim * 4);
+    assertEquals(whole.gatePasses, 2);
+    assertEquals(sliced.gatePasses, 22);
+    assertEquals(sliced.routing.tokens, tokens);
+    assertEquals(Array.from(sliced.routing.experts), Array.from(whole.routing.experts));
+    assertEquals(Array.from(sliced.routing.weights), Array.from(whole.routing.weights));
+    assertEquals(Array.from(sliced.y), Array.from(whole.y));
+    // A top-2 plan with a capacity shares the batch between tokens: it is refused, not sliced.
+    let error: unknown = null;
+    try {
+      await run2();
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof RangeError && /largest storage binding/.test(error.message));
+    async function run2() {
+      const gpu = await createGpuMoeLayer(testGpu!, layer, {
+        h,
+        tokens,
+        k: 2,
+        gate: { ...plan, select: "top-k", k: 2, capacity: () => Math.ceil(tokens / experts) },
+        maxBindingBytes: 100 * 2 * dim * 4,
+      });
+      gpu.dispose();
     }
   },
 });
