@@ -73,7 +73,7 @@ export const moeLayerSpeed = defineTask({
   family: "moe",
   title: "MoE layer speed on seeded experts",
   description:
-    "A seeded MoE layer (E experts 64 → 32 → 64 with a residual, the MNIST MoE's shape; a seeded router) on a batch of seeded tokens, timed per gate: Switch top-1 and top-k softmax k = 1, 2 run gate → top-k → permutation → grouped expert FFN → combine in one WebGPU submission, against the dense mixture (the reference) and the dense FFN of equal active parameters. The gate's routing is checked against its float64 reference before timing, the output against the layer's float64 reference; each phase's share of the time is a metric.",
+    "A seeded MoE layer (E experts 64 → 32 → 64 with a residual, the MNIST MoE's shape; a seeded router) on a batch of seeded tokens, timed per gate: every gate (Switch, top-k softmax k = 1, 2, GShard top-2, MoE-LLaVA, hash, BASE, expert choice) runs gate → selection → permutation → grouped expert FFN → combine in one WebGPU submission, against the dense mixture (the reference) and the dense FFN of equal active parameters. The gate's routing is checked against its float64 reference before timing, the output against the layer's float64 reference; each phase's share of the time is a metric.",
   version: "1.0.0",
   mainMetric: "achieved_gflops",
   metrics: [
