@@ -160,6 +160,7 @@ Deno.test("a distilling run counts the teacher's forward and records the teacher
       pattern: "2:4",
       lambda: 2e-4,
       init: "dense",
+      kd: 1,
       width: 1,
     });
     assertEquals(ast.training.flops.total, 2 * 1000 * (all / 2 + all / 2 + all + all));

@@ -107,21 +107,6 @@ if (import.meta.main) {
         ["linear", "exp"].map((decay) => [`pgf-${decay}-${nm}-w1`, `sr-ste-${nm}-w1`])
       ),
       ["bdwp-2of4-w1", "sr-ste-2of4-w1"],
-      // PGF's structure decay against SR-STE and against its own mask decay at the same pattern.
-      ...["2of4", "1of4", "1of8"].flatMap((nm) => [
-        [`pgf-stepwise-${nm}-w1`, `sr-ste-${nm}-w1`],
-        [`pgf-stepwise-${nm}-w1`, `pgf-linear-${nm}-w1`],
-      ]),
-      // G2GNet's claim is against the dense model; then what rewiring adds to its static topology.
-      ...["s75-g8", "s90-g16"].flatMap((layout) => {
-        const g = (rewire: string) => `g2gnet-${layout}-contiguous-${rewire}-w1`;
-        return [
-          ...["static", "random", "hebbian"].map((r) => [g(r), "dense-trained-w1"]),
-          [g("random"), g("static")],
-          [g("hebbian"), g("static")],
-          [g("hebbian"), g("random")],
-        ];
-      }),
       // AST and CAST distill from dense-trained-w1: their claim is against SR-STE at 2:4, from the
       // budget's initialization and from the dense model (the papers' setting).
       ...["ast", "cast"].flatMap((m) =>
@@ -132,6 +117,10 @@ if (import.meta.main) {
       ),
       ["ast-2of4-w1", "cast-2of4-w1"],
       ["ast-2of4-w1-fromdense", "cast-2of4-w1-fromdense"],
+      // AST without its distillation term (kd 0): what the teacher's loss adds.
+      ["ast-2of4-w1", "ast-2of4-w1-kd0"],
+      ["ast-2of4-w1-fromdense", "ast-2of4-w1-fromdense-kd0"],
+      ["ast-2of4-w1-fromdense-kd0", "sr-ste-2of4-w1"],
     ]
   ) {
     const ra = named(a), rb = named(b);

@@ -57,6 +57,15 @@ export const astSparseTraining = defineSparseTrainingMethod({
       default: "scratch",
       sweep: ["scratch", "dense"],
     },
+    kd: {
+      type: "number",
+      description:
+        "weight of the T²·KL distillation term (1: the authors' default; 0: the ablation without a teacher's loss, an annealed SR-STE)",
+      default: 1,
+      min: 0,
+      max: 10,
+      sweep: [1],
+    },
     width: {
       type: "int",
       description: "hidden widths × this (1: 784-300-100-10)",
@@ -75,7 +84,8 @@ export const astSparseTraining = defineSparseTrainingMethod({
       recipe: (p) =>
         `ast-${p.pattern.replace(":", "of")}-w${p.width}` +
         (p.init === "dense" ? "-fromdense" : "") +
-        (p.lambda !== 2e-4 ? `-l${p.lambda}` : ""),
+        (p.lambda !== 2e-4 ? `-l${p.lambda}` : "") +
+        (p.kd !== 1 ? `-kd${p.kd}` : ""),
       width: (p) => p.width,
       teacher: (p) => `dense-trained-w${p.width}`,
       start(ctx, p) {
@@ -109,7 +119,7 @@ export const astSparseTraining = defineSparseTrainingMethod({
               addSparseRefinedDecay({ data: w.data, grad: w.grad, mask: w.mask! }, lambda);
             }
           },
-          distillation: () => ({ task: 1, kd: 1, temperature: 2 }),
+          distillation: () => p.kd > 0 ? { task: 1, kd: p.kd, temperature: 2 } : null,
           finish() {
             remask(ctx.totalSteps);
             for (const l of ctx.layers) l.weight.setMask(l.weight.mask, "hard");

@@ -3,7 +3,7 @@ import { sparseTrainingOf } from "../../bench/families/pruning/mod.ts";
 import { Linear } from "../../bench/nn/layers.ts";
 import { annealedDecay, astSparseTraining } from "./ast.ts";
 
-const PARAMS = { pattern: "2:4", lambda: 0.5, init: "scratch", width: 1 };
+const PARAMS = { pattern: "2:4", lambda: 0.5, init: "scratch", kd: 1, width: 1 };
 
 Deno.test("ast anneals the pruned weights' decay from 0 to λ over the first half of the steps", () => {
   assertEquals(annealedDecay(0, 0.5, 10), 0);
@@ -58,6 +58,7 @@ Deno.test("ast ends exactly N:M in every layer (no per-layer reallocation), from
   assertEquals(training.recipe({ ...PARAMS, lambda: 2e-4 }), "ast-2of4-w1");
   assertEquals(training.recipe({ ...PARAMS, init: "dense" }), "ast-2of4-w1-fromdense-l0.5");
   assertEquals(training.teacher!(PARAMS), "dense-trained-w1");
+  assertEquals(training.recipe({ ...PARAMS, lambda: 2e-4, kd: 0 }), "ast-2of4-w1-kd0");
   assertThrows(
     () =>
       training.start({
