@@ -218,9 +218,13 @@ export const TaskMeta = z.object({
    * method), where a method's spec allows them (otherwise it keeps its own): in `smoke` instead
    * of the defaults, in `quick` instead of the sweep on the first case (later cases keep the
    * defaults). `full` always runs every method's own sweep. For tasks whose full sweep is too
-   * long for the default suite, or a method too slow at its defaults for smoke.
+   * long for the default suite, or a method too slow at its defaults for smoke. `every`: values
+   * the task's own model fixes (e.g. the capacity its checkpoint was trained with), run in every
+   * profile and case, matched-budget cases included; a profile's own entry for the same name wins.
    */
   methodValues: z.object({
+    every: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
+      .optional(),
     smoke: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))
       .optional(),
     quick: z.record(z.string(), z.array(z.union([z.number(), z.boolean(), z.string()])).min(1))

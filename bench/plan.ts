@@ -170,11 +170,14 @@ export function planRun(options: PlanOptions, allMethods: readonly Method[]): Ca
       // A matched-budget case runs each method once: the task tunes its budget knob.
       const matched = budget !== undefined && caseParams[budget.param] !== budget.own;
       const sweep = !matched && sweepsCase(options.profile, task, caseIndex);
-      // The task's values for smoke (its defaults) and quick (its first case's sweep).
-      const profileValues = !matched &&
+      // The task's values for smoke (its defaults) and quick (its first case's sweep), over the
+      // ones its model fixes in every profile and case.
+      const ownProfile = !matched &&
           (options.profile === "smoke" || (options.profile === "quick" && sweep))
         ? task.meta.methodValues?.[options.profile]
         : undefined;
+      const every = task.meta.methodValues?.every;
+      const profileValues = every || ownProfile ? { ...every, ...ownProfile } : undefined;
       for (const method of selected) {
         for (
           const params of cartesian(

@@ -103,6 +103,20 @@ Deno.test("planRun() runs a task's methodValues where the spec allows: smoke's d
   assertEquals(plan(scoped, "quick")[0].cells.map((c) => c.params.scale), [1, 3]);
 });
 
+Deno.test("planRun() runs a task's methodValues.every in every profile and case, under a profile's own", () => {
+  const task = {
+    ...echoTask,
+    meta: { ...echoTask.meta, methodValues: { every: { scale: [2] }, smoke: { scale: [1] } } },
+  };
+  const plan = (profile: "smoke" | "quick" | "full") =>
+    planRun({ profile, tasks: [task], methods: [other], overrides: {} }, [dense, other]);
+  // Full and quick (first and later cases) run the fixed value instead of the sweep [1, 2].
+  assertEquals(plan("full")[0].cells.map((c) => c.params.scale), [1, 2]);
+  assertEquals(plan("quick").map((g) => g.cells.map((c) => c.params.scale)), [[1, 2], [1, 2]]);
+  // Smoke's own entry wins over every's.
+  assertEquals(plan("smoke")[0].cells.map((c) => c.params.scale), [1, 1]);
+});
+
 Deno.test("planRun() adds a profile's matched-budget cases and runs each method once in them", () => {
   const task = {
     ...echoTask,

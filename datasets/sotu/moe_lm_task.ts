@@ -390,18 +390,11 @@ export const sotuMoeLm = defineTask({
     full: { text: ["sotu-test", "moby-dick"], bytes: [2000000] },
   },
   requiresFeatures: ["moe-layer"],
-  // The checkpoints trained dropless: Switch and GShard at a capacity factor of E. The runner
-  // applies these in smoke and in quick's first case (sotu-test); other cases and `full` run the
-  // methods' own sweeps, whose rows skip (no checkpoint trained with capacity): pass
-  // `--param switch.capacityFactor=8 --param switch.trainCapacityFactor=8
-  // --param gshard-top2.capacityFactor=8` to score the MoE rows there.
+  // The checkpoints trained dropless: Switch and GShard at a capacity factor of E, in every
+  // profile and case (a method's own capacity sweep would only skip: no checkpoint trained with
+  // a capacity).
   methodValues: {
-    smoke: {
-      "switch.capacityFactor": [8],
-      "switch.trainCapacityFactor": [8],
-      "gshard-top2.capacityFactor": [8],
-    },
-    quick: {
+    every: {
       "switch.capacityFactor": [8],
       "switch.trainCapacityFactor": [8],
       "gshard-top2.capacityFactor": [8],
