@@ -27,7 +27,14 @@ import { pruningMethods } from "../methods/pruning/mod.ts";
 import { sparseTrainingOf } from "../bench/families/pruning/mod.ts";
 import { cartesian } from "../bench/plan.ts";
 import { SPARSE_BUDGET, trainSparseMlp } from "./mnist/train_sparse_mlp.ts";
+// Sparse Model Soups and SortedNet train by their own recipes (several runs, or nested widths).
+import { smsPlan, sparseModelSoups } from "../methods/pruning/sparse_model_soups.ts";
+import { sortedNet, sortedNetPlan } from "../methods/pruning/sortednet.ts";
+import { trainModelSoup } from "./mnist/train_model_soup.ts";
+import { trainSortedMlp } from "./mnist/train_sorted_mlp.ts";
 import type { ImageSet } from "./mnist/idx.ts";
+import { SPARSE_LM_RECIPES, trainSotuLmSparse } from "./sotu/train_sotu_lm_sparse.ts";
+import { spdfStudy } from "./sotu/spdf.ts";
 
 type Trainer = (log: (line: string) => void, args: string[]) => Promise<unknown>;
 
@@ -121,6 +128,8 @@ const TRAINERS: Record<string, Trainer> = {
   ...Object.fromEntries(
     retrainableRecipes().map((r) => [r.name, (log, args) => r.train(log, args)] as const),
   ),
+  ...sparseLmTrainers(),
+  "sotu-lm-short-spdf": (log) => spdfStudy(log),
   "routing-recovery-seed-spread": routingRecoverySeedSpreadStudy,
   "moe-upcycling-study": (log) => upcyclingStudy(moeMethods, log),
   "mnist-mlp-sparse-all": sparseAll(MNIST_SPARSE.out, sparseImageTrainers(MNIST_SPARSE)),
@@ -170,11 +179,97 @@ function sparseImageTrainers(data: {
               recipe: data.recipe,
               teacherModels: { dir: data.out, prefix },
             }, log),
+          // Sparse Model Soups and SortedNet replace the shared loop with their own recipe.
+          ...ownRecipe(method, params, data),
         } as RetrainableRecipe & { width: number },
       );
     }
   }
   return recipes;
+}
+
+/**
+ * The trainer of a method with its own recipe (Sparse Model Soups: IMP phases from the committed
+ * dense-trained checkpoint; SortedNet: every nested width in one run); none for the shared
+ * loop's methods. One run writes every checkpoint of its parts or widths.
+ */
+function ownRecipe(
+  method: (typeof pruningMethods)[number],
+  params: Record<string, string | number | boolean>,
+  data: {
+    prefix: string;
+    dataset: { id: string; source: string };
+    load: (split: "train" | "test") => Promise<ImageSet>;
+    out: URL;
+    recipe?: Partial<typeof SPARSE_BUDGET>;
+  },
+): { train?: RetrainableRecipe["train"] } {
+  const recipeName = (p: typeof params) => `${data.prefix}-${sparseTrainingOf(method)!.recipe(p)}`;
+  const info = { id: method.meta.id, version: method.meta.version };
+  if (method === sparseModelSoups) {
+    const plan = smsPlan(params as Parameters<typeof smsPlan>[0]);
+    const train: RetrainableRecipe["train"] = (log, _args, out = data.out) =>
+      trainModelSoup({
+        method: info,
+        phases: plan.phases.map((sparsity) => {
+          const at = (part: string) => ({
+            ...params,
+            sparsity: `${Math.round(100 * sparsity)}%`,
+            part,
+          });
+          return { sparsity, name: (part) => recipeName(at(part)), params: at };
+        }),
+        members: plan.members,
+        retrainEpochs: plan.retrainEpochs,
+        dataset: data.dataset,
+        load: data.load,
+        start: { dir: data.out, name: `${data.prefix}-dense-trained-w1` },
+        out,
+        recipe: data.recipe,
+      }, log);
+    return { train };
+  }
+  if (method === sortedNet) {
+    const plan = sortedNetPlan(params as Parameters<typeof sortedNetPlan>[0]);
+    const at = (subWidth: number) => ({ ...params, subWidth });
+    const train: RetrainableRecipe["train"] = (log, _args, out = data.out) =>
+      trainSortedMlp({
+        method: info,
+        ...plan,
+        name: (w) => recipeName(at(w)),
+        params: at,
+        dataset: data.dataset,
+        load: data.load,
+        out,
+        recipe: data.recipe,
+      }, log);
+    return { train };
+  }
+  return {};
+}
+
+/**
+ * `sotu-lm-short-<recipe>`: the byte LM sparse-trained by a pruning method at the 400-step budget
+ * (datasets/sotu/train_sotu_lm_sparse.ts), at the parameter settings SPARSE_LM_RECIPES lists.
+ */
+function sparseLmTrainers(): Record<string, Trainer> {
+  const trainers: Record<string, Trainer> = {};
+  for (const { method: id, params: set } of SPARSE_LM_RECIPES) {
+    const method = pruningMethods.find((m) => m.meta.id === id);
+    const training = method && sparseTrainingOf(method);
+    if (!method || !training) throw new Error(`no sparse-training method '${id}'`);
+    const params = { ...defaultParams(method.meta.parameters), ...set };
+    const name = `sotu-lm-short-${training.recipe(params)}`;
+    trainers[name] = (log) =>
+      trainSotuLmSparse({
+        name,
+        method: { id, version: method.meta.version },
+        training,
+        params,
+        log,
+      });
+  }
+  return trainers;
 }
 
 /** `<prefix>-sparse-all`: trains every sparse recipe whose card is not committed yet, width 1 first. */

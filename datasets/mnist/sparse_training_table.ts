@@ -63,7 +63,8 @@ if (import.meta.main) {
   }
   const data = DATASETS[id];
   const all = await rows(data);
-  const width = (r: Row) => Number(r.card.name.match(/-w(\d+)/)?.[1] ?? 1);
+  // The hidden width multiplier from the card's sizes (SortedNet's sub-networks: 0.25 … 1).
+  const width = (r: Row) => r.card.sizes[1] / 300;
   const dense = (w: number) =>
     all.find((r) => r.card.method.id === "dense-trained" && width(r) === w);
   console.log(
@@ -107,6 +108,21 @@ if (import.meta.main) {
         ["linear", "exp"].map((decay) => [`pgf-${decay}-${nm}-w1`, `sr-ste-${nm}-w1`])
       ),
       ["bdwp-2of4-w1", "sr-ste-2of4-w1"],
+      // PGF's structure decay against SR-STE and against its own mask decay at the same pattern.
+      ...["2of4", "1of4", "1of8"].flatMap((nm) => [
+        [`pgf-stepwise-${nm}-w1`, `sr-ste-${nm}-w1`],
+        [`pgf-stepwise-${nm}-w1`, `pgf-linear-${nm}-w1`],
+      ]),
+      // G2GNet's claim is against the dense model; then what rewiring adds to its static topology.
+      ...["s75-g8", "s90-g16"].flatMap((layout) => {
+        const g = (rewire: string) => `g2gnet-${layout}-contiguous-${rewire}-w1`;
+        return [
+          ...["static", "random", "hebbian"].map((r) => [g(r), "dense-trained-w1"]),
+          [g("random"), g("static")],
+          [g("hebbian"), g("static")],
+          [g("hebbian"), g("random")],
+        ];
+      }),
       // AST and CAST distill from dense-trained-w1: their claim is against SR-STE at 2:4, from the
       // budget's initialization and from the dense model (the papers' setting).
       ...["ast", "cast"].flatMap((m) =>
@@ -121,9 +137,35 @@ if (import.meta.main) {
       ["ast-2of4-w1", "ast-2of4-w1-kd0"],
       ["ast-2of4-w1-fromdense", "ast-2of4-w1-fromdense-kd0"],
       ["ast-2of4-w1-fromdense-kd0", "sr-ste-2of4-w1"],
+      // Sparse Model Soups: the soup against each of its members, IMP's single retrain of a
+      // member's length and IMP retrained m× longer (the soup's retraining FLOPs), and dense.
+      ...["90", "95"].flatMap((s) =>
+        ["member1", "member2", "member3", "member4", "imp", "imp-long", "greedy-soup"]
+          .map((
+            part,
+          ) => [`sparse-model-soups-s${s}-m4-r2-soup`, `sparse-model-soups-s${s}-m4-r2-${part}`])
+      ),
+      ["sparse-model-soups-s90-m4-r2-soup", "dense-trained-w1"],
+      ["sparse-model-soups-s95-m4-r2-soup", "dense-trained-w1"],
+      // SortedNet: each nested width against the dense model of that width trained on its own.
+      ...["0.25", "0.5", "0.75", "1"].map((w) => [`sortednet-g4-sub${w}`, `dense-trained-w${w}`]),
     ]
   ) {
     const ra = named(a), rb = named(b);
     if (ra && rb) console.log(`- ${a} − ${b}: ${pairedGap(ra, rb)}`);
+  }
+  // The soup against its best member, chosen by validation accuracy (never the test images).
+  for (const s of ["90", "95"]) {
+    const soup = named(`sparse-model-soups-s${s}-m4-r2-soup`);
+    const members = [1, 2, 3, 4].map((k) => named(`sparse-model-soups-s${s}-m4-r2-member${k}`));
+    if (!soup || members.some((m) => !m)) continue;
+    const best = members.reduce((a, b) =>
+      b!.card.metrics.validationAccuracy > a!.card.metrics.validationAccuracy ? b : a
+    )!;
+    console.log(
+      `- sparse-model-soups-s${s} soup − its best member by validation (${
+        best.card.name.split("-").at(-1)
+      }): ${pairedGap(soup, best)}`,
+    );
   }
 }

@@ -10,6 +10,7 @@ import { densePruning } from "./dense.ts";
 import { denseTrainedBaseline } from "./dense_trained.ts";
 import { dsnotPruning } from "./dsnot.ts";
 import { ftwtPruning } from "./ftwt.ts";
+import { g2gnetSparseTraining } from "./g2gnet.ts";
 import { granetSparseTraining } from "./granet.ts";
 import { groupChannelPruning } from "./group_channel.ts";
 import { magnitudePruning } from "./magnitude.ts";
@@ -20,6 +21,8 @@ import { randomInitSparseTraining } from "./random_init.ts";
 import { riglSparseTraining } from "./rigl.ts";
 import { setSparseTraining } from "./set.ts";
 import { sparseGptPruning } from "./sparsegpt.ts";
+import { sparseModelSoups } from "./sparse_model_soups.ts";
+import { sortedNet } from "./sortednet.ts";
 import { sparseIftSparseTraining } from "./sparse_ift.ts";
 import { srSteSparseTraining } from "./sr_ste.ts";
 import { spmmCsr } from "./spmm_csr.ts";
@@ -50,8 +53,11 @@ export const pruningMethods = [
   riglSparseTraining,
   setSparseTraining,
   granetSparseTraining,
+  g2gnetSparseTraining,
   randomInitSparseTraining,
   sparseIftSparseTraining,
+  sparseModelSoups,
+  sortedNet,
   spmmDense,
   spmmCsr,
   spmmNm,
