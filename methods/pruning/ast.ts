@@ -6,6 +6,7 @@
 import {
   addSparseRefinedDecay,
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   nmMagnitudeMask,
   parseNmPattern,
   startFromTeacher,
@@ -66,14 +67,7 @@ export const astSparseTraining = defineSparseTrainingMethod({
       max: 10,
       sweep: [1],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
   },
   capabilities: { requires: [], features: ["mlp"] },
   notes:

@@ -5,6 +5,7 @@
 import {
   addSparseRefinedDecay,
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   nmMagnitudeMask,
   nmMagnitudeMaskAlongOutputs,
   parseNmPattern,
@@ -45,14 +46,7 @@ export const bdwpSparseTraining = defineSparseTrainingMethod({
       max: 1,
       sweep: [2e-4],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
   },
   capabilities: { requires: [], features: ["mlp"] },
   notes:

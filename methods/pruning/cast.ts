@@ -6,6 +6,7 @@
 // loss distills from the dense model (the self-teacher).
 import {
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   nmMagnitudeMask,
   parseNmPattern,
   startFromTeacher,
@@ -122,14 +123,7 @@ export const castSparseTraining = defineSparseTrainingMethod({
       default: "scratch",
       sweep: ["scratch", "dense"],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
   },
   capabilities: { requires: [], features: ["mlp"] },
   notes:

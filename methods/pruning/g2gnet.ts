@@ -5,6 +5,7 @@
 // Hebbian rule regrows the pruned pairs whose activations correlate most).
 import {
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   highestScoring,
   lowestScoring,
   maskPositions,
@@ -371,14 +372,7 @@ export const g2gnetSparseTraining = defineSparseTrainingMethod({
       max: 100000,
       sweep: [100],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
     seed: {
       type: "int",
       description: "seed of the cross-ensemble draw and of random regrowth",

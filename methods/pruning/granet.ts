@@ -5,6 +5,7 @@ import {
   allocateLayerDensities,
   defineSparseTrainingMethod,
   dropByMagnitudeGrowByGradient,
+  hiddenWidthParam,
   lowestScoring,
   randomMask,
   unstructuredSparsity,
@@ -134,14 +135,7 @@ export const granetSparseTraining = defineSparseTrainingMethod({
       max: 1,
       sweep: [0.75],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
     seed: {
       type: "int",
       description: "seed of the initial random mask",

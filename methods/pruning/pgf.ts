@@ -4,6 +4,7 @@
 // (stepwise): a binary mask whose pattern steps from (M−1):M through M/2:M, M/4:M, … to the target.
 import {
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   nmMagnitudeMask,
   parseNmPattern,
 } from "../../bench/families/pruning/mod.ts";
@@ -147,14 +148,7 @@ export const pgfSparseTraining = defineSparseTrainingMethod({
       max: 1,
       sweep: [DEFAULT_FINE_TUNE],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
   },
   capabilities: { requires: [], features: ["mlp"] },
   notes:

@@ -4,6 +4,7 @@
 import {
   allocateLayerDensities,
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   randomMask,
   unstructuredSparsity,
 } from "../../bench/families/pruning/mod.ts";
@@ -43,14 +44,7 @@ export const randomInitSparseTraining = defineSparseTrainingMethod({
       default: "erk",
       sweep: ["uniform", "erk"],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1, 2],
-    },
+    width: hiddenWidthParam([1, 2]),
     seed: {
       type: "int",
       description: "seed of the random mask (each layer's stream from it and its name)",

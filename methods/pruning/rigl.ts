@@ -5,6 +5,7 @@ import {
   cosineUpdateFraction,
   defineSparseTrainingMethod,
   dropByMagnitudeGrowByGradient,
+  hiddenWidthParam,
   randomMask,
   type TopologyChange,
   unstructuredSparsity,
@@ -87,14 +88,7 @@ export const riglSparseTraining = defineSparseTrainingMethod({
       default: "erk",
       sweep: ["erk"],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1, 2],
-    },
+    width: hiddenWidthParam([1, 2]),
     updateEvery: {
       type: "int",
       description: "ΔT: optimizer steps between topology updates",

@@ -4,6 +4,7 @@
 import {
   allocateLayerDensities,
   defineSparseTrainingMethod,
+  hiddenWidthParam,
   highestScoring,
   lowestScoring,
   maskPositions,
@@ -90,14 +91,7 @@ export const setSparseTraining = defineSparseTrainingMethod({
       default: "90%",
       sweep: ["90%"],
     },
-    width: {
-      type: "int",
-      description: "hidden widths × this (1: 784-300-100-10; 2: 784-600-200-10)",
-      default: 1,
-      min: 1,
-      max: 4,
-      sweep: [1],
-    },
+    width: hiddenWidthParam(),
     zeta: {
       type: "number",
       description: "ζ: the share of each sign's kept weights replaced after every epoch",

@@ -74,3 +74,4 @@ export * from "./_sparse_topology.ts";
 export * from "./_sparse_checkpoint.ts";
 export * from "./_model_soup.ts";
 export * from "./_sorted_widths.ts";
+export * from "./_param_specs.ts";
